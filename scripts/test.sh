@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The one test command: sets up (scripts/setup.sh) and runs every test suite.
+#   scripts/test.sh            everything
+#   scripts/test.sh training   the training workspace only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+# Debian's python3 holds torch; a pyenv/venv python3 earlier on PATH would not.
+PY=/usr/bin/python3
+suite="${1:-all}"
+
+if [ "$suite" = all ] || [ "$suite" = training ]; then
+  echo "== training workspace (pytest, CPU) =="
+  (cd training && OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$PY" -m pytest -q -p no:cacheprovider tests)
+fi

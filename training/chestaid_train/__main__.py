@@ -1,0 +1,147 @@
+"""Command line: `python3 -m chestaid_train {run,demo,synth,fixtures} ...` (run from training/).
+
+  run       the whole pipeline on a Kaggle-layout folder (train -> calibrate -> evaluate -> export -> manifest)
+  demo      generate the synthetic set, train `chestaid-demo` on CPU, write the demo studies and fixtures
+  synth     write a synthetic data set in the Kaggle layout
+  fixtures  rewrite the parity fixtures and demo studies from an existing model directory
+
+Under torchrun (`torchrun --nproc_per_node N -m chestaid_train run ...`) training is distributed;
+rank 0 alone calibrates, evaluates and exports.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import model as model_lib
+from .train import ORIGINAL_STUDY_POS_WEIGHT, TrainConfig
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _pos_weight(v: str):
+    return v if v == "auto" else float(v)
+
+
+def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=defaults.get("epochs", 20))
+    g.add_argument("--batch-size", type=int, default=defaults.get("batch_size", 32))
+    g.add_argument("--lr", type=float, default=defaults.get("lr", 1e-4))
+    g.add_argument("--weight-decay", type=float, default=1e-4)
+    g.add_argument("--pos-weight", type=_pos_weight, default=ORIGINAL_STUDY_POS_WEIGHT,
+                   help="BCE pos_weight (default 0.34 as in the original study) or 'auto' = n_neg/n_pos")
+    g.add_argument("--weights", choices=["imagenet", "none"], default=defaults.get("weights", "imagenet"))
+    g.add_argument("--weights-file", help="local torchvision densenet121 ImageNet state dict")
+    g.add_argument("--download-weights", action="store_true", help="allow fetching ImageNet weights from the hub")
+    g.add_argument("--train-blocks", default=defaults.get("trainable", ",".join(model_lib.DEFAULT_TRAINABLE)),
+                   help=f"comma-separated blocks to fine-tune, or 'all' (blocks: {', '.join(model_lib.BLOCKS)})")
+    g.add_argument("--patience", type=int, default=defaults.get("patience", 4))
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--num-workers", type=int, default=defaults.get("num_workers", 2))
+    g.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    g.add_argument("--val-fraction", type=float, default=0.15)
+    g.add_argument("--calib-fraction", type=float, default=0.5)
+    g.add_argument("--max-train-images", type=int)
+    g.add_argument("--device")
+    g.add_argument("--no-progress", action="store_true")
+    g.add_argument("--target-sensitivity", type=float, default=0.90)
+    g.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the intervals")
+    g.add_argument("--no-fp16", action="store_true", help="skip the fp16-weights ONNX variant")
+
+
+def config_from(args, data_root: Path, out_dir: Path) -> TrainConfig:
+    return TrainConfig(
+        data_root=str(data_root), out_dir=str(out_dir), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, pos_weight=args.pos_weight, weights=args.weights,
+        weights_file=args.weights_file, allow_download=args.download_weights, trainable=args.train_blocks,
+        patience=args.patience, seed=args.seed, num_workers=args.num_workers, amp=not args.no_amp,
+        val_fraction=args.val_fraction, calib_fraction=args.calib_fraction,
+        max_train_images=args.max_train_images, device=args.device, progress=not args.no_progress,
+    )
+
+
+def cmd_run(args) -> int:
+    from . import pipeline
+
+    cfg = config_from(args, Path(args.data), Path(args.run_dir or REPO / "runs" / args.model_id))
+    pipeline.run(cfg, model_id=args.model_id, model_dir=Path(args.model_dir or REPO / "models" / args.model_id),
+                 version=args.version, target_sensitivity=args.target_sensitivity,
+                 checkpoint=Path(args.checkpoint) if args.checkpoint else None, fp16=not args.no_fp16,
+                 n_boot=args.bootstrap)
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from . import synthetic
+
+    counts = {"train": (args.train_normal, args.train_pneumonia), "val": (8, 8), "test": (args.test_normal, args.test_pneumonia)}
+    synthetic.generate_kaggle_layout(Path(args.out), counts, seed=args.seed, workers=args.workers)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import demo
+
+    demo.build(args)
+    return 0
+
+
+def cmd_fixtures(args) -> int:
+    from . import demo
+
+    demo.write_fixtures_and_studies(Path(args.model_dir), Path(args.data), Path(args.run_dir))
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m chestaid_train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="the whole pipeline on a Kaggle-layout folder")
+    r.add_argument("--data", required=True, help="folder holding chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}")
+    r.add_argument("--model-id", default="chestaid-densenet121")
+    r.add_argument("--version", default="0.1.0")
+    r.add_argument("--model-dir", help="where to publish (default models/<model-id>)")
+    r.add_argument("--run-dir", help="checkpoints and logs (default runs/<model-id>)")
+    r.add_argument("--checkpoint", help="skip training: calibrate/evaluate/export this checkpoint (run-dir must hold splits.json)")
+    add_train_args(r)
+    r.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("synth", help="write a synthetic data set in the Kaggle layout")
+    s.add_argument("--out", required=True)
+    s.add_argument("--train-normal", type=int, default=400)
+    s.add_argument("--train-pneumonia", type=int, default=1100)
+    s.add_argument("--test-normal", type=int, default=120)
+    s.add_argument("--test-pneumonia", type=int, default=200)
+    s.add_argument("--seed", type=int, default=2026)
+    s.add_argument("--workers", type=int, default=2)
+    s.set_defaults(fn=cmd_synth)
+
+    d = sub.add_parser("demo", help="train chestaid-demo on synthetic data (CPU, no download)")
+    d.add_argument("--data", default=str(REPO / ".cache" / "demo-data"))
+    d.add_argument("--run-dir", default=str(REPO / "runs" / "chestaid-demo"))
+    d.add_argument("--model-dir", default=str(REPO / "models" / "chestaid-demo"))
+    d.add_argument("--quick", action="store_true", help="a tiny set and one epoch, to check the pipeline end to end")
+    d.add_argument("--checkpoint", help="skip training and re-export this checkpoint")
+    add_train_args(d, epochs=12, batch_size=16, lr=1e-3, weights="none", trainable="all", patience=4, num_workers=1)
+    d.set_defaults(fn=cmd_demo)
+
+    f = sub.add_parser("fixtures", help="rewrite parity fixtures and demo studies from a model directory")
+    f.add_argument("--model-dir", default=str(REPO / "models" / "chestaid-demo"))
+    f.add_argument("--run-dir", default=str(REPO / "runs" / "chestaid-demo"))
+    f.add_argument("--data", default=str(REPO / ".cache" / "demo-data"))
+    f.set_defaults(fn=cmd_fixtures)
+
+    args = p.parse_args(argv)
+    try:
+        return args.fn(args)
+    except model_lib.WeightsUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

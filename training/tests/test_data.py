@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pytest
+
+from chestaid_train import data
+
+
+@pytest.mark.parametrize(
+    "name, patient",
+    [
+        ("person1_bacteria_1.jpeg", "person1"),
+        ("person1946_virus_3386.jpeg", "person1946"),
+        ("IM-0115-0001.jpeg", "IM-0115"),
+        ("NORMAL2-IM-1427-0001.jpeg", "NORMAL2-IM-1427"),
+        ("NORMAL2-IM-0012-0001.JPG", "NORMAL2-IM-0012"),
+    ],
+)
+def test_reads_the_patient_id_from_kaggle_file_names(name, patient):
+    assert data.patient_id_from_filename(name) == patient
+
+
+def test_refuses_a_file_name_without_a_patient_id():
+    with pytest.raises(ValueError, match="scan_0001.jpeg"):
+        data.patient_id_from_filename("scan_0001.jpeg")
+
+
+def _records(n_patients=300, seed=0):
+    rng = np.random.default_rng(seed)
+    recs, counter = [], 0
+    for p in range(n_patients):
+        label = int(rng.random() < 0.7)
+        split = "val" if p % 97 == 0 else "train"
+        for i in range(int(rng.integers(1, 6))):
+            counter += 1
+            name = f"person{p}_bacteria_{counter}.jpeg" if label else f"IM-{p:04d}-{i + 1:04d}.jpeg"
+            recs.append(data.Record(f"chest_xray/{split}/x/{name}", label, data.patient_id_from_filename(name), split))
+    for p in range(1000, 1060):
+        recs.append(data.Record(f"chest_xray/test/x/IM-{p}-0001.jpeg", p % 2, f"IM-{p}", "test"))
+    return recs
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42])
+def test_splits_by_patient_without_leakage(seed):
+    recs = _records(seed=seed)
+    splits = data.make_splits(recs, seed=seed)
+    data.assert_no_patient_leak(splits)
+    assert sum(len(v) for v in splits.values()) == len(recs)
+    pool = sum(1 for r in recs if r.official_split != "test")
+    val = len(splits["calib"]) + len(splits["val_report"])
+    assert abs(val / pool - 0.15) < 0.03
+    assert {r.official_split for r in splits["test"]} == {"test"}
+
+
+def test_the_leak_check_catches_a_patient_in_two_splits():
+    r = data.Record("a/person1_virus_1.jpeg", 1, "person1", "train")
+    with pytest.raises(AssertionError, match="person1"):
+        data.assert_no_patient_leak({"train": [r], "test": [r]})
+
+
+def test_splits_are_reproducible_and_round_trip_through_disk(tmp_path):
+    recs = _records()
+    a, b = data.make_splits(recs, seed=3), data.make_splits(recs, seed=3)
+    assert a == b
+    assert data.make_splits(recs, seed=4) != a
+    data.save_splits(tmp_path / "splits.json", a, seed=3, data_root=tmp_path)
+    assert data.load_splits(tmp_path / "splits.json") == a
+    assert json.loads((tmp_path / "splits.json").read_text())["summary"]["train"]["images"] == len(a["train"])
+
+
+def test_default_fractions_give_the_original_study_sizes_on_kaggle_counts():
+    # Kaggle: train 1,341 normal + 3,875 pneumonia images, val 8 + 8; about 1.5 images a patient.
+    rng = np.random.default_rng(0)
+    recs, counter = [], 0
+    for label, total, prefix in ((0, 1349, "IM-"), (1, 3883, "person")):
+        made, p = 0, 0
+        while made < total:
+            k = min(int(rng.integers(1, 3)), total - made)
+            for i in range(k):
+                counter += 1
+                name = f"person{p}_virus_{counter}.jpeg" if label else f"IM-{p:04d}-{i + 1:04d}.jpeg"
+                recs.append(data.Record(name, label, data.patient_id_from_filename(name), "train"))
+            made, p = made + k, p + 1
+    recs += [data.Record(f"IM-9{i}-0001.jpeg", i % 2, f"IM-9{i}", "test") for i in range(624)]
+    s = data.make_splits(recs)
+    assert abs(len(s["train"]) - 4434) < 40 and abs(len(s["calib"]) + len(s["val_report"]) - 782) < 40
+
+
+def test_dataset_yields_normalised_tensors_and_labels(tiny_dataset):
+    recs = data.scan_kaggle(tiny_dataset)
+    ds = data.XrayDataset(tiny_dataset, recs[:3])
+    x, y = ds[0]
+    assert tuple(x.shape) == (3, 224, 224)
+    assert float(y) in (0.0, 1.0)
+    from chestaid_train.preprocess import IMAGENET_MEAN as m, IMAGENET_STD as sd
+
+    grey = [x[c].numpy() * sd[c] + m[c] for c in range(3)]  # the channels come from one grey image
+    np.testing.assert_allclose(grey[0], grey[1], atol=1e-5)
+    np.testing.assert_allclose(grey[0], grey[2], atol=1e-5)
+    assert len(data.scan_kaggle(tiny_dataset)) == 14 + 26 + 4 + 16
