@@ -8,6 +8,7 @@ slower on CPU/wasm, which has no fp16 kernels).
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,9 @@ def export_onnx(model: nn.Module, path: Path, size: int = 224) -> Path:
     dummy = torch.zeros(1, 3, size, size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # torch >= 2.9 defaults to the dynamo exporter; the TorchScript one gives the same graph on
+    # torch 1.13 (Debian) and 2.x, so ask for it where the switch exists.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(
             wrapped,
@@ -45,6 +49,7 @@ def export_onnx(model: nn.Module, path: Path, size: int = 224) -> Path:
             output_names=[LOGIT_NAME, CAM_NAME],
             dynamic_axes={INPUT_NAME: {0: "N"}, LOGIT_NAME: {0: "N"}, CAM_NAME: {0: "N"}},
             do_constant_folding=True,
+            **legacy,
         )
     # The exporter cannot name the map's spatial size (it comes out of a reduction); write it in,
     # so the viewer can read [N, 7, 7] from the graph as from the manifest.
