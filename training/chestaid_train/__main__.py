@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     d.add_argument("--model-dir", default=str(REPO / "models" / "chestaid-demo"))
     d.add_argument("--quick", action="store_true", help="a tiny set and one epoch, to check the pipeline end to end")
     d.add_argument("--checkpoint", help="skip training and re-export this checkpoint")
-    add_train_args(d, epochs=12, batch_size=16, lr=1e-3, weights="none", trainable="all", patience=4, num_workers=1)
+    add_train_args(d, epochs=20, batch_size=16, lr=1e-3, weights="none", trainable="all", patience=6, num_workers=1)
     d.set_defaults(fn=cmd_demo)
 
     f = sub.add_parser("fixtures", help="rewrite parity fixtures and demo studies from a model directory")

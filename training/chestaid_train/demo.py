@@ -38,6 +38,9 @@ STUDY_VARIANTS = [
     (12, "MONOCHROME2", (2.0, -1024.0)),
     (8, "MONOCHROME2", (1.0, 0.0)),
 ]
+# Parity cases, by index into the demo studies: pneumonia with each stored variant above, and a
+# normal (a map that is often all zero), so the viewer's core meets every path.
+PARITY_CASES = (0, 1, 2, 4, 5, 15)
 CAM_FIXTURE_SIZE = (60, 52)  # an odd, non-square size: the upsampling formula is size-generic
 
 
@@ -131,7 +134,7 @@ def write_fixtures_and_studies(model_dir: Path, data_root: Path, run_dir: Path,
             mask.save(studies_dir / "masks" / f"{name}.png")
             entry["lesion_mask"] = f"masks/{name}.png"
         index.append(entry)
-        if i < 4:
+        if i in PARITY_CASES:
             _write_parity_case(parity_dir, name, entry, unit, x, logit_v, cam_map[0].numpy(), man)
 
     (studies_dir / "index.json").write_text(json.dumps({

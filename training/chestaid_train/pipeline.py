@@ -154,7 +154,7 @@ def run(
             "split_seed": cfg.seed,
             **({"generator": synth_info} if synthetic else {}),
         },
-        "training": {**{k: v for k, v in train_config.items() if k not in ("data_root", "out_dir", "extra")}, **train_info},
+        "training": {**{k: v for k, v in train_config.items() if k not in ("data_root", "out_dir")}, **train_info},
         "reference_distribution": {"split": "test", "score": "calibrated", "bin_edges": edges.tolist(), "counts": hist_counts.tolist()},
         "evaluation": {"at_threshold": {k: evaluated[k]["at_threshold"] for k in ("test",)},
                        "reliability": {k: v["reliability"] for k, v in evaluated.items()},

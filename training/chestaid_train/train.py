@@ -12,7 +12,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +53,6 @@ class TrainConfig:
     device: str | None = None
     progress: bool = True
     splits_file: str | None = None        # reuse a saved split instead of making one
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
