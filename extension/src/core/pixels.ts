@@ -1,0 +1,232 @@
+/**
+ * Stored DICOM pixel values -> display intensity in [0, 1], bright = dense (MONOCHROME2).
+ *
+ * The contract is training/chestaid_train/dicom.py `stored_to_unit_float`, step for step, because
+ * the parity fixtures were generated from it:
+ * 1. Modality LUT: x = stored * RescaleSlope + RescaleIntercept (1 and 0 when absent).
+ * 2. VOI LUT: the LINEAR function of PS3.3 C.11.2.1.2.1 onto [0, 1] with the first
+ *    WindowCenter/WindowWidth pair. Without a window: the window that maps the whole modality-LUT
+ *    range of the stored bit depth (signed when PixelRepresentation is 1) exactly onto [0, 1].
+ * 3. MONOCHROME1: y = 1 - y.
+ * Everything is computed in double precision and stored as float32, as the Python side does.
+ *
+ * Anything else is refused with an InputError naming the value (STYLE.md 6): the model was
+ * trained on single-frame grey radiographs and would score anything it is given.
+ */
+import { InputError, show } from './errors';
+import type { GreyImage } from './resize';
+
+/** The image pixel module attributes the conversion needs, as plain values (dcmjs naturalised names). */
+export interface PixelAttributes {
+  rows: number;
+  columns: number;
+  samplesPerPixel: number;
+  photometricInterpretation: string;
+  bitsAllocated: number;
+  bitsStored: number;
+  /** 0 unsigned, 1 two's complement. */
+  pixelRepresentation: number;
+  rescaleSlope?: number | null;
+  rescaleIntercept?: number | null;
+  /** A multi-valued window gives several presentations; the first is the default one. */
+  windowCenter?: number | readonly number[] | null;
+  windowWidth?: number | readonly number[] | null;
+  numberOfFrames?: number | null;
+  modality?: string | null;
+  voiLutFunction?: string | null;
+  /** True when the dataset has a Modality LUT Sequence, which is not supported. */
+  hasModalityLutSequence?: boolean;
+  /** True when the dataset has a VOI LUT Sequence; supported only alongside a window. */
+  hasVoiLutSequence?: boolean;
+}
+
+/** Stored values as a decoder hands them over, one frame. */
+export type StoredPixels = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+
+export interface UnitGreyOptions {
+  /**
+   * Modalities the model accepts (the manifest's input.grey.accepted_modalities). When given, an
+   * image of another modality, or with none, is refused.
+   */
+  acceptedModalities?: readonly string[];
+}
+
+export interface VoiWindow {
+  center: number;
+  width: number;
+}
+
+const MAX_BITS_STORED = 16;
+const SUPPORTED_PHOTOMETRIC = ['MONOCHROME1', 'MONOCHROME2'];
+
+/**
+ * DICOM PS3.3 C.11.2.1.2.1 LINEAR VOI function with output range [0, 1]:
+ * x <= c - 0.5 - (w - 1) / 2 -> 0; x > c - 0.5 + (w - 1) / 2 -> 1;
+ * else ((x - (c - 0.5)) / (w - 1) + 0.5). Width 1 is the step at c - 0.5 the thresholds define.
+ */
+export function voiLutLinear(x: number, center: number, width: number): number {
+  const lower = center - 0.5 - (width - 1) / 2;
+  if (x <= lower) return 0;
+  const upper = center - 0.5 + (width - 1) / 2;
+  if (x > upper || width === 1) return 1;
+  return (x - (center - 0.5)) / (width - 1) + 0.5;
+}
+
+/** The window for which voiLutLinear maps lo to exactly 0 and hi to exactly 1. */
+export function fullRangeWindow(lo: number, hi: number): VoiWindow {
+  return { center: (lo + hi) / 2 + 0.5, width: hi - lo + 1 };
+}
+
+/**
+ * Convert one frame of stored values to a grey image in [0, 1] (MONOCHROME2 orientation).
+ * Stored values are masked to BitsStored and sign-extended when PixelRepresentation is 1, so a
+ * decoder may hand over raw 16-bit words or already sign-extended values alike.
+ */
+export function toUnitGrey(
+  attributes: PixelAttributes,
+  pixels: StoredPixels | null | undefined,
+  options: UnitGreyOptions = {},
+): GreyImage {
+  const a = attributes;
+  checkModality(a.modality, options.acceptedModalities);
+  checkPhotometric(a.photometricInterpretation);
+  if (a.samplesPerPixel !== 1) {
+    throw new InputError(`SamplesPerPixel must be 1 for a radiograph, got ${show(a.samplesPerPixel)}`);
+  }
+  const frames = a.numberOfFrames ?? 1;
+  if (!Number.isInteger(frames) || frames < 1) {
+    throw new InputError(`NumberOfFrames must be a positive integer, got ${show(a.numberOfFrames)}`);
+  }
+  if (frames > 1) {
+    throw new InputError(`NumberOfFrames ${frames} is not supported; expected a single frame`);
+  }
+  checkPositiveInteger('Rows', a.rows);
+  checkPositiveInteger('Columns', a.columns);
+  checkBits(a.bitsAllocated, a.bitsStored);
+  if (a.pixelRepresentation !== 0 && a.pixelRepresentation !== 1) {
+    throw new InputError(`PixelRepresentation must be 0 or 1, got ${show(a.pixelRepresentation)}`);
+  }
+  if (a.hasModalityLutSequence) {
+    throw new InputError('Modality LUT Sequence is not supported; only RescaleSlope/RescaleIntercept');
+  }
+  const expected = a.rows * a.columns;
+  if (!pixels || pixels.length === 0) {
+    throw new InputError(`the image has no pixel data; expected ${a.rows} x ${a.columns} = ${expected} values`);
+  }
+  if (pixels.length !== expected) {
+    throw new InputError(
+      `pixel data holds ${pixels.length} values; expected ${a.rows} x ${a.columns} = ${expected} (corrupt or truncated image)`,
+    );
+  }
+
+  const slope = finiteOr('RescaleSlope', a.rescaleSlope, 1);
+  const intercept = finiteOr('RescaleIntercept', a.rescaleIntercept, 0);
+  if (slope === 0) {
+    throw new InputError('RescaleSlope 0 maps every pixel to one value');
+  }
+  const fn = (a.voiLutFunction ?? '').trim() || 'LINEAR';
+  if (fn !== 'LINEAR') {
+    throw new InputError(`VOILUTFunction ${show(fn)} is not supported; only LINEAR`);
+  }
+
+  const bits = a.bitsStored;
+  const signed = a.pixelRepresentation === 1;
+  const window = chooseWindow(a, bits, signed, slope, intercept);
+  const invert = a.photometricInterpretation.trim() === 'MONOCHROME1';
+
+  // A table over every stored code: at most 65536 entries, the same arithmetic per pixel as the
+  // direct formula, and the per-pixel loop becomes one lookup.
+  const codes = 1 << bits;
+  const mask = codes - 1;
+  const lut = new Float32Array(codes);
+  for (let code = 0; code < codes; code++) {
+    const stored = signed && code >= codes >>> 1 ? code - codes : code;
+    const y = voiLutLinear(stored * slope + intercept, window.center, window.width);
+    lut[code] = invert ? 1 - y : y;
+  }
+  const data = new Float32Array(expected);
+  for (let i = 0; i < expected; i++) data[i] = lut[pixels[i] & mask];
+  return { data, width: a.columns, height: a.rows };
+}
+
+function checkModality(modality: string | null | undefined, accepted: readonly string[] | undefined): void {
+  if (!accepted) return;
+  const m = (modality ?? '').trim();
+  if (m === '') {
+    throw new InputError(
+      `ChestAid analyses chest radiographs (${accepted.join('/')}); this image has no Modality`,
+    );
+  }
+  if (!accepted.includes(m)) {
+    throw new InputError(`ChestAid analyses chest radiographs (${accepted.join('/')}); this image is ${m}`);
+  }
+}
+
+function checkPhotometric(value: string): void {
+  const p = typeof value === 'string' ? value.trim() : value;
+  if (!SUPPORTED_PHOTOMETRIC.includes(p)) {
+    throw new InputError(
+      `PhotometricInterpretation ${show(p)} is not supported; only MONOCHROME1 and MONOCHROME2 radiographs are`,
+    );
+  }
+}
+
+function checkPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InputError(`${name} must be a positive integer, got ${show(value)}`);
+  }
+}
+
+function checkBits(allocated: number, stored: number): void {
+  if (allocated !== 8 && allocated !== 16 && allocated !== 32) {
+    throw new InputError(`BitsAllocated must be 8, 16 or 32, got ${show(allocated)}`);
+  }
+  if (!Number.isInteger(stored) || stored < 1 || stored > MAX_BITS_STORED) {
+    throw new InputError(`BitsStored ${show(stored)} is not supported; expected 1 to ${MAX_BITS_STORED}`);
+  }
+  if (stored > allocated) {
+    throw new InputError(`BitsStored ${stored} exceeds BitsAllocated ${allocated}`);
+  }
+}
+
+function finiteOr(name: string, value: number | null | undefined, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InputError(`${name} must be a finite number, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** WindowCenter/Width may be multi-valued; absent or empty counts as no window. */
+function firstValue(value: number | readonly number[] | null | undefined): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return value;
+  return value.length > 0 ? value[0] : undefined;
+}
+
+function chooseWindow(
+  a: PixelAttributes,
+  bits: number,
+  signed: boolean,
+  slope: number,
+  intercept: number,
+): VoiWindow {
+  const center = firstValue(a.windowCenter);
+  const width = firstValue(a.windowWidth);
+  if (center !== undefined && width !== undefined) {
+    if (!Number.isFinite(center)) {
+      throw new InputError(`WindowCenter must be a finite number, got ${show(center)}`);
+    }
+    if (!(Number.isFinite(width) && width >= 1)) {
+      throw new InputError(`WindowWidth must be >= 1 (PS3.3 C.11.2.1.2), got ${show(width)}`);
+    }
+    return { center, width };
+  }
+  if (a.hasVoiLutSequence) {
+    throw new InputError('VOI LUT Sequence without WindowCenter/WindowWidth is not supported');
+  }
+  const lo = signed ? -(2 ** (bits - 1)) : 0;
+  const hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  const ends = [lo * slope + intercept, hi * slope + intercept];
+  return fullRangeWindow(Math.min(ends[0], ends[1]), Math.max(ends[0], ends[1]));
+}
