@@ -2,6 +2,8 @@
 # The one test command: sets up (scripts/setup.sh) and runs every test suite.
 #   scripts/test.sh            everything
 #   scripts/test.sh training   the training workspace only
+#   scripts/test.sh unit       the viewer's unit tests (jest) and type check
+#   scripts/test.sh e2e        the viewer end to end (npm start + Debian Chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,4 +15,15 @@ suite="${1:-all}"
 if [ "$suite" = all ] || [ "$suite" = training ]; then
   echo "== training workspace (pytest, CPU) =="
   (cd training && OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$PY" -m pytest -q -p no:cacheprovider tests)
+fi
+
+if [ "$suite" = all ] || [ "$suite" = unit ]; then
+  echo "== viewer unit tests (jest) and type check =="
+  npx tsc -p tsconfig.json --noEmit
+  npx jest
+fi
+
+if [ "$suite" = all ] || [ "$suite" = e2e ]; then
+  echo "== viewer end to end (OHIF + ChestAid in Chromium) =="
+  npm run test:e2e
 fi

@@ -1,0 +1,32 @@
+import { createElement } from 'react';
+
+import { analyzeCommand, panelName } from '../id';
+import type { ChestAidService } from '../services/ChestAidService';
+import { ChestAidPanel } from './ChestAidPanel';
+import { islandComponent } from './island';
+
+interface PanelModuleArgs {
+  readonly servicesManager: { readonly services: { readonly chestAidService: ChestAidService } };
+  readonly commandsManager: { runCommand(name: string, options?: object): unknown };
+}
+
+export function getPanelModule({ servicesManager, commandsManager }: PanelModuleArgs) {
+  const { chestAidService } = servicesManager.services;
+  const component = islandComponent(
+    () =>
+      createElement(ChestAidPanel, {
+        service: chestAidService,
+        onAnalyze: () => commandsManager.runCommand(analyzeCommand),
+      }),
+    'ChestAidPanelIsland',
+  );
+  return [
+    {
+      name: panelName,
+      iconName: 'tab-patient-info',
+      iconLabel: 'ChestAid',
+      label: 'ChestAid',
+      component,
+    },
+  ];
+}

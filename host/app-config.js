@@ -1,0 +1,73 @@
+/**
+ * ChestAid's configuration of the prebuilt OHIF viewer (served as /app-config.js in place of the
+ * dist's own). A classic script that runs before the viewer's bundle; webpack.config.js replaces
+ * CHESTAID_HOST below with the build's values (bundle URL, extension id, data paths).
+ *
+ * ChestAid is loaded at run time: the extension and mode listed here are small stubs that import
+ * the real bundle when OHIF registers them (OHIF awaits an extension's preRegistration before it
+ * reads any module, and awaits a mode's modeFactory).
+ */
+(() => {
+  const host = CHESTAID_HOST;
+
+  let bundle;
+  const loadBundle = () => (bundle ??= import(host.bundleUrl));
+
+  const chestAidExtension = {
+    id: host.extensionId,
+    async preRegistration(args) {
+      const { extension } = await loadBundle();
+      if (extension.id !== host.extensionId) {
+        throw new Error(`ChestAid bundle holds extension ${extension.id}, app-config expected ${host.extensionId}`);
+      }
+      Object.assign(chestAidExtension, extension);
+      await extension.preRegistration?.call(chestAidExtension, args);
+    },
+  };
+
+  const chestAidMode = {
+    id: 'chestaid',
+    async modeFactory(args) {
+      try {
+        const { mode } = await loadBundle();
+        return mode.modeFactory(args);
+      } catch (error) {
+        // Returning nothing leaves the other modes usable; the console says why ChestAid is absent.
+        console.error('ChestAid mode failed to load', error);
+        return null;
+      }
+    },
+  };
+
+  window.config = {
+    name: 'chestaid',
+    routerBasename: null,
+    extensions: [[chestAidExtension, { manifestUrl: host.manifestUrl, ortWasmPaths: host.ortWasmPaths }]],
+    modes: [chestAidMode],
+    customizationService: {},
+    showStudyList: true,
+    maxNumberOfWebWorkers: 3,
+    showWarningMessageForCrossOrigin: true,
+    showCPUFallbackMessage: true,
+    showLoadingIndicator: true,
+    strictZSpacingForVolumeViewport: true,
+    groupEnabledModesFirst: true,
+    allowMultiSelectExport: false,
+    maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 25 },
+    showErrorDetails: 'dev',
+    // OHIF calls this for every failed image load and fails itself when it is missing.
+    httpErrorHandler: error => console.warn('ChestAid viewer: request failed', error),
+    defaultDataSourceName: host.dataSourceName,
+    dataSources: [
+      {
+        namespace: host.dataSourceNamespace,
+        sourceName: host.dataSourceName,
+        configuration: {
+          friendlyName: 'ChestAid demo studies (synthetic, DICOM JSON)',
+          name: host.dataSourceName,
+          url: host.studyListUrl,
+        },
+      },
+    ],
+  };
+})();

@@ -1,0 +1,127 @@
+/**
+ * The ChestAid mode: one chest radiograph in a Cornerstone viewport, the series list on the left,
+ * the ChestAid panel on the right, an Analyze button in the toolbar. Declarative: string ids of
+ * modules the extensions register, a validity rule, and setup/teardown in onModeEnter/onModeExit.
+ */
+import {
+  analyzeButtonId,
+  panelId,
+  toolbarButtonsCustomization,
+} from '@chestaid/extension-chestaid/src/id';
+
+import { isValidMode } from './isValidMode';
+import { registerToolbar, type ToolbarServices } from './toolbar';
+import { initToolGroups, type ToolGroupDeps } from './toolGroups';
+
+const id = 'chestaid';
+
+const ohif = {
+  layout: '@ohif/extension-default.layoutTemplateModule.viewerLayout',
+  sopClassHandler: '@ohif/extension-default.sopClassHandlerModule.stack',
+  seriesList: '@ohif/extension-default.panelModule.seriesList',
+  // The hanging protocol's id (not its module path): the default one, one image per viewport.
+  hangingProtocol: 'default',
+};
+
+const cornerstone = {
+  viewport: '@ohif/extension-cornerstone.viewportModule.cornerstone',
+  toolbarButtons: 'cornerstone.toolbarButtons',
+  toolbarSections: 'cornerstone.toolbarSections',
+};
+
+// ChestAid's own extension is not listed: app-config.js registers it before any mode loads, and
+// the mode route would try to import() every listed name as a module specifier.
+const extensionDependencies = {
+  '@ohif/extension-default': '^3.0.0',
+  '@ohif/extension-cornerstone': '^3.0.0',
+};
+
+/**
+ * Toolbar sections (section -> button ids from `cornerstone.toolbarButtons`, plus Analyze). The
+ * cornerstone pack's own layout is kept for the viewport corners; the main toolbar and its menus
+ * hold the tools of a 2D radiograph reading, all backed by the tool group in toolGroups.ts.
+ */
+const toolbarSections = {
+  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Capture', 'MoreTools', analyzeButtonId],
+  MeasurementTools: ['Length', 'Bidirectional', 'ArrowAnnotate', 'EllipticalROI', 'RectangleROI', 'CircleROI'],
+  MoreTools: ['Reset', 'rotate-right', 'flipHorizontal', 'invert', 'Probe', 'Angle', 'CobbAngle', 'Magnify', 'CalibrationLine', 'TagBrowser', 'WindowLevelRegion'],
+};
+
+/** The OHIF services the lifecycle hooks use, typed by what is called on them. */
+interface ModeServices {
+  readonly measurementService: { clearMeasurements(): void };
+  readonly toolbarService: ToolbarServices['toolbarService'];
+  readonly toolGroupService: ToolGroupDeps['toolGroupService'] & { destroy(): void };
+  readonly customizationService: ToolbarServices['customizationService'];
+  readonly syncGroupService: { destroy(): void };
+  readonly segmentationService: { destroy(): void };
+  readonly cornerstoneViewportService: { destroy(): void };
+  readonly uiDialogService: { hideAll(): void };
+  readonly uiModalService: { hide(): void };
+}
+
+interface LifecycleArgs extends Omit<ToolGroupDeps, 'toolGroupService'> {
+  readonly servicesManager: { readonly services: ModeServices };
+}
+
+function onModeEnter({ servicesManager, extensionManager, commandsManager }: LifecycleArgs) {
+  const { measurementService, toolbarService, toolGroupService, customizationService } = servicesManager.services;
+  measurementService.clearMeasurements();
+  initToolGroups({ extensionManager, toolGroupService, commandsManager });
+  registerToolbar({ toolbarService, customizationService });
+}
+
+function onModeExit({ servicesManager }: Pick<LifecycleArgs, 'servicesManager'>) {
+  const {
+    toolGroupService,
+    syncGroupService,
+    segmentationService,
+    cornerstoneViewportService,
+    uiDialogService,
+    uiModalService,
+  } = servicesManager.services;
+  uiDialogService.hideAll();
+  uiModalService.hide();
+  toolGroupService.destroy();
+  syncGroupService.destroy();
+  segmentationService.destroy();
+  cornerstoneViewportService.destroy();
+}
+
+const chestAidRoute = {
+  path: 'chestaid',
+  layoutTemplate: () => ({
+    id: ohif.layout,
+    props: {
+      leftPanels: [ohif.seriesList],
+      leftPanelClosed: true,
+      rightPanels: [panelId],
+      rightPanelClosed: false,
+      viewports: [{ namespace: cornerstone.viewport, displaySetsToDisplay: [ohif.sopClassHandler] }],
+    },
+  }),
+};
+
+export const modeInstance = {
+  id,
+  routeName: 'chestaid',
+  displayName: 'ChestAid',
+  isValidMode,
+  onModeEnter,
+  onModeExit,
+  routes: [chestAidRoute],
+  extensions: extensionDependencies,
+  hangingProtocol: ohif.hangingProtocol,
+  sopClassHandlers: [ohif.sopClassHandler],
+  toolbarButtons: [{ $reference: cornerstone.toolbarButtons }, { $reference: toolbarButtonsCustomization }],
+  toolbarSections: [{ $reference: cornerstone.toolbarSections }, toolbarSections],
+};
+
+const mode = {
+  id,
+  modeFactory: () => modeInstance,
+  modeInstance,
+  extensionDependencies,
+};
+
+export default mode;

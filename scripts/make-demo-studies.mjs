@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// Builds the study list the viewer opens with: an OHIF "DICOM JSON" document
+// (studies -> series -> instances, each instance its naturalized DICOM header and a `dicomweb:`
+// URL of its Part 10 file) from the committed demo studies in test/demo-studies/. The ground truth
+// in index.json never goes into the document: the viewer sees only the DICOM.
+//
+// It also derives one SYNTHETIC CT study from the first demo radiograph (Modality and SOP Class
+// rewritten, new UIDs, every descriptive field saying so), the "not CR/DX" case the ChestAid mode
+// must refuse. Output (ignored by git) is deterministic, so re-running changes nothing.
+//
+//   node scripts/make-demo-studies.mjs    writes build/demo/
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import dcmjs from 'dcmjs';
+
+const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where the files live on disk and where the dev server serves them (webpack.config.js). */
+export const DEMO = Object.freeze({
+  sourceDir: join(root, 'test', 'demo-studies'),
+  outDir: join(root, 'build', 'demo'),
+  urlPrefix: '/chestaid/demo',
+  documentName: 'studies.json',
+  generatedDir: 'generated',
+});
+
+const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
+
+function readPart10(file) {
+  const bytes = readFileSync(file);
+  const message = DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return {
+    dataset: DicomMetaDictionary.naturalizeDataset(message.dict),
+    meta: DicomMetaDictionary.naturalizeDataset(message.meta),
+  };
+}
+
+/** A stable UID under the UUID-derived root 2.25 (PS3.5 B.2), from a name. */
+export function uidFor(name) {
+  const digest = createHash('sha256').update(name).digest();
+  return `2.25.${BigInt(`0x${digest.subarray(0, 16).toString('hex')}`)}`;
+}
+
+const isBinary = value =>
+  value instanceof ArrayBuffer || ArrayBuffer.isView(value) || (Array.isArray(value) && value.some(isBinary));
+
+/**
+ * The header as OHIF's metadata store wants it: naturalized, without pixel data or other bulk.
+ * VOILUTFunction stays a one-value list: Cornerstone 5.6.8's image loader (in OHIF 3.13.2) takes
+ * `voiLUTFunction[0]`, which turns the naturalized string "LINEAR" into "L" and then refuses it
+ * ("Invalid VOI LUT function"), so the image never shows.
+ */
+function instanceMetadata(dataset) {
+  const metadata = Object.fromEntries(
+    Object.entries(dataset).filter(([keyword, value]) => !keyword.startsWith('_') && !isBinary(value)),
+  );
+  if (typeof metadata.VOILUTFunction === 'string') {
+    metadata.VOILUTFunction = [metadata.VOILUTFunction];
+  }
+  return metadata;
+}
+
+/** Person names are {Alphabetic, Ideographic, Phonetic} groups once naturalized; the study list shows text. */
+function personNameText(value) {
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first : (first?.Alphabetic ?? '');
+}
+
+function studyEntry(instances) {
+  const first = instances[0].metadata;
+  const seriesByUid = new Map();
+  for (const instance of instances) {
+    const { SeriesInstanceUID } = instance.metadata;
+    if (!seriesByUid.has(SeriesInstanceUID)) {
+      const m = instance.metadata;
+      seriesByUid.set(SeriesInstanceUID, {
+        SeriesInstanceUID,
+        SeriesNumber: m.SeriesNumber,
+        SeriesDescription: m.SeriesDescription,
+        SeriesDate: m.SeriesDate,
+        SeriesTime: m.SeriesTime,
+        Modality: m.Modality,
+        instances: [],
+      });
+    }
+    seriesByUid.get(SeriesInstanceUID).instances.push(instance);
+  }
+  const series = [...seriesByUid.values()];
+  return {
+    StudyInstanceUID: first.StudyInstanceUID,
+    StudyDate: first.StudyDate,
+    StudyTime: first.StudyTime,
+    StudyDescription: first.StudyDescription,
+    AccessionNumber: first.AccessionNumber,
+    PatientName: personNameText(first.PatientName),
+    PatientID: first.PatientID,
+    PatientSex: first.PatientSex,
+    PatientAge: first.PatientAge,
+    Modalities: [...new Set(series.map(s => s.Modality))].join('\\'),
+    NumInstances: instances.length,
+    series,
+  };
+}
+
+/**
+ * The synthetic CT: the source radiograph's pixels under a CT header. Clearly labelled in every
+ * field a reader sees (patient, study, series, comments), with UIDs derived from the source so the
+ * file is reproducible.
+ */
+export function syntheticCtFrom({ dataset, meta }) {
+  const sourceUid = dataset.SOPInstanceUID;
+  const ct = {
+    ...dataset,
+    SOPClassUID: CT_IMAGE_STORAGE,
+    SOPInstanceUID: uidFor(`chestaid synthetic CT instance from ${sourceUid}`),
+    StudyInstanceUID: uidFor(`chestaid synthetic CT study from ${sourceUid}`),
+    SeriesInstanceUID: uidFor(`chestaid synthetic CT series from ${sourceUid}`),
+    FrameOfReferenceUID: uidFor(`chestaid synthetic CT frame of reference from ${sourceUid}`),
+    Modality: 'CT',
+    ImageType: ['DERIVED', 'SECONDARY', 'AXIAL'],
+    PatientName: [{ Alphabetic: 'SYNTHETIC^CT TEST CASE' }],
+    PatientID: 'SYNTH-CT-0001',
+    AccessionNumber: 'SYNCT0001',
+    StudyDescription: 'SYNTHETIC CT (relabelled chest radiograph, test case)',
+    SeriesDescription: 'SYNTHETIC CT - NOT A REAL CT',
+    ImageComments:
+      `Synthetic test case made by ChestAid: the pixels of a synthetic CR (${sourceUid}) relabelled as CT. ` +
+      'Not a real CT and not a real patient.',
+    ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
+    ImagePositionPatient: [0, 0, 0],
+    SliceThickness: 1,
+  };
+  delete ct.ViewPosition;
+  delete ct.ImagerPixelSpacing;
+  delete ct.PatientOrientation;
+
+  const ctMeta = {
+    ...meta,
+    MediaStorageSOPClassUID: ct.SOPClassUID,
+    MediaStorageSOPInstanceUID: ct.SOPInstanceUID,
+  };
+  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(ctMeta));
+  dict.dict = DicomMetaDictionary.denaturalizeDataset(ct);
+  return { dataset: ct, bytes: Buffer.from(dict.write()) };
+}
+
+function writeIfChanged(file, content) {
+  if (existsSync(file) && readFileSync(file).equals(Buffer.from(content))) {
+    return;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content);
+}
+
+/** Writes the DICOM JSON document (and the synthetic CT it lists) and returns the document. */
+export function makeDemoStudies({ sourceDir, outDir, urlPrefix, documentName, generatedDir } = DEMO) {
+  const index = JSON.parse(readFileSync(join(sourceDir, 'index.json'), 'utf8'));
+  if (!Array.isArray(index.studies) || index.studies.length === 0) {
+    throw new Error(`${join(sourceDir, 'index.json')} lists no studies`);
+  }
+
+  const studies = index.studies.map(entry => {
+    const parsed = readPart10(join(sourceDir, entry.file));
+    if (parsed.dataset.SOPInstanceUID !== entry.SOPInstanceUID) {
+      throw new Error(`${entry.file}: SOPInstanceUID ${parsed.dataset.SOPInstanceUID} differs from index.json's ${entry.SOPInstanceUID}`);
+    }
+    // Only the dicom/ folder is served (index.json holds the ground truth, the masks the lesions).
+    if (!entry.file.startsWith('dicom/')) {
+      throw new Error(`${entry.name}: ${entry.file} is outside test/demo-studies/dicom/`);
+    }
+    const url = `dicomweb:${urlPrefix}/${entry.file}`;
+    return { parsed, entry: studyEntry([{ metadata: instanceMetadata(parsed.dataset), url }]) };
+  });
+
+  const ct = syntheticCtFrom(studies[0].parsed);
+  const ctName = 'synthetic-ct-01.dcm';
+  writeIfChanged(join(outDir, generatedDir, ctName), ct.bytes);
+  const ctEntry = studyEntry([
+    { metadata: instanceMetadata(ct.dataset), url: `dicomweb:${urlPrefix}/${generatedDir}/${ctName}` },
+  ]);
+
+  const document = {
+    note:
+      'Generated by scripts/make-demo-studies.mjs from test/demo-studies (synthetic CR studies) plus one ' +
+      'synthetic CT test case. Not real patients.',
+    studies: [...studies.map(s => s.entry), ctEntry],
+  };
+  writeIfChanged(join(outDir, documentName), `${JSON.stringify(document, null, 1)}\n`);
+  return document;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const { studies } = makeDemoStudies();
+    console.log(`make-demo-studies: ${studies.length} studies in ${join(DEMO.outDir, DEMO.documentName)}`);
+  } catch (error) {
+    console.error(`make-demo-studies: ${error.message}`);
+    process.exit(1);
+  }
+}

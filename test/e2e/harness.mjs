@@ -1,0 +1,88 @@
+// What the end-to-end tests drive: the viewer exactly as `npm start` serves it, on a free loopback
+// port, and Debian's Chromium through playwright-core (downloaded browsers do not run here).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHROMIUM = process.env.CHESTAID_CHROMIUM ?? '/usr/bin/chromium';
+
+// Headless as root: no sandbox; no background traffic; WebGL on SwiftShader (Cornerstone renders
+// with WebGL, and this machine has no GPU).
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+];
+
+async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function waitFor(url, { timeoutMs, child, output }) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`npm start exited with ${child.exitCode} before serving:\n${output.join('')}`);
+    }
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise(done => setTimeout(done, 500));
+  }
+  throw new Error(`npm start did not serve ${url} within ${timeoutMs / 1000} s:\n${output.join('')}`);
+}
+
+/** Runs `npm start` on a free port; the first run also fetches OHIF (about 50 MB). */
+export async function startViewer({ timeoutMs = 240_000 } = {}) {
+  const port = await freePort();
+  const output = [];
+  const child = spawn('npm', ['start', '--', '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: ROOT,
+    detached: true, // its own process group, so stop() ends npm, webpack and the server together
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  child.stdout.on('data', chunk => output.push(chunk.toString()));
+  child.stderr.on('data', chunk => output.push(chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      process.kill(-child.pid, 'SIGTERM');
+      await once(child, 'exit');
+    }
+  };
+  try {
+    await waitFor(`${url}/app-config.js`, { timeoutMs, child, output });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, output, stop };
+}
+
+export async function launchChromium() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}

@@ -1,0 +1,155 @@
+/**
+ * ChestAid inside the pinned prebuilt OHIF viewer (@ohif/app, fetched into .ohif/ by
+ * scripts/fetch-ohif.mjs; nothing of OHIF is committed).
+ *
+ *   npm start       dev server: the OHIF dist as static files, our app-config.js and bundle from
+ *                   memory, the model, onnxruntime-web and the demo studies; COOP/COEP everywhere
+ *   npm run build   dist/app-config.js and dist/chestaid/chestaid.js: what to lay over the OHIF
+ *                   dist to deploy it
+ *
+ * Before anything is built the OHIF dist is fetched if missing and checked against what the
+ * extension assumes of it (scripts/check-ohif-host.mjs); a broken assumption stops the build.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const extensionPackage = require('./extension/package.json');
+const { version: reactVersion } = require('react/package.json');
+
+const ROOT = __dirname;
+const BUNDLE = 'chestaid/chestaid.js';
+
+/** Served beside the viewer; the values app-config.js and the extension's configuration use. */
+const PATHS = {
+  models: '/models',
+  ort: '/chestaid/ort/',
+  manifest: '/models/chestaid-demo/manifest.json',
+};
+
+// Cross-origin isolation (SharedArrayBuffer, so multi-threaded wasm) on every response.
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+// onnxruntime-web loads its .mjs loaders as modules and streams its .wasm files: both need their
+// proper types (serve-static would send application/javascript for .mjs).
+const STATIC_TYPES = { '.mjs': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm' };
+const staticOptions = {
+  setHeaders(res, file) {
+    const type = STATIC_TYPES[path.extname(file)];
+    if (type) res.setHeader('Content-Type', type);
+  },
+};
+
+function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl }) {
+  const template = fs.readFileSync(path.join(ROOT, 'host/app-config.js'), 'utf8');
+  const host = {
+    bundleUrl: `/${BUNDLE}`,
+    extensionId: extensionPackage.name,
+    dataSourceName,
+    dataSourceNamespace,
+    studyListUrl,
+    manifestUrl: PATHS.manifest,
+    ortWasmPaths: PATHS.ort,
+  };
+  const parts = template.split('CHESTAID_HOST');
+  if (parts.length !== 3) {
+    // Once in the comment, once as the value.
+    throw new Error('host/app-config.js must name CHESTAID_HOST exactly twice (comment and value)');
+  }
+  return `${parts[0]}CHESTAID_HOST${parts[1]}${JSON.stringify(host, null, 2).replace(/\n/g, '\n  ')}${parts[2]}`;
+}
+
+/** Emits app-config.js next to the bundle, so the dev server serves it before the dist's own. */
+class AppConfigPlugin {
+  constructor(options) {
+    this.options = options;
+  }
+
+  apply(compiler) {
+    const { RawSource } = compiler.webpack.sources;
+    compiler.hooks.thisCompilation.tap('ChestAidAppConfig', compilation => {
+      compilation.fileDependencies.add(path.join(ROOT, 'host/app-config.js'));
+      compilation.hooks.processAssets.tap(
+        { name: 'ChestAidAppConfig', stage: compiler.webpack.Compilation.PROCESS_ASSETS_STAGE_ADDITIONAL },
+        // Left readable (not minimized): it is the file a site edits to point at its own data.
+        () => compilation.emitAsset('app-config.js', new RawSource(appConfigSource(this.options)), { minimized: true }),
+      );
+    });
+  }
+}
+
+module.exports = async (_env, argv) => {
+  const { fetchOhif, ohifAppDir, ohifDistDir } = await import('./scripts/fetch-ohif.mjs');
+  const { checkOhifHost } = await import('./scripts/check-ohif-host.mjs');
+  const { DEMO, makeDemoStudies } = await import('./scripts/make-demo-studies.mjs');
+
+  fetchOhif();
+  const host = checkOhifHost(ohifAppDir, { reactVersion });
+  console.log(`ChestAid: OHIF ${host.ohifVersion}, Cornerstone ${host.cornerstoneVersion}, React ${host.reactVersion} (host checked)`);
+  makeDemoStudies();
+
+  const mode = argv.mode ?? 'production';
+  // The name under which extension/src/id.js registers the study-list data source.
+  const dataSourceName = 'dicomjson';
+  return {
+    mode,
+    context: ROOT,
+    entry: { chestaid: './host/chestaid.js' },
+    devtool: 'source-map',
+    experiments: { outputModule: true },
+    output: {
+      path: path.join(ROOT, 'dist'),
+      publicPath: '/',
+      filename: BUNDLE,
+      chunkFilename: 'chestaid/[name].[contenthash].js',
+      library: { type: 'module' },
+      // The host's bundler runtime uses globalThis.rspackChunk; ours must never touch it.
+      uniqueName: 'chestaid',
+      chunkLoadingGlobal: 'chestaidChunk',
+      clean: true,
+    },
+    resolve: { extensions: ['.ts', '.tsx', '.js', '.json'] },
+    module: {
+      rules: [
+        {
+          test: /\.tsx?$/,
+          exclude: /node_modules/,
+          // Types are checked by `npm run typecheck`; the build only strips them.
+          use: { loader: 'ts-loader', options: { transpileOnly: true } },
+        },
+      ],
+    },
+    plugins: [
+      new AppConfigPlugin({
+        dataSourceName,
+        dataSourceNamespace: `${extensionPackage.name}.dataSourcesModule.${dataSourceName}`,
+        studyListUrl: `${DEMO.urlPrefix}/${DEMO.documentName}`,
+      }),
+    ],
+    performance: { hints: false },
+    watchOptions: { ignored: ['**/node_modules/**', '**/.ohif/**', '**/build/**'] },
+    devServer: {
+      port: 3000,
+      hot: false,
+      headers: ISOLATION_HEADERS,
+      historyApiFallback: true,
+      client: { overlay: { errors: true, warnings: false, runtimeErrors: false } },
+      devMiddleware: { publicPath: '/' },
+      static: [
+        { directory: ohifDistDir, publicPath: '/', staticOptions, watch: false },
+        { directory: path.join(ROOT, 'models'), publicPath: PATHS.models, staticOptions, watch: false },
+        {
+          directory: path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
+          publicPath: PATHS.ort,
+          staticOptions,
+          watch: false,
+        },
+        { directory: path.join(DEMO.sourceDir, 'dicom'), publicPath: `${DEMO.urlPrefix}/dicom`, staticOptions, watch: false },
+        { directory: DEMO.outDir, publicPath: DEMO.urlPrefix, staticOptions, watch: false },
+      ],
+    },
+  };
+};
