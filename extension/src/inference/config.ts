@@ -1,0 +1,47 @@
+/**
+ * The worker's configuration from the model manifest and the extension's settings. URLs must be
+ * absolute (a worker would resolve relative ones against its own script): the OHIF glue resolves
+ * them against the base it is given, never against window.location here.
+ */
+import type { Manifest } from '../core';
+import type { InferenceConfig } from './protocol';
+
+export interface InferenceOptions {
+  /** Absolute URL of the manifest the model file is named relative to. */
+  readonly manifestUrl: string;
+  /** Absolute URL of our served onnxruntime-web 1.30 files, e.g. https://host/chestaid/ort/. */
+  readonly ortBaseUrl: string;
+  /** Which variant of manifest.onnx to load: the file name of onnx.file or of one of onnx.variants. */
+  readonly file?: string;
+  readonly referenceUrl?: string;
+  readonly backend?: InferenceConfig['backend'];
+  readonly numThreads?: number;
+  readonly cacheName?: string | null;
+}
+
+export function inferenceConfigFor(manifest: Manifest, options: InferenceOptions): InferenceConfig {
+  const files = [manifest.onnx, ...(manifest.onnx.variants ?? [])];
+  const chosen = options.file === undefined ? manifest.onnx : files.find(f => f.file === options.file);
+  if (!chosen) {
+    throw new Error(`the manifest lists no ONNX file ${JSON.stringify(options.file)} (it has ${files.map(f => f.file).join(', ')})`);
+  }
+  let modelUrl: string;
+  try {
+    modelUrl = new URL(chosen.file, options.manifestUrl).href;
+  } catch {
+    throw new Error(`manifestUrl must be an absolute URL, got ${JSON.stringify(options.manifestUrl)}`);
+  }
+  return {
+    modelUrl,
+    sha256: chosen.sha256,
+    bytes: chosen.bytes,
+    ortBaseUrl: options.ortBaseUrl,
+    inputName: manifest.input.name,
+    logitName: manifest.outputs.logit.name,
+    camName: manifest.outputs.cam.name,
+    ...(options.referenceUrl !== undefined ? { referenceUrl: options.referenceUrl } : {}),
+    ...(options.backend !== undefined ? { backend: options.backend } : {}),
+    ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),
+    ...(options.cacheName !== undefined ? { cacheName: options.cacheName } : {}),
+  };
+}

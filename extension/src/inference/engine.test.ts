@@ -1,0 +1,267 @@
+import { InferenceEngine, serve, throttleProgress, type EngineDeps, type Engine, type OrtFlavour, type PortLike } from './engine';
+import type { Progress } from './modelBytes';
+import type { InferenceConfig, WorkerRequest, WorkerResponse } from './protocol';
+import { FakeCaches, FakeOrt, SWIFTSHADER, fakeFetch, fakeGpu, flush, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
+
+const MODEL_URL = 'https://viewer.example/models/tiny/tiny.onnx';
+const REFERENCE_URL = 'https://viewer.example/models/tiny/tiny.json';
+const ORT_BASE = 'https://viewer.example/chestaid/ort/';
+const MODEL = Uint8Array.from({ length: 64 }, (_, i) => i);
+const SHA = sha256(MODEL);
+const CONFIG: InferenceConfig = { modelUrl: MODEL_URL, sha256: SHA, ortBaseUrl: ORT_BASE };
+
+interface Setup {
+  gpu?: EngineDeps['gpu'];
+  ort?: FakeOrtOptions;
+  files?: Record<string, Uint8Array>;
+  json?: Record<string, unknown>;
+  failImport?: OrtFlavour[];
+  crossOriginIsolated?: boolean;
+}
+
+function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}, failImport = [], crossOriginIsolated = true }: Setup = {}) {
+  const { fetch, calls } = fakeFetch(files);
+  const imported: { flavour: OrtFlavour; ort: FakeOrt }[] = [];
+  const deps: EngineDeps = {
+    fetch,
+    subtle,
+    caches: new FakeCaches(),
+    makeResponse: bytes => ({ bytes }),
+    now: () => 0,
+    gpu,
+    crossOriginIsolated,
+    hardwareConcurrency: 2,
+    fetchJson: async url => {
+      if (!(url in json)) throw new Error(`GET ${url} answered 404 Not Found`);
+      return json[url];
+    },
+    loadOrt: async (flavour, baseUrl) => {
+      if (failImport.includes(flavour)) throw new TypeError(`Failed to fetch dynamically imported module: ${baseUrl}ort.${flavour}.min.mjs`);
+      const instance = new FakeOrt(ort);
+      imported.push({ flavour, ort: instance });
+      return instance;
+    },
+  };
+  return { engine: new InferenceEngine(deps), imported, calls };
+}
+
+const INPUT = Float32Array.from({ length: 12 }, (_, i) => i / 12 - 0.3);
+
+describe('InferenceEngine backend choice', () => {
+  it('without a WebGPU adapter: wasm, threads set explicitly before the session, and says why', async () => {
+    const { engine, imported } = setup();
+    const info = await engine.init(CONFIG);
+    expect(info).toMatchObject({ backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', adapter: null, selfCheck: null });
+    expect(imported.map(i => i.flavour)).toEqual(['wasm']);
+    expect(imported[0].ort.envAtCreate).toEqual([{ numThreads: 2, wasmPaths: ORT_BASE, proxy: false }]);
+  });
+
+  it('warms the wasm session up while loading, so the first Analyze runs at full speed', async () => {
+    const { engine, imported } = setup();
+    const info = await engine.init(CONFIG);
+    expect(info.warmUpMs).toBe(0);
+    expect(imported[0].ort.sessions[0].runs).toBe(1);
+  });
+
+  it('with an adapter that reproduces wasm on the probe: WebGPU, and the check is released', async () => {
+    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), ort: { inputShape: ['N', 3, 2, 2] } });
+    const info = await engine.init(CONFIG);
+    expect(info.backend).toBe('webgpu');
+    expect(info.adapter?.isFallbackAdapter).toBe(true);
+    expect(info.selfCheck).toMatchObject({ against: 'wasm', passed: true, logitDiff: 0, camDiff: 0 });
+    expect(info.reason).toMatch(/^WebGPU on google swiftshader, software fallback adapter: self-check against wasm passed/);
+    const [{ flavour, ort }] = imported;
+    expect(flavour).toBe('webgpu');
+    expect(ort.sessions.map(s => [s.provider, s.released])).toEqual([
+      ['webgpu', false],
+      ['wasm', true],
+    ]);
+    await expect(engine.run(INPUT.slice(), [1, 3, 2, 2])).resolves.toMatchObject({ camDims: [2, 2] });
+    expect(ort.sessions[0].runs).toBe(2);
+  });
+
+  it('falls back to wasm when WebGPU returns wrong numbers (the JSEP Concat trap), reusing its runtime', async () => {
+    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), ort: { wrong: ['webgpu'] } });
+    const info = await engine.init(CONFIG);
+    expect(info.backend).toBe('wasm');
+    expect(info.reason).toMatch(/^WebGPU on google swiftshader, software fallback adapter failed its self-check against wasm \(logit off by 0\.6\d*, CAM by 0; tolerance 0\.001, 0\.001\): using wasm, 2 threads$/);
+    expect(info.selfCheck).toMatchObject({ passed: false, against: 'wasm' });
+    expect(imported.map(i => i.flavour)).toEqual(['webgpu']);
+    const { sessions } = imported[0].ort;
+    expect(sessions.map(s => [s.provider, s.released])).toEqual([
+      ['webgpu', true],
+      ['wasm', true],
+      ['wasm', false],
+    ]);
+  });
+
+  it('falls back to wasm when a WebGPU run throws', async () => {
+    const { engine } = setup({ gpu: fakeGpu(SWIFTSHADER), ort: { broken: ['webgpu'] } });
+    const info = await engine.init(CONFIG);
+    expect(info.backend).toBe('wasm');
+    expect(info.reason).toBe('WebGPU on google swiftshader, software fallback adapter failed ([Invalid ComputePipeline "Concat"]): using wasm, 2 threads');
+  });
+
+  it('falls back to the wasm runtime when the WebGPU runtime cannot be loaded', async () => {
+    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), failImport: ['webgpu'] });
+    const info = await engine.init(CONFIG);
+    expect(info.backend).toBe('wasm');
+    expect(info.reason).toMatch(/^WebGPU runtime unavailable \(could not load onnxruntime-web \(webgpu\) from https:\/\/viewer.example\/chestaid\/ort\/: /);
+    expect(imported.map(i => i.flavour)).toEqual(['wasm']);
+  });
+
+  it('checks WebGPU against a stored reference when one is configured', async () => {
+    const json = { [REFERENCE_URL]: referenceFor(SHA, INPUT, [1, 3, 2, 2]) };
+    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), json });
+    const info = await engine.init({ ...CONFIG, referenceUrl: REFERENCE_URL });
+    expect(info.selfCheck).toMatchObject({ against: 'reference', passed: true, tolerance: { logit: 1e-4, cam: 1e-4 } });
+    expect(imported[0].ort.sessions.map(s => s.provider)).toEqual(['webgpu']);
+  });
+
+  it('does not trust WebGPU when the reference describes another model', async () => {
+    const json = { [REFERENCE_URL]: referenceFor('cd'.repeat(32), INPUT, [1, 3, 2, 2]) };
+    const { engine } = setup({ gpu: fakeGpu(SWIFTSHADER), json });
+    const info = await engine.init({ ...CONFIG, referenceUrl: REFERENCE_URL });
+    expect(info.backend).toBe('wasm');
+    expect(info.reason).toContain(`it describes model sha256 ${'cd'.repeat(32)}, not the loaded model ${SHA}`);
+  });
+
+  it('does not trust WebGPU when the reference is missing', async () => {
+    const { engine } = setup({ gpu: fakeGpu(SWIFTSHADER) });
+    const info = await engine.init({ ...CONFIG, referenceUrl: REFERENCE_URL });
+    expect(info.backend).toBe('wasm');
+    expect(info.reason).toContain(`self-check reference ${REFERENCE_URL} unavailable: GET ${REFERENCE_URL} answered 404 Not Found`);
+  });
+
+  it('never touches the GPU when configured for wasm', async () => {
+    const requestAdapter = jest.fn();
+    const { engine } = setup({ gpu: { requestAdapter } });
+    const info = await engine.init({ ...CONFIG, backend: 'wasm' });
+    expect(info.reason).toBe('WebGPU turned off by configuration: using wasm, 2 threads');
+    expect(requestAdapter).not.toHaveBeenCalled();
+  });
+});
+
+describe('InferenceEngine loading', () => {
+  it('refuses a model whose bytes do not match the manifest before any runtime is loaded', async () => {
+    const { engine, imported } = setup({ files: { [MODEL_URL]: MODEL.map(b => b ^ 1) } });
+    await expect(engine.init(CONFIG)).rejects.toThrow(/^model file does not match the manifest \(sha256 [0-9a-f]{64} .*refusing to run it$/);
+    expect(imported).toEqual([]);
+  });
+
+  it('loads once: concurrent and later init() calls share the first load', async () => {
+    const { engine, imported, calls } = setup();
+    const [a, b] = await Promise.all([engine.init(CONFIG), engine.init(CONFIG)]);
+    await engine.init(CONFIG);
+    expect(a).toBe(b);
+    expect(calls).toEqual([MODEL_URL]);
+    expect(imported).toHaveLength(1);
+  });
+
+  it('refuses to load a second, different model in the same worker', async () => {
+    const { engine } = setup();
+    await engine.init(CONFIG);
+    await expect(engine.init({ ...CONFIG, numThreads: 1 })).rejects.toThrow('this worker already serves');
+  });
+
+  it('may retry after a failed load', async () => {
+    const files: Record<string, Uint8Array> = {};
+    const { engine } = setup({ files });
+    await expect(engine.init(CONFIG)).rejects.toThrow(`model file not found: GET ${MODEL_URL} answered 404 Not Found`);
+    files[MODEL_URL] = MODEL;
+    await expect(engine.init(CONFIG)).resolves.toMatchObject({ backend: 'wasm' });
+  });
+
+  it('refuses a model without the contract\'s input and outputs', async () => {
+    const { engine } = setup();
+    await expect(engine.init({ ...CONFIG, camName: 'heatmap' })).rejects.toThrow(
+      'the model has no output heatmap (inputs ["input"], outputs ["logit","cam"])',
+    );
+  });
+
+  it('runs batch 1 and returns the logit and the map', async () => {
+    const { engine } = setup();
+    await expect(engine.run(INPUT, [1, 3, 2, 2])).rejects.toThrow('init() must come first');
+    await engine.init(CONFIG);
+    const out = await engine.run(INPUT.slice(), [1, 3, 2, 2]);
+    expect(out.logit).toBeCloseTo(INPUT.reduce((a, b) => a + b) / 12, 6);
+    expect(Array.from(out.cam)).toEqual(Array.from(INPUT.slice(0, 4)));
+  });
+});
+
+describe('serve', () => {
+  function port() {
+    const posted: { message: WorkerResponse; transfer?: Transferable[] }[] = [];
+    let listener: (event: { data: WorkerRequest }) => void = () => {};
+    const p: PortLike = {
+      postMessage: (message, transfer) => posted.push({ message, transfer }),
+      addEventListener: (_type, l) => {
+        listener = l;
+      },
+    };
+    return { p, posted, send: (data: WorkerRequest) => listener({ data }) };
+  }
+
+  it('runs requests one at a time, drops a cancelled one that has not started, and transfers the map', async () => {
+    const started: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>(r => (release = r));
+    const engine: Engine = {
+      init: async () => ({}) as never,
+      run: async input => {
+        started.push(String(input[0]));
+        await gate;
+        return { logit: input[0], cam: new Float32Array(4), camDims: [2, 2], runMs: 1 };
+      },
+    };
+    const { p, posted, send } = port();
+    serve(p, engine);
+    const dims = [1, 1, 1, 1];
+    send({ type: 'run', id: 1, key: 'a', input: Float32Array.of(1), dims });
+    send({ type: 'run', id: 2, key: 'b', input: Float32Array.of(2), dims });
+    send({ type: 'run', id: 3, key: 'c', input: Float32Array.of(3), dims });
+    send({ type: 'cancel', id: 2 });
+    await flush();
+    expect(started).toEqual(['1']);
+    release();
+    await flush();
+    await flush();
+    expect(started).toEqual(['1', '3']);
+    const results = posted.filter(m => m.message.type === 'result');
+    expect(results.map(m => m.message.id)).toEqual([1, 3]);
+    const first = results[0].message as Extract<WorkerResponse, { type: 'result' }>;
+    expect(results[0].transfer).toEqual([first.cam.buffer]);
+  });
+
+  it('answers init with ready or with the error message', async () => {
+    const engine: Engine = {
+      init: async (config, onProgress) => {
+        onProgress({ loaded: 0, total: 10 });
+        if (config.modelUrl.includes('missing')) throw new Error('model file not found: GET x answered 404');
+        return { backend: 'wasm' } as never;
+      },
+      run: async () => Promise.reject(new Error('unused')),
+    };
+    const { p, posted, send } = port();
+    serve(p, engine);
+    send({ type: 'init', id: 7, config: CONFIG });
+    send({ type: 'init', id: 8, config: { ...CONFIG, modelUrl: 'https://x/missing.onnx' } });
+    await flush();
+    expect(posted.map(m => m.message)).toEqual([
+      { type: 'progress', id: 7, loaded: 0, total: 10 },
+      { type: 'progress', id: 8, loaded: 0, total: 10 },
+      { type: 'ready', id: 7, info: { backend: 'wasm' } },
+      { type: 'error', id: 8, message: 'model file not found: GET x answered 404' },
+    ]);
+  });
+});
+
+describe('throttleProgress', () => {
+  it('passes the start, every 1 % and the end', () => {
+    const seen: Progress[] = [];
+    const progress = throttleProgress(p => seen.push(p));
+    for (let loaded = 0; loaded <= 1000; loaded += 1) progress({ loaded, total: 1000 });
+    expect(seen).toHaveLength(101);
+    expect(seen[seen.length - 1]).toEqual({ loaded: 1000, total: 1000 });
+  });
+});

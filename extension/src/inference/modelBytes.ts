@@ -1,0 +1,186 @@
+/**
+ * The model's bytes, verified: downloaded with progress, hashed with SubtleCrypto and compared
+ * with the manifest's sha256 before anything else sees them, then kept in the Cache API under a
+ * key that names the hash, so the next page load skips the download (and re-verifies).
+ *
+ * The browser objects are structurally typed parameters; tests pass fakes (STYLE.md 11).
+ */
+import { InferenceError, messageOf } from './protocol';
+
+export interface BodyReaderLike {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+}
+
+export interface ResponseLike {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: { getReader(): BodyReaderLike } | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+export interface CacheLike {
+  match(key: string): Promise<ResponseLike | undefined>;
+  put(key: string, response: unknown): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  keys(): Promise<readonly { readonly url: string }[]>;
+}
+
+export interface ModelBytesDeps {
+  readonly fetch: (url: string) => Promise<ResponseLike>;
+  readonly subtle: { digest(algorithm: 'SHA-256', data: Uint8Array): Promise<ArrayBuffer> };
+  /** null where the Cache API is missing (e.g. an insecure context). */
+  readonly caches: { open(name: string): Promise<CacheLike> } | null;
+  /** Wraps bytes in a Response for Cache.put. */
+  readonly makeResponse: (bytes: Uint8Array) => unknown;
+  readonly now: () => number;
+}
+
+export interface ModelSource {
+  readonly modelUrl: string;
+  readonly sha256: string;
+  readonly bytes?: number;
+  readonly cacheName: string | null;
+}
+
+export interface Progress {
+  readonly loaded: number;
+  readonly total: number | null;
+}
+
+export interface LoadedModel {
+  readonly bytes: Uint8Array;
+  readonly fromCache: boolean;
+  readonly downloadMs: number;
+  readonly verifyMs: number;
+  readonly cacheProblem?: string;
+}
+
+const CACHE_PARAM = 'chestaid-sha256';
+
+/** The Cache API key: the model URL with the expected hash in it (fragments are ignored by caches). */
+export function cacheKey(modelUrl: string, sha256: string): string {
+  const url = new URL(modelUrl);
+  url.searchParams.set(CACHE_PARAM, sha256.toLowerCase());
+  return url.href;
+}
+
+function baseOf(key: string): string {
+  const url = new URL(key);
+  url.searchParams.delete(CACHE_PARAM);
+  return url.href;
+}
+
+export async function sha256Hex(subtle: ModelBytesDeps['subtle'], bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await subtle.digest('SHA-256', bytes));
+  return Array.from(digest, b => b.toString(16).padStart(2, '0')).join('');
+}
+
+export async function loadModelBytes(
+  source: ModelSource,
+  deps: ModelBytesDeps,
+  onProgress: (progress: Progress) => void = () => {},
+): Promise<LoadedModel> {
+  const expected = source.sha256.toLowerCase();
+  const key = cacheKey(source.modelUrl, expected);
+  const cache = await openCache(source.cacheName, deps);
+
+  if (cache) {
+    const hit = await cache.match(key).catch(() => undefined);
+    if (hit) {
+      const start = deps.now();
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      const downloadMs = deps.now() - start;
+      const verifyStart = deps.now();
+      const actual = await sha256Hex(deps.subtle, bytes);
+      const verifyMs = deps.now() - verifyStart;
+      if (actual === expected) {
+        onProgress({ loaded: bytes.length, total: bytes.length });
+        return { bytes, fromCache: true, downloadMs, verifyMs };
+      }
+      // A corrupt entry is dropped and the file downloaded again, never trusted.
+      await cache.delete(key).catch(() => false);
+    }
+  }
+
+  const start = deps.now();
+  const bytes = await download(source, deps, onProgress);
+  const downloadMs = deps.now() - start;
+  const verifyStart = deps.now();
+  const actual = await sha256Hex(deps.subtle, bytes);
+  const verifyMs = deps.now() - verifyStart;
+  if (actual !== expected) {
+    throw new InferenceError(
+      `model file does not match the manifest (sha256 ${actual} for ${source.modelUrl}, the manifest says ${expected}); refusing to run it`,
+    );
+  }
+  const cacheProblem = cache ? await store(cache, key, bytes, deps) : undefined;
+  return { bytes, fromCache: false, downloadMs, verifyMs, ...(cacheProblem ? { cacheProblem } : {}) };
+}
+
+async function openCache(name: string | null, deps: ModelBytesDeps): Promise<CacheLike | null> {
+  if (!name || !deps.caches) return null;
+  try {
+    return await deps.caches.open(name);
+  } catch {
+    // Storage can be blocked (private mode, quota, policy); caching is an optimisation only.
+    return null;
+  }
+}
+
+async function download(source: ModelSource, deps: ModelBytesDeps, onProgress: (p: Progress) => void): Promise<Uint8Array> {
+  let response: ResponseLike;
+  try {
+    response = await deps.fetch(source.modelUrl);
+  } catch (error) {
+    throw new InferenceError(`could not download the model from ${source.modelUrl}: ${messageOf(error)}`);
+  }
+  if (response.status === 404) {
+    throw new InferenceError(`model file not found: GET ${source.modelUrl} answered 404 ${response.statusText}`.trim());
+  }
+  if (!response.ok) {
+    throw new InferenceError(`could not download the model: GET ${source.modelUrl} answered ${response.status} ${response.statusText}`.trim());
+  }
+  const length = Number(response.headers.get('content-length'));
+  const total = Number.isFinite(length) && length > 0 ? length : source.bytes ?? null;
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress({ loaded: bytes.length, total: total ?? bytes.length });
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  onProgress({ loaded, total });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!value) continue;
+    chunks.push(value);
+    loaded += value.length;
+    onProgress({ loaded, total });
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
+/** Stores the verified bytes and evicts other versions of the same file; returns a problem or undefined. */
+async function store(cache: CacheLike, key: string, bytes: Uint8Array, deps: ModelBytesDeps): Promise<string | undefined> {
+  try {
+    const base = baseOf(key);
+    for (const request of await cache.keys()) {
+      if (request.url !== key && baseOf(request.url) === base) await cache.delete(request.url);
+    }
+    await cache.put(key, deps.makeResponse(bytes));
+    return undefined;
+  } catch (error) {
+    return `verified model not cached: ${messageOf(error)}`;
+  }
+}

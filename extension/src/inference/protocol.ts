@@ -1,0 +1,121 @@
+/**
+ * What the main thread and the inference worker say to each other, and the configuration the
+ * worker runs with. Plain data only: every message crosses postMessage.
+ */
+
+export type Backend = 'webgpu' | 'wasm';
+
+export interface InferenceConfig {
+  /** Absolute URL of the ONNX file (a worker resolves relative URLs against its own script). */
+  readonly modelUrl: string;
+  /** The manifest's onnx.sha256: the downloaded bytes must hash to it before a session exists. */
+  readonly sha256: string;
+  /** The manifest's onnx.bytes: the progress total when the server sends no Content-Length. */
+  readonly bytes?: number;
+  /**
+   * Absolute URL of the folder serving onnxruntime-web 1.30's dist files (ort.wasm.min.mjs,
+   * ort.webgpu.min.mjs and their ort-wasm-simd-threaded*.mjs/.wasm): our own copy, never the
+   * OHIF dist's ort/ (1.17.1). Also becomes env.wasm.wasmPaths.
+   */
+  readonly ortBaseUrl: string;
+  /** Graph names; the manifest's input.name, outputs.logit.name, outputs.cam.name. */
+  readonly inputName?: string;
+  readonly logitName?: string;
+  readonly camName?: string;
+  /** 'auto' uses WebGPU when an adapter exists and passes the self-check; 'wasm' never tries. */
+  readonly backend?: 'auto' | 'wasm';
+  /** Overrides the thread count (benchmarks); see chooseThreads for the default. */
+  readonly numThreads?: number;
+  /**
+   * Absolute URL of a reference file (reference.ts format: an input and its PyTorch outputs) for
+   * the WebGPU self-check. Without one, WebGPU is compared with wasm on a probe input.
+   */
+  readonly referenceUrl?: string;
+  /** Cache API storage for verified model bytes; null turns caching off. */
+  readonly cacheName?: string | null;
+}
+
+export const DEFAULT_CACHE_NAME = 'chestaid-models-v1';
+
+export interface ModelLoadInfo {
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly fromCache: boolean;
+  /** Network or cache read time, excluding hashing. */
+  readonly downloadMs: number;
+  readonly verifyMs: number;
+  /** Set when the verified bytes could not be stored for the next page load (quota...). */
+  readonly cacheProblem?: string;
+}
+
+export interface AdapterReport {
+  readonly isFallbackAdapter: boolean;
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly description: string;
+}
+
+export interface SelfCheckReport {
+  /** 'reference': outputs stored with the model; 'wasm': the same probe input run on wasm. */
+  readonly against: 'reference' | 'wasm';
+  readonly passed: boolean;
+  /** Largest absolute differences; NaN when the check threw before comparing. */
+  readonly logitDiff: number;
+  readonly camDiff: number;
+  readonly tolerance: { readonly logit: number; readonly cam: number };
+  readonly runMs: number;
+}
+
+export interface BackendInfo {
+  readonly backend: Backend;
+  /** env.wasm.numThreads: wasm kernels, and the CPU fallback ops of the WebGPU provider. */
+  readonly threads: number;
+  /** Why this backend: "no WebGPU adapter: using wasm, 2 threads", or the self-check verdict. */
+  readonly reason: string;
+  readonly crossOriginIsolated: boolean;
+  readonly adapter: AdapterReport | null;
+  readonly selfCheck: SelfCheckReport | null;
+  readonly model: ModelLoadInfo;
+  readonly sessionCreateMs: number;
+  /** The session's first run (the self-check on WebGPU), done at load; null when skipped. */
+  readonly warmUpMs: number | null;
+}
+
+export type WorkerRequest =
+  | { readonly type: 'init'; readonly id: number; readonly config: InferenceConfig }
+  | {
+      readonly type: 'run';
+      readonly id: number;
+      readonly key: string;
+      readonly input: Float32Array;
+      readonly dims: readonly number[];
+    }
+  /** Drop a queued run whose answer nobody waits for any more (a newer request replaced it). */
+  | { readonly type: 'cancel'; readonly id: number };
+
+export type WorkerResponse =
+  | { readonly type: 'progress'; readonly id: number; readonly loaded: number; readonly total: number | null }
+  | { readonly type: 'ready'; readonly id: number; readonly info: BackendInfo }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly key: string;
+      readonly logit: number;
+      readonly cam: Float32Array;
+      readonly camDims: readonly [number, number];
+      readonly runMs: number;
+    }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
+
+/** A failure of the inference adapter; the message is meant for the reader as is. */
+export class InferenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InferenceError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

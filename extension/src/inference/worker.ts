@@ -1,0 +1,47 @@
+/**
+ * The inference worker's entry: binds the engine to the browser. Everything with logic in it is
+ * in engine.ts (tested under jest); this file only names the real objects.
+ *
+ * onnxruntime-web is imported at run time from the configured ortBaseUrl, not bundled: the served
+ * folder is then the one copy of ORT (JS, .mjs loaders and .wasm from the same 1.30.0 release),
+ * and the page's bundle stays small. 'webgpu' is ort.webgpu.min.mjs, the C++ WebGPU provider;
+ * never ort.min.mjs (JSEP), which miscomputes DenseNet's Concat on some adapters.
+ */
+import { InferenceEngine, serve, type OrtFlavour, type OrtLike, type PortLike } from './engine';
+import type { GpuLike } from './backend';
+
+const ORT_MODULE: Record<OrtFlavour, string> = {
+  wasm: 'ort.wasm.min.mjs',
+  webgpu: 'ort.webgpu.min.mjs',
+};
+
+interface WorkerScope {
+  readonly crossOriginIsolated: boolean;
+  readonly navigator: { readonly hardwareConcurrency?: number; readonly gpu?: GpuLike };
+  readonly caches?: CacheStorage;
+}
+
+const scope = self as unknown as WorkerScope & PortLike;
+
+async function fetchJson(url: string): Promise<unknown> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`);
+  return response.json();
+}
+
+serve(
+  scope,
+  new InferenceEngine({
+    fetch: url => fetch(url),
+    fetchJson,
+    // Our bytes always sit in a plain ArrayBuffer; TypeScript's DOM types want that said.
+    subtle: { digest: (algorithm, data) => crypto.subtle.digest(algorithm, data as Uint8Array<ArrayBuffer>) },
+    caches: scope.caches ?? null,
+    makeResponse: bytes => new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }),
+    now: () => performance.now(),
+    gpu: scope.navigator.gpu ?? null,
+    crossOriginIsolated: scope.crossOriginIsolated,
+    hardwareConcurrency: scope.navigator.hardwareConcurrency,
+    loadOrt: (flavour, baseUrl) => import(/* webpackIgnore: true */ `${baseUrl}${ORT_MODULE[flavour]}`) as Promise<OrtLike>,
+  }),
+);

@@ -1,0 +1,160 @@
+/**
+ * The page the WebGPU e2e check and the benchmark drive: the real inference client (worker and
+ * all) and the real core, exposed on window.chestaidTest for Playwright. No UI.
+ */
+import {
+  Preprocessor,
+  inputSpecOf,
+  parseManifest,
+  toUnitGrey,
+  type PixelAttributes,
+} from '../../extension/src/core';
+import { createInferenceClient } from '../../extension/src/inference/browser';
+import type { InferenceClient } from '../../extension/src/inference/InferenceClient';
+import type { BackendInfo, InferenceConfig } from '../../extension/src/inference/protocol';
+import { parseReference } from '../../extension/src/inference/reference';
+
+const clients = new Map<string, InferenceClient>();
+const inputs = new Map<string, { data: Float32Array; dims: number[] }>();
+
+function client(name: string): InferenceClient {
+  const found = clients.get(name);
+  if (!found) throw new Error(`no client ${name}`);
+  return found;
+}
+
+function absolute(url: string): string {
+  return new URL(url, document.baseURI).href;
+}
+
+async function fetchOk(url: string): Promise<Response> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+  return response;
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+type ConfigIn = Omit<InferenceConfig, 'modelUrl' | 'ortBaseUrl' | 'referenceUrl'> & {
+  modelUrl: string;
+  ortBaseUrl?: string;
+  referenceUrl?: string;
+};
+
+const api = {
+  crossOriginIsolated: () => crossOriginIsolated,
+
+  /** Creates a client and loads its model; resolves with the backend report and timings. */
+  async start(name: string, config: ConfigIn): Promise<{ info: BackendInfo; progressEvents: number; lastProgress: unknown; totalMs: number }> {
+    clients.get(name)?.dispose();
+    const full: InferenceConfig = {
+      ...config,
+      modelUrl: absolute(config.modelUrl),
+      ortBaseUrl: absolute(config.ortBaseUrl ?? '/chestaid/ort/'),
+      ...(config.referenceUrl ? { referenceUrl: config.referenceUrl.startsWith('data:') ? config.referenceUrl : absolute(config.referenceUrl) } : {}),
+    };
+    const c = createInferenceClient(full);
+    clients.set(name, c);
+    let progressEvents = 0;
+    let lastProgress: unknown = null;
+    c.subscribe(c.EVENTS.PROGRESS, p => {
+      progressEvents++;
+      lastProgress = p;
+    });
+    const t0 = performance.now();
+    const info = await c.init();
+    return { info, progressEvents, lastProgress, totalMs: performance.now() - t0 };
+  },
+
+  async startError(name: string, config: ConfigIn): Promise<string> {
+    try {
+      await api.start(name, config);
+      return 'no error';
+    } catch (error) {
+      return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+  },
+
+  /** Loads a named input: a reference file's input, or a raw float32-le tensor file. */
+  async loadInput(id: string, url: string, dims?: number[], sha256?: string): Promise<number> {
+    if (url.endsWith('.json')) {
+      const json = await (await fetchOk(url)).json();
+      const ref = parseReference(json, sha256 ?? json.model.sha256, url);
+      inputs.set(id, { data: ref.input, dims: [...ref.dims] });
+    } else {
+      const buffer = await (await fetchOk(url)).arrayBuffer();
+      inputs.set(id, { data: new Float32Array(buffer), dims: dims ?? [] });
+    }
+    return inputs.get(id)!.data.length;
+  },
+
+  /** One run on a fresh copy of the input (the client transfers it away). */
+  async run(name: string, inputId: string, key = inputId) {
+    const input = inputs.get(inputId);
+    if (!input) throw new Error(`no input ${inputId}`);
+    const result = await client(name).analyze({ key, input: input.data.slice(), dims: input.dims });
+    return {
+      backend: result.backend,
+      logit: result.logit,
+      cam: Array.from(result.cam),
+      camDims: result.camDims,
+      runMs: result.runMs,
+      roundTripMs: result.roundTripMs,
+    };
+  },
+
+  /** Latest-only across a real worker: two requests in one slot, only the second resolves. */
+  async supersede(name: string, inputId: string) {
+    const input = inputs.get(inputId)!;
+    const c = client(name);
+    const first = c.analyze({ key: 'first', slot: 'viewport', input: input.data.slice(), dims: input.dims });
+    const second = c.analyze({ key: 'second', slot: 'viewport', input: input.data.slice(), dims: input.dims });
+    const [a, b] = await Promise.allSettled([first, second]);
+    return {
+      first: a.status === 'rejected' ? (a.reason as Error).name : 'resolved',
+      second: b.status === 'fulfilled' ? b.value.key : String((b as PromiseRejectedResult).reason),
+    };
+  },
+
+  /** Cold start as a reader meets it: client creation to the first result. */
+  async coldStart(config: ConfigIn, inputId: string) {
+    const t0 = performance.now();
+    const { info } = await api.start('cold', config);
+    const ready = performance.now() - t0;
+    const first = await api.run('cold', inputId);
+    return { totalMs: performance.now() - t0, readyMs: ready, info, firstRunMs: first.runMs };
+  },
+
+  /** Core preprocessing on DICOM pixels, timed in the page: toUnitGrey + resize + normalise. */
+  async preprocessSetup(id: string, manifestUrl: string, attributes: PixelAttributes, pixelsBase64: string) {
+    const manifest = parseManifest(await (await fetchOk(manifestUrl)).json());
+    const bytes = base64ToBytes(pixelsBase64);
+    const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    preprocessCases.set(id, { attributes, pixels, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });
+  },
+
+  preprocessOnce(id: string): number {
+    const c = preprocessCases.get(id)!;
+    const t0 = performance.now();
+    const grey = toUnitGrey(c.attributes, c.pixels, { acceptedModalities: c.accepted });
+    c.preprocessor.run(grey);
+    return performance.now() - t0;
+  },
+
+  dispose(name: string): void {
+    clients.get(name)?.dispose();
+    clients.delete(name);
+  },
+};
+
+const preprocessCases = new Map<
+  string,
+  { attributes: PixelAttributes; pixels: Uint16Array; preprocessor: Preprocessor; accepted: readonly string[] }
+>();
+
+(window as unknown as { chestaidTest: typeof api }).chestaidTest = api;
