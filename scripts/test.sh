@@ -20,10 +20,12 @@ fi
 if [ "$suite" = all ] || [ "$suite" = unit ]; then
   echo "== viewer unit tests (jest) and type check =="
   npx tsc -p tsconfig.json --noEmit
+  npx eslint extension mode
   npx jest
 fi
 
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   echo "== viewer end to end (OHIF + ChestAid in Chromium) =="
   npm run test:e2e
+  npm run test:webgpu
 fi
