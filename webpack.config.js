@@ -132,7 +132,9 @@ module.exports = async (_env, argv) => {
     performance: { hints: false },
     watchOptions: { ignored: ['**/node_modules/**', '**/.ohif/**', '**/build/**'] },
     devServer: {
-      port: 3000,
+      // Loopback unless told otherwise: the viewer shows patient images.
+      host: process.env.HOST || 'localhost',
+      port: Number(process.env.PORT) || 3000,
       hot: false,
       headers: ISOLATION_HEADERS,
       historyApiFallback: true,
