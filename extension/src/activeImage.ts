@@ -7,7 +7,7 @@ import type { AnalysisTarget } from './services/ChestAidService';
 interface DisplaySetLike {
   readonly displaySetInstanceUID: string;
   readonly Modality?: string;
-  readonly images?: readonly { readonly imageId?: string }[];
+  readonly images?: readonly { readonly imageId?: string; readonly SOPInstanceUID?: string }[];
 }
 
 export interface ViewerServices {
@@ -20,7 +20,14 @@ export interface ViewerServices {
   };
 }
 
-export function activeImage({ viewportGridService, displaySetService, cornerstoneViewportService }: ViewerServices): AnalysisTarget | string {
+/**
+ * `sopInstanceUIDOf` names the instance of an image the display set does not list by that id
+ * (a frame of a multi-frame instance); the glue reads it from Cornerstone's metadata.
+ */
+export function activeImage(
+  { viewportGridService, displaySetService, cornerstoneViewportService }: ViewerServices,
+  sopInstanceUIDOf: (imageId: string) => string | undefined = () => undefined,
+): AnalysisTarget | string {
   const { activeViewportId, viewports } = viewportGridService.getState();
   const displaySetInstanceUID = activeViewportId ? viewports.get(activeViewportId)?.displaySetInstanceUIDs?.[0] : undefined;
   if (!activeViewportId || !displaySetInstanceUID) {
@@ -33,5 +40,10 @@ export function activeImage({ viewportGridService, displaySetService, cornerston
   if (!displaySet || !imageId) {
     return `The active viewport shows no image ChestAid can read (display set ${displaySetInstanceUID}).`;
   }
-  return { viewportId: activeViewportId, displaySetInstanceUID, imageId, modality: displaySet.Modality ?? '' };
+  // Results are keyed by the instance; the display set's image list says which one is on screen.
+  const sopInstanceUID = displaySet.images?.find(image => image.imageId === imageId)?.SOPInstanceUID ?? sopInstanceUIDOf(imageId);
+  if (!sopInstanceUID) {
+    return `The image in the active viewport has no SOPInstanceUID (${imageId}).`;
+  }
+  return { viewportId: activeViewportId, displaySetInstanceUID, imageId, sopInstanceUID, modality: displaySet.Modality ?? '' };
 }

@@ -4,9 +4,11 @@ import type { ChestAidService } from './services/ChestAidService';
 
 interface CommandsModuleArgs {
   readonly servicesManager: { readonly services: ViewerServices & { readonly chestAidService: ChestAidService } };
+  /** The instance of an image the display set does not list (index.ts reads Cornerstone's metadata). */
+  readonly sopInstanceUIDOf?: (imageId: string) => string | undefined;
 }
 
-export function getCommandsModule({ servicesManager }: CommandsModuleArgs) {
+export function getCommandsModule({ servicesManager, sopInstanceUIDOf }: CommandsModuleArgs) {
   const { services } = servicesManager;
 
   const actions = {
@@ -16,7 +18,7 @@ export function getCommandsModule({ servicesManager }: CommandsModuleArgs) {
      * whatever was plugged in with chestAidService.setAnalyzer().
      */
     analyze: async (): Promise<void> => {
-      const target = activeImage(services);
+      const target = activeImage(services, sopInstanceUIDOf);
       if (typeof target === 'string') {
         services.chestAidService.fail(target);
         return;

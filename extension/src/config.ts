@@ -18,3 +18,20 @@ export const DEFAULT_CONFIG: ChestAidConfig = {
 export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined): ChestAidConfig {
   return { ...DEFAULT_CONFIG, ...configuration };
 }
+
+/** The URLs the inference worker needs: absolute, because a worker resolves relative ones against its own script. */
+export interface InferenceUrls {
+  readonly manifestUrl: string;
+  readonly ortBaseUrl: string;
+}
+
+/**
+ * The configured paths resolved against the document that loaded the viewer (its base URI, which
+ * the host passes in): app-config.js may name them relative to the site, as the dev server does.
+ */
+export function inferenceUrls(config: ChestAidConfig, baseUri: string): InferenceUrls {
+  return {
+    manifestUrl: new URL(config.manifestUrl, baseUri).href,
+    ortBaseUrl: new URL(config.ortWasmPaths, baseUri).href,
+  };
+}

@@ -117,6 +117,47 @@ describe('toUnitGrey', () => {
     expect(() => toUnitGrey(attrs({ modality: 'CT' }), new Uint16Array(4))).not.toThrow();
   });
 
+  describe('pixels a decoder already rescaled (modalityLutApplied)', () => {
+    const stored = new Uint16Array([0, 612, 1000, 4095]);
+    const rescaled = (slope: number, intercept: number, Type: Int16ArrayConstructor | Float32ArrayConstructor) => {
+      const out = new Type(stored.length);
+      stored.forEach((v, i) => (out[i] = v * slope + intercept));
+      return out;
+    };
+
+    it.each([
+      ['a window', { windowCenter: 200, windowWidth: 101 }],
+      ['no window (the full stored range)', {}],
+    ])('gives exactly the stored values\' grey with %s, without rescaling twice', (_name, window) => {
+      const a = attrs({ rescaleSlope: 2, rescaleIntercept: -1024, ...window });
+      const expected = grey(a, stored);
+      expect(grey({ ...a, modalityLutApplied: true }, rescaled(2, -1024, Int16Array))).toEqual(expected);
+    });
+
+    it('recovers stored codes from float32 values of a fractional slope', () => {
+      const a = attrs({ rescaleSlope: 0.37, rescaleIntercept: 12.25 });
+      expect(grey({ ...a, modalityLutApplied: true }, rescaled(0.37, 12.25, Float32Array))).toEqual(grey(a, stored));
+    });
+
+    it('reads signed pre-scaled values', () => {
+      const a = attrs({ pixelRepresentation: 1, rescaleSlope: 1, rescaleIntercept: -1000 });
+      const signed = new Int16Array([-2048, -1, 0, 2047]);
+      expect(grey({ ...a, modalityLutApplied: true }, Int16Array.from(signed, v => v - 1000))).toEqual(grey(a, signed));
+    });
+
+    it('refuses a value no stored code explains (the decoder used other parameters)', () => {
+      const a = attrs({ rescaleSlope: 2, rescaleIntercept: -1024, modalityLutApplied: true });
+      expect(refusal(a, new Int16Array([-1024, 201, 0, 0]))).toMatch(
+        /pre-scaled pixel value 201 at row 0, column 1 is not RescaleSlope 2 \* a 12-bit stored value \+ RescaleIntercept -1024/,
+      );
+      expect(refusal(a, new Int16Array([-1024, 8000, 0, 0]))).toMatch(/pre-scaled pixel value 8000/);
+    });
+
+    it('refuses floating-point pixels that are not said to be rescaled', () => {
+      expect(refusal(attrs(), new Float32Array(4))).toMatch(/floating-point pixel data must already hold modality LUT output/);
+    });
+  });
+
   describe('refuses, naming the value', () => {
     const four = new Uint16Array(4);
     it.each<[string, Partial<PixelAttributes>, RegExp]>([

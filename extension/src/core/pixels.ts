@@ -38,10 +38,28 @@ export interface PixelAttributes {
   hasModalityLutSequence?: boolean;
   /** True when the dataset has a VOI LUT Sequence; supported only alongside a window. */
   hasVoiLutSequence?: boolean;
+  /**
+   * True when the pixels already hold modality LUT output (stored * RescaleSlope +
+   * RescaleIntercept), as Cornerstone's image loader hands them over when it "pre-scales". The
+   * slope and intercept above must then be the ones the decoder applied: they are undone to find
+   * each stored code, never applied a second time.
+   */
+  modalityLutApplied?: boolean;
 }
 
-/** Stored values as a decoder hands them over, one frame. */
-export type StoredPixels = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+/**
+ * Stored values as a decoder hands them over, one frame; floating point only when the decoder
+ * already applied the modality LUT (PixelAttributes.modalityLutApplied).
+ */
+export type StoredPixels =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array;
 
 export interface UnitGreyOptions {
   /**
@@ -145,8 +163,53 @@ export function toUnitGrey(
     lut[code] = invert ? 1 - y : y;
   }
   const data = new Float32Array(expected);
-  for (let i = 0; i < expected; i++) data[i] = lut[pixels[i] & mask];
+  if (a.modalityLutApplied) {
+    unscaleInto(data, lut, pixels, { slope, intercept, bits, signed, columns: a.columns });
+  } else {
+    if (pixels instanceof Float32Array || pixels instanceof Float64Array) {
+      throw new InputError(
+        'floating-point pixel data must already hold modality LUT output (modalityLutApplied); stored values are integers',
+      );
+    }
+    for (let i = 0; i < expected; i++) data[i] = lut[pixels[i] & mask];
+  }
   return { data, width: a.columns, height: a.rows };
+}
+
+interface Rescale {
+  readonly slope: number;
+  readonly intercept: number;
+  readonly bits: number;
+  readonly signed: boolean;
+  readonly columns: number;
+}
+
+/**
+ * Pixels that hold modality values x = stored * slope + intercept: recover each stored code
+ * (round((x - intercept) / slope), exact for the float32 a decoder writes) and look it up in the
+ * same table, so a pre-scaled image gives the very numbers its stored values would, without
+ * copying it first. A value no stored code of this bit depth explains means the decoder used
+ * other parameters than the image's, and is refused rather than guessed at.
+ */
+function unscaleInto(data: Float32Array, lut: Float32Array, pixels: StoredPixels, r: Rescale): void {
+  const lo = r.signed ? -(2 ** (r.bits - 1)) : 0;
+  const hi = r.signed ? 2 ** (r.bits - 1) - 1 : 2 ** r.bits - 1;
+  const codes = 1 << r.bits;
+  // Half a step would accept anything. A decoder computes in double and rounds once to its array
+  // type, so an honest value sits within a few float32 ulps of a step.
+  const step = Math.abs(r.slope) / 100;
+  for (let i = 0; i < data.length; i++) {
+    const x = pixels[i];
+    const stored = Math.round((x - r.intercept) / r.slope);
+    const tolerance = step + Math.abs(x) * 2 ** -22;
+    if (!(stored >= lo && stored <= hi && Math.abs(stored * r.slope + r.intercept - x) <= tolerance)) {
+      throw new InputError(
+        `pre-scaled pixel value ${show(x)} at row ${Math.floor(i / r.columns)}, column ${i % r.columns} is not ` +
+          `RescaleSlope ${r.slope} * a ${r.bits}-bit stored value + RescaleIntercept ${r.intercept}`,
+      );
+    }
+    data[i] = lut[stored < 0 ? stored + codes : stored];
+  }
 }
 
 function checkModality(modality: string | null | undefined, accepted: readonly string[] | undefined): void {

@@ -1,34 +1,100 @@
+/**
+ * The panel rendered to markup (react-dom/server) from a given service state: what a reader
+ * sees for a result, a failure and a refused manifest. The words themselves are format.test.ts's.
+ */
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+
 import type { Analysis } from '../core';
 import type { ChestAidState } from '../services/ChestAidService';
-import { statusText } from './ChestAidPanel';
+import { ChestAidPanel, type ChestAidPanelService } from './ChestAidPanel';
 
-const ready: ChestAidState = {
-  model: { status: 'ready', info: { id: 'chestaid-demo', version: '0.1.0', synthetic: true, disclaimer: '' } },
-  study: { valid: true, description: 'ChestAid reads the CR images of this study' },
+const base: ChestAidState = {
+  model: {
+    status: 'ready',
+    info: {
+      id: 'chestaid-demo',
+      version: '0.1.0-synthetic',
+      sha256: 'f'.repeat(64),
+      synthetic: true,
+      disclaimer: '',
+      calibrationMethod: 'platt',
+      calibrationVersion: '3',
+    },
+  },
+  study: { valid: true, description: '' },
   analysis: { status: 'idle' },
+  runtime: { status: 'idle' },
+  threshold: { value: 0.4, clinical: 0.4, custom: false },
   hostProblem: null,
 };
-const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', modality: 'CR' };
 
-describe('statusText', () => {
-  it('invites the reader to analyze when nothing blocks it', () => {
-    expect(statusText(ready)).toBe('Press Analyze to score the image in the active viewport.');
+function render(state: ChestAidState): string {
+  const service: ChestAidPanelService = {
+    EVENTS: { STATE_CHANGED: 'changed' },
+    getState: () => state,
+    subscribe: () => ({ unsubscribe: () => undefined }),
+    setThreshold: () => undefined,
+    resetThreshold: () => undefined,
+  };
+  return renderToStaticMarkup(createElement(ChestAidPanel, { service, onAnalyze: () => undefined }));
+}
+
+const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+
+const outcome = {
+  key: 'k',
+  analysis: { probability: 0.61, decision: { threshold: 0.4 } } as unknown as Analysis,
+  run: { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter: using wasm, 2 threads', totalMs: 180, runMs: 150 },
+};
+const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
+
+describe('ChestAidPanel', () => {
+  it('always says it is decision support, and that the model is synthetic when it is', () => {
+    const shown = text(render(base));
+    expect(shown).toContain('Decision support, not a diagnosis.');
+    expect(shown).toContain('Trained on synthetic data');
+    expect(shown).toContain('Model chestaid-demo 0.1.0-synthetic');
+    expect(shown).toContain('Calibrated by Platt scaling (calibration version 3)');
   });
 
-  it('shows the calibrated risk as a percentage with the decision', () => {
-    const analysis = { probability: 0.734, decision: { label: 'above the clinical threshold: read first' } } as unknown as Analysis;
-    expect(statusText({ ...ready, analysis: { status: 'done', target, analysis } })).toBe(
-      'Risk score 73 %: above the clinical threshold: read first.',
-    );
+  it('shows the score, threshold, decision, backend, time and why not WebGPU', () => {
+    const shown = text(render({ ...base, analysis: { status: 'done', target, outcome } }));
+    expect(shown).toContain('Risk score (calibrated) 61.0 %');
+    expect(shown).toContain('Clinical threshold 40.0 %');
+    expect(shown).toContain('Above the clinical threshold: read first');
+    expect(shown).toContain('wasm, 2 threads · 180 ms');
+    expect(shown).toContain('WebGPU not used: no WebGPU adapter');
   });
 
-  it('does not invite an analysis the study cannot have', () => {
-    const ct = { ...ready, study: { valid: false, description: 'this study has CT' } };
-    expect(statusText(ct)).toBe('Analyze is unavailable here.');
+  it('re-decides with the reader\'s threshold, and offers Reset', () => {
+    const html = render({ ...base, threshold: { value: 0.7, clinical: 0.4, custom: true }, analysis: { status: 'done', target, outcome } });
+    expect(text(html)).toContain('Below the clinical threshold');
+    expect(html).toMatch(/<button[^>]*data-cy="chestaid-threshold-reset"/);
+    expect(html).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="chestaid-threshold-reset"/);
+    expect(text(html)).toContain('Threshold (set in this browser) 70.0 %');
+    expect(text(html)).toMatch(/the model&#x27;s clinical threshold is 0\.4\./);
   });
 
-  it('shows a manifest failure until an analysis is attempted', () => {
-    const broken: ChestAidState = { ...ready, model: { status: 'error', message: 'Model manifest /m.json: bad' } };
-    expect(statusText(broken)).toBe('Model manifest /m.json: bad');
+  it('labels the threshold controls for assistive technology', () => {
+    const html = render(base);
+    expect(html).toMatch(/type="range"[^>]*aria-label="Clinical threshold slider"/);
+    expect(html).toMatch(/<label for="([^"]+)-value"[^>]*>Threshold \(0 to 1\)<\/label><input id="\1-value" type="number"/);
+  });
+
+  it('shows a failure as an alert with the message', () => {
+    const html = render({ ...base, analysis: { status: 'error', message: 'PhotometricInterpretation "RGB" is not supported' } });
+    expect(html).toMatch(/role="alert"[^>]*>PhotometricInterpretation &quot;RGB&quot; is not supported/);
+  });
+
+  it('shows a refused manifest, with Analyze disabled', () => {
+    const html = render({ ...base, model: { status: 'error', message: 'Model manifest /m.json: schema version 2.0.0 is not supported' }, threshold: null });
+    expect(html).toMatch(/data-cy="chestaid-model-error"[^>]*>Model manifest \/m\.json: schema version 2\.0\.0/);
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="chestaid-analyze"/);
+  });
+
+  it('shows a progress bar while the model downloads', () => {
+    const html = render({ ...base, analysis: { status: 'running', target }, runtime: { status: 'loading', loaded: 5, total: 10 } });
+    expect(html).toMatch(/role="progressbar"[^>]*aria-valuenow="50"/);
   });
 });

@@ -1,43 +1,111 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import type { Analysis } from '../core';
-import { ChestAidService, EVENTS, type AnalysisTarget, type ChestAidState } from './ChestAidService';
+import type { Analysis, Manifest } from '../core';
+import { resultKey, SupersededError } from '../inference';
+import {
+  ChestAidService,
+  EVENTS,
+  type AnalysisOutcome,
+  type AnalysisTarget,
+  type Analyzer,
+  type ChestAidState,
+} from './ChestAidService';
+import type { StorageLike } from './thresholdSetting';
 
 const MANIFEST_URL = '/models/chestaid-demo/manifest.json';
 const demoManifest = (): Record<string, unknown> =>
   JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
+const SHA = (demoManifest().onnx as { sha256: string }).sha256;
 
-const target: AnalysisTarget = {
-  viewportId: 'default',
-  displaySetInstanceUID: 'ds-1',
-  imageId: 'dicomweb:/chestaid/demo/dicom/study-01.dcm',
-  modality: 'CR',
-};
+function imageTarget(n: number, overrides: Partial<AnalysisTarget> = {}): AnalysisTarget {
+  return {
+    viewportId: 'default',
+    displaySetInstanceUID: `ds-${n}`,
+    imageId: `dicomweb:/chestaid/demo/dicom/study-0${n}.dcm`,
+    sopInstanceUID: `2.25.${n}`,
+    modality: 'CR',
+    ...overrides,
+  };
+}
+const target = imageTarget(1);
 
-const analysis = { modelId: 'chestaid-demo', probability: 0.7 } as unknown as Analysis;
+function outcomeFor(t: AnalysisTarget, probability = 0.7): AnalysisOutcome {
+  return {
+    key: resultKey(t.sopInstanceUID, SHA),
+    analysis: { modelId: 'chestaid-demo', probability } as unknown as Analysis,
+    run: { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter: using wasm, 2 threads', totalMs: 180, runMs: 120 },
+  };
+}
 
-function serviceWith(json: unknown = demoManifest()) {
+/** An analyzer whose runs the test settles by hand, in any order. */
+function controlledAnalyzer() {
+  const calls: { target: AnalysisTarget; manifest: Manifest; resolve: (o: AnalysisOutcome) => void; reject: (e: Error) => void }[] = [];
+  const analyzer: Analyzer = {
+    modelSha256: manifest => manifest.onnx.sha256,
+    analyze: (t, manifest) =>
+      new Promise<AnalysisOutcome>((resolve, reject) => {
+        calls.push({ target: t, manifest, resolve, reject });
+      }),
+  };
+  return { analyzer, calls };
+}
+
+function instantAnalyzer(run: (t: AnalysisTarget) => Promise<AnalysisOutcome> = async t => outcomeFor(t)): Analyzer {
+  return { modelSha256: manifest => manifest.onnx.sha256, analyze: run };
+}
+
+class MemoryStorage implements StorageLike {
+  readonly items = new Map<string, string>();
+  getItem(key: string) {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string) {
+    this.items.set(key, value);
+  }
+  removeItem(key: string) {
+    this.items.delete(key);
+  }
+}
+
+function serviceWith(json: unknown = demoManifest(), storage: StorageLike | null = null) {
   const fetched: string[] = [];
   const service = new ChestAidService({
     fetchJson: async url => {
       fetched.push(url);
       return json;
     },
+    storage,
   });
   const states: ChestAidState[] = [];
   service.subscribe(EVENTS.STATE_CHANGED, state => states.push(state));
   return { service, fetched, states };
 }
 
+async function readyService(analyzer: Analyzer, storage: StorageLike | null = null) {
+  const made = serviceWith(demoManifest(), storage);
+  made.service.setAnalyzer(analyzer);
+  await made.service.loadManifest(MANIFEST_URL);
+  made.service.setStudyModalities(['CR']);
+  return made;
+}
+
+const flush = () => new Promise<void>(resolve => setImmediate(resolve));
+
 describe('ChestAidService', () => {
-  it('loads the manifest once and reports the model, synthetic flag included', async () => {
+  it('loads the manifest once and reports the model, synthetic flag and calibration included', async () => {
     const { service, fetched } = serviceWith();
     await Promise.all([service.loadManifest(MANIFEST_URL), service.loadManifest(MANIFEST_URL)]);
     expect(fetched).toEqual([MANIFEST_URL]);
     const { model } = service.getState();
     expect(model.status).toBe('ready');
-    expect(model.status === 'ready' && model.info).toMatchObject({ id: 'chestaid-demo', synthetic: true });
+    expect(model.status === 'ready' && model.info).toMatchObject({
+      id: 'chestaid-demo',
+      synthetic: true,
+      sha256: SHA,
+      calibrationMethod: expect.any(String),
+      calibrationVersion: expect.any(String),
+    });
   });
 
   it('reports a manifest the core refuses, naming the URL', async () => {
@@ -48,9 +116,7 @@ describe('ChestAidService', () => {
   });
 
   it('refuses to analyze a study that is not CR/DX and says why', async () => {
-    const { service } = serviceWith();
-    service.setAnalyzer(async () => analysis);
-    await service.loadManifest(MANIFEST_URL);
+    const { service } = await readyService(instantAnalyzer());
     service.setStudyModalities(['CT']);
     await service.analyze({ ...target, modality: 'CT' });
     expect(service.getState().analysis).toEqual({
@@ -67,32 +133,27 @@ describe('ChestAidService', () => {
   });
 
   it('runs the analyzer with the validated manifest and announces running then done', async () => {
-    const { service, states } = serviceWith();
     const calls: unknown[] = [];
-    service.setAnalyzer(async (t, manifest) => {
-      calls.push([t, manifest.model.id]);
-      return analysis;
-    });
-    await service.loadManifest(MANIFEST_URL);
-    service.setStudyModalities(['CR']);
+    const { service, states } = await readyService(
+      instantAnalyzer(async t => {
+        calls.push(t);
+        return outcomeFor(t);
+      }),
+    );
     await service.analyze(target);
-    expect(calls).toEqual([[target, 'chestaid-demo']]);
+    expect(calls).toEqual([target]);
     expect(states.map(s => s.analysis.status).slice(-2)).toEqual(['running', 'done']);
-    expect(service.getState().analysis).toEqual({ status: 'done', target, analysis });
+    expect(service.getState().analysis).toEqual({ status: 'done', target, outcome: outcomeFor(target) });
   });
 
   it('turns an analyzer failure into an error state with its message', async () => {
-    const { service } = serviceWith();
-    service.setAnalyzer(async () => {
-      throw new Error('photometric interpretation "RGB" is not supported');
-    });
-    await service.loadManifest(MANIFEST_URL);
-    service.setStudyModalities(['DX']);
+    const { service } = await readyService(
+      instantAnalyzer(async () => {
+        throw new Error('PhotometricInterpretation "RGB" is not supported');
+      }),
+    );
     await service.analyze(target);
-    expect(service.getState().analysis).toEqual({
-      status: 'error',
-      message: 'photometric interpretation "RGB" is not supported',
-    });
+    expect(service.getState().analysis).toEqual({ status: 'error', message: 'PhotometricInterpretation "RGB" is not supported' });
   });
 
   it('forgets the study but keeps the model when the mode exits', async () => {
@@ -101,5 +162,129 @@ describe('ChestAidService', () => {
     service.setStudyModalities(['CR']);
     service.onModeExit();
     expect(service.getState()).toMatchObject({ study: null, analysis: { status: 'idle' }, model: { status: 'ready' } });
+  });
+
+  describe('results keyed by image and model', () => {
+    it('never shows a result on another image when the image changes mid-run', async () => {
+      const { analyzer, calls } = controlledAnalyzer();
+      const { service } = await readyService(analyzer);
+      const other = imageTarget(2);
+      const run = service.analyze(target);
+      expect(service.getState().analysis).toEqual({ status: 'running', target });
+
+      service.setActiveImage(other);
+      expect(service.getState().analysis).toEqual({ status: 'idle' });
+      calls[0].resolve(outcomeFor(target));
+      await run;
+      expect(service.getState().analysis).toEqual({ status: 'idle' });
+
+      // Back on the first image, its result is there without running the model again.
+      service.setActiveImage(target);
+      expect(service.getState().analysis).toMatchObject({ status: 'done', target, outcome: outcomeFor(target) });
+      expect(calls).toHaveLength(1);
+    });
+
+    it('shows each image only its own result when two runs finish in the other order', async () => {
+      const { analyzer, calls } = controlledAnalyzer();
+      const { service } = await readyService(analyzer);
+      const other = imageTarget(2);
+      const first = service.analyze(target);
+      const second = service.analyze(other);
+      calls[1].resolve(outcomeFor(other, 0.2));
+      await second;
+      expect(service.getState().analysis).toMatchObject({ status: 'done', target: other, outcome: { analysis: { probability: 0.2 } } });
+      calls[0].resolve(outcomeFor(target, 0.9));
+      await first;
+      expect(service.getState().analysis).toMatchObject({ status: 'done', target: other, outcome: { analysis: { probability: 0.2 } } });
+    });
+
+    it('joins concurrent Analyze clicks on the same image into one run', async () => {
+      const { analyzer, calls } = controlledAnalyzer();
+      const { service } = await readyService(analyzer);
+      const clicks = [service.analyze(target), service.analyze(target), service.analyze({ ...target })];
+      expect(calls).toHaveLength(1);
+      calls[0].resolve(outcomeFor(target));
+      await Promise.all(clicks);
+      expect(service.getState().analysis.status).toBe('done');
+    });
+
+    it('drops an answer about other pixels than the image asked for', async () => {
+      const { service } = await readyService(instantAnalyzer(async () => outcomeFor(imageTarget(9))));
+      await service.analyze(target);
+      const { analysis } = service.getState();
+      expect(analysis.status).toBe('error');
+      expect(analysis.status === 'error' && analysis.message).toMatch(/belong to another image/);
+    });
+
+    it('does not show a failure of an image the reader has left, nor a superseded run at all', async () => {
+      const { analyzer, calls } = controlledAnalyzer();
+      const { service } = await readyService(analyzer);
+      const other = imageTarget(2);
+      const first = service.analyze(target);
+      service.setActiveImage(other);
+      calls[0].reject(new Error('model file not found'));
+      await first;
+      expect(service.getState().analysis).toEqual({ status: 'idle' });
+      service.setActiveImage(target);
+      expect(service.getState().analysis).toEqual({ status: 'error', message: 'model file not found' });
+
+      const again = service.analyze(target);
+      calls[1].reject(new SupersededError('default', 'a', 'b'));
+      await again;
+      expect(service.getState().analysis).toEqual({ status: 'idle' });
+    });
+
+    it('does not key results across models: another sha256 is another result', async () => {
+      const { analyzer, calls } = controlledAnalyzer();
+      const { service } = await readyService(analyzer);
+      const run = service.analyze(target);
+      calls[0].resolve({ ...outcomeFor(target), key: resultKey(target.sopInstanceUID, 'f'.repeat(64)) });
+      await run;
+      expect(service.getState().analysis.status).toBe('error');
+    });
+  });
+
+  describe('threshold', () => {
+    it('starts at the manifest\'s clinical threshold, persists a moved one and resets it', async () => {
+      const storage = new MemoryStorage();
+      const { service } = await readyService(instantAnalyzer(), storage);
+      const clinical = (demoManifest().thresholds as { clinical: { value: number } }).clinical.value;
+      expect(service.getState().threshold).toEqual({ value: clinical, clinical, custom: false });
+
+      service.setThreshold(0.25);
+      expect(service.getState().threshold).toEqual({ value: 0.25, clinical, custom: true });
+      expect([...storage.items.values()]).toEqual(['0.25']);
+
+      // A new page load in the same browser finds it.
+      const { service: reloaded } = await readyService(instantAnalyzer(), storage);
+      expect(reloaded.getState().threshold).toMatchObject({ value: 0.25, custom: true });
+
+      reloaded.resetThreshold();
+      expect(reloaded.getState().threshold).toEqual({ value: clinical, clinical, custom: false });
+      expect(storage.items.size).toBe(0);
+    });
+
+    it('refuses a threshold outside [0, 1], naming it, and keeps the previous one', async () => {
+      const { service } = await readyService(instantAnalyzer());
+      service.setThreshold(0.3);
+      expect(() => service.setThreshold(1.5)).toThrow(/clinical threshold must be a number in \[0, 1\], got 1\.5/);
+      expect(service.getState().threshold?.value).toBe(0.3);
+    });
+
+    it('moving the threshold changes no result and runs nothing', async () => {
+      let runs = 0;
+      const { service } = await readyService(
+        instantAnalyzer(async t => {
+          runs++;
+          return outcomeFor(t);
+        }),
+      );
+      await service.analyze(target);
+      const before = service.getState().analysis;
+      service.setThreshold(0.9);
+      await flush();
+      expect(service.getState().analysis).toEqual(before);
+      expect(runs).toBe(1);
+    });
   });
 });

@@ -1,14 +1,22 @@
 /**
  * ChestAid's state in the viewer: the model the manifest describes, whether the open study is one
- * ChestAid reads, and the last analysis. It lives here, not in the panel, because OHIF unmounts
- * panels (collapse, tab switch) and the panel is an island of our own React: the panel renders
- * what this service announces (EVENTS.STATE_CHANGED) and asks it to act.
+ * ChestAid reads, the image on screen, the analyses made and the reader's threshold. It lives
+ * here, not in the panel, because OHIF unmounts panels (collapse, tab switch) and the panel is an
+ * island of our own React: the panel renders what this service announces (EVENTS.STATE_CHANGED)
+ * and asks it to act.
+ *
+ * Results are keyed by what they are about, resultKey(SOPInstanceUID, model sha256), and only the
+ * result whose key is the active image's is ever shown: an answer that arrives after the reader
+ * moved to another image is kept for that image and never shown on this one; a second Analyze of
+ * an image being analysed joins the run under way.
  *
  * The analysis itself is plugged in with setAnalyzer(): the shell does not know how pixels reach
  * the model (that is the onnxruntime and Cornerstone adapters' business).
  */
 import { parseManifest, type Analysis, type Manifest } from '../core';
+import { resultKey, SupersededError } from '../inference';
 import { checkModalities, type Applicability } from '../modalities';
+import { loadThreshold, resetThreshold, saveThreshold, type StorageLike, type ThresholdState } from './thresholdSetting';
 
 export const EVENTS = Object.freeze({
   STATE_CHANGED: 'event::chestaid:stateChanged',
@@ -19,16 +27,43 @@ export interface AnalysisTarget {
   readonly viewportId: string;
   readonly displaySetInstanceUID: string;
   readonly imageId: string;
+  readonly sopInstanceUID: string;
   readonly modality: string;
 }
 
-export type Analyzer = (target: AnalysisTarget, manifest: Manifest) => Promise<Analysis>;
+/** How an analysis ran. */
+export interface RunInfo {
+  readonly backend: string;
+  readonly threads: number;
+  /** Why this backend; for wasm it says why WebGPU was not used. */
+  readonly reason: string;
+  /** From pixels to result (preprocessing, transfer, the model run), model loading excluded. */
+  readonly totalMs: number;
+  /** The model run alone, inside the worker. */
+  readonly runMs: number;
+}
+
+export interface AnalysisOutcome {
+  /** resultKey(SOPInstanceUID of the pixels analysed, sha256 of the model that scored them). */
+  readonly key: string;
+  readonly analysis: Analysis;
+  readonly run: RunInfo;
+}
+
+export interface Analyzer {
+  /** The sha256 of the ONNX file this analyzer scores with under `manifest`: the key's second half. */
+  modelSha256(manifest: Manifest): string;
+  analyze(target: AnalysisTarget, manifest: Manifest): Promise<AnalysisOutcome>;
+}
 
 export interface ModelInfo {
   readonly id: string;
   readonly version: string;
+  readonly sha256: string;
   readonly synthetic: boolean;
   readonly disclaimer: string;
+  readonly calibrationMethod: Manifest['calibration']['selected'];
+  readonly calibrationVersion: string;
 }
 
 export type ModelState =
@@ -36,10 +71,18 @@ export type ModelState =
   | { readonly status: 'ready'; readonly info: ModelInfo }
   | { readonly status: 'error'; readonly message: string };
 
+/** The inference runtime: model download, then the backend it runs on. */
+export type RuntimeState =
+  | { readonly status: 'idle' }
+  | { readonly status: 'loading'; readonly loaded: number; readonly total: number | null }
+  | { readonly status: 'ready'; readonly backend: string; readonly threads: number; readonly reason: string }
+  | { readonly status: 'error'; readonly message: string };
+
+/** The analysis of the active image, if any. */
 export type AnalysisState =
   | { readonly status: 'idle' }
   | { readonly status: 'running'; readonly target: AnalysisTarget }
-  | { readonly status: 'done'; readonly target: AnalysisTarget; readonly analysis: Analysis }
+  | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
   | { readonly status: 'error'; readonly message: string };
 
 export interface ChestAidState {
@@ -47,6 +90,9 @@ export interface ChestAidState {
   /** null until a study's display sets are known. */
   readonly study: Applicability | null;
   readonly analysis: AnalysisState;
+  readonly runtime: RuntimeState;
+  /** null until the manifest is loaded. */
+  readonly threshold: ThresholdState | null;
   /** Set when the host viewer breaks an assumption checked at run time (see hostCheck.ts). */
   readonly hostProblem: string | null;
 }
@@ -55,14 +101,21 @@ const INITIAL_STATE: ChestAidState = {
   model: { status: 'loading' },
   study: null,
   analysis: { status: 'idle' },
+  runtime: { status: 'idle' },
+  threshold: null,
   hostProblem: null,
 };
+
+/** Results kept for images analysed earlier in the session (a few hundred bytes each). */
+const MAX_RESULTS = 200;
 
 type Listener = (state: ChestAidState) => void;
 
 export interface ChestAidServiceDeps {
   /** Fetches and parses JSON; tests pass a fake. */
   readonly fetchJson?: (url: string) => Promise<unknown>;
+  /** Where the reader's threshold is kept; window.localStorage by default, null for none. */
+  readonly storage?: StorageLike | null;
 }
 
 async function fetchJsonOverHttp(url: string): Promise<unknown> {
@@ -73,8 +126,24 @@ async function fetchJsonOverHttp(url: string): Promise<unknown> {
   return response.json();
 }
 
+function browserStorage(): StorageLike | null {
+  try {
+    return (globalThis as { localStorage?: StorageLike }).localStorage ?? null;
+  } catch {
+    // Reading localStorage itself throws where storage is blocked.
+    return null;
+  }
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function sameImage(a: AnalysisTarget | null, b: AnalysisTarget | null): boolean {
+  return (
+    a === b ||
+    (a !== null && b !== null && a.viewportId === b.viewportId && a.imageId === b.imageId && a.sopInstanceUID === b.sopInstanceUID)
+  );
 }
 
 export class ChestAidService {
@@ -88,12 +157,23 @@ export class ChestAidService {
   private state: ChestAidState = INITIAL_STATE;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly fetchJson: (url: string) => Promise<unknown>;
+  private readonly storage: StorageLike | null;
   private manifestPromise: Promise<Manifest> | null = null;
   private manifestUrl: string | null = null;
+  private manifest: Manifest | null = null;
   private analyzer: Analyzer | null = null;
 
-  constructor({ fetchJson = fetchJsonOverHttp }: ChestAidServiceDeps = {}) {
+  /** The image on screen in the active viewport. */
+  private active: AnalysisTarget | null = null;
+  /** A refusal about the request rather than an image (blocked study, no image...). */
+  private notice: string | null = null;
+  private readonly results = new Map<string, AnalysisOutcome>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly failures = new Map<string, string>();
+
+  constructor({ fetchJson = fetchJsonOverHttp, storage = browserStorage() }: ChestAidServiceDeps = {}) {
     this.fetchJson = fetchJson;
+    this.storage = storage;
   }
 
   getState = (): ChestAidState => this.state;
@@ -112,13 +192,19 @@ export class ChestAidService {
       return this.manifestPromise;
     }
     this.manifestUrl = url;
-    this.update({ model: { status: 'loading' } });
+    this.manifest = null;
+    this.update({ model: { status: 'loading' }, threshold: null });
     const promise = this.fetchJson(url).then(parseManifest);
     this.manifestPromise = promise;
     promise.then(
       manifest => {
         if (this.manifestPromise === promise) {
-          this.update({ model: { status: 'ready', info: modelInfoOf(manifest) } });
+          this.manifest = manifest;
+          this.update({
+            model: { status: 'ready', info: modelInfoOf(manifest) },
+            threshold: loadThreshold(this.storage, manifest),
+          });
+          this.refresh();
         }
       },
       error => {
@@ -133,53 +219,151 @@ export class ChestAidService {
 
   setAnalyzer(analyzer: Analyzer | null): void {
     this.analyzer = analyzer;
+    this.refresh();
   }
 
   setStudyModalities(modalities: readonly string[]): void {
-    this.update({ study: checkModalities(modalities), analysis: { status: 'idle' } });
+    this.notice = null;
+    this.update({ study: checkModalities(modalities) });
+    this.refresh();
   }
 
   setHostProblem(problem: string | null): void {
     this.update({ hostProblem: problem });
   }
 
+  /** The inference runtime's progress and backend, as the analyzer reports them. */
+  setRuntime(runtime: RuntimeState): void {
+    this.update({ runtime });
+  }
+
+  /**
+   * The image now on screen in the active viewport (null: none). The panel then shows that
+   * image's result, run or failure, or nothing: never another image's.
+   */
+  setActiveImage(target: AnalysisTarget | null): void {
+    if (sameImage(target, this.active)) return;
+    this.active = target;
+    this.notice = null;
+    this.refresh();
+  }
+
   /** Why Analyze cannot run now, or null when it can. */
   blocker(): string | null {
-    const { model, analysis } = this.state;
+    const { model } = this.state;
     const blocked = blockedReason(this.state);
     if (blocked) return blocked;
     if (model.status === 'error') return model.message;
     if (model.status === 'loading') return 'Loading the model manifest...';
-    if (analysis.status === 'running') return 'An analysis is already running.';
     if (!this.analyzer) return 'No analyzer is configured in this build of ChestAid.';
     return null;
   }
 
-  async analyze(target: AnalysisTarget): Promise<void> {
+  /**
+   * Scores `target`, which becomes the active image. Resolves when its analysis has settled (or
+   * at once when it is known already); the outcome is announced through the state, not returned.
+   */
+  analyze(target: AnalysisTarget): Promise<void> {
+    this.active = target;
+    this.notice = null;
     const blocked = this.blocker();
-    if (blocked) {
-      this.update({ analysis: { status: 'error', message: blocked } });
-      return;
+    const manifest = this.manifest;
+    const analyzer = this.analyzer;
+    if (blocked || !manifest || !analyzer) {
+      return Promise.resolve(this.fail(blocked ?? 'Loading the model manifest...'));
     }
-    const analyzer = this.analyzer as Analyzer;
-    this.update({ analysis: { status: 'running', target } });
+    let key: string;
     try {
-      const manifest = await (this.manifestPromise as Promise<Manifest>);
-      const analysis = await analyzer(target, manifest);
-      this.update({ analysis: { status: 'done', target, analysis } });
+      key = this.keyOf(target, manifest, analyzer);
     } catch (error) {
-      this.update({ analysis: { status: 'error', message: messageOf(error) } });
+      return Promise.resolve(this.fail(messageOf(error)));
     }
+    const known = this.running.get(key);
+    if (known || this.results.has(key)) {
+      this.refresh();
+      return known ?? Promise.resolve();
+    }
+    this.failures.delete(key);
+    const run = analyzer.analyze(target, manifest).then(
+      outcome => {
+        this.remember(outcome);
+        if (outcome.key !== key) {
+          this.failures.set(key, `The pixels read for this image belong to another image (${outcome.key}); the result is not shown.`);
+        }
+      },
+      error => {
+        // Superseded: a newer request in the same viewport replaced it; nobody waits for it.
+        if (!(error instanceof SupersededError)) this.failures.set(key, messageOf(error));
+      },
+    );
+    const settled = run.finally(() => {
+      this.running.delete(key);
+      this.refresh();
+    });
+    this.running.set(key, settled);
+    this.refresh();
+    return settled;
   }
 
   /** Reports a failure found outside analyze() (e.g. no image in the active viewport). */
   fail(message: string): void {
-    this.update({ analysis: { status: 'error', message } });
+    this.notice = message;
+    this.refresh();
   }
 
-  /** Called by OHIF for every service when a mode exits: forget the study, keep the model. */
+  /** Moves the operating point; throws InputError for a value outside [0, 1]. */
+  setThreshold(value: number): void {
+    if (!this.manifest) return;
+    this.update({ threshold: saveThreshold(this.storage, this.manifest, value) });
+  }
+
+  /** Back to the manifest's clinical threshold. */
+  resetThreshold(): void {
+    if (!this.manifest) return;
+    this.update({ threshold: resetThreshold(this.storage, this.manifest) });
+  }
+
+  /** Called by OHIF for every service when a mode exits: forget the study, keep the model and results. */
   onModeExit(): void {
-    this.update({ study: null, analysis: { status: 'idle' } });
+    this.active = null;
+    this.notice = null;
+    this.update({ study: null });
+    this.refresh();
+  }
+
+  private keyOf(target: AnalysisTarget, manifest: Manifest, analyzer: Analyzer): string {
+    return resultKey(target.sopInstanceUID, analyzer.modelSha256(manifest));
+  }
+
+  private remember(outcome: AnalysisOutcome): void {
+    this.results.delete(outcome.key);
+    this.results.set(outcome.key, outcome);
+    if (this.results.size > MAX_RESULTS) {
+      this.results.delete(this.results.keys().next().value as string);
+    }
+  }
+
+  /** Derives what the panel shows for the active image. */
+  private refresh(): void {
+    this.update({ analysis: this.analysisOfActive() });
+  }
+
+  private analysisOfActive(): AnalysisState {
+    if (this.notice) return { status: 'error', message: this.notice };
+    const target = this.active;
+    if (!target || !this.manifest || !this.analyzer) return { status: 'idle' };
+    let key: string;
+    try {
+      key = this.keyOf(target, this.manifest, this.analyzer);
+    } catch {
+      return { status: 'idle' };
+    }
+    const outcome = this.results.get(key);
+    if (outcome) return { status: 'done', target, outcome };
+    if (this.running.has(key)) return { status: 'running', target };
+    const failure = this.failures.get(key);
+    if (failure) return { status: 'error', message: failure };
+    return { status: 'idle' };
   }
 
   private update(patch: Partial<ChestAidState>): void {
@@ -199,7 +383,10 @@ function modelInfoOf(manifest: Manifest): ModelInfo {
   return {
     id: manifest.model.id,
     version: manifest.model.version,
+    sha256: manifest.onnx.sha256,
     synthetic: manifest.data.synthetic === true,
     disclaimer: manifest.intended_use.disclaimer,
+    calibrationMethod: manifest.calibration.selected,
+    calibrationVersion: manifest.calibration.version,
   };
 }

@@ -1,0 +1,111 @@
+/**
+ * Analyze, end to end: the Cornerstone adapter's pixels -> the core's analyse() -> the inference
+ * worker, as the Analyzer ChestAidService runs. Its dependencies are plain functions and a
+ * structurally typed client, so tests pass fakes; index.ts binds the real ones.
+ *
+ * One inference client serves every analysis: created on the first Analyze (not at page load, so
+ * a reader who never presses it downloads nothing), it fetches the model once with progress,
+ * verifies its sha256 and keeps it in the Cache API (inference/modelBytes.ts). The client is
+ * asked for the model only once the image has been read and preprocessed, so a refused image
+ * costs no download.
+ */
+import { analyse, type Classifier, type Manifest } from './core';
+import type { ImagePixels } from './adapters/cornerstonePixels';
+import { resultKey, type BackendInfo, type InferenceClient, type InferenceConfig } from './inference';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, RuntimeState } from './services/ChestAidService';
+
+/** The part of InferenceClient the analyzer uses. */
+export type InferenceClientLike = Pick<InferenceClient, 'EVENTS' | 'init' | 'analyze' | 'subscribe' | 'dispose'> & {
+  readonly config: Pick<InferenceConfig, 'sha256'>;
+};
+
+export interface AnalyzerDeps {
+  /** The Cornerstone adapter, bound to window.cornerstone. */
+  readonly readPixels: (imageId: string) => Promise<ImagePixels>;
+  /** The worker's configuration for a manifest (inferenceConfigFor with the host's URLs). */
+  readonly configFor: (manifest: Manifest) => InferenceConfig;
+  /** Makes the one client (createInferenceClient in the browser). */
+  readonly createClient: (config: InferenceConfig) => InferenceClientLike;
+  /** Where download progress and the backend are reported (ChestAidService.setRuntime). */
+  readonly onRuntime: (runtime: RuntimeState) => void;
+  readonly now?: () => number;
+}
+
+export interface ChestAidAnalyzer extends Analyzer {
+  /** Stops the worker; the next analysis starts a new one. */
+  dispose(): void;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createAnalyzer({ readPixels, configFor, createClient, onRuntime, now = () => performance.now() }: AnalyzerDeps): ChestAidAnalyzer {
+  let client: InferenceClientLike | null = null;
+  let subscription: { unsubscribe: () => void } | null = null;
+
+  /** The one client, or a new one when the manifest names other model bytes. */
+  function clientFor(manifest: Manifest): InferenceClientLike {
+    const config = configFor(manifest);
+    if (client && client.config.sha256.toLowerCase() === config.sha256.toLowerCase()) return client;
+    dispose();
+    const created = createClient(config);
+    subscription = created.subscribe(created.EVENTS.PROGRESS, ({ loaded, total }) => {
+      if (client === created) onRuntime({ status: 'loading', loaded, total });
+    });
+    client = created;
+    return created;
+  }
+
+  function dispose(): void {
+    subscription?.unsubscribe();
+    subscription = null;
+    client?.dispose();
+    client = null;
+  }
+
+  /** Loads the model (once) and reports how; failures become the runtime's error too. */
+  async function ready(current: InferenceClientLike) {
+    try {
+      const info = await current.init();
+      if (client === current) onRuntime({ status: 'ready', backend: info.backend, threads: info.threads, reason: info.reason });
+      return info;
+    } catch (error) {
+      if (client === current) onRuntime({ status: 'error', message: messageOf(error) });
+      throw error;
+    }
+  }
+
+  async function analyze(target: AnalysisTarget, manifest: Manifest): Promise<AnalysisOutcome> {
+    const started = now();
+    const image = await readPixels(target.imageId);
+    const current = clientFor(manifest);
+    const key = resultKey(image.sopInstanceUID, current.config.sha256);
+    const ran: { info?: BackendInfo; loadMs: number; runMs: number } = { loadMs: 0, runMs: 0 };
+    const classifier: Classifier = {
+      async run(input, dims) {
+        const loadStart = now();
+        ran.info = await ready(current);
+        ran.loadMs = now() - loadStart;
+        // The input is a fresh tensor from analyse(): transferred to the worker, not copied.
+        const result = await current.analyze({ key, input, dims, slot: target.viewportId });
+        ran.runMs = result.runMs;
+        return result;
+      },
+    };
+    const analysis = await analyse(image.attributes, image.pixels, manifest, classifier);
+    const { info, loadMs, runMs } = ran;
+    if (!info) throw new Error('the analysis finished without running the model');
+    return {
+      key,
+      analysis,
+      run: { backend: info.backend, threads: info.threads, reason: info.reason, totalMs: now() - started - loadMs, runMs },
+    };
+  }
+
+  return {
+    modelSha256: manifest => configFor(manifest).sha256,
+    analyze,
+    dispose,
+  };
+}

@@ -1,0 +1,143 @@
+import type { Analysis } from '../core';
+import type { ChestAidState } from '../services/ChestAidService';
+import {
+  calibrationText,
+  decisionText,
+  downloadText,
+  fallbackText,
+  modelText,
+  parseThreshold,
+  runText,
+  scoreAndThreshold,
+  statusText,
+  thresholdInputText,
+} from './format';
+
+const ready: ChestAidState = {
+  model: {
+    status: 'ready',
+    info: {
+      id: 'chestaid-demo',
+      version: '0.1.0',
+      sha256: '985f147528c4b2abf44d71e08a31ac7a3562e5ce6438d87daf67d70c33a76660',
+      synthetic: true,
+      disclaimer: '',
+      calibrationMethod: 'temperature',
+      calibrationVersion: '1',
+    },
+  },
+  study: { valid: true, description: 'ChestAid reads the CR images of this study' },
+  analysis: { status: 'idle' },
+  runtime: { status: 'idle' },
+  threshold: { value: 0.5, clinical: 0.5, custom: false },
+  hostProblem: null,
+};
+const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
+const run = { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', totalMs: 183.4, runMs: 120 };
+
+function done(probability: number, threshold = 0.5): ChestAidState {
+  const analysis = { probability, decision: { threshold: 0.5 } } as unknown as Analysis;
+  return {
+    ...ready,
+    threshold: { value: threshold, clinical: 0.5, custom: threshold !== 0.5 },
+    analysis: { status: 'done', target, outcome: { key: 'k', analysis, run } },
+  };
+}
+
+describe('scoreAndThreshold', () => {
+  it('shows percentages with one decimal', () => {
+    expect(scoreAndThreshold(0.734, 0.2)).toEqual({ score: '73.4 %', threshold: '20.0 %' });
+  });
+
+  it('adds decimals until a score and a threshold that differ look different', () => {
+    expect(scoreAndThreshold(0.49891, 0.49849)).toEqual({ score: '49.9 %', threshold: '49.8 %' });
+    expect(scoreAndThreshold(0.498441, 0.498495)).toEqual({ score: '49.84 %', threshold: '49.85 %' });
+    expect(scoreAndThreshold(0.4984951, 0.4984949)).toEqual({ score: '49.850 %', threshold: '49.849 %' });
+    expect(scoreAndThreshold(0.5, 0.5)).toEqual({ score: '50.0 %', threshold: '50.0 %' });
+  });
+});
+
+describe('panel text', () => {
+  it('states the decision in the clinical words', () => {
+    expect(decisionText({ above: true })).toBe('Above the clinical threshold: read first');
+    expect(decisionText({ above: false })).toBe('Below the clinical threshold');
+  });
+
+  it('names the model, its file and its calibration', () => {
+    const info = ready.model.status === 'ready' ? ready.model.info : null;
+    expect(modelText(info!)).toBe('Model chestaid-demo 0.1.0 (sha256 985f147528c4…)');
+    expect(calibrationText(info!)).toBe('Calibrated by temperature scaling (calibration version 1)');
+    expect(calibrationText({ calibrationMethod: 'isotonic', calibrationVersion: '2' })).toBe(
+      'Calibrated by isotonic regression (calibration version 2)',
+    );
+  });
+
+  it('says where the model ran and how long the analysis took', () => {
+    expect(runText(run)).toBe('wasm, 2 threads · 183 ms');
+    expect(runText({ backend: 'wasm', threads: 1, totalMs: 12_345 })).toBe('wasm, 1 thread · 12.3 s');
+    expect(runText({ backend: 'webgpu', threads: 4, totalMs: 40 })).toBe('WebGPU · 40 ms');
+  });
+
+  it('says why WebGPU was not used, and nothing when it was', () => {
+    expect(fallbackText(run)).toBe('WebGPU not used: no WebGPU adapter (navigator.gpu is absent)');
+    expect(
+      fallbackText({ backend: 'wasm', reason: 'WebGPU on google swiftshader failed its self-check against wasm (logit off by 0.6): using wasm, 1 thread (page not cross-origin isolated)' }),
+    ).toBe('WebGPU not used: WebGPU on google swiftshader failed its self-check against wasm (logit off by 0.6)');
+    expect(fallbackText({ backend: 'webgpu', reason: 'WebGPU on x: self-check passed' })).toBeNull();
+  });
+
+  it('shows the model download in megabytes', () => {
+    expect(downloadText(12_345_678, 28_218_829)).toBe('Downloading the model: 12.3 of 28.2 MB (43 %)');
+    expect(downloadText(5_000_000, null)).toBe('Downloading the model: 5.0 MB');
+    expect(downloadText(28_218_829, 28_218_829)).toBe('Model downloaded (28.2 MB): checking its hash and starting it...');
+  });
+
+  it('reads a typed threshold, or says what is wrong with it', () => {
+    expect(parseThreshold(' 0.25 ')).toEqual({ value: 0.25 });
+    expect(parseThreshold('1')).toEqual({ value: 1 });
+    expect(parseThreshold('1.2')).toEqual({ problem: 'The threshold must be a number from 0 to 1; got "1.2".' });
+    expect(parseThreshold('')).toHaveProperty('problem');
+    expect(thresholdInputText(0.49849513962562636)).toBe('0.4985');
+  });
+});
+
+describe('statusText', () => {
+  it('invites the reader to analyze when nothing blocks it', () => {
+    expect(statusText(ready)).toBe('Press Analyze to score the image in the active viewport.');
+  });
+
+  it('shows the calibrated risk as a percentage with the decision at the reader\'s threshold', () => {
+    expect(statusText(done(0.734))).toBe('Risk score 73.4 %: above the clinical threshold: read first.');
+    expect(statusText(done(0.734, 0.8))).toBe('Risk score 73.4 %: below the clinical threshold.');
+  });
+
+  it('shows the download, then that the model runs', () => {
+    const running: ChestAidState = { ...ready, analysis: { status: 'running', target } };
+    expect(statusText({ ...running, runtime: { status: 'loading', loaded: 1_000_000, total: 2_000_000 } })).toBe(
+      'Downloading the model: 1.0 of 2.0 MB (50 %)',
+    );
+    expect(statusText({ ...running, runtime: { status: 'ready', backend: 'wasm', threads: 2, reason: '' } })).toBe('Running the model...');
+  });
+
+  it('does not invite an analysis the study cannot have', () => {
+    const ct = { ...ready, study: { valid: false, description: 'this study has CT' } };
+    expect(statusText(ct)).toBe('Analyze is unavailable here.');
+  });
+
+  it('shows an analysis failure as its message', () => {
+    expect(statusText({ ...ready, analysis: { status: 'error', message: 'NumberOfFrames 3 is not supported; expected a single frame' } })).toBe(
+      'NumberOfFrames 3 is not supported; expected a single frame',
+    );
+  });
+
+  it('starts a lower-case adapter message as a sentence', () => {
+    expect(statusText({ ...ready, analysis: { status: 'error', message: 'model file not found: GET /m.onnx answered 404' } })).toBe(
+      'Model file not found: GET /m.onnx answered 404',
+    );
+  });
+
+  it('says Analyze is unavailable when the manifest failed', () => {
+    const broken: ChestAidState = { ...ready, model: { status: 'error', message: 'Model manifest /m.json: bad' } };
+    expect(statusText(broken)).toBe('Analyze is unavailable: the model could not be loaded.');
+  });
+});

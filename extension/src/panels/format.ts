@@ -1,0 +1,130 @@
+/**
+ * The words and numbers the panel shows, as plain functions of the service's state, so they are
+ * tested without rendering.
+ */
+import { ABOVE_LABEL, decide, type CalibrationMethod, type Decision } from '../core';
+import {
+  blockedReason,
+  type ChestAidState,
+  type ModelInfo,
+  type RunInfo,
+  type RuntimeState,
+} from '../services/ChestAidService';
+
+const MAX_DECIMALS = 3;
+
+function percent(value: number, decimals: number): string {
+  return `${(value * 100).toFixed(decimals)} %`;
+}
+
+/**
+ * The risk score and the threshold as percentages, with one decimal unless more are needed to
+ * tell them apart: a score shown equal to the threshold beside "above" would read as a
+ * contradiction.
+ */
+export function scoreAndThreshold(probability: number, threshold: number): { score: string; threshold: string } {
+  let decimals = 1;
+  while (decimals < MAX_DECIMALS && probability !== threshold && percent(probability, decimals) === percent(threshold, decimals)) {
+    decimals++;
+  }
+  return { score: percent(probability, decimals), threshold: percent(threshold, decimals) };
+}
+
+/** "Above the clinical threshold: read first" / "Below the clinical threshold". */
+export function decisionText(decision: Pick<Decision, 'above'>): string {
+  const label = decision.above ? ABOVE_LABEL : 'below the clinical threshold';
+  return label.charAt(0).toUpperCase() + label.slice(1);
+}
+
+const CALIBRATION_NAMES: Record<CalibrationMethod, string> = {
+  temperature: 'temperature scaling',
+  platt: 'Platt scaling',
+  isotonic: 'isotonic regression',
+};
+
+export function calibrationText(info: Pick<ModelInfo, 'calibrationMethod' | 'calibrationVersion'>): string {
+  return `Calibrated by ${CALIBRATION_NAMES[info.calibrationMethod] ?? info.calibrationMethod} (calibration version ${info.calibrationVersion})`;
+}
+
+export function modelText(info: Pick<ModelInfo, 'id' | 'version' | 'sha256'>): string {
+  return `Model ${info.id} ${info.version} (sha256 ${info.sha256.slice(0, 12)}…)`;
+}
+
+function milliseconds(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+function backendName(backend: string, threads: number): string {
+  if (backend === 'wasm') return `wasm, ${threads} thread${threads === 1 ? '' : 's'}`;
+  return backend === 'webgpu' ? 'WebGPU' : backend;
+}
+
+/** "wasm, 2 threads · 180 ms": where the model ran and how long the analysis took. */
+export function runText(run: Pick<RunInfo, 'backend' | 'threads' | 'totalMs'>): string {
+  return `${backendName(run.backend, run.threads)} · ${milliseconds(run.totalMs)}`;
+}
+
+/**
+ * Why WebGPU was not used, or null when it was. The worker's reason ends with what it fell back
+ * to (": using wasm, 2 threads"), which runText already says.
+ */
+export function fallbackText(run: Pick<RunInfo, 'backend' | 'reason'>): string | null {
+  if (run.backend === 'webgpu') return null;
+  const why = run.reason.replace(/: using wasm, \d+ threads?.*$/, '').trim();
+  return `WebGPU not used: ${why || run.reason}`;
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1_000_000).toFixed(1);
+}
+
+/** The model download, e.g. "Downloading the model: 12.3 of 28.2 MB (44 %)". */
+export function downloadText(loaded: number, total: number | null): string {
+  if (total === null || total <= 0) return `Downloading the model: ${megabytes(loaded)} MB`;
+  if (loaded >= total) return `Model downloaded (${megabytes(total)} MB): checking its hash and starting it...`;
+  return `Downloading the model: ${megabytes(loaded)} of ${megabytes(total)} MB (${Math.floor((loaded / total) * 100)} %)`;
+}
+
+export function progressText(runtime: RuntimeState): string {
+  return runtime.status === 'loading' ? downloadText(runtime.loaded, runtime.total) : 'Running the model...';
+}
+
+/** Adapters' messages start in lower case to read well after a prefix; alone, they start a sentence. */
+export function asSentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}
+
+/** The line a reader sees for the current analysis (the status area). */
+export function statusText(state: ChestAidState): string {
+  const { analysis, model, threshold } = state;
+  switch (analysis.status) {
+    case 'running':
+      return progressText(state.runtime);
+    case 'done': {
+      const { probability } = analysis.outcome.analysis;
+      const value = threshold?.value ?? analysis.outcome.analysis.decision.threshold;
+      const shown = scoreAndThreshold(probability, value);
+      return `Risk score ${shown.score}: ${decisionText(decide(probability, value)).toLowerCase()}.`;
+    }
+    case 'error':
+      return asSentence(analysis.message);
+    case 'idle':
+      if (blockedReason(state)) return 'Analyze is unavailable here.';
+      if (model.status === 'error') return 'Analyze is unavailable: the model could not be loaded.';
+      if (model.status === 'loading') return 'Loading the model manifest...';
+      return 'Press Analyze to score the image in the active viewport.';
+  }
+}
+
+/** The threshold as typed: a number in [0, 1], or why it is not one. */
+export function parseThreshold(text: string): { value: number } | { problem: string } {
+  const trimmed = text.trim();
+  const value = trimmed === '' ? Number.NaN : Number(trimmed);
+  if (!(value >= 0 && value <= 1)) return { problem: `The threshold must be a number from 0 to 1; got "${text}".` };
+  return { value };
+}
+
+/** How the threshold input shows a value: enough digits to be exact to a thousandth of a percent. */
+export function thresholdInputText(value: number): string {
+  return String(Number(value.toFixed(5)));
+}
