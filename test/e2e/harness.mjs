@@ -2,28 +2,13 @@
 // port, and Debian's Chromium through playwright-core (downloaded browsers do not run here).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import { launchChromium as launchWith } from '../chromium.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CHROMIUM = process.env.CHESTAID_CHROMIUM ?? '/usr/bin/chromium';
-
-// Headless as root: no sandbox; no background traffic; WebGL on SwiftShader (Cornerstone renders
-// with WebGL, and this machine has no GPU).
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-];
 
 async function freePort() {
   const server = createServer();
@@ -81,8 +66,5 @@ export async function startViewer({ timeoutMs = 240_000 } = {}) {
 }
 
 export async function launchChromium() {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
-  }
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  return launchWith({ webgl: true });
 }

@@ -32,8 +32,12 @@ def sha256_file(path: Path) -> str:
 
 
 def export_onnx(model: nn.Module, path: Path, size: int = 224) -> Path:
-    wrapped = LogitAndCam(model).eval()
-    dummy = torch.zeros(1, 3, size, size)
+    """The DenseNet classifier, wrapped to return (logit, cam). DenseNet-121 downsamples by 32."""
+    return export_logit_and_cam(LogitAndCam(model).eval(), path, size, cam_hw=size // 32)
+
+
+def export_logit_and_cam(wrapped: nn.Module, path: Path, size: int, cam_hw: int) -> Path:
+    """Any module x -> (logit [N, 1], cam [N, h, w]) as ONNX with the contracted names."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # torch >= 2.9 defaults to the dynamo exporter; the TorchScript one gives the same graph on
@@ -42,7 +46,7 @@ def export_onnx(model: nn.Module, path: Path, size: int = 224) -> Path:
     with torch.no_grad():
         torch.onnx.export(
             wrapped,
-            dummy,
+            torch.zeros(1, 3, size, size),
             str(path),
             opset_version=OPSET,
             input_names=[INPUT_NAME],
@@ -52,13 +56,11 @@ def export_onnx(model: nn.Module, path: Path, size: int = 224) -> Path:
             **legacy,
         )
     # The exporter cannot name the map's spatial size (it comes out of a reduction); write it in,
-    # so the viewer can read [N, 7, 7] from the graph as from the manifest.
+    # so the viewer can read [N, h, w] from the graph as from the manifest.
     m = onnx.load(str(path))
-    cam_hw = size // 32  # DenseNet-121 downsamples by 32
     for out in m.graph.output:
         if out.name == CAM_NAME:
-            dims = out.type.tensor_type.shape.dim
-            for d in dims[1:]:
+            for d in out.type.tensor_type.shape.dim[1:]:
                 d.Clear()
                 d.dim_value = cam_hw
     onnx.checker.check_model(m)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
 
 from chestaid_train.cam import LogitAndCam  # noqa: E402
-from chestaid_train.export import CAM_NAME, INPUT_NAME, LOGIT_NAME, OPSET, sha256_file  # noqa: E402
+from chestaid_train.export import CAM_NAME, INPUT_NAME, LOGIT_NAME, export_logit_and_cam, sha256_file  # noqa: E402
 
 SIZE = 64
 CAM_HW = SIZE // 8
@@ -108,27 +107,7 @@ def build(seed: int = SEED) -> nn.Module:
 
 
 def export(model: nn.Module, path: Path) -> None:
-    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            torch.zeros(1, 3, SIZE, SIZE),
-            str(path),
-            opset_version=OPSET,
-            input_names=[INPUT_NAME],
-            output_names=[LOGIT_NAME, CAM_NAME],
-            dynamic_axes={INPUT_NAME: {0: "N"}, LOGIT_NAME: {0: "N"}, CAM_NAME: {0: "N"}},
-            do_constant_folding=True,
-            **legacy,
-        )
-    m = onnx.load(str(path))
-    for out in m.graph.output:
-        if out.name == CAM_NAME:
-            for d in out.type.tensor_type.shape.dim[1:]:
-                d.Clear()
-                d.dim_value = CAM_HW
-    onnx.checker.check_model(m)
-    onnx.save(m, str(path))
+    export_logit_and_cam(model, path, SIZE, CAM_HW)
 
 
 def widest_concat(path: Path) -> int:
