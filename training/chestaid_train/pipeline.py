@@ -152,7 +152,8 @@ def run(
             "splits": data.split_summary(splits),
             "patient_level_split": True,
             "split_seed": cfg.seed,
-            **({"generator": synth_info} if synthetic else {}),
+            # The generator's settings, not its per-image index (that stays in synthetic.json).
+            **({"generator": {k: v for k, v in synth_info.items() if k != "images"}} if synthetic else {}),
         },
         "training": {**{k: v for k, v in train_config.items() if k not in ("data_root", "out_dir")}, **train_info},
         "reference_distribution": {"split": "test", "score": "calibrated", "bin_edges": edges.tolist(), "counts": hist_counts.tolist()},
