@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { ImagePixels } from './adapters/cornerstonePixels';
 import { createAnalyzer, type InferenceClientLike } from './analyzer';
 import { InputError, parseManifest, type Manifest } from './core';
+import { crAttributes } from './core/testing/crAttributes';
 import { EVENTS, inferenceConfigFor, resultKey, type AnalyzeRequest, type BackendInfo, type InferenceConfig } from './inference';
 import type { AnalysisTarget, RuntimeState } from './services/ChestAidService';
 
@@ -23,17 +24,7 @@ function image(overrides: Partial<ImagePixels['attributes']> = {}): ImagePixels 
   return {
     imageId: target.imageId,
     sopInstanceUID: target.sopInstanceUID,
-    attributes: {
-      rows: 4,
-      columns: 4,
-      samplesPerPixel: 1,
-      photometricInterpretation: 'MONOCHROME2',
-      bitsAllocated: 16,
-      bitsStored: 12,
-      pixelRepresentation: 0,
-      modality: 'CR',
-      ...overrides,
-    },
+    attributes: crAttributes({ rows: 4, columns: 4, ...overrides }),
     pixels: Uint16Array.from({ length: 16 }, (_, i) => i * 256),
   };
 }

@@ -1,21 +1,10 @@
 import { InputError } from './errors';
+import { crAttributes } from './testing/crAttributes';
 import { fullRangeWindow, toUnitGrey, voiLutLinear, type PixelAttributes, type StoredPixels } from './pixels';
 
 const CR_DX = ['CR', 'DX'];
 
-function attrs(overrides: Partial<PixelAttributes> = {}): PixelAttributes {
-  return {
-    rows: 1,
-    columns: 4,
-    samplesPerPixel: 1,
-    photometricInterpretation: 'MONOCHROME2',
-    bitsAllocated: 16,
-    bitsStored: 12,
-    pixelRepresentation: 0,
-    modality: 'CR',
-    ...overrides,
-  };
-}
+const attrs = crAttributes;
 
 function grey(a: PixelAttributes, pixels: StoredPixels): number[] {
   return Array.from(toUnitGrey(a, pixels, { acceptedModalities: CR_DX }).data);

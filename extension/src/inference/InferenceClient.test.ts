@@ -1,4 +1,5 @@
 import { analyse, parseManifest, type TensorDims } from '../core';
+import { crAttributes } from '../core/testing/crAttributes';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -209,16 +210,7 @@ describe('InferenceClient', () => {
     const { client, worker } = setup();
     await ready(client, worker);
     const grey = new Uint16Array(16 * 16).fill(2048);
-    const attributes = {
-      rows: 16,
-      columns: 16,
-      samplesPerPixel: 1,
-      photometricInterpretation: 'MONOCHROME2',
-      bitsAllocated: 16,
-      bitsStored: 12,
-      pixelRepresentation: 0,
-      modality: 'CR',
-    };
+    const attributes = crAttributes({ rows: 16, columns: 16 });
     const analysis = analyse(attributes, grey, manifest, client.classifierFor('1.2.3@sha256:x', 'viewport-1'));
     await flush();
     const run = worker().last('run');
