@@ -49,5 +49,30 @@ export {
 } from './calibration';
 export { decide, checkThreshold, ABOVE_LABEL, BELOW_LABEL, type Decision } from './threshold';
 export { relu, normalise, upsample, camToHeatmap } from './cam';
+export {
+  INFERNO,
+  ATTENTION_RAMP,
+  colourAt,
+  rampAt,
+  colourNodes,
+  opacityNodes,
+  cssGradient,
+  lightness,
+  type Colormap,
+  type OpacityRamp,
+  type Rgb,
+} from './colormap';
+export {
+  MAX_LAYER_SIDE,
+  layerGrid,
+  layerPlane,
+  imageToWorld,
+  attentionLayer,
+  outlineLayer,
+  type ImagePlane,
+  type Grid,
+  type HeatLayer,
+  type OverlaySink,
+} from './heatmapLayer';
 export type { Classifier, ClassifierOutput } from './classifier';
 export { analyse, type Analysis, type AnalyseOptions } from './analysis';
