@@ -287,4 +287,105 @@ describe('ChestAidService', () => {
       expect(runs).toBe(1);
     });
   });
+
+  describe('the study\'s images and "Analyze all images"', () => {
+    const images = [1, 2, 3].map(n => {
+      const { viewportId: _viewportId, ...image } = imageTarget(n);
+      return { ...image, label: `image ${n}` };
+    });
+
+    it('lists every image with its status, scores them one at a time without touching the active image, and skips known results', async () => {
+      const { analyzer, calls } = controlledAnalyzer();
+      const { service, states } = await readyService(analyzer);
+      service.setStudyImages(images);
+      service.setActiveImage(imageTarget(2));
+      expect(service.getState().images.map(row => [row.status, row.active])).toEqual([
+        ['idle', false],
+        ['idle', true],
+        ['idle', false],
+      ]);
+
+      // Image 2 was analysed by the reader already.
+      const first = service.analyze(imageTarget(2));
+      calls[0].resolve(outcomeFor(imageTarget(2), 0.9));
+      await first;
+
+      const all = service.analyzeAll();
+      await flush();
+      expect(calls).toHaveLength(2); // one at a time
+      expect(calls[1].target.sopInstanceUID).toBe('2.25.1');
+      expect(calls[1].target.viewportId).not.toBe('default'); // never supersedes the viewport's own Analyze
+      expect(service.getState().batch).toEqual({ running: true, done: 0, total: 3, cancelled: false });
+      calls[1].resolve(outcomeFor(imageTarget(1), 0.2));
+      await flush();
+      await flush();
+      expect(calls).toHaveLength(3);
+      expect(calls[2].target.sopInstanceUID).toBe('2.25.3'); // image 2 is known: not run again
+      calls[2].resolve(outcomeFor(imageTarget(3), 0.6));
+      await all;
+
+      const state = service.getState();
+      expect(state.batch).toEqual({ running: false, done: 3, total: 3, cancelled: false });
+      expect(state.images.map(row => [row.status, row.outcome?.analysis.probability])).toEqual([
+        ['done', 0.2],
+        ['done', 0.9],
+        ['done', 0.6],
+      ]);
+      // The active image stayed image 2 throughout.
+      expect(state.analysis.status === 'done' && state.analysis.outcome.analysis.probability).toBe(0.9);
+      expect(states.some(s => s.analysis.status === 'done' && s.analysis.target.sopInstanceUID !== '2.25.2')).toBe(false);
+    });
+
+    it('stops after the image under way when cancelled, keeping what finished', async () => {
+      const { analyzer, calls } = controlledAnalyzer();
+      const { service } = await readyService(analyzer);
+      service.setStudyImages(images);
+      const all = service.analyzeAll();
+      await flush();
+      service.cancelAnalyzeAll();
+      expect(service.getState().batch?.cancelled).toBe(true);
+      calls[0].resolve(outcomeFor(imageTarget(1)));
+      await all;
+      expect(calls).toHaveLength(1);
+      expect(service.getState().batch).toEqual({ running: false, done: 1, total: 3, cancelled: true });
+      expect(service.getState().images.map(row => row.status)).toEqual(['done', 'idle', 'idle']);
+    });
+
+    it('marks a failed image with its reason and goes on', async () => {
+      const { service } = await readyService(
+        instantAnalyzer(async t => {
+          if (t.sopInstanceUID === '2.25.2') throw new Error('corrupt pixel data');
+          return outcomeFor(t);
+        }),
+      );
+      service.setStudyImages(images);
+      await service.analyzeAll();
+      expect(service.getState().images.map(row => [row.status, row.message])).toEqual([
+        ['done', undefined],
+        ['error', 'corrupt pixel data'],
+        ['done', undefined],
+      ]);
+    });
+
+    it('gives each image its own result for the heatmap layer, and none to an image never analysed', async () => {
+      const { service } = await readyService(instantAnalyzer());
+      await service.analyze(imageTarget(1));
+      expect(service.outcomeForImage('2.25.1')?.key).toBe(resultKey('2.25.1', SHA));
+      expect(service.outcomeForImage('2.25.2')).toBeNull();
+    });
+  });
+
+  describe('heatmap settings', () => {
+    it('start visible at half opacity, toggle, and refuse values out of range naming them', async () => {
+      const { service } = await readyService(instantAnalyzer());
+      expect(service.getState().heatmap).toEqual({ visible: true, opacity: 0.5, layers: 'attention', outlineLevel: 0.5 });
+      service.toggleHeatmap();
+      expect(service.getState().heatmap.visible).toBe(false);
+      service.setHeatmap({ opacity: 0.8, layers: 'both' });
+      expect(service.getState().heatmap).toMatchObject({ opacity: 0.8, layers: 'both' });
+      expect(() => service.setHeatmap({ opacity: 1.5 })).toThrow('heatmap opacity must lie in [0, 1], got 1.5');
+      expect(() => service.setHeatmap({ outlineLevel: 0 })).toThrow('outline level must lie in (0, 1], got 0');
+      expect(service.getState().heatmap.opacity).toBe(0.8);
+    });
+  });
 });

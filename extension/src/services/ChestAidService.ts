@@ -13,7 +13,8 @@
  * The analysis itself is plugged in with setAnalyzer(): the shell does not know how pixels reach
  * the model (that is the onnxruntime and Cornerstone adapters' business).
  */
-import { parseManifest, type Analysis, type Manifest } from '../core';
+import { InputError, parseManifest, type Analysis, type Manifest } from '../core';
+import { show } from '../core/errors';
 import { resultKey, SupersededError } from '../inference';
 import { checkModalities, type Applicability } from '../modalities';
 import { loadThreshold, resetThreshold, saveThreshold, type StorageLike, type ThresholdState } from './thresholdSetting';
@@ -78,6 +79,50 @@ export type RuntimeState =
   | { readonly status: 'ready'; readonly backend: string; readonly threads: number; readonly reason: string }
   | { readonly status: 'error'; readonly message: string };
 
+/**
+ * How the Grad-CAM layer is drawn, for every viewport: each viewport shows the layer of its own
+ * image's result, and only that.
+ */
+export interface HeatmapSettings {
+  readonly visible: boolean;
+  /** Opacity of the attention map, in [0, 1]. */
+  readonly opacity: number;
+  /** The attention map, the outline of the region at or above `outlineLevel`, or both. */
+  readonly layers: 'attention' | 'outline' | 'both';
+  /** Attention level (0, 1] the outline encloses. */
+  readonly outlineLevel: number;
+}
+
+export const DEFAULT_HEATMAP: HeatmapSettings = { visible: true, opacity: 0.5, layers: 'attention', outlineLevel: 0.5 };
+
+/** A CR/DX image of the open study, as the panel lists it. */
+export interface StudyImage {
+  readonly displaySetInstanceUID: string;
+  readonly imageId: string;
+  readonly sopInstanceUID: string;
+  readonly modality: string;
+  /** How a reader tells the images apart: series description and instance number. */
+  readonly label: string;
+}
+
+/** One row of the panel's image list: the image and where its analysis stands. */
+export interface ImageRow {
+  readonly image: StudyImage;
+  readonly status: 'idle' | 'running' | 'done' | 'error';
+  readonly outcome?: AnalysisOutcome;
+  readonly message?: string;
+  /** Whether it is the image in the active viewport. */
+  readonly active: boolean;
+}
+
+/** "Analyze all images": where the run stands (null when none has run in this study). */
+export interface BatchState {
+  readonly running: boolean;
+  readonly done: number;
+  readonly total: number;
+  readonly cancelled: boolean;
+}
+
 /** The analysis of the active image, if any. */
 export type AnalysisState =
   | { readonly status: 'idle' }
@@ -95,6 +140,10 @@ export interface ChestAidState {
   readonly threshold: ThresholdState | null;
   /** Set when the host viewer breaks an assumption checked at run time (see hostCheck.ts). */
   readonly hostProblem: string | null;
+  readonly heatmap: HeatmapSettings;
+  /** The study's CR/DX images with their results; empty until the study's display sets are known. */
+  readonly images: readonly ImageRow[];
+  readonly batch: BatchState | null;
 }
 
 const INITIAL_STATE: ChestAidState = {
@@ -104,7 +153,13 @@ const INITIAL_STATE: ChestAidState = {
   runtime: { status: 'idle' },
   threshold: null,
   hostProblem: null,
+  heatmap: DEFAULT_HEATMAP,
+  images: [],
+  batch: null,
 };
+
+/** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
+const BATCH_SLOT = 'chestaid-analyze-all';
 
 /** Results kept for images analysed earlier in the session (a few hundred bytes each). */
 const MAX_RESULTS = 200;
@@ -170,6 +225,8 @@ export class ChestAidService {
   private readonly results = new Map<string, AnalysisOutcome>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, string>();
+  private studyImages: readonly StudyImage[] = [];
+  private batchRun: { cancelled: boolean } | null = null;
 
   constructor({ fetchJson = fetchJsonOverHttp, storage = browserStorage() }: ChestAidServiceDeps = {}) {
     this.fetchJson = fetchJson;
@@ -266,6 +323,11 @@ export class ChestAidService {
   analyze(target: AnalysisTarget): Promise<void> {
     this.active = target;
     this.notice = null;
+    return this.run(target);
+  }
+
+  /** Runs `target`'s analysis (or joins the one under way) without making it the active image. */
+  private run(target: AnalysisTarget): Promise<void> {
     const blocked = this.blocker();
     const manifest = this.manifest;
     const analyzer = this.analyzer;
@@ -305,6 +367,81 @@ export class ChestAidService {
     return settled;
   }
 
+  /**
+   * The result for an image (by SOPInstanceUID) under the current model, or null. The heatmap layer
+   * draws from this, so a viewport only ever shows the layer of the image it displays.
+   */
+  outcomeForImage(sopInstanceUID: string): AnalysisOutcome | null {
+    if (!this.manifest || !this.analyzer) return null;
+    try {
+      return this.results.get(resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest))) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The open study's CR/DX images, in the order the panel lists them. */
+  setStudyImages(images: readonly StudyImage[]): void {
+    this.studyImages = images;
+    this.refresh();
+  }
+
+  /**
+   * "Analyze all images": scores the study's CR/DX images one after the other, skipping those
+   * already scored under this model, with progress in `state.batch`. One at a time, so the
+   * reader's own Analyze is never starved and the worker holds one tensor at a time.
+   */
+  async analyzeAll(): Promise<void> {
+    if (this.batchRun) return;
+    const blocked = this.blocker();
+    if (blocked) {
+      this.fail(blocked);
+      return;
+    }
+    const run = { cancelled: false };
+    this.batchRun = run;
+    const images = this.studyImages;
+    let done = 0;
+    const report = (running: boolean) =>
+      this.update({ batch: { running, done, total: images.length, cancelled: run.cancelled } });
+    report(true);
+    try {
+      for (const image of images) {
+        if (run.cancelled) break;
+        await this.run({ ...image, viewportId: BATCH_SLOT });
+        done++;
+        report(true);
+      }
+    } finally {
+      this.batchRun = null;
+      report(false);
+      this.refresh();
+    }
+  }
+
+  /** Stops "Analyze all images" after the image being analysed; finished results are kept. */
+  cancelAnalyzeAll(): void {
+    if (!this.batchRun) return;
+    this.batchRun.cancelled = true;
+    const { batch } = this.state;
+    if (batch) this.update({ batch: { ...batch, cancelled: true } });
+  }
+
+  /** Changes how the heatmap layer is drawn (every viewport). */
+  setHeatmap(patch: Partial<HeatmapSettings>): void {
+    const next = { ...this.state.heatmap, ...patch };
+    if (!(next.opacity >= 0 && next.opacity <= 1)) throw new InputError(`heatmap opacity must lie in [0, 1], got ${show(next.opacity)}`);
+    if (!(next.outlineLevel > 0 && next.outlineLevel <= 1)) {
+      throw new InputError(`outline level must lie in (0, 1], got ${show(next.outlineLevel)}`);
+    }
+    if (!['attention', 'outline', 'both'].includes(next.layers)) throw new InputError(`unknown heatmap layers ${show(next.layers)}`);
+    this.update({ heatmap: next });
+  }
+
+  toggleHeatmap(): void {
+    this.setHeatmap({ visible: !this.state.heatmap.visible });
+  }
+
   /** Reports a failure found outside analyze() (e.g. no image in the active viewport). */
   fail(message: string): void {
     this.notice = message;
@@ -327,11 +464,13 @@ export class ChestAidService {
   onModeExit(): void {
     this.active = null;
     this.notice = null;
-    this.update({ study: null });
+    this.studyImages = [];
+    this.cancelAnalyzeAll();
+    this.update({ study: null, batch: null });
     this.refresh();
   }
 
-  private keyOf(target: AnalysisTarget, manifest: Manifest, analyzer: Analyzer): string {
+  private keyOf(target: Pick<AnalysisTarget, 'sopInstanceUID'>, manifest: Manifest, analyzer: Analyzer): string {
     return resultKey(target.sopInstanceUID, analyzer.modelSha256(manifest));
   }
 
@@ -345,7 +484,27 @@ export class ChestAidService {
 
   /** Derives what the panel shows for the active image. */
   private refresh(): void {
-    this.update({ analysis: this.analysisOfActive() });
+    this.update({ analysis: this.analysisOfActive(), images: this.imageRows() });
+  }
+
+  private imageRows(): ImageRow[] {
+    const manifest = this.manifest;
+    const analyzer = this.analyzer;
+    return this.studyImages.map(image => {
+      const active = this.active?.sopInstanceUID === image.sopInstanceUID;
+      if (!manifest || !analyzer) return { image, status: 'idle', active };
+      let key: string;
+      try {
+        key = this.keyOf(image, manifest, analyzer);
+      } catch {
+        return { image, status: 'idle', active };
+      }
+      const outcome = this.results.get(key);
+      if (outcome) return { image, status: 'done', outcome, active };
+      if (this.running.has(key)) return { image, status: 'running', active };
+      const message = this.failures.get(key);
+      return message ? { image, status: 'error', message, active } : { image, status: 'idle', active };
+    });
   }
 
   private analysisOfActive(): AnalysisState {

@@ -1,0 +1,48 @@
+/**
+ * "Download / copy image with heatmap": the viewport's canvas as rendered (the radiograph and the
+ * native heatmap layer; see cornerstoneHeatmap.ts), with a caption strip below it that says what
+ * the picture is and is not. Everything stays in the browser: a blob URL for the download, the
+ * Clipboard API for the copy.
+ */
+const LINE_HEIGHT = 18;
+const PADDING = 8;
+const FONT = '13px sans-serif';
+
+/** Draws `source` with `caption` lines under it and returns the PNG. */
+export async function captionedPng(source: HTMLCanvasElement, caption: readonly string[]): Promise<Blob> {
+  const canvas = document.createElement('canvas');
+  canvas.width = source.width;
+  canvas.height = source.height + PADDING * 2 + LINE_HEIGHT * caption.length;
+  const context = canvas.getContext('2d');
+  if (!context) throw new Error('This browser cannot draw the captured image (no 2D canvas context).');
+  context.fillStyle = '#000';
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(source, 0, 0);
+  context.fillStyle = '#fff';
+  context.font = FONT;
+  context.textBaseline = 'top';
+  caption.forEach((line, i) => context.fillText(line, PADDING, source.height + PADDING + i * LINE_HEIGHT, canvas.width - 2 * PADDING));
+  return new Promise((resolve, reject) =>
+    canvas.toBlob(blob => (blob ? resolve(blob) : reject(new Error('The captured image could not be encoded as PNG.'))), 'image/png'),
+  );
+}
+
+export function downloadBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  // The click has started the download; the URL is not needed after this task.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+export async function copyBlob(blob: Blob): Promise<void> {
+  const clipboard = navigator.clipboard as (Clipboard & { write?: (items: ClipboardItem[]) => Promise<void> }) | undefined;
+  if (!clipboard?.write || typeof ClipboardItem === 'undefined') {
+    throw new Error('This browser cannot copy images to the clipboard; use Download instead.');
+  }
+  await clipboard.write([new ClipboardItem({ 'image/png': blob })]);
+}
