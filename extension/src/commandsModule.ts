@@ -1,14 +1,39 @@
 import { activeImage, type ViewerServices } from './activeImage';
-import { analyzeCommand } from './id';
+import {
+  analyzeAllCommand,
+  analyzeCommand,
+  captureCommand,
+  showImageCommand,
+  toggleHeatmapCommand,
+} from './id';
+import { captionedPng, copyBlob, downloadBlob } from './overlay/capture';
+import { captureCaption } from './panels/format';
 import type { ChestAidService } from './services/ChestAidService';
 
-interface CommandsModuleArgs {
-  readonly servicesManager: { readonly services: ViewerServices & { readonly chestAidService: ChestAidService } };
-  /** The instance of an image the display set does not list (index.ts reads Cornerstone's metadata). */
-  readonly sopInstanceUIDOf?: (imageId: string) => string | undefined;
+interface GridServiceLike {
+  getState(): ReturnType<ViewerServices['viewportGridService']['getState']>;
+  setDisplaySetsForViewport?(args: {
+    viewportId: string;
+    displaySetInstanceUIDs: string[];
+    viewportOptions?: { initialImageOptions?: { index: number } };
+  }): unknown;
 }
 
-export function getCommandsModule({ servicesManager, sopInstanceUIDOf }: CommandsModuleArgs) {
+interface CommandsModuleArgs {
+  readonly servicesManager: {
+    readonly services: ViewerServices & { readonly chestAidService: ChestAidService; readonly viewportGridService: GridServiceLike };
+  };
+  /** The instance of an image the display set does not list (index.ts reads Cornerstone's metadata). */
+  readonly sopInstanceUIDOf?: (imageId: string) => string | undefined;
+  /** The rendered canvas of a viewport (radiograph and heatmap layer), for captures. */
+  readonly viewportCanvas?: (viewportId: string) => HTMLCanvasElement | undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportCanvas }: CommandsModuleArgs) {
   const { services } = servicesManager;
 
   const actions = {
@@ -25,12 +50,58 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf }: Command
       }
       await services.chestAidService.analyze(target);
     },
+
+    /** Scores every CR/DX image of the study in turn (the panel's "Analyze all images"). */
+    analyzeAll: (): Promise<void> => services.chestAidService.analyzeAll(),
+
+    /** Heatmap on/off, in every viewport (toolbar toggle and hotkey). */
+    toggleHeatmap: (): void => services.chestAidService.toggleHeatmap(),
+
+    /** Shows one of the study's images in the active viewport (the panel's image list). */
+    showImage: ({ displaySetInstanceUID, imageId }: { displaySetInstanceUID: string; imageId: string }): void => {
+      const { viewportGridService, displaySetService } = services;
+      const { activeViewportId } = viewportGridService.getState();
+      if (!activeViewportId || !viewportGridService.setDisplaySetsForViewport) return;
+      const index = displaySetService.getDisplaySetByUID(displaySetInstanceUID)?.images?.findIndex(image => image.imageId === imageId) ?? -1;
+      viewportGridService.setDisplaySetsForViewport({
+        viewportId: activeViewportId,
+        displaySetInstanceUIDs: [displaySetInstanceUID],
+        viewportOptions: index > 0 ? { initialImageOptions: { index } } : undefined,
+      });
+    },
+
+    /**
+     * The active viewport as rendered, heatmap included, with a caption (score, threshold, model,
+     * "decision support, not a diagnosis"), downloaded as PNG or copied. Rejects with the reason.
+     */
+    capture: async ({ action }: { action: 'download' | 'copy' }): Promise<void> => {
+      const state = services.chestAidService.getState();
+      const { analysis, model, threshold } = state;
+      const { activeViewportId } = services.viewportGridService.getState();
+      const canvas = activeViewportId ? viewportCanvas?.(activeViewportId) : undefined;
+      if (analysis.status !== 'done' || model.status !== 'ready' || !threshold) {
+        throw new Error('Analyze the image first: a capture carries its result.');
+      }
+      if (!canvas) throw new Error('The active viewport has no image to capture.');
+      let blob: Blob;
+      try {
+        blob = await captionedPng(canvas, captureCaption(analysis.outcome, threshold.value, model.info));
+      } catch (error) {
+        throw new Error(`The image could not be captured: ${messageOf(error)}`);
+      }
+      if (action === 'copy') await copyBlob(blob);
+      else downloadBlob(blob, `chestaid-${analysis.target.sopInstanceUID}.png`);
+    },
   };
 
   return {
     actions,
     definitions: {
       [analyzeCommand]: { commandFn: actions.analyze },
+      [analyzeAllCommand]: { commandFn: actions.analyzeAll },
+      [toggleHeatmapCommand]: { commandFn: actions.toggleHeatmap },
+      [showImageCommand]: { commandFn: actions.showImage },
+      [captureCommand]: { commandFn: actions.capture },
     },
     defaultContext: 'VIEWER',
   };

@@ -1,4 +1,4 @@
-import { analyzeButtonId, analyzeCommand, toolbarButtonsCustomization } from './id';
+import { analyzeButtonId, analyzeCommand, heatmapButtonId, heatmapEvaluator, toggleHeatmapCommand, toolbarButtonsCustomization } from './id';
 
 /**
  * The Analyze toolbar button, offered as a customization pack like OHIF's own
@@ -17,11 +17,24 @@ export const analyzeButton = {
   },
 };
 
+/** Heatmap on/off; highlighted while the layer is shown (getToolbarModule's evaluator). */
+export const heatmapButton = {
+  id: heatmapButtonId,
+  uiType: 'ohif.toolButton',
+  props: {
+    icon: 'tool-fusion-color',
+    label: 'Heatmap',
+    tooltip: 'ChestAid: heatmap on/off (Shift+H). Model attention, not lesion location.',
+    commands: toggleHeatmapCommand,
+    evaluate: heatmapEvaluator,
+  },
+};
+
 export function getCustomizationModule() {
   return [
     {
       name: 'default',
-      value: { [toolbarButtonsCustomization]: [analyzeButton] },
+      value: { [toolbarButtonsCustomization]: [analyzeButton, heatmapButton] },
     },
   ];
 }

@@ -10,6 +10,14 @@ const dataSourceNamespace = `${id}.dataSourcesModule.${dataSourceName}`;
 const toolbarButtonsCustomization = 'chestaid.toolbarButtons';
 const analyzeButtonId = 'ChestAidAnalyze';
 const analyzeCommand = 'chestAidAnalyze';
+const analyzeAllCommand = 'chestAidAnalyzeAll';
+const toggleHeatmapCommand = 'chestAidToggleHeatmap';
+const showImageCommand = 'chestAidShowImage';
+const captureCommand = 'chestAidCapture';
+const heatmapButtonId = 'ChestAidHeatmap';
+const heatmapEvaluator = 'evaluate.chestaid.heatmap';
+/** Shift+H: OHIF's own bindings use plain h (flip horizontal). */
+const heatmapHotkey = 'shift+h';
 
 export {
   id,
@@ -20,4 +28,11 @@ export {
   toolbarButtonsCustomization,
   analyzeButtonId,
   analyzeCommand,
+  analyzeAllCommand,
+  toggleHeatmapCommand,
+  showImageCommand,
+  captureCommand,
+  heatmapButtonId,
+  heatmapEvaluator,
+  heatmapHotkey,
 };

@@ -13,11 +13,14 @@ import { inferenceUrls, resolveConfig, type ChestAidConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { hostProblem } from './hostCheck';
-import { dataSourceName, id } from './id';
+import { dataSourceName, heatmapEvaluator, id } from './id';
 import { inferenceConfigFor } from './inference';
 import { createInferenceClient } from './inference/browser';
+import { CornerstoneHeatmapSink, viewportImages, type CornerstoneOverlayHost, type CornerstoneViewportHost } from './overlay/cornerstoneHeatmap';
+import { HeatmapController } from './overlay/heatmapController';
 import { getPanelModule } from './panels/getPanelModule';
 import { ChestAidService } from './services/ChestAidService';
+import { studyImages, type DisplaySetWithImages } from './studyImages';
 
 interface Subscribable {
   subscribe(event: string, listener: () => void): { unsubscribe: () => void };
@@ -25,7 +28,7 @@ interface Subscribable {
 
 interface DisplaySetServiceLike extends Subscribable {
   readonly EVENTS: { readonly DISPLAY_SETS_ADDED: string };
-  getActiveDisplaySets(): readonly { readonly Modality?: string }[];
+  getActiveDisplaySets(): readonly DisplaySetWithImages[];
 }
 
 interface ServicesManagerLike {
@@ -36,11 +39,22 @@ interface ServicesManagerLike {
       readonly EVENTS: { readonly ACTIVE_VIEWPORT_ID_CHANGED: string; readonly GRID_STATE_CHANGED: string; readonly VIEWPORTS_READY: string };
     };
     readonly cornerstoneViewportService?: Subscribable & { readonly EVENTS: { readonly VIEWPORT_DATA_CHANGED: string } };
+    readonly toolbarService?: { registerEventForToolbarUpdate?(service: Subscribable, events: string[]): void };
   };
   registerService(registration: typeof ChestAidService.REGISTRATION): void;
 }
 
-type CornerstoneHost = CornerstoneLike & { readonly EVENTS?: { readonly STACK_NEW_IMAGE?: string } };
+type CornerstoneHost = CornerstoneLike &
+  CornerstoneOverlayHost &
+  CornerstoneViewportHost & {
+    readonly EVENTS?: {
+      readonly STACK_NEW_IMAGE?: string;
+      readonly STACK_VIEWPORT_NEW_STACK?: string;
+      readonly ELEMENT_ENABLED?: string;
+      readonly ELEMENT_DISABLED?: string;
+    };
+    readonly eventTarget?: EventTarget;
+  };
 
 /** The host's Cornerstone, read when needed: extension-cornerstone may set it after we register. */
 function cornerstone(): CornerstoneHost {
@@ -58,6 +72,14 @@ function sopInstanceUIDFromCornerstone(imageId: string): string | undefined {
 }
 
 let modeSubscriptions: { unsubscribe: () => void }[] = [];
+let heatmap: HeatmapController | null = null;
+
+/** Listens on a DOM event target until the mode exits. */
+function listen(target: EventTarget, event: string | undefined, listener: () => void, capture = false): { unsubscribe: () => void }[] {
+  if (!event) return [];
+  target.addEventListener(event, listener, capture);
+  return [{ unsubscribe: () => target.removeEventListener(event, listener, capture) }];
+}
 
 const extension = {
   id,
@@ -85,6 +107,12 @@ const extension = {
         onRuntime: runtime => chestAidService.setRuntime(runtime),
       }),
     );
+    heatmap = new HeatmapController({
+      sink: new CornerstoneHeatmapSink(cornerstone),
+      viewports: () => viewportImages(cornerstone(), sopInstanceUIDFromCornerstone),
+      outcomeForImage: sop => chestAidService.outcomeForImage(sop),
+      settings: () => chestAidService.getState().heatmap,
+    });
   },
 
   /**
@@ -93,45 +121,76 @@ const extension = {
    */
   onModeEnter({ servicesManager }: { servicesManager: ServicesManagerLike }) {
     const { services } = servicesManager;
-    const { chestAidService, displaySetService, viewportGridService, cornerstoneViewportService } = services;
-    const reportModalities = () =>
-      chestAidService.setStudyModalities(
-        displaySetService.getActiveDisplaySets().map(displaySet => displaySet.Modality ?? ''),
-      );
+    const { chestAidService, displaySetService, viewportGridService, cornerstoneViewportService, toolbarService } = services;
+    const reportModalities = () => {
+      const displaySets = displaySetService.getActiveDisplaySets();
+      chestAidService.setStudyModalities(displaySets.map(displaySet => displaySet.Modality ?? ''));
+      chestAidService.setStudyImages(studyImages(displaySets));
+    };
+    const redrawHeatmap = heatmap?.schedule ?? (() => undefined);
     const reportActiveImage = () => {
       const target = activeImage(services, sopInstanceUIDFromCornerstone);
       chestAidService.setActiveImage(typeof target === 'string' ? null : target);
     };
+    const imageChanged = () => {
+      reportActiveImage();
+      redrawHeatmap();
+    };
     modeSubscriptions = [
       displaySetService.subscribe(displaySetService.EVENTS.DISPLAY_SETS_ADDED, reportModalities),
+      // Results, settings and the active image all arrive as state changes: each may change a layer.
+      chestAidService.subscribe(chestAidService.EVENTS.STATE_CHANGED, redrawHeatmap),
       ...[
         viewportGridService.EVENTS.ACTIVE_VIEWPORT_ID_CHANGED,
         viewportGridService.EVENTS.GRID_STATE_CHANGED,
         viewportGridService.EVENTS.VIEWPORTS_READY,
-      ].map(event => viewportGridService.subscribe(event, reportActiveImage)),
+      ].map(event => viewportGridService.subscribe(event, imageChanged)),
     ];
     if (cornerstoneViewportService) {
       modeSubscriptions.push(
-        cornerstoneViewportService.subscribe(cornerstoneViewportService.EVENTS.VIEWPORT_DATA_CHANGED, reportActiveImage),
+        cornerstoneViewportService.subscribe(cornerstoneViewportService.EVENTS.VIEWPORT_DATA_CHANGED, imageChanged),
       );
     }
-    // Scrolling a stack changes the image without any OHIF event. Cornerstone fires this on the
+    const host = (window as unknown as { cornerstone?: CornerstoneHost }).cornerstone;
+    // Scrolling a stack changes the image without any OHIF event. Cornerstone fires these on the
     // viewport's element without bubbling; listening in the capture phase sees every viewport's.
-    const stackNewImage = (window as unknown as { cornerstone?: CornerstoneHost }).cornerstone?.EVENTS?.STACK_NEW_IMAGE;
-    if (stackNewImage) {
-      document.addEventListener(stackNewImage, reportActiveImage, true);
-      modeSubscriptions.push({ unsubscribe: () => document.removeEventListener(stackNewImage, reportActiveImage, true) });
+    modeSubscriptions.push(
+      ...listen(document, host?.EVENTS?.STACK_NEW_IMAGE, imageChanged, true),
+      ...listen(document, host?.EVENTS?.STACK_VIEWPORT_NEW_STACK, imageChanged, true),
+    );
+    // A viewport OHIF (re)creates, after a layout change or for the "Save image" dialog, starts
+    // without our layer: it is drawn again there.
+    if (host?.eventTarget) {
+      modeSubscriptions.push(
+        ...listen(host.eventTarget, host.EVENTS?.ELEMENT_ENABLED, redrawHeatmap),
+        ...listen(host.eventTarget, host.EVENTS?.ELEMENT_DISABLED, redrawHeatmap),
+      );
     }
+    // The toolbar's heatmap toggle shows whether the layer is on.
+    toolbarService?.registerEventForToolbarUpdate?.(chestAidService, [chestAidService.EVENTS.STATE_CHANGED]);
+    reportModalities();
   },
 
   onModeExit() {
     modeSubscriptions.forEach(subscription => subscription.unsubscribe());
     modeSubscriptions = [];
+    heatmap?.clear();
   },
 
   getPanelModule,
   getCommandsModule: (args: Parameters<typeof getCommandsModule>[0]) =>
-    getCommandsModule({ ...args, sopInstanceUIDOf: sopInstanceUIDFromCornerstone }),
+    getCommandsModule({
+      ...args,
+      sopInstanceUIDOf: sopInstanceUIDFromCornerstone,
+      viewportCanvas: viewportId =>
+        (cornerstone().getEnabledElementByViewportId(viewportId)?.viewport as { getCanvas?(): HTMLCanvasElement } | undefined)?.getCanvas?.(),
+    }),
+  getToolbarModule: ({ servicesManager }: { servicesManager: ServicesManagerLike }) => [
+    {
+      name: heatmapEvaluator,
+      evaluate: () => ({ isActive: servicesManager.services.chestAidService.getState().heatmap.visible }),
+    },
+  ],
   getCustomizationModule,
 
   getDataSourcesModule() {

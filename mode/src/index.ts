@@ -5,7 +5,10 @@
  */
 import {
   analyzeButtonId,
+  heatmapButtonId,
+  heatmapHotkey,
   panelId,
+  toggleHeatmapCommand,
   toolbarButtonsCustomization,
 } from '@chestaid/extension-chestaid/src/id';
 
@@ -42,7 +45,7 @@ const extensionDependencies = {
  * hold the tools of a 2D radiograph reading, all backed by the tool group in toolGroups.ts.
  */
 const toolbarSections = {
-  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Capture', 'MoreTools', analyzeButtonId],
+  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Capture', 'MoreTools', analyzeButtonId, heatmapButtonId],
   MeasurementTools: ['Length', 'Bidirectional', 'ArrowAnnotate', 'EllipticalROI', 'RectangleROI', 'CircleROI'],
   MoreTools: ['Reset', 'rotate-right', 'flipHorizontal', 'invert', 'Probe', 'Angle', 'CobbAngle', 'Magnify', 'CalibrationLine', 'TagBrowser', 'WindowLevelRegion'],
 };
@@ -52,7 +55,7 @@ interface ModeServices {
   readonly measurementService: { clearMeasurements(): void };
   readonly toolbarService: ToolbarServices['toolbarService'];
   readonly toolGroupService: ToolGroupDeps['toolGroupService'] & { destroy(): void };
-  readonly customizationService: ToolbarServices['customizationService'];
+  readonly customizationService: ToolbarServices['customizationService'] & { setCustomizations(customizations: object): void };
   readonly syncGroupService: { destroy(): void };
   readonly segmentationService: { destroy(): void };
   readonly cornerstoneViewportService: { destroy(): void };
@@ -69,7 +72,19 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Lif
   measurementService.clearMeasurements();
   initToolGroups({ extensionManager, toolGroupService, commandsManager });
   registerToolbar({ toolbarService, customizationService });
+  // Added to the host's bindings for this mode (OHIF reads them after onModeEnter).
+  customizationService.setCustomizations({
+    'ohif.hotkeyBindings': { $push: [heatmapHotkeyBinding] },
+  });
 }
+
+/** The heatmap toggle's hotkey, listed in OHIF's hotkey preferences like the host's own. */
+export const heatmapHotkeyBinding = {
+  commandName: toggleHeatmapCommand,
+  label: 'ChestAid heatmap on/off',
+  keys: [heatmapHotkey],
+  isEditable: true,
+};
 
 function onModeExit({ servicesManager }: Pick<LifecycleArgs, 'servicesManager'>) {
   const {

@@ -6,7 +6,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
 import type { Analysis } from '../core';
-import type { ChestAidState } from '../services/ChestAidService';
+import { DEFAULT_HEATMAP, type ChestAidState } from '../services/ChestAidService';
 import { ChestAidPanel, type ChestAidPanelService } from './ChestAidPanel';
 
 const base: ChestAidState = {
@@ -27,6 +27,9 @@ const base: ChestAidState = {
   runtime: { status: 'idle' },
   threshold: { value: 0.4, clinical: 0.4, custom: false },
   hostProblem: null,
+  heatmap: DEFAULT_HEATMAP,
+  images: [],
+  batch: null,
 };
 
 function render(state: ChestAidState): string {
@@ -36,6 +39,9 @@ function render(state: ChestAidState): string {
     subscribe: () => ({ unsubscribe: () => undefined }),
     setThreshold: () => undefined,
     resetThreshold: () => undefined,
+    setHeatmap: () => undefined,
+    analyzeAll: () => Promise.resolve(),
+    cancelAnalyzeAll: () => undefined,
   };
   return renderToStaticMarkup(createElement(ChestAidPanel, { service, onAnalyze: () => undefined }));
 }
@@ -96,5 +102,34 @@ describe('ChestAidPanel', () => {
   it('shows a progress bar while the model downloads', () => {
     const html = render({ ...base, analysis: { status: 'running', target }, runtime: { status: 'loading', loaded: 5, total: 10 } });
     expect(html).toMatch(/role="progressbar"[^>]*aria-valuenow="50"/);
+  });
+
+  it('offers the heatmap controls with a result, labelled as attention and not lesion location, each with a name', () => {
+    expect(render(base)).not.toContain('data-cy="chestaid-heatmap"');
+    const html = render({ ...base, analysis: { status: 'done', target, outcome } });
+    expect(text(html)).toContain('Heatmap: model attention, not lesion location.');
+    expect(text(html)).toContain('Show the heatmap (Shift+H)');
+    expect(text(html)).toContain('low attention high attention');
+    expect(html).toMatch(/<label for="([^"]+)-opacity"[^>]*>Opacity: 50 %<\/label><input id="\1-opacity" type="range"/);
+    expect(html).toMatch(/<label for="([^"]+)-layers"[^>]*>Layers<\/label><select id="\1-layers"/);
+    expect(html).toMatch(/type="checkbox"[^>]*aria-keyshortcuts="Shift\+H"/);
+  });
+
+  it('lists the study\'s images with their results and offers Analyze all images with progress', () => {
+    const image = { displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR', label: 'CHEST PA' };
+    const html = render({
+      ...base,
+      images: [
+        { image, status: 'done', outcome, active: true },
+        { image: { ...image, sopInstanceUID: '2', label: 'CHEST PA, REPEAT' }, status: 'idle', active: false },
+      ],
+      batch: { running: true, done: 1, total: 2, cancelled: false },
+    });
+    expect(text(html)).toContain('CR/DX images in this study (2)');
+    expect(text(html)).toContain('CHEST PA 61.0 %, above threshold');
+    expect(text(html)).toContain('CHEST PA, REPEAT not analysed');
+    expect(html).toMatch(/aria-current="true" aria-label="Show CHEST PA"/);
+    expect(html).toMatch(/role="progressbar" aria-label="Analyze all images" aria-valuemin="0" aria-valuemax="2" aria-valuenow="1"/);
+    expect(html).toContain('data-cy="chestaid-analyze-all-cancel"');
   });
 });

@@ -7,16 +7,23 @@
 import { useCallback, useId, useState, useSyncExternalStore, type ChangeEvent } from 'react';
 
 import { decide } from '../core';
+import { INFERNO, cssGradient } from '../core/colormap';
 import {
   blockedReason,
   type AnalysisOutcome,
   type ChestAidState,
+  type HeatmapSettings,
+  type ImageRow,
   type ModelInfo,
   type RuntimeState,
+  type StudyImage,
 } from '../services/ChestAidService';
 import type { ThresholdState } from '../services/thresholdSetting';
 import {
+  HEATMAP_MEANING,
+  batchText,
   calibrationText,
+  imageRowText,
   decisionText,
   fallbackText,
   modelText,
@@ -39,12 +46,23 @@ export interface ChestAidStateSource {
 export interface ChestAidPanelService extends ChestAidStateSource {
   setThreshold(value: number): void;
   resetThreshold(): void;
+  setHeatmap(patch: Partial<HeatmapSettings>): void;
+  analyzeAll(): Promise<void>;
+  cancelAnalyzeAll(): void;
 }
 
 export interface ChestAidPanelProps {
   readonly service: ChestAidPanelService;
   readonly onAnalyze: () => void;
+  /** Shows the image in the active viewport. */
+  readonly onShowImage?: (image: StudyImage) => void;
+  /** Exports the active viewport with its heatmap and a caption; rejects with the reason. */
+  readonly onCapture?: (action: 'download' | 'copy') => Promise<void>;
 }
+
+/** The hotkey bound to the heatmap toggle (mode/src/index.ts binds it). */
+export const HEATMAP_HOTKEY = 'Shift+H';
+const LEGEND_GRADIENT = cssGradient(INFERNO);
 
 const ABOVE_COLOUR = '#f87171';
 const BELOW_COLOUR = '#4ade80';
@@ -194,7 +212,203 @@ function ModelLines({ info }: { info: ModelInfo }) {
   );
 }
 
-export function ChestAidPanel({ service, onAnalyze }: ChestAidPanelProps) {
+function HeatmapControls({
+  settings,
+  service,
+  onCapture,
+}: {
+  settings: HeatmapSettings;
+  service: ChestAidPanelService;
+  onCapture?: ChestAidPanelProps['onCapture'];
+}) {
+  const id = useId();
+  const [captureProblem, setCaptureProblem] = useState<string | null>(null);
+  const capture = (action: 'download' | 'copy') => {
+    setCaptureProblem(null);
+    onCapture?.(action).catch((error: unknown) => setCaptureProblem(error instanceof Error ? error.message : String(error)));
+  };
+  const showsAttention = settings.layers !== 'outline';
+  const showsOutline = settings.layers !== 'attention';
+  return (
+    <fieldset className="flex flex-col gap-1 rounded border p-3" data-cy="chestaid-heatmap">
+      <legend className="px-2 text-xs font-semibold">Heatmap</legend>
+      <p className="text-xs font-semibold" data-cy="chestaid-heatmap-meaning">
+        {HEATMAP_MEANING}
+      </p>
+      <label className="flex items-center gap-2 text-xs">
+        <input
+          type="checkbox"
+          checked={settings.visible}
+          onChange={event => service.setHeatmap({ visible: event.target.checked })}
+          aria-keyshortcuts={HEATMAP_HOTKEY}
+          data-cy="chestaid-heatmap-visible"
+        />
+        Show the heatmap ({HEATMAP_HOTKEY})
+      </label>
+      <label htmlFor={`${id}-layers`} className="text-xs">
+        Layers
+      </label>
+      <select
+        id={`${id}-layers`}
+        value={settings.layers}
+        onChange={event => service.setHeatmap({ layers: event.target.value as HeatmapSettings['layers'] })}
+        className="bg-background text-foreground border-input rounded border px-2 py-0.5 text-xs"
+        data-cy="chestaid-heatmap-layers"
+      >
+        <option value="attention">Attention map</option>
+        <option value="outline">Outline of high attention</option>
+        <option value="both">Attention map and outline</option>
+      </select>
+      {showsAttention && (
+        <>
+          <label htmlFor={`${id}-opacity`} className="text-xs">
+            Opacity: {Math.round(settings.opacity * 100)} %
+          </label>
+          <input
+            id={`${id}-opacity`}
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={settings.opacity}
+            onChange={event => service.setHeatmap({ opacity: Number(event.target.value) })}
+            aria-valuetext={`${Math.round(settings.opacity * 100)} percent`}
+            style={{ width: '100%' }}
+            data-cy="chestaid-heatmap-opacity"
+          />
+          <div aria-hidden="true" data-cy="chestaid-heatmap-legend">
+            <div className="h-2 w-full rounded" style={{ background: LEGEND_GRADIENT }} />
+            <div className="text-muted-foreground flex justify-between text-xs">
+              <span>low attention</span>
+              <span>high attention</span>
+            </div>
+          </div>
+        </>
+      )}
+      {showsOutline && (
+        <>
+          <label htmlFor={`${id}-level`} className="text-xs">
+            Outline at attention {Math.round(settings.outlineLevel * 100)} % of the peak
+          </label>
+          <input
+            id={`${id}-level`}
+            type="range"
+            min={0.05}
+            max={1}
+            step={0.05}
+            value={settings.outlineLevel}
+            onChange={event => service.setHeatmap({ outlineLevel: Number(event.target.value) })}
+            style={{ width: '100%' }}
+            data-cy="chestaid-heatmap-level"
+          />
+        </>
+      )}
+      {onCapture && (
+        <div className="flex gap-2">
+          <button
+            type="button"
+            className="bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs"
+            onClick={() => capture('download')}
+            aria-label="Download the viewport image with the heatmap and a caption"
+            data-cy="chestaid-capture-download"
+          >
+            Download image
+          </button>
+          <button
+            type="button"
+            className="bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs"
+            onClick={() => capture('copy')}
+            aria-label="Copy the viewport image with the heatmap and a caption"
+            data-cy="chestaid-capture-copy"
+          >
+            Copy image
+          </button>
+        </div>
+      )}
+      {captureProblem && (
+        <p className="text-red-500 text-xs" role="alert" data-cy="chestaid-capture-problem">
+          {captureProblem}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+function ImageList({
+  state,
+  service,
+  onShowImage,
+  canAnalyze,
+}: {
+  state: ChestAidState;
+  service: ChestAidPanelService;
+  onShowImage?: ChestAidPanelProps['onShowImage'];
+  canAnalyze: boolean;
+}) {
+  const { images, batch, threshold } = state;
+  const value = threshold?.value ?? 0.5;
+  const running = batch?.running === true;
+  return (
+    <section className="flex flex-col gap-1 rounded border p-3" aria-label="Images of this study" data-cy="chestaid-images">
+      <h3 className="text-xs font-semibold">CR/DX images in this study ({images.length})</h3>
+      <ul className="flex flex-col gap-1">
+        {images.map((row: ImageRow) => (
+          <li key={row.image.sopInstanceUID} className="flex items-center justify-between gap-2 text-xs" data-cy="chestaid-image-row" data-sop={row.image.sopInstanceUID} data-status={row.status}>
+            <button
+              type="button"
+              className={row.active ? 'font-semibold underline' : 'underline'}
+              onClick={() => onShowImage?.(row.image)}
+              aria-current={row.active ? 'true' : undefined}
+              aria-label={`Show ${row.image.label}`}
+            >
+              {row.image.label}
+            </button>
+            <span style={{ color: row.status === 'done' ? (decide(row.outcome!.analysis.probability, value).above ? ABOVE_COLOUR : BELOW_COLOUR) : undefined, overflowWrap: 'anywhere' }}>
+              {imageRowText(row, value)}
+            </span>
+          </li>
+        ))}
+      </ul>
+      <div className="flex gap-2">
+        <button
+          type="button"
+          className="bg-primary text-primary-foreground rounded px-2 py-0.5 text-xs"
+          style={canAnalyze && !running ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
+          disabled={!canAnalyze || running || images.length === 0}
+          onClick={() => void service.analyzeAll()}
+          data-cy="chestaid-analyze-all"
+        >
+          Analyze all images
+        </button>
+        {running && (
+          <button type="button" className="bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs" onClick={() => service.cancelAnalyzeAll()} data-cy="chestaid-analyze-all-cancel">
+            Cancel
+          </button>
+        )}
+      </div>
+      {batch && (
+        <div data-cy="chestaid-batch">
+          <div
+            role="progressbar"
+            aria-label="Analyze all images"
+            aria-valuemin={0}
+            aria-valuemax={batch.total}
+            aria-valuenow={batch.done}
+            aria-valuetext={batchText(batch)}
+            className="bg-muted h-2 w-full overflow-hidden rounded"
+          >
+            <div className="bg-primary h-2" style={{ width: `${batch.total ? (batch.done / batch.total) * 100 : 100}%` }} />
+          </div>
+          <p className="text-xs" role="status" aria-live="polite">
+            {batchText(batch)}
+          </p>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture }: ChestAidPanelProps) {
   const subscribe = useCallback(
     (onChange: () => void) => service.subscribe(service.EVENTS.STATE_CHANGED, onChange).unsubscribe,
     [service],
@@ -250,7 +464,9 @@ export function ChestAidPanel({ service, onAnalyze }: ChestAidPanelProps) {
         {statusText(state)}
       </p>
       {analysis.status === 'done' && threshold && <Result outcome={analysis.outcome} threshold={threshold.value} custom={threshold.custom} />}
+      {analysis.status === 'done' && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
       {threshold && <ThresholdControl threshold={threshold} service={service} />}
+      {state.images.length > 0 && <ImageList state={state} service={service} onShowImage={onShowImage} canAnalyze={!blocked && model.status === 'ready'} />}
     </section>
   );
 }

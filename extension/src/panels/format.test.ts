@@ -1,7 +1,10 @@
 import type { Analysis } from '../core';
-import type { ChestAidState } from '../services/ChestAidService';
+import { DEFAULT_HEATMAP, type AnalysisOutcome, type ChestAidState } from '../services/ChestAidService';
 import {
+  batchText,
   calibrationText,
+  captureCaption,
+  imageRowText,
   decisionText,
   downloadText,
   fallbackText,
@@ -31,6 +34,9 @@ const ready: ChestAidState = {
   runtime: { status: 'idle' },
   threshold: { value: 0.5, clinical: 0.5, custom: false },
   hostProblem: null,
+  heatmap: DEFAULT_HEATMAP,
+  images: [],
+  batch: null,
 };
 const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
 const run = { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', totalMs: 183.4, runMs: 120 };
@@ -139,5 +145,34 @@ describe('statusText', () => {
   it('says Analyze is unavailable when the manifest failed', () => {
     const broken: ChestAidState = { ...ready, model: { status: 'error', message: 'Model manifest /m.json: bad' } };
     expect(statusText(broken)).toBe('Analyze is unavailable: the model could not be loaded.');
+  });
+});
+
+describe('heatmap, image list and capture words', () => {
+  const outcome = { analysis: { probability: 0.873 } } as unknown as AnalysisOutcome;
+  const info = { id: 'chestaid-demo', version: '0.1.0', calibrationMethod: 'isotonic' as const, calibrationVersion: '1', synthetic: true };
+
+  it('captions an export with score, threshold, model, calibration and what it is not', () => {
+    expect(captureCaption(outcome, 0.75, info)).toEqual([
+      'ChestAid risk score 87.3 % (calibrated), threshold 75.0 %: above the clinical threshold: read first.',
+      'Model chestaid-demo 0.1.0, calibrated by isotonic regression (calibration version 1). Trained on synthetic data: not for clinical use.',
+      'Heatmap: model attention, not lesion location. Decision support, not a diagnosis.',
+    ]);
+    expect(captureCaption(outcome, 0.9, { ...info, synthetic: false })[1]).toBe('Model chestaid-demo 0.1.0, calibrated by isotonic regression (calibration version 1).');
+  });
+
+  it('describes each image row under the threshold in force', () => {
+    expect(imageRowText({ status: 'done', outcome }, 0.75)).toBe('87.3 %, above threshold');
+    expect(imageRowText({ status: 'done', outcome }, 0.9)).toBe('87.3 %, below threshold');
+    expect(imageRowText({ status: 'idle' }, 0.75)).toBe('not analysed');
+    expect(imageRowText({ status: 'running' }, 0.75)).toBe('analysing...');
+    expect(imageRowText({ status: 'error', message: 'corrupt pixel data' }, 0.75)).toBe('failed: corrupt pixel data');
+  });
+
+  it('counts the batch while it runs, when it stops and when it ends', () => {
+    expect(batchText({ running: true, done: 1, total: 3, cancelled: false })).toBe('Analysing all images: 1 of 3 images done');
+    expect(batchText({ running: true, done: 1, total: 3, cancelled: true })).toBe('Stopping after the current image (1 of 3 images done)...');
+    expect(batchText({ running: false, done: 1, total: 3, cancelled: true })).toBe('Stopped: 1 of 3 images analysed.');
+    expect(batchText({ running: false, done: 1, total: 1, cancelled: false })).toBe('Analysed 1 of 1 image.');
   });
 });

@@ -5,7 +5,10 @@
 import { ABOVE_LABEL, decide, type CalibrationMethod, type Decision } from '../core';
 import {
   blockedReason,
+  type AnalysisOutcome,
+  type BatchState,
   type ChestAidState,
+  type ImageRow,
   type ModelInfo,
   type RunInfo,
   type RuntimeState,
@@ -127,4 +130,49 @@ export function parseThreshold(text: string): { value: number } | { problem: str
 /** How the threshold input shows a value: enough digits to be exact to a thousandth of a percent. */
 export function thresholdInputText(value: number): string {
   return String(Number(value.toFixed(5)));
+}
+
+/** What the heatmap is, wherever it is shown or exported. */
+export const HEATMAP_MEANING = 'Heatmap: model attention, not lesion location.';
+
+/**
+ * The caption under an exported image: the score against the threshold in force, the model and
+ * its calibration, and what the picture is not.
+ */
+export function captureCaption(
+  outcome: Pick<AnalysisOutcome, 'analysis'>,
+  threshold: number,
+  info: Pick<ModelInfo, 'id' | 'version' | 'calibrationMethod' | 'calibrationVersion' | 'synthetic'>,
+): string[] {
+  const { probability } = outcome.analysis;
+  const shown = scoreAndThreshold(probability, threshold);
+  return [
+    `ChestAid risk score ${shown.score} (calibrated), threshold ${shown.threshold}: ${decisionText(decide(probability, threshold)).toLowerCase()}.`,
+    `Model ${info.id} ${info.version}, ${calibrationText(info).toLowerCase()}${info.synthetic ? '. Trained on synthetic data: not for clinical use' : ''}.`,
+    `${HEATMAP_MEANING} Decision support, not a diagnosis.`,
+  ];
+}
+
+/** A row of the image list: its score and decision, or where its analysis stands. */
+export function imageRowText(row: Pick<ImageRow, 'status' | 'outcome' | 'message'>, threshold: number): string {
+  switch (row.status) {
+    case 'done': {
+      const { probability } = row.outcome!.analysis;
+      const shown = scoreAndThreshold(probability, threshold);
+      return `${shown.score}, ${decide(probability, threshold).above ? 'above' : 'below'} threshold`;
+    }
+    case 'running':
+      return 'analysing...';
+    case 'error':
+      return `failed: ${row.message ?? 'unknown error'}`;
+    case 'idle':
+      return 'not analysed';
+  }
+}
+
+/** "Analysed 2 of 5 images" (and how it ended). */
+export function batchText(batch: BatchState): string {
+  const counted = `${batch.done} of ${batch.total} image${batch.total === 1 ? '' : 's'}`;
+  if (batch.running) return batch.cancelled ? `Stopping after the current image (${counted} done)...` : `Analysing all images: ${counted} done`;
+  return batch.cancelled ? `Stopped: ${counted} analysed.` : `Analysed ${counted}.`;
 }

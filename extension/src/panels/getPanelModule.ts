@@ -1,6 +1,6 @@
 import { createElement } from 'react';
 
-import { analyzeCommand, panelName } from '../id';
+import { analyzeCommand, captureCommand, panelName, showImageCommand } from '../id';
 import type { ChestAidService } from '../services/ChestAidService';
 import { ChestAidPanel } from './ChestAidPanel';
 import { islandComponent } from './island';
@@ -17,6 +17,10 @@ export function getPanelModule({ servicesManager, commandsManager }: PanelModule
       createElement(ChestAidPanel, {
         service: chestAidService,
         onAnalyze: () => commandsManager.runCommand(analyzeCommand),
+        onShowImage: ({ displaySetInstanceUID, imageId }) => commandsManager.runCommand(showImageCommand, { displaySetInstanceUID, imageId }),
+        onCapture: async action => {
+          await commandsManager.runCommand(captureCommand, { action });
+        },
       }),
     'ChestAidPanelIsland',
   );
