@@ -44,20 +44,31 @@ test('a dist that breaks the assumptions fails the check, naming each one', () =
   }
 });
 
-test('the study-list document lists the demo studies and one clearly synthetic CT', () => {
+test('the study-list document lists the demo studies, a synthetic two-radiograph study and a synthetic CT', () => {
   const { studies } = makeDemoStudies();
   const index = JSON.parse(readFileSync(join(DEMO.sourceDir, 'index.json'), 'utf8'));
+  const demo = studies.slice(0, index.studies.length);
+  assert.equal(studies.length, index.studies.length + 2);
   assert.deepEqual(
-    studies.slice(0, -1).map(s => s.StudyInstanceUID),
+    demo.map(s => s.StudyInstanceUID),
     index.studies.map(s => s.StudyInstanceUID),
   );
-  for (const study of studies.slice(0, -1)) {
+  for (const study of demo) {
     assert.equal(study.Modalities, 'CR');
     const [instance] = study.series[0].instances;
     assert.match(instance.url, /^dicomweb:\/chestaid\/demo\/dicom\/study-\d+\.dcm$/);
     assert.equal(instance.metadata.PixelData, undefined, 'no pixel data in the document');
     assert.deepEqual(instance.metadata.VOILUTFunction, ['LINEAR']);
   }
+
+  const twoViews = studies.at(-2);
+  assert.equal(twoViews.Modalities, 'CR');
+  assert.match(twoViews.PatientName, /^SYNTHETIC/);
+  assert.equal(twoViews.series.length, 2);
+  const sources = twoViews.series.map(series => series.instances[0].metadata.ImageComments.match(/demo CR ([\d.]+)/)[1]);
+  const labels = sources.map(uid => index.studies.find(s => s.SOPInstanceUID === uid).label);
+  assert.deepEqual(labels.sort(), ['NORMAL', 'PNEUMONIA'], 'one radiograph of each class, under new UIDs');
+  for (const series of twoViews.series) assert.equal(sources.includes(series.instances[0].metadata.SOPInstanceUID), false);
 
   const ct = studies.at(-1);
   assert.equal(ct.Modalities, 'CT');

@@ -82,7 +82,7 @@ async function selectStudy(study) {
 const launchButton = name => page.getByRole('button', { name, exact: true });
 
 test('the study list shows every demo study and the synthetic CT', async () => {
-  assert.equal(studies.length, demoIndex.studies.length + 1, 'the document lists the demo studies plus one CT');
+  assert.equal(studies.length, demoIndex.studies.length + 2, "the document lists the demo studies plus a two-radiograph study and a CT");
   await openStudyList();
   for (const study of studies) {
     await page.getByText(study.PatientName, { exact: true }).waitFor({ timeout: 10_000 });
