@@ -45,7 +45,7 @@ const extensionDependencies = {
  * hold the tools of a 2D radiograph reading, all backed by the tool group in toolGroups.ts.
  */
 const toolbarSections = {
-  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Capture', 'MoreTools', analyzeButtonId, heatmapButtonId],
+  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Layout', 'Capture', 'MoreTools', analyzeButtonId, heatmapButtonId],
   MeasurementTools: ['Length', 'Bidirectional', 'ArrowAnnotate', 'EllipticalROI', 'RectangleROI', 'CircleROI'],
   MoreTools: ['Reset', 'rotate-right', 'flipHorizontal', 'invert', 'Probe', 'Angle', 'CobbAngle', 'Magnify', 'CalibrationLine', 'TagBrowser', 'WindowLevelRegion'],
 };

@@ -345,7 +345,7 @@ test('the toolbar toggle and Shift+H switch the layer; the outline layer draws; 
   writeFileSync(join(ARTIFACTS, 'heatmap-capture.txt'), `capture ${width}x${height} from a ${canvasSize.join('x')} viewport\n`);
 });
 
-test('a study with two radiographs: "Analyze all images" scores both; switching images shows each stored result and its own layer without re-running', async () => {
+test('a study with two radiographs: "Analyze all images" scores both; switching images, and a 1x2 layout, show each image\'s stored result and own layer without re-running', async () => {
   const study = studies.find(s => s.PatientName.startsWith('SYNTHETIC^TWO'));
   assert.ok(study, 'the synthetic two-radiograph study');
   const expected = new Map(
@@ -382,6 +382,23 @@ test('a study with two radiographs: "Analyze all images" scores both; switching 
     assert.equal(await row.getByRole('button').getAttribute('aria-current'), 'true');
   }
   assert.equal(await page.evaluate(() => window.__chestaidTestRan), false, 'switching images ran nothing');
+
+  // A 1x2 layout (the toolbar's Layout menu): OHIF re-creates the viewports and hangs one
+  // radiograph in each; each shows the layer of its own image.
+  await page.locator('[data-cy="Layout"]').click();
+  await page.locator('[data-cy="Layout-1-0"]').click();
+  const sopOfUrl = new Map(study.series.map(series => [series.instances[0].url, series.instances[0].metadata.SOPInstanceUID]));
+  const layers = await page.waitForFunction(() => {
+    const shown = window.cornerstone.getEnabledElements().map(({ viewport }) => ({
+      imageId: viewport.getCornerstoneImage?.()?.imageId,
+      layer: viewport.element.getAttribute('data-chestaid-heatmap'),
+    }));
+    return shown.length === 2 && shown.every(v => v.imageId && v.layer) ? shown : false;
+  });
+  const shown = await layers.jsonValue();
+  for (const { imageId, layer } of shown) assert.equal(layer, sopOfUrl.get(imageId), `the viewport showing ${imageId} draws its own layer`);
+  assert.notEqual(shown[0].layer, shown[1].layer);
+  assert.equal(await page.evaluate(() => window.__chestaidTestRan), false, 'the layout change ran nothing');
 });
 
 test('no page errors or console errors along the way', () => {
