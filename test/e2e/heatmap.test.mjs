@@ -304,7 +304,7 @@ test('after Analyze the lesion is warmer than the region the CAM marks low, also
   console.log(`# opacity 0.2 -> 1.0: mean change over the lesion ${faint.lesionChange.toFixed(1)} -> ${strong.lesionChange.toFixed(1)} grey levels`);
 });
 
-test('the toolbar toggle and Shift+H switch the layer; the outline layer draws; a capture carries the layer and the caption', async () => {
+test('the toolbar toggle and Shift+H switch the layer; the outline layer draws; a capture carries the layer and the caption, and so does OHIF\'s Capture dialog', async () => {
   const toggle = page.locator('[data-cy="ChestAidHeatmap-btn"]');
   await toggle.click();
   await page.locator('[data-chestaid-heatmap]').waitFor({ state: 'detached' });
@@ -343,6 +343,13 @@ test('the toolbar toggle and Shift+H switch the layer; the outline layer draws; 
   assert.equal(width, canvasSize[0]);
   assert.ok(height > canvasSize[1] + 40, 'a caption strip below the viewport');
   writeFileSync(join(ARTIFACTS, 'heatmap-capture.txt'), `capture ${width}x${height} from a ${canvasSize.join('x')} viewport\n`);
+
+  // OHIF's own "Capture" dialog renders the image in a viewport of its own: the layer is drawn there too.
+  await page.locator('[data-cy="Capture"]').click();
+  await page.waitForFunction(() =>
+    window.cornerstone.getEnabledElements().some(e => e.viewportId === 'cornerstone-viewport-download-form' && e.viewport.element.getAttribute('data-chestaid-heatmap')),
+  );
+  await page.keyboard.press('Escape');
 });
 
 test('a study with two radiographs: "Analyze all images" scores both; switching images, and a 1x2 layout, show each image\'s stored result and own layer without re-running', async () => {

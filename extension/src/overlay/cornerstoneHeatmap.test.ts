@@ -121,6 +121,17 @@ describe('CornerstoneHeatmapSink', () => {
     expect(sink.viewportIds()).toEqual([]);
   });
 
+  it('only frees the cache for a viewport Cornerstone has already disabled (its renderer is gone)', () => {
+    const { cs, cached, viewports, log } = fakeCornerstone();
+    const sink = new CornerstoneHeatmapSink(() => cs);
+    sink.show('vp', layer());
+    viewports.delete('vp');
+    sink.remove('vp');
+    expect(log.filter(l => l.startsWith('removeActors'))).toEqual([]);
+    expect(cached.size).toBe(0);
+    expect(sink.viewportIds()).toEqual([]);
+  });
+
   it('draws nothing on a viewport that cannot take an image layer', () => {
     const { cs, cached } = fakeCornerstone();
     const sink = new CornerstoneHeatmapSink(() => ({ ...cs, getEnabledElementByViewportId: () => ({ viewport: { id: 'volume' } }) }));

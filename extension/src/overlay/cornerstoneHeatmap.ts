@@ -171,10 +171,16 @@ export class CornerstoneHeatmapSink implements OverlaySink {
     if (!drawn) return;
     this.drawn.delete(viewportId);
     const { viewport, imageIds } = drawn;
-    const present = imageIds.filter(id => viewport.getActors().some(actor => actor.uid === id));
-    if (present.length) viewport.removeActors(present);
-    viewport.element.removeAttribute(SHOWN_ATTRIBUTE);
     const cs = this.cornerstone();
+    viewport.element.removeAttribute(SHOWN_ATTRIBUTE);
+    // A viewport Cornerstone has disabled (a closed dialog, a layout change) has no renderer left
+    // to remove actors from: only the cached images remain to free.
+    const live = cs.getEnabledElementByViewportId(viewportId)?.viewport === viewport;
+    if (live) {
+      const present = imageIds.filter(id => viewport.getActors().some(actor => actor.uid === id));
+      if (present.length) viewport.removeActors(present);
+      viewport.render();
+    }
     for (const imageId of imageIds) {
       try {
         cs.cache.removeImageLoadObject(imageId, { force: true });
@@ -182,7 +188,6 @@ export class CornerstoneHeatmapSink implements OverlaySink {
         // Already evicted by Cornerstone's cache: nothing left to free.
       }
     }
-    viewport.render();
   }
 
   /** Viewports with a layer drawn now. */
