@@ -1,4 +1,5 @@
 import { analyzeButtonId, analyzeCommand, toolbarButtonsCustomization } from './id';
+import { triageButton, triageCustomizations, type TriageCustomizationArgs } from './triage/customization';
 
 /**
  * The Analyze toolbar button, offered as a customization pack like OHIF's own
@@ -17,11 +18,15 @@ export const analyzeButton = {
   },
 };
 
-export function getCustomizationModule() {
+/** OHIF passes the managers; the triage worklist's column and page need them (triage/customization.ts). */
+export function getCustomizationModule(args?: TriageCustomizationArgs) {
   return [
     {
       name: 'default',
-      value: { [toolbarButtonsCustomization]: [analyzeButton] },
+      value: {
+        [toolbarButtonsCustomization]: [analyzeButton, triageButton],
+        ...(args ? triageCustomizations(args) : {}),
+      },
     },
   ];
 }

@@ -18,6 +18,7 @@ import { inferenceConfigFor } from './inference';
 import { createInferenceClient } from './inference/browser';
 import { getPanelModule } from './panels/getPanelModule';
 import { ChestAidService } from './services/ChestAidService';
+import { wireTriage, type TriageWiring } from './triage/wire';
 
 interface Subscribable {
   subscribe(event: string, listener: () => void): { unsubscribe: () => void };
@@ -64,9 +65,11 @@ const extension = {
 
   preRegistration({
     servicesManager,
+    extensionManager,
     configuration,
   }: {
     servicesManager: ServicesManagerLike;
+    extensionManager: TriageWiring['extensionManager'];
     configuration?: Partial<ChestAidConfig>;
   }) {
     const config = resolveConfig(configuration);
@@ -85,6 +88,13 @@ const extension = {
         onRuntime: runtime => chestAidService.setRuntime(runtime),
       }),
     );
+    // The triage worklist: the panel's analyzer (one worker, one model download) and a result
+    // store shared with the panel.
+    wireTriage({
+      servicesManager: servicesManager as unknown as TriageWiring['servicesManager'],
+      extensionManager,
+      manifestUrl: config.manifestUrl,
+    });
   },
 
   /**

@@ -8,6 +8,7 @@ import {
   panelId,
   toolbarButtonsCustomization,
 } from '@chestaid/extension-chestaid/src/id';
+import { triageButtonId } from '@chestaid/extension-chestaid/src/triage/ids';
 
 import { isValidMode } from './isValidMode';
 import { registerToolbar, type ToolbarServices } from './toolbar';
@@ -42,7 +43,7 @@ const extensionDependencies = {
  * hold the tools of a 2D radiograph reading, all backed by the tool group in toolGroups.ts.
  */
 const toolbarSections = {
-  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Capture', 'MoreTools', analyzeButtonId],
+  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Capture', 'MoreTools', analyzeButtonId, triageButtonId],
   MeasurementTools: ['Length', 'Bidirectional', 'ArrowAnnotate', 'EllipticalROI', 'RectangleROI', 'CircleROI'],
   MoreTools: ['Reset', 'rotate-right', 'flipHorizontal', 'invert', 'Probe', 'Angle', 'CobbAngle', 'Magnify', 'CalibrationLine', 'TagBrowser', 'WindowLevelRegion'],
 };

@@ -245,6 +245,11 @@ export class ChestAidService {
     this.lookUpStored();
   }
 
+  /** The analyzer in use: the triage batch runs the same one (one worker, one model download). */
+  getAnalyzer(): Analyzer | null {
+    return this.analyzer;
+  }
+
   /** Where results are saved and looked up beyond this page; null for memory only. */
   setOutcomeStore(store: OutcomeStore | null): void {
     this.outcomeStore = store;

@@ -300,7 +300,7 @@ export class TriageService {
       batch: {
         status: 'running',
         resumed,
-        progress: { total: plan.length, done: 0, analysed: 0, failed: 0, current: null, startedAt: now(), elapsedMs: 0, etaMs: null },
+        progress: { total: plan.length, done: 0, analysed: 0, alreadyScored: 0, failed: 0, current: null, startedAt: now(), elapsedMs: 0, etaMs: null },
       },
     });
     const target = (image: ImageToScore) => ({

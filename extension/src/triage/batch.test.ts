@@ -159,7 +159,7 @@ describe('runBatch', () => {
     const summary = await runBatch(plan, deps({ ...catalog(studies), analyze: second.analyze }, reloaded), { onStudy: run => runs.push(run) });
     expect(second.ran).toEqual(['C.1.1']);
     expect(runs.map(r => r.kind)).toEqual(['already-scored', 'already-scored', 'scored']);
-    expect(summary).toMatchObject({ done: 3, analysed: 1, cancelled: false });
+    expect(summary).toMatchObject({ done: 3, analysed: 1, alreadyScored: 2, cancelled: false });
   });
 
   it('redoes a result of another model or calibration: it is stale, not finished', async () => {

@@ -45,8 +45,9 @@ export interface BatchProgress {
   /** Studies in the plan, and those finished (analysed now, or found already scored). */
   readonly total: number;
   readonly done: number;
-  /** Studies analysed in this run (not already scored). */
+  /** Studies analysed in this run, and those found already scored (a resumed batch's). */
   readonly analysed: number;
+  readonly alreadyScored: number;
   readonly failed: number;
   /** The study being analysed, or null between studies. */
   readonly current: string | null;
@@ -81,12 +82,14 @@ export async function runBatch(
   const durations: number[] = [];
   let done = 0;
   let analysed = 0;
+  let alreadyScored = 0;
   let failed = 0;
 
   const progress = (current: string | null): BatchProgress => ({
     total: studyUIDs.length,
     done,
     analysed,
+    alreadyScored,
     failed,
     current,
     startedAt,
@@ -140,7 +143,10 @@ export async function runBatch(
         // The study is not finished: it stays in the plan for the next run, which skips what is done.
         break;
       }
-      if (analysedImages === 0) run = { studyInstanceUID, kind: 'already-scored' };
+      if (analysedImages === 0) {
+        run = { studyInstanceUID, kind: 'already-scored' };
+        alreadyScored++;
+      }
       else if (failedImages === analysedImages && failedImages === images.length) run = { studyInstanceUID, kind: 'failed', reason: lastFailure };
       else run = { studyInstanceUID, kind: 'scored', analysedImages, failedImages };
       if (analysedImages > 0) {
