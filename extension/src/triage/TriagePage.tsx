@@ -160,27 +160,31 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         </button>
       </section>
 
-      {running && (
-        <div
-          role="progressbar"
-          aria-label="Analyse all"
-          aria-valuemin={0}
-          aria-valuemax={batch.progress.total}
-          aria-valuenow={batch.progress.done}
-          aria-valuetext={line}
-          className="bg-muted h-2 w-full overflow-hidden rounded"
-          data-cy="chestaid-triage-progress"
-          data-done={batch.progress.done}
-          data-total={batch.progress.total}
-        >
-          <div className="bg-primary h-2" style={{ width: `${(batch.progress.done / Math.max(1, batch.progress.total)) * 100}%` }} />
-        </div>
-      )}
+      {/* Fixed heights: the list must not move when the bar, the lines or the notice come and go. */}
+      <div style={{ height: 8 }}>
+        {running && (
+          <div
+            role="progressbar"
+            aria-label="Analyse all"
+            aria-valuemin={0}
+            aria-valuemax={batch.progress.total}
+            aria-valuenow={batch.progress.done}
+            aria-valuetext={line}
+            className="bg-muted h-2 w-full overflow-hidden rounded"
+            data-cy="chestaid-triage-progress"
+            data-done={batch.progress.done}
+            data-total={batch.progress.total}
+          >
+            <div className="bg-primary h-2" style={{ width: `${(batch.progress.done / Math.max(1, batch.progress.total)) * 100}%` }} />
+          </div>
+        )}
+      </div>
       <p
         role={batch.status === 'error' ? 'alert' : 'status'}
         aria-live="polite"
         className={batch.status === 'error' ? 'text-red-500' : undefined}
-        style={{ minHeight: '1.25rem', marginTop: 4 }}
+        style={{ height: '1.25rem', marginTop: 4, overflow: 'hidden', whiteSpace: 'nowrap', textOverflow: 'ellipsis' }}
+        title={line}
         data-cy="chestaid-triage-batch"
         data-status={batch.status}
         data-analysed={'summary' in batch ? batch.summary.analysed : undefined}
@@ -190,19 +194,16 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
       >
         {line}
       </p>
-      {running && chestAidState.runtime.status === 'loading' && (
-        <p className="text-muted-foreground text-xs" data-cy="chestaid-triage-runtime">
-          {progressText(chestAidState.runtime)}
-        </p>
-      )}
-      <p className="text-muted-foreground text-xs" style={{ minHeight: '1.5rem' }} data-cy="chestaid-triage-held">
-        {waiting && (
+      <p className="text-muted-foreground text-xs" style={{ height: '1.5rem', overflow: 'hidden' }} data-cy="chestaid-triage-held">
+        {waiting ? (
           <>
             New results are in: the order updates when the pointer leaves the list.{' '}
             <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => setShown(next)}>
               Update the order now
             </button>
           </>
+        ) : (
+          running && chestAidState.runtime.status === 'loading' && <span data-cy="chestaid-triage-runtime">{progressText(chestAidState.runtime)}</span>
         )}
       </p>
 
