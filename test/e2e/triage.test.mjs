@@ -425,6 +425,7 @@ test('the batch goes past the broken studies and resumes after a reload without 
   const reasons = [await reason(unreachable().StudyInstanceUID), await reason(corrupt().StudyInstanceUID)];
   t.diagnostic(`reasons: ${reasons.join(' | ')}`);
   for (const text of reasons) assert.match(text, /^the image dicomweb:\/chestaid\/demo\/dicom\/study-\d+\.dcm could not be loaded: \S/);
+  assert.match(reasons[0], /could not be loaded: the request got no answer \(network error or blocked\)$/);
   assert.equal(rows.filter(r => r.status === 'scored').length, crStudies().length - 2, 'every other radiograph is scored');
   assertRiskOrder(rows);
   await broken.screenshot({ path: join(ARTIFACTS, 'triage-bad-input.png'), fullPage: true });
