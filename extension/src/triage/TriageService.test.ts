@@ -231,6 +231,21 @@ describe('TriageService', () => {
     expect(service.getState().list.status).toBe('ready');
   });
 
+  it('lists the studies again each time the page opens', async () => {
+    const service = new TriageService();
+    let listed = 0;
+    service.configure({
+      store: new MemoryResultStore(),
+      catalog: { studies: async () => (listed++ === 0 ? STUDIES.slice(0, 1) : STUDIES), imagesOf: async () => [] },
+      manifest: async () => manifest,
+      analyzer: { modelSha256: m => m.onnx.sha256, analyze: async () => outcomeOf('x', 0) },
+    });
+    await service.open();
+    await service.open();
+    const { list } = service.getState();
+    expect(list.status === 'ready' && list.studies.length).toBe(STUDIES.length);
+  });
+
   it('keeps the chosen order', () => {
     const { service, states } = setup();
     service.setOrder('date');

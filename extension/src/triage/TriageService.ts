@@ -219,8 +219,12 @@ export class TriageService {
     return attempt;
   }
 
-  /** The triage page opened: list the studies, read their results, resume an unfinished batch. */
+  /**
+   * The triage page opened: list the studies again (new ones arrive all day), read their results,
+   * resume an unfinished batch.
+   */
   async open(): Promise<void> {
+    if (this.state.list.status !== 'loading') this.listPromise = null;
     await Promise.all([this.loadStudies(), this.model().catch(() => undefined)]);
     await this.resume();
   }
