@@ -52,6 +52,20 @@ describe('activeImage', () => {
     });
   });
 
+  it("names the image's study and series when the display set does, for the result store's key", () => {
+    const base = services();
+    const withUids: ViewerServices = {
+      ...base,
+      displaySetService: {
+        getDisplaySetByUID: uid => {
+          const displaySet = base.displaySetService.getDisplaySetByUID(uid);
+          return displaySet && { ...displaySet, StudyInstanceUID: 'st-1', SeriesInstanceUID: 'se-1' };
+        },
+      },
+    };
+    expect(activeImage(withUids)).toMatchObject({ studyInstanceUID: 'st-1', seriesInstanceUID: 'se-1', sopInstanceUID: '1.2' });
+  });
+
   it('says so when no viewport is active', () => {
     expect(activeImage(services({ active: null }))).toBe('No image is displayed in the active viewport.');
   });

@@ -7,6 +7,8 @@ import type { AnalysisTarget } from './services/ChestAidService';
 interface DisplaySetLike {
   readonly displaySetInstanceUID: string;
   readonly Modality?: string;
+  readonly StudyInstanceUID?: string;
+  readonly SeriesInstanceUID?: string;
   readonly images?: readonly { readonly imageId?: string; readonly SOPInstanceUID?: string }[];
 }
 
@@ -45,5 +47,14 @@ export function activeImage(
   if (!sopInstanceUID) {
     return `The image in the active viewport has no SOPInstanceUID (${imageId}).`;
   }
-  return { viewportId: activeViewportId, displaySetInstanceUID, imageId, sopInstanceUID, modality: displaySet.Modality ?? '' };
+  return {
+    viewportId: activeViewportId,
+    displaySetInstanceUID,
+    imageId,
+    sopInstanceUID,
+    modality: displaySet.Modality ?? '',
+    // Stored results are keyed by study and series too (triage/resultStore.ts).
+    ...(displaySet.StudyInstanceUID ? { studyInstanceUID: displaySet.StudyInstanceUID } : {}),
+    ...(displaySet.SeriesInstanceUID ? { seriesInstanceUID: displaySet.SeriesInstanceUID } : {}),
+  };
 }

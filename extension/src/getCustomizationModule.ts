@@ -1,4 +1,5 @@
 import { analyzeButtonId, analyzeCommand, heatmapButtonId, heatmapEvaluator, toggleHeatmapCommand, toolbarButtonsCustomization } from './id';
+import { triageButton, triageCustomizations, type TriageCustomizationArgs } from './triage/customization';
 
 /**
  * The Analyze toolbar button, offered as a customization pack like OHIF's own
@@ -30,11 +31,15 @@ export const heatmapButton = {
   },
 };
 
-export function getCustomizationModule() {
+/** OHIF passes the managers; the triage worklist's column and page need them (triage/customization.ts). */
+export function getCustomizationModule(args?: TriageCustomizationArgs) {
   return [
     {
       name: 'default',
-      value: { [toolbarButtonsCustomization]: [analyzeButton, heatmapButton] },
+      value: {
+        [toolbarButtonsCustomization]: [analyzeButton, heatmapButton, triageButton],
+        ...(args ? triageCustomizations(args) : {}),
+      },
     },
   ];
 }

@@ -21,6 +21,7 @@ import { HeatmapController } from './overlay/heatmapController';
 import { getPanelModule } from './panels/getPanelModule';
 import { ChestAidService } from './services/ChestAidService';
 import { studyImages, type DisplaySetWithImages } from './studyImages';
+import { wireTriage, type TriageWiring } from './triage/wire';
 
 interface Subscribable {
   subscribe(event: string, listener: () => void): { unsubscribe: () => void };
@@ -86,9 +87,11 @@ const extension = {
 
   preRegistration({
     servicesManager,
+    extensionManager,
     configuration,
   }: {
     servicesManager: ServicesManagerLike;
+    extensionManager: TriageWiring['extensionManager'];
     configuration?: Partial<ChestAidConfig>;
   }) {
     const config = resolveConfig(configuration);
@@ -112,6 +115,13 @@ const extension = {
       viewports: () => viewportImages(cornerstone(), sopInstanceUIDFromCornerstone),
       outcomeForImage: sop => chestAidService.outcomeForImage(sop),
       settings: () => chestAidService.getState().heatmap,
+    });
+    // The triage worklist: the panel's analyzer (one worker, one model download) and a result
+    // store shared with the panel.
+    wireTriage({
+      servicesManager: servicesManager as unknown as TriageWiring['servicesManager'],
+      extensionManager,
+      manifestUrl: config.manifestUrl,
     });
   },
 

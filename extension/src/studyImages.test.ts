@@ -3,7 +3,7 @@ import { studyImages } from './studyImages';
 describe('studyImages', () => {
   it('lists every image of the CR and DX display sets, labelled by series, and skips other modalities', () => {
     const images = studyImages([
-      { displaySetInstanceUID: 'ds1', Modality: 'CR', SeriesDescription: 'CHEST PA', images: [{ imageId: 'i1', SOPInstanceUID: 's1' }] },
+      { displaySetInstanceUID: 'ds1', Modality: 'CR', SeriesDescription: 'CHEST PA', StudyInstanceUID: 'st', SeriesInstanceUID: 'se1', images: [{ imageId: 'i1', SOPInstanceUID: 's1' }] },
       { displaySetInstanceUID: 'ds2', Modality: 'SR', images: [{ imageId: 'i2', SOPInstanceUID: 's2' }] },
       {
         displaySetInstanceUID: 'ds3',
@@ -16,7 +16,7 @@ describe('studyImages', () => {
       },
     ]);
     expect(images).toEqual([
-      { displaySetInstanceUID: 'ds1', imageId: 'i1', sopInstanceUID: 's1', modality: 'CR', label: 'CHEST PA' },
+      { displaySetInstanceUID: 'ds1', imageId: 'i1', sopInstanceUID: 's1', modality: 'CR', label: 'CHEST PA', studyInstanceUID: 'st', seriesInstanceUID: 'se1' },
       { displaySetInstanceUID: 'ds3', imageId: 'i3', sopInstanceUID: 's3', modality: 'DX', label: 'Series 4, image 1' },
       { displaySetInstanceUID: 'ds3', imageId: 'i4', sopInstanceUID: 's4', modality: 'DX', label: 'Series 4, image 2' },
     ]);

@@ -10,6 +10,8 @@ export interface DisplaySetWithImages {
   readonly Modality?: string;
   readonly SeriesDescription?: string;
   readonly SeriesNumber?: number | string;
+  readonly StudyInstanceUID?: string;
+  readonly SeriesInstanceUID?: string;
   readonly images?: readonly { readonly imageId?: string; readonly SOPInstanceUID?: string; readonly InstanceNumber?: number | string }[];
 }
 
@@ -29,6 +31,9 @@ export function studyImages(displaySets: readonly DisplaySetWithImages[]): Study
         sopInstanceUID: image.SOPInstanceUID,
         modality,
         label,
+        // Stored results are keyed by study and series too (triage/outcomeStore.ts).
+        ...(displaySet.StudyInstanceUID ? { studyInstanceUID: displaySet.StudyInstanceUID } : {}),
+        ...(displaySet.SeriesInstanceUID ? { seriesInstanceUID: displaySet.SeriesInstanceUID } : {}),
       });
     });
   }

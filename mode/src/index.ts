@@ -11,6 +11,7 @@ import {
   toggleHeatmapCommand,
   toolbarButtonsCustomization,
 } from '@chestaid/extension-chestaid/src/id';
+import { triageButtonId } from '@chestaid/extension-chestaid/src/triage/ids';
 
 import { isValidMode } from './isValidMode';
 import { registerToolbar, type ToolbarServices } from './toolbar';
@@ -45,7 +46,7 @@ const extensionDependencies = {
  * hold the tools of a 2D radiograph reading, all backed by the tool group in toolGroups.ts.
  */
 const toolbarSections = {
-  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Layout', 'Capture', 'MoreTools', analyzeButtonId, heatmapButtonId],
+  primary: ['MeasurementTools', 'Zoom', 'Pan', 'WindowLevel', 'Layout', 'Capture', 'MoreTools', analyzeButtonId, heatmapButtonId, triageButtonId],
   MeasurementTools: ['Length', 'Bidirectional', 'ArrowAnnotate', 'EllipticalROI', 'RectangleROI', 'CircleROI'],
   MoreTools: ['Reset', 'rotate-right', 'flipHorizontal', 'invert', 'Probe', 'Angle', 'CobbAngle', 'Magnify', 'CalibrationLine', 'TagBrowser', 'WindowLevelRegion'],
 };

@@ -41,7 +41,8 @@ async function waitFor(url, { timeoutMs, child, output }) {
 export async function startViewer({ timeoutMs = 240_000 } = {}) {
   const port = await freePort();
   const output = [];
-  const child = spawn('npm', ['start', '--', '--port', String(port), '--host', '127.0.0.1'], {
+  // No live reload: an edit to the sources while tests run must not reload the page under them.
+  const child = spawn('npm', ['start', '--', '--port', String(port), '--host', '127.0.0.1', '--no-live-reload'], {
     cwd: ROOT,
     detached: true, // its own process group, so stop() ends npm, webpack and the server together
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -267,6 +267,17 @@ async function showInViewport(sopInstanceUID) {
 test('a result that arrives after the image changed is never shown on the new image', async () => {
   // Two demo studies in one viewer; the viewport switches to the second while the first is scored.
   const [first, second] = [demoStudy({ label: 'PNEUMONIA', above: true }), demoStudy({ label: 'NORMAL', above: false })];
+  // Both were scored by the tests above, and results now outlive the page (the triage store):
+  // start from an empty store so that neither has a result yet.
+  await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const request = indexedDB.deleteDatabase('chestaid');
+        request.onsuccess = resolve;
+        request.onerror = () => reject(request.error);
+        request.onblocked = () => reject(new Error('the result store is held open'));
+      }),
+  );
   await page.goto(`${viewer.url}/chestaid?StudyInstanceUIDs=${first.StudyInstanceUID},${second.StudyInstanceUID}`);
   await page.waitForFunction(() => window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.());
   await page.locator(`${PANEL} [data-cy="chestaid-analyze"]:not([disabled])`).click();

@@ -131,6 +131,16 @@ describe('readImagePixels', () => {
     expect(error.message).toBe(`the image ${IMAGE_ID} could not be loaded: 404 Not Found`);
   });
 
+  it.each([
+    ['the request itself, unanswered', { readyState: 4, status: 0, statusText: '' }, 'the request got no answer (network error or blocked)'],
+    ['the request itself, answered', { readyState: 4, status: 503, statusText: 'Service Unavailable' }, 'the server answered 503 Service Unavailable'],
+    ['an object holding the request', { request: { readyState: 4, status: 404, statusText: '' } }, 'the server answered 404'],
+  ])('says why a fetch failed when Cornerstone rejects with %s', async (_name, rejection, reason) => {
+    const { cornerstone } = fakeCornerstone(undefined, modules(), () => Promise.reject(rejection));
+    const error = await readImagePixels(cornerstone, IMAGE_ID).catch(e => e);
+    expect(error.message).toBe(`the image ${IMAGE_ID} could not be loaded: ${reason}`);
+  });
+
   it.each<[string, CornerstoneImageLike, Modules, RegExp]>([
     ['no pixel data', { getPixelData: () => undefined }, modules(), /has no pixel data/],
     ['pixels that are no typed array', { getPixelData: () => [1, 2, 3, 4] }, modules(), /holds its pixels as Array/],

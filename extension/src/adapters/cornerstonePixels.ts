@@ -71,12 +71,23 @@ function nonEmpty(value: unknown): boolean {
   return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null;
 }
 
+/** Cornerstone's DICOM loader rejects a failed fetch with the XMLHttpRequest itself. */
+function describeRequest(value: unknown): string | null {
+  const request = value as { status?: unknown; statusText?: unknown; readyState?: unknown } | null;
+  if (typeof request?.status !== 'number' || typeof request.readyState !== 'number') return null;
+  if (request.status === 0) return 'the request got no answer (network error or blocked)';
+  const text = typeof request.statusText === 'string' && request.statusText ? ` ${request.statusText}` : '';
+  return `the server answered ${request.status}${text}`;
+}
+
 function describeFailure(error: unknown): string {
   if (error instanceof Error) return error.message;
   // Cornerstone rejects with plain objects ({ error, request... }) as often as with Errors.
   const inner = (error as { error?: unknown } | null)?.error;
   if (inner instanceof Error) return inner.message;
   if (typeof inner === 'string') return inner;
+  const request = describeRequest(error) ?? describeRequest((error as { request?: unknown } | null)?.request);
+  if (request) return request;
   return typeof error === 'string' ? error : 'unknown error';
 }
 

@@ -1,5 +1,6 @@
 /**
- * ChestAid's pure core: preprocessing, calibration, threshold, CAM maths and the model manifest.
+ * ChestAid's pure core: preprocessing, calibration, threshold, CAM maths, the model manifest and
+ * the triage rules (result keys, staleness, ordering).
  * Nothing here imports React, OHIF, Cornerstone or onnxruntime (core.purity.test.ts enforces it);
  * adapters implement the interfaces declared here.
  */
@@ -76,3 +77,25 @@ export {
 } from './heatmapLayer';
 export type { Classifier, ClassifierOutput } from './classifier';
 export { analyse, type Analysis, type AnalyseOptions } from './analysis';
+export {
+  recordKey,
+  checkRecord,
+  sameModel,
+  isCurrent,
+  studyStatus,
+  compareUsual,
+  orderByRisk,
+  orderByDate,
+  holdOrder,
+  remainingMs,
+  perMinute,
+  GROUP_ORDER,
+  type ModelIdentity,
+  type ImageIdentity,
+  type ResultRecord,
+  type RecordKey,
+  type StudyStatus,
+  type StudyFacts,
+  type TriageEntry,
+  type TriageGroup,
+} from './triage';

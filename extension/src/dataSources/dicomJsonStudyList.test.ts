@@ -7,7 +7,16 @@ const DOCUMENT = {
       StudyInstanceUID: 'cr-1',
       PatientName: 'SYNTH^P0001',
       Modalities: 'CR',
-      series: [{ SeriesInstanceUID: 'cr-1.s', SeriesNumber: 1, SeriesDescription: 'CHEST PA', Modality: 'CR', instances: [{}] }],
+      series: [
+        {
+          SeriesInstanceUID: 'cr-1.s',
+          SeriesNumber: 1,
+          SeriesDescription: 'CHEST PA',
+          Modality: 'CR',
+          instances: [{ metadata: { SOPInstanceUID: 'cr-1.i', InstanceNumber: 1 }, url: 'dicomweb:/demo/cr-1.dcm' }],
+        },
+        { SeriesInstanceUID: 'cr-1.t', SeriesNumber: 2, Modality: 'CR', instances: [{ metadata: { SOPInstanceUID: 'cr-1.j' }, url: 'dicomweb:/demo/cr-1b.dcm' }] },
+      ],
     },
     {
       StudyInstanceUID: 'ct-1',
@@ -98,6 +107,17 @@ describe('createDicomJsonStudyList', () => {
         numSeriesInstances: 2,
       },
     ]);
+  });
+
+  it("lists a series' instances with their headers and URLs, as QIDO would", async () => {
+    const { dataSource } = studyList();
+    await dataSource.initialize({ query: new URLSearchParams() });
+    const search = dataSource.query.instances?.search as (uid: string, p?: object) => Promise<unknown[]>;
+    expect(await search('cr-1', { SeriesInstanceUID: 'cr-1.s' })).toEqual([
+      { SOPInstanceUID: 'cr-1.i', InstanceNumber: 1, StudyInstanceUID: 'cr-1', SeriesInstanceUID: 'cr-1.s', url: 'dicomweb:/demo/cr-1.dcm' },
+    ]);
+    expect((await search('cr-1')).map(i => (i as { SOPInstanceUID: string }).SOPInstanceUID)).toEqual(['cr-1.i', 'cr-1.j']);
+    expect(await search('absent')).toEqual([]);
   });
 
   it('opens the studies named in the URL, not the whole document', () => {

@@ -10,6 +10,8 @@
  *  - the document URL comes from the configuration (`url`) when the page names none;
  *  - the study search lists the document's studies, filtered in memory;
  *  - the series search lists a study's series (the study list's preview shows them);
+ *  - the instance search lists a series' instances (their headers and URLs), as QIDO-RS would for
+ *    DICOMweb: the triage batch picks the image to score from it;
  *  - the studies to open are the URL's StudyInstanceUIDs, as with DICOMweb.
  */
 import { filterStudies, type StudyFilters, type StudyRow } from './studyFilters';
@@ -22,13 +24,18 @@ export interface DicomJsonSourceConfig {
   readonly [option: string]: unknown;
 }
 
+interface DicomJsonInstance {
+  readonly metadata?: Record<string, unknown>;
+  readonly url?: string;
+}
+
 interface DicomJsonSeries {
   readonly SeriesInstanceUID: string;
   readonly SeriesNumber?: number | string;
   readonly SeriesDescription?: string;
   readonly SeriesDate?: string;
   readonly Modality?: string;
-  readonly instances: readonly unknown[];
+  readonly instances: readonly DicomJsonInstance[];
 }
 
 interface DicomJsonDocument {
@@ -41,6 +48,7 @@ export interface DataSourceLike {
   query: {
     studies: { search(filters: StudyFilters): Promise<StudyRow[]>; [key: string]: unknown };
     series: { search?(studyInstanceUid: string): unknown; [key: string]: unknown };
+    instances?: { search?(studyInstanceUid: string, parameters?: Record<string, unknown>): unknown; [key: string]: unknown };
     [key: string]: unknown;
   };
   getStudyInstanceUIDs(args: { params?: Record<string, unknown>; query: URLSearchParams }): string[] | undefined;
@@ -153,6 +161,27 @@ export function createDicomJsonStudyList(
     }));
   };
 
+  /**
+   * A study's instances (of one series when `SeriesInstanceUID` is given): each its naturalized
+   * header with the study and series UIDs and its `url`, the shape the stock source's
+   * getImageIdsForInstance turns into an imageId.
+   */
+  const searchInstances = async (studyInstanceUid: string, parameters: Record<string, unknown> = {}) => {
+    const document = await loaded();
+    const study = document.studies.find(s => s.StudyInstanceUID === studyInstanceUid);
+    const seriesUid = parameters.SeriesInstanceUID ?? parameters.seriesInstanceUID;
+    return (study?.series ?? [])
+      .filter(series => seriesUid === undefined || series.SeriesInstanceUID === seriesUid)
+      .flatMap(series =>
+        series.instances.map(instance => ({
+          ...(instance.metadata ?? {}),
+          StudyInstanceUID: studyInstanceUid,
+          SeriesInstanceUID: series.SeriesInstanceUID,
+          url: instance.url,
+        })),
+      );
+  };
+
   return {
     ...inner,
     initialize,
@@ -160,6 +189,7 @@ export function createDicomJsonStudyList(
       ...inner.query,
       studies: { ...inner.query.studies, search: searchStudies },
       series: { ...inner.query.series, search: searchSeries },
+      instances: { ...(inner.query.instances ?? {}), search: searchInstances },
     },
     getStudyInstanceUIDs: ({ params, query }) => studyUidsFromUrl(query, params),
   };

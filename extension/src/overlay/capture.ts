@@ -8,20 +8,40 @@ const LINE_HEIGHT = 18;
 const PADDING = 8;
 const FONT = '13px sans-serif';
 
-/** Draws `source` with `caption` lines under it and returns the PNG. */
+/** Breaks `text` into lines no wider than `width` as `measure` reports them (a word longer stays whole). */
+export function wrapText(text: string, width: number, measure: (text: string) => number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (line && measure(candidate) > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = candidate;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Draws `source` with the `caption` paragraphs, wrapped to its width, under it and returns the PNG. */
 export async function captionedPng(source: HTMLCanvasElement, caption: readonly string[]): Promise<Blob> {
   const canvas = document.createElement('canvas');
-  canvas.width = source.width;
-  canvas.height = source.height + PADDING * 2 + LINE_HEIGHT * caption.length;
   const context = canvas.getContext('2d');
   if (!context) throw new Error('This browser cannot draw the captured image (no 2D canvas context).');
+  context.font = FONT;
+  const lines = caption.flatMap(paragraph => wrapText(paragraph, source.width - 2 * PADDING, text => context.measureText(text).width));
+  canvas.width = source.width;
+  canvas.height = source.height + PADDING * 2 + LINE_HEIGHT * lines.length;
+  // Resizing the canvas reset the context's state.
   context.fillStyle = '#000';
   context.fillRect(0, 0, canvas.width, canvas.height);
   context.drawImage(source, 0, 0);
   context.fillStyle = '#fff';
   context.font = FONT;
   context.textBaseline = 'top';
-  caption.forEach((line, i) => context.fillText(line, PADDING, source.height + PADDING + i * LINE_HEIGHT, canvas.width - 2 * PADDING));
+  lines.forEach((line, i) => context.fillText(line, PADDING, source.height + PADDING + i * LINE_HEIGHT));
   return new Promise((resolve, reject) =>
     canvas.toBlob(blob => (blob ? resolve(blob) : reject(new Error('The captured image could not be encoded as PNG.'))), 'image/png'),
   );

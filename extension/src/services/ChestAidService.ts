@@ -12,8 +12,13 @@
  *
  * The analysis itself is plugged in with setAnalyzer(): the shell does not know how pixels reach
  * the model (that is the onnxruntime and Cornerstone adapters' business).
+ *
+ * An OutcomeStore, when plugged in with setOutcomeStore(), keeps results beyond the page: every
+ * finished analysis is saved there, and an image with no result in memory is looked up there
+ * before anything is shown as missing, so a study scored by the triage batch (or before a reload)
+ * opens with its result and without a second run.
  */
-import { InputError, parseManifest, type Analysis, type Manifest } from '../core';
+import { InputError, parseManifest, type Analysis, type Manifest, type ModelIdentity } from '../core';
 import { show } from '../core/errors';
 import { resultKey, SupersededError } from '../inference';
 import { checkModalities, type Applicability } from '../modalities';
@@ -30,6 +35,19 @@ export interface AnalysisTarget {
   readonly imageId: string;
   readonly sopInstanceUID: string;
   readonly modality: string;
+  /** The image's study and series, when known: stored results are keyed by them too. */
+  readonly studyInstanceUID?: string;
+  readonly seriesInstanceUID?: string;
+}
+
+/**
+ * Where finished analyses outlive the page (the triage result store, see triage/outcomeStore.ts).
+ * Results are stored under the image, the model bytes and the calibration version.
+ */
+export interface OutcomeStore {
+  /** The stored outcome of this image under this model and calibration, or null. */
+  find(target: AnalysisTarget, model: ModelIdentity): Promise<AnalysisOutcome | null>;
+  save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
 }
 
 /** How an analysis ran. */
@@ -103,6 +121,8 @@ export interface StudyImage {
   readonly modality: string;
   /** How a reader tells the images apart: series description and instance number. */
   readonly label: string;
+  readonly studyInstanceUID?: string;
+  readonly seriesInstanceUID?: string;
 }
 
 /** One row of the panel's image list: the image and where its analysis stands. */
@@ -217,6 +237,9 @@ export class ChestAidService {
   private manifestUrl: string | null = null;
   private manifest: Manifest | null = null;
   private analyzer: Analyzer | null = null;
+  private outcomeStore: OutcomeStore | null = null;
+  /** Keys being looked up in the outcome store. */
+  private readonly lookups = new Set<string>();
 
   /** The image on screen in the active viewport. */
   private active: AnalysisTarget | null = null;
@@ -262,6 +285,7 @@ export class ChestAidService {
             threshold: loadThreshold(this.storage, manifest),
           });
           this.refresh();
+          this.lookUpStored();
         }
       },
       error => {
@@ -277,6 +301,18 @@ export class ChestAidService {
   setAnalyzer(analyzer: Analyzer | null): void {
     this.analyzer = analyzer;
     this.refresh();
+    this.lookUpStored();
+  }
+
+  /** The analyzer in use: the triage batch runs the same one (one worker, one model download). */
+  getAnalyzer(): Analyzer | null {
+    return this.analyzer;
+  }
+
+  /** Where results are saved and looked up beyond this page; null for memory only. */
+  setOutcomeStore(store: OutcomeStore | null): void {
+    this.outcomeStore = store;
+    this.lookUpStored();
   }
 
   setStudyModalities(modalities: readonly string[]): void {
@@ -303,6 +339,7 @@ export class ChestAidService {
     this.active = target;
     this.notice = null;
     this.refresh();
+    this.lookUpStored();
   }
 
   /** Why Analyze cannot run now, or null when it can. */
@@ -351,6 +388,8 @@ export class ChestAidService {
         this.remember(outcome);
         if (outcome.key !== key) {
           this.failures.set(key, `The pixels read for this image belong to another image (${outcome.key}); the result is not shown.`);
+        } else {
+          this.save(target, outcome, manifest, analyzer);
         }
       },
       error => {
@@ -472,6 +511,47 @@ export class ChestAidService {
 
   private keyOf(target: Pick<AnalysisTarget, 'sopInstanceUID'>, manifest: Manifest, analyzer: Analyzer): string {
     return resultKey(target.sopInstanceUID, analyzer.modelSha256(manifest));
+  }
+
+  private modelOf(manifest: Manifest, analyzer: Analyzer): ModelIdentity {
+    return { modelSha256: analyzer.modelSha256(manifest), calibrationVersion: manifest.calibration.version };
+  }
+
+  /** Keeps a finished analysis in the outcome store; a store failure costs the copy, not the result. */
+  private save(target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, analyzer: Analyzer): void {
+    this.outcomeStore?.save(target, outcome, this.modelOf(manifest, analyzer)).catch(error => {
+      console.warn('ChestAid: the result could not be stored for later', error);
+    });
+  }
+
+  /**
+   * Looks the active image up in the outcome store when nothing is known of it in memory. The
+   * answer is kept under its own key, so one that arrives after the reader moved on is shown only
+   * if they come back to that image.
+   */
+  private lookUpStored(): void {
+    const { active: target, manifest, analyzer, outcomeStore: store } = this;
+    if (!target || !manifest || !analyzer || !store) return;
+    let key: string;
+    try {
+      key = this.keyOf(target, manifest, analyzer);
+    } catch {
+      return;
+    }
+    if (this.results.has(key) || this.running.has(key) || this.lookups.has(key)) return;
+    this.lookups.add(key);
+    store
+      .find(target, this.modelOf(manifest, analyzer))
+      .then(
+        outcome => {
+          if (outcome && outcome.key === key && !this.results.has(key)) {
+            this.remember(outcome);
+            this.refresh();
+          }
+        },
+        error => console.warn('ChestAid: stored results could not be read', error),
+      )
+      .finally(() => this.lookups.delete(key));
   }
 
   private remember(outcome: AnalysisOutcome): void {

@@ -1,0 +1,281 @@
+/**
+ * The triage page (a custom route of the viewer, an island of our React): the studies with
+ * CR/DX images sorted by risk, highest first, every study of the list visible in a group that
+ * says why it is where it is, the usual date order one click away, and "Analyse all" with its
+ * progress and cancel. It shows what TriageService and ChestAidService announce and asks them to
+ * act; the only state it holds is which rows are on screen while the pointer is over the list
+ * (rows.ts).
+ */
+import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+
+import { orderByDate, orderByRisk } from '../core';
+import type { ChestAidStateSource } from '../panels/ChestAidPanel';
+import { calibrationText, modelText, progressText, scoreAndThreshold } from '../panels/format';
+import { batchText, GROUP_TITLES, riskText, studyDateText } from './format';
+import { studyLink } from './links';
+import { TONE_COLOURS, useServiceState, type TriageStateSource } from './RiskColumn';
+import { rowsToShow, sameRows, type ShownRow } from './rows';
+import { entriesIn, type TriageOrder } from './TriageService';
+
+export interface TriagePageService extends TriageStateSource {
+  open(): Promise<void>;
+  analyseAll(): Promise<void>;
+  cancel(): void;
+  setOrder(order: TriageOrder): void;
+}
+
+export interface TriagePageProps {
+  readonly triage: TriagePageService;
+  readonly chestAid: ChestAidStateSource;
+  /** Goes to a path of the viewer (OHIF's navigateHistory). */
+  readonly navigate: (path: string) => void;
+}
+
+const BUTTON = 'rounded px-3 py-1 font-semibold';
+const CELL = { padding: '6px 8px', borderBottom: '1px solid rgba(255,255,255,0.08)', verticalAlign: 'top' } as const;
+
+function OrderButton({ order, value, label, onPick }: { order: TriageOrder; value: TriageOrder; label: string; onPick: (o: TriageOrder) => void }) {
+  const pressed = order === value;
+  return (
+    <button
+      type="button"
+      aria-pressed={pressed}
+      className={`${BUTTON} ${pressed ? 'bg-primary text-primary-foreground' : 'bg-secondary text-secondary-foreground'}`}
+      onClick={() => onPick(value)}
+      data-cy={`chestaid-triage-order-${value}`}
+    >
+      {label}
+    </button>
+  );
+}
+
+export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
+  const state = useServiceState(triage);
+  const chestAidState = useServiceState(chestAid);
+  useEffect(() => {
+    triage.open().catch(error => console.warn('ChestAid triage could not open', error));
+  }, [triage]);
+
+  const threshold = chestAidState.threshold?.value ?? null;
+  const entries = useMemo(() => entriesIn(state), [state]);
+  const byId = useMemo(() => new Map((entries ?? []).map(entry => [entry.studyInstanceUID, entry])), [entries]);
+  const next: ShownRow[] = useMemo(
+    () => (entries ? (state.order === 'risk' ? orderByRisk(entries) : orderByDate(entries)) : []).map(e => ({ id: e.studyInstanceUID, group: e.status.kind })),
+    [entries, state.order],
+  );
+
+  // Rows hold still while the pointer is over the list or keyboard focus is in it (rows.ts).
+  const [pointerInside, setPointerInside] = useState(false);
+  const [focusInside, setFocusInside] = useState(false);
+  const [shown, setShown] = useState<ShownRow[]>([]);
+  const [shownOrder, setShownOrder] = useState(state.order);
+  // A new order chosen by the reader applies at once.
+  const hold = (pointerInside || focusInside) && shownOrder === state.order;
+  const rows = rowsToShow(shown, next, hold);
+  useEffect(() => {
+    if (!sameRows(rows, shown)) setShown(rows);
+    if (shownOrder !== state.order) setShownOrder(state.order);
+  });
+  const waiting = hold && !sameRows(rows, next);
+  const counts = new Map<string, number>();
+  rows.forEach(row => counts.set(row.group, (counts.get(row.group) ?? 0) + 1));
+
+  const { batch, model, list } = state;
+  const running = batch.status === 'running';
+  const ready = model.status === 'ready' && list.status === 'ready' && entries !== null;
+  const info = chestAidState.model.status === 'ready' ? chestAidState.model.info : null;
+  const line = batchText(batch);
+  const open = (id: string) => navigate(studyLink(id, byId.get(id)?.status ?? null));
+  const onKey = (id: string) => (event: KeyboardEvent) => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      open(id);
+    }
+  };
+
+  return (
+    <main
+      className="bg-background text-foreground text-sm"
+      style={{ height: '100vh', overflow: 'auto', padding: 16, boxSizing: 'border-box' }}
+      data-cy="chestaid-triage"
+      aria-label="ChestAid triage"
+    >
+      <header className="flex flex-col gap-1" style={{ marginBottom: 12 }}>
+        <h1 className="text-xl font-semibold">ChestAid triage: study list by pneumonia risk</h1>
+        <p className="font-semibold" data-cy="chestaid-triage-disclaimer">
+          Decision support, not a diagnosis. Every study stays on this list and is read by a radiologist.
+        </p>
+        {info?.synthetic && (
+          <p className="text-red-600 font-semibold" data-cy="chestaid-triage-synthetic">
+            Trained on synthetic data: not for clinical use.
+          </p>
+        )}
+        {info && (
+          <p className="text-muted-foreground text-xs" data-cy="chestaid-triage-model">
+            {modelText(info)} · {calibrationText(info)}
+            {threshold !== null && ` · ${chestAidState.threshold?.custom ? 'threshold set in this browser' : 'clinical threshold'} ${scoreAndThreshold(threshold, threshold).threshold}`}
+          </p>
+        )}
+        {model.status === 'error' && (
+          <p className="text-red-500" role="alert" data-cy="chestaid-triage-error">
+            {model.message}
+          </p>
+        )}
+        {list.status === 'error' && (
+          <p className="text-red-500" role="alert" data-cy="chestaid-triage-error">
+            {list.message}
+          </p>
+        )}
+      </header>
+
+      <section className="flex flex-wrap items-center gap-2" style={{ marginBottom: 8 }} aria-label="Triage actions">
+        <button
+          type="button"
+          className={`${BUTTON} bg-primary text-primary-foreground`}
+          style={ready && !running ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
+          disabled={!ready || running}
+          onClick={() => void triage.analyseAll()}
+          title="Score every CR/DX study without a current score, one image per series, in this browser"
+          data-cy="chestaid-triage-analyse-all"
+        >
+          Analyse all
+        </button>
+        {running && (
+          <button type="button" className={`${BUTTON} bg-secondary text-secondary-foreground`} onClick={() => triage.cancel()} data-cy="chestaid-triage-cancel">
+            Cancel
+          </button>
+        )}
+        <span role="group" aria-label="Order" className="flex gap-1" style={{ marginLeft: 16 }}>
+          <OrderButton order={state.order} value="risk" label="By risk" onPick={order => triage.setOrder(order)} />
+          <OrderButton order={state.order} value="date" label="Usual order (date)" onPick={order => triage.setOrder(order)} />
+        </span>
+        <button
+          type="button"
+          className="text-primary"
+          style={{ marginLeft: 16, textDecoration: 'underline' }}
+          onClick={() => navigate('/')}
+          data-cy="chestaid-triage-study-list"
+        >
+          Study list
+        </button>
+      </section>
+
+      {/* Fixed heights: the list must not move when the bar, the lines or the notice come and go. */}
+      <div style={{ height: 8 }}>
+        {running && (
+          <div
+            role="progressbar"
+            aria-label="Analyse all"
+            aria-valuemin={0}
+            aria-valuemax={batch.progress.total}
+            aria-valuenow={batch.progress.done}
+            aria-valuetext={line}
+            className="bg-muted h-2 w-full overflow-hidden rounded"
+            data-cy="chestaid-triage-progress"
+            data-done={batch.progress.done}
+            data-total={batch.progress.total}
+          >
+            <div className="bg-primary h-2" style={{ width: `${(batch.progress.done / Math.max(1, batch.progress.total)) * 100}%` }} />
+          </div>
+        )}
+      </div>
+      <p
+        role={batch.status === 'error' ? 'alert' : 'status'}
+        aria-live="polite"
+        className={batch.status === 'error' ? 'text-red-500' : undefined}
+        style={{ height: '1.25rem', marginTop: 4, overflow: 'hidden', whiteSpace: 'nowrap', textOverflow: 'ellipsis' }}
+        title={line}
+        data-cy="chestaid-triage-batch"
+        data-status={batch.status}
+        data-analysed={'summary' in batch ? batch.summary.analysed : undefined}
+        data-elapsed-ms={'summary' in batch ? Math.round(batch.summary.elapsedMs) : undefined}
+        data-started-at={'summary' in batch ? batch.summary.startedAt : undefined}
+        data-finished-at={'summary' in batch ? batch.summary.finishedAt : undefined}
+      >
+        {line}
+      </p>
+      <p className="text-muted-foreground text-xs" style={{ height: '1.5rem', overflow: 'hidden' }} data-cy="chestaid-triage-held">
+        {waiting ? (
+          <>
+            New results are in: the order updates when the pointer leaves the list.{' '}
+            <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => setShown(next)}>
+              Update the order now
+            </button>
+          </>
+        ) : (
+          running && chestAidState.runtime.status === 'loading' && <span data-cy="chestaid-triage-runtime">{progressText(chestAidState.runtime)}</span>
+        )}
+      </p>
+
+      {!ready && list.status !== 'error' && <p data-cy="chestaid-triage-loading">Reading the study list and the stored results…</p>}
+      {ready && (
+        <table
+          style={{ width: '100%', borderCollapse: 'collapse' }}
+          data-cy="chestaid-triage-list"
+          data-order={state.order}
+          onPointerEnter={() => setPointerInside(true)}
+          onPointerLeave={() => setPointerInside(false)}
+          onFocus={() => setFocusInside(true)}
+          onBlur={event => setFocusInside(event.currentTarget.contains(event.relatedTarget as Node | null))}
+        >
+          <thead>
+            <tr className="bg-muted text-left">
+              {['Pneumonia risk', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities'].map(title => (
+                <th key={title} style={CELL} scope="col">
+                  {title}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row, index) => {
+              const entry = byId.get(row.id);
+              if (!entry) return null;
+              const text = riskText(entry.status, threshold);
+              const heading = state.order === 'risk' && (index === 0 || rows[index - 1].group !== row.group);
+              return [
+                heading && (
+                  <tr key={`group-${row.group}`} data-cy="chestaid-triage-group" data-group={row.group}>
+                    <th colSpan={6} scope="colgroup" className="text-muted-foreground text-left" style={{ ...CELL, paddingTop: 14 }}>
+                      {GROUP_TITLES[row.group]} ({counts.get(row.group)})
+                    </th>
+                  </tr>
+                ),
+                <tr
+                  key={row.id}
+                  tabIndex={0}
+                  className="hover:bg-muted"
+                  style={{ cursor: 'pointer' }}
+                  onClick={() => open(row.id)}
+                  onKeyDown={onKey(row.id)}
+                  aria-label={`${entry.study.patientName || 'Unnamed patient'}, ${text.label}: open in ChestAid`}
+                  data-cy="chestaid-triage-row"
+                  data-study-uid={row.id}
+                  data-group={row.group}
+                  data-status={entry.status.kind}
+                  data-probability={entry.status.kind === 'scored' ? entry.status.probability : undefined}
+                  data-analysed-at={entry.status.kind === 'scored' ? entry.status.analysedAt : undefined}
+                  data-date={`${entry.study.date}${entry.study.time}`}
+                >
+                  <td style={CELL} data-cy="chestaid-triage-risk">
+                    <span style={{ color: TONE_COLOURS[text.tone], fontWeight: text.tone === 'above' ? 600 : undefined }}>{text.label}</span>
+                    {text.detail && entry.status.kind !== 'scored' && (
+                      <div className="text-muted-foreground text-xs" style={{ overflowWrap: 'anywhere' }} data-cy="chestaid-triage-reason">
+                        {text.detail}
+                      </div>
+                    )}
+                  </td>
+                  <td style={CELL}>{entry.study.patientName}</td>
+                  <td style={CELL}>{entry.study.mrn}</td>
+                  <td style={CELL}>{studyDateText(entry.study.date, entry.study.time)}</td>
+                  <td style={CELL}>{entry.study.description}</td>
+                  <td style={CELL}>{entry.study.modalities}</td>
+                </tr>,
+              ];
+            })}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}

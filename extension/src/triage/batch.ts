@@ -1,0 +1,165 @@
+/**
+ * "Analyse all": one image per CR/DX series of each study, through the same pipeline as the
+ * panel's Analyze, every result written to the store as it arrives. Framework-free: the images
+ * come from studyCatalog.ts, the analysis from analyzer.ts, both passed in, so tests pass fakes.
+ *
+ * It is resumable by construction: an image that already has a current score is never analysed
+ * again, so running the same plan after a reload (or a cancel) only does what is left. A failing
+ * study is recorded with its reason and the batch goes on; a failure never replaces a score
+ * (ResultStore.put). Studies run one after another: the inference worker runs one model at a
+ * time anyway, and the reader's own Analyze must not wait behind a queue of batch requests.
+ */
+import { remainingMs, type ImageIdentity, type ModelIdentity } from '../core';
+import { resultKey } from '../inference';
+import type { AnalysisOutcome } from '../services/ChestAidService';
+import { failedRecord, scoredRecord, type ResultStore } from './resultStore';
+
+export interface ImageToScore extends ImageIdentity {
+  /** The Cornerstone imageId the data source gives for the instance. */
+  readonly imageId: string;
+  readonly modality: string;
+}
+
+export interface BatchDeps {
+  readonly store: ResultStore;
+  /** The images to score in a study, one per CR/DX series; [] when it has none. */
+  readonly imagesOf: (studyInstanceUID: string) => Promise<readonly ImageToScore[]>;
+  /** The panel's pipeline on one image. */
+  readonly analyze: (image: ImageToScore) => Promise<AnalysisOutcome>;
+  readonly model: ModelIdentity;
+  /** Monotonic clock for durations (performance.now in the browser). */
+  readonly now?: () => number;
+  /** Wall clock for the records' analysedAt. */
+  readonly clock?: () => number;
+  /** Lets the page paint and handle input between studies. */
+  readonly pause?: () => Promise<void>;
+}
+
+/** What became of one study in this run. */
+export type StudyRun =
+  | { readonly studyInstanceUID: string; readonly kind: 'scored'; readonly analysedImages: number; readonly failedImages: number }
+  | { readonly studyInstanceUID: string; readonly kind: 'already-scored' }
+  | { readonly studyInstanceUID: string; readonly kind: 'failed' | 'not-applicable'; readonly reason: string };
+
+export interface BatchProgress {
+  /** Studies in the plan, and those finished (analysed now, or found already scored). */
+  readonly total: number;
+  readonly done: number;
+  /** Studies analysed in this run, and those found already scored (a resumed batch's). */
+  readonly analysed: number;
+  readonly alreadyScored: number;
+  readonly failed: number;
+  /** The study being analysed, or null between studies. */
+  readonly current: string | null;
+  readonly startedAt: number;
+  readonly elapsedMs: number;
+  /** Time left at the recent pace; null before the first study has been timed. */
+  readonly etaMs: number | null;
+}
+
+export interface BatchSummary extends BatchProgress {
+  readonly cancelled: boolean;
+  readonly finishedAt: number;
+}
+
+export interface BatchOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: BatchProgress) => void;
+  readonly onStudy?: (run: StudyRun) => void;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : String(error);
+}
+
+export async function runBatch(
+  studyUIDs: readonly string[],
+  { store, imagesOf, analyze, model, now = () => performance.now(), clock = () => Date.now(), pause = () => Promise.resolve() }: BatchDeps,
+  { signal, onProgress, onStudy }: BatchOptions = {},
+): Promise<BatchSummary> {
+  const startedAt = now();
+  const durations: number[] = [];
+  let done = 0;
+  let analysed = 0;
+  let alreadyScored = 0;
+  let failed = 0;
+
+  const progress = (current: string | null): BatchProgress => ({
+    total: studyUIDs.length,
+    done,
+    analysed,
+    alreadyScored,
+    failed,
+    current,
+    startedAt,
+    elapsedMs: now() - startedAt,
+    etaMs: remainingMs(durations, studyUIDs.length - done),
+  });
+
+  for (const studyInstanceUID of studyUIDs) {
+    if (signal?.aborted) break;
+    onProgress?.(progress(studyInstanceUID));
+    const studyStart = now();
+    let run: StudyRun;
+    let images: readonly ImageToScore[] = [];
+    let listing: string | null = null;
+    try {
+      images = await imagesOf(studyInstanceUID);
+    } catch (error) {
+      listing = `its series could not be listed: ${messageOf(error)}`;
+    }
+    if (listing !== null) {
+      run = { studyInstanceUID, kind: 'failed', reason: listing };
+    } else if (images.length === 0) {
+      run = { studyInstanceUID, kind: 'not-applicable', reason: 'the study has no CR or DX image' };
+    } else {
+      let analysedImages = 0;
+      let failedImages = 0;
+      let lastFailure = '';
+      let interrupted = false;
+      for (const image of images) {
+        if (signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        const known = await store.get({ ...image, ...model });
+        if (known?.status === 'scored') continue;
+        analysedImages++;
+        try {
+          const outcome = await analyze(image);
+          const expected = resultKey(image.sopInstanceUID, model.modelSha256);
+          if (outcome.key !== expected) {
+            throw new Error(`the pixels read for ${image.sopInstanceUID} belong to another image (${outcome.key})`);
+          }
+          await store.put(scoredRecord({ image, model, outcome, source: 'batch', imageId: image.imageId, analysedAt: clock() }));
+        } catch (error) {
+          failedImages++;
+          lastFailure = messageOf(error);
+          await store.put(failedRecord({ image, model, reason: lastFailure, source: 'batch', imageId: image.imageId, analysedAt: clock() }));
+        }
+      }
+      if (interrupted) {
+        // The study is not finished: it stays in the plan for the next run, which skips what is done.
+        break;
+      }
+      if (analysedImages === 0) {
+        run = { studyInstanceUID, kind: 'already-scored' };
+        alreadyScored++;
+      }
+      else if (failedImages === analysedImages && failedImages === images.length) run = { studyInstanceUID, kind: 'failed', reason: lastFailure };
+      else run = { studyInstanceUID, kind: 'scored', analysedImages, failedImages };
+      if (analysedImages > 0) {
+        analysed++;
+        durations.push(now() - studyStart);
+      }
+    }
+    if (run.kind === 'failed') failed++;
+    done++;
+    onStudy?.(run);
+    onProgress?.(progress(null));
+    await pause();
+  }
+  // The loop only stops early when cancelled.
+  return { ...progress(null), cancelled: done < studyUIDs.length, finishedAt: now() };
+}

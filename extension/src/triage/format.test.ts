@@ -1,0 +1,99 @@
+import type { StudyStatus } from '../core';
+import type { BatchSummary } from './batch';
+import { batchText, durationText, riskText, studyDateText } from './format';
+
+const scored = (probability: number, failedImages = 0): StudyStatus => ({
+  kind: 'scored',
+  probability,
+  image: { studyInstanceUID: 's', seriesInstanceUID: 'se', sopInstanceUID: 'i' },
+  analysedAt: 0,
+  failedImages,
+});
+
+const summary = (over: Partial<BatchSummary>): BatchSummary => ({
+  total: 24,
+  done: 24,
+  analysed: 24,
+  alreadyScored: 0,
+  failed: 0,
+  current: null,
+  startedAt: 0,
+  elapsedMs: 20_000,
+  etaMs: 0,
+  cancelled: false,
+  finishedAt: 20_000,
+  ...over,
+});
+
+describe('riskText', () => {
+  it('gives the calibrated score and which side of the threshold it is on', () => {
+    expect(riskText(scored(0.923), 0.75)).toEqual({
+      label: '92.3 % above threshold',
+      detail: 'Calibrated risk score 92.3 %; threshold 75.0 %',
+      tone: 'above',
+    });
+    expect(riskText(scored(0.1), 0.75)).toMatchObject({ label: '10.0 % below threshold', tone: 'below' });
+  });
+
+  it('counts a score equal to the threshold as above it, with the digits to tell them apart', () => {
+    expect(riskText(scored(0.75), 0.75).label).toBe('75.0 % above threshold');
+    expect(riskText(scored(0.7499), 0.75).label).toBe('74.99 % below threshold');
+  });
+
+  it('says when other images of a scored study failed', () => {
+    expect(riskText(scored(0.5, 2), 0.75).detail).toBe('Calibrated risk score 50.0 %; threshold 75.0 %. 2 other images of the study could not be analysed');
+  });
+
+  it('names unanalysed, stale, failed and not-applicable studies', () => {
+    expect(riskText({ kind: 'unanalysed' }, 0.75)).toEqual({ label: 'not analysed', detail: null, tone: 'muted' });
+    expect(riskText({ kind: 'stale', scoredBy: { modelSha256: 'f'.repeat(64), calibrationVersion: '0' }, analysedAt: 0 }, 0.75)).toEqual({
+      label: 'stale',
+      detail: 'Scored by another model or calibration (model sha256 ffffffffffff…, calibration version 0); analyse again to rank it',
+      tone: 'stale',
+    });
+    expect(riskText({ kind: 'failed', reason: 'the image could not be loaded: 404' }, 0.75)).toEqual({
+      label: 'failed',
+      detail: 'the image could not be loaded: 404',
+      tone: 'failed',
+    });
+    expect(riskText({ kind: 'not-applicable', reason: 'this study has CT' }, 0.75)).toMatchObject({ label: 'no CR/DX image', detail: 'this study has CT' });
+    expect(riskText(null, 0.75).label).toBe('…');
+  });
+});
+
+describe('studyDateText and durationText', () => {
+  it('formats DICOM dates and times', () => {
+    expect(studyDateText('20260124', '120600.123')).toBe('2026-01-24 12:06');
+    expect(studyDateText('20260124', '')).toBe('2026-01-24');
+    expect(studyDateText('', '1200')).toBe('');
+  });
+
+  it('rounds durations to what a reader needs', () => {
+    expect(durationText(400)).toBe('under a second');
+    expect(durationText(12_400)).toBe('12 s');
+    expect(durationText(150_000)).toBe('3 min');
+  });
+});
+
+describe('batchText', () => {
+  const progress = { total: 24, done: 12, analysed: 12, alreadyScored: 0, failed: 0, current: null, startedAt: 0, elapsedMs: 10_000 };
+
+  it('gives n of N and the time left while running', () => {
+    expect(batchText({ status: 'running', resumed: false, progress: { ...progress, etaMs: 9_600 } })).toBe('12 of 24 studies · about 10 s left');
+    expect(batchText({ status: 'running', resumed: true, progress: { ...progress, done: 0, etaMs: null } })).toBe(
+      'Resumed after a reload: 0 of 24 studies · estimating the time left',
+    );
+  });
+
+  it('sums up a finished, a resumed and a cancelled batch', () => {
+    expect(batchText({ status: 'finished', resumed: false, summary: summary({}) })).toBe('24 studies analysed in 20 s (72 per minute).');
+    expect(batchText({ status: 'finished', resumed: true, summary: summary({ analysed: 10, alreadyScored: 13, failed: 1 }) })).toBe(
+      '10 studies analysed in 20 s (30 per minute); 13 already scored; 1 could not be analysed.',
+    );
+    expect(batchText({ status: 'cancelled', resumed: false, summary: summary({ done: 5, cancelled: true }) })).toBe(
+      'Cancelled after 5 of 24 studies; their results are kept.',
+    );
+    expect(batchText({ status: 'nothing-to-do' })).toMatch(/already has a current score/);
+    expect(batchText({ status: 'idle' })).toBe('');
+  });
+});

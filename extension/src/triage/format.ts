@@ -1,0 +1,109 @@
+/**
+ * The words and numbers of the study list's risk column and the triage page, as plain functions
+ * so they are tested without rendering. Scores are shown as the panel shows them (panels/format).
+ */
+import { decide, perMinute, type StudyStatus, type TriageGroup } from '../core';
+import { scoreAndThreshold } from '../panels/format';
+import type { BatchState } from './TriageService';
+
+export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed';
+
+export interface RiskText {
+  /** The cell's text, e.g. "92.3 % above threshold", "not analysed", "stale". */
+  readonly label: string;
+  /** Why, for a tooltip and the triage page's note; null when the label says it all. */
+  readonly detail: string | null;
+  readonly tone: RiskTone;
+}
+
+export const NOT_ANALYSED = 'not analysed';
+export const STALE = 'stale';
+
+/** A study's risk as the column and the triage page show it; `status` null while it is being read. */
+export function riskText(status: StudyStatus | null, threshold: number | null): RiskText {
+  if (!status) return { label: '…', detail: 'Reading stored results', tone: 'muted' };
+  switch (status.kind) {
+    case 'scored': {
+      const partial =
+        status.failedImages > 0
+          ? `${status.failedImages} other image${status.failedImages === 1 ? '' : 's'} of the study could not be analysed`
+          : null;
+      if (threshold === null) return { label: `${(status.probability * 100).toFixed(1)} %`, detail: partial, tone: 'muted' };
+      const shown = scoreAndThreshold(status.probability, threshold);
+      const { above } = decide(status.probability, threshold);
+      return {
+        label: `${shown.score} ${above ? 'above' : 'below'} threshold`,
+        detail: [`Calibrated risk score ${shown.score}; threshold ${shown.threshold}`, partial].filter(Boolean).join('. '),
+        tone: above ? 'above' : 'below',
+      };
+    }
+    case 'failed':
+      return { label: 'failed', detail: status.reason, tone: 'failed' };
+    case 'stale':
+      return {
+        label: STALE,
+        detail:
+          `Scored by another model or calibration (model sha256 ${status.scoredBy.modelSha256.slice(0, 12)}…, ` +
+          `calibration version ${status.scoredBy.calibrationVersion}); analyse again to rank it`,
+        tone: 'stale',
+      };
+    case 'unanalysed':
+      return { label: NOT_ANALYSED, detail: null, tone: 'muted' };
+    case 'not-applicable':
+      return { label: 'no CR/DX image', detail: status.reason, tone: 'muted' };
+  }
+}
+
+export const GROUP_TITLES: Readonly<Record<TriageGroup, string>> = {
+  scored: 'Scored: highest risk first',
+  failed: 'Could not be analysed: read these without ChestAid',
+  stale: 'Stale: scored by another model or calibration',
+  unanalysed: 'Not analysed yet',
+  'not-applicable': 'No CR/DX image: ChestAid does not read these',
+};
+
+/** "2026-01-24 12:06" from DICOM DA and TM; what is missing is left out. */
+export function studyDateText(date: string | undefined, time: string | undefined): string {
+  const day = (date ?? '').replace(/\D/g, '');
+  if (day.length !== 8) return '';
+  const clock = (time ?? '').split('.')[0].replace(/\D/g, '');
+  const dayText = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
+  return clock.length >= 4 ? `${dayText} ${clock.slice(0, 2)}:${clock.slice(2, 4)}` : dayText;
+}
+
+/** "12 s", "3 min", for times left and taken. */
+export function durationText(ms: number): string {
+  if (ms < 1000) return 'under a second';
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 90) return `${seconds} s`;
+  return `${Math.round(seconds / 60)} min`;
+}
+
+/** The batch's line under the progress bar. */
+export function batchText(batch: BatchState): string {
+  switch (batch.status) {
+    case 'idle':
+      return '';
+    case 'nothing-to-do':
+      return 'Every CR/DX study of the list already has a current score.';
+    case 'running': {
+      const { done, total, etaMs } = batch.progress;
+      const left = etaMs === null ? 'estimating the time left' : done === total ? 'finishing' : `about ${durationText(etaMs)} left`;
+      return `${batch.resumed ? 'Resumed after a reload: ' : ''}${done} of ${total} studies · ${left}`;
+    }
+    case 'finished': {
+      const { analysed, alreadyScored, failed, elapsedMs } = batch.summary;
+      const rate = analysed > 0 ? ` (${perMinute(analysed, elapsedMs).toFixed(0)} per minute)` : '';
+      return (
+        `${analysed} ${analysed === 1 ? 'study' : 'studies'} analysed in ${durationText(elapsedMs)}${rate}` +
+        (alreadyScored > 0 ? `; ${alreadyScored} already scored` : '') +
+        (failed > 0 ? `; ${failed} could not be analysed` : '') +
+        '.'
+      );
+    }
+    case 'cancelled':
+      return `Cancelled after ${batch.summary.done} of ${batch.summary.total} studies; their results are kept.`;
+    case 'error':
+      return batch.message;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Binds the triage worklist to the viewer at registration (called from index.ts): one result
+ * store for the panel and the batch, the active data source as the study catalog, and the
+ * panel's analyzer (one inference worker, one model download) for the batch.
+ */
+import type { Analyzer, ChestAidService } from '../services/ChestAidService';
+import { IndexedDbResultStore } from './indexedDbResultStore';
+import { outcomeStoreOver } from './outcomeStore';
+import { MemoryResultStore, type ResultStore } from './resultStore';
+import { dataSourceCatalog, type CatalogDataSource } from './studyCatalog';
+import { TriageService } from './TriageService';
+
+export interface TriageWiring {
+  readonly servicesManager: {
+    readonly services: { readonly chestAidService: ChestAidService; readonly chestAidTriageService?: TriageService };
+    registerService(registration: typeof TriageService.REGISTRATION): void;
+  };
+  readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined };
+  readonly manifestUrl: string;
+}
+
+/** IndexedDB where the browser allows it; otherwise results last as long as the page. */
+function browserResultStore(): ResultStore {
+  try {
+    return new IndexedDbResultStore();
+  } catch (error) {
+    console.warn('ChestAid: triage results will not outlive this page', error);
+    return new MemoryResultStore();
+  }
+}
+
+export function wireTriage({ servicesManager, extensionManager, manifestUrl }: TriageWiring): void {
+  servicesManager.registerService(TriageService.REGISTRATION);
+  const { chestAidService, chestAidTriageService } = servicesManager.services;
+  if (!chestAidTriageService) throw new Error('ChestAid triage service did not register');
+  // Whatever analyzer the panel runs, looked up at each use.
+  const panelAnalyzer = (): Analyzer => {
+    const analyzer = chestAidService.getAnalyzer();
+    if (!analyzer) throw new Error('No analyzer is configured in this build of ChestAid.');
+    return analyzer;
+  };
+  const analyzer: Analyzer = {
+    modelSha256: manifest => panelAnalyzer().modelSha256(manifest),
+    analyze: (target, manifest) => panelAnalyzer().analyze(target, manifest),
+  };
+  const store = browserResultStore();
+  chestAidService.setOutcomeStore(outcomeStoreOver(store));
+  chestAidTriageService.configure({
+    store,
+    catalog: dataSourceCatalog(() => {
+      const [active] = extensionManager.getActiveDataSource() ?? [];
+      return active;
+    }),
+    manifest: () => chestAidService.loadManifest(manifestUrl),
+    analyzer,
+    // A macrotask between studies, so the page paints and takes input during the batch.
+    pause: () => new Promise(done => setTimeout(done, 0)),
+  });
+}
