@@ -69,3 +69,30 @@ export async function startViewer({ timeoutMs = 240_000 } = {}) {
 export async function launchChromium() {
   return launchWith({ webgl: true });
 }
+
+export const BANNER_CONFIRM = '[data-cy="confirm-and-hide-button"]';
+
+/**
+ * A new page in `context` that records what must never happen: page errors, console errors (but
+ * those naming one of `expectedFailures`, for a file a test breaks on purpose) and requests that
+ * leave the viewer's origin. OHIF's "investigational use" banner is confirmed whenever it stands in
+ * the way of an action.
+ */
+export async function watchedPage(context, { viewerUrl, problems, foreignRequests = [], expectedFailures = [] }) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  await page.addLocatorHandler(page.locator(BANNER_CONFIRM), confirm => confirm.click());
+  const expected = text => expectedFailures.some(part => text.includes(part));
+  page.on('pageerror', error => problems.push(`page error: ${error.message}`));
+  page.on('console', message => {
+    const text = message.text();
+    if (message.type() === 'error' && !expected(text) && !(expectedFailures.length > 0 && /Failed to load resource/.test(text))) {
+      problems.push(`console error: ${text}`);
+    }
+  });
+  page.on('request', request => {
+    const url = request.url();
+    if (!url.startsWith(viewerUrl) && !/^(data|blob):/.test(url)) foreignRequests.push(url);
+  });
+  return page;
+}

@@ -11,10 +11,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { launchChromium, ROOT, startViewer } from './harness.mjs';
+import { BANNER_CONFIRM, launchChromium, ROOT, startViewer, watchedPage } from './harness.mjs';
 
 const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
-const BANNER_CONFIRM = '[data-cy="confirm-and-hide-button"]';
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
 const INFERNO = JSON.parse(readFileSync(join(ROOT, 'extension/src/core/colormaps/inferno.json'), 'utf8')).colours;
 // extension/src/core/colormap.ts ATTENTION_RAMP: no colour below 0.1, full opacity from 0.3.
@@ -25,6 +24,7 @@ let browser;
 let page;
 let studies;
 const problems = [];
+const foreignRequests = [];
 
 before(
   async () => {
@@ -33,13 +33,7 @@ before(
     studies = (await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json()).studies;
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(60_000);
-    await page.addLocatorHandler(page.locator(BANNER_CONFIRM), confirm => confirm.click());
-    page.on('pageerror', error => problems.push(`page error: ${error.message}`));
-    page.on('console', message => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    page = await watchedPage(context, { viewerUrl: viewer.url, problems, foreignRequests });
   },
   { timeout: 300_000 },
 );
@@ -408,6 +402,7 @@ test('a study with two radiographs: "Analyze all images" scores both; switching 
   assert.equal(await page.evaluate(() => window.__chestaidTestRan), false, 'the layout change ran nothing');
 });
 
-test('no page errors or console errors along the way', () => {
+test('no page errors or console errors along the way, and no request left the viewer\'s origin', () => {
   assert.deepEqual(problems, []);
+  assert.deepEqual(foreignRequests, []);
 });

@@ -15,10 +15,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { launchChromium, ROOT, startViewer } from './harness.mjs';
+import { BANNER_CONFIRM, launchChromium, ROOT, startViewer, watchedPage } from './harness.mjs';
 
 const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
-const BANNER_CONFIRM = '[data-cy="confirm-and-hide-button"]';
 const TRIAGE_PATH = '/chestaid-triage';
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
 const THRESHOLD = demoIndex.model.threshold;
@@ -58,23 +57,8 @@ const problems = [];
 const foreignRequests = [];
 
 async function newWatchedPage(context, { expectedFailures = [] } = {}) {
-  const p = await context.newPage();
-  p.setDefaultTimeout(60_000);
+  const p = await watchedPage(context, { viewerUrl: viewer.url, problems, foreignRequests, expectedFailures });
   await p.addInitScript(LONG_TASK_OBSERVER);
-  await p.addLocatorHandler(p.locator(BANNER_CONFIRM), confirm => confirm.click());
-  const expected = text => expectedFailures.some(part => text.includes(part));
-  p.on('pageerror', error => problems.push(`page error: ${error.message}`));
-  p.on('console', message => {
-    const text = message.text();
-    // A file this test breaks on purpose is reported by the browser and the loader; nothing else may be.
-    if (message.type() === 'error' && !expected(text) && !(expectedFailures.length > 0 && /Failed to load resource/.test(text))) {
-      problems.push(`console error: ${text}`);
-    }
-  });
-  p.on('request', request => {
-    const url = request.url();
-    if (!url.startsWith(viewer.url) && !/^(data|blob):/.test(url)) foreignRequests.push(url);
-  });
   return p;
 }
 

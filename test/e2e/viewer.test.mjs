@@ -12,10 +12,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { launchChromium, ROOT, startViewer } from './harness.mjs';
+import { BANNER_CONFIRM, launchChromium, ROOT, startViewer, watchedPage } from './harness.mjs';
 
 const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
-const BANNER_CONFIRM = '[data-cy="confirm-and-hide-button"]';
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
 
 let viewer;
@@ -31,17 +30,7 @@ before(
     viewer = await startViewer();
     studies = (await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json()).studies;
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(60_000);
-    await page.addLocatorHandler(page.locator(BANNER_CONFIRM), confirm => confirm.click());
-    page.on('pageerror', error => problems.push(`page error: ${error.message}`));
-    page.on('request', request => {
-      const url = request.url();
-      if (!url.startsWith(viewer.url) && !/^(data|blob):/.test(url)) foreignRequests.push(url);
-    });
-    page.on('console', message => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    page = await watchedPage(await browser.newContext({ viewport: { width: 1400, height: 900 } }), { viewerUrl: viewer.url, problems, foreignRequests });
   },
   { timeout: 300_000 },
 );

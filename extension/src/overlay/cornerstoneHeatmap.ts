@@ -77,7 +77,7 @@ interface Drawn {
   readonly key: string;
   readonly viewport: StackViewportLike;
   readonly imageIds: string[];
-  readonly attentionActor: ImageActor | null;
+  attentionActor: ImageActor | null;
 }
 
 function isStackViewport(viewport: unknown): viewport is StackViewportLike {
@@ -122,45 +122,20 @@ export class CornerstoneHeatmapSink implements OverlaySink {
     this.drawn.set(viewportId, drawn);
     const frame = `chestaid-heatmap:${viewportId}:${++this.serial}`;
     if (layer.attention) {
-      const imageId = `${frame}:attention`;
-      this.cache(cs, imageId, layer.attention, layer.plane);
-      drawn.imageIds.push(imageId);
-      viewport.addImages([
-        {
-          imageId,
-          actorUID: imageId,
-          callback: ({ imageActor }) => {
-            this.fill(cs, imageActor, imageId);
-            this.colour(cs, imageActor, colourNodes(this.colormap, COLOUR_NODES).map(({ x, rgb }) => [x, ...rgb]));
-            cs.utilities.colormap.updateOpacityMapping(
-              imageActor,
-              opacityNodes(this.ramp).map(({ x, opacity }) => ({ value: x, opacity })),
-              1,
-            );
-            imageActor.getProperty().setInterpolationTypeToLinear();
-            imageActor.getProperty().setOpacity(layer.opacity);
-            (drawn as { attentionActor: ImageActor | null }).attentionActor = imageActor;
-          },
-        },
-      ]);
+      drawn.attentionActor = this.addActor(cs, viewport, drawn, `${frame}:attention`, layer.attention, layer.plane, actor => {
+        this.colour(cs, actor, colourNodes(this.colormap, COLOUR_NODES).map(({ x, rgb }) => [x, ...rgb]));
+        cs.utilities.colormap.updateOpacityMapping(actor, opacityNodes(this.ramp).map(({ x, opacity }) => ({ value: x, opacity })), 1);
+        actor.getProperty().setInterpolationTypeToLinear();
+        actor.getProperty().setOpacity(layer.opacity);
+      });
     }
     if (layer.outline) {
-      const imageId = `${frame}:outline`;
-      this.cache(cs, imageId, layer.outline, layer.plane);
-      drawn.imageIds.push(imageId);
-      viewport.addImages([
-        {
-          imageId,
-          actorUID: imageId,
-          callback: ({ imageActor }) => {
-            this.fill(cs, imageActor, imageId);
-            this.colour(cs, imageActor, [[0, ...OUTLINE_COLOUR], [1, ...OUTLINE_COLOUR]]);
-            // Only boundary pixels (value 1) are drawn, crisp: nearest-neighbour, fully opaque.
-            cs.utilities.colormap.updateOpacityMapping(imageActor, [{ value: 0, opacity: 0 }, { value: 0.5, opacity: 0 }, { value: 0.51, opacity: 1 }, { value: 1, opacity: 1 }], 1);
-            imageActor.getProperty().setInterpolationTypeToNearest();
-          },
-        },
-      ]);
+      this.addActor(cs, viewport, drawn, `${frame}:outline`, layer.outline, layer.plane, actor => {
+        this.colour(cs, actor, [[0, ...OUTLINE_COLOUR], [1, ...OUTLINE_COLOUR]]);
+        // Only boundary pixels (value 1) are drawn, crisp: nearest-neighbour, fully opaque.
+        cs.utilities.colormap.updateOpacityMapping(actor, [{ value: 0, opacity: 0 }, { value: 0.5, opacity: 0 }, { value: 0.51, opacity: 1 }, { value: 1, opacity: 1 }], 1);
+        actor.getProperty().setInterpolationTypeToNearest();
+      });
     }
     viewport.element.setAttribute(SHOWN_ATTRIBUTE, layer.sopInstanceUID);
     viewport.render();
@@ -193,6 +168,36 @@ export class CornerstoneHeatmapSink implements OverlaySink {
   /** Viewports with a layer drawn now. */
   viewportIds(): string[] {
     return [...this.drawn.keys()];
+  }
+
+  /**
+   * Caches `image` over `plane`, adds it to the viewport as an actor and styles it; returns the
+   * actor (the StackViewport calls back synchronously).
+   */
+  private addActor(
+    cs: CornerstoneOverlayHost,
+    viewport: StackViewportLike,
+    drawn: Drawn,
+    imageId: string,
+    image: GreyImage,
+    plane: ImagePlane,
+    style: (actor: ImageActor) => void,
+  ): ImageActor | null {
+    this.cache(cs, imageId, image, plane);
+    drawn.imageIds.push(imageId);
+    let added: ImageActor | null = null;
+    viewport.addImages([
+      {
+        imageId,
+        actorUID: imageId,
+        callback: ({ imageActor }) => {
+          this.fill(cs, imageActor, imageId);
+          style(imageActor);
+          added = imageActor;
+        },
+      },
+    ]);
+    return added;
   }
 
   private cache(cs: CornerstoneOverlayHost, imageId: string, image: GreyImage, plane: ImagePlane): void {

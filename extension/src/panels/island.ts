@@ -10,38 +10,11 @@
  * host's React components and contexts are not available inside; state belongs in a service,
  * because the host unmounts panels freely.
  */
-import { createElement, type ReactNode } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
+import type { ReactNode } from 'react';
 
+import { propsIslandComponent } from './propsIsland';
+
+/** The panel's island: no props from the host; it fills the panel and scrolls. */
 export function islandComponent(render: () => ReactNode, displayName: string) {
-  const roots = new Map<HTMLElement, Root>();
-
-  // The host detaches our container when it unmounts the panel; unmount our roots after its
-  // commit, not during it.
-  const unmountDetached = () => {
-    for (const [container, root] of roots) {
-      if (!container.isConnected) {
-        root.unmount();
-        roots.delete(container);
-      }
-    }
-  };
-
-  const attach = (container: HTMLDivElement | null) => {
-    if (!container) {
-      setTimeout(unmountDetached, 0);
-      return;
-    }
-    if (!roots.has(container)) {
-      const root = createRoot(container);
-      roots.set(container, root);
-      root.render(render());
-    }
-  };
-
-  function Island() {
-    return createElement('div', { ref: attach, className: 'h-full w-full overflow-auto' });
-  }
-  Island.displayName = displayName;
-  return Island;
+  return propsIslandComponent<Record<string, never>>(() => render(), displayName, { className: 'h-full w-full overflow-auto' });
 }
