@@ -2,8 +2,9 @@
 // port, and Debian's Chromium through playwright-core (downloaded browsers do not run here).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { launchChromium as launchWith } from '../chromium.mjs';
@@ -95,4 +96,15 @@ export async function watchedPage(context, { viewerUrl, problems, foreignRequest
     if (!url.startsWith(viewerUrl) && !/^(data|blob):/.test(url)) foreignRequests.push(url);
   });
   return page;
+}
+
+export const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
+
+/** What each e2e file starts with: the viewer, the study list it serves, and Chromium. */
+export async function startSession() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const viewer = await startViewer();
+  const { studies } = await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json();
+  const browser = await launchChromium();
+  return { viewer, studies, browser };
 }

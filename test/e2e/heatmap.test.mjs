@@ -7,13 +7,12 @@
 //
 //   npm run test:e2e        (screenshot and exported image in test/e2e/artifacts/)
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { BANNER_CONFIRM, launchChromium, ROOT, startViewer, watchedPage } from './harness.mjs';
+import { ARTIFACTS, BANNER_CONFIRM, ROOT, startSession, watchedPage } from './harness.mjs';
 
-const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
 const INFERNO = JSON.parse(readFileSync(join(ROOT, 'extension/src/core/colormaps/inferno.json'), 'utf8')).colours;
 // extension/src/core/colormap.ts ATTENTION_RAMP: no colour below 0.1, full opacity from 0.3.
@@ -28,10 +27,7 @@ const foreignRequests = [];
 
 before(
   async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    viewer = await startViewer();
-    studies = (await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json()).studies;
-    browser = await launchChromium();
+    ({ viewer, studies, browser } = await startSession());
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
     page = await watchedPage(context, { viewerUrl: viewer.url, problems, foreignRequests });
   },

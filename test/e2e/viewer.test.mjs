@@ -8,13 +8,12 @@
 //
 //   npm run test:e2e        (screenshots in test/e2e/artifacts/)
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { BANNER_CONFIRM, launchChromium, ROOT, startViewer, watchedPage } from './harness.mjs';
+import { ARTIFACTS, BANNER_CONFIRM, ROOT, startSession, watchedPage } from './harness.mjs';
 
-const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
 
 let viewer;
@@ -26,10 +25,7 @@ const foreignRequests = []; // every request that leaves the viewer's own origin
 
 before(
   async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    viewer = await startViewer();
-    studies = (await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json()).studies;
-    browser = await launchChromium();
+    ({ viewer, studies, browser } = await startSession());
     page = await watchedPage(await browser.newContext({ viewport: { width: 1400, height: 900 } }), { viewerUrl: viewer.url, problems, foreignRequests });
   },
   { timeout: 300_000 },

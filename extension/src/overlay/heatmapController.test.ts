@@ -1,7 +1,7 @@
 import type { Analysis } from '../core';
 import type { HeatLayer, ImagePlane, OverlaySink } from '../core/heatmapLayer';
 import { DEFAULT_HEATMAP, type AnalysisOutcome, type HeatmapSettings } from '../services/ChestAidService';
-import { HeatmapController, layerFor, type ViewportImage } from './heatmapController';
+import { HeatmapController, layerFor, type LayerMaps, type ViewportImage } from './heatmapController';
 
 const plane: ImagePlane = {
   rows: 40,
@@ -52,7 +52,11 @@ function setup(views: ViewportImage[], results: Record<string, AnalysisOutcome>,
 
 describe('layerFor', () => {
   const view: ViewportImage = { viewportId: 'a', sopInstanceUID: 's1', plane };
-  const upsampled = (o: AnalysisOutcome, rows: number, columns: number) => ({ data: new Float32Array(rows * columns).fill(0.7), width: columns, height: rows });
+  const filled = (rows: number, columns: number, value: number) => ({ data: new Float32Array(rows * columns).fill(value), width: columns, height: rows });
+  const upsampled: LayerMaps = {
+    attention: (o, rows, columns) => filled(rows, columns, 0.7),
+    outline: (o, rows, columns) => ({ ...filled(rows, columns, 0), data: Float32Array.from({ length: rows * columns }, (_, i) => (i === 0 ? 1 : 0)) }),
+  };
 
   it("is the attention map at the image size over the image plane, with the reader's opacity", () => {
     const layer = layerFor(view, outcome('s1'), { ...DEFAULT_HEATMAP, opacity: 0.3 }, upsampled)!;

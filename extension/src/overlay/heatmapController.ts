@@ -26,31 +26,32 @@ export interface HeatmapControllerDeps {
   readonly nextFrame?: (callback: () => void) => void;
 }
 
-/** The layer a viewport should show, or null. `attentionOf` memoises the upsampled map. */
-export function layerFor(
-  view: ViewportImage,
-  outcome: AnalysisOutcome | null,
-  settings: HeatmapSettings,
-  attentionOf: (outcome: AnalysisOutcome, rows: number, columns: number) => GreyImage,
-): HeatLayer | null {
+/** The upsampled map, and its outline at a level; the controller memoises both. */
+export interface LayerMaps {
+  attention(outcome: AnalysisOutcome, rows: number, columns: number): GreyImage;
+  outline(outcome: AnalysisOutcome, rows: number, columns: number, level: number): GreyImage;
+}
+
+/** The layer a viewport should show, or null. */
+export function layerFor(view: ViewportImage, outcome: AnalysisOutcome | null, settings: HeatmapSettings, maps: LayerMaps): HeatLayer | null {
   if (!settings.visible || !outcome) return null;
   const grid = layerGrid(view.plane.rows, view.plane.columns);
-  const attention = attentionOf(outcome, grid.rows, grid.columns);
   const showAttention = settings.layers !== 'outline';
   const showOutline = settings.layers !== 'attention';
   return {
     key: [outcome.key, settings.layers, showOutline ? settings.outlineLevel : '', grid.rows, grid.columns].join('|'),
     sopInstanceUID: view.sopInstanceUID,
     plane: { ...view.plane },
-    attention: showAttention ? attention : null,
-    outline: showOutline ? outlineLayer(attention, settings.outlineLevel) : null,
+    attention: showAttention ? maps.attention(outcome, grid.rows, grid.columns) : null,
+    outline: showOutline ? maps.outline(outcome, grid.rows, grid.columns, settings.outlineLevel) : null,
     opacity: settings.opacity,
   };
 }
 
 export class HeatmapController {
   private pending = false;
-  private readonly attentionCache = new Map<string, GreyImage>();
+  // A few layers' worth (at most 512 x 512 floats each): the images of one study.
+  private readonly cache = new Map<string, GreyImage>();
   private readonly nextFrame: (callback: () => void) => void;
 
   constructor(private readonly deps: HeatmapControllerDeps) {
@@ -73,7 +74,7 @@ export class HeatmapController {
     const seen = new Set<string>();
     for (const view of viewports()) {
       seen.add(view.viewportId);
-      const layer = layerFor(view, outcomeForImage(view.sopInstanceUID), current, this.attention);
+      const layer = layerFor(view, outcomeForImage(view.sopInstanceUID), current, this.maps);
       if (layer) sink.show(view.viewportId, layer);
       else sink.remove(view.viewportId);
     }
@@ -83,18 +84,27 @@ export class HeatmapController {
   /** Removes every layer (mode exit). */
   clear(): void {
     for (const viewportId of this.deps.sink.viewportIds()) this.deps.sink.remove(viewportId);
-    this.attentionCache.clear();
+    this.cache.clear();
   }
 
-  private readonly attention = (outcome: AnalysisOutcome, rows: number, columns: number): GreyImage => {
-    const key = `${outcome.key}|${rows}x${columns}`;
-    let map = this.attentionCache.get(key);
+  /**
+   * Reconciles run on every state change (an opacity drag is dozens): the maps are computed once
+   * per result, size and level, not on each.
+   */
+  private readonly maps: LayerMaps = {
+    attention: (outcome, rows, columns) =>
+      this.memo(`${outcome.key}|${rows}x${columns}`, () => attentionLayer(outcome.analysis.cam, { rows, columns })),
+    outline: (outcome, rows, columns, level) =>
+      this.memo(`${outcome.key}|${rows}x${columns}|outline ${level}`, () => outlineLayer(this.maps.attention(outcome, rows, columns), level)),
+  };
+
+  private memo(key: string, make: () => GreyImage): GreyImage {
+    let map = this.cache.get(key);
     if (!map) {
-      map = attentionLayer(outcome.analysis.cam, { rows, columns });
-      // A few layers' worth (at most 512 x 512 floats each): the images of one study.
-      if (this.attentionCache.size >= 16) this.attentionCache.delete(this.attentionCache.keys().next().value as string);
-      this.attentionCache.set(key, map);
+      map = make();
+      if (this.cache.size >= 16) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(key, map);
     }
     return map;
-  };
+  }
 }

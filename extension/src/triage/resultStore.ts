@@ -54,22 +54,16 @@ export function keyText(image: ImageIdentity & ModelIdentity): string {
   return JSON.stringify(recordKey(image));
 }
 
-/** The record of a finished analysis. */
-export function scoredRecord({
-  image,
-  model,
-  outcome,
-  source,
-  imageId,
-  analysedAt,
-}: {
+interface RecordArgs {
   image: ImageIdentity;
   model: ModelIdentity;
-  outcome: AnalysisOutcome;
   source: StoredResult['source'];
   imageId?: string;
   analysedAt: number;
-}): StoredResult {
+}
+
+/** What every record carries: the key (image, model bytes, calibration), when, and from where. */
+function recordBase({ image, model, source, imageId, analysedAt }: RecordArgs) {
   return {
     studyInstanceUID: image.studyInstanceUID,
     seriesInstanceUID: image.seriesInstanceUID,
@@ -77,42 +71,19 @@ export function scoredRecord({
     modelSha256: model.modelSha256.toLowerCase(),
     calibrationVersion: model.calibrationVersion,
     analysedAt,
-    status: 'scored',
-    probability: outcome.analysis.probability,
     source,
     ...(imageId ? { imageId } : {}),
-    outcome,
   };
 }
 
+/** The record of a finished analysis. */
+export function scoredRecord({ outcome, ...args }: RecordArgs & { outcome: AnalysisOutcome }): StoredResult {
+  return { ...recordBase(args), status: 'scored', probability: outcome.analysis.probability, outcome };
+}
+
 /** The record of an analysis that could not be made, with the reason a reader will see. */
-export function failedRecord({
-  image,
-  model,
-  reason,
-  source,
-  imageId,
-  analysedAt,
-}: {
-  image: ImageIdentity;
-  model: ModelIdentity;
-  reason: string;
-  source: StoredResult['source'];
-  imageId?: string;
-  analysedAt: number;
-}): StoredResult {
-  return {
-    studyInstanceUID: image.studyInstanceUID,
-    seriesInstanceUID: image.seriesInstanceUID,
-    sopInstanceUID: image.sopInstanceUID,
-    modelSha256: model.modelSha256.toLowerCase(),
-    calibrationVersion: model.calibrationVersion,
-    analysedAt,
-    status: 'failed',
-    reason,
-    source,
-    ...(imageId ? { imageId } : {}),
-  };
+export function failedRecord({ reason, ...args }: RecordArgs & { reason: string }): StoredResult {
+  return { ...recordBase(args), status: 'failed', reason };
 }
 
 /** Listeners of a store, told after each write. */
