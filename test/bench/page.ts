@@ -4,9 +4,12 @@
  */
 import {
   Preprocessor,
+  analyse,
+  camToHeatmap,
   inputSpecOf,
   parseManifest,
   toUnitGrey,
+  type Manifest,
   type PixelAttributes,
 } from '../../extension/src/core';
 import { createInferenceClient } from '../../extension/src/inference/browser';
@@ -135,7 +138,7 @@ const api = {
     const manifest = parseManifest(await (await fetchOk(manifestUrl)).json());
     const bytes = base64ToBytes(pixelsBase64);
     const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-    preprocessCases.set(id, { attributes, pixels, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });
+    preprocessCases.set(id, { attributes, pixels, manifest, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });
   },
 
   preprocessOnce(id: string): number {
@@ -146,6 +149,68 @@ const api = {
     return performance.now() - t0;
   },
 
+  /** The worker's wasm memory and run count. */
+  stats: (name: string) => client(name).stats(),
+
+  /**
+   * This page's V8 heap (performance.memory, exact with --enable-precise-memory-info).
+   * Not measureUserAgentSpecificMemory: it waits for every worker of the page, and onnxruntime's
+   * thread-pool workers sit in Atomics.wait inside wasm, so it answered only at its 60 s timeout.
+   */
+  heap(): number | null {
+    return (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null;
+  },
+
+  /**
+   * One analysis as the viewer runs it, minus Cornerstone: stored pixels -> core analyse()
+   * (preprocessing, the worker's run, calibration, CAM) -> the heatmap at the model's input size.
+   */
+  async analyseOnce(name: string, caseId: string, key: string) {
+    const c = preprocessCases.get(caseId)!;
+    const analysis = await analyse(c.attributes, c.pixels, c.manifest, client(name).classifierFor(key));
+    camToHeatmap(analysis.cam, c.manifest.input.size.height, c.manifest.input.size.width);
+    return analysis.logit;
+  },
+
+  /** CAM post-processing alone: a raw 7x7 map -> ReLU, normalise, bicubic to height x width. */
+  camOnce(raw: number[], side: number, height: number, width: number): number {
+    const map = { data: Float32Array.from(raw), width: side, height: side };
+    const t0 = performance.now();
+    camToHeatmap(map, height, width);
+    return performance.now() - t0;
+  },
+
+  /** What WebGPU offers this page: the adapter, or why there is none. */
+  async webgpu() {
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+    if (!gpu) return { adapter: null, reason: 'navigator.gpu is absent' };
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { adapter: null, reason: 'requestAdapter() gave no adapter' };
+    const info = adapter.info ?? {};
+    return {
+      adapter: {
+        vendor: info.vendor ?? '',
+        architecture: info.architecture ?? '',
+        description: info.description ?? '',
+        isFallbackAdapter: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter),
+        features: [...(adapter.features ?? [])].sort(),
+      },
+      reason: null,
+    };
+  },
+
+  /** Whether Chromium exposes WebNN here, and if not, why. */
+  async webnn() {
+    const ml = (navigator as unknown as { ml?: { createContext(options?: unknown): Promise<unknown> } }).ml;
+    if (!ml) return { available: false, reason: 'navigator.ml is absent' };
+    try {
+      await ml.createContext({ deviceType: 'cpu' });
+      return { available: true, reason: null };
+    } catch (error) {
+      return { available: false, reason: `createContext failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  },
+
   dispose(name: string): void {
     clients.get(name)?.dispose();
     clients.delete(name);
@@ -154,7 +219,13 @@ const api = {
 
 const preprocessCases = new Map<
   string,
-  { attributes: PixelAttributes; pixels: Uint16Array; preprocessor: Preprocessor; accepted: readonly string[] }
+  { attributes: PixelAttributes; pixels: Uint16Array; manifest: Manifest; preprocessor: Preprocessor; accepted: readonly string[] }
 >();
+
+interface GpuAdapterLike {
+  readonly info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+  readonly isFallbackAdapter?: boolean;
+  readonly features?: Iterable<string>;
+}
 
 (window as unknown as { chestaidTest: typeof api }).chestaidTest = api;

@@ -154,6 +154,14 @@ describe('InferenceClient', () => {
     await expect(newer).resolves.toMatchObject({ key: 'image-2' });
   });
 
+  it('reports the worker\'s statistics', async () => {
+    const { client, worker } = setup();
+    await ready(client, worker);
+    const stats = client.stats();
+    worker().reply({ type: 'stats', id: worker().last('stats').id, stats: { wasmMemoryBytes: 1 << 24, runs: 3 } });
+    await expect(stats).resolves.toEqual({ wasmMemoryBytes: 1 << 24, runs: 3 });
+  });
+
   it('refuses an answer that carries another key than its request', async () => {
     const { client, worker } = setup();
     await ready(client, worker);

@@ -20,6 +20,7 @@ import {
   type InferenceConfig,
   type WorkerRequest,
   type WorkerResponse,
+  type WorkerStats,
 } from './protocol';
 
 export const EVENTS = Object.freeze({
@@ -172,6 +173,14 @@ export class InferenceClient implements Classifier {
         superseded = true;
         this.cancel(id);
       },
+    });
+  }
+
+  /** The worker's memory and run count (benchmarks). */
+  stats(): Promise<WorkerStats> {
+    return this.request({ type: 'stats', id: this.nextId++ }, []).then(response => {
+      if (response.type !== 'stats') throw new InferenceError(`the worker answered stats with ${response.type}`);
+      return response.stats;
     });
   }
 

@@ -28,6 +28,7 @@ import {
   type SelfCheckReport,
   type WorkerRequest,
   type WorkerResponse,
+  type WorkerStats,
 } from './protocol';
 import { CROSS_CHECK_TOLERANCE, maxAbsDiff, parseReference, probeInput, type Reference } from './reference';
 
@@ -43,13 +44,20 @@ export interface SessionLike {
   readonly inputMetadata?: readonly { readonly name: string; readonly shape?: readonly (number | string)[] }[];
   run(feeds: Record<string, unknown>): Promise<Record<string, TensorLike>>;
   release(): Promise<void>;
+  /** Ends onnxruntime's profiler; onnxruntime-web prints the trace to the console. */
+  endProfiling?(): void;
+}
+
+export interface SessionOptionsLike {
+  executionProviders: string[];
+  enableProfiling?: boolean;
 }
 
 /** The part of onnxruntime-web's module the engine uses. */
 export interface OrtLike {
   readonly env: { wasm: { numThreads?: number; wasmPaths?: unknown; proxy?: boolean }; logLevel?: string };
   readonly InferenceSession: {
-    create(model: Uint8Array, options: { executionProviders: string[] }): Promise<SessionLike>;
+    create(model: Uint8Array, options: SessionOptionsLike): Promise<SessionLike>;
   };
   readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
 }
@@ -63,6 +71,8 @@ export interface EngineDeps extends ModelBytesDeps {
   readonly hardwareConcurrency?: number;
   readonly loadOrt: (flavour: OrtFlavour, baseUrl: string) => Promise<OrtLike>;
   readonly fetchJson: (url: string) => Promise<unknown>;
+  /** The byte length of onnxruntime's wasm memory, when the worker can see it (worker.ts). */
+  readonly wasmMemoryBytes?: () => number | null;
 }
 
 export interface RunOutput {
@@ -83,7 +93,21 @@ interface Ready {
   readonly session: SessionLike;
   readonly names: Names;
   readonly info: BackendInfo;
+  /** [1, C, H, W] from the graph, for the idle warm-up; null when the graph does not say. */
+  readonly dims: number[] | null;
 }
+
+/**
+ * The smallest model there is (ONNX IR 7, opset 13: y = Identity(x), x float[1]). Creating a
+ * session from it is the only public way to make onnxruntime-web start its wasm runtime on its own
+ * (onnxruntime issue 18364 asks for another), so that start is timed apart from the model's
+ * session; it is released at once.
+ */
+export const RUNTIME_START_MODEL = Uint8Array.of(
+  8, 7, 58, 55, 10, 16, 10, 1, 120, 18, 1, 121, 34, 8, 73, 100, 101, 110, 116, 105, 116, 121, 18, 1, 103, 90, 15, 10, 1,
+  120, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 98, 15, 10, 1, 121, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 66, 4, 10, 0,
+  16, 13,
+);
 
 function namesOf(config: InferenceConfig): Names {
   return { input: config.inputName ?? 'input', logit: config.logitName ?? 'logit', cam: config.camName ?? 'cam' };
@@ -151,6 +175,16 @@ async function release(session: SessionLike | null): Promise<void> {
   }
 }
 
+type Settled<T> = ({ readonly ok: true } & T) | { readonly ok: false; readonly error: unknown; readonly ms?: undefined };
+
+/** The outcome of a promise that is awaited later, without an unhandled rejection meanwhile. */
+function settle<T extends object>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    value => ({ ok: true as const, ...value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
 type WebGpuAttempt =
   | { readonly ok: true; readonly ort: OrtLike; readonly session: SessionLike; readonly createMs: number; readonly check: SelfCheckReport }
   | { readonly ok: false; readonly ort: OrtLike | null; readonly reason: string; readonly check: SelfCheckReport | null };
@@ -159,6 +193,8 @@ export class InferenceEngine {
   private readyPromise: Promise<Ready> | null = null;
   private configKey = '';
   private modelUrl = '';
+  private runs = 0;
+  private profileRuns = 0;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -175,6 +211,7 @@ export class InferenceEngine {
     }
     this.configKey = key;
     this.modelUrl = config.modelUrl;
+    this.profileRuns = config.profileRuns ?? 0;
     const promise = this.load(config, onProgress);
     this.readyPromise = promise;
     // A failed load (404, hash mismatch, network) may be retried once the host is fixed.
@@ -193,17 +230,33 @@ export class InferenceEngine {
       return { ...out, runMs: this.deps.now() - start };
     } catch (error) {
       throw new InferenceError(`inference failed on ${info.backend}: ${messageOf(error)}`);
+    } finally {
+      this.ran(session);
     }
+  }
+
+  stats(): WorkerStats {
+    return { wasmMemoryBytes: this.deps.wasmMemoryBytes?.() ?? null, runs: this.runs };
+  }
+
+  private ran(session: SessionLike): void {
+    this.runs++;
+    if (this.runs === this.profileRuns) session.endProfiling?.();
   }
 
   private async load(config: InferenceConfig, onProgress: (progress: Progress) => void): Promise<Ready> {
     checkConfig(config);
     const names = namesOf(config);
+    const threads = chooseThreads(this.deps, config.numThreads);
+    const lookup = await findAdapter(this.deps.gpu, config.backend ?? 'auto');
+    const gpuAdapter = lookup.adapter;
+
     const loaded = await loadModelBytes(
       { modelUrl: config.modelUrl, sha256: config.sha256, bytes: config.bytes, cacheName: config.cacheName === undefined ? DEFAULT_CACHE_NAME : config.cacheName },
       this.deps,
       onProgress,
     );
+    const runtime = settle(this.startRuntime(gpuAdapter ? 'webgpu' : 'wasm', config, threads));
     const model: ModelLoadInfo = {
       sha256: config.sha256.toLowerCase(),
       bytes: loaded.bytes.length,
@@ -212,26 +265,27 @@ export class InferenceEngine {
       verifyMs: loaded.verifyMs,
       ...(loaded.cacheProblem ? { cacheProblem: loaded.cacheProblem } : {}),
     };
-    const threads = chooseThreads(this.deps, config.numThreads);
     const common = { threads: threads.threads, crossOriginIsolated: this.deps.crossOriginIsolated, model };
 
-    const lookup = await findAdapter(this.deps.gpu, config.backend ?? 'auto');
     let fallbackOrt: OrtLike | null = null;
     let why = lookup.reason ?? '';
     let selfCheck: SelfCheckReport | null = null;
-    if (lookup.adapter) {
-      const attempt = await this.tryWebGpu(config, names, loaded.bytes, threads, lookup.adapter);
+    let started = await runtime;
+    if (gpuAdapter) {
+      const attempt = await this.tryWebGpu(config, names, loaded.bytes, started, gpuAdapter);
       if (attempt.ok) {
-        const reason = `WebGPU on ${describeAdapter(lookup.adapter)}: self-check against ${attempt.check.against} passed (logit off by ${formatDiff(attempt.check.logitDiff)})`;
+        const reason = `WebGPU on ${describeAdapter(gpuAdapter)}: self-check against ${attempt.check.against} passed (logit off by ${formatDiff(attempt.check.logitDiff)})`;
         return {
           ort: attempt.ort,
           session: attempt.session,
           names,
+          dims: null,
           info: {
             backend: 'webgpu',
             reason,
             adapter: lookup.adapter,
             selfCheck: attempt.check,
+            runtimeStartMs: started.ms ?? 0,
             sessionCreateMs: attempt.createMs,
             // The self-check was the session's first run.
             warmUpMs: attempt.check.runMs,
@@ -243,22 +297,44 @@ export class InferenceEngine {
       fallbackOrt = attempt.ort;
       why = attempt.reason;
       selfCheck = attempt.check;
+      if (!fallbackOrt) started = await settle(this.startRuntime('wasm', config, threads));
     }
 
-    const ort = fallbackOrt ?? this.configure(await this.importOrt('wasm', config), config, threads);
+    let ort = fallbackOrt;
+    if (!ort) {
+      if (!started.ok) throw started.error;
+      ort = started.ort;
+    }
     const start = this.deps.now();
-    const session = await this.createSession(ort, loaded.bytes, 'wasm', names);
+    const session = await this.createSession(ort, loaded.bytes, 'wasm', names, config);
     const sessionCreateMs = this.deps.now() - start;
-    const warmUpMs = await this.warmUp(ort, session, names);
+    let dims: number[] | null = null;
+    try {
+      dims = [1, ...inputShape(session, names)];
+    } catch {
+      // No warm-up for a graph that does not state its input size.
+    }
+    // A session's first run costs several later ones (thread pool start, buffer allocation; the
+    // demo model's took 1.5 s against 0.3-0.5 s later on this loaded 2-core host), so it happens
+    // while the model is "loading", not when the reader first clicks Analyze.
+    let warmUpMs: number | null = null;
+    if (dims) {
+      const warmStart = this.deps.now();
+      await runOnce(ort, session, names, probeInput(dims), dims);
+      this.ran(session);
+      warmUpMs = this.deps.now() - warmStart;
+    }
     return {
       ort,
       session,
       names,
+      dims,
       info: {
         backend: 'wasm',
         reason: `${why}: ${describeWasm(threads)}`,
         adapter: lookup.adapter,
         selfCheck,
+        runtimeStartMs: started.ms ?? 0,
         sessionCreateMs,
         warmUpMs,
         ...common,
@@ -267,21 +343,19 @@ export class InferenceEngine {
   }
 
   /**
-   * A session's first run costs several steady-state runs (thread pool start, buffer allocation;
-   * the demo model's took 1.5 s against 0.3-0.5 s later on this loaded 2-core host), so it happens
-   * while the model is "loading", not when the reader first clicks Analyze. Skipped when the graph
-   * does not state its input size.
+   * Loads onnxruntime-web, sets its env and starts its wasm runtime with a one-node session, so
+   * the model's session later only parses, optimises and prepacks the graph.
    */
-  private async warmUp(ort: OrtLike, session: SessionLike, names: Names): Promise<number | null> {
-    let dims: number[];
-    try {
-      dims = [1, ...inputShape(session, names)];
-    } catch {
-      return null;
-    }
+  private async startRuntime(flavour: OrtFlavour, config: InferenceConfig, threads: ThreadChoice): Promise<{ ort: OrtLike; ms: number }> {
     const start = this.deps.now();
-    await runOnce(ort, session, names, probeInput(dims), dims);
-    return this.deps.now() - start;
+    const ort = this.configure(await this.importOrt(flavour, config), config, threads);
+    try {
+      const session = await ort.InferenceSession.create(RUNTIME_START_MODEL, { executionProviders: ['wasm'] });
+      await release(session);
+    } catch (error) {
+      throw new InferenceError(`could not start onnxruntime-web (${flavour}) from ${config.ortBaseUrl}: ${messageOf(error)}`);
+    }
+    return { ort, ms: this.deps.now() - start };
   }
 
   private async importOrt(flavour: OrtFlavour, config: InferenceConfig): Promise<OrtLike> {
@@ -303,10 +377,18 @@ export class InferenceEngine {
     return ort;
   }
 
-  private async createSession(ort: OrtLike, bytes: Uint8Array, provider: 'wasm' | 'webgpu', names: Names): Promise<SessionLike> {
+  private async createSession(
+    ort: OrtLike,
+    bytes: Uint8Array,
+    provider: 'wasm' | 'webgpu',
+    names: Names,
+    config?: InferenceConfig,
+  ): Promise<SessionLike> {
     let session: SessionLike;
+    const options: SessionOptionsLike = { executionProviders: [provider] };
+    if (config?.profileRuns) options.enableProfiling = true;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+      session = await ort.InferenceSession.create(bytes, options);
     } catch (error) {
       throw new InferenceError(`could not create a ${provider} session for the model: ${messageOf(error)}`);
     }
@@ -323,20 +405,18 @@ export class InferenceEngine {
     config: InferenceConfig,
     names: Names,
     bytes: Uint8Array,
-    threads: ThreadChoice,
+    runtime: Settled<{ ort: OrtLike; ms: number }>,
     adapter: AdapterReport,
   ): Promise<WebGpuAttempt> {
-    let ort: OrtLike;
-    try {
-      ort = this.configure(await this.importOrt('webgpu', config), config, threads);
-    } catch (error) {
-      return { ok: false, ort: null, reason: `WebGPU runtime unavailable (${messageOf(error)})`, check: null };
+    if (!runtime.ok) {
+      return { ok: false, ort: null, reason: `WebGPU runtime unavailable (${messageOf(runtime.error)})`, check: null };
     }
+    const { ort } = runtime;
     let session: SessionLike | null = null;
     let check: SelfCheckReport | null = null;
     try {
       const start = this.deps.now();
-      session = await this.createSession(ort, bytes, 'webgpu', names);
+      session = await this.createSession(ort, bytes, 'webgpu', names, config);
       const createMs = this.deps.now() - start;
       check = await this.selfCheck(ort, session, names, bytes, config);
       if (check.passed) return { ok: true, ort, session, createMs, check };
@@ -419,6 +499,7 @@ export interface PortLike {
 export interface Engine {
   init(config: InferenceConfig, onProgress: (progress: Progress) => void): Promise<BackendInfo>;
   run(input: Float32Array, dims: readonly number[]): Promise<RunOutput>;
+  stats?(): WorkerStats;
 }
 
 /** Progress messages at most every 1 % of the file (or 1 MiB when its size is unknown). */
@@ -468,6 +549,10 @@ export function serve(port: PortLike, engine: Engine): void {
       }
       case 'cancel':
         waiting.delete(data.id);
+        break;
+      case 'stats':
+        if (engine.stats) port.postMessage({ type: 'stats', id: data.id, stats: engine.stats() });
+        else fail(data.id, new InferenceError('this worker keeps no statistics'));
         break;
     }
   });

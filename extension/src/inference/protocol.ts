@@ -22,8 +22,8 @@ export interface InferenceConfig {
   readonly inputName?: string;
   readonly logitName?: string;
   readonly camName?: string;
-  /** 'auto' uses WebGPU when an adapter exists and passes the self-check; 'wasm' never tries. */
-  readonly backend?: 'auto' | 'wasm';
+  /** 'auto' and 'webgpu' use WebGPU when an adapter exists and passes the self-check; 'wasm' never tries. */
+  readonly backend?: 'auto' | 'wasm' | 'webgpu';
   /** Overrides the thread count (benchmarks); see chooseThreads for the default. */
   readonly numThreads?: number;
   /**
@@ -33,6 +33,11 @@ export interface InferenceConfig {
   readonly referenceUrl?: string;
   /** Cache API storage for verified model bytes; null turns caching off. */
   readonly cacheName?: string | null;
+  /**
+   * Benchmarks: run onnxruntime's profiler over the session's first `profileRuns` runs, then end
+   * it; onnxruntime-web prints the per-node trace (Chrome trace JSON) to the worker's console.
+   */
+  readonly profileRuns?: number;
 }
 
 export const DEFAULT_CACHE_NAME = 'chestaid-models-v1';
@@ -76,9 +81,20 @@ export interface BackendInfo {
   readonly adapter: AdapterReport | null;
   readonly selfCheck: SelfCheckReport | null;
   readonly model: ModelLoadInfo;
+  /** onnxruntime-web's own start (its JS, the wasm: fetch, compile, instantiate, threads). */
+  readonly runtimeStartMs: number;
+  /** Creating the model's session once the runtime and the bytes are there. */
   readonly sessionCreateMs: number;
   /** The session's first run (the self-check on WebGPU), done at load; null when skipped. */
   readonly warmUpMs: number | null;
+}
+
+/** What the worker can tell about its memory (benchmarks watch it for growth). */
+export interface WorkerStats {
+  /** The byte length of onnxruntime's WebAssembly.Memory, null when the worker has not seen it. */
+  readonly wasmMemoryBytes: number | null;
+  /** Runs done since the model was loaded, the warm-up included. */
+  readonly runs: number;
 }
 
 export type WorkerRequest =
@@ -91,7 +107,8 @@ export type WorkerRequest =
       readonly dims: readonly number[];
     }
   /** Drop a queued run whose answer nobody waits for any more (a newer request replaced it). */
-  | { readonly type: 'cancel'; readonly id: number };
+  | { readonly type: 'cancel'; readonly id: number }
+  | { readonly type: 'stats'; readonly id: number };
 
 export type WorkerResponse =
   | { readonly type: 'progress'; readonly id: number; readonly loaded: number; readonly total: number | null }
@@ -105,6 +122,7 @@ export type WorkerResponse =
       readonly camDims: readonly [number, number];
       readonly runMs: number;
     }
+  | { readonly type: 'stats'; readonly id: number; readonly stats: WorkerStats }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
 /** A failure of the inference adapter; the message is meant for the reader as is. */
