@@ -153,11 +153,14 @@ const api = {
   stats: (name: string) => client(name).stats(),
 
   /**
-   * This page's V8 heap (performance.memory, exact with --enable-precise-memory-info).
+   * This page's live V8 heap: after a full collection where the browser exposes gc()
+   * (--js-flags=--expose-gc), so what is measured is what is retained, not garbage not yet
+   * collected; performance.memory is exact with --enable-precise-memory-info.
    * Not measureUserAgentSpecificMemory: it waits for every worker of the page, and onnxruntime's
    * thread-pool workers sit in Atomics.wait inside wasm, so it answered only at its 60 s timeout.
    */
   heap(): number | null {
+    (globalThis as { gc?: () => void }).gc?.();
     return (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null;
   },
 

@@ -73,8 +73,9 @@ const INPUT_PATH = join(ROOT, 'test/fixtures/parity', `${opts.study}.input.f32`)
 const DIMS = [1, 3, manifest.input.size.height, manifest.input.size.width];
 const REFERENCE = 'onnxruntime-node CPU, 2 threads';
 
-// An exact V8 heap size in performance.memory (it is bucketed otherwise).
-const MEMORY_ARGS = ['--enable-precise-memory-info'];
+// An exact V8 heap size in performance.memory (it is bucketed otherwise), and gc() for the page,
+// so each sample is the live heap rather than wherever the collector's sawtooth happens to be.
+const MEMORY_ARGS = ['--enable-precise-memory-info', '--js-flags=--expose-gc'];
 
 const samples = {};
 const record = (name, ms) => (samples[name] ??= []).push(ms);
@@ -605,7 +606,7 @@ function printAll({ rows, results, machine, targets }) {
     log('| series | first | last | peak | slope per analysis | over the last 80 |');
     log('|---|---|---|---|---|---|');
     const names = {
-      heapBytes: 'page JS heap (performance.memory)',
+      heapBytes: 'page JS heap after gc() (performance.memory)',
       wasmMemoryBytes: 'worker wasm memory (WebAssembly.Memory)',
       rendererRssBytes: 'renderer process RSS (page, workers, wasm; /proc)',
     };
