@@ -69,8 +69,6 @@ describe('InferenceEngine backend choice', () => {
       [true, true],
       [false, false],
     ]);
-    // The session's first run happened at load (the warm-up).
-    expect(imported[0].ort.modelSessions[0].runs).toBe(1);
   });
 
   it('starts the runtime while the model downloads', async () => {
@@ -84,10 +82,24 @@ describe('InferenceEngine backend choice', () => {
     await expect(info).resolves.toMatchObject({ backend: 'wasm', runtimeStartMs: 0 });
   });
 
-  it('warms the wasm session up while loading, so the first Analyze runs at full speed', async () => {
+  it('does not run the wasm session at load: the first request, or the idle warm-up, is its first run', async () => {
     const { engine, imported } = setup();
     const info = await engine.init(CONFIG);
-    expect(info.warmUpMs).toBe(0);
+    expect(info.warmUpMs).toBeNull();
+    const [session] = imported[0].ort.modelSessions;
+    expect(session.runs).toBe(0);
+    await expect(engine.warmUp()).resolves.toBe(0);
+    expect(session.runs).toBe(1);
+    // Only once, and never after a real run.
+    await expect(engine.warmUp()).resolves.toBeNull();
+    expect(session.runs).toBe(1);
+  });
+
+  it('skips the warm-up when a request ran first', async () => {
+    const { engine, imported } = setup();
+    await engine.init(CONFIG);
+    await engine.run(INPUT.slice(), [1, 3, 2, 2]);
+    await expect(engine.warmUp()).resolves.toBeNull();
     expect(imported[0].ort.modelSessions[0].runs).toBe(1);
     expect(engine.stats()).toEqual({ wasmMemoryBytes: null, runs: 1 });
   });
@@ -188,7 +200,8 @@ describe('InferenceEngine backend choice', () => {
     await engine.init({ ...CONFIG, profileRuns: 2 });
     const [session] = imported[0].ort.modelSessions;
     expect(session.profiled).toBe(true);
-    expect(session.profileEnded).toBe(false); // the warm-up at load was the first run
+    await engine.run(INPUT.slice(), [1, 3, 2, 2]);
+    expect(session.profileEnded).toBe(false);
     await engine.run(INPUT.slice(), [1, 3, 2, 2]);
     expect(session.profileEnded).toBe(true);
   });
@@ -286,18 +299,38 @@ describe('serve', () => {
     expect(results[0].transfer).toEqual([first.cam.buffer]);
   });
 
-  it('answers stats at once, whatever is queued', async () => {
+  it('queues the warm-up after ready, behind requests sent during the load, and answers stats at once', async () => {
+    const order: string[] = [];
+    let loaded!: () => void;
+    const loading = new Promise<void>(r => (loaded = r));
     const engine: Engine = {
-      init: async () => ({}) as never,
-      run: () => new Promise(() => {}),
-      stats: () => ({ wasmMemoryBytes: 42, runs: 0 }),
+      init: async () => {
+        await loading;
+        order.push('ready');
+        return {} as never;
+      },
+      run: async input => {
+        await loading;
+        order.push(`run ${input[0]}`);
+        return { logit: 0, cam: new Float32Array(4), camDims: [2, 2], runMs: 1 };
+      },
+      warmUp: async () => {
+        order.push('warm-up');
+        return null;
+      },
+      stats: () => ({ wasmMemoryBytes: 42, runs: order.length }),
     };
     const { p, posted, send } = port();
     serve(p, engine);
-    send({ type: 'run', id: 1, key: 'a', input: Float32Array.of(7), dims: [1, 1, 1, 1] });
-    send({ type: 'stats', id: 2 });
+    send({ type: 'init', id: 1, config: CONFIG });
+    send({ type: 'run', id: 2, key: 'a', input: Float32Array.of(7), dims: [1, 1, 1, 1] });
+    send({ type: 'stats', id: 3 });
+    expect(posted.map(m => m.message)).toEqual([{ type: 'stats', id: 3, stats: { wasmMemoryBytes: 42, runs: 0 } }]);
+    loaded();
     await flush();
-    expect(posted.map(m => m.message)).toEqual([{ type: 'stats', id: 2, stats: { wasmMemoryBytes: 42, runs: 0 } }]);
+    await flush();
+    expect(order).toEqual(['ready', 'run 7', 'warm-up']);
+    expect(posted.map(m => m.message.type)).toEqual(['stats', 'ready', 'result']);
   });
 
   it('answers init with ready or with the error message', async () => {

@@ -238,6 +238,27 @@ export class InferenceEngine {
     }
   }
 
+  /**
+   * A session's first run costs several later ones: V8 runs the fresh wasm on its baseline
+   * compiler until the optimised code is ready, and the first run allocates the session's
+   * buffers (bench page: 540-590 ms against 130-140 ms for the next). serve() calls this once the
+   * model is loaded, behind whatever is queued: a request sent during the load (InferenceClient
+   * sends Analyze's request at once) is itself the first run, and then this does nothing, rather
+   * than make that request wait behind a warm-up. Resolves with the time taken, or null.
+   */
+  async warmUp(): Promise<number | null> {
+    if (!this.readyPromise || this.runs > 0) return null;
+    const { ort, session, names, dims } = await this.readyPromise;
+    if (!dims || this.runs > 0) return null;
+    const start = this.deps.now();
+    try {
+      await runOnce(ort, session, names, probeInput(dims), dims);
+    } finally {
+      this.ran(session);
+    }
+    return this.deps.now() - start;
+  }
+
   stats(): WorkerStats {
     return { wasmMemoryBytes: this.deps.wasmMemoryBytes?.() ?? null, runs: this.runs };
   }
@@ -317,17 +338,7 @@ export class InferenceEngine {
     try {
       dims = [1, ...inputShape(session, names)];
     } catch {
-      // No warm-up for a graph that does not state its input size.
-    }
-    // A session's first run costs several later ones (thread pool start, buffer allocation; the
-    // demo model's took 1.5 s against 0.3-0.5 s later on this loaded 2-core host), so it happens
-    // while the model is "loading", not when the reader first clicks Analyze.
-    let warmUpMs: number | null = null;
-    if (dims) {
-      const warmStart = this.deps.now();
-      await runOnce(ort, session, names, probeInput(dims), dims);
-      this.ran(session);
-      warmUpMs = this.deps.now() - warmStart;
+      // No idle warm-up for a graph that does not state its input size.
     }
     return {
       ort,
@@ -341,7 +352,7 @@ export class InferenceEngine {
         selfCheck,
         runtimeStartMs: started.ms ?? 0,
         sessionCreateMs,
-        warmUpMs,
+        warmUpMs: null,
         ...common,
       },
     };
@@ -504,6 +515,8 @@ export interface PortLike {
 export interface Engine {
   init(config: InferenceConfig, onProgress: (progress: Progress) => void): Promise<BackendInfo>;
   run(input: Float32Array, dims: readonly number[]): Promise<RunOutput>;
+  /** The session's first run when nothing else is queued (InferenceEngine.warmUp). */
+  warmUp?(): Promise<unknown>;
   stats?(): WorkerStats;
 }
 
@@ -533,7 +546,15 @@ export function serve(port: PortLike, engine: Engine): void {
         const { id } = data;
         const progress = throttleProgress(p => port.postMessage({ type: 'progress', id, loaded: p.loaded, total: p.total }));
         engine.init(data.config, progress).then(
-          info => port.postMessage({ type: 'ready', id, info }),
+          info => {
+            port.postMessage({ type: 'ready', id, info });
+            // Behind whatever is queued already: the client sends a request before the model is
+            // loaded (InferenceClient.analyze), and that request is then the first run itself.
+            queue = queue.then(() => engine.warmUp?.()).then(
+              () => undefined,
+              () => undefined, // a failed warm-up fails the next request too, which says why
+            );
+          },
           error => fail(id, error),
         );
         break;

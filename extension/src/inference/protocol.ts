@@ -85,7 +85,10 @@ export interface BackendInfo {
   readonly runtimeStartMs: number;
   /** Creating the model's session once the runtime and the bytes are there. */
   readonly sessionCreateMs: number;
-  /** The session's first run (the self-check on WebGPU), done at load; null when skipped. */
+  /**
+   * The session's first run when it happened at load: the self-check on WebGPU. On wasm it is
+   * null: the first run happens on the first request, or as a warm-up when the worker is idle.
+   */
   readonly warmUpMs: number | null;
 }
 
@@ -93,7 +96,7 @@ export interface BackendInfo {
 export interface WorkerStats {
   /** The byte length of onnxruntime's WebAssembly.Memory, null when the worker has not seen it. */
   readonly wasmMemoryBytes: number | null;
-  /** Runs done since the model was loaded, the warm-up included. */
+  /** Runs done since the model was loaded, the idle warm-up included. */
   readonly runs: number;
 }
 
