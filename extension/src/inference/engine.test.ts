@@ -121,11 +121,17 @@ describe('InferenceEngine backend choice', () => {
     expect(ort.modelSessions[0].runs).toBe(2);
   });
 
-  it('tries a software fallback adapter too, saying so', async () => {
-    const { engine } = setup({ gpu: fakeGpu(SWIFTSHADER) });
-    const info = await engine.init(CONFIG);
-    expect(info.backend).toBe('webgpu');
-    expect(info.reason).toMatch(/^WebGPU on google swiftshader, software fallback adapter: self-check against wasm passed/);
+  it('leaves a software fallback adapter alone unless WebGPU is asked for', async () => {
+    const auto = setup({ gpu: fakeGpu(SWIFTSHADER) });
+    const info = await auto.engine.init(CONFIG);
+    expect(info).toMatchObject({ backend: 'wasm', adapter: { isFallbackAdapter: true }, selfCheck: null });
+    expect(info.reason).toBe('the WebGPU adapter is a software fallback (google swiftshader), slower than wasm: using wasm, 2 threads');
+    expect(auto.imported.map(i => i.flavour)).toEqual(['wasm']);
+
+    const asked = setup({ gpu: fakeGpu(SWIFTSHADER) });
+    const forced = await asked.engine.init({ ...CONFIG, backend: 'webgpu' });
+    expect(forced.backend).toBe('webgpu');
+    expect(forced.reason).toMatch(/^WebGPU on google swiftshader, software fallback adapter: self-check against wasm passed/);
   });
 
   it('falls back to wasm when WebGPU returns wrong numbers (the JSEP Concat trap), reusing its runtime', async () => {

@@ -22,7 +22,11 @@ export interface InferenceConfig {
   readonly inputName?: string;
   readonly logitName?: string;
   readonly camName?: string;
-  /** 'auto' and 'webgpu' use WebGPU when an adapter exists and passes the self-check; 'wasm' never tries. */
+  /**
+   * 'auto' uses WebGPU when a hardware adapter exists and passes the self-check; 'wasm' never
+   * tries; 'webgpu' also tries a software fallback adapter (benchmarks, the WebGPU e2e check),
+   * still self-checked.
+   */
   readonly backend?: 'auto' | 'wasm' | 'webgpu';
   /** Overrides the thread count (benchmarks); see chooseThreads for the default. */
   readonly numThreads?: number;
