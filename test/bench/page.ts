@@ -8,7 +8,6 @@ import {
   camToHeatmap,
   inputSpecOf,
   parseManifest,
-  toUnitGrey,
   type Manifest,
   type PixelAttributes,
 } from '../../extension/src/core';
@@ -147,11 +146,11 @@ const api = {
     preprocessCases.set(id, { attributes, pixels, manifest, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });
   },
 
+  /** What analyse() runs: stored pixels to the tensor, rows converted as the resampling reads them. */
   preprocessOnce(id: string): number {
     const c = preprocessCases.get(id)!;
     const t0 = performance.now();
-    const grey = toUnitGrey(c.attributes, c.pixels, { acceptedModalities: c.accepted });
-    c.preprocessor.run(grey);
+    c.preprocessor.runStored(c.attributes, c.pixels, { acceptedModalities: c.accepted });
     return performance.now() - t0;
   },
 
