@@ -138,7 +138,7 @@ const api = {
     return { totalMs: performance.now() - t0, readyMs: ready, info, firstRunMs: first.runMs };
   },
 
-  /** Core preprocessing on DICOM pixels, timed in the page: toUnitGrey + resize + normalise. */
+  /** Core preprocessing on DICOM pixels, timed in the page: VOI table, resize and normalise. */
   async preprocessSetup(id: string, manifestUrl: string, attributes: PixelAttributes, pixelsBase64: string) {
     const manifest = parseManifest(await (await fetchOk(manifestUrl)).json());
     const bytes = base64ToBytes(pixelsBase64);
