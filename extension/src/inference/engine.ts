@@ -77,6 +77,12 @@ export interface EngineDeps extends ModelBytesDeps {
   readonly fetchJson: (url: string) => Promise<unknown>;
   /** The byte length of onnxruntime's wasm memory, when the worker can see it (worker.ts). */
   readonly wasmMemoryBytes?: () => number | null;
+  /**
+   * A full garbage collection of the worker, where the browser exposes one (gc() under
+   * --js-flags=--expose-gc: benchmarks only). stats() runs it first, so that the page's memory
+   * then shows what is retained rather than the worker's not yet collected input buffers.
+   */
+  readonly collectGarbage?: () => void;
 }
 
 export interface RunOutput {
@@ -274,6 +280,7 @@ export class InferenceEngine {
   }
 
   stats(): WorkerStats {
+    this.deps.collectGarbage?.();
     return { wasmMemoryBytes: this.deps.wasmMemoryBytes?.() ?? null, runs: this.runs };
   }
 

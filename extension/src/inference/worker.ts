@@ -70,5 +70,7 @@ serve(
     hardwareConcurrency: scope.navigator.hardwareConcurrency,
     loadOrt: (flavour, baseUrl) => import(/* webpackIgnore: true */ `${baseUrl}${ORT_MODULE[flavour]}`) as Promise<OrtLike>,
     wasmMemoryBytes,
+    // Only where the browser was started with --js-flags=--expose-gc (the benchmark).
+    collectGarbage: () => (globalThis as { gc?: () => void }).gc?.(),
   }),
 );
