@@ -18,12 +18,13 @@ const BASE_ARGS = [
 ];
 
 /**
- * @param {{ webgl?: boolean, webgpu?: boolean }} options
+ * @param {{ webgl?: boolean, webgpu?: boolean, args?: string[] }} options
  *   webgl: WebGL on SwiftShader (Cornerstone renders with WebGL; this machine has no GPU);
  *   webgpu: --enable-unsafe-webgpu, which gives SwiftShader's fallback adapter here; without it
- *   there is no adapter.
+ *   there is no adapter;
+ *   args: further switches (the benchmark's memory measurement, WebNN).
  */
-export async function launchChromium({ webgl = false, webgpu = false } = {}) {
+export async function launchChromium({ webgl = false, webgpu = false, args = [] } = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does) or set CHESTAID_CHROMIUM`);
   }
@@ -33,6 +34,7 @@ export async function launchChromium({ webgl = false, webgpu = false } = {}) {
       ...BASE_ARGS,
       ...(webgl ? ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] : []),
       ...(webgpu ? ['--enable-unsafe-webgpu'] : []),
+      ...args,
     ],
   });
 }

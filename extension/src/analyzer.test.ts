@@ -51,15 +51,20 @@ class FakeClient {
     this.progress = listener;
     return { unsubscribe: () => (this.progress = null) };
   }
-  async init() {
+  private loading: Promise<unknown> = Promise.resolve();
+  init() {
     this.inits++;
     this.progress?.({ loaded: 0, total: 100 });
     this.progress?.({ loaded: 100, total: 100 });
     this.clock.t += 5000; // a slow first download
-    return this.load();
+    this.loading = this.load();
+    return this.loading as Promise<BackendInfo>;
   }
   async analyze(request: AnalyzeRequest) {
     this.requests.push(request);
+    // As the worker does: a request sent during the load runs once the model is there.
+    await null;
+    await this.loading.catch(() => undefined);
     this.clock.t += 120;
     return { key: request.key, logit: 1.5, cam: new Float32Array(49).fill(1), camDims: [7, 7] as const, runMs: 100, backend: 'wasm' as const, roundTripMs: 120 };
   }

@@ -85,10 +85,18 @@ export function createAnalyzer({ readPixels, configFor, createClient, onRuntime,
     const classifier: Classifier = {
       async run(input, dims) {
         const loadStart = now();
-        ran.info = await ready(current);
-        ran.loadMs = now() - loadStart;
+        // Both at once: the worker queues the request while the model loads, and runs it as the
+        // session's first run, rather than receiving it only after a round trip to this thread.
         // The input is a fresh tensor from analyse(): transferred to the worker, not copied.
-        const result = await current.analyze({ key, input, dims, slot: target.viewportId });
+        const pending = current.analyze({ key, input, dims, slot: target.viewportId });
+        try {
+          ran.info = await ready(current);
+        } catch (error) {
+          pending.catch(() => undefined); // it fails with the load, which is the error to report
+          throw error;
+        }
+        ran.loadMs = now() - loadStart;
+        const result = await pending;
         ran.runMs = result.runMs;
         return result;
       },

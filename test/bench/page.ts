@@ -4,9 +4,11 @@
  */
 import {
   Preprocessor,
+  analyse,
+  camToHeatmap,
   inputSpecOf,
   parseManifest,
-  toUnitGrey,
+  type Manifest,
   type PixelAttributes,
 } from '../../extension/src/core';
 import { createInferenceClient } from '../../extension/src/inference/browser';
@@ -121,29 +123,100 @@ const api = {
     };
   },
 
-  /** Cold start as a reader meets it: client creation to the first result. */
+  /**
+   * Cold start as a reader meets it: client creation to the first result, the request sent with
+   * the load as the viewer's analyzer sends it (analyzer.ts).
+   */
   async coldStart(config: ConfigIn, inputId: string) {
     const t0 = performance.now();
-    const { info } = await api.start('cold', config);
-    const ready = performance.now() - t0;
-    const first = await api.run('cold', inputId);
+    let ready = NaN;
+    const started = api.start('cold', config).then(r => {
+      ready = performance.now() - t0;
+      return r;
+    });
+    const [{ info }, first] = await Promise.all([started, api.run('cold', inputId)]);
     return { totalMs: performance.now() - t0, readyMs: ready, info, firstRunMs: first.runMs };
   },
 
-  /** Core preprocessing on DICOM pixels, timed in the page: toUnitGrey + resize + normalise. */
+  /** Core preprocessing on DICOM pixels, timed in the page: VOI table, resize and normalise. */
   async preprocessSetup(id: string, manifestUrl: string, attributes: PixelAttributes, pixelsBase64: string) {
     const manifest = parseManifest(await (await fetchOk(manifestUrl)).json());
     const bytes = base64ToBytes(pixelsBase64);
     const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-    preprocessCases.set(id, { attributes, pixels, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });
+    preprocessCases.set(id, { attributes, pixels, manifest, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });
   },
 
+  /** What analyse() runs: stored pixels to the tensor, rows converted as the resampling reads them. */
   preprocessOnce(id: string): number {
     const c = preprocessCases.get(id)!;
     const t0 = performance.now();
-    const grey = toUnitGrey(c.attributes, c.pixels, { acceptedModalities: c.accepted });
-    c.preprocessor.run(grey);
+    c.preprocessor.runStored(c.attributes, c.pixels, { acceptedModalities: c.accepted });
     return performance.now() - t0;
+  },
+
+  /** The worker's wasm memory and run count. */
+  stats: (name: string) => client(name).stats(),
+
+  /**
+   * This page's live V8 heap: after a full collection where the browser exposes gc()
+   * (--js-flags=--expose-gc), so what is measured is what is retained, not garbage not yet
+   * collected; performance.memory is exact with --enable-precise-memory-info.
+   * Not measureUserAgentSpecificMemory: it waits for every worker of the page, and onnxruntime's
+   * thread-pool workers sit in Atomics.wait inside wasm, so it answered only at its 60 s timeout.
+   */
+  heap(): number | null {
+    (globalThis as { gc?: () => void }).gc?.();
+    return (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null;
+  },
+
+  /**
+   * One analysis as the viewer runs it, minus Cornerstone: stored pixels -> core analyse()
+   * (preprocessing, the worker's run, calibration, CAM) -> the heatmap at the model's input size.
+   */
+  async analyseOnce(name: string, caseId: string, key: string) {
+    const c = preprocessCases.get(caseId)!;
+    const analysis = await analyse(c.attributes, c.pixels, c.manifest, client(name).classifierFor(key));
+    camToHeatmap(analysis.cam, c.manifest.input.size.height, c.manifest.input.size.width);
+    return analysis.logit;
+  },
+
+  /** CAM post-processing alone: a raw 7x7 map -> ReLU, normalise, bicubic to height x width. */
+  camOnce(raw: number[], side: number, height: number, width: number): number {
+    const map = { data: Float32Array.from(raw), width: side, height: side };
+    const t0 = performance.now();
+    camToHeatmap(map, height, width);
+    return performance.now() - t0;
+  },
+
+  /** What WebGPU offers this page: the adapter, or why there is none. */
+  async webgpu() {
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+    if (!gpu) return { adapter: null, reason: 'navigator.gpu is absent' };
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { adapter: null, reason: 'requestAdapter() gave no adapter' };
+    const info = adapter.info ?? {};
+    return {
+      adapter: {
+        vendor: info.vendor ?? '',
+        architecture: info.architecture ?? '',
+        description: info.description ?? '',
+        isFallbackAdapter: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter),
+        features: [...(adapter.features ?? [])].sort(),
+      },
+      reason: null,
+    };
+  },
+
+  /** Whether Chromium exposes WebNN here, and if not, why. */
+  async webnn() {
+    const ml = (navigator as unknown as { ml?: { createContext(options?: unknown): Promise<unknown> } }).ml;
+    if (!ml) return { available: false, reason: 'navigator.ml is absent' };
+    try {
+      await ml.createContext({ deviceType: 'cpu' });
+      return { available: true, reason: null };
+    } catch (error) {
+      return { available: false, reason: `createContext failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
   },
 
   dispose(name: string): void {
@@ -154,7 +227,13 @@ const api = {
 
 const preprocessCases = new Map<
   string,
-  { attributes: PixelAttributes; pixels: Uint16Array; preprocessor: Preprocessor; accepted: readonly string[] }
+  { attributes: PixelAttributes; pixels: Uint16Array; manifest: Manifest; preprocessor: Preprocessor; accepted: readonly string[] }
 >();
+
+interface GpuAdapterLike {
+  readonly info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+  readonly isFallbackAdapter?: boolean;
+  readonly features?: Iterable<string>;
+}
 
 (window as unknown as { chestaidTest: typeof api }).chestaidTest = api;

@@ -21,6 +21,9 @@ import { DEMO_DIR, ROOT, buildPage, launchChromium, openPage, startServer } from
 
 const tiny = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/tiny/tiny.json'), 'utf8'));
 const TINY = { modelUrl: '/fixtures/tiny/tiny.onnx', sha256: tiny.model.sha256 };
+// This machine's only adapter is SwiftShader's software fallback, which 'auto' leaves alone
+// (slower than wasm on a real model); the WebGPU checks ask for it.
+const TINY_GPU = { ...TINY, backend: 'webgpu' };
 const demoManifest = JSON.parse(readFileSync(join(DEMO_DIR, 'manifest.json'), 'utf8'));
 const demoModelMissing = !existsSync(join(DEMO_DIR, demoManifest.onnx.file));
 const parity = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/parity/study-01.json'), 'utf8'));
@@ -62,7 +65,7 @@ describe('WebGPU on the SwiftShader fallback adapter (--enable-unsafe-webgpu)', 
 
   test('the tiny model passes its self-check on WebGPU and matches PyTorch', async t => {
     const { info } = await page.evaluate(config => chestaidTest.start('gpu', config), {
-      ...TINY,
+      ...TINY_GPU,
       referenceUrl: '/fixtures/tiny/tiny.json',
     });
     t.diagnostic(`adapter ${JSON.stringify(info.adapter)}; ${info.reason}`);
@@ -77,8 +80,16 @@ describe('WebGPU on the SwiftShader fallback adapter (--enable-unsafe-webgpu)', 
     t.diagnostic(`WebGPU vs PyTorch: logit ${diffs.logitDiff}, CAM ${diffs.camDiff}; run ${result.runMs.toFixed(1)} ms`);
   });
 
+  test('left to choose (auto), the software fallback adapter is not used: wasm, saying why', async () => {
+    const { info } = await page.evaluate(config => chestaidTest.start('auto', config), TINY);
+    assert.equal(info.backend, 'wasm');
+    assert.equal(info.adapter.isFallbackAdapter, true);
+    assert.match(info.reason, /^the WebGPU adapter is a software fallback \(.*\), slower than wasm: using wasm, \d+ threads?$/);
+    assertMatchesPyTorch(await page.evaluate(() => chestaidTest.run('auto', 'tiny')));
+  });
+
   test('without a stored reference, WebGPU is compared with wasm on a probe input', async () => {
-    const { info } = await page.evaluate(config => chestaidTest.start('cross', config), TINY);
+    const { info } = await page.evaluate(config => chestaidTest.start('cross', config), TINY_GPU);
     assert.equal(info.backend, 'webgpu', info.reason);
     assert.equal(info.selfCheck.against, 'wasm');
     assertMatchesPyTorch(await page.evaluate(() => chestaidTest.run('cross', 'tiny')));
@@ -88,7 +99,7 @@ describe('WebGPU on the SwiftShader fallback adapter (--enable-unsafe-webgpu)', 
     const wrong = structuredClone(tiny);
     wrong.outputs.logit.data[0] += 0.6; // what the JSEP Concat bug did to DenseNet-121's logit
     const referenceUrl = `data:application/json,${encodeURIComponent(JSON.stringify(wrong))}`;
-    const { info } = await page.evaluate(config => chestaidTest.start('distrust', config), { ...TINY, referenceUrl });
+    const { info } = await page.evaluate(config => chestaidTest.start('distrust', config), { ...TINY_GPU, referenceUrl });
     assert.equal(info.backend, 'wasm');
     assert.match(info.reason, /^WebGPU on .*failed its self-check against reference \(logit off by 0\.60, CAM by .*\): using wasm, \d+ threads?/);
     assertMatchesPyTorch(await page.evaluate(() => chestaidTest.run('distrust', 'tiny')));

@@ -8,7 +8,7 @@ import { normalise, relu } from './cam';
 import type { Classifier } from './classifier';
 import { InputError, show } from './errors';
 import type { Manifest } from './manifest';
-import { toUnitGrey, type PixelAttributes, type StoredPixels } from './pixels';
+import type { PixelAttributes, StoredPixels } from './pixels';
 import { Preprocessor, inputSpecOf } from './preprocess';
 import type { GreyImage } from './resize';
 import { decide, type Decision } from './threshold';
@@ -37,9 +37,9 @@ export async function analyse(
   classifier: Classifier,
   options: AnalyseOptions = {},
 ): Promise<Analysis> {
-  const grey = toUnitGrey(attributes, pixels, { acceptedModalities: manifest.input.grey.accepted_modalities });
   const preprocessor = options.preprocessor ?? new Preprocessor(inputSpecOf(manifest));
-  const input = preprocessor.run(grey);
+  // Straight from the stored pixels: no full-size float copy of the image (Preprocessor.runStored).
+  const input = preprocessor.runStored(attributes, pixels, { acceptedModalities: manifest.input.grey.accepted_modalities });
   const output = await classifier.run(input, preprocessor.dims);
 
   const [camHeight, camWidth] = output.camDims;

@@ -15,6 +15,7 @@ export {
 } from './manifest';
 export {
   toUnitGrey,
+  unitGreyRows,
   voiLutLinear,
   fullRangeWindow,
   type PixelAttributes,
@@ -22,7 +23,7 @@ export {
   type UnitGreyOptions,
   type VoiWindow,
 } from './pixels';
-export { resize, BILINEAR, BICUBIC, type GreyImage, type ResampleFilter } from './resize';
+export { resize, resizeRows, BILINEAR, BICUBIC, type GreyImage, type ResampleFilter, type RowSource, type ResizeScratch } from './resize';
 export {
   preprocess,
   normalizeInto,

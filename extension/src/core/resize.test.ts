@@ -1,5 +1,5 @@
 import { InputError } from './errors';
-import { BICUBIC, BILINEAR, resize, type GreyImage, type ResampleFilter } from './resize';
+import { BICUBIC, BILINEAR, resize, resizeRows, type GreyImage, type ResampleFilter } from './resize';
 
 /** The test pattern ((i * 37 + 11) mod 101) / 100 as float32, row-major. */
 function pattern(width: number, height: number): GreyImage {
@@ -125,5 +125,54 @@ describe('resize', () => {
 
   it('refuses an output buffer of the wrong size', () => {
     expect(() => resize(pattern(4, 4), 2, 2, BILINEAR, new Float32Array(3))).toThrow(/output buffer holds 3 values/);
+  });
+});
+
+describe('resizeRows (rows read on demand)', () => {
+  /** A RowSource over a GreyImage that records which rows were read. */
+  function rowsOf(image: GreyImage) {
+    const read: number[] = [];
+    return {
+      read,
+      source: {
+        width: image.width,
+        height: image.height,
+        readRow: (y: number, out: Float32Array) => {
+          read.push(y);
+          out.set(image.data.subarray(y * image.width, (y + 1) * image.width));
+        },
+      },
+    };
+  }
+
+  it.each([
+    [256, 312, 224, 224, BILINEAR],
+    [13, 10, 5, 4, BILINEAR],
+    [5, 3, 8, 6, BILINEAR],
+    [224, 300, 224, 224, BILINEAR],
+    [300, 224, 224, 224, BILINEAR],
+    [224, 224, 224, 224, BILINEAR],
+    [7, 7, 224, 224, BICUBIC],
+    [7, 7, 50, 31, BICUBIC],
+  ] as const)('gives resize()\'s float32 numbers exactly: %s x %s -> %s x %s (%s)', (w, h, ow, oh, filter) => {
+    const image = pattern(w, h);
+    const { source } = rowsOf(image);
+    const expected = resize(image, ow, oh, filter).data;
+    const scratch = {};
+    expect(Array.from(resizeRows(source, ow, oh, filter, undefined, scratch).data)).toEqual(Array.from(expected));
+    // Again with the scratch buffers of the first call.
+    expect(Array.from(resizeRows(source, ow, oh, filter, new Float32Array(ow * oh), scratch).data)).toEqual(Array.from(expected));
+  });
+
+  it('reads each source row once, in order', () => {
+    const { source, read } = rowsOf(pattern(40, 30));
+    resizeRows(source, 10, 8);
+    expect(read).toEqual(Array.from({ length: 30 }, (_, i) => i));
+  });
+
+  it('checks sizes and the output buffer as resize() does', () => {
+    const { source } = rowsOf(pattern(4, 4));
+    expect(() => resizeRows(source, 0, 2)).toThrow(InputError);
+    expect(() => resizeRows(source, 2, 2, BILINEAR, new Float32Array(3))).toThrow('output buffer holds 3 values; expected 2 x 2 = 4');
   });
 });

@@ -187,18 +187,19 @@ function horizontalPass(
   dstWidth: number,
   c: Coefficients,
 ): void {
+  for (let y = rowFirst; y < rowEnd; y++) horizontalRow(src, y * srcWidth, dst, (y - rowFirst) * dstWidth, dstWidth, c);
+}
+
+/** One row of the horizontal pass: src[srcRow...] -> dst[dstRow ... dstRow + dstWidth). */
+function horizontalRow(src: Float32Array, srcRow: number, dst: Float32Array, dstRow: number, dstWidth: number, c: Coefficients): void {
   const { first, count, weights, ksize } = c;
-  for (let y = rowFirst; y < rowEnd; y++) {
-    const srcRow = y * srcWidth;
-    const dstRow = (y - rowFirst) * dstWidth;
-    for (let xx = 0; xx < dstWidth; xx++) {
-      const start = srcRow + first[xx];
-      const n = count[xx];
-      const k = xx * ksize;
-      let sum = 0;
-      for (let x = 0; x < n; x++) sum += src[start + x] * weights[k + x];
-      dst[dstRow + xx] = sum;
-    }
+  for (let xx = 0; xx < dstWidth; xx++) {
+    const start = srcRow + first[xx];
+    const n = count[xx];
+    const k = xx * ksize;
+    let sum = 0;
+    for (let x = 0; x < n; x++) sum += src[start + x] * weights[k + x];
+    dst[dstRow + xx] = sum;
   }
 }
 
@@ -222,4 +223,77 @@ function verticalPass(
       dst[dstRow + xx] = sum;
     }
   }
+}
+
+/**
+ * An image read one row at a time: rows are produced on demand (stored DICOM pixels converted
+ * as they are read, pixels.ts unitGreyRows) instead of living in a full-size float image.
+ */
+export interface RowSource {
+  readonly width: number;
+  readonly height: number;
+  /** Writes row `y` (width values) into `out`, which is at least that long. */
+  readRow(y: number, out: Float32Array): void;
+}
+
+/** Buffers resizeRows may keep between calls of the same sizes. */
+export interface ResizeScratch {
+  row?: Float32Array;
+  mid?: Float32Array;
+}
+
+/**
+ * resize() for a RowSource: the same passes in the same order with the same arithmetic, so the
+ * same float32 numbers, but each source row is read into one reused row buffer just before the
+ * horizontal pass needs it, and only the rows the vertical pass reads are read at all. The largest
+ * allocation is the intermediate image (target width x source rows), kept in `scratch`.
+ */
+export function resizeRows(
+  source: RowSource,
+  width: number,
+  height: number,
+  filter: ResampleFilter = BILINEAR,
+  out?: Float32Array,
+  scratch: ResizeScratch = {},
+): GreyImage {
+  checkSize('source width', source.width);
+  checkSize('source height', source.height);
+  checkSize('target width', width);
+  checkSize('target height', height);
+  const dst = out ?? new Float32Array(width * height);
+  if (dst.length !== width * height) {
+    throw new InputError(`output buffer holds ${dst.length} values; expected ${width} x ${height} = ${width * height}`);
+  }
+  const needHorizontal = width !== source.width;
+  const needVertical = height !== source.height;
+  if (!needHorizontal && !needVertical) {
+    for (let y = 0; y < height; y++) source.readRow(y, dst.subarray(y * width, (y + 1) * width));
+    return { data: dst, width, height };
+  }
+
+  const vertical = coefficients(source.height, height, filter);
+  const rowFirst = needVertical ? vertical.first[0] : 0;
+  const rowEnd = needVertical ? vertical.first[height - 1] + vertical.count[height - 1] : source.height;
+  const midLength = width * (rowEnd - rowFirst);
+  let mid = dst;
+  if (needVertical) {
+    if (!scratch.mid || scratch.mid.length < midLength) scratch.mid = new Float32Array(midLength);
+    mid = scratch.mid;
+  }
+  if (needHorizontal) {
+    if (!scratch.row || scratch.row.length < source.width) scratch.row = new Float32Array(source.width);
+    const row = scratch.row;
+    const horizontal = coefficients(source.width, width, filter);
+    for (let y = rowFirst; y < rowEnd; y++) {
+      source.readRow(y, row);
+      horizontalRow(row, 0, mid, (y - rowFirst) * width, width, horizontal);
+    }
+  } else {
+    for (let y = rowFirst; y < rowEnd; y++) {
+      const at = (y - rowFirst) * width;
+      source.readRow(y, mid.subarray(at, at + width));
+    }
+  }
+  if (needVertical) verticalPass(mid, rowFirst, width, dst, height, vertical);
+  return { data: dst, width, height };
 }

@@ -141,17 +141,26 @@ describe('InferenceClient', () => {
     await expect(newer).resolves.toMatchObject({ key: 'image-2', logit: 2 });
   });
 
-  it('never sends a request that was superseded while the model was still loading', async () => {
+  it('sends a request while the model loads, so the worker runs it first; one superseded meanwhile is cancelled', async () => {
     const { client, worker } = setup();
     const older = client.analyze({ key: 'image-1', slot: 'panel', input: new Float32Array(12), dims: DIMS });
     const newer = client.analyze({ key: 'image-2', slot: 'panel', input: new Float32Array(12), dims: DIMS });
     await expect(older).rejects.toBeInstanceOf(SupersededError);
-    worker().reply({ type: 'ready', id: worker().last('init').id, info: INFO });
-    await flush();
+    // init first, then both runs, then the cancellation of the older: all before the model is ready.
+    expect(worker().sent.map(s => s.message.type)).toEqual(['init', 'run', 'run', 'cancel']);
     const runs = worker().sent.filter(s => s.message.type === 'run');
-    expect(runs.map(s => (s.message.type === 'run' ? s.message.key : ''))).toEqual(['image-2']);
-    worker().reply(resultFor(worker(), runs[0].message.id, 2));
-    await expect(newer).resolves.toMatchObject({ key: 'image-2' });
+    expect(worker().last('cancel').id).toBe(runs[0].message.id);
+    worker().reply({ type: 'ready', id: worker().last('init').id, info: INFO });
+    worker().reply(resultFor(worker(), runs[1].message.id, 2));
+    await expect(newer).resolves.toMatchObject({ key: 'image-2', backend: 'wasm' });
+  });
+
+  it('reports the worker\'s statistics', async () => {
+    const { client, worker } = setup();
+    await ready(client, worker);
+    const stats = client.stats();
+    worker().reply({ type: 'stats', id: worker().last('stats').id, stats: { wasmMemoryBytes: 1 << 24, runs: 3 } });
+    await expect(stats).resolves.toEqual({ wasmMemoryBytes: 1 << 24, runs: 3 });
   });
 
   it('refuses an answer that carries another key than its request', async () => {

@@ -20,6 +20,7 @@ import {
   type InferenceConfig,
   type WorkerRequest,
   type WorkerResponse,
+  type WorkerStats,
 } from './protocol';
 
 export const EVENTS = Object.freeze({
@@ -151,27 +152,28 @@ export class InferenceClient implements Classifier {
     }
     const id = this.nextId++;
     const started = this.now();
-    let superseded = false;
-    const promise = this.init().then(info => {
-      // Superseded while the model was loading: never send it.
-      if (superseded) throw new InferenceError(`request ${id} (${key}) was superseded`);
-      const transfer = request.transfer !== false && ownsWholeBuffer(input) ? [input.buffer as ArrayBuffer] : [];
-      return this.request({ type: 'run', id, key, input, dims: [...dims] }, transfer).then(response => {
-        if (response.type !== 'result' || response.key !== key) {
-          throw new InferenceError(`the worker answered request ${id} (${key}) with ${response.type === 'result' ? response.key : response.type}`);
-        }
-        const { logit, cam, camDims, runMs } = response;
-        return { key, logit, cam, camDims, runMs, backend: info.backend, roundTripMs: this.now() - started };
-      });
+    const loading = this.init();
+    // Sent now, not once the model is loaded: the worker holds it until then, and it becomes the
+    // session's first run instead of waiting behind the idle warm-up (engine.ts warmUp). A request
+    // superseded meanwhile is cancelled there before it starts (serve drops it).
+    const transfer = request.transfer !== false && ownsWholeBuffer(input) ? [input.buffer as ArrayBuffer] : [];
+    const answered = this.request({ type: 'run', id, key, input, dims: [...dims] }, transfer);
+    const promise = Promise.all([loading, answered]).then(([info, response]) => {
+      if (response.type !== 'result' || response.key !== key) {
+        throw new InferenceError(`the worker answered request ${id} (${key}) with ${response.type === 'result' ? response.key : response.type}`);
+      }
+      const { logit, cam, camDims, runMs } = response;
+      return { key, logit, cam, camDims, runMs, backend: info.backend, roundTripMs: this.now() - started };
     });
     if (slot === undefined) return promise;
-    return this.latest.run(slot, {
-      key,
-      promise,
-      cancel: () => {
-        superseded = true;
-        this.cancel(id);
-      },
+    return this.latest.run(slot, { key, promise, cancel: () => this.cancel(id) });
+  }
+
+  /** The worker's memory and run count (benchmarks). */
+  stats(): Promise<WorkerStats> {
+    return this.request({ type: 'stats', id: this.nextId++ }, []).then(response => {
+      if (response.type !== 'stats') throw new InferenceError(`the worker answered stats with ${response.type}`);
+      return response.stats;
     });
   }
 

@@ -65,7 +65,7 @@ export type AdapterLookup =
   | { readonly adapter: null; readonly reason: string };
 
 /** Whether WebGPU is worth trying, and what the adapter is; never throws. */
-export async function findAdapter(gpu: GpuLike | null, mode: 'auto' | 'wasm'): Promise<AdapterLookup> {
+export async function findAdapter(gpu: GpuLike | null, mode: 'auto' | 'wasm' | 'webgpu'): Promise<AdapterLookup> {
   if (mode === 'wasm') return { adapter: null, reason: 'WebGPU turned off by configuration' };
   if (!gpu) return { adapter: null, reason: 'no WebGPU adapter (navigator.gpu is absent)' };
   let adapter: AdapterLike | null;

@@ -1,7 +1,7 @@
 import { InferenceEngine, serve, throttleProgress, type EngineDeps, type Engine, type OrtFlavour, type PortLike } from './engine';
 import type { Progress } from './modelBytes';
 import type { InferenceConfig, WorkerRequest, WorkerResponse } from './protocol';
-import { FakeCaches, FakeOrt, SWIFTSHADER, fakeFetch, fakeGpu, flush, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
+import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
 
 const MODEL_URL = 'https://viewer.example/models/tiny/tiny.onnx';
 const REFERENCE_URL = 'https://viewer.example/models/tiny/tiny.json';
@@ -17,10 +17,17 @@ interface Setup {
   json?: Record<string, unknown>;
   failImport?: OrtFlavour[];
   crossOriginIsolated?: boolean;
+  /** Holds every download until it resolves. */
+  beforeFetch?: () => Promise<void>;
 }
 
-function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}, failImport = [], crossOriginIsolated = true }: Setup = {}) {
-  const { fetch, calls } = fakeFetch(files);
+function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}, failImport = [], crossOriginIsolated = true, beforeFetch }: Setup = {}) {
+  const served = fakeFetch(files);
+  const { calls } = served;
+  const fetch: EngineDeps['fetch'] = async url => {
+    await beforeFetch?.();
+    return served.fetch(url);
+  };
   const imported: { flavour: OrtFlavour; ort: FakeOrt }[] = [];
   const deps: EngineDeps = {
     fetch,
@@ -48,47 +55,93 @@ function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}
 const INPUT = Float32Array.from({ length: 12 }, (_, i) => i / 12 - 0.3);
 
 describe('InferenceEngine backend choice', () => {
-  it('without a WebGPU adapter: wasm, threads set explicitly before the session, and says why', async () => {
+  it('without a WebGPU adapter: wasm, threads set explicitly before the runtime starts, and says why', async () => {
     const { engine, imported } = setup();
     const info = await engine.init(CONFIG);
     expect(info).toMatchObject({ backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', adapter: null, selfCheck: null });
     expect(imported.map(i => i.flavour)).toEqual(['wasm']);
-    expect(imported[0].ort.envAtCreate).toEqual([{ numThreads: 2, wasmPaths: ORT_BASE, proxy: false }]);
+    // The runtime's one-node start session, then the model's: both with the threads set.
+    expect(imported[0].ort.envAtCreate).toEqual([
+      { numThreads: 2, wasmPaths: ORT_BASE, proxy: false },
+      { numThreads: 2, wasmPaths: ORT_BASE, proxy: false },
+    ]);
+    expect(imported[0].ort.sessions.map(s => [s.start, s.released])).toEqual([
+      [true, true],
+      [false, false],
+    ]);
   });
 
-  it('warms the wasm session up while loading, so the first Analyze runs at full speed', async () => {
+  it('starts the runtime while the model downloads', async () => {
+    let releaseDownload!: () => void;
+    const downloading = new Promise<void>(r => (releaseDownload = r));
+    const { engine, imported } = setup({ beforeFetch: () => downloading });
+    const info = engine.init(CONFIG);
+    await flush();
+    expect(imported.map(i => i.ort.sessions.map(s => s.start))).toEqual([[true]]);
+    releaseDownload();
+    await expect(info).resolves.toMatchObject({ backend: 'wasm', runtimeStartMs: 0 });
+  });
+
+  it('does not run the wasm session at load: the first request, or the idle warm-up, is its first run', async () => {
     const { engine, imported } = setup();
     const info = await engine.init(CONFIG);
-    expect(info.warmUpMs).toBe(0);
-    expect(imported[0].ort.sessions[0].runs).toBe(1);
+    expect(info.warmUpMs).toBeNull();
+    const [session] = imported[0].ort.modelSessions;
+    expect(session.runs).toBe(0);
+    await expect(engine.warmUp()).resolves.toBe(0);
+    expect(session.runs).toBe(1);
+    // Only once, and never after a real run.
+    await expect(engine.warmUp()).resolves.toBeNull();
+    expect(session.runs).toBe(1);
   });
 
-  it('with an adapter that reproduces wasm on the probe: WebGPU, and the check is released', async () => {
-    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), ort: { inputShape: ['N', 3, 2, 2] } });
+  it('skips the warm-up when a request ran first', async () => {
+    const { engine, imported } = setup();
+    await engine.init(CONFIG);
+    await engine.run(INPUT.slice(), [1, 3, 2, 2]);
+    await expect(engine.warmUp()).resolves.toBeNull();
+    expect(imported[0].ort.modelSessions[0].runs).toBe(1);
+    expect(engine.stats()).toEqual({ wasmMemoryBytes: null, runs: 1 });
+  });
+
+  it('with a hardware adapter that reproduces wasm on the probe: WebGPU, and the check is released', async () => {
+    const { engine, imported } = setup({ gpu: fakeGpu(HARDWARE_GPU), ort: { inputShape: ['N', 3, 2, 2] } });
     const info = await engine.init(CONFIG);
     expect(info.backend).toBe('webgpu');
-    expect(info.adapter?.isFallbackAdapter).toBe(true);
+    expect(info.adapter?.isFallbackAdapter).toBe(false);
     expect(info.selfCheck).toMatchObject({ against: 'wasm', passed: true, logitDiff: 0, camDiff: 0 });
-    expect(info.reason).toMatch(/^WebGPU on google swiftshader, software fallback adapter: self-check against wasm passed/);
+    expect(info.reason).toMatch(/^WebGPU on nvidia ampere: self-check against wasm passed/);
     const [{ flavour, ort }] = imported;
     expect(flavour).toBe('webgpu');
-    expect(ort.sessions.map(s => [s.provider, s.released])).toEqual([
+    expect(ort.modelSessions.map(s => [s.provider, s.released])).toEqual([
       ['webgpu', false],
       ['wasm', true],
     ]);
     await expect(engine.run(INPUT.slice(), [1, 3, 2, 2])).resolves.toMatchObject({ camDims: [2, 2] });
-    expect(ort.sessions[0].runs).toBe(2);
+    expect(ort.modelSessions[0].runs).toBe(2);
+  });
+
+  it('leaves a software fallback adapter alone unless WebGPU is asked for', async () => {
+    const auto = setup({ gpu: fakeGpu(SWIFTSHADER) });
+    const info = await auto.engine.init(CONFIG);
+    expect(info).toMatchObject({ backend: 'wasm', adapter: { isFallbackAdapter: true }, selfCheck: null });
+    expect(info.reason).toBe('the WebGPU adapter is a software fallback (google swiftshader), slower than wasm: using wasm, 2 threads');
+    expect(auto.imported.map(i => i.flavour)).toEqual(['wasm']);
+
+    const asked = setup({ gpu: fakeGpu(SWIFTSHADER) });
+    const forced = await asked.engine.init({ ...CONFIG, backend: 'webgpu' });
+    expect(forced.backend).toBe('webgpu');
+    expect(forced.reason).toMatch(/^WebGPU on google swiftshader, software fallback adapter: self-check against wasm passed/);
   });
 
   it('falls back to wasm when WebGPU returns wrong numbers (the JSEP Concat trap), reusing its runtime', async () => {
-    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), ort: { wrong: ['webgpu'] } });
+    const { engine, imported } = setup({ gpu: fakeGpu(HARDWARE_GPU), ort: { wrong: ['webgpu'] } });
     const info = await engine.init(CONFIG);
     expect(info.backend).toBe('wasm');
-    expect(info.reason).toMatch(/^WebGPU on google swiftshader, software fallback adapter failed its self-check against wasm \(logit off by 0\.6\d*, CAM by 0; tolerance 0\.001, 0\.001\): using wasm, 2 threads$/);
+    expect(info.reason).toMatch(/^WebGPU on nvidia ampere failed its self-check against wasm \(logit off by 0\.6\d*, CAM by 0; tolerance 0\.001, 0\.001\): using wasm, 2 threads$/);
     expect(info.selfCheck).toMatchObject({ passed: false, against: 'wasm' });
     expect(imported.map(i => i.flavour)).toEqual(['webgpu']);
-    const { sessions } = imported[0].ort;
-    expect(sessions.map(s => [s.provider, s.released])).toEqual([
+    expect(imported[0].ort.modelSessions.map(s => [s.provider, s.released])).toEqual([
       ['webgpu', true],
       ['wasm', true],
       ['wasm', false],
@@ -96,38 +149,45 @@ describe('InferenceEngine backend choice', () => {
   });
 
   it('falls back to wasm when a WebGPU run throws', async () => {
-    const { engine } = setup({ gpu: fakeGpu(SWIFTSHADER), ort: { broken: ['webgpu'] } });
+    const { engine } = setup({ gpu: fakeGpu(HARDWARE_GPU), ort: { broken: ['webgpu'] } });
     const info = await engine.init(CONFIG);
     expect(info.backend).toBe('wasm');
-    expect(info.reason).toBe('WebGPU on google swiftshader, software fallback adapter failed ([Invalid ComputePipeline "Concat"]): using wasm, 2 threads');
+    expect(info.reason).toBe('WebGPU on nvidia ampere failed ([Invalid ComputePipeline "Concat"]): using wasm, 2 threads');
   });
 
   it('falls back to the wasm runtime when the WebGPU runtime cannot be loaded', async () => {
-    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), failImport: ['webgpu'] });
+    const { engine, imported } = setup({ gpu: fakeGpu(HARDWARE_GPU), failImport: ['webgpu'] });
     const info = await engine.init(CONFIG);
     expect(info.backend).toBe('wasm');
     expect(info.reason).toMatch(/^WebGPU runtime unavailable \(could not load onnxruntime-web \(webgpu\) from https:\/\/viewer.example\/chestaid\/ort\/: /);
     expect(imported.map(i => i.flavour)).toEqual(['wasm']);
   });
 
+  it('says so when the wasm runtime cannot start', async () => {
+    const { engine } = setup({ ort: { failCreate: ['wasm'] } });
+    await expect(engine.init(CONFIG)).rejects.toThrow(
+      `could not start onnxruntime-web (wasm) from ${ORT_BASE}: wasm backend not available`,
+    );
+  });
+
   it('checks WebGPU against a stored reference when one is configured', async () => {
     const json = { [REFERENCE_URL]: referenceFor(SHA, INPUT, [1, 3, 2, 2]) };
-    const { engine, imported } = setup({ gpu: fakeGpu(SWIFTSHADER), json });
+    const { engine, imported } = setup({ gpu: fakeGpu(HARDWARE_GPU), json });
     const info = await engine.init({ ...CONFIG, referenceUrl: REFERENCE_URL });
     expect(info.selfCheck).toMatchObject({ against: 'reference', passed: true, tolerance: { logit: 1e-4, cam: 1e-4 } });
-    expect(imported[0].ort.sessions.map(s => s.provider)).toEqual(['webgpu']);
+    expect(imported[0].ort.modelSessions.map(s => s.provider)).toEqual(['webgpu']);
   });
 
   it('does not trust WebGPU when the reference describes another model', async () => {
     const json = { [REFERENCE_URL]: referenceFor('cd'.repeat(32), INPUT, [1, 3, 2, 2]) };
-    const { engine } = setup({ gpu: fakeGpu(SWIFTSHADER), json });
+    const { engine } = setup({ gpu: fakeGpu(HARDWARE_GPU), json });
     const info = await engine.init({ ...CONFIG, referenceUrl: REFERENCE_URL });
     expect(info.backend).toBe('wasm');
     expect(info.reason).toContain(`it describes model sha256 ${'cd'.repeat(32)}, not the loaded model ${SHA}`);
   });
 
   it('does not trust WebGPU when the reference is missing', async () => {
-    const { engine } = setup({ gpu: fakeGpu(SWIFTSHADER) });
+    const { engine } = setup({ gpu: fakeGpu(HARDWARE_GPU) });
     const info = await engine.init({ ...CONFIG, referenceUrl: REFERENCE_URL });
     expect(info.backend).toBe('wasm');
     expect(info.reason).toContain(`self-check reference ${REFERENCE_URL} unavailable: GET ${REFERENCE_URL} answered 404 Not Found`);
@@ -140,13 +200,25 @@ describe('InferenceEngine backend choice', () => {
     expect(info.reason).toBe('WebGPU turned off by configuration: using wasm, 2 threads');
     expect(requestAdapter).not.toHaveBeenCalled();
   });
+
+  it('profiles the first runs when asked, then ends the profile', async () => {
+    const { engine, imported } = setup();
+    await engine.init({ ...CONFIG, profileRuns: 2 });
+    const [session] = imported[0].ort.modelSessions;
+    expect(session.profiled).toBe(true);
+    await engine.run(INPUT.slice(), [1, 3, 2, 2]);
+    expect(session.profileEnded).toBe(false);
+    await engine.run(INPUT.slice(), [1, 3, 2, 2]);
+    expect(session.profileEnded).toBe(true);
+  });
 });
 
 describe('InferenceEngine loading', () => {
-  it('refuses a model whose bytes do not match the manifest before any runtime is loaded', async () => {
+  it('refuses a model whose bytes do not match the manifest before any session of it exists', async () => {
     const { engine, imported } = setup({ files: { [MODEL_URL]: MODEL.map(b => b ^ 1) } });
     await expect(engine.init(CONFIG)).rejects.toThrow(/^model file does not match the manifest \(sha256 [0-9a-f]{64} .*refusing to run it$/);
-    expect(imported).toEqual([]);
+    // The runtime started alongside the download; the bytes never reached it.
+    expect(imported.flatMap(i => i.ort.modelSessions)).toEqual([]);
   });
 
   it('loads once: concurrent and later init() calls share the first load', async () => {
@@ -231,6 +303,40 @@ describe('serve', () => {
     expect(results.map(m => m.message.id)).toEqual([1, 3]);
     const first = results[0].message as Extract<WorkerResponse, { type: 'result' }>;
     expect(results[0].transfer).toEqual([first.cam.buffer]);
+  });
+
+  it('queues the warm-up after ready, behind requests sent during the load, and answers stats at once', async () => {
+    const order: string[] = [];
+    let loaded!: () => void;
+    const loading = new Promise<void>(r => (loaded = r));
+    const engine: Engine = {
+      init: async () => {
+        await loading;
+        order.push('ready');
+        return {} as never;
+      },
+      run: async input => {
+        await loading;
+        order.push(`run ${input[0]}`);
+        return { logit: 0, cam: new Float32Array(4), camDims: [2, 2], runMs: 1 };
+      },
+      warmUp: async () => {
+        order.push('warm-up');
+        return null;
+      },
+      stats: () => ({ wasmMemoryBytes: 42, runs: order.length }),
+    };
+    const { p, posted, send } = port();
+    serve(p, engine);
+    send({ type: 'init', id: 1, config: CONFIG });
+    send({ type: 'run', id: 2, key: 'a', input: Float32Array.of(7), dims: [1, 1, 1, 1] });
+    send({ type: 'stats', id: 3 });
+    expect(posted.map(m => m.message)).toEqual([{ type: 'stats', id: 3, stats: { wasmMemoryBytes: 42, runs: 0 } }]);
+    loaded();
+    await flush();
+    await flush();
+    expect(order).toEqual(['ready', 'run 7', 'warm-up']);
+    expect(posted.map(m => m.message.type)).toEqual(['stats', 'ready', 'result']);
   });
 
   it('answers init with ready or with the error message', async () => {

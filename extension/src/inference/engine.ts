@@ -5,8 +5,12 @@
  *
  * Backend order, as onnxruntime-common's backend resolution does it (try in priority order, keep
  * every reason): WebGPU through the C++ WebGPU provider (ort.webgpu.min.mjs, not the JSEP build
- * that miscomputes DenseNet's Concat on 8-storage-buffer adapters), trusted only after its
- * self-check; otherwise wasm (SIMD, threads where the page is cross-origin isolated).
+ * that miscomputes DenseNet's Concat on 8-storage-buffer adapters), on a hardware adapter,
+ * trusted only after its self-check; otherwise wasm (SIMD, threads where the page is cross-origin isolated).
+ *
+ * Loading overlaps its two slow halves: onnxruntime-web starts (fetch, compile and instantiate its
+ * 14 MB wasm, start its threads) while the model downloads and is hashed; they took 0.3 s and
+ * 0.33 s one after the other in the bench page (see the README's performance section).
  */
 import {
   chooseThreads,
@@ -28,6 +32,7 @@ import {
   type SelfCheckReport,
   type WorkerRequest,
   type WorkerResponse,
+  type WorkerStats,
 } from './protocol';
 import { CROSS_CHECK_TOLERANCE, maxAbsDiff, parseReference, probeInput, type Reference } from './reference';
 
@@ -43,13 +48,20 @@ export interface SessionLike {
   readonly inputMetadata?: readonly { readonly name: string; readonly shape?: readonly (number | string)[] }[];
   run(feeds: Record<string, unknown>): Promise<Record<string, TensorLike>>;
   release(): Promise<void>;
+  /** Ends onnxruntime's profiler; onnxruntime-web prints the trace to the console. */
+  endProfiling?(): void;
+}
+
+export interface SessionOptionsLike {
+  executionProviders: string[];
+  enableProfiling?: boolean;
 }
 
 /** The part of onnxruntime-web's module the engine uses. */
 export interface OrtLike {
   readonly env: { wasm: { numThreads?: number; wasmPaths?: unknown; proxy?: boolean }; logLevel?: string };
   readonly InferenceSession: {
-    create(model: Uint8Array, options: { executionProviders: string[] }): Promise<SessionLike>;
+    create(model: Uint8Array, options: SessionOptionsLike): Promise<SessionLike>;
   };
   readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
 }
@@ -63,6 +75,14 @@ export interface EngineDeps extends ModelBytesDeps {
   readonly hardwareConcurrency?: number;
   readonly loadOrt: (flavour: OrtFlavour, baseUrl: string) => Promise<OrtLike>;
   readonly fetchJson: (url: string) => Promise<unknown>;
+  /** The byte length of onnxruntime's wasm memory, when the worker can see it (worker.ts). */
+  readonly wasmMemoryBytes?: () => number | null;
+  /**
+   * A full garbage collection of the worker, where the browser exposes one (gc() under
+   * --js-flags=--expose-gc: benchmarks only). stats() runs it first, so that the page's memory
+   * then shows what is retained rather than the worker's not yet collected input buffers.
+   */
+  readonly collectGarbage?: () => void;
 }
 
 export interface RunOutput {
@@ -83,7 +103,20 @@ interface Ready {
   readonly session: SessionLike;
   readonly names: Names;
   readonly info: BackendInfo;
+  /** [1, C, H, W] from the graph, for the idle warm-up; null when the graph does not say. */
+  readonly dims: number[] | null;
 }
+
+/**
+ * The smallest model there is (ONNX IR 7, opset 13: y = Identity(x), x float[1]). Creating a
+ * session from it is the only public way to make onnxruntime-web start its wasm runtime before the
+ * real model's bytes are there (onnxruntime issue 18364 asks for another); it is released at once.
+ */
+export const RUNTIME_START_MODEL = Uint8Array.of(
+  8, 7, 58, 55, 10, 16, 10, 1, 120, 18, 1, 121, 34, 8, 73, 100, 101, 110, 116, 105, 116, 121, 18, 1, 103, 90, 15, 10, 1,
+  120, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 98, 15, 10, 1, 121, 18, 10, 10, 8, 8, 1, 18, 4, 10, 2, 8, 1, 66, 4, 10, 0,
+  16, 13,
+);
 
 function namesOf(config: InferenceConfig): Names {
   return { input: config.inputName ?? 'input', logit: config.logitName ?? 'logit', cam: config.camName ?? 'cam' };
@@ -151,6 +184,30 @@ async function release(session: SessionLike | null): Promise<void> {
   }
 }
 
+type Settled<T> = ({ readonly ok: true } & T) | { readonly ok: false; readonly error: unknown; readonly ms?: undefined };
+
+/** The outcome of a promise that is awaited later, without an unhandled rejection meanwhile. */
+function settle<T extends object>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    value => ({ ok: true as const, ...value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/**
+ * A software fallback adapter (SwiftShader, WARP) computes on the CPU through a GPU emulation:
+ * in the bench it took 8.8-9.6 s per DenseNet-121 run (median 9.2 s) against 0.11 s for wasm on
+ * 2 threads. 'auto' leaves it alone; 'webgpu' asks for it (the WebGPU e2e check, the bench).
+ */
+function usesAdapter(adapter: AdapterReport, config: InferenceConfig): boolean {
+  return !adapter.isFallbackAdapter || config.backend === 'webgpu';
+}
+
+function skippedAdapterReason(adapter: AdapterReport): string {
+  const name = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ') || 'unnamed';
+  return `the WebGPU adapter is a software fallback (${name}), slower than wasm`;
+}
+
 type WebGpuAttempt =
   | { readonly ok: true; readonly ort: OrtLike; readonly session: SessionLike; readonly createMs: number; readonly check: SelfCheckReport }
   | { readonly ok: false; readonly ort: OrtLike | null; readonly reason: string; readonly check: SelfCheckReport | null };
@@ -159,6 +216,8 @@ export class InferenceEngine {
   private readyPromise: Promise<Ready> | null = null;
   private configKey = '';
   private modelUrl = '';
+  private runs = 0;
+  private profileRuns = 0;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -175,6 +234,7 @@ export class InferenceEngine {
     }
     this.configKey = key;
     this.modelUrl = config.modelUrl;
+    this.profileRuns = config.profileRuns ?? 0;
     const promise = this.load(config, onProgress);
     this.readyPromise = promise;
     // A failed load (404, hash mismatch, network) may be retried once the host is fixed.
@@ -193,12 +253,52 @@ export class InferenceEngine {
       return { ...out, runMs: this.deps.now() - start };
     } catch (error) {
       throw new InferenceError(`inference failed on ${info.backend}: ${messageOf(error)}`);
+    } finally {
+      this.ran(session);
     }
+  }
+
+  /**
+   * A session's first run costs several later ones: V8 runs the fresh wasm on its baseline
+   * compiler until the optimised code is ready, and the first run allocates the session's
+   * buffers (bench page: 540-590 ms against 130-140 ms for the next). serve() calls this once the
+   * model is loaded, behind whatever is queued: a request sent during the load (InferenceClient
+   * sends Analyze's request at once) is itself the first run, and then this does nothing, rather
+   * than make that request wait behind a warm-up. Resolves with the time taken, or null.
+   */
+  async warmUp(): Promise<number | null> {
+    if (!this.readyPromise || this.runs > 0) return null;
+    const { ort, session, names, dims } = await this.readyPromise;
+    if (!dims || this.runs > 0) return null;
+    const start = this.deps.now();
+    try {
+      await runOnce(ort, session, names, probeInput(dims), dims);
+    } finally {
+      this.ran(session);
+    }
+    return this.deps.now() - start;
+  }
+
+  stats(): WorkerStats {
+    this.deps.collectGarbage?.();
+    return { wasmMemoryBytes: this.deps.wasmMemoryBytes?.() ?? null, runs: this.runs };
+  }
+
+  private ran(session: SessionLike): void {
+    this.runs++;
+    if (this.runs === this.profileRuns) session.endProfiling?.();
   }
 
   private async load(config: InferenceConfig, onProgress: (progress: Progress) => void): Promise<Ready> {
     checkConfig(config);
     const names = namesOf(config);
+    const threads = chooseThreads(this.deps, config.numThreads);
+    const lookup = await findAdapter(this.deps.gpu, config.backend ?? 'auto');
+    const gpuAdapter = lookup.adapter && usesAdapter(lookup.adapter, config) ? lookup.adapter : null;
+
+    // The runtime starts now and loads while the model downloads; its failure is reported (or, on
+    // the WebGPU path, falls back) once the bytes are verified, so a bad model is refused first.
+    const runtime = settle(this.startRuntime(gpuAdapter ? 'webgpu' : 'wasm', config, threads));
     const loaded = await loadModelBytes(
       { modelUrl: config.modelUrl, sha256: config.sha256, bytes: config.bytes, cacheName: config.cacheName === undefined ? DEFAULT_CACHE_NAME : config.cacheName },
       this.deps,
@@ -212,26 +312,27 @@ export class InferenceEngine {
       verifyMs: loaded.verifyMs,
       ...(loaded.cacheProblem ? { cacheProblem: loaded.cacheProblem } : {}),
     };
-    const threads = chooseThreads(this.deps, config.numThreads);
     const common = { threads: threads.threads, crossOriginIsolated: this.deps.crossOriginIsolated, model };
 
-    const lookup = await findAdapter(this.deps.gpu, config.backend ?? 'auto');
     let fallbackOrt: OrtLike | null = null;
-    let why = lookup.reason ?? '';
+    let why = lookup.adapter && !gpuAdapter ? skippedAdapterReason(lookup.adapter) : lookup.reason ?? '';
     let selfCheck: SelfCheckReport | null = null;
-    if (lookup.adapter) {
-      const attempt = await this.tryWebGpu(config, names, loaded.bytes, threads, lookup.adapter);
+    let started = await runtime;
+    if (gpuAdapter) {
+      const attempt = await this.tryWebGpu(config, names, loaded.bytes, started, gpuAdapter);
       if (attempt.ok) {
-        const reason = `WebGPU on ${describeAdapter(lookup.adapter)}: self-check against ${attempt.check.against} passed (logit off by ${formatDiff(attempt.check.logitDiff)})`;
+        const reason = `WebGPU on ${describeAdapter(gpuAdapter)}: self-check against ${attempt.check.against} passed (logit off by ${formatDiff(attempt.check.logitDiff)})`;
         return {
           ort: attempt.ort,
           session: attempt.session,
           names,
+          dims: null,
           info: {
             backend: 'webgpu',
             reason,
             adapter: lookup.adapter,
             selfCheck: attempt.check,
+            runtimeStartMs: started.ms ?? 0,
             sessionCreateMs: attempt.createMs,
             // The self-check was the session's first run.
             warmUpMs: attempt.check.runMs,
@@ -243,45 +344,55 @@ export class InferenceEngine {
       fallbackOrt = attempt.ort;
       why = attempt.reason;
       selfCheck = attempt.check;
+      if (!fallbackOrt) started = await settle(this.startRuntime('wasm', config, threads));
     }
 
-    const ort = fallbackOrt ?? this.configure(await this.importOrt('wasm', config), config, threads);
+    let ort = fallbackOrt;
+    if (!ort) {
+      if (!started.ok) throw started.error;
+      ort = started.ort;
+    }
     const start = this.deps.now();
-    const session = await this.createSession(ort, loaded.bytes, 'wasm', names);
+    const session = await this.createSession(ort, loaded.bytes, 'wasm', names, config);
     const sessionCreateMs = this.deps.now() - start;
-    const warmUpMs = await this.warmUp(ort, session, names);
+    let dims: number[] | null = null;
+    try {
+      dims = [1, ...inputShape(session, names)];
+    } catch {
+      // No idle warm-up for a graph that does not state its input size.
+    }
     return {
       ort,
       session,
       names,
+      dims,
       info: {
         backend: 'wasm',
         reason: `${why}: ${describeWasm(threads)}`,
         adapter: lookup.adapter,
         selfCheck,
+        runtimeStartMs: started.ms ?? 0,
         sessionCreateMs,
-        warmUpMs,
+        warmUpMs: null,
         ...common,
       },
     };
   }
 
   /**
-   * A session's first run costs several steady-state runs (thread pool start, buffer allocation;
-   * the demo model's took 1.5 s against 0.3-0.5 s later on this loaded 2-core host), so it happens
-   * while the model is "loading", not when the reader first clicks Analyze. Skipped when the graph
-   * does not state its input size.
+   * Loads onnxruntime-web, sets its env and starts its wasm runtime with a one-node session, so
+   * the model's session later only parses, optimises and prepacks the graph.
    */
-  private async warmUp(ort: OrtLike, session: SessionLike, names: Names): Promise<number | null> {
-    let dims: number[];
-    try {
-      dims = [1, ...inputShape(session, names)];
-    } catch {
-      return null;
-    }
+  private async startRuntime(flavour: OrtFlavour, config: InferenceConfig, threads: ThreadChoice): Promise<{ ort: OrtLike; ms: number }> {
     const start = this.deps.now();
-    await runOnce(ort, session, names, probeInput(dims), dims);
-    return this.deps.now() - start;
+    const ort = this.configure(await this.importOrt(flavour, config), config, threads);
+    try {
+      const session = await ort.InferenceSession.create(RUNTIME_START_MODEL, { executionProviders: ['wasm'] });
+      await release(session);
+    } catch (error) {
+      throw new InferenceError(`could not start onnxruntime-web (${flavour}) from ${config.ortBaseUrl}: ${messageOf(error)}`);
+    }
+    return { ort, ms: this.deps.now() - start };
   }
 
   private async importOrt(flavour: OrtFlavour, config: InferenceConfig): Promise<OrtLike> {
@@ -303,10 +414,18 @@ export class InferenceEngine {
     return ort;
   }
 
-  private async createSession(ort: OrtLike, bytes: Uint8Array, provider: 'wasm' | 'webgpu', names: Names): Promise<SessionLike> {
+  private async createSession(
+    ort: OrtLike,
+    bytes: Uint8Array,
+    provider: 'wasm' | 'webgpu',
+    names: Names,
+    config?: InferenceConfig,
+  ): Promise<SessionLike> {
     let session: SessionLike;
+    const options: SessionOptionsLike = { executionProviders: [provider] };
+    if (config?.profileRuns) options.enableProfiling = true;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+      session = await ort.InferenceSession.create(bytes, options);
     } catch (error) {
       throw new InferenceError(`could not create a ${provider} session for the model: ${messageOf(error)}`);
     }
@@ -323,20 +442,18 @@ export class InferenceEngine {
     config: InferenceConfig,
     names: Names,
     bytes: Uint8Array,
-    threads: ThreadChoice,
+    runtime: Settled<{ ort: OrtLike; ms: number }>,
     adapter: AdapterReport,
   ): Promise<WebGpuAttempt> {
-    let ort: OrtLike;
-    try {
-      ort = this.configure(await this.importOrt('webgpu', config), config, threads);
-    } catch (error) {
-      return { ok: false, ort: null, reason: `WebGPU runtime unavailable (${messageOf(error)})`, check: null };
+    if (!runtime.ok) {
+      return { ok: false, ort: null, reason: `WebGPU runtime unavailable (${messageOf(runtime.error)})`, check: null };
     }
+    const { ort } = runtime;
     let session: SessionLike | null = null;
     let check: SelfCheckReport | null = null;
     try {
       const start = this.deps.now();
-      session = await this.createSession(ort, bytes, 'webgpu', names);
+      session = await this.createSession(ort, bytes, 'webgpu', names, config);
       const createMs = this.deps.now() - start;
       check = await this.selfCheck(ort, session, names, bytes, config);
       if (check.passed) return { ok: true, ort, session, createMs, check };
@@ -419,6 +536,9 @@ export interface PortLike {
 export interface Engine {
   init(config: InferenceConfig, onProgress: (progress: Progress) => void): Promise<BackendInfo>;
   run(input: Float32Array, dims: readonly number[]): Promise<RunOutput>;
+  /** The session's first run when nothing else is queued (InferenceEngine.warmUp). */
+  warmUp?(): Promise<unknown>;
+  stats?(): WorkerStats;
 }
 
 /** Progress messages at most every 1 % of the file (or 1 MiB when its size is unknown). */
@@ -447,7 +567,15 @@ export function serve(port: PortLike, engine: Engine): void {
         const { id } = data;
         const progress = throttleProgress(p => port.postMessage({ type: 'progress', id, loaded: p.loaded, total: p.total }));
         engine.init(data.config, progress).then(
-          info => port.postMessage({ type: 'ready', id, info }),
+          info => {
+            port.postMessage({ type: 'ready', id, info });
+            // Behind whatever is queued already: the client sends a request before the model is
+            // loaded (InferenceClient.analyze), and that request is then the first run itself.
+            queue = queue.then(() => engine.warmUp?.()).then(
+              () => undefined,
+              () => undefined, // a failed warm-up fails the next request too, which says why
+            );
+          },
           error => fail(id, error),
         );
         break;
@@ -468,6 +596,10 @@ export function serve(port: PortLike, engine: Engine): void {
       }
       case 'cancel':
         waiting.delete(data.id);
+        break;
+      case 'stats':
+        if (engine.stats) port.postMessage({ type: 'stats', id: data.id, stats: engine.stats() });
+        else fail(data.id, new InferenceError('this worker keeps no statistics'));
         break;
     }
   });

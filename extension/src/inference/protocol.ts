@@ -22,8 +22,12 @@ export interface InferenceConfig {
   readonly inputName?: string;
   readonly logitName?: string;
   readonly camName?: string;
-  /** 'auto' uses WebGPU when an adapter exists and passes the self-check; 'wasm' never tries. */
-  readonly backend?: 'auto' | 'wasm';
+  /**
+   * 'auto' uses WebGPU when a hardware adapter exists and passes the self-check; 'wasm' never
+   * tries; 'webgpu' also tries a software fallback adapter (benchmarks, the WebGPU e2e check),
+   * still self-checked.
+   */
+  readonly backend?: 'auto' | 'wasm' | 'webgpu';
   /** Overrides the thread count (benchmarks); see chooseThreads for the default. */
   readonly numThreads?: number;
   /**
@@ -33,6 +37,11 @@ export interface InferenceConfig {
   readonly referenceUrl?: string;
   /** Cache API storage for verified model bytes; null turns caching off. */
   readonly cacheName?: string | null;
+  /**
+   * Benchmarks: run onnxruntime's profiler over the session's first `profileRuns` runs, then end
+   * it; onnxruntime-web prints the per-node trace (Chrome trace JSON) to the worker's console.
+   */
+  readonly profileRuns?: number;
 }
 
 export const DEFAULT_CACHE_NAME = 'chestaid-models-v1';
@@ -76,9 +85,23 @@ export interface BackendInfo {
   readonly adapter: AdapterReport | null;
   readonly selfCheck: SelfCheckReport | null;
   readonly model: ModelLoadInfo;
+  /** onnxruntime-web's own start (its JS, the wasm: fetch, compile, instantiate, threads). */
+  readonly runtimeStartMs: number;
+  /** Creating the model's session once the runtime and the bytes are there. */
   readonly sessionCreateMs: number;
-  /** The session's first run (the self-check on WebGPU), done at load; null when skipped. */
+  /**
+   * The session's first run when it happened at load: the self-check on WebGPU. On wasm it is
+   * null: the first run happens on the first request, or as a warm-up when the worker is idle.
+   */
   readonly warmUpMs: number | null;
+}
+
+/** What the worker can tell about its memory (benchmarks watch it for growth). */
+export interface WorkerStats {
+  /** The byte length of onnxruntime's WebAssembly.Memory, null when the worker has not seen it. */
+  readonly wasmMemoryBytes: number | null;
+  /** Runs done since the model was loaded, the idle warm-up included. */
+  readonly runs: number;
 }
 
 export type WorkerRequest =
@@ -91,7 +114,8 @@ export type WorkerRequest =
       readonly dims: readonly number[];
     }
   /** Drop a queued run whose answer nobody waits for any more (a newer request replaced it). */
-  | { readonly type: 'cancel'; readonly id: number };
+  | { readonly type: 'cancel'; readonly id: number }
+  | { readonly type: 'stats'; readonly id: number };
 
 export type WorkerResponse =
   | { readonly type: 'progress'; readonly id: number; readonly loaded: number; readonly total: number | null }
@@ -105,6 +129,7 @@ export type WorkerResponse =
       readonly camDims: readonly [number, number];
       readonly runMs: number;
     }
+  | { readonly type: 'stats'; readonly id: number; readonly stats: WorkerStats }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
 /** A failure of the inference adapter; the message is meant for the reader as is. */

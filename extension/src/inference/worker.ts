@@ -23,6 +23,32 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope & PortLike;
 
+/**
+ * onnxruntime-web keeps its WebAssembly.Memory to itself; the only way to read its size (for the
+ * benchmark's memory-growth check) is to see it created. Emscripten's loader constructs it with
+ * `new WebAssembly.Memory(...)` read from the global at call time, so a subclass in its place
+ * records each instance, weakly, and changes nothing else. Installed before onnxruntime loads.
+ */
+const memories: WeakRef<WebAssembly.Memory>[] = [];
+const NativeMemory = WebAssembly.Memory;
+class TrackedMemory extends NativeMemory {
+  constructor(descriptor: WebAssembly.MemoryDescriptor) {
+    super(descriptor);
+    memories.push(new WeakRef(this));
+  }
+}
+(WebAssembly as { Memory: typeof WebAssembly.Memory }).Memory = TrackedMemory;
+
+/** The largest live memory: the runtime's heap (emscripten also makes an empty placeholder). */
+function wasmMemoryBytes(): number | null {
+  let largest: number | null = null;
+  for (const ref of memories) {
+    const bytes = ref.deref()?.buffer.byteLength;
+    if (bytes !== undefined && (largest === null || bytes > largest)) largest = bytes;
+  }
+  return largest;
+}
+
 async function fetchJson(url: string): Promise<unknown> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`);
@@ -43,5 +69,8 @@ serve(
     crossOriginIsolated: scope.crossOriginIsolated,
     hardwareConcurrency: scope.navigator.hardwareConcurrency,
     loadOrt: (flavour, baseUrl) => import(/* webpackIgnore: true */ `${baseUrl}${ORT_MODULE[flavour]}`) as Promise<OrtLike>,
+    wasmMemoryBytes,
+    // Only where the browser was started with --js-flags=--expose-gc (the benchmark).
+    collectGarbage: () => (globalThis as { gc?: () => void }).gc?.(),
   }),
 );

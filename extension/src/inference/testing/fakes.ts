@@ -5,7 +5,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 
 import type { AdapterLike, GpuLike } from '../backend';
-import type { EngineDeps, OrtLike, SessionLike, TensorLike } from '../engine';
+import { RUNTIME_START_MODEL, type EngineDeps, type OrtLike, type SessionLike, type SessionOptionsLike, type TensorLike } from '../engine';
 import type { WorkerLike } from '../InferenceClient';
 import type { CacheLike, ResponseLike } from '../modelBytes';
 import type { WorkerRequest, WorkerResponse } from '../protocol';
@@ -100,7 +100,12 @@ export function modelOutputs(input: Float32Array): { logit: number; cam: Float32
 
 export class FakeOrt implements OrtLike {
   readonly env = { wasm: {} as { numThreads?: number; wasmPaths?: unknown; proxy?: boolean } };
-  readonly sessions: { provider: string; released: boolean; runs: number }[] = [];
+  /** Every session created, the runtime's one-node start session included (`start`). */
+  readonly sessions: { provider: string; released: boolean; runs: number; start: boolean; profiled: boolean; profileEnded: boolean }[] = [];
+  /** The sessions of the model under test, without the runtime's start session. */
+  get modelSessions() {
+    return this.sessions.filter(s => !s.start);
+  }
   /** env.wasm as it was when each session was created. */
   readonly envAtCreate: { numThreads?: number; wasmPaths?: unknown }[] = [];
 
@@ -115,11 +120,11 @@ export class FakeOrt implements OrtLike {
   };
 
   readonly InferenceSession = {
-    create: async (_model: Uint8Array, { executionProviders }: { executionProviders: string[] }): Promise<SessionLike> => {
+    create: async (model: Uint8Array, { executionProviders, enableProfiling = false }: SessionOptionsLike): Promise<SessionLike> => {
       const provider = executionProviders[0];
       if (this.options.failCreate?.includes(provider)) throw new Error(`${provider} backend not available`);
       this.envAtCreate.push({ ...this.env.wasm });
-      const record = { provider, released: false, runs: 0 };
+      const record = { provider, released: false, runs: 0, start: model === RUNTIME_START_MODEL, profiled: enableProfiling, profileEnded: false };
       this.sessions.push(record);
       const { wrong = [], broken = [], inputShape = ['N', 3, 2, 2] } = this.options;
       return {
@@ -138,6 +143,9 @@ export class FakeOrt implements OrtLike {
         release: async () => {
           record.released = true;
         },
+        endProfiling: () => {
+          record.profileEnded = true;
+        },
       };
     },
   };
@@ -148,6 +156,7 @@ export function fakeGpu(adapter: AdapterLike | null): GpuLike {
 }
 
 export const SWIFTSHADER: AdapterLike = { info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } };
+export const HARDWARE_GPU: AdapterLike = { info: { vendor: 'nvidia', architecture: 'ampere', isFallbackAdapter: false } };
 
 /** A reference file (reference.ts format) for a fake model, with its outputs computed as the fake does. */
 export function referenceFor(modelSha: string, input: Float32Array, shape: readonly number[], tolerance = 1e-4) {
