@@ -104,7 +104,7 @@ export async function loadModel(manifestPath: string, options: LoadOptions = {})
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: options.threads,
+      ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
     });
