@@ -24,7 +24,26 @@ const PATHS = {
   models: '/models',
   ort: '/chestaid/ort/',
   manifest: '/models/chestaid-demo/manifest.json',
+  // The PACS's DICOMweb root as the viewer sees it: the dev server proxies it to Orthanc, which
+  // sends no CORS headers and answers only on loopback.
+  pacs: '/pacs/dicom-web',
 };
+
+/**
+ * Which study list the viewer opens with: the embedded demo studies ("demo", the default) or the
+ * PACS ("pacs": a DICOMweb server, Orthanc from `npm run pacs:start` unless CHESTAID_PACS_URL names
+ * another). Both are listed in app-config.js, so `?datasources=pacs` or `?datasources=dicomjson`
+ * switches in the running viewer too.
+ */
+const DATA_SOURCES = { demo: 'dicomjson', pacs: 'pacs' };
+function defaultDataSource() {
+  const choice = process.env.CHESTAID_DATA_SOURCE || 'demo';
+  if (!DATA_SOURCES[choice]) {
+    throw new Error(`CHESTAID_DATA_SOURCE=${JSON.stringify(choice)}: expected one of ${Object.keys(DATA_SOURCES).join(', ')}`);
+  }
+  return DATA_SOURCES[choice];
+}
+const PACS_URL = (process.env.CHESTAID_PACS_URL || 'http://127.0.0.1:8042').replace(/\/+$/, '');
 
 // Cross-origin isolation (SharedArrayBuffer, so multi-threaded wasm) on every response.
 const ISOLATION_HEADERS = {
@@ -51,7 +70,7 @@ const staticOptions = {
   },
 };
 
-function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl }) {
+function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl, defaultDataSourceName }) {
   const template = fs.readFileSync(path.join(ROOT, 'host/app-config.js'), 'utf8');
   const host = {
     bundleUrl: `/${BUNDLE}`,
@@ -59,6 +78,9 @@ function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl }) 
     dataSourceName,
     dataSourceNamespace,
     studyListUrl,
+    defaultDataSourceName,
+    pacsDataSourceName: DATA_SOURCES.pacs,
+    pacsRoot: PATHS.pacs,
     manifestUrl: PATHS.manifest,
     ortWasmPaths: PATHS.ort,
   };
@@ -135,6 +157,7 @@ module.exports = async (_env, argv) => {
         dataSourceName,
         dataSourceNamespace: `${extensionPackage.name}.dataSourcesModule.${dataSourceName}`,
         studyListUrl: `${DEMO.urlPrefix}/${DEMO.documentName}`,
+        defaultDataSourceName: defaultDataSource(),
       }),
     ],
     performance: { hints: false },
@@ -146,6 +169,8 @@ module.exports = async (_env, argv) => {
       hot: false,
       headers: ISOLATION_HEADERS,
       historyApiFallback: true,
+      // /pacs/dicom-web/* -> <PACS>/dicom-web/*; the viewer's only way to the PACS.
+      proxy: [{ context: ['/pacs/'], target: PACS_URL, pathRewrite: { '^/pacs': '' } }],
       client: { overlay: { errors: true, warnings: false, runtimeErrors: false } },
       devMiddleware: { publicPath: '/' },
       static: [

@@ -57,7 +57,7 @@
     showErrorDetails: 'dev',
     // OHIF calls this for every failed image load and fails itself when it is missing.
     httpErrorHandler: error => console.warn('ChestAid viewer: request failed', error),
-    defaultDataSourceName: host.dataSourceName,
+    defaultDataSourceName: host.defaultDataSourceName,
     dataSources: [
       {
         namespace: host.dataSourceNamespace,
@@ -66,6 +66,31 @@
           friendlyName: 'ChestAid demo studies (synthetic, DICOM JSON)',
           name: host.dataSourceName,
           url: host.studyListUrl,
+        },
+      },
+      // The PACS through the dev server's proxy (or a site's own reverse proxy on this origin):
+      // OHIF's stock DICOMweb data source. `?datasources=pacs` selects it.
+      {
+        namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+        sourceName: host.pacsDataSourceName,
+        configuration: {
+          friendlyName: 'PACS (DICOMweb)',
+          name: host.pacsDataSourceName,
+          qidoRoot: new URL(host.pacsRoot, window.location.origin).href,
+          wadoRoot: new URL(host.pacsRoot, window.location.origin).href,
+          wadoUriRoot: new URL(host.pacsRoot, window.location.origin).href,
+          qidoSupportsIncludeField: false,
+          supportsReject: false,
+          supportsStow: true,
+          imageRendering: 'wadors',
+          thumbnailRendering: 'wadors',
+          enableStudyLazyLoad: true,
+          supportsFuzzyMatching: false,
+          supportsWildcard: true,
+          staticWado: false,
+          singlepart: 'bulkdata,video',
+          omitQuotationForMultipartRequest: true,
+          bulkDataURI: { enabled: true, relativeResolution: 'studies' },
         },
       },
     ],

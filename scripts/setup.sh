@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   python3-torch python3-torchvision python3-sklearn python3-scipy python3-onnx python3-pil python3-numpy
   python3-pydicom python3-matplotlib python3-pytest python3-jsonschema python3-tqdm
   chromium
+  orthanc orthanc-dicomweb
 )
 
 missing=()

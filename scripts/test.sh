@@ -3,6 +3,7 @@
 #   scripts/test.sh            everything
 #   scripts/test.sh training   the training workspace only
 #   scripts/test.sh unit       the viewer's unit tests (jest) and type check
+#   scripts/test.sh pacs       the PACS round trip against a real Orthanc (started by the tests)
 #   scripts/test.sh e2e        the viewer end to end (npm start + Debian Chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,11 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
   npx tsc -p tsconfig.json --noEmit
   npx eslint extension mode
   npx jest
+fi
+
+if [ "$suite" = all ] || [ "$suite" = pacs ]; then
+  echo "== PACS round trip (a real Orthanc per test file) =="
+  npm run test:pacs
 fi
 
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
