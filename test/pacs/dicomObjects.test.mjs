@@ -2,8 +2,10 @@
 // SR and the heatmap Parametric Map, and what comes back through QIDO-RS and WADO-RS (metadata, as
 // the viewer reads it, and the instance) parses to what was computed and points at the right image.
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { URL } from 'node:url';
 import { requireBuilt } from '../../scripts/node-build.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from './orthanc.mjs';
 
