@@ -29,3 +29,5 @@ export {
   type Dataset,
   type DatasetSource,
 } from './values';
+export { buildHeatmapParametricMap, type HeatmapInput, type HeatmapReference } from './parametricMap';
+export { readHeatmapReference, readHeatmapPixels } from './readParametricMap';

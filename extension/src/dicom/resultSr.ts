@@ -77,6 +77,18 @@ function unitInterval(name: string, value: unknown): number {
   return value;
 }
 
+/** The model and calibration identity every ChestAid object carries, checked field by field. */
+export function checkIdentity(result: Pick<ChestAidResultContent, 'model' | 'calibration'>): void {
+  nonEmptyText('calibration method', result.calibration?.method);
+  nonEmptyText('calibration version', result.calibration?.version, LO_MAX - 'calibration '.length);
+  nonEmptyText('model id', result.model?.id);
+  nonEmptyText('model version', result.model?.version);
+  if (typeof result.model?.sha256 !== 'string' || !SHA256.test(result.model.sha256)) {
+    throw new InputError(`model sha256 must be 64 lower-case hex digits, got ${show(result.model?.sha256)}`);
+  }
+  if (!isUid(result.model?.deviceUID)) throw new InputError(`model deviceUID is not a valid UID: ${show(result.model?.deviceUID)}`);
+}
+
 /** Every field of a result, checked; the first bad one is named. Returns the normalised instant. */
 export function checkResult(result: Omit<ChestAidResultContent, 'source'>): Date {
   const score = unitInterval('score', result.score);
@@ -93,18 +105,11 @@ export function checkResult(result: Omit<ChestAidResultContent, 'source'>): Date
   if (decision !== expected) {
     throw new InputError(`decision ${show(decision)} contradicts score ${score} and threshold ${threshold} (expected ${show(expected)})`);
   }
-  nonEmptyText('calibration method', result.calibration?.method);
-  nonEmptyText('calibration version', result.calibration?.version, LO_MAX - 'calibration '.length);
-  nonEmptyText('model id', result.model?.id);
-  nonEmptyText('model version', result.model?.version);
-  if (typeof result.model?.sha256 !== 'string' || !SHA256.test(result.model.sha256)) {
-    throw new InputError(`model sha256 must be 64 lower-case hex digits, got ${show(result.model?.sha256)}`);
-  }
-  if (!isUid(result.model?.deviceUID)) throw new InputError(`model deviceUID is not a valid UID: ${show(result.model?.deviceUID)}`);
+  checkIdentity(result);
   return parseInstant('observedAt', result.observedAt);
 }
 
-export function deviceOf(result: Omit<ChestAidResultContent, 'source'>): DeviceIdentity {
+export function deviceOf(result: Pick<ChestAidResultContent, 'model' | 'calibration'>): DeviceIdentity {
   return {
     modelId: result.model.id,
     modelVersion: result.model.version,
