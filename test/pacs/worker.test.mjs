@@ -13,7 +13,7 @@ import dcmjs from 'dcmjs';
 
 import { makeDemoStudies } from '../../scripts/make-demo-studies.mjs';
 import { loadDemoStudies, startOrthanc } from './orthanc.mjs';
-import { bytesOf, inventory, MANIFEST, of, radiographs, requireBuilt, resultSrs, ROOT, runWorker, startWorker } from './workerHarness.mjs';
+import { bytesOf, heatmaps, inventory, MANIFEST, of, radiographs, requireBuilt, resultSrs, ROOT, runWorker, startWorker } from './workerHarness.mjs';
 
 const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
 const EXIT = { ok: 0, model: 3, itemsFailed: 5 };
@@ -27,11 +27,22 @@ async function resultsPerImage(client) {
   return counts;
 }
 
+/** One result SR and one heatmap per CR/DX image, each pointing at its image, and nothing else. */
 async function assertEachScoredOnce(client, label) {
   const images = await radiographs(client);
   const counts = await resultsPerImage(client);
   for (const image of images) assert.equal(counts.get(image.sop), 1, `${label}: image ${image.sop} has ${counts.get(image.sop) ?? 0} result SRs`);
   assert.equal([...counts.values()].reduce((a, b) => a + b, 0), images.length, `${label}: results for images that are not in the PACS`);
+  const maps = await heatmaps(client);
+  const mapped = new Map(images.map(image => [image.sop, []]));
+  for (const { reference } of maps) mapped.get(reference.source.sopInstanceUID)?.push(reference);
+  for (const image of images) {
+    const references = mapped.get(image.sop);
+    assert.equal(references.length, 1, `${label}: image ${image.sop} has ${references.length} heatmaps`);
+    assert.equal(references[0].source.seriesInstanceUID, image.series);
+    assert.equal(references[0].source.studyInstanceUID, image.study);
+  }
+  assert.equal(maps.length, images.length, `${label}: heatmaps for images that are not in the PACS`);
   return images;
 }
 
@@ -62,6 +73,7 @@ describe('one worker on one PACS', () => {
     const images = await radiographs(pacs.client);
     assert.ok(stored >= 1 && stored < images.length, `stopped after ${stored} of ${images.length} images`);
     assert.equal((await resultSrs(pacs.client)).length, stored, 'an SR in the PACS for each stored event, and no other');
+    assert.equal((await heatmaps(pacs.client)).length, stored, 'a heatmap for each stored event: written before its SR');
   });
 
   let firstPass;

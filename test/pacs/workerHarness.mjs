@@ -128,3 +128,17 @@ export const bytesOf = file => {
   const b = readFileSync(file);
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
 };
+
+/** The ChestAid heatmaps in the PACS, read back: [{ sop, reference }] (dicom/readParametricMap.ts). */
+export async function heatmaps(client) {
+  const { readHeatmapReference, HEATMAP_SERIES_DESCRIPTION } = requireBuilt('extension/src/dicom/index');
+  const rows = (await inventory(client)).filter(r => r.description === HEATMAP_SERIES_DESCRIPTION);
+  const results = [];
+  for (const series of new Set(rows.map(r => `${r.study} ${r.series}`))) {
+    const [study, seriesUID] = series.split(' ');
+    for (const metadata of await client.retrieveSeriesMetadata(study, seriesUID)) {
+      results.push({ sop: first(metadata, TAG.SOPInstanceUID), reference: readHeatmapReference(metadata) });
+    }
+  }
+  return results;
+}

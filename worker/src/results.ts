@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 
 import type { Analysis, Manifest } from '../../extension/src/core';
-import { buildResultSr, type BuiltObject } from '../../extension/src/dicom';
+import { buildHeatmapParametricMap, buildResultSr, type BuiltObject } from '../../extension/src/dicom';
 import type { Part10Image } from './part10';
 
 /** Identifies a result: one per image, model file and calibration. */
@@ -54,7 +54,7 @@ export interface ModelFacts {
 export interface Outputs {
   readonly sr: BuiltObject;
   /** Written before the SR: the SR is the marker that the image is done (see worker.ts). */
-  readonly map: BuiltObject | null;
+  readonly map: BuiltObject;
 }
 
 export function buildOutputs(image: Part10Image, analysis: Analysis, model: ModelFacts, observedAt: Date): Outputs {
@@ -63,19 +63,32 @@ export function buildOutputs(image: Part10Image, analysis: Analysis, model: Mode
   const uids = resultUids(image.studyInstanceUID, key);
   const deviceUID = manifest.model.device_uid;
   if (!deviceUID) throw new Error(`the manifest of ${manifest.model.id} has no model.device_uid, which the SR's Contributing Equipment needs`);
+  const modelIdentity = { id: manifest.model.id, version: manifest.model.version, sha256: model.sha256, deviceUID };
+  const calibration = { method: analysis.calibrationMethod, version: manifest.calibration.version };
+  // At the source's own size, which OHIF 3.13 needs to overlay it (dicom/parametricMap.ts).
+  const map = buildHeatmapParametricMap({
+    source: image.dataset,
+    cam: analysis.cam,
+    model: modelIdentity,
+    calibration,
+    trainedOnSyntheticData: manifest.data.synthetic,
+    seriesInstanceUID: uids.mapSeries,
+    sopInstanceUID: uids.mapInstance,
+    createdAt: observedAt,
+  });
   const sr = buildResultSr({
     source: image.dataset,
     score: analysis.probability,
     logit: analysis.logit,
     threshold: manifest.thresholds.clinical.value,
     decision: analysis.decision.above ? 'above' : 'below',
-    calibration: { method: analysis.calibrationMethod, version: manifest.calibration.version },
-    model: { id: manifest.model.id, version: manifest.model.version, sha256: model.sha256, deviceUID },
+    calibration,
+    model: modelIdentity,
     observedAt: observedAt.toISOString(),
     trainedOnSyntheticData: manifest.data.synthetic,
     seriesInstanceUID: uids.srSeries,
     sopInstanceUID: uids.srInstance,
     createdAt: observedAt,
   });
-  return { sr, map: null };
+  return { sr, map };
 }

@@ -433,7 +433,7 @@ export class TriageWorker {
       });
       stage = 'write';
       const outputs = buildOutputs(image, analysis, this.model, this.now());
-      if (outputs.map) await this.ask(() => this.pacs.store([outputs.map!.part10], studyUID));
+      await this.ask(() => this.pacs.store([outputs.map.part10], studyUID));
       await this.ask(() => this.pacs.store([outputs.sr.part10], studyUID));
       const written = performance.now();
       this.counts.stored++;
@@ -451,7 +451,7 @@ export class TriageWorker {
         study: studyUID,
         sop: sopUID,
         sr: outputs.sr.sopInstanceUID,
-        map: outputs.map?.sopInstanceUID ?? null,
+        map: outputs.map.sopInstanceUID,
         ms: { write: ms(timings.write), total: ms(timings.total) },
       });
       return 'stored';
