@@ -1,3 +1,4 @@
+/* global process, console, performance, Buffer */
 /**
  * The triage worker benchmark (issue 7): worker throughput on the demo studies against PyTorch
  * eager scoring of the same images, measured in the same run, interleaved round by round (this
@@ -149,7 +150,7 @@ const rows = [
   ['PyTorch eager, forward pass only (tensors given)', torchTotal],
 ];
 console.log(`\n${images} CR/DX images in ${studies} studies (the CT study is skipped), median of ${ROUNDS} rounds, ${THREADS} thread(s)\n`);
-console.log('| peer | median total (s) | studies/min | ms/image | time vs PyTorch |');
+console.log('| peer | median total (s) | studies/min | ms/image (total / images) | time vs PyTorch |');
 console.log('|---|---|---|---|---|');
 for (const [name, total] of rows) {
   console.log(`| ${name} | ${fmt(total / 1000, 2)} | ${fmt((studies / total) * 60000, 0)} | ${fmt(total / images)} | ${fmt(total / torchTotal, 2)}x |`);

@@ -1,3 +1,4 @@
+/* global fetch, setTimeout */
 // The triage worker against a real Orthanc: it scores the demo studies once (one result SR per
 // CR/DX image, its content the in-process core result), a second pass writes nothing, the CT study
 // is skipped with its reason, a corrupt image is dead-lettered, SIGTERM stops it cleanly, a

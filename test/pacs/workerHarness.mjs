@@ -1,3 +1,4 @@
+/* global process, setTimeout, clearTimeout */
 /**
  * Runs the triage worker CLI (scripts/worker.mjs) as a child process, as a service manager would,
  * and collects its JSON log lines; plus the PACS-side facts the worker tests assert on.
