@@ -61,6 +61,13 @@ describe('fitIsotonic', () => {
     expect(fitIsotonic([1, 2, 2, 3, 4], [0, 1, 0, 1, 1])).toEqual({ x: [1, 2, 3, 4], y: [0, 0.5, 1, 1] });
   });
 
+  it("merges logits closer than 1e-15 to a group's first value, as scikit-learn 1.2's _make_unique", () => {
+    // Expected values printed by scikit-learn 1.2.1's IsotonicRegression on the same inputs.
+    expect(fitIsotonic([1, 1 + 2.220446049250313e-16, 2], [0, 1, 1])).toEqual({ x: [1, 2], y: [0.5, 1] });
+    expect(fitIsotonic([0, 2e-15, 2], [0, 1, 1])).toEqual({ x: [0, 2e-15, 2], y: [0, 1, 1] });
+    expect(fitIsotonic([1e-20, 5e-16, 1e-15, 3], [0, 1, 0, 1])).toEqual({ x: [1e-20, 3], y: [1 / 3, 1] });
+  });
+
   it('pools a decreasing run and keeps only the end knots of a flat stretch', () => {
     expect(fitIsotonic([1, 2, 3], [1, 0, 0])).toEqual({ x: [1, 3], y: [1 / 3, 1 / 3] });
   });
