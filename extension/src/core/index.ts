@@ -100,3 +100,4 @@ export {
   type TriageEntry,
   type TriageGroup,
 } from './triage';
+export * from './recalibration';
