@@ -20,6 +20,8 @@ const base: ChestAidState = {
       disclaimer: '',
       calibrationMethod: 'platt',
       calibrationVersion: '3',
+      calibration: { version: '3', source: 'training', createdAt: '2026-11-26T07:51:11+00:00' },
+      calibrationLabel: 'calibration v3 (training, 2026-11-26)',
     },
   },
   study: { valid: true, description: '' },
@@ -30,6 +32,7 @@ const base: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 
 function render(state: ChestAidState): string {

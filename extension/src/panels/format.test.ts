@@ -27,6 +27,8 @@ const ready: ChestAidState = {
       disclaimer: '',
       calibrationMethod: 'temperature',
       calibrationVersion: '1',
+      calibration: { version: '1', source: 'training', createdAt: '2026-11-26T07:51:11+00:00' },
+      calibrationLabel: 'calibration v1 (training, 2026-11-26)',
     },
   },
   study: { valid: true, description: 'ChestAid reads the CR images of this study' },
@@ -37,6 +39,7 @@ const ready: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
 const run = { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', totalMs: 183.4, runMs: 120 };
