@@ -144,8 +144,6 @@ export {
   currentLabels,
   feedbackConflicts,
   feedbackCohort,
-  cohortCanonicalText,
-  cohortSha256,
   imageKey,
   GROUND_TRUTHS,
   UNKNOWN_READER,
@@ -155,7 +153,7 @@ export {
   type StoredFeedback,
   type FeedbackConflict,
   type FeedbackCohort,
-  type CohortItem,
+  type FeedbackCohortItem,
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
