@@ -59,12 +59,13 @@ export interface Outputs {
 
 export function buildOutputs(image: Part10Image, analysis: Analysis, model: ModelFacts, observedAt: Date): Outputs {
   const { manifest } = model;
-  const key: ResultKey = { sopInstanceUID: image.sopInstanceUID, modelSha256: model.sha256, calibrationVersion: manifest.calibration.version };
+  // The version the probability was computed under (core/analysis.ts), which keys the result.
+  const key: ResultKey = { sopInstanceUID: image.sopInstanceUID, modelSha256: model.sha256, calibrationVersion: analysis.calibrationVersion };
   const uids = resultUids(image.studyInstanceUID, key);
   const deviceUID = manifest.model.device_uid;
   if (!deviceUID) throw new Error(`the manifest of ${manifest.model.id} has no model.device_uid, which the SR's Contributing Equipment needs`);
   const modelIdentity = { id: manifest.model.id, version: manifest.model.version, sha256: model.sha256, deviceUID };
-  const calibration = { method: analysis.calibrationMethod, version: manifest.calibration.version };
+  const calibration = { method: analysis.calibrationMethod, version: analysis.calibrationVersion };
   // At the source's own size, which OHIF 3.13 needs to overlay it (dicom/parametricMap.ts).
   const map = buildHeatmapParametricMap({
     source: image.dataset,
