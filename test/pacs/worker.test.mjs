@@ -17,7 +17,7 @@ import { loadDemoStudies, startOrthanc } from './orthanc.mjs';
 import { bytesOf, heatmaps, inventory, MANIFEST, of, radiographs, requireBuilt, resultSrs, ROOT, runWorker, startWorker } from './workerHarness.mjs';
 
 const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
-const EXIT = { ok: 0, model: 3, itemsFailed: 5 };
+const EXIT = { ok: 0, config: 2, model: 3, itemsFailed: 5 };
 const temp = mkdtempSync(join(tmpdir(), 'chestaid-worker-test-'));
 after(() => rmSync(temp, { recursive: true, force: true }));
 
@@ -156,6 +156,17 @@ describe('one worker on one PACS', () => {
     const next = await runWorker(['--pacs', pacs.dicomWebUrl, '--state', state, '--once']);
     assert.equal(next.code, EXIT.ok, 'a dead-lettered image is not retried');
     assert.equal(of(next.events, 'failed').length, 0);
+  });
+
+  test('--since bounds the listing by StudyDate; a bad date is a configuration error (exit 2)', async () => {
+    const future = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--since', '20990101']);
+    assert.equal(future.code, EXIT.ok, future.stderr);
+    assert.equal(of(future.events, 'polled')[0].studies, 0);
+    const past = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--since', '19000101']);
+    assert.equal(of(past.events, 'polled')[0].studies, (await pacs.client.searchStudies()).length);
+    const bad = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--since', '20261399']);
+    assert.equal(bad.code, EXIT.config);
+    assert.match(of(bad.events, 'bad-config')[0].error, /--since must be a date YYYYMMDD, got "20261399"/);
   });
 
   test('a tampered or missing model stops the worker with exit code 3, naming the problem', async () => {

@@ -43,6 +43,8 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
   --retry-base-ms MS     first backoff (default 250); doubles up to --retry-max-ms (default 8000)
   --request-timeout S    give up on one PACS request after this long (default 60)
   --page-size N          studies per QIDO-RS page (default 100)
+  --since YYYYMMDD       list only studies with StudyDate on or after this day (bounds each poll on
+                         a large archive; a study acquired earlier but sent later is not seen)
 
 Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration; 3 model
 missing, invalid or tampered with; 4 PACS unreachable (--once); 5 some images failed (--once).`;
@@ -61,6 +63,7 @@ export interface CliOptions {
   readonly retry: RetryPolicy;
   readonly requestTimeoutMs: number;
   readonly pageSize: number;
+  readonly since: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +80,16 @@ function numberOption(name: string, raw: string | undefined, fallback: number, {
     throw new ConfigError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function sinceOption(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(raw);
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+  if (!match || !date || date.getUTCDate() !== Number(match[3]) || date.getUTCMonth() !== Number(match[2]) - 1) {
+    throw new ConfigError(`--since must be a date YYYYMMDD, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
 }
 
 export function parseCli(argv: readonly string[]): CliOptions | 'help' {
@@ -100,6 +113,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         'retry-max-ms': { type: 'string' },
         'request-timeout': { type: 'string' },
         'page-size': { type: 'string' },
+        since: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -147,6 +161,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     },
     requestTimeoutMs: numberOption('request-timeout', v['request-timeout'], 60, { min: 0.1 }) * 1000,
     pageSize: numberOption('page-size', v['page-size'], 100, { min: 1, integer: true }),
+    since: sinceOption(v.since),
   };
 }
 
@@ -210,6 +225,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
     shard: options.shard,
     maxAttempts: options.maxAttempts,
     pageSize: options.pageSize,
+    since: options.since,
   });
 
   const health = options.healthPort === null

@@ -69,6 +69,11 @@ export interface WorkerOptions {
   readonly maxAttempts?: number;
   /** QIDO-RS page size for the study list. */
   readonly pageSize?: number;
+  /**
+   * Only studies with StudyDate on or after this day (YYYYMMDD), to bound each poll's listing on a
+   * large archive. A bound, not a cursor: a late-arriving study older than it is never seen.
+   */
+  readonly since?: string;
   readonly now?: () => Date;
 }
 
@@ -165,6 +170,7 @@ export class TriageWorker {
   private readonly shard: Shard;
   private readonly maxAttempts: number;
   private readonly pageSize: number;
+  private readonly since: string | undefined;
   private readonly now: () => Date;
   private readonly classifier: TimedClassifier;
   private readonly preprocessor: Preprocessor;
@@ -181,6 +187,8 @@ export class TriageWorker {
     this.shard = options.shard ?? WHOLE;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.pageSize = options.pageSize ?? 100;
+    this.since = options.since;
+    if (this.since !== undefined && !/^\d{8}$/.test(this.since)) throw new Error(`since must be a date YYYYMMDD, got ${JSON.stringify(this.since)}`);
     this.now = options.now ?? (() => new Date());
     if (!(Number.isInteger(this.maxAttempts) && this.maxAttempts >= 1)) throw new Error(`maxAttempts must be an integer >= 1, got ${this.maxAttempts}`);
     if (!(Number.isInteger(this.pageSize) && this.pageSize >= 1)) throw new Error(`pageSize must be an integer >= 1, got ${this.pageSize}`);
@@ -298,7 +306,12 @@ export class TriageWorker {
   private async listStudies(): Promise<DicomJson[]> {
     const all: DicomJson[] = [];
     for (let offset = 0; ; offset += this.pageSize) {
-      const page = await this.pacs.searchStudies({ includefield: STUDY_FIELDS, limit: this.pageSize, offset });
+      const page = await this.pacs.searchStudies({
+        includefield: STUDY_FIELDS,
+        limit: this.pageSize,
+        offset,
+        ...(this.since ? { StudyDate: `${this.since}-` } : {}),
+      });
       all.push(...page);
       if (page.length < this.pageSize) return all;
     }
