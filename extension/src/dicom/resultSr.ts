@@ -9,17 +9,23 @@
  *    HAS OBS CONTEXT  CODE Observer Type = Device; UIDREF Device Observer UID;  [TID 1002/1004]
  *                     TEXT Device Observer Name / Manufacturer / Model Name
  *    HAS CONCEPT MOD  CODE Procedure reported = Plain chest X-ray
+ *    CONTAINS CONTAINER Image Library > Image Library Group > IMAGE the radiograph [TID 1600]
  *    CONTAINS CONTAINER Imaging Measurements                                    [TID 1500]
  *     CONTAINS CONTAINER Measurement Group                                      [TID 1501]
  *      HAS OBS CONTEXT TEXT Tracking Identifier; UIDREF Tracking Unique Identifier [TID 4108]
  *      CONTAINS CODE Finding = Pneumonia; HAS CONCEPT MOD CODE Finding Site = Lung
+ *      HAS CONCEPT MOD TEXT Algorithm Name / Algorithm Version                   [TID 4019]
+ *      HAS CONCEPT MOD TEXT Model file SHA-256, Calibration method, Calibration version
  *      CONTAINS IMAGE Source of Measurement -> the radiograph
  *      CONTAINS NUM  Calibrated probability of pneumonia {probability}            [TID 1419]
- *       HAS CONCEPT MOD TEXT Algorithm Name / Algorithm Version                  [TID 4019]
- *       HAS CONCEPT MOD TEXT Model file SHA-256, Calibration method, Calibration version
  *      CONTAINS NUM  Model logit; NUM Clinical decision threshold
  *      CONTAINS CODE Decision against the clinical threshold = above / below
  *      CONTAINS TEXT Comment: decision support, not a diagnosis (and: trained on synthetic data)
+ *
+ * The algorithm items sit on the group, not under the NUM (where TID 300 would also allow them):
+ * OHIF 3.13's SR reader takes any NUM with children for a spatial measurement, finds no SCOORD
+ * and drops the NUM, so the score would not show. It shows a NUM without children as
+ * "<meaning>: <value, 2 decimals> <unit>", and each Comment as a label.
  */
 import { CODES } from './codes';
 import { codeItem, container, imageItem, numItem, textItem, uidItem } from './contentItems';
@@ -159,11 +165,9 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
     uidItem('HAS OBS CONTEXT', CODES.trackingUid, newUid()),
     codeItem('CONTAINS', CODES.finding, CODES.pneumonia),
     codeItem('HAS CONCEPT MOD', CODES.findingSite, CODES.lung),
+    ...algorithm,
     imageItem('CONTAINS', CODES.sourceOfMeasurement, source.sopClassUID, source.sopInstanceUID),
-    numItem('CONTAINS', CODES.pneumoniaProbability, input.score, CODES.probabilityUnit, {
-      observationDateTime: observed,
-      children: algorithm,
-    }),
+    numItem('CONTAINS', CODES.pneumoniaProbability, input.score, CODES.probabilityUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.modelLogit, input.logit, CODES.logitUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.clinicalThreshold, input.threshold, CODES.probabilityUnit),
     codeItem('CONTAINS', CODES.thresholdDecision, input.decision === 'above' ? CODES.aboveThreshold : CODES.belowThreshold),
@@ -192,6 +196,9 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
       codeItem('HAS CONCEPT MOD', CODES.languageOfContent, CODES.englishLanguage),
       ...deviceObserverContext(device),
       codeItem('HAS CONCEPT MOD', CODES.procedureReported, CODES.plainChestXray),
+      container('CONTAINS', CODES.imageLibrary, [
+        container('CONTAINS', CODES.imageLibraryGroup, [imageItem('CONTAINS', undefined, source.sopClassUID, source.sopInstanceUID)]),
+      ]),
       container('CONTAINS', CODES.imagingMeasurements, [group]),
     ],
   };
