@@ -31,3 +31,4 @@ export {
 } from './values';
 export { buildHeatmapParametricMap, type HeatmapInput, type HeatmapReference } from './parametricMap';
 export { readHeatmapReference, readHeatmapPixels } from './readParametricMap';
+export { resultSrInputFrom, heatmapInputFrom, type FromAnalysisOptions } from './fromAnalysis';
