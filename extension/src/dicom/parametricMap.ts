@@ -15,11 +15,20 @@
  *   position and pixel spacing. When it has none, the map gets a NEW FrameOfReferenceUID (the IOD
  *   requires one), orientation [1,0,0,0,1,0] and position [0,0,0]: a coordinate system of the
  *   image plane itself, in which the map and the image coincide because the grids do; the new
- *   frame of reference relates the map to nothing else. Pixel spacing is the source's
+ *   frame of reference relates the map to nothing else. These are the values OHIF 3.13 itself
+ *   assumes for an image without them (its imagePlaneModule defaults), so its orientation check
+ *   matches. Pixel spacing is the source's
  *   PixelSpacing, else its ImagerPixelSpacing, else 1 (one source pixel; said in the derivation
  *   description).
  * - A smaller grid (option `grid`) covers the same area as the source, with larger pixels
  *   (core/heatmapLayer.ts layerPlane). It is smaller to store but OHIF 3.13 will not display it.
+ *
+ * Display in stock OHIF 3.13.2 (read from its cornerstone-dicom-pmap extension, not yet seen in a
+ * browser): the handler loads a map only over a cached VOLUME of the referenced series ("stack
+ * viewport PMAP is not supported yet"), and a single radiograph is not reconstructable as a
+ * volume, so OHIF lists the map's series but cannot overlay it on a CR/DX. Its SEG handler does
+ * work on stack viewports, but only for BINARY segmentations (fractional ones are refused), so a
+ * displayable alternative would be a binary SEG of attention bands (e.g. >= 0.25/0.5/0.75).
  */
 import { upsample } from '../core/cam';
 import { InputError, show } from '../core/errors';
