@@ -111,7 +111,7 @@ function numbers(value: unknown, length: number): number[] | undefined {
 }
 
 /** The source's plane: its own geometry when it has a frame of reference, else the image plane. */
-function sourcePlane(source: Dataset, rows: number, columns: number): { plane: ImagePlane; frameOfReferenceUID?: string; spacingNote?: string } {
+export function sourcePlane(source: Dataset, rows: number, columns: number): { plane: ImagePlane; frameOfReferenceUID?: string; spacingNote?: string } {
   const spacing = numbers(source.PixelSpacing, 2) ?? numbers(source.ImagerPixelSpacing, 2);
   const spacingNote = spacing ? undefined : 'The source has no pixel spacing: spacing 1 here means one source pixel.';
   const [rowSpacing, columnSpacing] = spacing ?? [1, 1];
@@ -135,7 +135,7 @@ function sourcePlane(source: Dataset, rows: number, columns: number): { plane: I
   };
 }
 
-function checkCam(cam: GreyImage): void {
+export function checkCam(cam: GreyImage): void {
   if (!cam || !(cam.data instanceof Float32Array)) throw new InputError(`cam must be a GreyImage with Float32Array data, got ${show(cam)}`);
   positiveInteger('cam width', cam.width);
   positiveInteger('cam height', cam.height);
@@ -149,7 +149,7 @@ function checkCam(cam: GreyImage): void {
 }
 
 /** The map on the output grid: as given when it already has that size, else upsampled bicubically. */
-function mapOnGrid(cam: GreyImage, grid: Grid): GreyImage {
+export function mapOnGrid(cam: GreyImage, grid: Grid): GreyImage {
   if (cam.width === grid.columns && cam.height === grid.rows) return cam;
   return upsample(cam, grid.rows, grid.columns);
 }
