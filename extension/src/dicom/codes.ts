@@ -56,6 +56,8 @@ export const CODES = Object.freeze({
   findingSite: code('363698007', 'SCT', 'Finding Site'),
   lung: code('39607008', 'SCT', 'Lung structure'),
   sourceOfMeasurement: code('121112', 'DCM', 'Source of Measurement'),
+  // TID 1410 planar ROI: the region the measurement is about (here the whole image).
+  imageRegion: code('111030', 'DCM', 'Image Region'),
   // TID 1600 image library.
   imageLibrary: code('111028', 'DCM', 'Image Library'),
   imageLibraryGroup: code('126200', 'DCM', 'Image Library Group'),
