@@ -88,7 +88,7 @@ export const CODES = Object.freeze({
   groundTruthUnsure: code('CA0013', PRIVATE_SCHEME, 'Reader unsure'),
   chestAidResultReference: code('CA0014', PRIVATE_SCHEME, 'ChestAid result assessed'),
   chestAidFeedbackReport: code('CA0015', PRIVATE_SCHEME, 'ChestAid reader feedback'),
-  // The heatmap as segments (attention bands), for viewers that show SEG but not a 2D PMAP.
+  // The heatmap as segments (attention bands), for viewers that show SEG but not Parametric Maps.
   aiAttention: code('CA0016', PRIVATE_SCHEME, 'AI attention'),
   attentionBand: code('CA0017', PRIVATE_SCHEME, 'Grad-CAM attention at or above a level'),
 });

@@ -23,12 +23,10 @@
  * - A smaller grid (option `grid`) covers the same area as the source, with larger pixels
  *   (core/heatmapLayer.ts layerPlane). It is smaller to store but OHIF 3.13 will not display it.
  *
- * Display in stock OHIF 3.13.2 (read from its cornerstone-dicom-pmap extension, not yet seen in a
- * browser): the handler loads a map only over a cached VOLUME of the referenced series ("stack
- * viewport PMAP is not supported yet"), and a single radiograph is not reconstructable as a
- * volume, so OHIF lists the map's series but cannot overlay it on a CR/DX. Its SEG handler does
- * work on stack viewports, but only for BINARY segmentations (fractional ones are refused), so a
- * displayable alternative would be a binary SEG of attention bands (e.g. >= 0.25/0.5/0.75).
+ * Display in stock OHIF 3.13.2, seen in Chromium against Orthanc (demo CR, source grid): the map's
+ * series is listed as PMAP, and double-clicking it overlays the map in colour on the radiograph
+ * (OHIF builds a one-image volume from the CR; it multiplies the values by 100, so its window
+ * reads 0..100). Its handler refuses a map whose Rows/Columns differ from the source's.
  */
 import { upsample } from '../core/cam';
 import { InputError, show } from '../core/errors';

@@ -1,12 +1,12 @@
 /**
  * The heatmap as a BINARY DICOM Segmentation (PS3.3 A.51): one segment per attention band
  * ("Grad-CAM >= 0.25", ">= 0.50", ">= 0.75" by default), nested regions that a viewer colours
- * like a coarse heatmap. This is the form stock OHIF 3.13 can overlay on a single radiograph: its
- * SEG handler works on stack viewports but refuses FRACTIONAL segmentations, and its Parametric
- * Map handler needs a volume (parametricMap.ts). The Parametric Map stays the exact record; the
- * SEG is for display. Geometry and references are the Parametric Map's (same grid as the source,
- * DerivationImageSequence per frame, ReferencedSeriesSequence, the source's frame of reference or
- * a new one).
+ * like a coarse heatmap. For viewers that show SEG but not Parametric Maps (for one,
+ * OHIF before its PMAP extension); FRACTIONAL SEG would keep the values but OHIF 3.13 refuses it.
+ * In stock OHIF 3.13.2 both forms display over the radiograph (seen in Chromium against Orthanc).
+ * The Parametric Map stays the exact record; the SEG is for display. Geometry and references are
+ * the Parametric Map's (same grid as the source, DerivationImageSequence per frame,
+ * ReferencedSeriesSequence, the source's frame of reference or a new one).
  */
 import dcmjs from 'dcmjs';
 
