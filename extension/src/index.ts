@@ -5,6 +5,7 @@
  * It is loaded at run time into the prebuilt viewer (host/app-config.js), so it reaches the host
  * only through the managers OHIF hands to each hook and through window.cornerstone.
  */
+import { installVoiLutFunctionFix, type MetaDataRegistry } from './adapters/voiLutFunction';
 import { activeImage, type ViewerServices } from './activeImage';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapters/cornerstonePixels';
 import { createAnalyzer } from './analyzer';
@@ -47,7 +48,7 @@ interface ServicesManagerLike {
   registerService(registration: typeof ChestAidService.REGISTRATION): void;
 }
 
-type CornerstoneHost = CornerstoneLike &
+type CornerstoneHost = CornerstoneLike & { readonly metaData: MetaDataRegistry } &
   CornerstoneOverlayHost &
   CornerstoneViewportHost & {
     readonly EVENTS?: {
@@ -137,6 +138,8 @@ const extension = {
    * which image is on screen in the active viewport (only that image's result is shown).
    */
   onModeEnter({ servicesManager }: { servicesManager: ServicesManagerLike }) {
+    // Every mode's entry (OHIF calls each extension's hook): radiographs from a PACS render in all.
+    installVoiLutFunctionFix(cornerstone().metaData);
     const { services } = servicesManager;
     const { chestAidService, displaySetService, viewportGridService, cornerstoneViewportService, toolbarService } = services;
     const reportModalities = () => {
