@@ -154,6 +154,15 @@ export class CalibrationService {
     return model;
   }
 
+  /** What the monitoring page needs: the feedback, the active and the training manifests, the model. */
+  async monitoringData(): Promise<{ entries: readonly FeedbackEntry[]; active: Manifest; base: Manifest; modelSha256: string }> {
+    const deps = this.need();
+    const versions = await deps.versions();
+    const { manifest: active, history } = await versions.manifestOf();
+    const { manifest: base } = await versions.manifestOf(history.baseVersion);
+    return { entries: await deps.listFeedback(), active, base, modelSha256: versions.modelSha256 };
+  }
+
   /** The recorded feedback as the cohort: each image's current definite label with the logit it was given. */
   async useFeedback(): Promise<void> {
     if (this.state.cohort.status === 'scoring') return;

@@ -143,14 +143,3 @@ export function parseScoreCohortCsv(text: string): ScoreCohortRow[] {
     return { line, key, logit, label: parseLabel(cells[columns.get('label') as number], line), ...(modelSha256 ? { modelSha256 } : {}) };
   });
 }
-
-/** A CSV cell, quoted when it holds a comma, a quote or a line break. */
-export function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** Rows of objects to CSV under the given columns, header first. */
-export function rowsToCsv<T extends object>(columns: readonly (keyof T & string)[], rows: readonly T[]): string {
-  return [columns.join(','), ...rows.map(row => columns.map(c => csvCell(row[c])).join(','))].join('\n') + '\n';
-}
