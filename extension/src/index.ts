@@ -8,11 +8,14 @@
 import { activeImage, type ViewerServices } from './activeImage';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapters/cornerstonePixels';
 import { createAnalyzer } from './analyzer';
+import { wireCalibration, type CalibrationWiring } from './calibration/wire';
+import { FeedbackBook, IndexedDbCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './calibrationVersions';
 import { getCommandsModule } from './commandsModule';
 import { inferenceUrls, resolveConfig, type ChestAidConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { hostProblem } from './hostCheck';
+import { CalibrationVersions } from './core';
 import { dataSourceName, heatmapEvaluator, id } from './id';
 import { inferenceConfigFor } from './inference';
 import { createInferenceClient } from './inference/browser';
@@ -122,6 +125,27 @@ const extension = {
       servicesManager: servicesManager as unknown as TriageWiring['servicesManager'],
       extensionManager,
       manifestUrl: config.manifestUrl,
+    });
+    // The recalibration and monitoring pages: the site's calibration log and the readers'
+    // feedback in this browser's site database, for the model bytes the analyzer runs.
+    let site: SiteDatabase | null = null;
+    const siteDatabase = () => (site ??= new SiteDatabase());
+    const analyzer = () => {
+      const found = chestAidService.getAnalyzer();
+      if (!found) throw new Error('No analyzer is configured in this build of ChestAid.');
+      return found;
+    };
+    wireCalibration({
+      servicesManager: servicesManager as unknown as CalibrationWiring['servicesManager'],
+      extensionManager,
+      analyzer,
+      versions: async () => {
+        const manifest = await chestAidService.loadManifest(config.manifestUrl);
+        const modelSha256 = analyzer().modelSha256(manifest);
+        return new CalibrationVersions({ store: new IndexedDbCalibrationStore(modelSha256, siteDatabase()), manifest, modelSha256 });
+      },
+      listFeedback: () => new FeedbackBook({ store: new IndexedDbFeedbackStore(siteDatabase()) }).listFeedback(),
+      activated: () => undefined,
     });
   },
 

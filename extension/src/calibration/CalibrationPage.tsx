@@ -13,6 +13,7 @@ import { useServiceState } from '../triage/RiskColumn';
 import { AFTER_COLOUR, BEFORE_COLOUR, ReliabilityDiagram, RocChart } from './Charts';
 import type { CalibrationService } from './CalibrationService';
 import { decimal, etaText, methodName, percent, withInterval } from './format';
+import { MONITORING_PATH } from './ids';
 
 const BUTTON = 'rounded px-3 py-1 font-semibold';
 const PRIMARY = `${BUTTON} bg-primary text-primary-foreground`;
@@ -314,7 +315,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
           <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/')}>
             Study list
           </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/chestaid-monitoring')}>
+          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate(MONITORING_PATH)}>
             Monitoring
           </button>
         </nav>

@@ -12,6 +12,7 @@ import { PSI_MODERATE, PSI_WARNING, type BucketSize, type Proportion } from '../
 import { ScoreHistogram } from './Charts';
 import { SyntheticNotice } from './CalibrationPage';
 import { decimal, percent } from './format';
+import { CALIBRATION_PATH } from './ids';
 import { monitoringCsv, monitoringView } from './monitoringView';
 
 const CELL = { padding: '4px 8px', borderBottom: '1px solid rgba(255,255,255,0.08)', textAlign: 'left' } as const;
@@ -90,7 +91,7 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
           <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/')}>
             Study list
           </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/chestaid-calibration')}>
+          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate(CALIBRATION_PATH)}>
             Recalibration
           </button>
           <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={reload} data-cy="chestaid-monitoring-reload">
