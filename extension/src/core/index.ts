@@ -158,3 +158,5 @@ export {
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
+// Explicit exports above win over these where names meet (feedback's CohortItem is the feedback one).
+export * from './recalibration';
