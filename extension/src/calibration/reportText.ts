@@ -16,10 +16,10 @@ export function reportText(report: RecalibrationReport): string {
     `Cohort: ${report.cohort.n} cases (${report.cohort.nPos} pneumonia, ${report.cohort.nNeg} normal)`,
     `Compared on held-out cases: ${report.scheme.description}`,
     '',
-    'method                               ECE     Brier   log loss  ROC AUC',
+    'method                                    ECE     Brier   log loss  ROC AUC',
     ...Object.entries(report.candidates).map(
       ([method, e]) =>
-        `${(method === report.selected ? '* ' : '  ') + methodName(method).padEnd(35)}${decimal(e.metrics.ece).padEnd(8)}${decimal(e.metrics.brier).padEnd(8)}${decimal(e.metrics.nll).padEnd(10)}${decimal(e.metrics.rocAuc)}`,
+        `${(method === report.selected ? '* ' : '  ') + methodName(method).padEnd(40)}${decimal(e.metrics.ece).padEnd(8)}${decimal(e.metrics.brier).padEnd(8)}${decimal(e.metrics.nll).padEnd(10)}${decimal(e.metrics.rocAuc)}`,
     ),
     '',
     `Chosen: ${methodName(report.selected)} (lowest held-out ECE), refitted on the whole cohort: ${JSON.stringify(report.fitted[report.selected].params)}`,
