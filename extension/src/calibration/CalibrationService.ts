@@ -112,6 +112,7 @@ export class CalibrationService {
   private readonly listeners = new Set<Listener>();
   private deps: CalibrationDeps | null = null;
   private abort: AbortController | null = null;
+  private readonly initialized = new WeakSet<object>();
 
   getState = (): CalibrationState => this.state;
 
@@ -200,7 +201,11 @@ export class CalibrationService {
       const source = deps.dataSource();
       if (!source) throw new Error('the viewer has no active data source to fetch the cohort\'s images from');
       this.update({ cohort: { status: 'scoring', source: 'csv', progress: { done: 0, total: 0, etaMs: null }, images: rows.length } });
-      await source.initialize?.({ params: {}, query: new URLSearchParams() });
+      // A custom route is not wrapped in OHIF's data-source wrapper: initialize the source once, as it would.
+      if (!this.initialized.has(source)) {
+        await source.initialize?.({ params: {}, query: new URLSearchParams() });
+        this.initialized.add(source);
+      }
       const resolved = await resolveCohortImages(source, rows);
       this.abort = new AbortController();
       const scored = await scoreCohort(
