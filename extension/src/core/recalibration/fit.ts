@@ -183,8 +183,10 @@ export function brentBounded(f: (x: number) => number, lo: number, hi: number, x
 }
 
 // Newton stops when the gradient of the mean NLL is this small (L-BFGS-B in Python uses gtol
-// 1e-10; Newton lands well inside that, on the same optimum).
+// 1e-10; Newton lands well inside that, on the same optimum) or when its step no longer moves
+// the parameters beyond rounding (the gradient itself then is rounding noise).
 const PLATT_GTOL = 1e-13;
+const PLATT_STEP_TOL = 1e-12;
 const PLATT_MAX_ITER = 100;
 
 /** True when some threshold on z puts every negative on one side and every positive on the other. */
@@ -252,13 +254,16 @@ function fitPlatt(z: ArrayLike<number>, y: ArrayLike<number>): FittedCalibrator 
     if (!(det > 0) || !Number.isFinite(det)) break;
     const da = (hbb * ga - hab * gb) / det;
     const db = (haa * gb - hab * ga) / det;
+    // Near the optimum the NLL changes by less than its own rounding error, so "does not rise"
+    // allows that much; otherwise rounding would halve the final Newton steps to nothing.
+    const slack = 1e-12 * Math.abs(f);
     let step = 1;
     let next = objective(a - da, b - db);
-    while (next > f && step > 1e-10) {
+    while (next > f + slack && step > 1e-10) {
       step /= 2;
       next = objective(a - step * da, b - step * db);
     }
-    if (next > f) {
+    if (next > f + slack) {
       // No descent left along Newton's direction: at the optimum up to rounding.
       converged = true;
       break;
@@ -266,6 +271,10 @@ function fitPlatt(z: ArrayLike<number>, y: ArrayLike<number>): FittedCalibrator 
     a -= step * da;
     b -= step * db;
     f = next;
+    if (step === 1 && Math.abs(da) <= PLATT_STEP_TOL * (1 + Math.abs(a)) && Math.abs(db) <= PLATT_STEP_TOL * (1 + Math.abs(b))) {
+      converged = true;
+      break;
+    }
   }
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw new InputError(`Platt fit diverged (a = ${show(a)}, b = ${show(b)})`);
   const warnings: string[] = [];

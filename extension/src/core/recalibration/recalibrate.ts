@@ -232,7 +232,8 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
 
   const check = checkCohort(cohort, { modelSha256: options.modelSha256, minimums: options.minimums });
   if (!check.ok) throw new RefusalError(check.reasons);
-  const items = check.items;
+  // Key order, not arrival order: the same cohort then gives the same sums to the last bit.
+  const items = [...check.items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const z = Float64Array.from(items, (it) => it.logit);
   const y = Float64Array.from(items, (it) => it.label);
   const warnings: string[] = [];
