@@ -16,3 +16,11 @@ describe('inferenceUrls', () => {
     });
   });
 });
+
+describe('resolveConfig', () => {
+  it('reads the calibration log from this browser unless told otherwise, and refuses an unknown source', () => {
+    expect(resolveConfig(undefined)).toMatchObject({ calibrationSource: 'browser', readerName: null });
+    expect(resolveConfig({ calibrationSource: 'served', readerName: 'Dr Reader' })).toMatchObject({ calibrationSource: 'served', readerName: 'Dr Reader' });
+    expect(() => resolveConfig({ calibrationSource: 'cloud' as never })).toThrow('ChestAid calibrationSource must be one of served, browser, none, got "cloud"');
+  });
+});

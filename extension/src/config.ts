@@ -8,15 +8,35 @@ export interface ChestAidConfig {
   readonly manifestUrl: string;
   /** Absolute URL of the folder holding onnxruntime-web's .mjs/.wasm files (env.wasm.wasmPaths). */
   readonly ortWasmPaths: string;
+  /**
+   * Where the calibration audit log (site recalibrations, rollbacks) is read:
+   *  - 'served': `<model dir>/calibration/` beside the manifest, written by the ChestAid CLI on the
+   *    server and served read-only: the one log every viewer of a deployment shares;
+   *  - 'browser': this browser's IndexedDB, written by the admin page here (a demo, or a site
+   *    without a server-side write path: each browser then has its own log);
+   *  - 'none': the manifest's own calibration only.
+   */
+  readonly calibrationSource: CalibrationSource;
+  /** The reader's name stored with their feedback; feedback says 'unknown' without one. */
+  readonly readerName: string | null;
 }
+
+export type CalibrationSource = 'served' | 'browser' | 'none';
+export const CALIBRATION_SOURCES: readonly CalibrationSource[] = ['served', 'browser', 'none'];
 
 export const DEFAULT_CONFIG: ChestAidConfig = {
   manifestUrl: '/models/chestaid-demo/manifest.json',
   ortWasmPaths: '/chestaid/ort/',
+  calibrationSource: 'browser',
+  readerName: null,
 };
 
 export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined): ChestAidConfig {
-  return { ...DEFAULT_CONFIG, ...configuration };
+  const config = { ...DEFAULT_CONFIG, ...configuration };
+  if (!CALIBRATION_SOURCES.includes(config.calibrationSource)) {
+    throw new Error(`ChestAid calibrationSource must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(config.calibrationSource)}`);
+  }
+  return config;
 }
 
 /** The URLs the inference worker needs: absolute, because a worker resolves relative ones against its own script. */

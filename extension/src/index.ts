@@ -9,13 +9,13 @@ import { activeImage, type ViewerServices } from './activeImage';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapters/cornerstonePixels';
 import { createAnalyzer } from './analyzer';
 import { wireCalibration, type CalibrationWiring } from './calibration/wire';
-import { FeedbackBook, IndexedDbCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './calibrationVersions';
+import { FeedbackBook } from './calibrationVersions/feedbackBook';
+import { siteStores } from './calibrationVersions/wire';
 import { getCommandsModule } from './commandsModule';
 import { inferenceUrls, resolveConfig, type ChestAidConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { hostProblem } from './hostCheck';
-import { CalibrationVersions } from './core';
 import { dataSourceName, heatmapEvaluator, id } from './id';
 import { inferenceConfigFor } from './inference';
 import { createInferenceClient } from './inference/browser';
@@ -101,10 +101,16 @@ const extension = {
     servicesManager.registerService(ChestAidService.REGISTRATION);
     const { chestAidService } = servicesManager.services;
     chestAidService.setHostProblem(hostProblem(window as unknown as Parameters<typeof hostProblem>[0]));
+    const urls = inferenceUrls(config, document.baseURI);
+    // Before the manifest arrives: the active calibration is read from the log right after it.
+    const site = siteStores(config.calibrationSource, urls.manifestUrl);
+    void chestAidService.setCalibrationStore(site.calibrationStoreFor);
+    const feedbackBook = new FeedbackBook({ store: site.feedbackStore });
+    chestAidService.setFeedbackBook(feedbackBook);
+    chestAidService.setReader(config.readerName);
     // The service records a failure in its state, where the panel shows it.
     chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
 
-    const urls = inferenceUrls(config, document.baseURI);
     chestAidService.setAnalyzer(
       createAnalyzer({
         readPixels: imageId => readImagePixels(cornerstone(), imageId),
@@ -126,26 +132,20 @@ const extension = {
       extensionManager,
       manifestUrl: config.manifestUrl,
     });
-    // The recalibration and monitoring pages: the site's calibration log and the readers'
-    // feedback in this browser's site database, for the model bytes the analyzer runs.
-    let site: SiteDatabase | null = null;
-    const siteDatabase = () => (site ??= new SiteDatabase());
-    const analyzer = () => {
-      const found = chestAidService.getAnalyzer();
-      if (!found) throw new Error('No analyzer is configured in this build of ChestAid.');
-      return found;
-    };
+    // The recalibration and monitoring pages: the calibration log and the feedback the panel
+    // uses (one store each), the panel's analyzer for a CSV cohort's images.
     wireCalibration({
       servicesManager: servicesManager as unknown as CalibrationWiring['servicesManager'],
       extensionManager,
-      analyzer,
-      versions: async () => {
-        const manifest = await chestAidService.loadManifest(config.manifestUrl);
-        const modelSha256 = analyzer().modelSha256(manifest);
-        return new CalibrationVersions({ store: new IndexedDbCalibrationStore(modelSha256, siteDatabase()), manifest, modelSha256 });
+      analyzer: () => {
+        const found = chestAidService.getAnalyzer();
+        if (!found) throw new Error('No analyzer is configured in this build of ChestAid.');
+        return found;
       },
-      listFeedback: () => new FeedbackBook({ store: new IndexedDbFeedbackStore(siteDatabase()) }).listFeedback(),
-      activated: () => undefined,
+      versions: () => chestAidService.calibrationVersions(),
+      listFeedback: () => feedbackBook.listFeedback(),
+      // The viewer applies the new active version, names it beside every score and marks results of other versions stale.
+      activated: () => chestAidService.reloadCalibration(),
     });
   },
 

@@ -1,7 +1,7 @@
 import { IDBFactory } from 'fake-indexeddb';
 
 import type { FeedbackInput, FeedbackStore, StoredFeedback } from '../core';
-import { cohortCanonicalText } from '../core/feedback';
+import { cohortCanonicalText, cohortSha256 } from '../core/feedback';
 import { FeedbackBook } from './feedbackBook';
 import { IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
 import { MemoryFeedbackStore } from './memoryStores';
@@ -121,5 +121,11 @@ describe('cohortCanonicalText', () => {
     const b = { key: 'a', logit: -0.5, label: 0 as const };
     expect(cohortCanonicalText([a, b])).toBe(cohortCanonicalText([b, a]));
     expect(cohortCanonicalText([a, b])).toBe('a\t-0.5\t0\nb\t1\t1');
+  });
+
+  it('hashes to a sha256 that changes with any label', async () => {
+    const a = { key: 'a', logit: 1, label: 1 as const };
+    expect(await cohortSha256([a])).toMatch(/^[0-9a-f]{64}$/);
+    expect(await cohortSha256([a])).not.toBe(await cohortSha256([{ ...a, label: 0 }]));
   });
 });

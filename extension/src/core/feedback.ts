@@ -8,6 +8,7 @@
  * label of an image for a reader is their latest. Readers may disagree; disagreements are kept,
  * flagged (feedbackConflicts) and left out of cohorts rather than resolved by a rule nobody chose.
  */
+import { sha256Hex } from './calibrationLog';
 import { InputError, show } from './errors';
 import type { ImageIdentity } from './triage';
 
@@ -193,6 +194,11 @@ export function feedbackCohort(entries: readonly FeedbackEntry[], modelSha256: s
 export function cohortCanonicalText(items: readonly Pick<CohortItem, 'key' | 'logit' | 'label'>[]): string {
   const rows = [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(i => `${i.key}\t${i.logit}\t${i.label}`);
   return rows.join('\n');
+}
+
+/** The cohort hash an overlay and the audit log record: sha256 of cohortCanonicalText. */
+export function cohortSha256(items: readonly Pick<CohortItem, 'key' | 'logit' | 'label'>[]): Promise<string> {
+  return sha256Hex(cohortCanonicalText(items));
 }
 
 /** Where feedback is kept (browser: IndexedDB; tests: memory). Append-only. */

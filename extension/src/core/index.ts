@@ -145,6 +145,7 @@ export {
   feedbackConflicts,
   feedbackCohort,
   cohortCanonicalText,
+  cohortSha256,
   imageKey,
   GROUND_TRUTHS,
   UNKNOWN_READER,

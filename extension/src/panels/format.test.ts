@@ -12,8 +12,10 @@ import {
   parseThreshold,
   runText,
   scoreAndThreshold,
+  staleText,
   statusText,
   thresholdInputText,
+  versionName,
 } from './format';
 
 const ready: ChestAidState = {
@@ -27,6 +29,8 @@ const ready: ChestAidState = {
       disclaimer: '',
       calibrationMethod: 'temperature',
       calibrationVersion: '1',
+      calibration: { version: '1', source: 'training', createdAt: '2026-11-26T07:51:11+00:00' },
+      calibrationLabel: 'calibration v1 (training, 2026-11-26)',
     },
   },
   study: { valid: true, description: 'ChestAid reads the CR images of this study' },
@@ -37,6 +41,7 @@ const ready: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
 const run = { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', totalMs: 183.4, runMs: 120 };
@@ -174,5 +179,20 @@ describe('heatmap, image list and capture words', () => {
     expect(batchText({ running: true, done: 1, total: 3, cancelled: true })).toBe('Stopping after the current image (1 of 3 images done)...');
     expect(batchText({ running: false, done: 1, total: 3, cancelled: true })).toBe('Stopped: 1 of 3 images analysed.');
     expect(batchText({ running: false, done: 1, total: 1, cancelled: false })).toBe('Analysed 1 of 1 image.');
+  });
+});
+
+describe('calibration versions in words', () => {
+  it('names training versions with a v and site versions as they are', () => {
+    expect(versionName('1')).toBe('v1');
+    expect(versionName('site-3')).toBe('site-3');
+  });
+
+  it('says a stale result is from another calibration and asks for a re-analysis, in the status line and the image list', () => {
+    const outcome = { key: 'k', analysis: { probability: 0.9, calibrationVersion: 'site-1' } as unknown as Analysis, run: { backend: 'wasm', threads: 1, reason: '', totalMs: 1, runMs: 1 } };
+    const target = { viewportId: 'v', displaySetInstanceUID: 'd', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
+    expect(statusText({ ...ready, analysis: { status: 'stale', target, outcome, calibrationVersion: 'site-1' } })).toBe(staleText('site-1'));
+    expect(staleText('1')).toBe('Computed under calibration v1, which is no longer active; re-analyze for a current score.');
+    expect(imageRowText({ status: 'stale', outcome }, 0.5)).toBe('stale: calibration site-1; re-analyze');
   });
 });
