@@ -1,12 +1,15 @@
 // Site recalibration end to end (issue 8), in Debian Chromium against the viewer `npm start`
 // serves, with the real demo model:
+//  - readers record the ground truth of demo studies in the panel (too few to fit: refused);
 //  - a labelled local cohort whose scores are deliberately shifted: 160 new synthetic
 //    radiographs, darkened (grey levels x0.6, training/scripts/make_shifted_cohort.py), listed by
 //    the demo data source (CHESTAID_EXTRA_STUDIES) and named by UIDs in the admin page's CSV;
 //  - the admin page fetches and scores every image in the browser (progress), fits, and shows
 //    before/after; the held-out ECE must improve and the threshold move;
-//  - accepted under an admin's name: the new version is active, in the audit log, and the viewer
-//    uses it; then rolled back to the manifest's version.
+//  - accepted under an admin's name: the new version is active and in the audit log; the panel
+//    names it beside a new score and marks the earlier results stale (panel and triage page);
+//  - the monitoring page counts the feedback at the active threshold and exports it as CSV;
+//  - rolled back to the manifest's version.
 // Prints the before/after held-out ECE and threshold of the run.
 //
 //   npm run test:e2e        (screenshots in test/e2e/artifacts/)
@@ -19,6 +22,14 @@ import { after, before, test } from 'node:test';
 import { ARTIFACTS, ROOT, startSession, watchedPage } from './harness.mjs';
 
 const CALIBRATION_PATH = '/chestaid-calibration';
+const TRIAGE_PATH = '/chestaid-triage';
+const PANEL = '[data-cy="chestaid-panel"]';
+const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
+// Two of each class: the feedback the readers record.
+const FEEDBACK_STUDIES = [
+  ...demoIndex.studies.filter(s => s.label === 'PNEUMONIA').slice(0, 2),
+  ...demoIndex.studies.filter(s => s.label === 'NORMAL').slice(0, 2),
+];
 const MONITORING_PATH = '/chestaid-monitoring';
 const COHORT = join(ROOT, 'build/shifted-cohort');
 const cy = name => `[data-cy="${name}"]`;
@@ -49,6 +60,23 @@ after(async () => {
   await viewer?.stop();
 });
 
+/** Opens a demo study in the ChestAid mode with its image on screen. */
+async function openStudy(demo) {
+  await page.goto(`${viewer.url}/chestaid?StudyInstanceUIDs=${demo.StudyInstanceUID}`);
+  await page.locator(`${PANEL} [data-cy="chestaid-analyze"]:not([disabled])`).waitFor();
+  await page.waitForFunction(() => window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.());
+}
+
+async function analyze() {
+  await page.locator(`${PANEL} [data-cy="chestaid-analyze"]`).click();
+  await page.locator(`${PANEL} [data-cy="chestaid-result"], ${PANEL} [data-cy="chestaid-status"][role="alert"]`).first().waitFor({ timeout: 120_000 });
+  return {
+    probability: Number(await page.locator(`${PANEL} [data-cy="chestaid-score"]`).getAttribute('data-probability')),
+    version: await page.locator(`${PANEL} [data-cy="chestaid-score-calibration"]`).getAttribute('data-version'),
+    label: await page.locator(`${PANEL} [data-cy="chestaid-score-calibration"]`).innerText(),
+  };
+}
+
 async function openCalibration() {
   await page.goto(`${viewer.url}${CALIBRATION_PATH}`);
   await page.locator(cy('chestaid-calibration-active')).waitFor();
@@ -64,12 +92,29 @@ test('the admin page says the model was trained on synthetic data and starts on 
   assert.match(await page.locator(cy('chestaid-calibration-log')).innerText(), /No change yet/);
 });
 
-test('the recorded feedback of a fresh browser is refused with its reasons', { timeout: 60_000 }, async () => {
+test('readers record the ground truth of demo studies beside scores under calibration v1', { timeout: 180_000 }, async () => {
+  for (const demo of FEEDBACK_STUDIES) {
+    await openStudy(demo);
+    const result = await analyze();
+    assert.equal(result.version, '1', `${demo.name}: ${result.label}`);
+    assert.match(result.label, /calibration v1/);
+    const truth = demo.label === 'PNEUMONIA' ? 'pneumonia' : 'normal';
+    await page.locator(`${PANEL} [data-cy="chestaid-feedback-${truth}"]`).click();
+    await page.locator(`${PANEL} [data-cy="chestaid-feedback-comment"]`).fill(`e2e: ${demo.name}`);
+    await page.locator(`${PANEL} [data-cy="chestaid-feedback-save"]`).click();
+    await page.locator(`${PANEL} [data-cy="chestaid-feedback-mine"][data-label="${truth}"]`).waitFor();
+  }
+});
+
+test('four labelled images are refused as a cohort, with the minimums stated', { timeout: 60_000 }, async () => {
   await openCalibration();
   await page.locator(cy('chestaid-calibration-use-feedback')).click();
   const refusal = page.locator(cy('chestaid-calibration-refused'));
   await refusal.waitFor();
-  assert.match(await refusal.innerText(), /at least 100 are needed/);
+  assert.equal(await page.locator(cy('chestaid-calibration-cohort')).getAttribute('data-cases'), String(FEEDBACK_STUDIES.length));
+  const text = await refusal.innerText();
+  assert.match(text, /only 4 labelled case\(s\).*at least 100 are needed/);
+  assert.match(text, /at least 20 of each class/);
 });
 
 let report;
@@ -114,7 +159,7 @@ test('a darkened cohort is scored in the browser, and the fit improves the held-
   await page.screenshot({ path: join(ARTIFACTS, 'calibration-report.png'), fullPage: true });
 });
 
-test('accepting needs a name, writes site-1 to the audit log and makes it the viewer\'s calibration; rolling back restores version 1', { timeout: 120_000 }, async () => {
+test('accepting needs a name and writes site-1 to the audit log', { timeout: 120_000 }, async () => {
   assert.ok(report, 'the fit ran');
   const accept = page.locator(cy('chestaid-calibration-accept'));
   assert.equal(await accept.isDisabled(), true, 'no name, no accept');
@@ -130,18 +175,47 @@ test('accepting needs a name, writes site-1 to the audit log and makes it the vi
   // A reload reads the same log back.
   await openCalibration();
   assert.equal(await activeVersion(), 'site-1');
+});
 
+test('the viewer uses site-1: earlier results are stale, a new score names site-1, the triage page never mixes them', { timeout: 180_000 }, async () => {
+  const [first, ...others] = FEEDBACK_STUDIES;
+  await openStudy(first);
+  const stale = page.locator(`${PANEL} [data-cy="chestaid-stale"]`);
+  await stale.waitFor();
+  assert.equal(await stale.getAttribute('data-version'), '1');
+  const result = await analyze();
+  assert.equal(result.version, 'site-1');
+  assert.match(result.label, /calibration site-1/);
+
+  await page.goto(`${viewer.url}${TRIAGE_PATH}`);
+  await page.locator(cy('chestaid-triage-list')).waitFor();
+  const row = uid => page.locator(`[data-cy="chestaid-triage-row"][data-study-uid="${uid}"]`);
+  await row(first.StudyInstanceUID).and(page.locator('[data-status="scored"]')).waitFor();
+  for (const demo of others) assert.equal(await row(demo.StudyInstanceUID).getAttribute('data-status'), 'stale', demo.name);
+});
+
+test('the monitoring page counts the feedback at the active threshold and exports it as CSV', { timeout: 60_000 }, async () => {
+  await page.goto(`${viewer.url}${MONITORING_PATH}`);
+  const active = page.locator(cy('chestaid-monitoring-active'));
+  await active.waitFor();
+  assert.equal(await active.getAttribute('data-version'), 'site-1');
+  const buckets = await page.locator(cy('chestaid-monitoring-bucket')).evaluateAll(rows => rows.map(r => ['tp', 'fp', 'tn', 'fn'].map(k => Number(r.dataset[k]))));
+  assert.equal(buckets.flat().reduce((a, b) => a + b, 0), FEEDBACK_STUDIES.length);
+  await page.locator(cy('chestaid-monitoring-psi')).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator(cy('chestaid-monitoring-export')).click()]);
+  const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
+  assert.match(csv[0], /^recorded_at,study_instance_uid,.*,outcome$/);
+  assert.equal(csv.length, 1 + FEEDBACK_STUDIES.length);
+  assert.ok(csv.slice(1).every(line => line.includes(',site-1,')), 'every row judged under the active version');
+});
+
+test('rolling back restores version 1 with a new audit entry, both kept', { timeout: 60_000 }, async () => {
+  await openCalibration();
   await page.locator(cy('chestaid-calibration-actor')).fill('Dr E2E Admin');
   await page.locator(`${cy('chestaid-calibration-version')}[data-version="1"] ${cy('chestaid-calibration-rollback')}`).click();
   await page.locator(`${cy('chestaid-calibration-done')}[data-action="rollback"]`).waitFor();
   assert.equal(await activeVersion(), '1');
   assert.equal(await page.locator(cy('chestaid-calibration-log-entry')).count(), 2, 'accept and rollback both kept');
-});
-
-test('the monitoring page opens on the active version', { timeout: 60_000 }, async () => {
-  await page.goto(`${viewer.url}${MONITORING_PATH}`);
-  await page.locator(cy('chestaid-monitoring-active')).waitFor();
-  assert.equal(await page.locator(cy('chestaid-monitoring-active')).getAttribute('data-version'), '1');
 });
 
 test('nothing left the viewer\'s origin and no error reached the console', () => {
