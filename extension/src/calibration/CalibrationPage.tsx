@@ -357,7 +357,9 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
               <div className="bg-primary h-2" style={{ width: `${(cohort.progress.done / Math.max(1, cohort.progress.total)) * 100}%` }} />
             </div>
             <p role="status" aria-live="polite">
-              Scoring {cohort.images} images with the deployed model: {cohort.progress.done} of {cohort.progress.total} studies. {etaText(cohort.progress.etaMs)}
+              {cohort.progress.total === 0
+                ? `Finding the cohort's ${cohort.images} images in the data source…`
+                : `Scoring ${cohort.images} images with the deployed model: ${cohort.progress.done} of ${cohort.progress.total} studies. ${etaText(cohort.progress.etaMs)}`}
             </p>
           </div>
         )}
