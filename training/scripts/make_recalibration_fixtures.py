@@ -87,11 +87,16 @@ def _case(name: str, split: dict, note: str) -> dict:
 
 
 def _edge_case() -> dict:
-    """Probabilities exactly on the bin edges b/15 (and 0 and 1): the ECE edge convention."""
-    p = np.concatenate([np.arange(16) / 15.0, np.arange(16) / 15.0, [0.5, 0.5, 1.0 / 3.0]])
-    y = np.array([0, 1] * 16 + [1, 0, 1], dtype=np.int64)
+    """Probabilities exactly on the bin edges b/15 (and 0 and 1): the ECE edge convention.
+    0.8999999999999999 (one ulp below 0.9) is where floor(p * 10) = 9 misplaces a score that
+    belongs in bin 8 of 10."""
+    below_09 = float(np.nextafter(0.9, 0.0))
+    p = np.concatenate([np.arange(16) / 15.0, np.arange(16) / 15.0, [0.5, 0.5, 1.0 / 3.0, below_09, 0.9]])
+    y = np.array([0, 1] * 16 + [1, 0, 1, 1, 0], dtype=np.int64)
     return {"name": "edges", "y": [int(v) for v in y], "p": _floats(p),
             "ece": expected_calibration_error(y, p, n_bins=N_BINS),
+            "ece_10_bins": expected_calibration_error(y, p, n_bins=10),
+            "reliability_10_bins": reliability_curve(y, p, n_bins=10),
             "brier": brier(y, p), "roc_auc": roc_auc(y, p), "pr_auc": pr_auc(y, p),
             "reliability": reliability_curve(y, p, n_bins=N_BINS),
             "thresholds": {str(t): threshold_for_sensitivity(y, p, t) for t in TARGETS}}

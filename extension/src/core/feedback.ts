@@ -8,7 +8,6 @@
  * label of an image for a reader is their latest. Readers may disagree; disagreements are kept,
  * flagged (feedbackConflicts) and left out of cohorts rather than resolved by a rule nobody chose.
  */
-import { sha256Hex } from './calibrationLog';
 import { InputError, show } from './errors';
 import type { ImageIdentity } from './triage';
 
@@ -129,9 +128,15 @@ export function feedbackConflicts(entries: readonly FeedbackEntry[]): FeedbackCo
   return conflicts;
 }
 
-export interface CohortItem {
+/**
+ * One image of a feedback cohort. Structurally a recalibration CohortItem (key, logit, label,
+ * modelSha256: issue 8's fitting core), plus what monitoring needs (score, version, time).
+ */
+export interface FeedbackCohortItem {
   readonly key: string;
   readonly logit: number;
+  /** The model bytes that produced the logit. */
+  readonly modelSha256: string;
   /** 1 pneumonia, 0 normal. */
   readonly label: 0 | 1;
   /** The score shown when the label was given, under `calibrationVersion`. */
@@ -143,7 +148,7 @@ export interface CohortItem {
 
 export interface FeedbackCohort {
   readonly modelSha256: string;
-  readonly items: readonly CohortItem[];
+  readonly items: readonly FeedbackCohortItem[];
   /** Images left out, counted by reason. */
   readonly excluded: {
     /** Labelled on other model bytes: their logits are another model's. */
@@ -172,7 +177,7 @@ export function feedbackCohort(entries: readonly FeedbackEntry[], modelSha256: s
     list.push(entry);
     byImage.set(imageKey(entry), list);
   }
-  const items: CohortItem[] = [];
+  const items: FeedbackCohortItem[] = [];
   let unsure = 0;
   let conflicting = 0;
   for (const [key, list] of byImage) {
@@ -183,22 +188,11 @@ export function feedbackCohort(entries: readonly FeedbackEntry[], modelSha256: s
     else if (labels.size > 1) conflicting++;
     else {
       const latest = definite.reduce((a, b) => (Date.parse(b.at) >= Date.parse(a.at) ? b : a));
-      items.push({ key, logit: latest.logit, label: latest.label === 'pneumonia' ? 1 : 0, score: latest.score, calibrationVersion: latest.calibrationVersion, at: latest.at });
+      items.push({ key, logit: latest.logit, modelSha256: sha, label: latest.label === 'pneumonia' ? 1 : 0, score: latest.score, calibrationVersion: latest.calibrationVersion, at: latest.at });
     }
   }
   items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { modelSha256: sha, items, excluded: { otherModel: otherModelImages.size, unsure, conflicting } };
-}
-
-/** A cohort's sha256 is taken over this text: the items' keys, logits and labels, sorted by key. */
-export function cohortCanonicalText(items: readonly Pick<CohortItem, 'key' | 'logit' | 'label'>[]): string {
-  const rows = [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(i => `${i.key}\t${i.logit}\t${i.label}`);
-  return rows.join('\n');
-}
-
-/** The cohort hash an overlay and the audit log record: sha256 of cohortCanonicalText. */
-export function cohortSha256(items: readonly Pick<CohortItem, 'key' | 'logit' | 'label'>[]): Promise<string> {
-  return sha256Hex(cohortCanonicalText(items));
 }
 
 /** Where feedback is kept (browser: IndexedDB; tests: memory). Append-only. */

@@ -100,6 +100,7 @@ export {
   type TriageEntry,
   type TriageGroup,
 } from './triage';
+export * from './recalibration';
 export {
   parseOverlay,
   applyOverlay,
@@ -144,8 +145,6 @@ export {
   currentLabels,
   feedbackConflicts,
   feedbackCohort,
-  cohortCanonicalText,
-  cohortSha256,
   imageKey,
   GROUND_TRUTHS,
   UNKNOWN_READER,
@@ -155,9 +154,7 @@ export {
   type StoredFeedback,
   type FeedbackConflict,
   type FeedbackCohort,
-  type CohortItem,
+  type FeedbackCohortItem,
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
-// Explicit exports above win over these where names meet (feedback's CohortItem is the feedback one).
-export * from './recalibration';

@@ -6,7 +6,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
 import type { Analysis } from '../core';
-import { DEFAULT_HEATMAP, type ChestAidState } from '../services/ChestAidService';
+import { DEFAULT_HEATMAP, type ChestAidState, type ModelInfo } from '../services/ChestAidService';
 import { ChestAidPanel, type ChestAidPanelService } from './ChestAidPanel';
 
 const base: ChestAidState = {
@@ -173,5 +173,17 @@ describe('ChestAidPanel', () => {
     expect(text(html)).toContain('Other readers: Dr A: Pneumonia');
     expect(text(html)).toContain('Readers disagree on this image');
     expect(text(html)).toContain('Change my reading');
+  });
+
+  it("says the clinical threshold is the site calibration's when one is active", () => {
+    const site = {
+      ...base,
+      model: {
+        status: 'ready' as const,
+        info: { ...(base.model as { info: ModelInfo }).info, calibrationVersion: 'site-2', calibration: { version: 'site-2', source: 'site' as const, createdAt: '2026-11-26T12:00:00Z' } },
+      },
+    };
+    expect(text(render(site))).toContain('The clinical threshold of this site&#x27;s calibration site-2.');
+    expect(text(render(base))).toContain('The model&#x27;s clinical threshold, from its manifest.');
   });
 });

@@ -210,7 +210,7 @@ function Feedback({ feedback, record }: { feedback: FeedbackState; record: NonNu
   );
 }
 
-function ThresholdControl({ threshold, service }: { threshold: ThresholdState; service: ChestAidPanelService }) {
+function ThresholdControl({ threshold, service, siteVersion }: { threshold: ThresholdState; service: ChestAidPanelService; siteVersion: string | null }) {
   const id = useId();
   // The text being typed, while it differs from the service's value (null: show that value).
   const [draft, setDraft] = useState<string | null>(null);
@@ -285,7 +285,9 @@ function ThresholdControl({ threshold, service }: { threshold: ThresholdState; s
       <p className="text-muted-foreground text-xs" data-cy="chestaid-threshold-note">
         {threshold.custom
           ? `Set in this browser; the model's clinical threshold is ${thresholdInputText(threshold.clinical)}.`
-          : "The model's clinical threshold, from its manifest."}
+          : siteVersion
+            ? `The clinical threshold of this site's calibration ${siteVersion}.`
+            : "The model's clinical threshold, from its manifest."}
       </p>
     </fieldset>
   );
@@ -571,7 +573,13 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture }: Ch
         <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />
       )}
       {analysis.status === 'done' && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
-      {threshold && <ThresholdControl threshold={threshold} service={service} />}
+      {threshold && (
+        <ThresholdControl
+          threshold={threshold}
+          service={service}
+          siteVersion={model.status === 'ready' && model.info.calibration.source === 'site' ? model.info.calibrationVersion : null}
+        />
+      )}
       {state.images.length > 0 && <ImageList state={state} service={service} onShowImage={onShowImage} canAnalyze={!blocked && model.status === 'ready'} />}
     </section>
   );

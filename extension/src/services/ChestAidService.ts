@@ -464,6 +464,16 @@ export class ChestAidService {
     this.loadFeedback();
   }
 
+  /** The feedback book the panel records into: the admin and monitoring pages read it (listFeedback, feedbackCohort). */
+  getFeedbackBook(): FeedbackBook | null {
+    return this.feedbackBook;
+  }
+
+  /** The manifest in use, with the active calibration applied; null until loaded (or when refused). */
+  getManifest(): Manifest | null {
+    return this.manifest;
+  }
+
   /** The reader's name, as configured; stored with each feedback. */
   setReader(name: string | null | undefined): void {
     this.reader = typeof name === 'string' && name.trim() !== '' ? name.trim() : 'unknown';

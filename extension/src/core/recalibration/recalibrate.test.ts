@@ -34,6 +34,14 @@ describe('recalibrate', () => {
     expect(report.selected).not.toBe('temperature');
   });
 
+  it('warns when the threshold interval collapses onto one isotonic step', () => {
+    const report = recalibrate(shifted, options);
+    const { low, high } = report.threshold.threshold;
+    // On this cohort isotonic is selected and every replicate picks its 0.5 step.
+    expect([report.selected, low, high]).toEqual(['isotonic', 0.5, 0.5]);
+    expect(report.warnings).toContainEqual(expect.stringMatching(/zero width \(0.5\)/));
+  });
+
   it('holds out half of a cohort of 200 or more, stratified, and says so', () => {
     const report = recalibrate(shifted, options);
     expect(report.scheme).toMatchObject({ kind: 'holdout', nFit: 150, nHeldOut: 150 });

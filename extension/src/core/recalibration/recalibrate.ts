@@ -312,6 +312,13 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
   const pBefore = predictCurrent(options.current, z);
   const threshold = bootstrapThreshold(y, pAfter, target, { nBoot: options.nBoot ?? 1000, seed });
   const newT = threshold.threshold.value as number;
+  if (threshold.threshold.low === threshold.threshold.high) {
+    // Isotonic probabilities are steps: every replicate can land on the same step value.
+    warnings.push(
+      `the threshold's bootstrap interval has zero width (${newT}): the ${selected} probabilities take few distinct values, ` +
+        'so the threshold cannot move between them; the sensitivity and specificity intervals still show the sampling uncertainty',
+    );
+  }
   const beforeConfusion = confusionAt(y, pBefore, options.currentThreshold);
   const afterConfusion = confusionAt(y, pAfter, newT);
 
