@@ -1,4 +1,4 @@
-// Site recalibration end to end (issue 8), in Debian Chromium against the viewer `npm start`
+// Site recalibration through the admin page end to end (issue 8), in Debian Chromium against the viewer `npm start`
 // serves, with the real demo model:
 //  - readers record the ground truth of demo studies in the panel (too few to fit: refused);
 //  - a labelled local cohort whose scores are deliberately shifted: 160 new synthetic
