@@ -31,6 +31,12 @@ describe('cohort CSV', () => {
     expect(() => parseScoreCohortCsv('key,logit,label,model_sha256\nx,1,0,abc')).toThrow('model_sha256 "abc" is not a sha256');
   });
 
+  it('reads the monitoring page\'s export as a scores CSV', () => {
+    const sha = 'b'.repeat(64);
+    const rows = parseScoreCohortCsv(`recorded_at,sop_instance_uid,reader,ground_truth,logit,model_sha256,outcome\r\n2026-11-26,1.2.3,Dr A,pneumonia,1.5,${sha},TP\r\n`);
+    expect(rows).toEqual([{ line: 2, key: '1.2.3', logit: 1.5, label: 1, modelSha256: sha }]);
+  });
+
   it('reads quoted cells holding commas and quotes', () => {
     expect(splitCsvLine('"a, b","say ""hi""",c', 1)).toEqual(['a, b', 'say "hi"', 'c']);
     expect(() => splitCsvLine('"open', 3)).toThrow('line 3: a quoted cell is not closed');

@@ -5,7 +5,8 @@
  *   images   StudyInstanceUID,SeriesInstanceUID,SOPInstanceUID,label    the admin page: the images
  *            are fetched from the viewer's data source and scored by the deployed model
  *   scores   key,logit,label[,model_sha256]                             the CLI: logits the
- *            deployed model already gave (e.g. exported feedback, or a scoring run elsewhere)
+ *            deployed model already gave; the monitoring page's CSV export is read as is
+ *            (sop_instance_uid for key, ground_truth for label)
  *
  * Labels: pneumonia / positive / 1, normal / negative / 0, unsure (kept, then left out of the fit
  * by the cohort check, which counts it). Any other value is refused with its line and text.
@@ -126,9 +127,17 @@ export function parseImageCohortCsv(text: string): ImageCohortRow[] {
   });
 }
 
+/** Other names of the scores CSV's columns: those of the monitoring page's export. */
+const SCORE_ALIASES: Readonly<Record<string, string>> = { sop_instance_uid: 'key', ground_truth: 'label' };
+
 /** The CLI's cohort: logits of the deployed model with labels. */
 export function parseScoreCohortCsv(text: string): ScoreCohortRow[] {
-  const { columns, rows } = table(text, ['key', 'logit', 'label'], 'scores');
+  const header = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  const names = splitCsvLine(header, 1).map(name => name.toLowerCase());
+  const renamed = names.some(name => name in SCORE_ALIASES) && !names.includes('key') && !names.includes('label')
+    ? [names.map(name => SCORE_ALIASES[name] ?? name).join(','), ...text.replace(/^\uFEFF/, '').split(/\r?\n/).slice(1)].join('\n')
+    : text;
+  const { columns, rows } = table(renamed, ['key', 'logit', 'label'], 'scores');
   const sha = columns.get('model_sha256');
   return rows.map(({ line, cells }) => {
     const key = cells[columns.get('key') as number];

@@ -1,5 +1,6 @@
 import { applyOverlay, parseOverlay } from '../core';
 import { demoManifest, DEMO_SHA, overlayJson } from '../core/testing/overlays';
+import { parseScoreCohortCsv } from './cohortCsv';
 import { monitoringCsv, monitoringView } from './monitoringView';
 import { shiftedFeedback } from './testing';
 
@@ -46,8 +47,10 @@ describe('monitoringView', () => {
     const view = monitoringView({ entries, active: base, base, modelSha256: DEMO_SHA, bucket: 'day' });
     expect(view.otherModel).toBe(2);
     const csv = monitoringCsv(view).trim().split(/\r?\n/);
-    expect(csv[0]).toBe('recorded_at,study_instance_uid,series_instance_uid,sop_instance_uid,reader,ground_truth,logit,score_shown,calibration_version_shown,score_active,active_calibration_version,active_threshold,outcome');
+    expect(csv[0]).toBe('recorded_at,study_instance_uid,series_instance_uid,sop_instance_uid,reader,ground_truth,logit,model_sha256,score_shown,calibration_version_shown,score_active,active_calibration_version,active_threshold,outcome');
     expect(csv).toHaveLength(4);
-    expect(csv[1].split(',')[10]).toBe('1');
+    expect(csv[1].split(',')[11]).toBe('1');
+    // The recalibration CLI reads the export as its scores CSV.
+    expect(parseScoreCohortCsv(monitoringCsv(view)).map(r => r.modelSha256)).toEqual([DEMO_SHA, DEMO_SHA, DEMO_SHA]);
   });
 });

@@ -9,7 +9,8 @@
  *    version's); the score then shown is kept in the export beside it;
  *  - drift compares scores under the manifest's TRAINING calibration with its reference
  *    histogram, which was made that way: a site recalibration must not read as drift.
- * Feedback about results of another model (another sha256) is left out and counted.
+ * Feedback about results of another model (another sha256) is left out and counted. The CSV
+ * export is also a scores CSV the recalibration CLI reads (cohortCsv.ts).
  */
 import { calibrate, currentLabels, type FeedbackEntry, type Manifest } from '../core';
 import {
@@ -40,6 +41,7 @@ export interface MonitoredFeedback {
   readonly reader: string;
   readonly label: FeedbackEntry['label'];
   readonly logit: number;
+  readonly modelSha256: string;
   readonly scoreShown: number;
   readonly calibrationVersionShown: string;
   readonly scoreActive: number;
@@ -79,6 +81,7 @@ export function monitoringView({ entries, active, base, modelSha256, bucket }: M
         reader: e.reader,
         label: e.label,
         logit: e.logit,
+        modelSha256: e.modelSha256.toLowerCase(),
         scoreShown: e.score,
         calibrationVersionShown: e.calibrationVersion,
         scoreActive,
@@ -120,6 +123,7 @@ export function monitoringCsv(view: MonitoringView): string {
       reader: r.reader,
       ground_truth: r.label,
       logit: r.logit,
+      model_sha256: r.modelSha256,
       score_shown: r.scoreShown,
       calibration_version_shown: r.calibrationVersionShown,
       score_active: r.scoreActive,
@@ -135,6 +139,7 @@ export function monitoringCsv(view: MonitoringView): string {
       'reader',
       'ground_truth',
       'logit',
+      'model_sha256',
       'score_shown',
       'calibration_version_shown',
       'score_active',
