@@ -9,7 +9,8 @@
 //  - accepted under an admin's name: the new version is active and in the audit log; the panel
 //    names it beside a new score and marks the earlier results stale (panel and triage page);
 //  - the monitoring page counts the feedback at the active threshold and exports it as CSV;
-//  - rolled back to the manifest's version.
+//  - rolled back to the manifest's version by a second admin while the first still saw site-1:
+//    the first admin's rollback is a conflict, shown with a reload, and the log keeps both.
 // Prints the before/after held-out ECE and threshold of the run.
 //
 //   npm run test:e2e        (screenshots in test/e2e/artifacts/)
@@ -207,13 +208,32 @@ test('the monitoring page counts the feedback at the active threshold and export
   assert.ok(csv.slice(1).every(line => line.includes(',site-1,')), 'every row judged under the active version');
 });
 
-test('rolling back restores version 1 with a new audit entry, both kept', { timeout: 60_000 }, async () => {
+test('two admins at once: a rollback made elsewhere first turns this page\'s into a conflict, shown with a reload, nothing lost', { timeout: 60_000 }, async () => {
   await openCalibration();
   await page.locator(cy('chestaid-calibration-actor')).fill('Dr E2E Admin');
-  await page.locator(`${cy('chestaid-calibration-version')}[data-version="1"] ${cy('chestaid-calibration-rollback')}`).click();
-  await page.locator(`${cy('chestaid-calibration-done')}[data-action="rollback"]`).waitFor();
-  assert.equal(await activeVersion(), '1');
-  assert.equal(await page.locator(cy('chestaid-calibration-log-entry')).count(), 2, 'accept and rollback both kept');
+  const rollbackTo1 = p => p.locator(`${cy('chestaid-calibration-version')}[data-version="1"] ${cy('chestaid-calibration-rollback')}`);
+  await rollbackTo1(page).waitFor();
+
+  // A second admin, same site store, rolls back while this page still shows site-1 active.
+  const other = await watchedPage(page.context(), { viewerUrl: viewer.url, problems, foreignRequests });
+  try {
+    await other.goto(`${viewer.url}${CALIBRATION_PATH}`);
+    await other.locator(cy('chestaid-calibration-actor')).fill('Dr Other Admin');
+    await rollbackTo1(other).click();
+    await other.locator(`${cy('chestaid-calibration-done')}[data-action="rollback"]`).waitFor();
+  } finally {
+    await other.close();
+  }
+
+  await rollbackTo1(page).click();
+  const conflict = page.locator(cy('chestaid-calibration-conflict'));
+  await conflict.waitFor();
+  assert.match(await conflict.innerText(), /Another admin changed the calibration/);
+  await page.locator(cy('chestaid-calibration-reload')).click();
+  await page.locator(`${cy('chestaid-calibration-active')}[data-version="1"]`).waitFor();
+  const log = await page.locator(cy('chestaid-calibration-log-entry')).evaluateAll(rows => rows.map(r => [r.dataset.action, r.dataset.version]));
+  assert.deepEqual(log, [['accept', 'site-1'], ['rollback', '1']], 'the accept and the one rollback, nothing lost or doubled');
+  assert.match(await page.locator(cy('chestaid-calibration-log')).innerText(), /Dr Other Admin/);
 });
 
 test('nothing left the viewer\'s origin and no error reached the console', () => {
