@@ -201,6 +201,7 @@ test('the monitoring page counts the feedback at the active threshold and export
   const buckets = await page.locator(cy('chestaid-monitoring-bucket')).evaluateAll(rows => rows.map(r => ['tp', 'fp', 'tn', 'fn'].map(k => Number(r.dataset[k]))));
   assert.equal(buckets.flat().reduce((a, b) => a + b, 0), FEEDBACK_STUDIES.length);
   await page.locator(cy('chestaid-monitoring-psi')).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'monitoring.png'), fullPage: true });
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator(cy('chestaid-monitoring-export')).click()]);
   const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
   assert.match(csv[0], /^recorded_at,study_instance_uid,.*,outcome$/);
