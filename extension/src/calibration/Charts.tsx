@@ -96,7 +96,7 @@ export function RocChart({ points, auc, title, colour, cy, operating }: { points
 
 /** Two histograms on one scale: the reference (outline) and the observed scores (filled). */
 export function ScoreHistogram({ edges, reference, observed, title, cy }: { edges: readonly number[]; reference: readonly number[]; observed: readonly number[]; title: string; cy: string }) {
-  const frame: Frame = { ...DEFAULT_FRAME, width: 360 };
+  const frame: Frame = { ...DEFAULT_FRAME, width: 360, margin: { ...DEFAULT_FRAME.margin, right: 18 } };
   const top = Math.max(0.01, ...reference, ...observed);
   const ticks = [0, top / 2, top];
   const observedBars = histogramBars(frame, edges, observed, top);

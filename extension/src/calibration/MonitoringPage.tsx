@@ -13,7 +13,7 @@ import { ScoreHistogram } from './Charts';
 import { SyntheticNotice } from './CalibrationPage';
 import { decimal, percent } from './format';
 import { CALIBRATION_PATH } from './ids';
-import { monitoringCsv, monitoringView } from './monitoringView';
+import { MIN_DRIFT_IMAGES, monitoringCsv, monitoringView } from './monitoringView';
 
 const CELL = { padding: '4px 8px', borderBottom: '1px solid rgba(255,255,255,0.08)', textAlign: 'left' } as const;
 
@@ -179,13 +179,17 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
                   significant shift). Scores under the training calibration, as the reference ({data?.base.reference_distribution?.split} split,{' '}
                   {view.drift.referenceN} images) was made.
                 </p>
-                {view.drift.warning && (
+                {view.drift.warn && (
                   <p role="alert" className="text-red-500 font-semibold" data-cy="chestaid-monitoring-drift-warning">
                     Warning: the scores have shifted from the training reference (PSI {decimal(view.drift.psi)} ≥ {PSI_WARNING}). Check the scanner and protocol, and
                     consider recalibrating on a local cohort.
                   </p>
                 )}
-                {view.drift.n < 100 && <p className="text-xs text-muted-foreground">Fewer than 100 images: the index is noisy.</p>}
+                {view.drift.n < 100 && (
+                  <p className="text-xs text-muted-foreground" data-cy="chestaid-monitoring-drift-few">
+                    Fewer than 100 images: the index is noisy.{view.drift.n < MIN_DRIFT_IMAGES && ` No warning is given below ${MIN_DRIFT_IMAGES} images.`}
+                  </p>
+                )}
                 <ScoreHistogram
                   edges={view.drift.edges}
                   reference={view.drift.referenceFractions}

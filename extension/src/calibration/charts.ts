@@ -13,7 +13,7 @@ export interface Frame {
   readonly margin: { readonly top: number; readonly right: number; readonly bottom: number; readonly left: number };
 }
 
-export const DEFAULT_FRAME: Frame = { width: 260, height: 240, margin: { top: 10, right: 10, bottom: 40, left: 44 } };
+export const DEFAULT_FRAME: Frame = { width: 260, height: 240, margin: { top: 10, right: 16, bottom: 40, left: 44 } };
 
 /** The plot area's x for a value in [lo, hi]. */
 export function xOf(frame: Frame, value: number, lo = 0, hi = 1): number {

@@ -1,7 +1,7 @@
 import { applyOverlay, parseOverlay } from '../core';
 import { demoManifest, DEMO_SHA, overlayJson } from '../core/testing/overlays';
 import { parseScoreCohortCsv } from './cohortCsv';
-import { monitoringCsv, monitoringView } from './monitoringView';
+import { MIN_DRIFT_IMAGES, monitoringCsv, monitoringView } from './monitoringView';
 import { shiftedFeedback } from './testing';
 
 describe('monitoringView', () => {
@@ -34,8 +34,11 @@ describe('monitoringView', () => {
   it('measures drift under the training calibration and warns on a shifted population', () => {
     const base = demoManifest();
     const shifted = monitoringView({ entries: shiftedFeedback(base, 200, { shift: 6 }), active: base, base, modelSha256: DEMO_SHA, bucket: 'day' });
-    expect(shifted.drift?.warning).toBe(true);
+    expect(shifted.drift?.warn).toBe(true);
     expect(shifted.drift?.n).toBe(200);
+    // Past the level on a handful of images, but not enough of them to warn.
+    const few = monitoringView({ entries: shiftedFeedback(base, MIN_DRIFT_IMAGES - 2, { shift: 6 }), active: base, base, modelSha256: DEMO_SHA, bucket: 'day' });
+    expect(few.drift).toMatchObject({ warning: true, warn: false });
     const none = monitoringView({ entries: [], active: base, base, modelSha256: DEMO_SHA, bucket: 'day' });
     expect(none.drift).toBeNull();
     expect(none.driftProblem).toMatch(/No feedback yet/);

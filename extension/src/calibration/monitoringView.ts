@@ -23,6 +23,13 @@ import {
   type PsiResult,
 } from '../core/recalibration';
 
+/**
+ * Fewest images for a drift warning. PSI on a handful of images swings past any level by chance
+ * (four images put whole quarters of the mass in single bins); 30 is a chosen floor, not a
+ * derived one. The index itself is always shown.
+ */
+export const MIN_DRIFT_IMAGES = 30;
+
 export interface MonitoringInput {
   readonly entries: readonly FeedbackEntry[];
   /** The manifest with the active calibration applied. */
@@ -52,7 +59,7 @@ export interface MonitoringView {
   readonly rows: readonly MonitoredFeedback[];
   readonly summary: MonitoringSummary;
   /** Null when the manifest has no reference distribution or there are no scores yet. */
-  readonly drift: (PsiResult & { readonly observedFractions: readonly number[]; readonly referenceFractions: readonly number[]; readonly edges: readonly number[] }) | null;
+  readonly drift: (PsiResult & { readonly warn: boolean; readonly observedFractions: readonly number[]; readonly referenceFractions: readonly number[]; readonly edges: readonly number[] }) | null;
   readonly driftProblem: string | null;
   readonly otherModel: number;
   readonly threshold: number;
@@ -104,6 +111,7 @@ export function monitoringView({ entries, active, base, modelSha256, bucket }: M
     const psi = populationStabilityIndex(scores, reference);
     drift = {
       ...psi,
+      warn: psi.warning && psi.n >= MIN_DRIFT_IMAGES,
       edges: reference.bin_edges,
       observedFractions: psi.bins.map(b => b.observed),
       referenceFractions: psi.bins.map(b => b.reference),
