@@ -201,6 +201,9 @@ test('the monitoring page counts the feedback at the active threshold and export
   const buckets = await page.locator(cy('chestaid-monitoring-bucket')).evaluateAll(rows => rows.map(r => ['tp', 'fp', 'tn', 'fn'].map(k => Number(r.dataset[k]))));
   assert.equal(buckets.flat().reduce((a, b) => a + b, 0), FEEDBACK_STUDIES.length);
   await page.locator(cy('chestaid-monitoring-psi')).waitFor();
+  // Four images: the index is shown, but no drift warning is given on so few.
+  await page.locator(cy('chestaid-monitoring-drift-few')).waitFor();
+  assert.equal(await page.locator(cy('chestaid-monitoring-drift-warning')).count(), 0);
   await page.screenshot({ path: join(ARTIFACTS, 'monitoring.png'), fullPage: true });
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator(cy('chestaid-monitoring-export')).click()]);
   const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
