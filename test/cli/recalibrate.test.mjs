@@ -96,7 +96,7 @@ test('a tampered audit log is refused with the entry that broke the chain, and l
 });
 
 test('bad arguments and a bad CSV name the problem', async () => {
-  assert.match((await run('--manifest', MANIFEST)).err, /exactly one of --scores, --history, --rollback/);
+  assert.match((await run('--manifest', MANIFEST)).err, /exactly one of --scores, --images, --history, --rollback/);
   assert.match((await run('--manifest', MANIFEST, '--rollback', '1')).err, /--actor NAME is required/);
   const csv = join(dir, 'bad.csv');
   writeFileSync(csv, 'key,logit,label\nx,abc,normal\n');
@@ -105,4 +105,25 @@ test('bad arguments and a bad CSV name the problem', async () => {
   assert.match(bad.err, /line 2: logit "abc" is not a finite number/);
   const other = await run('--history', '--manifest', MANIFEST, '--model', csv);
   assert.match(other.err, /not the deployed model/);
+});
+
+test('scores DICOM files with the deployed model (onnxruntime-node), keeps the logits, lists what it could not read, and refuses 24 images', async () => {
+  const demo = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
+  const csv = join(dir, 'files.csv');
+  writeFileSync(csv, ['file,label', ...demo.studies.map(s => `${join(ROOT, 'test/demo-studies', s.file)},${s.label.toLowerCase()}`), `${csv},normal`].join('\n'));
+  const scores = join(dir, 'files-scores.csv');
+  const { code, err } = await run('--images', csv, '--manifest', MANIFEST, '--write-scores', scores, '--dry-run', '--store', join(dir, 'files'));
+  assert.equal(code, 2, err);
+  assert.match(err, /scored 25 of 25 images/);
+  assert.match(err, new RegExp(`1 image\\(s\\) left out:\\n  - line 26: .*files\\.csv is not a readable DICOM Part 10 file`));
+  assert.match(err, /only 24 labelled case\(s\)/);
+  const rows = readFileSync(scores, 'utf8').trim().split('\n').slice(1).map(line => line.split(','));
+  assert.equal(rows.length, 24);
+  for (const study of demo.studies) {
+    const row = rows.find(r => r[0] === study.SOPInstanceUID);
+    assert.ok(row, study.name);
+    // The logits training recorded for these images, from PyTorch: the Node path must agree.
+    assert.ok(Math.abs(Number(row[1]) - study.expected.logit) < 1e-3, `${study.name}: ${row[1]} vs ${study.expected.logit}`);
+    assert.equal(row[2], study.label === 'PNEUMONIA' ? '1' : '0');
+  }
 });

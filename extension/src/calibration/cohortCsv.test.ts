@@ -1,4 +1,4 @@
-import { CohortCsvError, parseImageCohortCsv, parseScoreCohortCsv, splitCsvLine } from './cohortCsv';
+import { cohortCsvKind, CohortCsvError, parseFileCohortCsv, parseImageCohortCsv, parseScoreCohortCsv, splitCsvLine } from './cohortCsv';
 
 describe('cohort CSV', () => {
   it('reads image rows in any column order, with pneumonia/normal/unsure and 1/0 labels', () => {
@@ -35,6 +35,14 @@ describe('cohort CSV', () => {
     const sha = 'b'.repeat(64);
     const rows = parseScoreCohortCsv(`recorded_at,sop_instance_uid,reader,ground_truth,logit,model_sha256,outcome\r\n2026-11-26,1.2.3,Dr A,pneumonia,1.5,${sha},TP\r\n`);
     expect(rows).toEqual([{ line: 2, key: '1.2.3', logit: 1.5, label: 1, modelSha256: sha }]);
+  });
+
+  it('reads a cohort of files and tells the three kinds apart by their header', () => {
+    expect(parseFileCohortCsv('file,label\ndicom/a.dcm,normal\n')).toEqual([{ line: 2, file: 'dicom/a.dcm', label: 0 }]);
+    expect(() => parseFileCohortCsv('file,label\n,normal\n')).toThrow('line 2: the file is empty');
+    expect(cohortCsvKind('file,label\n')).toBe('files');
+    expect(cohortCsvKind('StudyInstanceUID,SeriesInstanceUID,SOPInstanceUID,label\n')).toBe('images');
+    expect(cohortCsvKind('key,logit,label\n')).toBe('scores');
   });
 
   it('reads quoted cells holding commas and quotes', () => {

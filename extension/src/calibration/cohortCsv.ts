@@ -4,6 +4,8 @@
  *
  *   images   StudyInstanceUID,SeriesInstanceUID,SOPInstanceUID,label    the admin page: the images
  *            are fetched from the viewer's data source and scored by the deployed model
+ *   files    file,label                                                 the CLI: Part 10 files
+ *            (paths relative to the CSV) scored by the deployed model with onnxruntime-node
  *   scores   key,logit,label[,model_sha256]                             the CLI: logits the
  *            deployed model already gave; the monitoring page's CSV export is read as is
  *            (sop_instance_uid for key, ground_truth for label)
@@ -20,6 +22,12 @@ export interface ImageCohortRow {
   readonly studyInstanceUID: string;
   readonly seriesInstanceUID: string;
   readonly sopInstanceUID: string;
+  readonly label: CohortLabel;
+}
+
+export interface FileCohortRow {
+  readonly line: number;
+  readonly file: string;
   readonly label: CohortLabel;
 }
 
@@ -125,6 +133,24 @@ export function parseImageCohortCsv(text: string): ImageCohortRow[] {
     });
     return { line, studyInstanceUID: uids[0], seriesInstanceUID: uids[1], sopInstanceUID: uids[2], label: parseLabel(cells[at('label')], line) };
   });
+}
+
+/** The CLI's cohort of DICOM files with labels. */
+export function parseFileCohortCsv(text: string): FileCohortRow[] {
+  const { columns, rows } = table(text, ['file', 'label'], 'files');
+  return rows.map(({ line, cells }) => {
+    const file = cells[columns.get('file') as number];
+    if (file === '') throw new CohortCsvError(`line ${line}: the file is empty`);
+    return { line, file, label: parseLabel(cells[columns.get('label') as number], line) };
+  });
+}
+
+/** Which cohort CSV a header names: files, images (UIDs) or scores. */
+export function cohortCsvKind(text: string): 'files' | 'images' | 'scores' {
+  const names = splitCsvLine(text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '', 1).map(n => n.toLowerCase());
+  if (names.includes('file')) return 'files';
+  if (names.includes('sopinstanceuid') && names.includes('seriesinstanceuid')) return 'images';
+  return 'scores';
 }
 
 /** Other names of the scores CSV's columns: those of the monitoring page's export. */
