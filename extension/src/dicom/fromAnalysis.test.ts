@@ -24,6 +24,7 @@ function analysisFor(logit: number, m: Manifest = manifest): Analysis {
     logit,
     probability,
     calibrationMethod: m.calibration.selected,
+    calibrationVersion: m.calibration.version,
     decision: decide(probability, m.thresholds.clinical.value),
     cam: { data: new Float32Array(49).fill(0.5), width: 7, height: 7 },
   };
