@@ -23,6 +23,8 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
   npx tsc -p tsconfig.json --noEmit
   npx eslint extension mode worker
   npx jest
+  echo "== recalibration CLI (node:test, file store in a temp dir) =="
+  npm run test:cli
 fi
 
 if [ "$suite" = all ] || [ "$suite" = pacs ]; then

@@ -9,6 +9,7 @@ import { installVoiLutFunctionFix, type MetaDataRegistry } from './adapters/voiL
 import { activeImage, type ViewerServices } from './activeImage';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapters/cornerstonePixels';
 import { createAnalyzer } from './analyzer';
+import { wireCalibration, type CalibrationWiring } from './calibration/wire';
 import { FeedbackBook } from './calibrationVersions/feedbackBook';
 import { siteStores } from './calibrationVersions/wire';
 import { getCommandsModule } from './commandsModule';
@@ -105,7 +106,8 @@ const extension = {
     // Before the manifest arrives: the active calibration is read from the log right after it.
     const site = siteStores(config.calibrationSource, urls.manifestUrl);
     void chestAidService.setCalibrationStore(site.calibrationStoreFor);
-    chestAidService.setFeedbackBook(new FeedbackBook({ store: site.feedbackStore }));
+    const feedbackBook = new FeedbackBook({ store: site.feedbackStore });
+    chestAidService.setFeedbackBook(feedbackBook);
     chestAidService.setReader(config.readerName);
     // The service records a failure in its state, where the panel shows it.
     chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
@@ -130,6 +132,21 @@ const extension = {
       servicesManager: servicesManager as unknown as TriageWiring['servicesManager'],
       extensionManager,
       manifestUrl: config.manifestUrl,
+    });
+    // The recalibration and monitoring pages: the calibration log and the feedback the panel
+    // uses (one store each), the panel's analyzer for a CSV cohort's images.
+    wireCalibration({
+      servicesManager: servicesManager as unknown as CalibrationWiring['servicesManager'],
+      extensionManager,
+      analyzer: () => {
+        const found = chestAidService.getAnalyzer();
+        if (!found) throw new Error('No analyzer is configured in this build of ChestAid.');
+        return found;
+      },
+      versions: () => chestAidService.calibrationVersions(),
+      listFeedback: () => feedbackBook.listFeedback(),
+      // The viewer applies the new active version, names it beside every score and marks results of other versions stale.
+      activated: () => chestAidService.reloadCalibration(),
     });
   },
 
