@@ -31,3 +31,24 @@ export {
 } from './values';
 export { buildHeatmapParametricMap, type HeatmapInput, type HeatmapReference } from './parametricMap';
 export { readHeatmapReference, readHeatmapPixels } from './readParametricMap';
+export { resultSrInputFrom, heatmapInputFrom, type FromAnalysisOptions } from './fromAnalysis';
+export {
+  buildFeedbackSr,
+  readFeedbackSr,
+  isChestAidFeedbackSr,
+  resultForFeedback,
+  FEEDBACK_SR_SERIES_DESCRIPTION,
+  FEEDBACK_SR_SERIES_NUMBER,
+  type FeedbackSrInput,
+  type ChestAidFeedbackContent,
+  type GroundTruth,
+  type Reader,
+} from './feedbackSr';
+export {
+  buildHeatmapSegmentation,
+  SEGMENTATION_SOP_CLASS,
+  HEATMAP_SEG_SERIES_DESCRIPTION,
+  HEATMAP_SEG_SERIES_NUMBER,
+  DEFAULT_ATTENTION_LEVELS,
+  type HeatmapSegmentationInput,
+} from './segmentation';

@@ -15,11 +15,18 @@
  *   position and pixel spacing. When it has none, the map gets a NEW FrameOfReferenceUID (the IOD
  *   requires one), orientation [1,0,0,0,1,0] and position [0,0,0]: a coordinate system of the
  *   image plane itself, in which the map and the image coincide because the grids do; the new
- *   frame of reference relates the map to nothing else. Pixel spacing is the source's
+ *   frame of reference relates the map to nothing else. These are the values OHIF 3.13 itself
+ *   assumes for an image without them (its imagePlaneModule defaults), so its orientation check
+ *   matches. Pixel spacing is the source's
  *   PixelSpacing, else its ImagerPixelSpacing, else 1 (one source pixel; said in the derivation
  *   description).
  * - A smaller grid (option `grid`) covers the same area as the source, with larger pixels
  *   (core/heatmapLayer.ts layerPlane). It is smaller to store but OHIF 3.13 will not display it.
+ *
+ * Display in stock OHIF 3.13.2, seen in Chromium against Orthanc (demo CR, source grid): the map's
+ * series is listed as PMAP, and double-clicking it overlays the map in colour on the radiograph
+ * (OHIF builds a one-image volume from the CR; it multiplies the values by 100, so its window
+ * reads 0..100). Its handler refuses a map whose Rows/Columns differ from the source's.
  */
 import { upsample } from '../core/cam';
 import { InputError, show } from '../core/errors';
@@ -102,7 +109,7 @@ function numbers(value: unknown, length: number): number[] | undefined {
 }
 
 /** The source's plane: its own geometry when it has a frame of reference, else the image plane. */
-function sourcePlane(source: Dataset, rows: number, columns: number): { plane: ImagePlane; frameOfReferenceUID?: string; spacingNote?: string } {
+export function sourcePlane(source: Dataset, rows: number, columns: number): { plane: ImagePlane; frameOfReferenceUID?: string; spacingNote?: string } {
   const spacing = numbers(source.PixelSpacing, 2) ?? numbers(source.ImagerPixelSpacing, 2);
   const spacingNote = spacing ? undefined : 'The source has no pixel spacing: spacing 1 here means one source pixel.';
   const [rowSpacing, columnSpacing] = spacing ?? [1, 1];
@@ -126,7 +133,7 @@ function sourcePlane(source: Dataset, rows: number, columns: number): { plane: I
   };
 }
 
-function checkCam(cam: GreyImage): void {
+export function checkCam(cam: GreyImage): void {
   if (!cam || !(cam.data instanceof Float32Array)) throw new InputError(`cam must be a GreyImage with Float32Array data, got ${show(cam)}`);
   positiveInteger('cam width', cam.width);
   positiveInteger('cam height', cam.height);
@@ -140,7 +147,7 @@ function checkCam(cam: GreyImage): void {
 }
 
 /** The map on the output grid: as given when it already has that size, else upsampled bicubically. */
-function mapOnGrid(cam: GreyImage, grid: Grid): GreyImage {
+export function mapOnGrid(cam: GreyImage, grid: Grid): GreyImage {
   if (cam.width === grid.columns && cam.height === grid.rows) return cam;
   return upsample(cam, grid.rows, grid.columns);
 }

@@ -9,20 +9,34 @@
  *    HAS OBS CONTEXT  CODE Observer Type = Device; UIDREF Device Observer UID;  [TID 1002/1004]
  *                     TEXT Device Observer Name / Manufacturer / Model Name
  *    HAS CONCEPT MOD  CODE Procedure reported = Plain chest X-ray
+ *    CONTAINS CONTAINER Image Library > Image Library Group > IMAGE the radiograph [TID 1600]
  *    CONTAINS CONTAINER Imaging Measurements                                    [TID 1500]
  *     CONTAINS CONTAINER Measurement Group                                      [TID 1501]
  *      HAS OBS CONTEXT TEXT Tracking Identifier; UIDREF Tracking Unique Identifier [TID 4108]
  *      CONTAINS CODE Finding = Pneumonia; HAS CONCEPT MOD CODE Finding Site = Lung
+ *      HAS CONCEPT MOD TEXT Algorithm Name / Algorithm Version                   [TID 4019]
+ *      HAS CONCEPT MOD TEXT Model file SHA-256, Calibration method, Calibration version
  *      CONTAINS IMAGE Source of Measurement -> the radiograph
+ *      CONTAINS SCOORD Image Region: the whole image, SELECTED FROM the radiograph [TID 1410]
  *      CONTAINS NUM  Calibrated probability of pneumonia {probability}            [TID 1419]
- *       HAS CONCEPT MOD TEXT Algorithm Name / Algorithm Version                  [TID 4019]
- *       HAS CONCEPT MOD TEXT Model file SHA-256, Calibration method, Calibration version
  *      CONTAINS NUM  Model logit; NUM Clinical decision threshold
  *      CONTAINS CODE Decision against the clinical threshold = above / below
  *      CONTAINS TEXT Comment: decision support, not a diagnosis (and: trained on synthetic data)
+ *
+ * The algorithm items sit on the group, not under the NUM (where TID 300 would also allow them):
+ * OHIF 3.13's SR reader takes any NUM with children for a spatial measurement, finds no SCOORD
+ * and drops the NUM, so the score would not show. It shows a NUM without children as
+ * "<meaning>: <value, 2 decimals> <unit>", and each Comment as a label.
+ *
+ * The Image Region is there for OHIF too: 3.13.2 throws ("Cannot read properties of undefined
+ * (reading 'ReferencedSOPSequence')", the route's error page) on opening a TID 1500 SR whose
+ * measurement group has no SCOORD; with one it opens the SR viewport without that error (seen in
+ * Chromium against Orthanc; it reads the NUMs as the region's labels). The whole image is the
+ * honest region: the score is about the
+ * image, not a part of it. It is left out when the source header has no Rows/Columns.
  */
 import { CODES } from './codes';
-import { codeItem, container, imageItem, numItem, textItem, uidItem } from './contentItems';
+import { codeItem, container, imageItem, numItem, polylineItem, textItem, uidItem } from './contentItems';
 import { contributingEquipment, softwareVersions, srHeader, type DeviceIdentity } from './srDocument';
 import {
   CHESTAID_MANUFACTURER,
@@ -37,6 +51,7 @@ import {
   isUid,
   naturalize,
   newUid,
+  numberOf,
   parseInstant,
   sourceRefOf,
   writePart10,
@@ -152,6 +167,12 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
     textItem('HAS CONCEPT MOD', CODES.calibrationVersion, input.calibration.version),
   ];
   const comments = [textItem('CONTAINS', CODES.comment, DECISION_SUPPORT_STATEMENT)];
+  const rows = numberOf(sourceDataset.Rows);
+  const columns = numberOf(sourceDataset.Columns);
+  const region =
+    rows && columns && Number.isInteger(rows) && Number.isInteger(columns)
+      ? [polylineItem('CONTAINS', CODES.imageRegion, [0, 0, columns, 0, columns, rows, 0, rows, 0, 0], source.sopClassUID, source.sopInstanceUID)]
+      : [];
   if (input.trainedOnSyntheticData) comments.push(textItem('CONTAINS', CODES.comment, SYNTHETIC_DATA_STATEMENT));
 
   const group = container('CONTAINS', CODES.measurementGroup, [
@@ -159,11 +180,10 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
     uidItem('HAS OBS CONTEXT', CODES.trackingUid, newUid()),
     codeItem('CONTAINS', CODES.finding, CODES.pneumonia),
     codeItem('HAS CONCEPT MOD', CODES.findingSite, CODES.lung),
+    ...algorithm,
     imageItem('CONTAINS', CODES.sourceOfMeasurement, source.sopClassUID, source.sopInstanceUID),
-    numItem('CONTAINS', CODES.pneumoniaProbability, input.score, CODES.probabilityUnit, {
-      observationDateTime: observed,
-      children: algorithm,
-    }),
+    ...region,
+    numItem('CONTAINS', CODES.pneumoniaProbability, input.score, CODES.probabilityUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.modelLogit, input.logit, CODES.logitUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.clinicalThreshold, input.threshold, CODES.probabilityUnit),
     codeItem('CONTAINS', CODES.thresholdDecision, input.decision === 'above' ? CODES.aboveThreshold : CODES.belowThreshold),
@@ -192,6 +212,9 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
       codeItem('HAS CONCEPT MOD', CODES.languageOfContent, CODES.englishLanguage),
       ...deviceObserverContext(device),
       codeItem('HAS CONCEPT MOD', CODES.procedureReported, CODES.plainChestXray),
+      container('CONTAINS', CODES.imageLibrary, [
+        container('CONTAINS', CODES.imageLibraryGroup, [imageItem('CONTAINS', undefined, source.sopClassUID, source.sopInstanceUID)]),
+      ]),
       container('CONTAINS', CODES.imagingMeasurements, [group]),
     ],
   };
