@@ -5,16 +5,19 @@
  *   0  stopped cleanly (SIGTERM/SIGINT), or --once finished a pass in which every image was
  *      scored or skipped
  *   1  an unexpected internal error (a bug: the log line says where)
- *   2  bad command line or configuration (including an unreadable state file)
+ *   2  bad command line or configuration: an unreadable state file, a --calibration-dir that does
+ *      not exist, or a calibration log that fails verification (at start or when it changes
+ *      while running; the log line names the entry)
  *   3  the model cannot be used: manifest invalid, ONNX file missing, or its sha256 differs
  *   4  --once: the PACS could not be reached (after retries); nothing was lost, run again
  *   5  --once: the pass finished, but some images failed (retried on the next run up to
  *      --max-attempts, then dead-lettered in the state file)
  */
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DicomWebClient, type FetchLike, type RetryPolicy } from '../../extension/src/pacs/dicomweb';
+import { CalibrationError, isDirectory, WatchedCalibration } from './calibration';
 import { startHealthServer } from './health';
 import { jsonLogger, ms, type Logger } from './log';
 import { loadModel, ModelError } from './model';
@@ -30,6 +33,12 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
 
   --pacs URL             DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web (required)
   --model PATH           model manifest (default models/chestaid-demo/manifest.json)
+  --calibration-dir DIR  the site's calibration log (log.jsonl, overlays/), as the viewer and the
+                         calibration CLI use it (default: <manifest dir>/calibration; while it does
+                         not exist, the manifest's own calibration). The log is verified and the
+                         active version scored under; a change is picked up at the next poll, and
+                         images are scored again under the new version. A log that fails
+                         verification stops the worker (exit 2), naming the entry
   --once                 one pass, then exit (exit code says how it went)
   --interval S           seconds between polls (default 30)
   --state FILE           remember studies, failures and the dead-letter list here (default: none;
@@ -46,12 +55,15 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
   --since YYYYMMDD       list only studies with StudyDate on or after this day (bounds each poll on
                          a large archive; a study acquired earlier but sent later is not seen)
 
-Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration; 3 model
+Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration (a corrupt
+calibration log included); 3 model
 missing, invalid or tampered with; 4 PACS unreachable (--once); 5 some images failed (--once).`;
 
 export interface CliOptions {
   readonly pacs: string;
   readonly model: string;
+  /** The calibration directory, and whether it was named (a named one must exist). */
+  readonly calibrationDir: { readonly path: string; readonly named: boolean };
   readonly once: boolean;
   readonly intervalMs: number;
   readonly state: string | null;
@@ -100,6 +112,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
       options: {
         pacs: { type: 'string' },
         model: { type: 'string' },
+        'calibration-dir': { type: 'string' },
         once: { type: 'boolean' },
         interval: { type: 'string' },
         state: { type: 'string' },
@@ -142,9 +155,14 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   }
   const baseDelayMs = numberOption('retry-base-ms', v['retry-base-ms'], 250);
   const maxDelayMs = numberOption('retry-max-ms', v['retry-max-ms'], 8000);
+  const model = resolve(v.model ?? 'models/chestaid-demo/manifest.json');
+  if (v['calibration-dir'] === '') throw new ConfigError('--calibration-dir must name a directory, got ""');
   return {
     pacs: v.pacs,
-    model: resolve(v.model ?? 'models/chestaid-demo/manifest.json'),
+    model,
+    calibrationDir: v['calibration-dir'] === undefined
+      ? { path: join(dirname(model), 'calibration'), named: false }
+      : { path: resolve(v['calibration-dir']), named: true },
     once: v.once ?? false,
     intervalMs: numberOption('interval', v.interval, 30, { min: 0.01 }) * 1000,
     state: v.state ? resolve(v.state) : null,
@@ -206,6 +224,21 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
     return error instanceof ModelError ? EXIT.model : EXIT.internal;
   }
 
+  // The viewer's rule: the manifest, then the active overlay of a verified log; never the
+  // manifest alone when the log is there but cannot be trusted.
+  let calibration: WatchedCalibration;
+  try {
+    if (options.calibrationDir.named && !(await isDirectory(options.calibrationDir.path))) {
+      throw new CalibrationError(`--calibration-dir ${options.calibrationDir.path} is not a directory`);
+    }
+    calibration = await WatchedCalibration.open({ dir: options.calibrationDir.path, manifest: model.manifest, modelSha256: model.sha256 });
+  } catch (error) {
+    await model.classifier.release();
+    if (!(error instanceof CalibrationError)) throw error;
+    logger.log('error', 'calibration-unusable', { dir: options.calibrationDir.path, entry: error.entry, error: error.message });
+    return EXIT.config;
+  }
+
   const shutdown = new AbortController();
   const pacs = new DicomWebClient({
     baseUrl: options.pacs,
@@ -219,7 +252,8 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   });
   const worker = new TriageWorker({
     pacs,
-    model: { manifest: model.manifest, sha256: model.sha256, classifier: model.classifier },
+    model: { manifest: calibration.state.manifest, sha256: model.sha256, classifier: model.classifier },
+    calibration,
     logger,
     state,
     shard: options.shard,
@@ -241,7 +275,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
             lastPollOkAt: worker.lastPollOkAt?.toISOString() ?? null,
             pacsUnreachableForS: worker.pacsDownSince ? Math.round(downMs / 100) / 10 : 0,
             counts: worker.counts,
-            model: { id: model.manifest.model.id, sha256: model.sha256, calibrationVersion: model.manifest.calibration.version },
+            model: { id: model.manifest.model.id, sha256: model.sha256, calibrationVersion: worker.calibrationVersion },
             shard: `${options.shard.index}/${options.shard.count}`,
           },
         };
@@ -265,7 +299,16 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   const address = health?.address();
   logger.log('info', 'started', {
     pacs: options.pacs,
-    model: { id: model.manifest.model.id, version: model.manifest.model.version, sha256: model.sha256, calibrationVersion: model.manifest.calibration.version },
+    model: { id: model.manifest.model.id, version: model.manifest.model.version, sha256: model.sha256, calibrationVersion: calibration.state.version },
+    calibration: {
+      version: calibration.state.version,
+      source: calibration.state.source,
+      method: calibration.state.manifest.calibration.selected,
+      threshold: calibration.state.manifest.thresholds.clinical.value,
+      dir: options.calibrationDir.path,
+      logEntries: calibration.state.head.seq,
+      ...(calibration.state.head.seq === 0 ? { note: 'no calibration log entries yet: the manifest calibration; the directory is watched' } : {}),
+    },
     loadMs: { read: ms(model.loadMs.read), verify: ms(model.loadMs.verify), session: ms(model.loadMs.session) },
     once: options.once,
     intervalS: options.intervalMs / 1000,
@@ -275,7 +318,16 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   });
 
   try {
-    const last = await worker.run({ once: options.once, intervalMs: options.intervalMs });
+    let last;
+    try {
+      last = await worker.run({ once: options.once, intervalMs: options.intervalMs });
+    } catch (error) {
+      if (!(error instanceof CalibrationError)) throw error;
+      // The log changed and no longer verifies: scoring on under the old version would write
+      // results the viewer cannot trust either; stop, loudly.
+      logger.log('error', 'calibration-unusable', { dir: options.calibrationDir.path, entry: error.entry, error: error.message, counts: worker.counts });
+      return EXIT.config;
+    }
     let code: number = EXIT.ok;
     if (options.once && !last.stopped) {
       if (!last.completed) code = EXIT.pacsUnreachable;

@@ -23,6 +23,14 @@
  * (wrong modality, RGB, corrupt...) is dead-lettered at once, since retrying cannot help; other
  * failures (a STOW refusal, a 5xx that outlived the client's retries, a runtime error) are retried
  * on later polls up to maxAttempts, then dead-lettered. Either way the worker moves on.
+ *
+ * Calibration. The worker scores under the site's active calibration (calibration.ts), checked
+ * before each poll. A new version changes the result key, so every study is examined again and
+ * each image without a result under the new version is scored again (a new SR and heatmap; the old
+ * ones stay in the PACS, shown as stale by the viewer): after a recalibration the worklist must be
+ * ranked by scores under the version the readers see, and re-scoring costs ~100 ms an image. A
+ * rollback to a version the images were already scored under finds those results and writes
+ * nothing. The check runs between passes only: one pass is under one version.
  */
 import {
   analyse,
@@ -59,9 +67,18 @@ export interface ModelInUse {
   readonly classifier: Classifier;
 }
 
+/** Where a new active calibration comes from (calibration.ts's WatchedCalibration). */
+export interface CalibrationWatch {
+  /** Null while unchanged; else the manifest with the now active calibration. Throws when the log cannot be used. */
+  check(): Promise<{ readonly manifest: Manifest } | null>;
+}
+
 export interface WorkerOptions {
   readonly pacs: PacsLike;
+  /** The manifest here is the one with the active calibration applied. */
   readonly model: ModelInUse;
+  /** Checked before each poll; without it the model's manifest is used throughout. */
+  readonly calibration?: CalibrationWatch;
   readonly logger: Logger;
   readonly state?: WorkerState;
   readonly shard?: Shard;
@@ -164,7 +181,8 @@ export class TriageWorker {
   pacsDownSince: Date | null = null;
 
   private readonly pacs: PacsLike;
-  private readonly model: ModelInUse;
+  private model: ModelInUse;
+  private readonly calibration: CalibrationWatch | null;
   private readonly logger: Logger;
   private readonly state: WorkerState;
   private readonly shard: Shard;
@@ -175,13 +193,14 @@ export class TriageWorker {
   private readonly classifier: TimedClassifier;
   private readonly preprocessor: Preprocessor;
   private readonly accepted: readonly string[];
-  private readonly modelKey: string;
+  private modelKey: string;
   private stopRequested = false;
   private wake: (() => void) | null = null;
 
   constructor(options: WorkerOptions) {
     this.pacs = options.pacs;
     this.model = options.model;
+    this.calibration = options.calibration ?? null;
     this.logger = options.logger;
     this.state = options.state ?? WorkerState.memory();
     this.shard = options.shard ?? WHOLE;
@@ -196,6 +215,11 @@ export class TriageWorker {
     this.preprocessor = new Preprocessor(inputSpecOf(options.model.manifest));
     this.accepted = options.model.manifest.input.grey.accepted_modalities;
     this.modelKey = `${this.model.sha256}|${this.model.manifest.calibration.version}`;
+  }
+
+  /** The calibration version results are now written under. */
+  get calibrationVersion(): string {
+    return this.model.manifest.calibration.version;
   }
 
   get stopping(): boolean {
@@ -228,6 +252,9 @@ export class TriageWorker {
   async runPass(): Promise<PassResult> {
     const started = performance.now();
     const tally = { studies: 0, scored: 0, skipped: 0, failed: 0, timings: [] as ImageTimings[] };
+    // Before anything else: a log that no longer verifies throws here, and nothing is scored.
+    const changed = await this.calibration?.check();
+    if (changed) this.useCalibration(changed.manifest);
     this.counts.polls++;
     this.lastPollAt = this.now();
     const finish = (completed: boolean): PassResult => {
@@ -282,6 +309,19 @@ export class TriageWorker {
       ms: ms(result.ms),
     });
     return result;
+  }
+
+  private useCalibration(manifest: Manifest): void {
+    const from = this.calibrationVersion;
+    this.model = { ...this.model, manifest };
+    this.modelKey = `${this.model.sha256}|${manifest.calibration.version}`;
+    this.logger.log('info', 'calibration-changed', {
+      from,
+      to: manifest.calibration.version,
+      method: manifest.calibration.selected,
+      threshold: manifest.thresholds.clinical.value,
+      then: 'every study is examined again; images without a result under the new version are scored again',
+    });
   }
 
   /** Logs and records a PACS failure; returns false (the pass did not complete). Rethrows anything else. */
