@@ -4,7 +4,8 @@
  * and collects its JSON log lines; plus the PACS-side facts the worker tests assert on.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -19,7 +20,10 @@ export const MANIFEST = join(ROOT, 'models', 'chestaid-demo', 'manifest.json');
  * matching event (past or future); `exited` resolves with { code, signal }.
  */
 export function startWorker(args, { env = {} } = {}) {
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'worker.mjs'), ...args], {
+  // The repository's demo model may have a site calibration beside it (written by a local
+  // `npm run recalibrate`); tests on the demo model's own calibration must not pick it up.
+  const pinned = args.includes('--calibration-dir') || args.includes('--model') ? [] : ['--calibration-dir', emptyCalibrationDir()];
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'worker.mjs'), ...args, ...pinned], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,6 +73,12 @@ export function startWorker(args, { env = {} } = {}) {
       });
     },
   };
+}
+
+let emptyDir;
+function emptyCalibrationDir() {
+  emptyDir ??= mkdtempSync(join(tmpdir(), 'chestaid-no-calibration-'));
+  return emptyDir;
 }
 
 /** Runs the worker to its exit; resolves with { code, events }. */
