@@ -30,6 +30,8 @@ const base: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
+  archived: null,
 };
 
 function render(state: ChestAidState): string {

@@ -37,6 +37,8 @@ const ready: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
+  archived: null,
 };
 const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
 const run = { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', totalMs: 183.4, runMs: 120 };

@@ -11,6 +11,7 @@
 import { orderByDate, sameModel, studyStatus, type Manifest, type ModelIdentity, type StudyStatus, type TriageEntry } from '../core';
 import type { Analyzer } from '../services/ChestAidService';
 import { runBatch, type BatchProgress, type BatchSummary, type ImageToScore } from './batch';
+import { cacheShared, type SharedResults } from './pacsRecords';
 import { keyText, type ResultStore, type StoredResult } from './resultStore';
 import { readsStudy, type StudyCatalog, type StudySummary } from './studyCatalog';
 import { checkModalities } from '../modalities';
@@ -43,6 +44,11 @@ export type StudyProblem = { readonly kind: 'failed' | 'not-applicable'; readonl
 
 export type TriageOrder = 'risk' | 'date';
 
+/** Reading the PACS's shared results: off (no PACS for this list), or the last read's outcome. */
+export type SharedState =
+  | { readonly status: 'off' | 'reading' | 'ready' }
+  | { readonly status: 'error'; readonly message: string };
+
 export interface TriageState {
   readonly model: TriageModelState;
   readonly list: StudyListState;
@@ -53,11 +59,17 @@ export interface TriageState {
   readonly batch: BatchState;
   /** The triage page's order, kept here so that it survives the page being unmounted. */
   readonly order: TriageOrder;
+  readonly shared: SharedState;
 }
 
 export interface TriageDeps {
   readonly store: ResultStore;
   readonly catalog: StudyCatalog;
+  /**
+   * The PACS's ChestAid results, when the list comes from the PACS (null or absent: none). Read
+   * after the browser store for the same studies, merged in, and cached in the store.
+   */
+  readonly shared?: () => SharedResults | null;
   /** The manifest ChestAidService loaded (its promise, shared). */
   readonly manifest: () => Promise<Manifest>;
   /** The panel's analyzer: same pipeline, same inference worker. */
@@ -81,6 +93,7 @@ const INITIAL: TriageState = {
   problems: new Map(),
   batch: { status: 'idle' },
   order: 'risk',
+  shared: { status: 'off' },
 };
 
 /**
@@ -188,16 +201,51 @@ export class TriageService {
     queueMicrotask(() => {
       const batch = this.pendingReads;
       this.pendingReads = [];
-      this.need()
-        .store.forStudies(batch)
-        .then(
-          found => this.merge(batch.flatMap(uid => found.get(uid) ?? []), batch),
-          error => {
-            batch.forEach(uid => this.requested.delete(uid));
-            console.warn('ChestAid: stored triage results could not be read', error);
-          },
-        );
+      const deps = this.need();
+      deps.store.forStudies(batch).then(
+        found => {
+          this.merge(batch.flatMap(uid => found.get(uid) ?? []), batch);
+          this.readShared(batch);
+        },
+        error => {
+          batch.forEach(uid => this.requested.delete(uid));
+          console.warn('ChestAid: stored triage results could not be read', error);
+        },
+      );
     });
+  }
+
+  /**
+   * Reads the PACS's results of these studies and merges them in; a PACS that cannot be read
+   * leaves the browser's own results on show, with the reason in `state.shared`.
+   */
+  private readShared(studyUIDs: readonly string[]): void {
+    const deps = this.need();
+    const shared = deps.shared?.() ?? null;
+    if (!shared) {
+      if (this.state.shared.status !== 'off') this.update({ shared: { status: 'off' } });
+      return;
+    }
+    this.update({ shared: { status: 'reading' } });
+    shared.forStudies(studyUIDs).then(
+      found => {
+        const records = studyUIDs.flatMap(uid => found.get(uid) ?? []);
+        this.merge(records);
+        this.update({ shared: { status: 'ready' } });
+        cacheShared(deps.store, records).catch(error => console.warn('ChestAid: PACS results could not be cached in this browser', error));
+      },
+      error => {
+        this.update({
+          shared: { status: 'error', message: `The PACS's results could not be read; showing this browser's: ${messageOf(error)}` },
+        });
+      },
+    );
+  }
+
+  /** Reads the PACS's results of the listed studies again (another reader may have stored some). */
+  refreshShared(): void {
+    if (this.state.list.status !== 'ready') return;
+    this.readShared(this.state.list.studies.map(s => s.studyInstanceUID));
   }
 
   /** Lists the studies through the data source (once; again after a failure) and reads their results. */
@@ -224,8 +272,11 @@ export class TriageService {
    * resume an unfinished batch.
    */
   async open(): Promise<void> {
+    const listed = this.state.list.status === 'ready';
     if (this.state.list.status !== 'loading') this.listPromise = null;
     await Promise.all([this.loadStudies(), this.model().catch(() => undefined)]);
+    // Studies read before are not read again by watch(): ask the PACS what other readers stored since.
+    if (listed) this.refreshShared();
     await this.resume();
   }
 
