@@ -1,0 +1,87 @@
+/**
+ * SR content items (PS3.3 C.17.3), naturalized for dcmjs, and the search over a content tree the
+ * readers use. One constructor per value type keeps the builders readable as the template tables.
+ */
+import { sameCode, type Code } from './codes';
+import { decimalString, itemsOf, type Dataset } from './values';
+
+export type Relationship = 'CONTAINS' | 'HAS OBS CONTEXT' | 'HAS CONCEPT MOD' | 'HAS PROPERTIES' | 'INFERRED FROM' | 'SELECTED FROM';
+
+const base = (relationship: Relationship, valueType: string, concept: Code): Dataset => ({
+  RelationshipType: relationship,
+  ValueType: valueType,
+  ConceptNameCodeSequence: [{ ...concept }],
+});
+
+export const container = (relationship: Relationship, concept: Code, children: Dataset[]): Dataset => ({
+  ...base(relationship, 'CONTAINER', concept),
+  ContinuityOfContent: 'SEPARATE',
+  ContentSequence: children,
+});
+
+export const textItem = (relationship: Relationship, concept: Code, value: string, children: Dataset[] = []): Dataset => ({
+  ...base(relationship, 'TEXT', concept),
+  TextValue: value,
+  ...(children.length ? { ContentSequence: children } : {}),
+});
+
+export const codeItem = (relationship: Relationship, concept: Code, value: Code): Dataset => ({
+  ...base(relationship, 'CODE', concept),
+  ConceptCodeSequence: [{ ...value }],
+});
+
+export const uidItem = (relationship: Relationship, concept: Code, uid: string): Dataset => ({
+  ...base(relationship, 'UIDREF', concept),
+  UID: uid,
+});
+
+export const imageItem = (relationship: Relationship, concept: Code, sopClassUID: string, sopInstanceUID: string): Dataset => ({
+  ...base(relationship, 'IMAGE', concept),
+  ReferencedSOPSequence: [{ ReferencedSOPClassUID: sopClassUID, ReferencedSOPInstanceUID: sopInstanceUID }],
+});
+
+/**
+ * A NUM item. The value goes twice: as NumericValue (DS, at most 16 characters, so rounded to
+ * about 14 significant digits) for every SR reader, and as FloatingPointValue (FD, the IEEE double
+ * itself; PS3.3 Table C.18-1 allows it beside NumericValue) so ChestAid reads back exactly the
+ * number it computed.
+ */
+export const numItem = (
+  relationship: Relationship,
+  concept: Code,
+  value: number,
+  unit: Code,
+  extra: { observationDateTime?: string; children?: Dataset[] } = {},
+): Dataset => ({
+  ...base(relationship, 'NUM', concept),
+  ...(extra.observationDateTime ? { ObservationDateTime: extra.observationDateTime } : {}),
+  MeasuredValueSequence: [
+    {
+      MeasurementUnitsCodeSequence: [{ ...unit }],
+      NumericValue: decimalString(value),
+      FloatingPointValue: value,
+    },
+  ],
+  ...(extra.children?.length ? { ContentSequence: extra.children } : {}),
+});
+
+export function conceptOf(item: Dataset): unknown {
+  return itemsOf(item.ConceptNameCodeSequence)[0];
+}
+
+/** Every item under `items` (depth first, children after their parent) whose concept name is `concept`. */
+export function findAll(items: unknown, concept: Code): Dataset[] {
+  const found: Dataset[] = [];
+  const walk = (list: unknown) => {
+    for (const item of itemsOf(list)) {
+      if (sameCode(conceptOf(item), concept)) found.push(item);
+      walk(item.ContentSequence);
+    }
+  };
+  walk(items);
+  return found;
+}
+
+export function findFirst(items: unknown, concept: Code): Dataset | undefined {
+  return findAll(items, concept)[0];
+}

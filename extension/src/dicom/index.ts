@@ -1,0 +1,31 @@
+/**
+ * ChestAid's results as standard DICOM objects, written and read with dcmjs: the result as a
+ * TID 1500 SR (IHE AIR conventions) and the Grad-CAM as a Parametric Map. Pure: no React, OHIF,
+ * Cornerstone or onnxruntime, so the panel (browser) and the triage worker (Node) share it.
+ */
+export { CODES, PRIVATE_SCHEME, PRIVATE_SCHEME_IDENTIFICATION, sameCode, type Code, type CodeName } from './codes';
+export {
+  SOP_CLASS,
+  RESULT_SR_SERIES_DESCRIPTION,
+  HEATMAP_SERIES_DESCRIPTION,
+  CHESTAID_MANUFACTURER,
+  RESULT_SR_SERIES_NUMBER,
+  HEATMAP_SERIES_NUMBER,
+  type ChestAidResultContent,
+  type ThresholdDecision,
+  type BuiltObject,
+  type SourceImageRef,
+} from './types';
+export { buildResultSr, checkResult, DECISION_SUPPORT_STATEMENT, SYNTHETIC_DATA_STATEMENT, type ResultSrInput } from './resultSr';
+export { readResultSr, isChestAidResultSr } from './readResultSr';
+export { softwareVersions, type DeviceIdentity } from './srDocument';
+export {
+  DicomReadError,
+  naturalize,
+  newUid,
+  isUid,
+  decimalString,
+  writePart10,
+  type Dataset,
+  type DatasetSource,
+} from './values';

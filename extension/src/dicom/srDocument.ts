@@ -1,0 +1,112 @@
+/**
+ * The header every ChestAid SR shares (PS3.3 A.35.3, Comprehensive SR IOD): patient and study
+ * copied from the source image, a new SR series and instance, the document title, evidence and
+ * the equipment that made it. The result SR and the feedback SR differ only in content and flags.
+ */
+import { CODES, PRIVATE_SCHEME_IDENTIFICATION, type Code } from './codes';
+import { CHESTAID_MANUFACTURER, SOP_CLASS } from './types';
+import { dicomDateTime, patientAndStudyOf, type Dataset, type SourceImageRef } from './values';
+
+/** The device entry of Contributing Equipment (PS3.3 C.12.1.1.5): who made the object. */
+export interface DeviceIdentity {
+  readonly modelId: string;
+  readonly modelVersion: string;
+  readonly sha256: string;
+  readonly calibrationVersion: string;
+  readonly deviceUID: string;
+}
+
+/**
+ * SoftwareVersions, in this order: model version, model file SHA-256 (hex, 64 characters: exactly
+ * an LO's limit), "calibration <version>". A worker can tell from the header alone (WADO-RS
+ * metadata) whether an object was made by the same model and calibration.
+ */
+export function softwareVersions(device: DeviceIdentity): string[] {
+  return [device.modelVersion, device.sha256, `calibration ${device.calibrationVersion}`];
+}
+
+export function contributingEquipment(device: DeviceIdentity, at: Date): Dataset[] {
+  return [
+    {
+      Manufacturer: CHESTAID_MANUFACTURER,
+      ManufacturerModelName: device.modelId,
+      SoftwareVersions: softwareVersions(device),
+      DeviceUID: device.deviceUID,
+      ContributionDateTime: dicomDateTime(at).dateTime,
+      ContributionDescription: 'Pneumonia risk score and Grad-CAM by the ChestAid model',
+      PurposeOfReferenceCodeSequence: [{ ...CODES.processingEquipment }],
+    },
+  ];
+}
+
+export interface SrHeaderInput {
+  readonly sourceDataset: Dataset;
+  readonly source: SourceImageRef;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+  readonly seriesDescription: string;
+  readonly seriesNumber: number;
+  readonly title: Code;
+  /** When the content was made (ContentDate/Time) and when the object was (InstanceCreation...). */
+  readonly contentAt: Date;
+  readonly createdAt: Date;
+  readonly completion: 'COMPLETE' | 'PARTIAL';
+  readonly verification: Dataset;
+  readonly manufacturerModelName: string;
+  readonly softwareVersions: string[];
+  readonly contributingEquipment: Dataset[];
+  readonly templateIdentifier?: string;
+}
+
+export function srHeader(input: SrHeaderInput): Dataset {
+  const { source } = input;
+  const content = dicomDateTime(input.contentAt);
+  const created = dicomDateTime(input.createdAt);
+  return {
+    SpecificCharacterSet: 'ISO_IR 192',
+    SOPClassUID: SOP_CLASS.comprehensiveSr,
+    SOPInstanceUID: input.sopInstanceUID,
+    InstanceCreationDate: created.date,
+    InstanceCreationTime: created.time,
+    TimezoneOffsetFromUTC: '+0000',
+    ...patientAndStudyOf(input.sourceDataset),
+    StudyInstanceUID: source.studyInstanceUID,
+    Modality: 'SR',
+    SeriesInstanceUID: input.seriesInstanceUID,
+    SeriesNumber: input.seriesNumber,
+    SeriesDate: created.date,
+    SeriesTime: created.time,
+    SeriesDescription: input.seriesDescription,
+    ReferencedPerformedProcedureStepSequence: [],
+    Manufacturer: CHESTAID_MANUFACTURER,
+    ManufacturerModelName: input.manufacturerModelName,
+    SoftwareVersions: input.softwareVersions,
+    InstanceNumber: 1,
+    ContentDate: content.date,
+    ContentTime: content.time,
+    ValueType: 'CONTAINER',
+    ConceptNameCodeSequence: [{ ...input.title }],
+    ContinuityOfContent: 'SEPARATE',
+    ...(input.templateIdentifier
+      ? { ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: input.templateIdentifier }] }
+      : {}),
+    CompletionFlag: input.completion,
+    ...input.verification,
+    PerformedProcedureCodeSequence: [{ ...CODES.plainChestXray }],
+    CurrentRequestedProcedureEvidenceSequence: [
+      {
+        StudyInstanceUID: source.studyInstanceUID,
+        ReferencedSeriesSequence: [
+          {
+            SeriesInstanceUID: source.seriesInstanceUID,
+            ReferencedSOPSequence: [
+              { ReferencedSOPClassUID: source.sopClassUID, ReferencedSOPInstanceUID: source.sopInstanceUID },
+            ],
+          },
+        ],
+      },
+    ],
+    CodingSchemeIdentificationSequence: [{ ...PRIVATE_SCHEME_IDENTIFICATION }],
+    ContributingEquipmentSequence: input.contributingEquipment,
+  };
+}
