@@ -6,6 +6,7 @@
 import type { Analyzer, ChestAidService } from '../services/ChestAidService';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { outcomeStoreOver } from './outcomeStore';
+import type { SharedResults } from './pacsRecords';
 import { MemoryResultStore, type ResultStore } from './resultStore';
 import { dataSourceCatalog, type CatalogDataSource } from './studyCatalog';
 import { TriageService } from './TriageService';
@@ -15,8 +16,10 @@ export interface TriageWiring {
     readonly services: { readonly chestAidService: ChestAidService; readonly chestAidTriageService?: TriageService };
     registerService(registration: typeof TriageService.REGISTRATION): void;
   };
-  readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined };
+  readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined; readonly activeDataSourceName?: string };
   readonly manifestUrl: string;
+  /** The PACS's results while its data source is the active one (index.ts); absent: no PACS. */
+  readonly shared?: () => SharedResults | null;
 }
 
 /** IndexedDB where the browser allows it; otherwise results last as long as the page. */
@@ -29,7 +32,7 @@ function browserResultStore(): ResultStore {
   }
 }
 
-export function wireTriage({ servicesManager, extensionManager, manifestUrl }: TriageWiring): void {
+export function wireTriage({ servicesManager, extensionManager, manifestUrl, shared }: TriageWiring): void {
   servicesManager.registerService(TriageService.REGISTRATION);
   const { chestAidService, chestAidTriageService } = servicesManager.services;
   if (!chestAidTriageService) throw new Error('ChestAid triage service did not register');
@@ -53,6 +56,7 @@ export function wireTriage({ servicesManager, extensionManager, manifestUrl }: T
     }),
     manifest: () => chestAidService.loadManifest(manifestUrl),
     analyzer,
+    shared,
     // A macrotask between studies, so the page paints and takes input during the batch.
     pause: () => new Promise(done => setTimeout(done, 0)),
   });
