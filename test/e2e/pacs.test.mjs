@@ -9,12 +9,15 @@
 //
 //   npm run test:e2e
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { requireBuilt } from '../../scripts/node-build.mjs';
 import { loadDemoStudies, startOrthanc } from '../pacs/orthanc.mjs';
-import { ARTIFACTS, BANNER_CONFIRM, startSession, watchedPage } from './harness.mjs';
+import { ARTIFACTS, BANNER_CONFIRM, ROOT, startSession, watchedPage } from './harness.mjs';
+
+const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
 
 const TRIAGE_PATH = '/chestaid-triage';
 const cy = name => `[data-cy="${name}"]`;
@@ -66,6 +69,14 @@ async function dismissBanner(p) {
 }
 
 const radiographs = () => studies.filter(s => s.modalities.split('\\').some(m => m === 'CR' || m === 'DX'));
+const demoOf = uid => demoIndex.studies.find(s => s.StudyInstanceUID === uid);
+/** Three demo studies the PACS holds, both classes, with distinct expected scores: the order means something. */
+function studiesToSave() {
+  const held = demoIndex.studies.filter(d => studies.some(s => s.uid === d.StudyInstanceUID));
+  const byLabel = label => held.filter(d => d.label === label);
+  const picked = [byLabel('PNEUMONIA')[0], byLabel('NORMAL')[0], byLabel('NORMAL')[1] ?? byLabel('PNEUMONIA')[1]].filter(Boolean);
+  return picked.map(d => d.StudyInstanceUID);
+}
 
 /** The ChestAid SR instances the PACS holds for a study, read in Node with the dicom module. */
 async function srsOf(studyUID) {
@@ -105,8 +116,11 @@ test('the study list comes from Orthanc, with the risk column', async () => {
 });
 
 test('Analyze and Save to PACS store a ChestAid SR whose score is the one shown', async () => {
-  for (const study of radiographs().slice(0, 3)) {
+  for (const uid of studiesToSave()) {
+    const study = { uid };
     const probability = await analyse(page, study.uid);
+    // The pixels came from Orthanc through WADO-RS: the score is the demo's reference score.
+    assert.ok(Math.abs(probability - demoOf(uid).expected.probability) <= 1e-3, `${demoOf(uid).name}: ${probability} vs ${demoOf(uid).expected.probability}`);
     const panel = page.locator(cy('chestaid-panel'));
     await panel.locator(`${cy('chestaid-save-pacs')}:not([disabled])`).click();
     const status = panel.locator(`${cy('chestaid-pacs-status')}[data-sr]`);
@@ -123,4 +137,176 @@ test('Analyze and Save to PACS store a ChestAid SR whose score is the one shown'
   }
   await dismissBanner(page);
   await page.screenshot({ path: join(ARTIFACTS, 'pacs-saved.png') });
+});
+
+/** The risk cells of the study list, by study. */
+async function riskCells(p) {
+  return p.locator(cy('chestaid-risk')).evaluateAll(cells =>
+    cells.map(cell => ({ uid: cell.dataset.studyUid, status: cell.dataset.status, probability: cell.dataset.probability === undefined ? null : Number(cell.dataset.probability), text: cell.innerText })),
+  );
+}
+
+/** The triage page's rows, top to bottom. */
+async function triageRows(p) {
+  await p.goto(`${viewer.url}${TRIAGE_PATH}`);
+  await p.locator(cy('chestaid-triage-list')).waitFor();
+  return p.locator(cy('chestaid-triage-row')).evaluateAll(rows =>
+    rows.map(row => ({ uid: row.dataset.studyUid, status: row.dataset.status, probability: row.dataset.probability === undefined ? null : Number(row.dataset.probability) })),
+  );
+}
+
+/** What a reader's IndexedDB holds for a study. */
+function storedRecords(p, studyUid) {
+  return p.evaluate(
+    uid =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('chestaid');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const request = db.transaction('results').objectStore('results').index('study').getAll(uid);
+          request.onsuccess = () => {
+            resolve(request.result.map(r => ({ source: r.source, status: r.status, probability: r.probability })));
+            db.close();
+          };
+          request.onerror = () => reject(request.error);
+        };
+      }),
+    studyUid,
+  );
+}
+
+/** Checks that the rows show exactly the SRs' scores for the saved studies, highest first, and nothing for the rest. */
+async function assertSharedScores(rows, what) {
+  for (const [uid] of saved) {
+    const [sr] = await srsOf(uid);
+    const row = rows.find(r => r.uid === uid);
+    assert.equal(row?.status, 'scored', `${what}: ${uid} is scored`);
+    assert.ok(Math.abs(row.probability - sr.content.score) < 1e-12, `${what}: ${uid} shows ${row.probability}, its SR holds ${sr.content.score}`);
+  }
+  for (const row of rows.filter(r => !saved.has(r.uid))) assert.notEqual(row.status, 'scored', `${what}: ${row.uid} was never scored`);
+}
+
+test('the triage page sorts the PACS studies by the SRs\' scores', async () => {
+  const rows = await triageRows(page);
+  assert.equal(rows.length, studies.length, 'every study the PACS holds is on the page');
+  await assertSharedScores(rows, 'first reader, triage page');
+  const scored = rows.filter(r => r.status === 'scored');
+  assert.deepEqual(
+    scored.map(r => r.uid),
+    [...saved].sort((a, b) => b[1].probability - a[1].probability).map(([uid]) => uid),
+    'highest score first, the scored studies on top',
+  );
+  assert.deepEqual(rows.slice(0, scored.length).map(r => r.uid), scored.map(r => r.uid));
+  await dismissBanner(page);
+  await page.screenshot({ path: join(ARTIFACTS, 'pacs-triage-by-risk.png'), fullPage: true });
+});
+
+test('a second reader with an empty browser store sees the same scores and order, read from the PACS', async () => {
+  const second = await newReader();
+  try {
+    await second.goto(`${viewer.url}/`);
+    await second.locator(cy('chestaid-risk-header')).waitFor();
+    for (const [uid] of saved) await second.locator(`${cy('chestaid-risk')}[data-study-uid="${uid}"][data-status="scored"]`).waitFor();
+    await assertSharedScores(await riskCells(second), 'second reader, study list');
+    await dismissBanner(second);
+    await second.screenshot({ path: join(ARTIFACTS, 'pacs-second-reader-study-list.png') });
+
+    const rows = await triageRows(second);
+    await assertSharedScores(rows, 'second reader, triage page');
+    assert.deepEqual(
+      rows.filter(r => r.status === 'scored').map(r => r.uid),
+      (await triageRows(page)).filter(r => r.status === 'scored').map(r => r.uid),
+      'the same order as the first reader',
+    );
+    // The PACS's results are cached in the second reader's browser, marked as read from the PACS.
+    for (const [uid] of saved) assert.deepEqual((await storedRecords(second, uid)).map(r => r.source), ['pacs']);
+  } finally {
+    await second.context().close();
+  }
+});
+
+test('Save to PACS twice writes one SR: a second reader finds the result already there', async () => {
+  const [uid, first] = [...saved][0];
+  const second = await newReader();
+  try {
+    const probability = await analyse(second, uid);
+    assert.equal(probability, first.probability, 'the same model gives the same score in another browser');
+    const panel = second.locator(cy('chestaid-panel'));
+    const status = panel.locator(`${cy('chestaid-pacs-status')}[data-sr]`);
+    await status.waitFor({ timeout: 60_000 });
+    assert.equal(await status.getAttribute('data-sr'), first.sr);
+    assert.match(await status.innerText(), /^Already in the PACS \(DICOM SR [0-9.]+\): nothing new was written\.$/);
+    assert.equal(await panel.locator(cy('chestaid-save-pacs')).isDisabled(), true, 'nothing to save');
+    assert.equal(Number(await panel.locator(cy('chestaid-pacs-result')).getAttribute('data-probability')), (await srsOf(uid))[0].content.score);
+    await dismissBanner(second);
+    await second.screenshot({ path: join(ARTIFACTS, 'pacs-already-saved.png') });
+  } finally {
+    await second.context().close();
+  }
+  // The first reader's button is spent too: clicking it again sends nothing.
+  await analyse(page, uid);
+  const button = page.locator(`${cy('chestaid-panel')} ${cy('chestaid-save-pacs')}`);
+  await page.locator(`${cy('chestaid-pacs-status')}[data-sr]`).waitFor();
+  assert.equal(await button.isDisabled(), true);
+  await button.click({ force: true });
+  assert.equal((await srsOf(uid)).length, 1, 'still one SR');
+});
+
+test('a PACS that goes down: Save to PACS says so, offers a retry, and the result stays', async () => {
+  const uid = radiographs().map(s => s.uid).find(u => !saved.has(u));
+  const reader = await newReader({ expectedFailures: ['/pacs/', '502', '503', '504'] });
+  try {
+    const probability = await analyse(reader, uid);
+    await orthanc.kill();
+    const panel = reader.locator(cy('chestaid-panel'));
+    await panel.locator(`${cy('chestaid-save-pacs')}:not([disabled])`).click();
+    const status = panel.locator(`${cy('chestaid-pacs-status')}[data-kind="unreachable"]`);
+    await status.waitFor({ timeout: 60_000 });
+    assert.match(await status.innerText(), /^The PACS cannot be reached; the result is kept in this browser\. Try again when it is back\./);
+    assert.equal(await panel.locator(cy('chestaid-save-pacs')).innerText(), 'Retry saving to PACS');
+    // Nothing lost: the score is still on show and in this browser's store.
+    assert.equal(Number(await panel.locator(cy('chestaid-score')).getAttribute('data-probability')), probability);
+    assert.deepEqual(await storedRecords(reader, uid), [{ source: 'panel', status: 'scored', probability }]);
+    await dismissBanner(reader);
+    await reader.screenshot({ path: join(ARTIFACTS, 'pacs-unreachable.png') });
+
+    await orthanc.restart();
+    await panel.locator(cy('chestaid-save-pacs')).click();
+    await panel.locator(`${cy('chestaid-pacs-status')}[data-sr]`).waitFor({ timeout: 60_000 });
+    const srs = await srsOf(uid);
+    assert.equal(srs.length, 1);
+    assert.ok(Math.abs(srs[0].content.score - probability) < 1e-9);
+    saved.set(uid, { probability, sr: srs[0].sop });
+  } finally {
+    await reader.context().close();
+  }
+});
+
+test("OHIF's stock Basic Viewer opens a study holding a ChestAid SR", async t => {
+  const [uid] = [...saved][0];
+  const reader = await newReader();
+  try {
+    await reader.goto(`${viewer.url}/viewer?StudyInstanceUIDs=${uid}`);
+    await reader.waitForFunction(() => Boolean(window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.()), null, { timeout: 120_000 });
+    // The study browser lists the SR series beside the radiograph.
+    const thumbnails = reader.locator('[data-cy="study-browser-thumbnail"], [data-cy="study-browser-thumbnail-no-image"]');
+    await reader.waitForTimeout(2000);
+    t.diagnostic(`study browser items: ${JSON.stringify(await thumbnails.evaluateAll(els => els.map(el => el.innerText.replace(/\s+/g, ' ').trim())))}`);
+    await dismissBanner(reader);
+    await reader.screenshot({ path: join(ARTIFACTS, 'pacs-basic-viewer-study.png') });
+    const sr = reader.getByText(SR_DESCRIPTION).first();
+    if (await sr.isVisible()) {
+      await sr.dblclick();
+      await reader.waitForTimeout(3000);
+      await reader.screenshot({ path: join(ARTIFACTS, 'pacs-basic-viewer-sr.png') });
+    }
+  } finally {
+    await reader.context().close();
+  }
+});
+
+test('no page error, no console error, and no request leaves the viewer', () => {
+  assert.deepEqual(problems, []);
+  assert.deepEqual(foreignRequests, []);
 });
