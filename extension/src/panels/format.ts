@@ -212,5 +212,7 @@ export function archiveText(archive: ArchiveState): string {
 /** The result another reader (or the triage worker) stored in the PACS. */
 export function archivedText(score: ArchivedScore, threshold: number): string {
   const shown = scoreAndThreshold(score.probability, threshold);
-  return `In the PACS: risk score ${shown.score} (model ${score.modelId} ${score.modelVersion}, ${score.observedAt})`;
+  // ISO 8601 to the minute, in UTC as stored: every reader sees the same words.
+  const when = /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(score.observedAt) ? `${score.observedAt.slice(0, 10)} ${score.observedAt.slice(11, 16)} UTC` : score.observedAt;
+  return `In the PACS: risk score ${shown.score} (model ${score.modelId} ${score.modelVersion}, ${when})`;
 }

@@ -126,6 +126,11 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
             {list.message}
           </p>
         )}
+        {state.shared.status === 'error' && (
+          <p className="text-red-500" role="alert" data-cy="chestaid-triage-shared-error">
+            {state.shared.message}
+          </p>
+        )}
       </header>
 
       <section className="flex flex-wrap items-center gap-2" style={{ marginBottom: 8 }} aria-label="Triage actions">
