@@ -132,6 +132,8 @@ const extension = {
     const pacsRoot = pacsUrl(config, document.baseURI);
     const { pacsDataSourceName } = config;
     let shared: TriageWiring['shared'];
+    let pacsCatalog: TriageWiring['pacsCatalog'];
+    let archive: TriageWiring['archive'];
     if (pacsRoot && pacsDataSourceName) {
       const client = new DicomWebClient({ baseUrl: pacsRoot, retry: READER_RETRY });
       const results = new PacsResults({
@@ -140,16 +142,18 @@ const extension = {
         onUnreadable: (uid, reason) => console.warn(`ChestAid: SR ${uid} in the PACS could not be read: ${reason}`),
       });
       const activeDataSource = () => extensionManager.activeDataSourceName;
-      chestAidService.setArchive(
-        pacsArchive({
-          results,
-          instanceMetadata: (study, series, sop) => client.retrieveInstanceMetadata(study, series, sop),
-          activeDataSource,
-          pacsDataSourceName,
-        }),
-      );
+      const panelArchive = pacsArchive({
+        results,
+        instanceMetadata: (study, series, sop) => client.retrieveInstanceMetadata(study, series, sop),
+        activeDataSource,
+        pacsDataSourceName,
+      });
+      chestAidService.setArchive(panelArchive);
+      archive = () => (activeDataSource() === pacsDataSourceName ? panelArchive : null);
       const sharedResults = sharedResultsOf(results);
       shared = () => (activeDataSource() === pacsDataSourceName ? sharedResults : null);
+      const access = { instances: (study: string, series: string) => client.searchInstances(study, series) };
+      pacsCatalog = () => (activeDataSource() === pacsDataSourceName ? access : null);
     }
     // The triage worklist: the panel's analyzer (one worker, one model download) and a result
     // store shared with the panel.
@@ -158,6 +162,8 @@ const extension = {
       extensionManager,
       manifestUrl: config.manifestUrl,
       shared,
+      archive,
+      pacsCatalog,
     });
   },
 

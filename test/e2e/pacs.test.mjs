@@ -283,30 +283,62 @@ test('a PACS that goes down: Save to PACS says so, offers a retry, and the resul
   }
 });
 
-test('Analyse all on the triage page scores the PACS studies without a shared score', async t => {
+test('Analyse all with "Save results to the PACS" scores the other PACS studies and stores one SR each', async t => {
   const reader = await newReader();
   try {
     const before = await triageRows(reader);
     await assertSharedScores(before, 'before the batch');
-    const todo = before.filter(r => r.status === 'unanalysed').length;
+    const todo = before.filter(r => r.status === 'unanalysed').map(r => r.uid);
+    // Off unless ticked: a batch writes into every study of the list.
+    const option = reader.locator(cy('chestaid-triage-save-pacs'));
+    assert.equal(await option.isChecked(), false);
+    await option.check();
     await reader.locator(cy('chestaid-triage-analyse-all')).click();
     const line = reader.locator(`${cy('chestaid-triage-batch')}[data-status="finished"], ${cy('chestaid-triage-batch')}[data-status="cancelled"], ${cy('chestaid-triage-batch')}[data-status="error"]`);
     await line.waitFor({ timeout: 300_000 });
     const text = await line.innerText();
-    t.diagnostic(`batch: ${text}`);
+    const pacsLine = reader.locator(cy('chestaid-triage-pacs'));
+    t.diagnostic(`batch: ${text}; ${await pacsLine.innerText()}`);
     assert.equal(await line.getAttribute('data-status'), 'finished', text);
-    const after = await reader.locator(cy('chestaid-triage-row')).evaluateAll(rows =>
-      rows.map(row => ({ uid: row.dataset.studyUid, status: row.dataset.status, probability: row.dataset.probability === undefined ? null : Number(row.dataset.probability) })),
+    assert.equal(Number(await line.getAttribute('data-analysed')), todo.length, 'the studies the PACS had scores for were not analysed again');
+    assert.equal(Number(await pacsLine.getAttribute('data-failed')), 0, await pacsLine.innerText());
+    const rows = await reader.locator(cy('chestaid-triage-row')).evaluateAll(els =>
+      els.map(row => ({ uid: row.dataset.studyUid, status: row.dataset.status, probability: row.dataset.probability === undefined ? null : Number(row.dataset.probability) })),
     );
-    assert.equal(Number(await line.getAttribute('data-analysed')), todo, 'the studies the PACS had scores for were not analysed again');
-    for (const row of after.filter(r => demoOf(r.uid) && !saved.has(r.uid))) {
-      assert.equal(row.status, 'scored', `${demoOf(row.uid).name} scored`);
-      assert.ok(Math.abs(row.probability - demoOf(row.uid).expected.probability) <= 1e-3, `${demoOf(row.uid).name}: ${row.probability}`);
+    let stored = 0;
+    for (const uid of todo) {
+      const row = rows.find(r => r.uid === uid);
+      const srs = await srsOf(uid);
+      if (row.status !== 'scored') {
+        assert.equal(srs.length, 0, `${uid} (${row.status}) has no SR`);
+        continue;
+      }
+      if (demoOf(uid)) assert.ok(Math.abs(row.probability - demoOf(uid).expected.probability) <= 1e-3, `${demoOf(uid).name}: ${row.probability}`);
+      // One SR per scored image (the two-radiograph study has two), each holding the score shown or lower.
+      assert.ok(srs.length >= 1, `${uid} has its SR`);
+      assert.ok(srs.some(sr => Math.abs(sr.content.score - row.probability) < 1e-9), `${uid}: an SR holds the score shown`);
+      stored += srs.length;
+      saved.set(uid, { probability: row.probability, sr: srs[0].sop });
     }
-    // Scores of the batch stay in this browser unless saved: the PACS holds only what was saved.
-    for (const row of after.filter(r => !saved.has(r.uid))) assert.equal((await srsOf(row.uid)).length, 0);
+    assert.equal(Number(await pacsLine.getAttribute('data-saved')), stored, 'every SR written is counted, and no other');
     await reader.locator(BANNER_CONFIRM).click({ timeout: 2000 }).catch(() => undefined);
     await reader.screenshot({ path: join(ARTIFACTS, 'pacs-triage-batch.png'), fullPage: true });
+  } finally {
+    await reader.context().close();
+  }
+});
+
+test('after the batch, a fresh reader sees every score from the PACS, in the same order', async () => {
+  const reader = await newReader();
+  try {
+    const rows = await triageRows(reader);
+    for (const [uid, { probability }] of saved) {
+      const row = rows.find(r => r.uid === uid);
+      assert.equal(row.status, 'scored', uid);
+      assert.ok(Math.abs(row.probability - probability) < 1e-9, `${uid}: ${row.probability} vs ${probability}`);
+    }
+    const scored = rows.filter(r => r.status === 'scored');
+    for (let i = 1; i < scored.length; i++) assert.ok(scored[i - 1].probability >= scored[i].probability, 'highest score first');
   } finally {
     await reader.context().close();
   }

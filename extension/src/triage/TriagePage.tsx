@@ -11,7 +11,7 @@ import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { orderByDate, orderByRisk } from '../core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
 import { calibrationText, modelText, progressText, scoreAndThreshold } from '../panels/format';
-import { batchText, GROUP_TITLES, riskText, studyDateText } from './format';
+import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
 import { studyLink } from './links';
 import { TONE_COLOURS, useServiceState, type TriageStateSource } from './RiskColumn';
 import { rowsToShow, sameRows, type ShownRow } from './rows';
@@ -22,6 +22,8 @@ export interface TriagePageService extends TriageStateSource {
   analyseAll(): Promise<void>;
   cancel(): void;
   setOrder(order: TriageOrder): void;
+  canArchive(): boolean;
+  setArchiving(enabled: boolean): void;
 }
 
 export interface TriagePageProps {
@@ -145,6 +147,18 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         >
           Analyse all
         </button>
+        {triage.canArchive() && (
+          <label className="flex items-center gap-1 text-xs" title="Store each new score as a ChestAid SR (and its heatmap) in the PACS, where every reader sees it">
+            <input
+              type="checkbox"
+              checked={state.archiving.enabled}
+              disabled={running}
+              onChange={event => triage.setArchiving(event.target.checked)}
+              data-cy="chestaid-triage-save-pacs"
+            />
+            Save results to the PACS
+          </label>
+        )}
         {running && (
           <button type="button" className={`${BUTTON} bg-secondary text-secondary-foreground`} onClick={() => triage.cancel()} data-cy="chestaid-triage-cancel">
             Cancel
@@ -199,6 +213,18 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
       >
         {line}
       </p>
+      {state.archiving.enabled && (
+        <p
+          className={state.archiving.failed ? 'text-red-500 text-xs' : 'text-muted-foreground text-xs'}
+          style={{ overflowWrap: 'anywhere' }}
+          data-cy="chestaid-triage-pacs"
+          data-saved={state.archiving.saved}
+          data-already={state.archiving.alreadySaved}
+          data-failed={state.archiving.failed}
+        >
+          {archivingText(state.archiving)}
+        </p>
+      )}
       <p className="text-muted-foreground text-xs" style={{ height: '1.5rem', overflow: 'hidden' }} data-cy="chestaid-triage-held">
         {waiting ? (
           <>

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseManifest, type Analysis, type Manifest } from '../core';
 import { resultKey } from '../inference';
 import type { ArchivedResult } from '../pacs/results';
+import type { AnalysisTarget, ArchiveSave, ResultArchive } from '../services/ChestAidService';
 import { cacheShared, recordOf, sharedResultsOf, type SharedResults } from './pacsRecords';
 import { MemoryResultStore, scoredRecord } from './resultStore';
 import type { StudySummary } from './studyCatalog';
@@ -125,5 +126,59 @@ describe('recordOf', () => {
       probability: 0.7,
       srSopInstanceUID: 'A.9',
     });
+  });
+});
+
+describe('Analyse all with "Save results to the PACS"', () => {
+  function batchSetup(answers: ArchiveSave[]) {
+    const saved: string[] = [];
+    const archive: ResultArchive = {
+      unavailableReason: () => null,
+      find: async () => ({ status: 'absent' }),
+      save: async (target: AnalysisTarget) => {
+        saved.push(target.sopInstanceUID);
+        return answers.shift() ?? { status: 'saved', srSopInstanceUID: '9', heatmapProblem: null };
+      },
+    };
+    const store = new MemoryResultStore();
+    const service = new TriageService();
+    service.configure({
+      store,
+      catalog: { studies: async () => [study('A'), study('B')], imagesOf: async uid => [{ ...image(uid), imageId: `wadors:${uid}`, modality: 'CR' }] },
+      manifest: async () => manifest,
+      analyzer: {
+        modelSha256: m => m.onnx.sha256,
+        analyze: async t => ({ key: resultKey(t.sopInstanceUID, SHA), analysis: { probability: 0.5 } as Analysis, run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 } }),
+      },
+      archive: () => archive,
+      pause: () => Promise.resolve(),
+    });
+    return { service, store, saved };
+  }
+  const ready = async (service: TriageService) => {
+    await service.loadStudies();
+    await service.model();
+    await flush();
+    await flush();
+  };
+
+  it('saves nothing unless the reader ticks it', async () => {
+    const { service, saved } = batchSetup([]);
+    expect(service.canArchive()).toBe(true);
+    await ready(service);
+    await service.analyseAll();
+    expect(service.getState().batch.status).toBe('finished');
+    expect(saved).toEqual([]);
+  });
+
+  it('saves each new score when ticked, and counts a refusal without failing the image', async () => {
+    const { service, saved, store } = batchSetup([{ status: 'failed', kind: 'refused', message: 'The PACS refused the result (HTTP 409).' }]);
+    service.setArchiving(true);
+    await ready(service);
+    await service.analyseAll();
+    expect(saved.sort()).toEqual(['A.1.1', 'B.1.1']);
+    expect(service.getState().archiving).toEqual({ enabled: true, saved: 1, alreadySaved: 0, failed: 1, lastProblem: 'The PACS refused the result (HTTP 409).' });
+    expect((await store.get({ ...image('A'), ...MODEL }))?.status).toBe('scored');
+    expect((await store.get({ ...image('B'), ...MODEL }))?.status).toBe('scored');
   });
 });

@@ -9,7 +9,7 @@
  * the store and picked up by resume() after a reload (the triage page calls it when it opens).
  */
 import { orderByDate, sameModel, studyStatus, type Manifest, type ModelIdentity, type StudyStatus, type TriageEntry } from '../core';
-import type { Analyzer } from '../services/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ResultArchive } from '../services/ChestAidService';
 import { runBatch, type BatchProgress, type BatchSummary, type ImageToScore } from './batch';
 import { cacheShared, type SharedResults } from './pacsRecords';
 import { keyText, type ResultStore, type StoredResult } from './resultStore';
@@ -44,6 +44,20 @@ export type StudyProblem = { readonly kind: 'failed' | 'not-applicable'; readonl
 
 export type TriageOrder = 'risk' | 'date';
 
+/**
+ * "Save results to the PACS" during Analyse all: off unless the reader ticks it (a batch writes
+ * into every study of the list, which a site may want to leave to its triage worker), and only
+ * offered while the list comes from the PACS.
+ */
+export interface BatchArchiving {
+  readonly enabled: boolean;
+  readonly saved: number;
+  readonly alreadySaved: number;
+  readonly failed: number;
+  /** The last failure, in words; the results stay in this browser. */
+  readonly lastProblem: string | null;
+}
+
 /** Reading the PACS's shared results: off (no PACS for this list), or the last read's outcome. */
 export type SharedState =
   | { readonly status: 'off' | 'reading' | 'ready' }
@@ -60,6 +74,7 @@ export interface TriageState {
   /** The triage page's order, kept here so that it survives the page being unmounted. */
   readonly order: TriageOrder;
   readonly shared: SharedState;
+  readonly archiving: BatchArchiving;
 }
 
 export interface TriageDeps {
@@ -70,6 +85,8 @@ export interface TriageDeps {
    * after the browser store for the same studies, merged in, and cached in the store.
    */
   readonly shared?: () => SharedResults | null;
+  /** Where the batch saves its results when asked to (the panel's PACS archive); null: nowhere. */
+  readonly archive?: () => ResultArchive | null;
   /** The manifest ChestAidService loaded (its promise, shared). */
   readonly manifest: () => Promise<Manifest>;
   /** The panel's analyzer: same pipeline, same inference worker. */
@@ -94,6 +111,7 @@ const INITIAL: TriageState = {
   batch: { status: 'idle' },
   order: 'risk',
   shared: { status: 'off' },
+  archiving: { enabled: false, saved: 0, alreadySaved: 0, failed: 0, lastProblem: null },
 };
 
 /**
@@ -280,6 +298,16 @@ export class TriageService {
     await this.resume();
   }
 
+  /** Whether Analyse all can save its results to the PACS now (the list comes from the PACS). */
+  canArchive(): boolean {
+    return (this.deps?.archive?.() ?? null) !== null;
+  }
+
+  /** Ticks or unticks "Save results to the PACS" for the next batches. */
+  setArchiving(enabled: boolean): void {
+    this.update({ archiving: { ...this.state.archiving, enabled } });
+  }
+
   setOrder(order: TriageOrder): void {
     if (order !== this.state.order) this.update({ order });
   }
@@ -367,13 +395,20 @@ export class TriageService {
       studyInstanceUID: image.studyInstanceUID,
       seriesInstanceUID: image.seriesInstanceUID,
     });
+    const archive = this.state.archiving.enabled ? (deps.archive?.() ?? null) : null;
+    if (archive) this.update({ archiving: { ...this.state.archiving, saved: 0, alreadySaved: 0, failed: 0, lastProblem: null } });
+    const analyze = async (image: ImageToScore): Promise<AnalysisOutcome> => {
+      const outcome = await deps.analyzer.analyze(target(image), manifest);
+      if (archive) await this.archive(archive, target(image), outcome, manifest, identity);
+      return outcome;
+    };
     const summary = await runBatch(
       plan,
       {
         store: deps.store,
         model: identity,
         imagesOf: uid => deps.catalog.imagesOf(uid),
-        analyze: image => deps.analyzer.analyze(target(image), manifest),
+        analyze,
         now,
         clock: deps.clock,
         pause: deps.pause,
@@ -392,6 +427,19 @@ export class TriageService {
     // Finished, or cancelled by the reader: either way nothing is left to resume.
     await deps.store.clearBatch();
     this.update({ batch: { status: summary.cancelled ? 'cancelled' : 'finished', summary, resumed } });
+  }
+
+  /**
+   * Saves one batch result to the PACS. A failure is counted and named, never fails the image: its
+   * score is kept in this browser either way.
+   */
+  private async archive(archive: ResultArchive, target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, identity: ModelIdentity): Promise<void> {
+    const reason = archive.unavailableReason(target);
+    const answer = reason ? ({ status: 'failed', message: reason } as const) : await archive.save(target, outcome, manifest, identity);
+    const now = this.state.archiving;
+    if (answer.status === 'saved') this.update({ archiving: { ...now, saved: now.saved + 1 } });
+    else if (answer.status === 'already-saved') this.update({ archiving: { ...now, alreadySaved: now.alreadySaved + 1 } });
+    else this.update({ archiving: { ...now, failed: now.failed + 1, lastProblem: answer.message } });
   }
 
   /** Adds written or read records to the state, replacing those under the same key. */
