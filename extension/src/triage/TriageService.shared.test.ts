@@ -71,6 +71,20 @@ describe('TriageService with the PACS results', () => {
     expect(await store.get({ ...image('A'), ...MODEL })).toMatchObject({ source: 'pacs', probability: 0.9, srSopInstanceUID: 'A.9' });
   });
 
+  it('tells no status before the PACS has answered, so the order does not jump when it does', async () => {
+    let answer: (found: Map<string, ReturnType<typeof recordOf>[]>) => void = () => undefined;
+    const slow: SharedResults = { forStudies: () => new Promise(resolve => (answer = resolve)) };
+    const { service } = setup(slow);
+    await service.loadStudies();
+    await service.model();
+    await flush();
+    expect(service.getState().shared).toEqual({ status: 'reading' });
+    expect(statusIn(service.getState(), 'A', 'CR')).toBeNull();
+    answer(new Map([['A', [recordOf(archived('A', 0.9))]]]));
+    await flush();
+    expect(statusIn(service.getState(), 'A', 'CR')).toMatchObject({ kind: 'scored', probability: 0.9 });
+  });
+
   it('calls an SR of another calibration stale, like any other result', async () => {
     const { service } = setup(fromPacs({ A: [archived('A', 0.9, { calibration: 'older' })] }));
     await service.loadStudies();

@@ -221,9 +221,11 @@ export class TriageService {
       this.pendingReads = [];
       const deps = this.need();
       deps.store.forStudies(batch).then(
-        found => {
-          this.merge(batch.flatMap(uid => found.get(uid) ?? []), batch);
-          this.readShared(batch);
+        async found => {
+          // The PACS's results are merged in with the browser's, not after them: a study's
+          // status is told once, so the list does not jump when the PACS answers.
+          const shared = await this.readShared(batch);
+          this.merge([...batch.flatMap(uid => found.get(uid) ?? []), ...shared], batch);
         },
         error => {
           batch.forEach(uid => this.requested.delete(uid));
@@ -234,36 +236,35 @@ export class TriageService {
   }
 
   /**
-   * Reads the PACS's results of these studies and merges them in; a PACS that cannot be read
-   * leaves the browser's own results on show, with the reason in `state.shared`.
+   * The PACS's results of these studies, as records; none when the PACS cannot be read (the
+   * browser's own results are then shown alone, with the reason in `state.shared`).
    */
-  private readShared(studyUIDs: readonly string[]): void {
+  private async readShared(studyUIDs: readonly string[]): Promise<StoredResult[]> {
     const deps = this.need();
     const shared = deps.shared?.() ?? null;
     if (!shared) {
       if (this.state.shared.status !== 'off') this.update({ shared: { status: 'off' } });
-      return;
+      return [];
     }
     this.update({ shared: { status: 'reading' } });
-    shared.forStudies(studyUIDs).then(
-      found => {
-        const records = studyUIDs.flatMap(uid => found.get(uid) ?? []);
-        this.merge(records);
-        this.update({ shared: { status: 'ready' } });
-        cacheShared(deps.store, records).catch(error => console.warn('ChestAid: PACS results could not be cached in this browser', error));
-      },
-      error => {
-        this.update({
-          shared: { status: 'error', message: `The PACS's results could not be read; showing this browser's: ${messageOf(error)}` },
-        });
-      },
-    );
+    try {
+      const found = await shared.forStudies(studyUIDs);
+      const records = studyUIDs.flatMap(uid => found.get(uid) ?? []);
+      this.update({ shared: { status: 'ready' } });
+      cacheShared(deps.store, records).catch(error => console.warn('ChestAid: PACS results could not be cached in this browser', error));
+      return records;
+    } catch (error) {
+      this.update({
+        shared: { status: 'error', message: `The PACS's results could not be read; showing this browser's: ${messageOf(error)}` },
+      });
+      return [];
+    }
   }
 
   /** Reads the PACS's results of the listed studies again (another reader may have stored some). */
   refreshShared(): void {
     if (this.state.list.status !== 'ready') return;
-    this.readShared(this.state.list.studies.map(s => s.studyInstanceUID));
+    this.readShared(this.state.list.studies.map(s => s.studyInstanceUID)).then(records => this.merge(records));
   }
 
   /** Lists the studies through the data source (once; again after a failure) and reads their results. */
