@@ -56,6 +56,9 @@ export const CODES = Object.freeze({
   findingSite: code('363698007', 'SCT', 'Finding Site'),
   lung: code('39607008', 'SCT', 'Lung structure'),
   sourceOfMeasurement: code('121112', 'DCM', 'Source of Measurement'),
+  // TID 1600 image library.
+  imageLibrary: code('111028', 'DCM', 'Image Library'),
+  imageLibraryGroup: code('126200', 'DCM', 'Image Library Group'),
   comment: code('121106', 'DCM', 'Comment'),
   // TID 4019 algorithm identification.
   algorithmName: code('111001', 'DCM', 'Algorithm Name'),

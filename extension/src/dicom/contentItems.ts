@@ -19,10 +19,9 @@ export const container = (relationship: Relationship, concept: Code, children: D
   ContentSequence: children,
 });
 
-export const textItem = (relationship: Relationship, concept: Code, value: string, children: Dataset[] = []): Dataset => ({
+export const textItem = (relationship: Relationship, concept: Code, value: string): Dataset => ({
   ...base(relationship, 'TEXT', concept),
   TextValue: value,
-  ...(children.length ? { ContentSequence: children } : {}),
 });
 
 export const codeItem = (relationship: Relationship, concept: Code, value: Code): Dataset => ({
@@ -35,8 +34,9 @@ export const uidItem = (relationship: Relationship, concept: Code, uid: string):
   UID: uid,
 });
 
-export const imageItem = (relationship: Relationship, concept: Code, sopClassUID: string, sopInstanceUID: string): Dataset => ({
-  ...base(relationship, 'IMAGE', concept),
+/** An IMAGE item; without a concept name as TID 1601 (Image Library Entry) has it. */
+export const imageItem = (relationship: Relationship, concept: Code | undefined, sopClassUID: string, sopInstanceUID: string): Dataset => ({
+  ...(concept ? base(relationship, 'IMAGE', concept) : { RelationshipType: relationship, ValueType: 'IMAGE' }),
   ReferencedSOPSequence: [{ ReferencedSOPClassUID: sopClassUID, ReferencedSOPInstanceUID: sopInstanceUID }],
 });
 
@@ -44,14 +44,14 @@ export const imageItem = (relationship: Relationship, concept: Code, sopClassUID
  * A NUM item. The value goes twice: as NumericValue (DS, at most 16 characters, so rounded to
  * about 14 significant digits) for every SR reader, and as FloatingPointValue (FD, the IEEE double
  * itself; PS3.3 Table C.18-1 allows it beside NumericValue) so ChestAid reads back exactly the
- * number it computed.
+ * number it computed. No children: OHIF 3.13 drops a NUM with children that are not SCOORDs.
  */
 export const numItem = (
   relationship: Relationship,
   concept: Code,
   value: number,
   unit: Code,
-  extra: { observationDateTime?: string; children?: Dataset[] } = {},
+  extra: { observationDateTime?: string } = {},
 ): Dataset => ({
   ...base(relationship, 'NUM', concept),
   ...(extra.observationDateTime ? { ObservationDateTime: extra.observationDateTime } : {}),
@@ -62,7 +62,6 @@ export const numItem = (
       FloatingPointValue: value,
     },
   ],
-  ...(extra.children?.length ? { ContentSequence: extra.children } : {}),
 });
 
 export function conceptOf(item: Dataset): unknown {

@@ -8,6 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { createHash } from 'node:crypto';
+
+import { upsample } from '../core/cam';
+import { buildHeatmapParametricMap } from './parametricMap';
 import { buildResultSr } from './resultSr';
 import { demoResult, demoSource } from './testing/fixtures';
 
@@ -89,6 +93,49 @@ print(json.dumps({
       scoreRepr: String(1 / 3),
       numericValue: '0.33333333333333',
       unit: '{probability}',
+    });
+  });
+});
+
+describeIf(pydicomMissing, 'pydicom is not installed (apt-get install python3-pydicom)', 'pydicom reads the heatmap Parametric Map', () => {
+  it('finds the references, the geometry and the same float32 pixels', () => {
+    const { model, calibration } = demoResult();
+    const source = demoSource();
+    const cam = { data: Float32Array.from({ length: 49 }, (_, i) => (i * 7) % 49 / 48), width: 7, height: 7 };
+    const built = buildHeatmapParametricMap({ source, cam, model, calibration, trainedOnSyntheticData: true });
+    const expected = upsample(cam, source.Rows as number, source.Columns as number).data;
+    const read = pydicom(
+      save('heatmap-pm.dcm', built.part10),
+      `
+import hashlib
+px = ds.pixel_array
+sfg = ds.SharedFunctionalGroupsSequence[0]
+src = sfg.DerivationImageSequence[0].SourceImageSequence[0]
+print(json.dumps({
+  'sopClass': ds.SOPClassUID, 'study': ds.StudyInstanceUID, 'modality': ds.Modality,
+  'refSeries': ds.ReferencedSeriesSequence[0].SeriesInstanceUID,
+  'refSop': ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID,
+  'derivationSop': src.ReferencedSOPInstanceUID,
+  'shape': list(px.shape), 'dtype': str(px.dtype),
+  'sha256': hashlib.sha256(px.astype('<f4').tobytes()).hexdigest(),
+  'deviceUid': ds.ContributingEquipmentSequence[0].DeviceUID,
+  'rwvm': [float(sfg.RealWorldValueMappingSequence[0].DoubleFloatRealWorldValueFirstValueMapped),
+           float(sfg.RealWorldValueMappingSequence[0].DoubleFloatRealWorldValueLastValueMapped)],
+}))
+`,
+    );
+    expect(read).toEqual({
+      sopClass: '1.2.840.10008.5.1.4.1.1.30',
+      study: source.StudyInstanceUID,
+      modality: 'OT',
+      refSeries: source.SeriesInstanceUID,
+      refSop: source.SOPInstanceUID,
+      derivationSop: source.SOPInstanceUID,
+      shape: [source.Rows, source.Columns],
+      dtype: 'float32',
+      sha256: createHash('sha256').update(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)).digest('hex'),
+      deviceUid: model.deviceUID,
+      rwvm: [0, 1],
     });
   });
 });

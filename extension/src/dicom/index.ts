@@ -29,3 +29,18 @@ export {
   type Dataset,
   type DatasetSource,
 } from './values';
+export { buildHeatmapParametricMap, type HeatmapInput, type HeatmapReference } from './parametricMap';
+export { readHeatmapReference, readHeatmapPixels } from './readParametricMap';
+export { resultSrInputFrom, heatmapInputFrom, type FromAnalysisOptions } from './fromAnalysis';
+export {
+  buildFeedbackSr,
+  readFeedbackSr,
+  isChestAidFeedbackSr,
+  resultForFeedback,
+  FEEDBACK_SR_SERIES_DESCRIPTION,
+  FEEDBACK_SR_SERIES_NUMBER,
+  type FeedbackSrInput,
+  type ChestAidFeedbackContent,
+  type GroundTruth,
+  type Reader,
+} from './feedbackSr';

@@ -122,6 +122,26 @@ describe('buildResultSr attributes', () => {
     expect(itemsOf(image.ReferencedSOPSequence)[0].ReferencedSOPInstanceUID).toBe(source.SOPInstanceUID);
   });
 
+  it('lists the source image in the TID 1600 Image Library, where OHIF looks for the images to show', () => {
+    const library = findFirst(ds.ContentSequence, CODES.imageLibrary)!;
+    const group = findFirst(library.ContentSequence, CODES.imageLibraryGroup)!;
+    const [entry] = itemsOf(group.ContentSequence);
+    expect(entry.ValueType).toBe('IMAGE');
+    expect(itemsOf(entry.ReferencedSOPSequence)[0]).toMatchObject({ ReferencedSOPInstanceUID: source.SOPInstanceUID });
+  });
+
+  it('gives no NUM item children, which OHIF 3.13 would take for a spatial measurement and drop', () => {
+    const nums: Record<string, unknown>[] = [];
+    const walk = (items: unknown) =>
+      itemsOf(items).forEach(item => {
+        if (item.ValueType === 'NUM') nums.push(item);
+        walk(item.ContentSequence);
+      });
+    walk(ds.ContentSequence);
+    expect(nums).toHaveLength(3);
+    for (const num of nums) expect(num.ContentSequence).toBeUndefined();
+  });
+
   it('has a device observer context and the pneumonia finding', () => {
     expect(itemsOf(findFirst(ds.ContentSequence, CODES.observerType)!.ConceptCodeSequence)[0]).toMatchObject({ CodeValue: '121007' });
     expect(findFirst(ds.ContentSequence, CODES.deviceObserverUid)!.UID).toBe(demoResult().model.deviceUID);

@@ -9,17 +9,23 @@
  *    HAS OBS CONTEXT  CODE Observer Type = Device; UIDREF Device Observer UID;  [TID 1002/1004]
  *                     TEXT Device Observer Name / Manufacturer / Model Name
  *    HAS CONCEPT MOD  CODE Procedure reported = Plain chest X-ray
+ *    CONTAINS CONTAINER Image Library > Image Library Group > IMAGE the radiograph [TID 1600]
  *    CONTAINS CONTAINER Imaging Measurements                                    [TID 1500]
  *     CONTAINS CONTAINER Measurement Group                                      [TID 1501]
  *      HAS OBS CONTEXT TEXT Tracking Identifier; UIDREF Tracking Unique Identifier [TID 4108]
  *      CONTAINS CODE Finding = Pneumonia; HAS CONCEPT MOD CODE Finding Site = Lung
+ *      HAS CONCEPT MOD TEXT Algorithm Name / Algorithm Version                   [TID 4019]
+ *      HAS CONCEPT MOD TEXT Model file SHA-256, Calibration method, Calibration version
  *      CONTAINS IMAGE Source of Measurement -> the radiograph
  *      CONTAINS NUM  Calibrated probability of pneumonia {probability}            [TID 1419]
- *       HAS CONCEPT MOD TEXT Algorithm Name / Algorithm Version                  [TID 4019]
- *       HAS CONCEPT MOD TEXT Model file SHA-256, Calibration method, Calibration version
  *      CONTAINS NUM  Model logit; NUM Clinical decision threshold
  *      CONTAINS CODE Decision against the clinical threshold = above / below
  *      CONTAINS TEXT Comment: decision support, not a diagnosis (and: trained on synthetic data)
+ *
+ * The algorithm items sit on the group, not under the NUM (where TID 300 would also allow them):
+ * OHIF 3.13's SR reader takes any NUM with children for a spatial measurement, finds no SCOORD
+ * and drops the NUM, so the score would not show. It shows a NUM without children as
+ * "<meaning>: <value, 2 decimals> <unit>", and each Comment as a label.
  */
 import { CODES } from './codes';
 import { codeItem, container, imageItem, numItem, textItem, uidItem } from './contentItems';
@@ -77,6 +83,18 @@ function unitInterval(name: string, value: unknown): number {
   return value;
 }
 
+/** The model and calibration identity every ChestAid object carries, checked field by field. */
+export function checkIdentity(result: Pick<ChestAidResultContent, 'model' | 'calibration'>): void {
+  nonEmptyText('calibration method', result.calibration?.method);
+  nonEmptyText('calibration version', result.calibration?.version, LO_MAX - 'calibration '.length);
+  nonEmptyText('model id', result.model?.id);
+  nonEmptyText('model version', result.model?.version);
+  if (typeof result.model?.sha256 !== 'string' || !SHA256.test(result.model.sha256)) {
+    throw new InputError(`model sha256 must be 64 lower-case hex digits, got ${show(result.model?.sha256)}`);
+  }
+  if (!isUid(result.model?.deviceUID)) throw new InputError(`model deviceUID is not a valid UID: ${show(result.model?.deviceUID)}`);
+}
+
 /** Every field of a result, checked; the first bad one is named. Returns the normalised instant. */
 export function checkResult(result: Omit<ChestAidResultContent, 'source'>): Date {
   const score = unitInterval('score', result.score);
@@ -93,18 +111,11 @@ export function checkResult(result: Omit<ChestAidResultContent, 'source'>): Date
   if (decision !== expected) {
     throw new InputError(`decision ${show(decision)} contradicts score ${score} and threshold ${threshold} (expected ${show(expected)})`);
   }
-  nonEmptyText('calibration method', result.calibration?.method);
-  nonEmptyText('calibration version', result.calibration?.version, LO_MAX - 'calibration '.length);
-  nonEmptyText('model id', result.model?.id);
-  nonEmptyText('model version', result.model?.version);
-  if (typeof result.model?.sha256 !== 'string' || !SHA256.test(result.model.sha256)) {
-    throw new InputError(`model sha256 must be 64 lower-case hex digits, got ${show(result.model?.sha256)}`);
-  }
-  if (!isUid(result.model?.deviceUID)) throw new InputError(`model deviceUID is not a valid UID: ${show(result.model?.deviceUID)}`);
+  checkIdentity(result);
   return parseInstant('observedAt', result.observedAt);
 }
 
-export function deviceOf(result: Omit<ChestAidResultContent, 'source'>): DeviceIdentity {
+export function deviceOf(result: Pick<ChestAidResultContent, 'model' | 'calibration'>): DeviceIdentity {
   return {
     modelId: result.model.id,
     modelVersion: result.model.version,
@@ -154,11 +165,9 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
     uidItem('HAS OBS CONTEXT', CODES.trackingUid, newUid()),
     codeItem('CONTAINS', CODES.finding, CODES.pneumonia),
     codeItem('HAS CONCEPT MOD', CODES.findingSite, CODES.lung),
+    ...algorithm,
     imageItem('CONTAINS', CODES.sourceOfMeasurement, source.sopClassUID, source.sopInstanceUID),
-    numItem('CONTAINS', CODES.pneumoniaProbability, input.score, CODES.probabilityUnit, {
-      observationDateTime: observed,
-      children: algorithm,
-    }),
+    numItem('CONTAINS', CODES.pneumoniaProbability, input.score, CODES.probabilityUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.modelLogit, input.logit, CODES.logitUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.clinicalThreshold, input.threshold, CODES.probabilityUnit),
     codeItem('CONTAINS', CODES.thresholdDecision, input.decision === 'above' ? CODES.aboveThreshold : CODES.belowThreshold),
@@ -187,6 +196,9 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
       codeItem('HAS CONCEPT MOD', CODES.languageOfContent, CODES.englishLanguage),
       ...deviceObserverContext(device),
       codeItem('HAS CONCEPT MOD', CODES.procedureReported, CODES.plainChestXray),
+      container('CONTAINS', CODES.imageLibrary, [
+        container('CONTAINS', CODES.imageLibraryGroup, [imageItem('CONTAINS', undefined, source.sopClassUID, source.sopInstanceUID)]),
+      ]),
       container('CONTAINS', CODES.imagingMeasurements, [group]),
     ],
   };
