@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest, type Analysis } from '../core';
+import { decide, parseManifest, type Analysis } from '../core';
 import { resultKey } from '../inference';
 import type { AnalysisOutcome, AnalysisTarget } from '../services/ChestAidService';
-import { modelDeviceUid, pacsArchive, resultToSave } from './archive';
+import { pacsArchive, resultToSave } from './archive';
 import { PacsUnreachable } from './dicomweb';
 import type { ArchivedResult, SaveInput } from './results';
 
@@ -29,7 +29,15 @@ const target: AnalysisTarget = {
 
 const outcome = (probability: number): AnalysisOutcome => ({
   key: resultKey(target.sopInstanceUID, SHA),
-  analysis: { modelId: manifest.model.id, modelVersion: manifest.model.version, probability, logit: 0.3, cam: { width: 7, height: 7, data: new Float32Array(49) } } as unknown as Analysis,
+  analysis: {
+    modelId: manifest.model.id,
+    modelVersion: manifest.model.version,
+    probability,
+    logit: 0.3,
+    calibrationMethod: manifest.calibration.selected,
+    decision: decide(probability, THRESHOLD),
+    cam: { width: 7, height: 7, data: new Float32Array(49) },
+  } as Analysis,
   run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 },
 });
 
@@ -57,27 +65,19 @@ function archiveWith({ active = 'pacs', found = null as ArchivedResult | null, f
   return { archive, saved };
 }
 
-describe('modelDeviceUid', () => {
-  it('names a model by its bytes: the same sha256 always gives the same valid UID', () => {
-    const uid = modelDeviceUid(SHA);
-    expect(uid).toBe(modelDeviceUid(SHA.toUpperCase()));
-    expect(uid).toMatch(/^2\.25\.[1-9][0-9]*$/);
-    expect(uid.length).toBeLessThanOrEqual(64);
-    expect(modelDeviceUid('0'.repeat(63) + '1')).not.toBe(uid);
-  });
-
-  it('refuses what is not a sha256, naming it', () => {
-    expect(() => modelDeviceUid('abc')).toThrow('model sha256 must be 64 hex digits, got "abc"');
-  });
-});
-
 describe('resultToSave', () => {
-  it("decides against the manifest's clinical threshold, not a reader's own", () => {
-    const above = resultToSave(outcome(THRESHOLD), manifest, SHA, new Date('2026-11-26T12:00:00Z'));
+  it("fills the SR as the worker does: the analysis's clinical decision, the manifest's device UID, the sha256 that ran", () => {
+    const at = new Date('2026-11-26T12:00:00Z');
+    const above = resultToSave(outcome(THRESHOLD), manifest, header, SHA.toUpperCase(), at);
     expect(above).toMatchObject({ score: THRESHOLD, threshold: THRESHOLD, decision: 'above', observedAt: '2026-11-26T12:00:00.000Z' });
-    expect(resultToSave(outcome(THRESHOLD - 0.01), manifest, SHA, new Date()).decision).toBe('below');
-    expect(above.model).toEqual({ id: manifest.model.id, version: manifest.model.version, sha256: SHA.toLowerCase(), deviceUID: modelDeviceUid(SHA) });
-    expect(above.calibration).toEqual({ method: manifest.calibration.selected, version: manifest.calibration.version });
+    expect(resultToSave(outcome(THRESHOLD - 0.01), manifest, header, SHA, at).decision).toBe('below');
+    expect(above.model).toEqual({ id: manifest.model.id, version: manifest.model.version, sha256: SHA.toLowerCase(), deviceUID: manifest.model.device_uid });
+    expect(above.calibration).toEqual({ method: manifest.calibration.selected, version: String(manifest.calibration.version) });
+  });
+
+  it('refuses a manifest without a device UID, naming the model', () => {
+    const bare = { ...manifest, model: { ...manifest.model, device_uid: undefined } };
+    expect(() => resultToSave(outcome(0.5), bare, header, SHA, new Date())).toThrow(/has no model.device_uid/);
   });
 });
 
@@ -115,7 +115,7 @@ describe('pacsArchive', () => {
       srSopInstanceUID: '7.7',
       srSeriesInstanceUID: '7',
       content: {
-        ...resultToSave(outcome(0.42), manifest, SHA, new Date('2026-11-26T09:00:00Z')),
+        ...resultToSave(outcome(0.42), manifest, header, SHA, new Date('2026-11-26T09:00:00Z')),
         source: { studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.0', sopInstanceUID: '1.2.3.1', sopClassUID: '1.2.840.10008.5.1.4.1.1.1' },
       },
     };

@@ -10,33 +10,22 @@
  * of the attributes the SR and the map must repeat (patient, study, frame of reference, geometry),
  * in DICOM JSON, whichever way the viewer loaded it.
  */
-import { decide, type Manifest, type ModelIdentity } from '../core';
+import type { Manifest, ModelIdentity } from '../core';
+import { resultSrInputFrom } from '../dicom';
 import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ResultArchive } from '../services/ChestAidService';
 import type { DicomJson } from './dicomweb';
 import { pacsProblem, type ArchivedResult, type PacsResults, type ResultToSave } from './results';
 
 /**
- * The device UID of a model: a 2.25 UID from the first 128 bits of its ONNX file's sha256, so
- * every writer (the panel in any browser, the triage worker) names the same model the same way.
+ * The SR's content for an outcome, filled by the dicom module's resultSrInputFrom as the triage
+ * worker fills it: the decision against the clinical threshold the analysis used (the manifest's,
+ * never a reader's own), the device UID from the manifest, the sha256 of the ONNX file that ran.
  */
-export function modelDeviceUid(sha256: string): string {
-  if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw new Error(`model sha256 must be 64 hex digits, got ${JSON.stringify(sha256)}`);
-  return `2.25.${BigInt(`0x${sha256.slice(0, 32)}`).toString()}`;
-}
-
-/** The SR's content for an outcome of this model: the decision against the manifest's clinical threshold. */
-export function resultToSave(outcome: AnalysisOutcome, manifest: Manifest, modelSha256: string, observedAt: Date): ResultToSave {
-  const threshold = manifest.thresholds.clinical.value;
-  const sha256 = modelSha256.toLowerCase();
-  return {
-    score: outcome.analysis.probability,
-    logit: outcome.analysis.logit,
-    threshold,
-    decision: decide(outcome.analysis.probability, threshold).above ? 'above' : 'below',
-    calibration: { method: manifest.calibration.selected, version: manifest.calibration.version },
-    model: { id: manifest.model.id, version: manifest.model.version, sha256, deviceUID: modelDeviceUid(sha256) },
-    observedAt: observedAt.toISOString(),
-  };
+export function resultToSave(outcome: AnalysisOutcome, manifest: Manifest, header: DicomJson, modelSha256: string, observedAt: Date): ResultToSave {
+  const filled = resultSrInputFrom(outcome.analysis, manifest, { source: header, observedAt, modelSha256: modelSha256.toLowerCase() });
+  // The source header and the synthetic flag travel beside the result (SaveInput).
+  const { score, logit, threshold, decision, calibration, model } = filled;
+  return { score, logit, threshold, decision, calibration, model, observedAt: filled.observedAt };
 }
 
 export interface PacsArchiveOptions {
@@ -101,7 +90,7 @@ export function pacsArchive({ results, instanceMetadata, activeDataSource, pacsD
             sopInstanceUID: target.sopInstanceUID,
             sopClassUID,
           },
-          result: resultToSave(outcome, manifest, model.modelSha256, clock()),
+          result: resultToSave(outcome, manifest, header, model.modelSha256, clock()),
           heatmap: outcome.analysis.cam,
           trainedOnSyntheticData: manifest.data.synthetic === true,
         });
