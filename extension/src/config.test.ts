@@ -31,3 +31,11 @@ describe('the PACS configuration', () => {
     expect(() => resolveConfig({ pacsRoot: ' ' })).toThrow(/pacsRoot must be a non-empty string or null, got " "/);
   });
 });
+
+describe('resolveConfig', () => {
+  it('reads the calibration log from this browser unless told otherwise, and refuses an unknown source', () => {
+    expect(resolveConfig(undefined)).toMatchObject({ calibrationSource: 'browser', readerName: null });
+    expect(resolveConfig({ calibrationSource: 'served', readerName: 'Dr Reader' })).toMatchObject({ calibrationSource: 'served', readerName: 'Dr Reader' });
+    expect(() => resolveConfig({ calibrationSource: 'cloud' as never })).toThrow('ChestAid calibrationSource must be one of served, browser, none, got "cloud"');
+  });
+});

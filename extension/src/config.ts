@@ -15,13 +15,29 @@ export interface ChestAidConfig {
   readonly pacsRoot: string | null;
   /** The OHIF data source that reads the same PACS: only its studies' results go to the PACS. */
   readonly pacsDataSourceName: string | null;
+  /**
+   * Where the calibration audit log (site recalibrations, rollbacks) is read:
+   *  - 'served': `<model dir>/calibration/` beside the manifest, written by the ChestAid CLI on the
+   *    server and served read-only: the one log every viewer of a deployment shares;
+   *  - 'browser': this browser's IndexedDB, written by the admin page here (a demo, or a site
+   *    without a server-side write path: each browser then has its own log);
+   *  - 'none': the manifest's own calibration only.
+   */
+  readonly calibrationSource: CalibrationSource;
+  /** The reader's name stored with their feedback; feedback says 'unknown' without one. */
+  readonly readerName: string | null;
 }
+
+export type CalibrationSource = 'served' | 'browser' | 'none';
+export const CALIBRATION_SOURCES: readonly CalibrationSource[] = ['served', 'browser', 'none'];
 
 export const DEFAULT_CONFIG: ChestAidConfig = {
   manifestUrl: '/models/chestaid-demo/manifest.json',
   ortWasmPaths: '/chestaid/ort/',
   pacsRoot: null,
   pacsDataSourceName: null,
+  calibrationSource: 'browser',
+  readerName: null,
 };
 
 export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined): ChestAidConfig {
@@ -31,6 +47,9 @@ export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined
     if (value !== null && (typeof value !== 'string' || value.trim() === '')) {
       throw new Error(`ChestAid configuration ${key} must be a non-empty string or null, got ${JSON.stringify(value)}`);
     }
+  }
+  if (!CALIBRATION_SOURCES.includes(config.calibrationSource)) {
+    throw new Error(`ChestAid calibrationSource must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(config.calibrationSource)}`);
   }
   return config;
 }

@@ -8,6 +8,8 @@
 import { activeImage, type ViewerServices } from './activeImage';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapters/cornerstonePixels';
 import { createAnalyzer } from './analyzer';
+import { FeedbackBook } from './calibrationVersions/feedbackBook';
+import { siteStores } from './calibrationVersions/wire';
 import { getCommandsModule } from './commandsModule';
 import { inferenceUrls, pacsUrl, resolveConfig, type ChestAidConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
@@ -109,10 +111,15 @@ const extension = {
     servicesManager.registerService(ChestAidService.REGISTRATION);
     const { chestAidService } = servicesManager.services;
     chestAidService.setHostProblem(hostProblem(window as unknown as Parameters<typeof hostProblem>[0]));
+    const urls = inferenceUrls(config, document.baseURI);
+    // Before the manifest arrives: the active calibration is read from the log right after it.
+    const site = siteStores(config.calibrationSource, urls.manifestUrl);
+    void chestAidService.setCalibrationStore(site.calibrationStoreFor);
+    chestAidService.setFeedbackBook(new FeedbackBook({ store: site.feedbackStore }));
+    chestAidService.setReader(config.readerName);
     // The service records a failure in its state, where the panel shows it.
     chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
 
-    const urls = inferenceUrls(config, document.baseURI);
     chestAidService.setAnalyzer(
       createAnalyzer({
         readPixels: imageId => readImagePixels(cornerstone(), imageId),

@@ -49,6 +49,7 @@ describe('analyse', () => {
     const p = calibrate(0.25, manifest.calibration);
     expect(result.probability).toBe(p);
     expect(result.calibrationMethod).toBe(manifest.calibration.selected);
+    expect(result.calibrationVersion).toBe(manifest.calibration.version);
     expect(result.decision.above).toBe(p >= manifest.thresholds.clinical.value);
     expect(Array.from(result.cam.data)).toEqual([0, 0.5, 0, 1]);
     expect(result.modelId).toBe(manifest.model.id);

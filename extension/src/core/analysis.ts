@@ -20,6 +20,8 @@ export interface Analysis {
   /** Calibrated probability of the positive label. */
   readonly probability: number;
   readonly calibrationMethod: Manifest['calibration']['selected'];
+  /** The calibration version the probability was computed under: a score is only ever shown as current under it. */
+  readonly calibrationVersion: string;
   readonly decision: Decision;
   /** Grad-CAM after ReLU and normalisation, at the model's map resolution. */
   readonly cam: GreyImage;
@@ -55,6 +57,7 @@ export async function analyse(
     logit: output.logit,
     probability,
     calibrationMethod: manifest.calibration.selected,
+    calibrationVersion: manifest.calibration.version,
     decision: decide(probability, manifest.thresholds.clinical.value),
     cam: normalise(relu({ data: output.cam, width: camWidth, height: camHeight })),
   };

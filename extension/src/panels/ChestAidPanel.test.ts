@@ -6,7 +6,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
 import type { Analysis } from '../core';
-import { DEFAULT_HEATMAP, type ChestAidState } from '../services/ChestAidService';
+import { DEFAULT_HEATMAP, type ChestAidState, type ModelInfo } from '../services/ChestAidService';
 import { ChestAidPanel, type ChestAidPanelService } from './ChestAidPanel';
 
 const base: ChestAidState = {
@@ -20,6 +20,8 @@ const base: ChestAidState = {
       disclaimer: '',
       calibrationMethod: 'platt',
       calibrationVersion: '3',
+      calibration: { version: '3', source: 'training', createdAt: '2026-11-26T07:51:11+00:00' },
+      calibrationLabel: 'calibration v3 (training, 2026-11-26)',
     },
   },
   study: { valid: true, description: '' },
@@ -32,10 +34,12 @@ const base: ChestAidState = {
   batch: null,
   archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
   archived: null,
+  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 
-function render(state: ChestAidState): string {
+function render(state: ChestAidState, extra: Partial<ChestAidPanelService> = {}): string {
   const service: ChestAidPanelService = {
+    ...extra,
     EVENTS: { STATE_CHANGED: 'changed' },
     getState: () => state,
     subscribe: () => ({ unsubscribe: () => undefined }),
@@ -52,7 +56,7 @@ const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '
 
 const outcome = {
   key: 'k',
-  analysis: { probability: 0.61, decision: { threshold: 0.4 } } as unknown as Analysis,
+  analysis: { probability: 0.61, logit: 0.45, calibrationVersion: '3', decision: { threshold: 0.4 } } as unknown as Analysis,
   run: { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter: using wasm, 2 threads', totalMs: 180, runMs: 150 },
 };
 const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
@@ -157,5 +161,55 @@ describe('ChestAidPanel', () => {
     const html = render({ ...base, analysis: { status: 'done', target, outcome }, archive: { status: 'already-saved', srSopInstanceUID: '2.25.7' } });
     expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="chestaid-save-pacs">Save to PACS<\/button>/);
     expect(html).toContain('data-sr="2.25.7"');
+  });
+
+  it('names the calibration version beside the score and in the image list', () => {
+    const image = { displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR', label: 'CHEST PA' };
+    const html = render({ ...base, analysis: { status: 'done', target, outcome }, images: [{ image, status: 'done', outcome, active: true }] });
+    expect(html).toMatch(/data-cy="chestaid-score-calibration" data-version="3">calibration v3 \(training, 2026-11-26\)</);
+    expect(text(html)).toContain('CHEST PA 61.0 %, above threshold · calibration v3');
+    expect(text(html)).toContain('Calibrated by Platt scaling (calibration version 3): calibration v3 (training, 2026-11-26)');
+  });
+
+  it('never shows a stale result as a score: it says which version made it and to re-analyze', () => {
+    const html = render({ ...base, analysis: { status: 'stale', target, outcome, calibrationVersion: '1' } });
+    expect(html).not.toContain('data-cy="chestaid-score"');
+    expect(html).not.toContain('data-cy="chestaid-feedback"');
+    expect(text(html)).toContain('Computed under calibration v1, which is no longer active; re-analyze for a current score.');
+    expect(html).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="chestaid-analyze"/);
+  });
+
+  it('offers the reader Pneumonia, Normal or Unsure with a comment after a result, and shows labels and conflicts', () => {
+    const done = { ...base, analysis: { status: 'done' as const, target, outcome } };
+    const record = () => Promise.resolve();
+    expect(render(done)).not.toContain('data-cy="chestaid-feedback"');
+    expect(render({ ...done, feedback: { ...base.feedback, available: true } })).not.toContain('data-cy="chestaid-feedback"');
+    const mine = {
+      id: 1, studyInstanceUID: 's', seriesInstanceUID: 'se', sopInstanceUID: '1', modelSha256: 'f'.repeat(64), calibrationVersion: '3',
+      score: 0.61, logit: 0.45, decision: { above: true, threshold: 0.4 }, label: 'normal' as const, reader: 'Dr B', at: '2026-11-26T12:00:00.000Z',
+    };
+    const html = render(
+      { ...done, feedback: { ...base.feedback, available: true, reader: 'Dr B', mine, others: [{ reader: 'Dr A', label: 'pneumonia', at: '2026-11-26T11:00:00.000Z' }], conflict: true } },
+      { recordFeedback: record },
+    );
+    expect(text(html)).toContain('Pneumonia Normal Unsure');
+    expect(html).toMatch(/role="radio" aria-checked="true"[^>]*data-cy="chestaid-feedback-normal"/);
+    expect(html).toContain('data-cy="chestaid-feedback-comment"');
+    expect(text(html)).toContain('Recorded by Dr B: Normal (2026-11-26 12:00)');
+    expect(text(html)).toContain('Other readers: Dr A: Pneumonia');
+    expect(text(html)).toContain('Readers disagree on this image');
+    expect(text(html)).toContain('Change my reading');
+  });
+
+  it("says the clinical threshold is the site calibration's when one is active", () => {
+    const site = {
+      ...base,
+      model: {
+        status: 'ready' as const,
+        info: { ...(base.model as { info: ModelInfo }).info, calibrationVersion: 'site-2', calibration: { version: 'site-2', source: 'site' as const, createdAt: '2026-11-26T12:00:00Z' } },
+      },
+    };
+    expect(text(render(site))).toContain('The clinical threshold of this site&#x27;s calibration site-2.');
+    expect(text(render(base))).toContain('The model&#x27;s clinical threshold, from its manifest.');
   });
 });

@@ -6,12 +6,13 @@
  */
 import { useCallback, useId, useState, useSyncExternalStore, type ChangeEvent } from 'react';
 
-import { decide } from '../core';
+import { decide, GROUND_TRUTHS, type GroundTruth } from '../core';
 import { INFERNO, cssGradient } from '../core/colormap';
 import {
   blockedReason,
   type AnalysisOutcome,
   type ChestAidState,
+  type FeedbackState,
   type HeatmapSettings,
   type ImageRow,
   type ModelInfo,
@@ -33,7 +34,9 @@ import {
   progressText,
   runText,
   scoreAndThreshold,
+  staleText,
   statusText,
+  versionName,
   thresholdInputText,
 } from './format';
 
@@ -51,6 +54,8 @@ export interface ChestAidPanelService extends ChestAidStateSource {
   setHeatmap(patch: Partial<HeatmapSettings>): void;
   analyzeAll(): Promise<void>;
   cancelAnalyzeAll(): void;
+  /** Records the reader's ground truth for the result on screen (absent: no feedback offered). */
+  recordFeedback?(label: GroundTruth, comment?: string): Promise<void>;
 }
 
 export interface ChestAidPanelProps {
@@ -94,7 +99,7 @@ function DownloadProgress({ runtime }: { runtime: RuntimeState }) {
   );
 }
 
-function Result({ outcome, threshold, custom }: { outcome: AnalysisOutcome; threshold: number; custom: boolean }) {
+function Result({ outcome, threshold, custom, calibration }: { outcome: AnalysisOutcome; threshold: number; custom: boolean; calibration: string }) {
   const { probability } = outcome.analysis;
   const decision = decide(probability, threshold);
   const shown = scoreAndThreshold(probability, threshold);
@@ -107,6 +112,9 @@ function Result({ outcome, threshold, custom }: { outcome: AnalysisOutcome; thre
           {shown.score}
         </span>
       </div>
+      <p className="text-muted-foreground text-right text-xs" data-cy="chestaid-score-calibration" data-version={outcome.analysis.calibrationVersion}>
+        {calibration}
+      </p>
       <div className="flex items-center justify-between text-xs">
         <span>{custom ? 'Threshold (set in this browser)' : 'Clinical threshold'}</span>
         <span data-cy="chestaid-threshold-shown">{shown.threshold}</span>
@@ -126,7 +134,87 @@ function Result({ outcome, threshold, custom }: { outcome: AnalysisOutcome; thre
   );
 }
 
-function ThresholdControl({ threshold, service }: { threshold: ThresholdState; service: ChestAidPanelService }) {
+const LABEL_NAMES: Readonly<Record<GroundTruth, string>> = { pneumonia: 'Pneumonia', normal: 'Normal', unsure: 'Unsure' };
+
+/** The reader's ground truth for the result on screen: what they read on the image. */
+function Feedback({ feedback, record }: { feedback: FeedbackState; record: NonNullable<ChestAidPanelService['recordFeedback']> }) {
+  const [choice, setChoice] = useState<GroundTruth | null>(null);
+  const [comment, setComment] = useState('');
+  const id = useId();
+  const selected = choice ?? feedback.mine?.label ?? null;
+  const saving = feedback.status === 'saving';
+  const save = () => {
+    if (!selected) return;
+    void record(selected, comment).then(() => {
+      setChoice(null);
+      setComment('');
+    });
+  };
+  return (
+    <fieldset className="flex flex-col gap-1 rounded border p-3" data-cy="chestaid-feedback" data-status={feedback.status}>
+      <legend className="px-2 text-xs font-semibold">Your reading (ground truth)</legend>
+      <div className="flex gap-2" role="radiogroup" aria-label="Ground truth">
+        {GROUND_TRUTHS.map(label => (
+          <button
+            key={label}
+            type="button"
+            role="radio"
+            aria-checked={selected === label}
+            className={selected === label ? 'bg-primary text-primary-foreground rounded px-2 py-0.5 text-xs' : 'bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs'}
+            onClick={() => setChoice(label)}
+            data-cy={`chestaid-feedback-${label}`}
+          >
+            {LABEL_NAMES[label]}
+          </button>
+        ))}
+      </div>
+      <label htmlFor={`${id}-comment`} className="text-xs">
+        Comment (optional)
+      </label>
+      <textarea
+        id={`${id}-comment`}
+        value={comment}
+        maxLength={2000}
+        rows={2}
+        onChange={event => setComment(event.target.value)}
+        className="bg-background text-foreground border-input rounded border px-2 py-0.5 text-xs"
+        data-cy="chestaid-feedback-comment"
+      />
+      <button
+        type="button"
+        className="bg-primary text-primary-foreground rounded px-2 py-0.5 text-xs"
+        style={selected && !saving ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
+        disabled={!selected || saving}
+        onClick={save}
+        data-cy="chestaid-feedback-save"
+      >
+        {feedback.mine ? 'Change my reading' : 'Record my reading'}
+      </button>
+      {feedback.mine && (
+        <p className="text-xs" data-cy="chestaid-feedback-mine" data-label={feedback.mine.label}>
+          Recorded by {feedback.mine.reader}: {LABEL_NAMES[feedback.mine.label]} ({feedback.mine.at.slice(0, 16).replace('T', ' ')})
+        </p>
+      )}
+      {feedback.others.length > 0 && (
+        <p className="text-muted-foreground text-xs" data-cy="chestaid-feedback-others">
+          Other readers: {feedback.others.map(o => `${o.reader}: ${LABEL_NAMES[o.label]}`).join('; ')}
+        </p>
+      )}
+      {feedback.conflict && (
+        <p className="text-xs" style={{ color: '#fbbf24' }} role="alert" data-cy="chestaid-feedback-conflict">
+          Readers disagree on this image (pneumonia and normal): both are kept, and the image is left out of recalibration until resolved.
+        </p>
+      )}
+      {feedback.message && (
+        <p className={feedback.status === 'error' ? 'text-red-500 text-xs' : 'text-xs'} role={feedback.status === 'error' ? 'alert' : 'status'} data-cy="chestaid-feedback-message">
+          {feedback.message}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+function ThresholdControl({ threshold, service, siteVersion }: { threshold: ThresholdState; service: ChestAidPanelService; siteVersion: string | null }) {
   const id = useId();
   // The text being typed, while it differs from the service's value (null: show that value).
   const [draft, setDraft] = useState<string | null>(null);
@@ -201,7 +289,9 @@ function ThresholdControl({ threshold, service }: { threshold: ThresholdState; s
       <p className="text-muted-foreground text-xs" data-cy="chestaid-threshold-note">
         {threshold.custom
           ? `Set in this browser; the model's clinical threshold is ${thresholdInputText(threshold.clinical)}.`
-          : "The model's clinical threshold, from its manifest."}
+          : siteVersion
+            ? `The clinical threshold of this site's calibration ${siteVersion}.`
+            : "The model's clinical threshold, from its manifest."}
       </p>
     </fieldset>
   );
@@ -211,7 +301,9 @@ function ModelLines({ info }: { info: ModelInfo }) {
   return (
     <div className="text-muted-foreground flex flex-col text-xs" data-cy="chestaid-model">
       <span>{modelText(info)}</span>
-      <span data-cy="chestaid-calibration">{calibrationText(info)}</span>
+      <span data-cy="chestaid-calibration" data-version={info.calibrationVersion}>
+        {calibrationText(info)}: {info.calibrationLabel}
+      </span>
     </div>
   );
 }
@@ -369,6 +461,12 @@ function ImageList({
             </button>
             <span style={{ color: row.status === 'done' ? (decide(row.outcome!.analysis.probability, value).above ? ABOVE_COLOUR : BELOW_COLOUR) : undefined, overflowWrap: 'anywhere' }}>
               {imageRowText(row, value)}
+              {row.status === 'done' && (
+                <span className="text-muted-foreground" data-cy="chestaid-image-calibration">
+                  {' '}
+                  · calibration {versionName(row.outcome!.analysis.calibrationVersion)}
+                </span>
+              )}
             </span>
           </li>
         ))}
@@ -506,18 +604,34 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
       <p
         role={analysis.status === 'error' ? 'alert' : 'status'}
         aria-live="polite"
-        // With a result on show the line repeats it: kept for screen readers only.
-        className={analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' ? 'sr-only' : undefined}
+        // With a result (or the stale notice) on show the line repeats it: kept for screen readers only.
+        className={analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' || analysis.status === 'stale' ? 'sr-only' : undefined}
         // Messages carry hashes and URLs: long words that must wrap inside the panel.
         style={{ overflowWrap: 'anywhere' }}
         data-cy="chestaid-status"
       >
         {statusText(state)}
       </p>
-      {analysis.status === 'done' && threshold && <Result outcome={analysis.outcome} threshold={threshold.value} custom={threshold.custom} />}
+      {analysis.status === 'done' && threshold && model.status === 'ready' && (
+        <Result outcome={analysis.outcome} threshold={threshold.value} custom={threshold.custom} calibration={model.info.calibrationLabel} />
+      )}
+      {analysis.status === 'stale' && (
+        <p className="rounded border p-3 text-xs" style={{ color: '#fbbf24' }} role="status" data-cy="chestaid-stale" data-version={analysis.calibrationVersion}>
+          {staleText(analysis.calibrationVersion)}
+        </p>
+      )}
       {(analysis.status === 'done' || state.archived || state.archive.status !== 'idle') && <PacsSection state={state} onSaveToPacs={onSaveToPacs} />}
+      {analysis.status === 'done' && state.feedback.available && service.recordFeedback && (
+        <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />
+      )}
       {analysis.status === 'done' && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
-      {threshold && <ThresholdControl threshold={threshold} service={service} />}
+      {threshold && (
+        <ThresholdControl
+          threshold={threshold}
+          service={service}
+          siteVersion={model.status === 'ready' && model.info.calibration.source === 'site' ? model.info.calibrationVersion : null}
+        />
+      )}
       {state.images.length > 0 && <ImageList state={state} service={service} onShowImage={onShowImage} canAnalyze={!blocked && model.status === 'ready'} />}
     </section>
   );

@@ -12,10 +12,12 @@ import {
   parseThreshold,
   runText,
   scoreAndThreshold,
+  staleText,
   statusText,
   thresholdInputText,
   archiveText,
   archivedText,
+  versionName,
 } from './format';
 
 const ready: ChestAidState = {
@@ -29,6 +31,8 @@ const ready: ChestAidState = {
       disclaimer: '',
       calibrationMethod: 'temperature',
       calibrationVersion: '1',
+      calibration: { version: '1', source: 'training', createdAt: '2026-11-26T07:51:11+00:00' },
+      calibrationLabel: 'calibration v1 (training, 2026-11-26)',
     },
   },
   study: { valid: true, description: 'ChestAid reads the CR images of this study' },
@@ -41,6 +45,7 @@ const ready: ChestAidState = {
   batch: null,
   archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
   archived: null,
+  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
 const run = { backend: 'wasm', threads: 2, reason: 'no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads', totalMs: 183.4, runMs: 120 };
@@ -205,5 +210,20 @@ describe('Save to PACS, in words', () => {
   it('shows a stored result with its model and time, to the minute in UTC', () => {
     const score = { probability: 0.734, srSopInstanceUID: '2.25.9', observedAt: '2026-11-26T10:05:59.123Z', modelId: 'chestaid-demo', modelVersion: '0.1.0' };
     expect(archivedText(score, 0.5)).toBe('In the PACS: risk score 73.4 % (model chestaid-demo 0.1.0, 2026-11-26 10:05 UTC)');
+  });
+});
+
+describe('calibration versions in words', () => {
+  it('names training versions with a v and site versions as they are', () => {
+    expect(versionName('1')).toBe('v1');
+    expect(versionName('site-3')).toBe('site-3');
+  });
+
+  it('says a stale result is from another calibration and asks for a re-analysis, in the status line and the image list', () => {
+    const outcome = { key: 'k', analysis: { probability: 0.9, calibrationVersion: 'site-1' } as unknown as Analysis, run: { backend: 'wasm', threads: 1, reason: '', totalMs: 1, runMs: 1 } };
+    const target = { viewportId: 'v', displaySetInstanceUID: 'd', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
+    expect(statusText({ ...ready, analysis: { status: 'stale', target, outcome, calibrationVersion: 'site-1' } })).toBe(staleText('site-1'));
+    expect(staleText('1')).toBe('Computed under calibration v1, which is no longer active; re-analyze for a current score.');
+    expect(imageRowText({ status: 'stale', outcome }, 0.5)).toBe('stale: calibration site-1; re-analyze');
   });
 });

@@ -51,6 +51,16 @@ export function calibrationText(info: Pick<ModelInfo, 'calibrationMethod' | 'cal
   return `Calibrated by ${CALIBRATION_NAMES[info.calibrationMethod] ?? info.calibrationMethod} (calibration version ${info.calibrationVersion})`;
 }
 
+/** "v1" for a training version, "site-2" for a site version. */
+export function versionName(version: string): string {
+  return /^site-\d+$/.test(version) ? version : `v${version}`;
+}
+
+/** What the panel says instead of a score computed under another calibration version. */
+export function staleText(calibrationVersion: string): string {
+  return `Computed under calibration ${versionName(calibrationVersion)}, which is no longer active; re-analyze for a current score.`;
+}
+
 export function modelText(info: Pick<ModelInfo, 'id' | 'version' | 'sha256'>): string {
   return `Model ${info.id} ${info.version} (sha256 ${info.sha256.slice(0, 12)}…)`;
 }
@@ -111,6 +121,8 @@ export function statusText(state: ChestAidState): string {
       const shown = scoreAndThreshold(probability, value);
       return `Risk score ${shown.score}: ${decisionText(decide(probability, value)).toLowerCase()}.`;
     }
+    case 'stale':
+      return staleText(analysis.calibrationVersion);
     case 'error':
       return asSentence(analysis.message);
     case 'idle':
@@ -163,6 +175,8 @@ export function imageRowText(row: Pick<ImageRow, 'status' | 'outcome' | 'message
       const shown = scoreAndThreshold(probability, threshold);
       return `${shown.score}, ${decide(probability, threshold).above ? 'above' : 'below'} threshold`;
     }
+    case 'stale':
+      return `stale: calibration ${versionName(row.outcome!.analysis.calibrationVersion)}; re-analyze`;
     case 'running':
       return 'analysing...';
     case 'error':

@@ -79,14 +79,15 @@ describe('ChestAidService with an outcome store', () => {
     expect(ran).toEqual([]);
   });
 
-  it('does not show a result stored under another calibration version', async () => {
+  it('shows a result stored under another calibration version as stale, never as the current score', async () => {
     const results = new MemoryResultStore();
     const target = targetOf(3);
     await results.put(scoredRecord({ image: { studyInstanceUID: '2.25.3', seriesInstanceUID: '2.25.3.0', sopInstanceUID: '2.25.3.1' }, model: { ...MODEL, calibrationVersion: 'older' }, outcome: outcomeOf(target, 0.93), source: 'batch', analysedAt: 1 }));
     const { service } = await serviceWith(outcomeStoreOver(results));
     service.setActiveImage(target);
     await flush();
-    expect(service.getState().analysis.status).toBe('idle');
+    expect(service.getState().analysis).toMatchObject({ status: 'stale', calibrationVersion: 'older' });
+    expect(service.outcomeForImage(target.sopInstanceUID)).toBeNull();
   });
 
   it('never shows a stored answer that arrives after the reader moved to another image', async () => {

@@ -143,7 +143,13 @@ describe('ChestAidService', () => {
     await service.analyze(target);
     expect(calls).toEqual([target]);
     expect(states.map(s => s.analysis.status).slice(-2)).toEqual(['running', 'done']);
-    expect(service.getState().analysis).toEqual({ status: 'done', target, outcome: outcomeFor(target) });
+    // Stamped with the calibration version of the manifest it ran under.
+    const expected = outcomeFor(target);
+    expect(service.getState().analysis).toEqual({
+      status: 'done',
+      target,
+      outcome: { ...expected, analysis: { ...expected.analysis, calibrationVersion: '1' } },
+    });
   });
 
   it('turns an analyzer failure into an error state with its message', async () => {

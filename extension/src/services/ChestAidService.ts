@@ -17,8 +17,35 @@
  * finished analysis is saved there, and an image with no result in memory is looked up there
  * before anything is shown as missing, so a study scored by the triage batch (or before a reload)
  * opens with its result and without a second run.
+ *
+ * Calibration versions (issue 8): after the manifest, the active calibration is read from the
+ * calibration store plugged in with setCalibrationStore() (the site's audit log) and applied
+ * (core applyOverlay); the manifest the service hands out is that one. Every result carries the
+ * calibration version it was computed under; one from another version is shown as stale, never
+ * as current. accept/rollback go through the log and announce EVENTS.CALIBRATION_CHANGED.
+ *
+ * Feedback: the reader's ground truth for the active image goes to a FeedbackBook
+ * (setFeedbackBook), with the logit and calibration version of the result it answers.
  */
-import { InputError, parseManifest, type Analysis, type Manifest, type ModelIdentity } from '../core';
+import {
+  calibrationLabel,
+  calibrationOrigin,
+  CalibrationVersions,
+  InputError,
+  parseManifest,
+  type Analysis,
+  type CalibrationHistory,
+  type CalibrationOrigin,
+  type CalibrationStore,
+  type ChangeOptions,
+  type GroundTruth,
+  type ImageIdentity,
+  type Manifest,
+  type ModelIdentity,
+  type StoredFeedback,
+} from '../core';
+import { currentLabels } from '../core/feedback';
+import type { FeedbackBook } from '../calibrationVersions/feedbackBook';
 import { show } from '../core/errors';
 import { resultKey, SupersededError } from '../inference';
 import { checkModalities, type Applicability } from '../modalities';
@@ -26,6 +53,8 @@ import { loadThreshold, resetThreshold, saveThreshold, type StorageLike, type Th
 
 export const EVENTS = Object.freeze({
   STATE_CHANGED: 'event::chestaid:stateChanged',
+  /** The active calibration version changed (accept, rollback, reload): scores under the old one are stale. */
+  CALIBRATION_CHANGED: 'event::chestaid:calibrationChanged',
 });
 
 /** What Analyze runs on: the image shown in the active viewport. */
@@ -47,6 +76,11 @@ export interface AnalysisTarget {
 export interface OutcomeStore {
   /** The stored outcome of this image under this model and calibration, or null. */
   find(target: AnalysisTarget, model: ModelIdentity): Promise<AnalysisOutcome | null>;
+  /**
+   * The latest stored outcome of this image under the same model bytes but another calibration
+   * version, with that version: what the panel shows as stale. Optional.
+   */
+  findOther?(target: AnalysisTarget, model: ModelIdentity): Promise<{ outcome: AnalysisOutcome; calibrationVersion: string } | null>;
   save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
 }
 
@@ -120,6 +154,10 @@ export interface ModelInfo {
   readonly disclaimer: string;
   readonly calibrationMethod: Manifest['calibration']['selected'];
   readonly calibrationVersion: string;
+  /** Where the active calibration came from (training or a site version), and when. */
+  readonly calibration: CalibrationOrigin;
+  /** What is shown next to every score, e.g. "calibration site-2 (site, 2026-11-26)". */
+  readonly calibrationLabel: string;
 }
 
 export type ModelState =
@@ -165,7 +203,8 @@ export interface StudyImage {
 /** One row of the panel's image list: the image and where its analysis stands. */
 export interface ImageRow {
   readonly image: StudyImage;
-  readonly status: 'idle' | 'running' | 'done' | 'error';
+  /** stale: a result computed under another calibration version (outcome holds it; not current). */
+  readonly status: 'idle' | 'running' | 'done' | 'stale' | 'error';
   readonly outcome?: AnalysisOutcome;
   readonly message?: string;
   /** Whether it is the image in the active viewport. */
@@ -185,7 +224,25 @@ export type AnalysisState =
   | { readonly status: 'idle' }
   | { readonly status: 'running'; readonly target: AnalysisTarget }
   | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
+  /** A result computed under another calibration version: shown as such, with a way to re-analyze. */
+  | { readonly status: 'stale'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome; readonly calibrationVersion: string }
   | { readonly status: 'error'; readonly message: string };
+
+/** The reader's ground truth for the active image's result. */
+export interface FeedbackState {
+  /** The configured reader name ('unknown' when none). */
+  readonly reader: string;
+  /** Whether feedback can be recorded here at all (a book is plugged in). */
+  readonly available: boolean;
+  readonly status: 'idle' | 'loading' | 'saving' | 'saved' | 'error';
+  /** This reader's current label of the active image, if any. */
+  readonly mine: StoredFeedback | null;
+  /** Other readers' current labels of the active image. */
+  readonly others: readonly { readonly reader: string; readonly label: GroundTruth; readonly at: string }[];
+  /** Readers' current labels contradict each other (pneumonia vs normal). */
+  readonly conflict: boolean;
+  readonly message: string | null;
+}
 
 export interface ChestAidState {
   readonly model: ModelState;
@@ -205,6 +262,7 @@ export interface ChestAidState {
   readonly archive: ArchiveState;
   /** The active image's result as the PACS holds it (any reader's), or null. */
   readonly archived: ArchivedScore | null;
+  readonly feedback: FeedbackState;
 }
 
 const INITIAL_STATE: ChestAidState = {
@@ -219,6 +277,7 @@ const INITIAL_STATE: ChestAidState = {
   batch: null,
   archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
   archived: null,
+  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 
 /** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
@@ -235,6 +294,9 @@ export interface ChestAidServiceDeps {
   /** Where the reader's threshold is kept; window.localStorage by default, null for none. */
   readonly storage?: StorageLike | null;
 }
+
+/** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */
+export type CalibrationStoreFor = (modelSha256: string) => CalibrationStore | null;
 
 async function fetchJsonOverHttp(url: string): Promise<unknown> {
   const response = await fetch(url);
@@ -283,6 +345,14 @@ export class ChestAidService {
   private outcomeStore: OutcomeStore | null = null;
   /** Keys being looked up in the outcome store. */
   private readonly lookups = new Set<string>();
+  /** The manifest as validated, before any site calibration. */
+  private baseManifest: Manifest | null = null;
+  private calibrationStoreFor: CalibrationStoreFor | null = null;
+  private versions: CalibrationVersions | null = null;
+  private feedbackBook: FeedbackBook | null = null;
+  private reader = 'unknown';
+  /** Bumped whenever the active image changes, so a late feedback read is dropped. */
+  private feedbackTicket = 0;
 
   /** The image on screen in the active viewport. */
   private active: AnalysisTarget | null = null;
@@ -322,19 +392,18 @@ export class ChestAidService {
     this.manifestUrl = url;
     this.manifest = null;
     this.update({ model: { status: 'loading' }, threshold: null });
-    const promise = this.fetchJson(url).then(parseManifest);
+    const promise = this.fetchJson(url)
+      .then(parseManifest)
+      .then(base => {
+        if (this.manifestPromise === promise) this.baseManifest = base;
+        return this.activeManifestFor(base).catch(error => {
+          throw new Error(`calibration: ${messageOf(error)}`);
+        });
+      });
     this.manifestPromise = promise;
     promise.then(
       manifest => {
-        if (this.manifestPromise === promise) {
-          this.manifest = manifest;
-          this.update({
-            model: { status: 'ready', info: modelInfoOf(manifest) },
-            threshold: loadThreshold(this.storage, manifest),
-          });
-          this.refresh();
-          this.lookUpStored();
-        }
+        if (this.manifestPromise === promise) this.useManifest(manifest);
       },
       error => {
         if (this.manifestPromise === promise) {
@@ -346,8 +415,201 @@ export class ChestAidService {
     return promise;
   }
 
+  /**
+   * Where the calibration log lives, per model sha256 (index.ts: the browser's IndexedDB or the
+   * log served next to the model). Re-reads the active calibration when a manifest is loaded.
+   */
+  setCalibrationStore(storeFor: CalibrationStoreFor | null): Promise<void> {
+    this.calibrationStoreFor = storeFor;
+    return this.baseManifest ? this.reloadCalibration() : Promise.resolve();
+  }
+
+  /** The model's verified calibration log (what the admin page shows and builds its next change on). */
+  async calibrationHistory(): Promise<CalibrationHistory> {
+    return (await this.calibrationVersions()).history();
+  }
+
+  /** The model's versioned calibration, for the admin page (fits, next version, overlays). */
+  async calibrationVersions(): Promise<CalibrationVersions> {
+    await this.manifestPromise;
+    if (!this.versions) throw new Error('no calibration log is configured: the manifest calibration is the only one');
+    return this.versions;
+  }
+
+  /**
+   * Accepts a site recalibration (an overlay for this model): appended to the audit log on the
+   * head the admin reviewed, then made active. Throws ConflictError / CorruptLogError / InputError
+   * with the reason; nothing changes then.
+   */
+  async acceptCalibration(overlay: unknown, options: ChangeOptions): Promise<void> {
+    await (await this.calibrationVersions()).accept(overlay, options);
+    await this.reloadCalibration();
+  }
+
+  /** Makes an earlier calibration version (or the manifest's own) active again, by a new log entry. */
+  async rollbackTo(version: string, options: ChangeOptions): Promise<void> {
+    await (await this.calibrationVersions()).rollbackTo(version, options);
+    await this.reloadCalibration();
+  }
+
+  /**
+   * Reads the active calibration again (after a change made here, by the CLI, or in another tab)
+   * and applies it. A failure (corrupt log) blocks analysis with the reason, as at load.
+   */
+  async reloadCalibration(): Promise<void> {
+    const base = this.baseManifest;
+    if (!base) return;
+    const url = this.manifestUrl;
+    const promise = this.activeManifestFor(base).catch(error => {
+      throw new Error(`calibration: ${messageOf(error)}`);
+    });
+    this.manifestPromise = promise;
+    try {
+      const manifest = await promise;
+      if (this.manifestPromise === promise) this.useManifest(manifest);
+    } catch (error) {
+      if (this.manifestPromise === promise) {
+        this.manifest = null;
+        this.manifestPromise = null;
+        this.update({ model: { status: 'error', message: `Model manifest ${url}: ${messageOf(error)}` }, threshold: null });
+        this.refresh();
+        this.announceCalibration();
+      }
+      throw error;
+    }
+  }
+
+  /** The manifest to use for `base`: with the active site calibration applied, when a log has one. */
+  private async activeManifestFor(base: Manifest): Promise<Manifest> {
+    const sha = (this.analyzer?.modelSha256(base) ?? base.onnx.sha256).toLowerCase();
+    const store = this.calibrationStoreFor?.(sha) ?? null;
+    this.versions = store ? new CalibrationVersions({ store, manifest: base, modelSha256: sha }) : null;
+    if (!this.versions) return base;
+    return (await this.versions.manifestOf()).manifest;
+  }
+
+  private useManifest(manifest: Manifest): void {
+    const changed = this.manifest !== null && this.manifest.calibration.version !== manifest.calibration.version;
+    this.manifest = manifest;
+    this.update({
+      model: { status: 'ready', info: modelInfoOf(manifest) },
+      threshold: loadThreshold(this.storage, manifest),
+    });
+    this.refresh();
+    this.lookUpStored();
+    this.loadFeedback();
+    if (changed) this.announceCalibration();
+  }
+
+  private announceCalibration(): void {
+    for (const listener of this.listeners.get(EVENTS.CALIBRATION_CHANGED) ?? []) listener(this.state);
+  }
+
+  /** Where the reader's ground truth is kept; null for none (the panel then offers none). */
+  setFeedbackBook(book: FeedbackBook | null): void {
+    this.feedbackBook = book;
+    this.update({ feedback: { ...this.state.feedback, available: book !== null } });
+    this.loadFeedback();
+  }
+
+  /** The feedback book the panel records into: the admin and monitoring pages read it (listFeedback, feedbackCohort). */
+  getFeedbackBook(): FeedbackBook | null {
+    return this.feedbackBook;
+  }
+
+  /** The manifest in use, with the active calibration applied; null until loaded (or when refused). */
+  getManifest(): Manifest | null {
+    return this.manifest;
+  }
+
+  /** The reader's name, as configured; stored with each feedback. */
+  setReader(name: string | null | undefined): void {
+    this.reader = typeof name === 'string' && name.trim() !== '' ? name.trim() : 'unknown';
+    this.update({ feedback: { ...this.state.feedback, reader: this.reader } });
+    this.loadFeedback();
+  }
+
+  /**
+   * Records the reader's ground truth for the result on screen: the image, the model sha256, the
+   * calibration version, the score, the logit and the decision shown. Only a current result can
+   * be answered (a stale one is re-analyzed first). Changing one's label appends.
+   */
+  async recordFeedback(label: GroundTruth, comment?: string): Promise<void> {
+    const { analysis, threshold } = this.state;
+    const book = this.feedbackBook;
+    const fail = (message: string) => this.update({ feedback: { ...this.state.feedback, status: 'error', message } });
+    if (!book) return fail('Feedback cannot be recorded in this build of ChestAid (no feedback store).');
+    if (analysis.status !== 'done' || !this.manifest || !this.analyzer) return fail('Feedback answers a current result: analyze the image first.');
+    const { target, outcome } = analysis;
+    const image = imageOf(target);
+    if (!image) return fail('Feedback needs the study and series of the image, which the viewer did not give.');
+    const value = threshold?.value ?? outcome.analysis.decision.threshold;
+    const ticket = this.feedbackTicket;
+    this.update({ feedback: { ...this.state.feedback, status: 'saving', message: null } });
+    try {
+      const { sinkError } = await book.record({
+        ...image,
+        modelSha256: this.analyzer.modelSha256(this.manifest),
+        calibrationVersion: outcome.analysis.calibrationVersion,
+        score: outcome.analysis.probability,
+        logit: outcome.analysis.logit,
+        decision: { above: outcome.analysis.probability >= value, threshold: value },
+        label,
+        ...(comment && comment.trim() ? { comment } : {}),
+        reader: this.reader,
+      });
+      if (ticket !== this.feedbackTicket) return;
+      await this.readFeedback(image, ticket, 'saved', sinkError ? `Saved here; not sent to the PACS: ${sinkError}` : null);
+    } catch (error) {
+      if (ticket === this.feedbackTicket) fail(`The feedback could not be saved: ${messageOf(error)}`);
+    }
+  }
+
+  /** Reads the active image's feedback into the state. */
+  private loadFeedback(): void {
+    const ticket = ++this.feedbackTicket;
+    const image = this.active ? imageOf(this.active) : null;
+    const base = { ...this.state.feedback, reader: this.reader, available: this.feedbackBook !== null };
+    if (!image || !this.feedbackBook) {
+      this.update({ feedback: { ...base, status: 'idle', mine: null, others: [], conflict: false, message: null } });
+      return;
+    }
+    this.update({ feedback: { ...base, status: 'loading', mine: null, others: [], conflict: false, message: null } });
+    this.readFeedback(image, ticket, 'idle', null).catch(error => {
+      if (ticket === this.feedbackTicket) {
+        this.update({ feedback: { ...this.state.feedback, status: 'error', message: `Feedback could not be read: ${messageOf(error)}` } });
+      }
+    });
+  }
+
+  private async readFeedback(image: ImageIdentity, ticket: number, status: FeedbackState['status'], message: string | null): Promise<void> {
+    const entries = await this.feedbackBook!.forImage(image);
+    if (ticket !== this.feedbackTicket) return;
+    const current = currentLabels(entries);
+    const mine = current.find(e => e.reader === this.reader) ?? null;
+    const others = current.filter(e => e.reader !== this.reader).map(e => ({ reader: e.reader, label: e.label, at: e.at }));
+    const labels = new Set(current.map(e => e.label));
+    this.update({
+      feedback: {
+        ...this.state.feedback,
+        reader: this.reader,
+        available: true,
+        status,
+        mine,
+        others,
+        conflict: labels.has('pneumonia') && labels.has('normal'),
+        message,
+      },
+    });
+  }
+
   setAnalyzer(analyzer: Analyzer | null): void {
     this.analyzer = analyzer;
+    // The calibration log is per model bytes: an analyzer running another file needs its own.
+    const base = this.baseManifest;
+    if (base && this.versions && analyzer && analyzer.modelSha256(base).toLowerCase() !== this.versions.modelSha256) {
+      this.reloadCalibration().catch(() => undefined);
+    }
     this.refresh();
     this.lookUpStored();
   }
@@ -384,15 +646,18 @@ export class ChestAidService {
     const reason = archive ? archive.unavailableReason(target) : 'No PACS is configured: results stay in this browser.';
     if (!archive || reason) return;
     let key: string;
+    let slot: string;
     try {
       key = this.keyOf(target, manifest, analyzer);
+      slot = this.archiveSlot(key, manifest);
     } catch {
       return;
     }
-    const outcome = this.results.get(key);
-    const current = this.archiveStates.get(key)?.status;
+    // Only a result under the active calibration: a stale one is not what the PACS should hold.
+    const outcome = this.currentOutcome(key);
+    const current = this.archiveStates.get(slot)?.status;
     if (!outcome || current === 'saving' || current === 'saved' || current === 'already-saved') return;
-    this.archiveStates.set(key, { status: 'saving' });
+    this.archiveStates.set(slot, { status: 'saving' });
     this.refresh();
     let answer: ArchiveSave;
     try {
@@ -400,12 +665,12 @@ export class ChestAidService {
     } catch (error) {
       answer = { status: 'failed', kind: 'error', message: messageOf(error) };
     }
-    this.archiveStates.set(key, answer);
+    this.archiveStates.set(slot, answer);
     if (answer.status === 'saved' || answer.status === 'already-saved') {
-      this.archivedScores.set(key, {
+      this.archivedScores.set(slot, {
         probability: outcome.analysis.probability,
         srSopInstanceUID: answer.srSopInstanceUID,
-        observedAt: this.archivedScores.get(key)?.observedAt ?? new Date().toISOString(),
+        observedAt: this.archivedScores.get(slot)?.observedAt ?? new Date().toISOString(),
         modelId: outcome.analysis.modelId,
         modelVersion: outcome.analysis.modelVersion,
       });
@@ -434,10 +699,12 @@ export class ChestAidService {
    */
   setActiveImage(target: AnalysisTarget | null): void {
     if (sameImage(target, this.active)) return;
+    const imageChanged = this.active?.sopInstanceUID !== target?.sopInstanceUID;
     this.active = target;
     this.notice = null;
     this.refresh();
     this.lookUpStored();
+    if (imageChanged) this.loadFeedback();
   }
 
   /** Why Analyze cannot run now, or null when it can. */
@@ -456,8 +723,10 @@ export class ChestAidService {
    * at once when it is known already); the outcome is announced through the state, not returned.
    */
   analyze(target: AnalysisTarget): Promise<void> {
+    const imageChanged = this.active?.sopInstanceUID !== target.sopInstanceUID;
     this.active = target;
     this.notice = null;
+    if (imageChanged) this.loadFeedback();
     return this.run(target);
   }
 
@@ -476,13 +745,16 @@ export class ChestAidService {
       return Promise.resolve(this.fail(messageOf(error)));
     }
     const known = this.running.get(key);
-    if (known || this.results.has(key)) {
+    if (known || this.currentOutcome(key)) {
       this.refresh();
       return known ?? Promise.resolve();
     }
     this.failures.delete(key);
     const run = analyzer.analyze(target, manifest).then(
-      outcome => {
+      analysed => {
+        // Stamped with the calibration it ran under: if the version changes while it runs, it is
+        // shown as stale, never as current, and stored under the version that made it.
+        const outcome = withCalibration(analysed, manifest.calibration.version);
         this.remember(outcome);
         if (outcome.key !== key) {
           this.failures.set(key, `The pixels read for this image belong to another image (${outcome.key}); the result is not shown.`);
@@ -511,10 +783,16 @@ export class ChestAidService {
   outcomeForImage(sopInstanceUID: string): AnalysisOutcome | null {
     if (!this.manifest || !this.analyzer) return null;
     try {
-      return this.results.get(resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest))) ?? null;
+      return this.currentOutcome(resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest)));
     } catch {
       return null;
     }
+  }
+
+  /** The result under `key` if it was computed under the active calibration version. */
+  private currentOutcome(key: string): AnalysisOutcome | null {
+    const outcome = this.results.get(key);
+    return outcome && this.manifest && outcome.analysis.calibrationVersion === this.manifest.calibration.version ? outcome : null;
   }
 
   /** The open study's CR/DX images, in the order the panel lists them. */
@@ -637,20 +915,29 @@ export class ChestAidService {
     } catch {
       return;
     }
-    if (this.results.has(key) || this.running.has(key) || this.lookups.has(key)) return;
-    this.lookups.add(key);
-    store
-      .find(target, this.modelOf(manifest, analyzer))
+    if (this.currentOutcome(key) || this.running.has(key)) return;
+    const model = this.modelOf(manifest, analyzer);
+    const lookup = `${key}|${model.calibrationVersion}`;
+    if (this.lookups.has(lookup)) return;
+    this.lookups.add(lookup);
+    const look = async () => {
+      const outcome = await store.find(target, model);
+      if (outcome) return withCalibration(outcome, model.calibrationVersion);
+      // None under the active calibration: one under another is shown as stale rather than nothing.
+      const older = this.results.has(key) ? null : ((await store.findOther?.(target, model)) ?? null);
+      return older && withCalibration(older.outcome, older.calibrationVersion);
+    };
+    look()
       .then(
         outcome => {
-          if (outcome && outcome.key === key && !this.results.has(key)) {
+          if (outcome && outcome.key === key && !this.currentOutcome(key)) {
             this.remember(outcome);
             this.refresh();
           }
         },
         error => console.warn('ChestAid: stored results could not be read', error),
       )
-      .finally(() => this.lookups.delete(key));
+      .finally(() => this.lookups.delete(lookup));
   }
 
   /**
@@ -663,7 +950,7 @@ export class ChestAidService {
     if (!target || !manifest || !analyzer || !archive || archive.unavailableReason(target)) return;
     let key: string;
     try {
-      key = this.keyOf(target, manifest, analyzer);
+      key = this.archiveSlot(this.keyOf(target, manifest, analyzer), manifest);
     } catch {
       return;
     }
@@ -713,11 +1000,16 @@ export class ChestAidService {
     if (!this.manifest || !this.analyzer) return { archive: { status: 'idle' }, archived: null };
     let key: string;
     try {
-      key = this.keyOf(target, this.manifest, this.analyzer);
+      key = this.archiveSlot(this.keyOf(target, this.manifest, this.analyzer), this.manifest);
     } catch {
       return { archive: { status: 'idle' }, archived: null };
     }
     return { archive: this.archiveStates.get(key) ?? { status: 'idle' }, archived: this.archivedScores.get(key) ?? null };
+  }
+
+  /** What the PACS keys a result by: the image and model (the result key) and the calibration version. */
+  private archiveSlot(key: string, manifest: Manifest): string {
+    return `${key}|${manifest.calibration.version}`;
   }
 
   private imageRows(): ImageRow[] {
@@ -733,8 +1025,8 @@ export class ChestAidService {
         return { image, status: 'idle', active };
       }
       const outcome = this.results.get(key);
-      if (outcome) return { image, status: 'done', outcome, active };
       if (this.running.has(key)) return { image, status: 'running', active };
+      if (outcome) return { image, status: this.currentOutcome(key) ? 'done' : 'stale', outcome, active };
       const message = this.failures.get(key);
       return message ? { image, status: 'error', message, active } : { image, status: 'idle', active };
     });
@@ -751,8 +1043,9 @@ export class ChestAidService {
       return { status: 'idle' };
     }
     const outcome = this.results.get(key);
-    if (outcome) return { status: 'done', target, outcome };
+    if (outcome && this.currentOutcome(key)) return { status: 'done', target, outcome };
     if (this.running.has(key)) return { status: 'running', target };
+    if (outcome) return { status: 'stale', target, outcome, calibrationVersion: outcome.analysis.calibrationVersion };
     const failure = this.failures.get(key);
     if (failure) return { status: 'error', message: failure };
     return { status: 'idle' };
@@ -771,8 +1064,22 @@ export function blockedReason({ hostProblem, study }: ChestAidState): string | n
   return hostProblem ?? (study && !study.valid ? study.description : null);
 }
 
+/** The outcome with the calibration version it was computed under (the run's or the store key's). */
+function withCalibration(outcome: AnalysisOutcome, calibrationVersion: string): AnalysisOutcome {
+  if (outcome.analysis.calibrationVersion === calibrationVersion) return outcome;
+  return { ...outcome, analysis: { ...outcome.analysis, calibrationVersion } };
+}
+
+function imageOf(target: AnalysisTarget): ImageIdentity | null {
+  const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = target;
+  return studyInstanceUID && seriesInstanceUID && sopInstanceUID ? { studyInstanceUID, seriesInstanceUID, sopInstanceUID } : null;
+}
+
 function modelInfoOf(manifest: Manifest): ModelInfo {
+  const origin = calibrationOrigin(manifest);
   return {
+    calibration: origin,
+    calibrationLabel: calibrationLabel(origin),
     id: manifest.model.id,
     version: manifest.model.version,
     sha256: manifest.onnx.sha256,

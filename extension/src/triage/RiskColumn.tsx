@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useSyncExternalStore } from 'react';
 
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
+import { versionName } from '../panels/format';
 import { riskText, type RiskTone } from './format';
 import { statusIn, type TriageState } from './TriageService';
 
@@ -44,18 +45,34 @@ export function RiskCell({ triage, chestAid, studyInstanceUID, modalities }: Ris
   useEffect(() => triage.watch([studyInstanceUID]), [triage, studyInstanceUID]);
   const status = statusIn(state, studyInstanceUID, modalities);
   const text = riskText(status, threshold?.value ?? null);
+  const version = state.model.status === 'ready' ? state.model.identity.calibrationVersion : null;
   return (
-    <span
-      className="truncate"
-      style={{ color: TONE_COLOURS[text.tone], fontWeight: text.tone === 'above' ? 600 : undefined }}
-      title={text.detail ?? undefined}
-      data-cy="chestaid-risk"
-      data-study-uid={studyInstanceUID}
-      data-status={status?.kind ?? 'reading'}
-      data-probability={status?.kind === 'scored' ? status.probability : undefined}
-    >
-      {text.label}
-    </span>
+    <>
+      <span
+        className="truncate"
+        style={{ color: TONE_COLOURS[text.tone], fontWeight: text.tone === 'above' ? 600 : undefined }}
+        title={text.detail ?? undefined}
+        data-cy="chestaid-risk"
+        data-study-uid={studyInstanceUID}
+        data-status={status?.kind ?? 'reading'}
+        data-probability={status?.kind === 'scored' ? status.probability : undefined}
+      >
+        {text.label}
+      </span>
+      {/* Beside the score, not inside it: the score's own text stays what the list has always read. */}
+      {status?.kind === 'scored' && version !== null && (
+        <span
+          className="text-muted-foreground"
+          style={{ fontSize: '0.7rem' }}
+          title={`Scored under calibration ${versionName(version)}`}
+          data-cy="chestaid-risk-calibration"
+          data-version={version}
+        >
+          {' '}
+          ({versionName(version)})
+        </span>
+      )}
+    </>
   );
 }
 

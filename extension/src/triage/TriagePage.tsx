@@ -10,7 +10,7 @@ import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 
 import { orderByDate, orderByRisk } from '../core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
-import { calibrationText, modelText, progressText, scoreAndThreshold } from '../panels/format';
+import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
 import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
 import { studyLink } from './links';
 import { TONE_COLOURS, useServiceState, type TriageStateSource } from './RiskColumn';
@@ -59,6 +59,10 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
   }, [triage]);
 
   const threshold = chestAidState.threshold?.value ?? null;
+  // Every current score on the page is under the active calibration (others are stale): its version and origin.
+  const judgedBy = state.model.status === 'ready' ? state.model.identity.calibrationVersion : null;
+  const chestAidInfo = chestAidState.model.status === 'ready' ? chestAidState.model.info : null;
+  const calibration = judgedBy === null ? null : { version: judgedBy, label: chestAidInfo?.calibrationVersion === judgedBy ? chestAidInfo.calibrationLabel : `calibration ${versionName(judgedBy)}` };
   const entries = useMemo(() => entriesIn(state), [state]);
   const byId = useMemo(() => new Map((entries ?? []).map(entry => [entry.studyInstanceUID, entry])), [entries]);
   const next: ShownRow[] = useMemo(
@@ -251,7 +255,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         >
           <thead>
             <tr className="bg-muted text-left">
-              {['Pneumonia risk', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities'].map(title => (
+              {['Pneumonia risk', 'Calibration', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities'].map(title => (
                 <th key={title} style={CELL} scope="col">
                   {title}
                 </th>
@@ -267,7 +271,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
               return [
                 heading && (
                   <tr key={`group-${row.group}`} data-cy="chestaid-triage-group" data-group={row.group}>
-                    <th colSpan={6} scope="colgroup" className="text-muted-foreground text-left" style={{ ...CELL, paddingTop: 14 }}>
+                    <th colSpan={7} scope="colgroup" className="text-muted-foreground text-left" style={{ ...CELL, paddingTop: 14 }}>
                       {GROUP_TITLES[row.group]} ({counts.get(row.group)})
                     </th>
                   </tr>
@@ -295,6 +299,15 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
                         {text.detail}
                       </div>
                     )}
+                  </td>
+                  <td style={CELL} className="text-muted-foreground text-xs" data-cy="chestaid-triage-calibration">
+                    {entry.status.kind === 'scored' && calibration ? (
+                      <span title={calibration.label} data-version={calibration.version}>
+                        {versionName(calibration.version)}
+                      </span>
+                    ) : entry.status.kind === 'stale' ? (
+                      <span data-version={entry.status.scoredBy.calibrationVersion}>{versionName(entry.status.scoredBy.calibrationVersion)}</span>
+                    ) : null}
                   </td>
                   <td style={CELL}>{entry.study.patientName}</td>
                   <td style={CELL}>{entry.study.mrn}</td>

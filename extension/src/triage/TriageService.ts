@@ -193,7 +193,10 @@ export class TriageService {
       });
       this.modelPromise = attempt;
       attempt.then(
-        ({ identity }) => this.update({ model: { status: 'ready', identity } }),
+        ({ identity }) => {
+          // A calibration change may have replaced this attempt meanwhile: only the latest speaks.
+          if (this.modelPromise === attempt) this.update({ model: { status: 'ready', identity } });
+        },
         error => {
           if (this.modelPromise === attempt) this.modelPromise = null;
           this.update({ model: { status: 'error', message: `Model manifest: ${messageOf(error)}` } });
@@ -201,6 +204,18 @@ export class TriageService {
       );
     }
     return this.modelPromise;
+  }
+
+  /**
+   * The model or its calibration changed (ChestAidService's CALIBRATION_CHANGED): results are
+   * judged against the new identity from now on, so scores under the old version show as stale.
+   * A batch under way finishes under the manifest it started with; its results are stored under
+   * that version and are stale too.
+   */
+  modelChanged(): void {
+    this.modelPromise = null;
+    this.update({ model: { status: 'loading' } });
+    this.model().catch(() => undefined);
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * ChestAidService's OutcomeStore over the triage ResultStore: the panel's results go where the
  * batch's go, so a study analysed in the viewer shows its score in the worklist, and a study
- * scored by the batch opens in the viewer with its result and without a second run.
+ * scored by the batch opens in the viewer with its result and without a second run. A result
+ * stored under another calibration version of the same model is found too (findOther), for the
+ * panel to show as stale.
  */
 import type { OutcomeStore } from '../services/ChestAidService';
 import { scoredRecord, type ResultStore } from './resultStore';
@@ -14,6 +16,18 @@ export function outcomeStoreOver(store: ResultStore, clock: () => number = () =>
       if (!studyInstanceUID || !seriesInstanceUID) return null;
       const record = await store.get({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, ...model });
       return record?.status === 'scored' && record.outcome ? record.outcome : null;
+    },
+
+    async findOther(target, model) {
+      const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = target;
+      if (!studyInstanceUID || !seriesInstanceUID) return null;
+      const records = (await store.forStudies([studyInstanceUID])).get(studyInstanceUID) ?? [];
+      const sha = model.modelSha256.toLowerCase();
+      const older = records
+        .filter(r => r.seriesInstanceUID === seriesInstanceUID && r.sopInstanceUID === sopInstanceUID && r.modelSha256 === sha)
+        .filter(r => r.calibrationVersion !== model.calibrationVersion && r.status === 'scored' && r.outcome)
+        .sort((a, b) => b.analysedAt - a.analysedAt)[0];
+      return older?.outcome ? { outcome: older.outcome, calibrationVersion: older.calibrationVersion } : null;
     },
 
     async save(target, outcome, model) {

@@ -52,6 +52,8 @@ export function wireTriage({ servicesManager, extensionManager, manifestUrl, sha
   };
   const store = browserResultStore();
   chestAidService.setOutcomeStore(outcomeStoreOver(store));
+  // A recalibration or rollback: the worklist judges results against the new version.
+  chestAidService.subscribe(chestAidService.EVENTS.CALIBRATION_CHANGED, () => chestAidTriageService.modelChanged());
   chestAidTriageService.configure({
     store,
     catalog: dataSourceCatalog(
