@@ -104,6 +104,34 @@ async function analyse(p, studyUID) {
   return Number(await score.getAttribute('data-probability'));
 }
 
+/**
+ * Opens a study in OHIF's stock Basic Viewer and records what it shows: the study browser's items,
+ * the notifications OHIF raised, and the console's warnings (diagnostics, and a screenshot).
+ */
+async function inBasicViewer(t, uid, name) {
+  const reader = await newReader();
+  const warnings = [];
+  reader.on('console', message => {
+    if (message.type() === 'warning' || message.type() === 'error') warnings.push(message.text().slice(0, 300));
+  });
+  // OHIF's first-visit tour of the Basic Viewer covers it with a modal overlay: marked as seen.
+  await reader.addInitScript(() => localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour'])));
+  const shoot = async file => {
+    await reader.locator(BANNER_CONFIRM).click({ timeout: 2000 }).catch(() => undefined);
+    await reader.screenshot({ path: join(ARTIFACTS, file) });
+  };
+  await reader.goto(`${viewer.url}/viewer?StudyInstanceUIDs=${uid}`);
+  await reader.waitForFunction(() => Boolean(window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.()), null, { timeout: 120_000 });
+  await reader.waitForTimeout(3000);
+  const items = await reader
+    .locator('[data-cy="study-browser-thumbnail"], [data-cy="study-browser-thumbnail-no-image"]')
+    .evaluateAll(els => els.map(el => el.innerText.replace(/\s+/g, ' ').trim()));
+  const notices = await reader.getByText(/went wrong|error|failed/i).evaluateAll(els => els.map(el => el.innerText.replace(/\s+/g, ' ').trim()));
+  t.diagnostic(`${name}: study browser ${JSON.stringify(items)}; notifications ${JSON.stringify(notices)}`);
+  await shoot(`${name}.png`);
+  return { reader, items, notices, warnings, shoot };
+}
+
 test('the study list comes from Orthanc, with the risk column', async () => {
   assert.ok(radiographs().length >= 3, `the PACS holds at least three radiograph studies (${radiographs().length})`);
   await page.goto(`${viewer.url}/`);
@@ -113,6 +141,12 @@ test('the study list comes from Orthanc, with the risk column', async () => {
   }
   await dismissBanner(page);
   await page.screenshot({ path: join(ARTIFACTS, 'pacs-study-list-before.png') });
+});
+
+test("baseline: OHIF's stock Basic Viewer on a radiograph from the PACS, before ChestAid wrote anything", async t => {
+  const { reader, warnings } = await inBasicViewer(t, studiesToSave()[0], 'pacs-basic-viewer-before');
+  t.diagnostic(`console warnings: ${JSON.stringify(warnings.slice(0, 8))}`);
+  await reader.context().close();
 });
 
 test('Analyze and Save to PACS store a ChestAid SR whose score is the one shown', async () => {
@@ -344,35 +378,23 @@ test('after the batch, a fresh reader sees every score from the PACS, in the sam
   }
 });
 
-test("OHIF's stock Basic Viewer opens a study holding a ChestAid SR", async t => {
+test("OHIF's stock Basic Viewer opens a study holding a ChestAid SR and heatmap map", async t => {
   const [uid] = [...saved][0];
-  const reader = await newReader();
-  // OHIF's first-visit tour of the Basic Viewer covers it with a modal overlay: marked as seen.
-  await reader.addInitScript(() => localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour'])));
-  // The banner is confirmed by the page's handler; a screenshot must not wait for it.
-  const shoot = async name => {
-    await reader.locator(BANNER_CONFIRM).click({ timeout: 2000 }).catch(() => undefined);
-    await reader.screenshot({ path: join(ARTIFACTS, name) });
-  };
+  const { reader, items, warnings, shoot } = await inBasicViewer(t, uid, 'pacs-basic-viewer-study');
   try {
-    await reader.goto(`${viewer.url}/viewer?StudyInstanceUIDs=${uid}`);
-    await reader.waitForFunction(() => Boolean(window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.()), null, { timeout: 120_000 });
-    // The study browser lists the SR series beside the radiograph.
-    const sr = reader.locator('[data-cy="study-browser-thumbnail"], [data-cy="study-browser-thumbnail-no-image"]', { hasText: SR_DESCRIPTION });
-    await sr.first().waitFor();
-    const items = await reader
-      .locator('[data-cy="study-browser-thumbnail"], [data-cy="study-browser-thumbnail-no-image"]')
-      .evaluateAll(els => els.map(el => el.innerText.replace(/\s+/g, ' ').trim()));
-    t.diagnostic(`study browser items: ${JSON.stringify(items)}`);
     assert.ok(items.some(item => item.startsWith('SR') && item.includes(SR_DESCRIPTION)), 'the SR series is listed as an SR display set');
-    await shoot('pacs-basic-viewer-study.png');
-    // Opened in the viewport: what OHIF's stock SR handling makes of a measurement report
-    // without spatial coordinates is recorded, not asserted (see the screenshot).
-    await sr.first().dblclick();
-    await reader.waitForTimeout(3000);
-    const viewportText = await reader.locator('[data-cy="viewport-pane"], .viewport-wrapper').first().innerText().catch(() => '');
-    t.diagnostic(`viewport after opening the SR: ${JSON.stringify(viewportText.replace(/\s+/g, ' ').slice(0, 300))}`);
-    await shoot('pacs-basic-viewer-sr.png');
+    assert.ok(items.some(item => item.startsWith('PMAP') && item.includes('ChestAid Grad-CAM')), 'the heatmap map is listed as a PMAP display set');
+    t.diagnostic(`console warnings: ${JSON.stringify(warnings.slice(0, 12))}`);
+    // Each opened in the viewport: what OHIF's stock handling makes of them is recorded, not
+    // asserted (see the screenshots and the diagnostics).
+    for (const [label, file] of [[SR_DESCRIPTION, 'pacs-basic-viewer-sr.png'], ['ChestAid Grad-CAM', 'pacs-basic-viewer-pmap.png']]) {
+      const before = warnings.length;
+      await reader.locator('[data-cy="study-browser-thumbnail"], [data-cy="study-browser-thumbnail-no-image"]', { hasText: label }).first().dblclick();
+      await reader.waitForTimeout(4000);
+      const notices = await reader.getByText(/went wrong|error|failed|not supported/i).evaluateAll(els => els.map(el => el.innerText.replace(/\s+/g, ' ').trim()));
+      t.diagnostic(`after opening ${label}: notifications ${JSON.stringify(notices)}; new console warnings ${JSON.stringify(warnings.slice(before, before + 6))}`);
+      await shoot(file);
+    }
   } finally {
     await reader.context().close();
   }
