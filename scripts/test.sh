@@ -21,7 +21,7 @@ fi
 if [ "$suite" = all ] || [ "$suite" = unit ]; then
   echo "== viewer unit tests (jest) and type check =="
   npx tsc -p tsconfig.json --noEmit
-  npx eslint extension mode
+  npx eslint extension mode worker
   npx jest
 fi
 

@@ -89,3 +89,16 @@ test('a stored heatmap Parametric Map references the right image and its pixels 
   const pixels = dicom.readHeatmapPixels(bytes);
   assert.deepEqual(Buffer.from(pixels.data.buffer), Buffer.from(upsample(cam, ref.Rows, ref.Columns).data.buffer));
 });
+
+test('the heatmap as a binary SEG is accepted by STOW-RS and found under the source study', async () => {
+  const ref = sourceRef();
+  const cam = { data: Float32Array.from({ length: 49 }, (_, i) => i / 48), width: 7, height: 7 };
+  const built = dicom.buildHeatmapSegmentation({ ...identity, source, cam, trainedOnSyntheticData: true });
+  await pacs.client.store([built.part10], ref.StudyInstanceUID);
+  const rows = await pacs.client.searchInstances(ref.StudyInstanceUID, built.seriesInstanceUID);
+  assert.deepEqual(rows.map(row => row['00080016'].Value[0]), [dicom.SEGMENTATION_SOP_CLASS]);
+  const metadata = await pacs.client.retrieveInstanceMetadata(ref.StudyInstanceUID, built.seriesInstanceUID, built.sopInstanceUID);
+  const naturalized = dicom.naturalize(metadata);
+  assert.equal(naturalized.NumberOfFrames, 3);
+  assert.equal(naturalized.ReferencedSeriesSequence[0].SeriesInstanceUID, ref.SeriesInstanceUID);
+});

@@ -56,6 +56,8 @@ export const CODES = Object.freeze({
   findingSite: code('363698007', 'SCT', 'Finding Site'),
   lung: code('39607008', 'SCT', 'Lung structure'),
   sourceOfMeasurement: code('121112', 'DCM', 'Source of Measurement'),
+  // TID 1410 planar ROI: the region the measurement is about (here the whole image).
+  imageRegion: code('111030', 'DCM', 'Image Region'),
   // TID 1600 image library.
   imageLibrary: code('111028', 'DCM', 'Image Library'),
   imageLibraryGroup: code('126200', 'DCM', 'Image Library Group'),
@@ -86,6 +88,9 @@ export const CODES = Object.freeze({
   groundTruthUnsure: code('CA0013', PRIVATE_SCHEME, 'Reader unsure'),
   chestAidResultReference: code('CA0014', PRIVATE_SCHEME, 'ChestAid result assessed'),
   chestAidFeedbackReport: code('CA0015', PRIVATE_SCHEME, 'ChestAid reader feedback'),
+  // The heatmap as segments (attention bands), for viewers that show SEG but not Parametric Maps.
+  aiAttention: code('CA0016', PRIVATE_SCHEME, 'AI attention'),
+  attentionBand: code('CA0017', PRIVATE_SCHEME, 'Grad-CAM attention at or above a level'),
 });
 
 export type CodeName = keyof typeof CODES;

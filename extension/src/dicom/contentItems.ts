@@ -41,6 +41,23 @@ export const imageItem = (relationship: Relationship, concept: Code | undefined,
 });
 
 /**
+ * A SCOORD polyline in image pixel coordinates (column, row; 0\0 is the top left corner of the
+ * first pixel, PS3.3 C.18.6.1.1), SELECTED FROM the image it is drawn on.
+ */
+export const polylineItem = (
+  relationship: Relationship,
+  concept: Code,
+  points: readonly number[],
+  sopClassUID: string,
+  sopInstanceUID: string,
+): Dataset => ({
+  ...base(relationship, 'SCOORD', concept),
+  GraphicType: 'POLYLINE',
+  GraphicData: [...points],
+  ContentSequence: [imageItem('SELECTED FROM', undefined, sopClassUID, sopInstanceUID)],
+});
+
+/**
  * A NUM item. The value goes twice: as NumericValue (DS, at most 16 characters, so rounded to
  * about 14 significant digits) for every SR reader, and as FloatingPointValue (FD, the IEEE double
  * itself; PS3.3 Table C.18-1 allows it beside NumericValue) so ChestAid reads back exactly the

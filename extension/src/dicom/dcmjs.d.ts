@@ -31,6 +31,8 @@ declare module 'dcmjs' {
       DicomDict: typeof DicomDict;
       DicomMessage: DicomMessageStatic;
       DicomMetaDictionary: DicomMetaDictionaryStatic;
+      BitArray: { pack(bits: Uint8Array): Uint8Array; unpack(packed: ArrayBuffer | Uint8Array): Uint8Array };
+      Colors: { rgb2DICOMLAB(rgb: [number, number, number]): [number, number, number] };
     };
     log: { setLevel(level: string | number): void; getLevel(): number };
   };

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { upsample } from '../core/cam';
 import { buildHeatmapParametricMap } from './parametricMap';
 import { buildResultSr } from './resultSr';
+import { buildHeatmapSegmentation } from './segmentation';
 import { demoResult, demoSource } from './testing/fixtures';
 
 const PYTHON = '/usr/bin/python3';
@@ -136,6 +137,38 @@ print(json.dumps({
       sha256: createHash('sha256').update(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)).digest('hex'),
       deviceUid: model.deviceUID,
       rwvm: [0, 1],
+    });
+  });
+});
+
+describeIf(pydicomMissing, 'pydicom is not installed (apt-get install python3-pydicom)', 'pydicom reads the heatmap SEG', () => {
+  it('unpacks the same bit masks, one frame per attention level', () => {
+    const { model, calibration } = demoResult();
+    const source = demoSource();
+    const cam = { data: Float32Array.from({ length: 49 }, (_, i) => ((i * 3) % 49) / 48), width: 7, height: 7 };
+    const built = buildHeatmapSegmentation({ source, cam, model, calibration, trainedOnSyntheticData: true });
+    const map = upsample(cam, source.Rows as number, source.Columns as number).data;
+    const masks = Uint8Array.from([0.25, 0.5, 0.75].flatMap(level => Array.from(map, v => (v >= level ? 1 : 0))));
+    const read = pydicom(
+      save('heatmap-seg.dcm', built.part10),
+      `
+import hashlib
+px = ds.pixel_array
+print(json.dumps({
+  'sopClass': ds.SOPClassUID, 'type': ds.SegmentationType, 'shape': list(px.shape),
+  'labels': [s.SegmentLabel for s in ds.SegmentSequence],
+  'sha256': hashlib.sha256(px.astype('u1').tobytes()).hexdigest(),
+  'sourceSop': ds.PerFrameFunctionalGroupsSequence[0].DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID,
+}))
+`,
+    );
+    expect(read).toEqual({
+      sopClass: '1.2.840.10008.5.1.4.1.1.66.4',
+      type: 'BINARY',
+      shape: [3, source.Rows, source.Columns],
+      labels: ['Grad-CAM >= 0.25', 'Grad-CAM >= 0.50', 'Grad-CAM >= 0.75'],
+      sha256: createHash('sha256').update(masks).digest('hex'),
+      sourceSop: source.SOPInstanceUID,
     });
   });
 });

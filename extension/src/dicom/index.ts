@@ -44,3 +44,11 @@ export {
   type GroundTruth,
   type Reader,
 } from './feedbackSr';
+export {
+  buildHeatmapSegmentation,
+  SEGMENTATION_SOP_CLASS,
+  HEATMAP_SEG_SERIES_DESCRIPTION,
+  HEATMAP_SEG_SERIES_NUMBER,
+  DEFAULT_ATTENTION_LEVELS,
+  type HeatmapSegmentationInput,
+} from './segmentation';

@@ -23,12 +23,10 @@
  * - A smaller grid (option `grid`) covers the same area as the source, with larger pixels
  *   (core/heatmapLayer.ts layerPlane). It is smaller to store but OHIF 3.13 will not display it.
  *
- * Display in stock OHIF 3.13.2 (read from its cornerstone-dicom-pmap extension, not yet seen in a
- * browser): the handler loads a map only over a cached VOLUME of the referenced series ("stack
- * viewport PMAP is not supported yet"), and a single radiograph is not reconstructable as a
- * volume, so OHIF lists the map's series but cannot overlay it on a CR/DX. Its SEG handler does
- * work on stack viewports, but only for BINARY segmentations (fractional ones are refused), so a
- * displayable alternative would be a binary SEG of attention bands (e.g. >= 0.25/0.5/0.75).
+ * Display in stock OHIF 3.13.2, seen in Chromium against Orthanc (demo CR, source grid): the map's
+ * series is listed as PMAP, and double-clicking it overlays the map in colour on the radiograph
+ * (OHIF builds a one-image volume from the CR; it multiplies the values by 100, so its window
+ * reads 0..100). Its handler refuses a map whose Rows/Columns differ from the source's.
  */
 import { upsample } from '../core/cam';
 import { InputError, show } from '../core/errors';
@@ -111,7 +109,7 @@ function numbers(value: unknown, length: number): number[] | undefined {
 }
 
 /** The source's plane: its own geometry when it has a frame of reference, else the image plane. */
-function sourcePlane(source: Dataset, rows: number, columns: number): { plane: ImagePlane; frameOfReferenceUID?: string; spacingNote?: string } {
+export function sourcePlane(source: Dataset, rows: number, columns: number): { plane: ImagePlane; frameOfReferenceUID?: string; spacingNote?: string } {
   const spacing = numbers(source.PixelSpacing, 2) ?? numbers(source.ImagerPixelSpacing, 2);
   const spacingNote = spacing ? undefined : 'The source has no pixel spacing: spacing 1 here means one source pixel.';
   const [rowSpacing, columnSpacing] = spacing ?? [1, 1];
@@ -135,7 +133,7 @@ function sourcePlane(source: Dataset, rows: number, columns: number): { plane: I
   };
 }
 
-function checkCam(cam: GreyImage): void {
+export function checkCam(cam: GreyImage): void {
   if (!cam || !(cam.data instanceof Float32Array)) throw new InputError(`cam must be a GreyImage with Float32Array data, got ${show(cam)}`);
   positiveInteger('cam width', cam.width);
   positiveInteger('cam height', cam.height);
@@ -149,7 +147,7 @@ function checkCam(cam: GreyImage): void {
 }
 
 /** The map on the output grid: as given when it already has that size, else upsampled bicubically. */
-function mapOnGrid(cam: GreyImage, grid: Grid): GreyImage {
+export function mapOnGrid(cam: GreyImage, grid: Grid): GreyImage {
   if (cam.width === grid.columns && cam.height === grid.rows) return cam;
   return upsample(cam, grid.rows, grid.columns);
 }

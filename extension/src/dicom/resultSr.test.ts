@@ -130,6 +130,17 @@ describe('buildResultSr attributes', () => {
     expect(itemsOf(entry.ReferencedSOPSequence)[0]).toMatchObject({ ReferencedSOPInstanceUID: source.SOPInstanceUID });
   });
 
+  it('outlines the whole image as a TID 1410 Image Region, which OHIF 3.13 needs to open the SR', () => {
+    const region = findFirst(ds.ContentSequence, CODES.imageRegion)!;
+    const { Rows: rows, Columns: columns } = source as { Rows: number; Columns: number };
+    expect(region.ValueType).toBe('SCOORD');
+    expect(region.GraphicType).toBe('POLYLINE');
+    expect(Array.from(region.GraphicData as number[])).toEqual([0, 0, columns, 0, columns, rows, 0, rows, 0, 0]);
+    const [selectedFrom] = itemsOf(region.ContentSequence);
+    expect(selectedFrom).toMatchObject({ RelationshipType: 'SELECTED FROM', ValueType: 'IMAGE' });
+    expect(itemsOf(selectedFrom.ReferencedSOPSequence)[0].ReferencedSOPInstanceUID).toBe(source.SOPInstanceUID);
+  });
+
   it('gives no NUM item children, which OHIF 3.13 would take for a spatial measurement and drop', () => {
     const nums: Record<string, unknown>[] = [];
     const walk = (items: unknown) =>

@@ -17,6 +17,7 @@
  *      HAS CONCEPT MOD TEXT Algorithm Name / Algorithm Version                   [TID 4019]
  *      HAS CONCEPT MOD TEXT Model file SHA-256, Calibration method, Calibration version
  *      CONTAINS IMAGE Source of Measurement -> the radiograph
+ *      CONTAINS SCOORD Image Region: the whole image, SELECTED FROM the radiograph [TID 1410]
  *      CONTAINS NUM  Calibrated probability of pneumonia {probability}            [TID 1419]
  *      CONTAINS NUM  Model logit; NUM Clinical decision threshold
  *      CONTAINS CODE Decision against the clinical threshold = above / below
@@ -26,9 +27,16 @@
  * OHIF 3.13's SR reader takes any NUM with children for a spatial measurement, finds no SCOORD
  * and drops the NUM, so the score would not show. It shows a NUM without children as
  * "<meaning>: <value, 2 decimals> <unit>", and each Comment as a label.
+ *
+ * The Image Region is there for OHIF too: 3.13.2 throws ("Cannot read properties of undefined
+ * (reading 'ReferencedSOPSequence')", the route's error page) on opening a TID 1500 SR whose
+ * measurement group has no SCOORD; with one it opens the SR viewport without that error (seen in
+ * Chromium against Orthanc; it reads the NUMs as the region's labels). The whole image is the
+ * honest region: the score is about the
+ * image, not a part of it. It is left out when the source header has no Rows/Columns.
  */
 import { CODES } from './codes';
-import { codeItem, container, imageItem, numItem, textItem, uidItem } from './contentItems';
+import { codeItem, container, imageItem, numItem, polylineItem, textItem, uidItem } from './contentItems';
 import { contributingEquipment, softwareVersions, srHeader, type DeviceIdentity } from './srDocument';
 import {
   CHESTAID_MANUFACTURER,
@@ -43,6 +51,7 @@ import {
   isUid,
   naturalize,
   newUid,
+  numberOf,
   parseInstant,
   sourceRefOf,
   writePart10,
@@ -158,6 +167,12 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
     textItem('HAS CONCEPT MOD', CODES.calibrationVersion, input.calibration.version),
   ];
   const comments = [textItem('CONTAINS', CODES.comment, DECISION_SUPPORT_STATEMENT)];
+  const rows = numberOf(sourceDataset.Rows);
+  const columns = numberOf(sourceDataset.Columns);
+  const region =
+    rows && columns && Number.isInteger(rows) && Number.isInteger(columns)
+      ? [polylineItem('CONTAINS', CODES.imageRegion, [0, 0, columns, 0, columns, rows, 0, rows, 0, 0], source.sopClassUID, source.sopInstanceUID)]
+      : [];
   if (input.trainedOnSyntheticData) comments.push(textItem('CONTAINS', CODES.comment, SYNTHETIC_DATA_STATEMENT));
 
   const group = container('CONTAINS', CODES.measurementGroup, [
@@ -167,6 +182,7 @@ export function buildResultSr(input: ResultSrInput): BuiltObject {
     codeItem('HAS CONCEPT MOD', CODES.findingSite, CODES.lung),
     ...algorithm,
     imageItem('CONTAINS', CODES.sourceOfMeasurement, source.sopClassUID, source.sopInstanceUID),
+    ...region,
     numItem('CONTAINS', CODES.pneumoniaProbability, input.score, CODES.probabilityUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.modelLogit, input.logit, CODES.logitUnit, { observationDateTime: observed }),
     numItem('CONTAINS', CODES.clinicalThreshold, input.threshold, CODES.probabilityUnit),

@@ -1,0 +1,302 @@
+/**
+ * `npm run worker -- --pacs http://127.0.0.1:8042/dicom-web [options]`: the headless triage worker.
+ *
+ * Exit codes (for a service manager; also in --help):
+ *   0  stopped cleanly (SIGTERM/SIGINT), or --once finished a pass in which every image was
+ *      scored or skipped
+ *   1  an unexpected internal error (a bug: the log line says where)
+ *   2  bad command line or configuration (including an unreadable state file)
+ *   3  the model cannot be used: manifest invalid, ONNX file missing, or its sha256 differs
+ *   4  --once: the PACS could not be reached (after retries); nothing was lost, run again
+ *   5  --once: the pass finished, but some images failed (retried on the next run up to
+ *      --max-attempts, then dead-lettered in the state file)
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { DicomWebClient, type FetchLike, type RetryPolicy } from '../../extension/src/pacs/dicomweb';
+import { startHealthServer } from './health';
+import { jsonLogger, ms, type Logger } from './log';
+import { loadModel, ModelError } from './model';
+import { parseShard, WHOLE, type Shard } from './shard';
+import { StateFileError, WorkerState } from './state';
+import { TriageWorker } from './worker';
+
+export const EXIT = Object.freeze({ ok: 0, internal: 1, config: 2, model: 3, pacsUnreachable: 4, itemsFailed: 5 });
+
+export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOMweb PACS and stores a DICOM SR and heatmap for each.
+
+  npm run worker -- --pacs URL [options]
+
+  --pacs URL             DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web (required)
+  --model PATH           model manifest (default models/chestaid-demo/manifest.json)
+  --once                 one pass, then exit (exit code says how it went)
+  --interval S           seconds between polls (default 30)
+  --state FILE           remember studies, failures and the dead-letter list here (default: none;
+                         the PACS alone decides what is done)
+  --shard i/n            take only the studies whose StudyInstanceUID hashes to i mod n
+  --max-attempts N       attempts per image before it is dead-lettered (default 3)
+  --health-port P        serve GET /healthz on 127.0.0.1:P (0 picks a free port)
+  --unhealthy-after S    /healthz answers 503 once the PACS has been unreachable this long (default 60)
+  --threads N            onnxruntime intra-op threads (default: onnxruntime's choice)
+  --retries N            retries per PACS request (default 4), with exponential backoff and jitter
+  --retry-base-ms MS     first backoff (default 250); doubles up to --retry-max-ms (default 8000)
+  --request-timeout S    give up on one PACS request after this long (default 60)
+  --page-size N          studies per QIDO-RS page (default 100)
+  --since YYYYMMDD       list only studies with StudyDate on or after this day (bounds each poll on
+                         a large archive; a study acquired earlier but sent later is not seen)
+
+Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration; 3 model
+missing, invalid or tampered with; 4 PACS unreachable (--once); 5 some images failed (--once).`;
+
+export interface CliOptions {
+  readonly pacs: string;
+  readonly model: string;
+  readonly once: boolean;
+  readonly intervalMs: number;
+  readonly state: string | null;
+  readonly shard: Shard;
+  readonly maxAttempts: number;
+  readonly healthPort: number | null;
+  readonly unhealthyAfterMs: number;
+  readonly threads: number | undefined;
+  readonly retry: RetryPolicy;
+  readonly requestTimeoutMs: number;
+  readonly pageSize: number;
+  readonly since: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function numberOption(name: string, raw: string | undefined, fallback: number, { min = 0, integer = false } = {}): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function sinceOption(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(raw);
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+  if (!match || !date || date.getUTCDate() !== Number(match[3]) || date.getUTCMonth() !== Number(match[2]) - 1) {
+    throw new ConfigError(`--since must be a date YYYYMMDD, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        pacs: { type: 'string' },
+        model: { type: 'string' },
+        once: { type: 'boolean' },
+        interval: { type: 'string' },
+        state: { type: 'string' },
+        shard: { type: 'string' },
+        'max-attempts': { type: 'string' },
+        'health-port': { type: 'string' },
+        'unhealthy-after': { type: 'string' },
+        threads: { type: 'string' },
+        retries: { type: 'string' },
+        'retry-base-ms': { type: 'string' },
+        'retry-max-ms': { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'page-size': { type: 'string' },
+        since: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (!v.pacs) throw new ConfigError('--pacs is required: the DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web');
+  let url: URL;
+  try {
+    url = new URL(v.pacs);
+  } catch {
+    throw new ConfigError(`--pacs must be an absolute http(s) URL, got ${JSON.stringify(v.pacs)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--pacs must be http or https, got ${JSON.stringify(v.pacs)}`);
+  let shard = WHOLE;
+  if (v.shard !== undefined) {
+    try {
+      shard = parseShard(v.shard);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  const baseDelayMs = numberOption('retry-base-ms', v['retry-base-ms'], 250);
+  const maxDelayMs = numberOption('retry-max-ms', v['retry-max-ms'], 8000);
+  return {
+    pacs: v.pacs,
+    model: resolve(v.model ?? 'models/chestaid-demo/manifest.json'),
+    once: v.once ?? false,
+    intervalMs: numberOption('interval', v.interval, 30, { min: 0.01 }) * 1000,
+    state: v.state ? resolve(v.state) : null,
+    shard,
+    maxAttempts: numberOption('max-attempts', v['max-attempts'], 3, { min: 1, integer: true }),
+    healthPort: v['health-port'] === undefined ? null : numberOption('health-port', v['health-port'], 0, { integer: true }),
+    unhealthyAfterMs: numberOption('unhealthy-after', v['unhealthy-after'], 60) * 1000,
+    threads: v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, { min: 1, integer: true }),
+    retry: {
+      retries: numberOption('retries', v.retries, 4, { integer: true }),
+      baseDelayMs,
+      maxDelayMs: Math.max(baseDelayMs, maxDelayMs),
+      jitter: 0.5,
+    },
+    requestTimeoutMs: numberOption('request-timeout', v['request-timeout'], 60, { min: 0.1 }) * 1000,
+    pageSize: numberOption('page-size', v['page-size'], 100, { min: 1, integer: true }),
+    since: sinceOption(v.since),
+  };
+}
+
+/** fetch with a per-request deadline and the shutdown signal: a hung PACS cannot hang the worker. */
+function fetchWithDeadline(timeoutMs: number): FetchLike {
+  return (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+}
+
+export interface RunHandles {
+  /** Resolves with the exit code. */
+  readonly done: Promise<number>;
+}
+
+/** Runs the worker as the CLI does; `process`-level wiring (signals, exit) is main()'s. */
+export async function runCli(argv: readonly string[], logger: Logger = jsonLogger()): Promise<number> {
+  let options: CliOptions | 'help';
+  try {
+    options = parseCli(argv);
+  } catch (error) {
+    logger.log('error', 'bad-config', { error: (error as Error).message });
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return EXIT.config;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+
+  let state: WorkerState;
+  try {
+    state = options.state ? WorkerState.open(options.state) : WorkerState.memory();
+  } catch (error) {
+    logger.log('error', 'bad-config', { error: (error as Error).message });
+    return error instanceof StateFileError ? EXIT.config : EXIT.internal;
+  }
+
+  let model;
+  try {
+    model = await loadModel(options.model, { threads: options.threads });
+  } catch (error) {
+    logger.log('error', 'model-unusable', { model: options.model, error: (error as Error).message });
+    return error instanceof ModelError ? EXIT.model : EXIT.internal;
+  }
+
+  const shutdown = new AbortController();
+  const pacs = new DicomWebClient({
+    baseUrl: options.pacs,
+    fetch: fetchWithDeadline(options.requestTimeoutMs),
+    retry: options.retry,
+    retryHooks: {
+      signal: shutdown.signal,
+      onRetry: (error, attempt, delayMs) =>
+        logger.log('warn', 'retry', { attempt, of: options.retry.retries, delayMs: ms(delayMs), error: (error as Error).message }),
+    },
+  });
+  const worker = new TriageWorker({
+    pacs,
+    model: { manifest: model.manifest, sha256: model.sha256, classifier: model.classifier },
+    logger,
+    state,
+    shard: options.shard,
+    maxAttempts: options.maxAttempts,
+    pageSize: options.pageSize,
+    since: options.since,
+  });
+
+  const health = options.healthPort === null
+    ? null
+    : await startHealthServer(options.healthPort, '127.0.0.1', () => {
+        const downMs = worker.pacsDownSince ? Date.now() - worker.pacsDownSince.getTime() : 0;
+        const healthy = downMs <= options.unhealthyAfterMs;
+        return {
+          healthy,
+          body: {
+            status: healthy ? 'ok' : 'pacs-unreachable',
+            lastPollAt: worker.lastPollAt?.toISOString() ?? null,
+            lastPollOkAt: worker.lastPollOkAt?.toISOString() ?? null,
+            pacsUnreachableForS: worker.pacsDownSince ? Math.round(downMs / 100) / 10 : 0,
+            counts: worker.counts,
+            model: { id: model.manifest.model.id, sha256: model.sha256, calibrationVersion: model.manifest.calibration.version },
+            shard: `${options.shard.index}/${options.shard.count}`,
+          },
+        };
+      });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    logger.log('info', 'stopping', { signal, then: signals === 1 ? 'finishing the current image' : 'abandoning the current image' });
+    worker.requestStop();
+    shutdown.abort();
+    // A second signal abandons the image in hand: safe, since its write is idempotent (results.ts).
+    if (signals > 1) {
+      logger.log('info', 'stopped', { abandoned: true, counts: worker.counts });
+      process.exit(EXIT.ok);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const address = health?.address();
+  logger.log('info', 'started', {
+    pacs: options.pacs,
+    model: { id: model.manifest.model.id, version: model.manifest.model.version, sha256: model.sha256, calibrationVersion: model.manifest.calibration.version },
+    loadMs: { read: ms(model.loadMs.read), verify: ms(model.loadMs.verify), session: ms(model.loadMs.session) },
+    once: options.once,
+    intervalS: options.intervalMs / 1000,
+    shard: `${options.shard.index}/${options.shard.count}`,
+    state: options.state,
+    healthPort: address && typeof address === 'object' ? address.port : null,
+  });
+
+  try {
+    const last = await worker.run({ once: options.once, intervalMs: options.intervalMs });
+    let code: number = EXIT.ok;
+    if (options.once && !last.stopped) {
+      if (!last.completed) code = EXIT.pacsUnreachable;
+      else if (last.failed > 0) code = EXIT.itemsFailed;
+    }
+    logger.log('info', 'stopped', { exitCode: code, counts: worker.counts });
+    return code;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await new Promise<void>(done => (health ? health.close(() => done()) : done()));
+    await model.classifier.release();
+  }
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const logger = jsonLogger();
+  try {
+    process.exitCode = await runCli(argv, logger);
+  } catch (error) {
+    logger.log('error', 'internal-error', { error: (error as Error).stack ?? String(error) });
+    process.exitCode = EXIT.internal;
+  }
+}

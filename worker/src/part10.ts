@@ -1,0 +1,178 @@
+/**
+ * DICOM Part 10 bytes -> the core's PixelAttributes and stored values, in Node.
+ *
+ * The browser gets its pixels from Cornerstone's decoder (extension/src/adapters/cornerstonePixels.ts);
+ * the worker has no decoder and parses the file itself with dcmjs. It hands the core exactly what
+ * the core's rules need and lets pixels.ts decide what is acceptable (modality, photometric
+ * interpretation, frames, bit depth, corrupt length), so the panel and the worker refuse the same
+ * images with the same messages. What only a Part 10 reader can know is checked here: the file
+ * parses, the transfer syntax is one whose pixels are plain little-endian values, and the pixel
+ * data's byte length fits the element size.
+ */
+import { InputError, type PixelAttributes, type StoredPixels } from '../../extension/src/core';
+import { dcmjs } from './dcmjs';
+
+/** Native (uncompressed) little-endian transfer syntaxes: the pixel data is the values as they are. */
+export const NATIVE_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.1.2': 'Implicit VR Little Endian',
+  '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
+};
+
+/** Names for the refusal message; anything else is named by its UID alone. */
+const KNOWN_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.1.2.2': 'Explicit VR Big Endian',
+  '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
+  '1.2.840.10008.1.2.4.50': 'JPEG Baseline',
+  '1.2.840.10008.1.2.4.51': 'JPEG Extended',
+  '1.2.840.10008.1.2.4.57': 'JPEG Lossless',
+  '1.2.840.10008.1.2.4.70': 'JPEG Lossless SV1',
+  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
+  '1.2.840.10008.1.2.4.81': 'JPEG-LS Near-Lossless',
+  '1.2.840.10008.1.2.4.90': 'JPEG 2000 Lossless',
+  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
+  '1.2.840.10008.1.2.5': 'RLE Lossless',
+};
+
+export type NaturalDataset = Record<string, unknown>;
+
+export interface Part10Image {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+  readonly sopClassUID: string;
+  readonly transferSyntaxUID: string;
+  readonly attributes: PixelAttributes;
+  readonly pixels: StoredPixels;
+  /** The naturalised header (dcmjs keywords), pixel data removed: the result builders read it. */
+  readonly dataset: NaturalDataset;
+}
+
+function text(ds: NaturalDataset, key: string): string | undefined {
+  const v = Array.isArray(ds[key]) ? (ds[key] as unknown[])[0] : ds[key];
+  return typeof v === 'string' ? v.trim() : undefined;
+}
+
+function num(ds: NaturalDataset, key: string): number | undefined {
+  const raw = Array.isArray(ds[key]) ? (ds[key] as unknown[])[0] : ds[key];
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  return Number(raw);
+}
+
+/** Multi-valued numbers (WindowCenter/Width) stay lists; the core takes the first. */
+function nums(ds: NaturalDataset, key: string): number | number[] | undefined {
+  const raw = ds[key];
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (Array.isArray(raw)) return raw.length > 0 ? raw.map(Number) : undefined;
+  return Number(raw);
+}
+
+function present(ds: NaturalDataset, key: string): boolean {
+  const v = ds[key];
+  return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null;
+}
+
+function requireUid(ds: NaturalDataset, key: string, where: string): string {
+  const uid = text(ds, key);
+  if (!uid) throw new InputError(`${where} has no ${key}`);
+  return uid;
+}
+
+/**
+ * The stored values of a native single frame as the typed array the core's rules expect:
+ * BitsAllocated picks the element size, PixelRepresentation the sign. A trailing pad byte (8-bit
+ * data of odd length is padded to even) is dropped; any other mismatch is left for the core,
+ * which names the expected and the actual count.
+ */
+function storedValues(bytes: ArrayBuffer, a: PixelAttributes, where: string): StoredPixels {
+  const signed = a.pixelRepresentation === 1;
+  let size: number;
+  switch (a.bitsAllocated) {
+    case 8:
+      size = 1;
+      break;
+    case 16:
+      size = 2;
+      break;
+    case 32:
+      size = 4;
+      break;
+    default:
+      // The core names the bad value; give it an empty array so that its own check speaks first.
+      return new Uint8Array(0);
+  }
+  const expected = a.rows * a.columns;
+  let count = Math.floor(bytes.byteLength / size);
+  if (size === 1 && count === expected + 1 && bytes.byteLength % 2 === 0) count = expected;
+  if (bytes.byteLength % size !== 0 && count !== expected) {
+    throw new InputError(
+      `${where}: pixel data is ${bytes.byteLength} bytes, not a whole number of ${a.bitsAllocated}-bit values (corrupt or truncated image)`,
+    );
+  }
+  if (size === 1) return signed ? new Int8Array(bytes, 0, count) : new Uint8Array(bytes, 0, count);
+  if (size === 2) return signed ? new Int16Array(bytes, 0, count) : new Uint16Array(bytes, 0, count);
+  return signed ? new Int32Array(bytes, 0, count) : new Uint32Array(bytes, 0, count);
+}
+
+/**
+ * Parse a Part 10 file. `where` names the instance in messages (e.g. its SOP Instance UID or
+ * file name). Throws InputError for anything the worker cannot score; whether an image is
+ * acceptable as a chest radiograph is the core's call (toUnitGrey's checks run at scoring time).
+ */
+export function readPart10(part10: ArrayBuffer | Uint8Array, where = 'the instance'): Part10Image {
+  const buffer =
+    part10 instanceof Uint8Array ? part10.buffer.slice(part10.byteOffset, part10.byteOffset + part10.byteLength) : part10;
+  let message: { meta: Record<string, { Value?: unknown[] }>; dict: Record<string, unknown> };
+  try {
+    message = dcmjs.data.DicomMessage.readFile(buffer as ArrayBuffer);
+  } catch (error) {
+    throw new InputError(`${where} is not a readable DICOM Part 10 file: ${(error as Error).message ?? String(error)}`);
+  }
+  const transferSyntaxUID = String(message.meta['00020010']?.Value?.[0] ?? '').trim();
+  if (!(transferSyntaxUID in NATIVE_TRANSFER_SYNTAXES)) {
+    const name = KNOWN_TRANSFER_SYNTAXES[transferSyntaxUID];
+    throw new InputError(
+      `${where} uses transfer syntax ${transferSyntaxUID || '(none)'}${name ? ` (${name})` : ''}, which the worker cannot decode; ` +
+        'it reads uncompressed little-endian pixel data only (ask the PACS to transcode to 1.2.840.10008.1.2.1)',
+    );
+  }
+  let ds: NaturalDataset;
+  try {
+    ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict);
+  } catch (error) {
+    throw new InputError(`${where} has a header dcmjs cannot read: ${(error as Error).message ?? String(error)}`);
+  }
+  const studyInstanceUID = requireUid(ds, 'StudyInstanceUID', where);
+  const seriesInstanceUID = requireUid(ds, 'SeriesInstanceUID', where);
+  const sopInstanceUID = requireUid(ds, 'SOPInstanceUID', where);
+  const sopClassUID = requireUid(ds, 'SOPClassUID', where);
+
+  const attributes: PixelAttributes = {
+    rows: num(ds, 'Rows') as number,
+    columns: num(ds, 'Columns') as number,
+    samplesPerPixel: num(ds, 'SamplesPerPixel') as number,
+    photometricInterpretation: text(ds, 'PhotometricInterpretation') as string,
+    bitsAllocated: num(ds, 'BitsAllocated') as number,
+    bitsStored: num(ds, 'BitsStored') as number,
+    pixelRepresentation: num(ds, 'PixelRepresentation') as number,
+    rescaleSlope: num(ds, 'RescaleSlope'),
+    rescaleIntercept: num(ds, 'RescaleIntercept'),
+    windowCenter: nums(ds, 'WindowCenter'),
+    windowWidth: nums(ds, 'WindowWidth'),
+    voiLutFunction: text(ds, 'VOILUTFunction'),
+    numberOfFrames: num(ds, 'NumberOfFrames'),
+    modality: text(ds, 'Modality'),
+    hasModalityLutSequence: present(ds, 'ModalityLUTSequence'),
+    hasVoiLutSequence: present(ds, 'VOILUTSequence'),
+  };
+
+  const pixelData = ds.PixelData;
+  delete ds.PixelData;
+  const frames = Array.isArray(pixelData) ? pixelData : pixelData === undefined ? [] : [pixelData];
+  let pixels: StoredPixels = new Uint8Array(0);
+  if (frames.length > 0 && frames[0] instanceof ArrayBuffer) {
+    pixels = storedValues(frames[0], attributes, where);
+  } else if (frames.length > 0) {
+    throw new InputError(`${where}: pixel data is not a byte buffer (corrupt image)`);
+  }
+  return { studyInstanceUID, seriesInstanceUID, sopInstanceUID, sopClassUID, transferSyntaxUID, attributes, pixels, dataset: ds };
+}

@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import { parseManifest, type Classifier } from '../../extension/src/core';
+import { buildResultSr, HEATMAP_SERIES_DESCRIPTION, RESULT_SR_SERIES_DESCRIPTION } from '../../extension/src/dicom';
+import { PacsUnreachable, StowError, type DicomJson, type StowResult } from '../../extension/src/pacs/dicomweb';
+import { dcmjs } from './dcmjs';
+import type { Logger, LogFields } from './log';
+import { WorkerState } from './state';
+import { TriageWorker, type PacsLike } from './worker';
+
+const ROOT = resolve(__dirname, '../..');
+const manifest = parseManifest(JSON.parse(readFileSync(resolve(ROOT, 'models/chestaid-demo/manifest.json'), 'utf8')));
+const SHA = manifest.onnx.sha256;
+
+function bufferOf(path: string): ArrayBuffer {
+  const b = readFileSync(path);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+}
+
+const json = (tag: string, vr: string, ...values: unknown[]) => ({ [tag]: { vr, Value: values } });
+
+interface Stored {
+  readonly study: string;
+  readonly series: string;
+  readonly sop: string;
+  readonly modality: string;
+  readonly description: string;
+  readonly bytes: ArrayBuffer;
+}
+
+/** An in-memory PACS with the worker's DICOMweb calls; failures are injected per call name. */
+class FakePacs implements PacsLike {
+  readonly instances: Stored[] = [];
+  readonly calls: string[] = [];
+  readonly fail: Partial<Record<string, () => Error>> = {};
+
+  add(bytes: ArrayBuffer): void {
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes).dict);
+    if (this.instances.some(i => i.sop === ds.SOPInstanceUID)) return; // one copy, as Orthanc keeps
+    this.instances.push({
+      study: String(ds.StudyInstanceUID),
+      series: String(ds.SeriesInstanceUID),
+      sop: String(ds.SOPInstanceUID),
+      modality: String(ds.Modality),
+      description: String(ds.SeriesDescription ?? ''),
+      bytes,
+    });
+  }
+
+  private call(name: string): void {
+    this.calls.push(name);
+    const failure = this.fail[name];
+    if (failure) throw failure();
+  }
+
+  async searchStudies(): Promise<DicomJson[]> {
+    this.call('searchStudies');
+    const studies = [...new Set(this.instances.map(i => i.study))];
+    return studies.map(study => {
+      const mine = this.instances.filter(i => i.study === study);
+      return {
+        ...json('0020000D', 'UI', study),
+        ...json('00080061', 'CS', ...new Set(mine.map(i => i.modality))),
+        ...json('00201208', 'IS', mine.length),
+      };
+    });
+  }
+
+  async searchSeries(study?: string): Promise<DicomJson[]> {
+    this.call('searchSeries');
+    const rows = this.instances.filter(i => i.study === study);
+    return [...new Set(rows.map(i => i.series))].map(series => {
+      const first = rows.find(i => i.series === series)!;
+      return { ...json('0020000E', 'UI', series), ...json('00080060', 'CS', first.modality), ...json('0008103E', 'LO', first.description) };
+    });
+  }
+
+  async searchInstances(study?: string, series?: string): Promise<DicomJson[]> {
+    this.call('searchInstances');
+    return this.instances.filter(i => i.study === study && i.series === series).map(i => json('00080018', 'UI', i.sop));
+  }
+
+  async retrieveInstance(_study: string, _series: string, sop: string): Promise<ArrayBuffer> {
+    this.call('retrieveInstance');
+    return this.instances.find(i => i.sop === sop)!.bytes;
+  }
+
+  async retrieveSeriesMetadata(study: string, series: string): Promise<DicomJson[]> {
+    this.call('retrieveSeriesMetadata');
+    return this.instances
+      .filter(i => i.study === study && i.series === series)
+      .map(i => dcmjs.data.DicomMessage.readFile(i.bytes).dict as DicomJson);
+  }
+
+  async store(instances: readonly ArrayBuffer[]): Promise<StowResult> {
+    this.call('store');
+    for (const bytes of instances) this.add(bytes);
+    return { stored: [], response: null };
+  }
+}
+
+/** Same answer for every image: the loop, not the model, is under test. */
+const classifier: Classifier = {
+  async run() {
+    return { logit: 2, cam: new Float32Array(49).fill(0.5), camDims: [7, 7] };
+  },
+};
+
+function recorder(): Logger & { events: (LogFields & { event: string })[] } {
+  const events: (LogFields & { event: string })[] = [];
+  return { events, log: (_level, event, fields = {}) => events.push({ event, ...fields }) };
+}
+
+function setUp(files = ['study-01.dcm']) {
+  const pacs = new FakePacs();
+  for (const f of files) pacs.add(bufferOf(resolve(ROOT, 'test/demo-studies/dicom', f)));
+  const logger = recorder();
+  const state = WorkerState.memory();
+  const worker = new TriageWorker({ pacs, model: { manifest, sha256: SHA, classifier }, logger, state, maxAttempts: 3 });
+  return { pacs, logger, state, worker };
+}
+
+const named = (logger: ReturnType<typeof recorder>, event: string) => logger.events.filter(e => e.event === event);
+
+describe('TriageWorker', () => {
+  it('stores the heatmap, then the SR, once per image; the next pass writes nothing, and the one after asks nothing of the study', async () => {
+    const { pacs, worker } = setUp();
+    expect((await worker.runPass()).scored).toBe(1);
+    expect(pacs.instances.map(i => i.description).slice(1)).toEqual([HEATMAP_SERIES_DESCRIPTION, RESULT_SR_SERIES_DESCRIPTION]);
+
+    pacs.calls.length = 0;
+    const second = await worker.runPass();
+    expect(second).toMatchObject({ completed: true, scored: 0, skipped: 1, failed: 0 });
+    expect(pacs.calls).not.toContain('store');
+
+    pacs.calls.length = 0;
+    await worker.runPass();
+    expect(pacs.calls).toEqual(['searchStudies']);
+  });
+
+  it('skips an image whose result another writer already stored, with other UIDs', async () => {
+    const { pacs, logger, worker } = setUp();
+    const source = pacs.instances[0];
+    const other = buildResultSr({
+      source: source.bytes,
+      score: 0.9,
+      logit: 2,
+      threshold: manifest.thresholds.clinical.value,
+      decision: 0.9 >= manifest.thresholds.clinical.value ? 'above' : 'below',
+      calibration: { method: 'isotonic', version: manifest.calibration.version },
+      model: { id: manifest.model.id, version: manifest.model.version, sha256: SHA, deviceUID: manifest.model.device_uid! },
+      observedAt: new Date().toISOString(),
+      trainedOnSyntheticData: true,
+    });
+    pacs.add(other.part10);
+    const pass = await worker.runPass();
+    expect(pass.scored).toBe(0);
+    expect(pacs.calls).not.toContain('store');
+    expect(named(logger, 'skipped')[0].reason).toMatch(/already in the PACS/);
+  });
+
+  it('ends the pass without charging the image when the PACS does not answer, and scores it once it does', async () => {
+    const { pacs, state, worker, logger } = setUp();
+    pacs.fail.retrieveInstance = () => new PacsUnreachable('http://pacs/x', new Error('ECONNREFUSED'));
+    const cut = await worker.runPass();
+    expect(cut.completed).toBe(false);
+    expect(worker.pacsDownSince).not.toBeNull();
+    expect(state.data.failures).toEqual({});
+    expect(named(logger, 'pacs-unreachable')).toHaveLength(1);
+
+    delete pacs.fail.retrieveInstance;
+    expect((await worker.runPass()).scored).toBe(1);
+    expect(worker.pacsDownSince).toBeNull();
+  });
+
+  it('retries a refused write on later passes, then dead-letters it and stops trying', async () => {
+    const { pacs, state, worker, logger } = setUp();
+    pacs.fail.store = () => new StowError('http://pacs/studies', 409, [{ sopInstanceUID: '1.2.3', failureReason: 0xa700 }], []);
+    for (const attempt of [1, 2]) {
+      expect((await worker.runPass()).failed).toBe(1);
+      expect(Object.values(state.data.failures)[0].attempts).toBe(attempt);
+    }
+    await worker.runPass();
+    expect(state.data.failures).toEqual({});
+    expect(Object.values(state.data.deadLetter)).toEqual([expect.objectContaining({ attempts: 3, permanent: false })]);
+    expect(named(logger, 'failed').map(e => e.willRetry)).toEqual([true, true, false]);
+
+    pacs.calls.length = 0;
+    const after = await worker.runPass();
+    expect(after.failed).toBe(0);
+    expect(pacs.calls).not.toContain('store');
+  });
+
+  it('dead-letters an image the core refuses at once, and goes on with the others', async () => {
+    const { pacs, state, worker, logger } = setUp(['study-01.dcm', 'study-02.dcm']);
+    const bad = pacs.instances[0];
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bad.bytes).dict);
+    const message = dcmjs.data.DicomMessage.readFile(bad.bytes) as unknown as { meta: Record<string, unknown> };
+    const dict = new dcmjs.data.DicomDict(message.meta);
+    dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset({ ...ds, PhotometricInterpretation: 'RGB' });
+    pacs.instances[0] = { ...bad, bytes: dict.write() };
+
+    const pass = await worker.runPass();
+    expect(pass).toMatchObject({ scored: 1, failed: 1 });
+    expect(named(logger, 'failed')[0]).toMatchObject({ kind: 'bad-image', willRetry: false, stage: 'score' });
+    expect(named(logger, 'failed')[0].error).toMatch(/PhotometricInterpretation "RGB"/);
+    expect(Object.values(state.data.deadLetter)[0]).toMatchObject({ sopInstanceUID: bad.sop, attempts: 1, permanent: true });
+  });
+});
