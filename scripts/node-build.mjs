@@ -22,7 +22,7 @@ function newestMtime(dir) {
   return newest;
 }
 
-const SOURCE_DIRS = ['extension/src', 'worker'].map(d => join(ROOT, d)).filter(existsSync);
+const SOURCE_DIRS = ['extension/src', 'worker', 'cli'].map(d => join(ROOT, d)).filter(existsSync);
 const STAMP = join(NODE_BUILD, 'extension', 'src', 'pacs', 'dicomweb.js');
 
 /** Compiles build/node when it is missing or older than a source file. */

@@ -21,8 +21,10 @@ fi
 if [ "$suite" = all ] || [ "$suite" = unit ]; then
   echo "== viewer unit tests (jest) and type check =="
   npx tsc -p tsconfig.json --noEmit
-  npx eslint extension mode worker
+  npx eslint extension mode worker cli
   npx jest
+  echo "== recalibration CLI (node:test, file store in a temp dir) =="
+  npm run test:cli
 fi
 
 if [ "$suite" = all ] || [ "$suite" = pacs ]; then

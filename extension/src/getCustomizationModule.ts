@@ -1,4 +1,5 @@
 import { analyzeButtonId, analyzeCommand, heatmapButtonId, heatmapEvaluator, toggleHeatmapCommand, toolbarButtonsCustomization } from './id';
+import { calibrationRoutes, type CalibrationCustomizationArgs } from './calibration/customization';
 import { triageButton, triageCustomizations, type TriageCustomizationArgs } from './triage/customization';
 
 /**
@@ -31,14 +32,30 @@ export const heatmapButton = {
   },
 };
 
-/** OHIF passes the managers; the triage worklist's column and page need them (triage/customization.ts). */
-export function getCustomizationModule(args?: TriageCustomizationArgs) {
+type HostArgs = TriageCustomizationArgs & CalibrationCustomizationArgs;
+
+/** The host's custom routes with the triage, recalibration and monitoring pages, each once. */
+function pageCustomizations(args: HostArgs) {
+  const triage = triageCustomizations(args);
+  const calibration = calibrationRoutes(args);
+  const triageRoutes = triage['routes.customRoutes'].$apply;
+  return {
+    ...triage,
+    'routes.customRoutes': { $apply: (existing: Parameters<typeof triageRoutes>[0]) => calibration(triageRoutes(existing)) },
+  };
+}
+
+/**
+ * OHIF passes the managers; the triage worklist's column and page (triage/customization.ts) and
+ * the recalibration and monitoring pages (calibration/customization.ts) need them.
+ */
+export function getCustomizationModule(args?: HostArgs) {
   return [
     {
       name: 'default',
       value: {
         [toolbarButtonsCustomization]: [analyzeButton, heatmapButton, triageButton],
-        ...(args ? triageCustomizations(args) : {}),
+        ...(args ? pageCustomizations(args) : {}),
       },
     },
   ];

@@ -5,9 +5,11 @@
  * It is loaded at run time into the prebuilt viewer (host/app-config.js), so it reaches the host
  * only through the managers OHIF hands to each hook and through window.cornerstone.
  */
+import { installVoiLutFunctionFix, type MetaDataRegistry } from './adapters/voiLutFunction';
 import { activeImage, type ViewerServices } from './activeImage';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapters/cornerstonePixels';
 import { createAnalyzer } from './analyzer';
+import { wireCalibration, type CalibrationWiring } from './calibration/wire';
 import { FeedbackBook } from './calibrationVersions/feedbackBook';
 import { siteStores } from './calibrationVersions/wire';
 import { getCommandsModule } from './commandsModule';
@@ -58,7 +60,7 @@ interface ServicesManagerLike {
   registerService(registration: typeof ChestAidService.REGISTRATION): void;
 }
 
-type CornerstoneHost = CornerstoneLike &
+type CornerstoneHost = CornerstoneLike & { readonly metaData: MetaDataRegistry } &
   CornerstoneOverlayHost &
   CornerstoneViewportHost & {
     readonly EVENTS?: {
@@ -115,7 +117,8 @@ const extension = {
     // Before the manifest arrives: the active calibration is read from the log right after it.
     const site = siteStores(config.calibrationSource, urls.manifestUrl);
     void chestAidService.setCalibrationStore(site.calibrationStoreFor);
-    chestAidService.setFeedbackBook(new FeedbackBook({ store: site.feedbackStore }));
+    const feedbackBook = new FeedbackBook({ store: site.feedbackStore });
+    chestAidService.setFeedbackBook(feedbackBook);
     chestAidService.setReader(config.readerName);
     // The service records a failure in its state, where the panel shows it.
     chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
@@ -172,6 +175,21 @@ const extension = {
       archive,
       pacsCatalog,
     });
+    // The recalibration and monitoring pages: the calibration log and the feedback the panel
+    // uses (one store each), the panel's analyzer for a CSV cohort's images.
+    wireCalibration({
+      servicesManager: servicesManager as unknown as CalibrationWiring['servicesManager'],
+      extensionManager,
+      analyzer: () => {
+        const found = chestAidService.getAnalyzer();
+        if (!found) throw new Error('No analyzer is configured in this build of ChestAid.');
+        return found;
+      },
+      versions: () => chestAidService.calibrationVersions(),
+      listFeedback: () => feedbackBook.listFeedback(),
+      // The viewer applies the new active version, names it beside every score and marks results of other versions stale.
+      activated: () => chestAidService.reloadCalibration(),
+    });
   },
 
   /**
@@ -179,6 +197,8 @@ const extension = {
    * which image is on screen in the active viewport (only that image's result is shown).
    */
   onModeEnter({ servicesManager }: { servicesManager: ServicesManagerLike }) {
+    // Every mode's entry (OHIF calls each extension's hook): radiographs from a PACS render in all.
+    installVoiLutFunctionFix(cornerstone().metaData);
     const { services } = servicesManager;
     const { chestAidService, displaySetService, viewportGridService, cornerstoneViewportService, toolbarService } = services;
     const reportModalities = () => {

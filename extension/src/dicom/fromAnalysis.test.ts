@@ -24,8 +24,7 @@ function analysisFor(logit: number, m: Manifest = manifest): Analysis {
     logit,
     probability,
     calibrationMethod: m.calibration.selected,
-    // main's Analysis names the calibration version it was computed under (issue 8).
-    calibrationVersion: String(m.calibration.version),
+    calibrationVersion: m.calibration.version,
     decision: decide(probability, m.thresholds.clinical.value),
     cam: { data: new Float32Array(49).fill(0.5), width: 7, height: 7 },
   };

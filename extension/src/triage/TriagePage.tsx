@@ -8,6 +8,7 @@
  */
 import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 
+import { CALIBRATION_PATH, MONITORING_PATH } from '../calibration/ids';
 import { orderByDate, orderByRisk } from '../core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
@@ -181,6 +182,14 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         >
           Study list
         </button>
+        {[
+          [CALIBRATION_PATH, 'Recalibration'],
+          [MONITORING_PATH, 'Monitoring'],
+        ].map(([path, label]) => (
+          <button key={path} type="button" className="text-primary" style={{ marginLeft: 16, textDecoration: 'underline' }} onClick={() => navigate(path)}>
+            {label}
+          </button>
+        ))}
       </section>
 
       {/* Fixed heights: the list must not move when the bar, the lines or the notice come and go. */}
