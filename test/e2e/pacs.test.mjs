@@ -5,7 +5,8 @@
 // served from Orthanc shows those scores in its risk column, the triage page sorts by them, a
 // second reader (a fresh browser profile, empty IndexedDB) sees the same, Save to PACS twice
 // writes one SR, and a PACS that goes down gives a clear message while the result stays.
-// Finally OHIF's stock Basic Viewer opens a study with its SR (screenshots in test/e2e/artifacts/).
+// OHIF's stock Basic Viewer opens a study with its SR and heatmap map without an error notification
+// (what it draws is in the screenshots, test/e2e/artifacts/pacs-basic-viewer-*.png).
 //
 //   npm run test:e2e
 import assert from 'node:assert/strict';
@@ -144,9 +145,10 @@ test('the study list comes from Orthanc, with the risk column', async () => {
 });
 
 test("baseline: OHIF's stock Basic Viewer on a radiograph from the PACS, before ChestAid wrote anything", async t => {
-  const { reader, warnings } = await inBasicViewer(t, studiesToSave()[0], 'pacs-basic-viewer-before');
+  const { reader, warnings, notices } = await inBasicViewer(t, studiesToSave()[0], 'pacs-basic-viewer-before');
   t.diagnostic(`console warnings: ${JSON.stringify(warnings.slice(0, 8))}`);
   await reader.context().close();
+  assert.deepEqual(notices.filter(Boolean), [], 'OHIF shows the radiograph without an error notification');
 });
 
 test('Analyze and Save to PACS store a ChestAid SR whose score is the one shown', async () => {
@@ -380,10 +382,11 @@ test('after the batch, a fresh reader sees every score from the PACS, in the sam
 
 test("OHIF's stock Basic Viewer opens a study holding a ChestAid SR and heatmap map", async t => {
   const [uid] = [...saved][0];
-  const { reader, items, warnings, shoot } = await inBasicViewer(t, uid, 'pacs-basic-viewer-study');
+  const { reader, items, warnings, notices: opened, shoot } = await inBasicViewer(t, uid, 'pacs-basic-viewer-study');
   try {
     assert.ok(items.some(item => item.startsWith('SR') && item.includes(SR_DESCRIPTION)), 'the SR series is listed as an SR display set');
     assert.ok(items.some(item => item.startsWith('PMAP') && item.includes('ChestAid Grad-CAM')), 'the heatmap map is listed as a PMAP display set');
+    assert.deepEqual(opened.filter(Boolean), [], 'the study opens without an error notification');
     t.diagnostic(`console warnings: ${JSON.stringify(warnings.slice(0, 12))}`);
     // Each opened in the viewport: what OHIF's stock handling makes of them is recorded, not
     // asserted (see the screenshots and the diagnostics).
@@ -394,6 +397,7 @@ test("OHIF's stock Basic Viewer opens a study holding a ChestAid SR and heatmap 
       const notices = await reader.getByText(/went wrong|error|failed|not supported/i).evaluateAll(els => els.map(el => el.innerText.replace(/\s+/g, ' ').trim()));
       t.diagnostic(`after opening ${label}: notifications ${JSON.stringify(notices)}; new console warnings ${JSON.stringify(warnings.slice(before, before + 6))}`);
       await shoot(file);
+      assert.deepEqual(notices.filter(Boolean), [], `OHIF opens the ${label} series without an error notification`);
     }
   } finally {
     await reader.context().close();
