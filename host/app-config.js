@@ -42,7 +42,19 @@
   window.config = {
     name: 'chestaid',
     routerBasename: null,
-    extensions: [[chestAidExtension, { manifestUrl: host.manifestUrl, ortWasmPaths: host.ortWasmPaths }]],
+    extensions: [
+      [
+        chestAidExtension,
+        {
+          manifestUrl: host.manifestUrl,
+          ortWasmPaths: host.ortWasmPaths,
+          // Where ChestAid reads and writes its results as DICOM, and which data source reads
+          // the same PACS (Save to PACS is offered for that source's studies only).
+          pacsRoot: host.pacsRoot,
+          pacsDataSourceName: host.pacsDataSourceName,
+        },
+      ],
+    ],
     modes: [chestAidMode],
     customizationService: {},
     showStudyList: true,

@@ -3,6 +3,7 @@ import {
   analyzeAllCommand,
   analyzeCommand,
   captureCommand,
+  saveToPacsCommand,
   showImageCommand,
   toggleHeatmapCommand,
 } from './id';
@@ -54,6 +55,13 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
     /** Scores every CR/DX image of the study in turn (the panel's "Analyze all images"). */
     analyzeAll: (): Promise<void> => services.chestAidService.analyzeAll(),
 
+    /**
+     * Save to PACS: the result shown for the active image, as DICOM SR plus the heatmap as a
+     * Parametric Map, once. The outcome (saved, already there, refused, unreachable) is announced
+     * by chestAidService in state.archive.
+     */
+    saveToPacs: (): Promise<void> => services.chestAidService.saveToPacs(),
+
     /** Heatmap on/off, in every viewport (toolbar toggle and hotkey). */
     toggleHeatmap: (): void => services.chestAidService.toggleHeatmap(),
 
@@ -97,6 +105,7 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
   return {
     actions,
     definitions: {
+      [saveToPacsCommand]: { commandFn: actions.saveToPacs },
       [analyzeCommand]: { commandFn: actions.analyze },
       [analyzeAllCommand]: { commandFn: actions.analyzeAll },
       [toggleHeatmapCommand]: { commandFn: actions.toggleHeatmap },

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG, inferenceUrls, resolveConfig } from './config';
+import { DEFAULT_CONFIG, inferenceUrls, pacsUrl, resolveConfig } from './config';
 
 describe('inferenceUrls', () => {
   it('resolves site-relative paths against the document base, keeping the folder slash', () => {
@@ -14,6 +14,21 @@ describe('inferenceUrls', () => {
       manifestUrl: 'https://models.example/m/manifest.json',
       ortBaseUrl: 'https://cdn.example/ort/',
     });
+  });
+});
+
+describe('the PACS configuration', () => {
+  it('has no PACS unless the host names one', () => {
+    expect(pacsUrl(resolveConfig({}), 'https://viewer.example/')).toBeNull();
+  });
+
+  it("resolves the host's DICOMweb root against the document, without a trailing slash", () => {
+    const config = resolveConfig({ pacsRoot: '/pacs/dicom-web/', pacsDataSourceName: 'pacs' });
+    expect(pacsUrl(config, 'https://viewer.example/viewer?x=1')).toBe('https://viewer.example/pacs/dicom-web');
+  });
+
+  it('refuses an empty PACS root, naming it', () => {
+    expect(() => resolveConfig({ pacsRoot: ' ' })).toThrow(/pacsRoot must be a non-empty string or null, got " "/);
   });
 });
 

@@ -9,6 +9,13 @@ export interface ChestAidConfig {
   /** Absolute URL of the folder holding onnxruntime-web's .mjs/.wasm files (env.wasm.wasmPaths). */
   readonly ortWasmPaths: string;
   /**
+   * The PACS's DICOMweb root as this page reaches it (the dev server proxies `/pacs/dicom-web` to
+   * Orthanc), or null when the site has no PACS: then results stay in this browser.
+   */
+  readonly pacsRoot: string | null;
+  /** The OHIF data source that reads the same PACS: only its studies' results go to the PACS. */
+  readonly pacsDataSourceName: string | null;
+  /**
    * Where the calibration audit log (site recalibrations, rollbacks) is read:
    *  - 'served': `<model dir>/calibration/` beside the manifest, written by the ChestAid CLI on the
    *    server and served read-only: the one log every viewer of a deployment shares;
@@ -27,16 +34,29 @@ export const CALIBRATION_SOURCES: readonly CalibrationSource[] = ['served', 'bro
 export const DEFAULT_CONFIG: ChestAidConfig = {
   manifestUrl: '/models/chestaid-demo/manifest.json',
   ortWasmPaths: '/chestaid/ort/',
+  pacsRoot: null,
+  pacsDataSourceName: null,
   calibrationSource: 'browser',
   readerName: null,
 };
 
 export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined): ChestAidConfig {
   const config = { ...DEFAULT_CONFIG, ...configuration };
+  for (const key of ['pacsRoot', 'pacsDataSourceName'] as const) {
+    const value: unknown = config[key];
+    if (value !== null && (typeof value !== 'string' || value.trim() === '')) {
+      throw new Error(`ChestAid configuration ${key} must be a non-empty string or null, got ${JSON.stringify(value)}`);
+    }
+  }
   if (!CALIBRATION_SOURCES.includes(config.calibrationSource)) {
     throw new Error(`ChestAid calibrationSource must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(config.calibrationSource)}`);
   }
   return config;
+}
+
+/** The PACS's DICOMweb root, absolute (resolved like the model's URLs), or null for none. */
+export function pacsUrl(config: ChestAidConfig, baseUri: string): string | null {
+  return config.pacsRoot === null ? null : new URL(config.pacsRoot, baseUri).href.replace(/\/+$/, '');
 }
 
 /** The URLs the inference worker needs: absolute, because a worker resolves relative ones against its own script. */

@@ -10,6 +10,7 @@ export declare const analyzeAllCommand: string;
 export declare const toggleHeatmapCommand: string;
 export declare const showImageCommand: string;
 export declare const captureCommand: string;
+export declare const saveToPacsCommand: string;
 export declare const heatmapButtonId: string;
 export declare const heatmapEvaluator: string;
 export declare const heatmapHotkey: string;

@@ -14,6 +14,7 @@ const analyzeAllCommand = 'chestAidAnalyzeAll';
 const toggleHeatmapCommand = 'chestAidToggleHeatmap';
 const showImageCommand = 'chestAidShowImage';
 const captureCommand = 'chestAidCapture';
+const saveToPacsCommand = 'chestAidSaveToPacs';
 const heatmapButtonId = 'ChestAidHeatmap';
 const heatmapEvaluator = 'evaluate.chestaid.heatmap';
 /** Shift+H: OHIF's own bindings use plain h (flip horizontal). */
@@ -32,6 +33,7 @@ export {
   toggleHeatmapCommand,
   showImageCommand,
   captureCommand,
+  saveToPacsCommand,
   heatmapButtonId,
   heatmapEvaluator,
   heatmapHotkey,

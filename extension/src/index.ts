@@ -13,7 +13,7 @@ import { wireCalibration, type CalibrationWiring } from './calibration/wire';
 import { FeedbackBook } from './calibrationVersions/feedbackBook';
 import { siteStores } from './calibrationVersions/wire';
 import { getCommandsModule } from './commandsModule';
-import { inferenceUrls, resolveConfig, type ChestAidConfig } from './config';
+import { inferenceUrls, pacsUrl, resolveConfig, type ChestAidConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { hostProblem } from './hostCheck';
@@ -22,10 +22,21 @@ import { inferenceConfigFor } from './inference';
 import { createInferenceClient } from './inference/browser';
 import { CornerstoneHeatmapSink, viewportImages, type CornerstoneOverlayHost, type CornerstoneViewportHost } from './overlay/cornerstoneHeatmap';
 import { HeatmapController } from './overlay/heatmapController';
+import { pacsArchive } from './pacs/archive';
+import { dicomCodec } from './pacs/codec';
+import { DicomWebClient, type RetryPolicy } from './pacs/dicomweb';
+import { PacsResults } from './pacs/results';
 import { getPanelModule } from './panels/getPanelModule';
 import { ChestAidService } from './services/ChestAidService';
 import { studyImages, type DisplaySetWithImages } from './studyImages';
+import { sharedResultsOf } from './triage/pacsRecords';
 import { wireTriage, type TriageWiring } from './triage/wire';
+
+/**
+ * A reader waits on these requests: two quick retries ride out a PACS restart, then the panel
+ * says the PACS cannot be reached (and offers to retry) rather than spinning for long.
+ */
+const READER_RETRY: RetryPolicy = { retries: 2, baseDelayMs: 300, maxDelayMs: 1500, jitter: 0.5 };
 
 interface Subscribable {
   subscribe(event: string, listener: () => void): { unsubscribe: () => void };
@@ -126,12 +137,43 @@ const extension = {
       outcomeForImage: sop => chestAidService.outcomeForImage(sop),
       settings: () => chestAidService.getState().heatmap,
     });
+    // The PACS, when the host names one: Save to PACS for studies opened from its data source,
+    // and every reader's results (ChestAid SRs) in the panel and the worklist.
+    const pacsRoot = pacsUrl(config, document.baseURI);
+    const { pacsDataSourceName } = config;
+    let shared: TriageWiring['shared'];
+    let pacsCatalog: TriageWiring['pacsCatalog'];
+    let archive: TriageWiring['archive'];
+    if (pacsRoot && pacsDataSourceName) {
+      const client = new DicomWebClient({ baseUrl: pacsRoot, retry: READER_RETRY });
+      const results = new PacsResults({
+        client,
+        codec: dicomCodec,
+        onUnreadable: (uid, reason) => console.warn(`ChestAid: SR ${uid} in the PACS could not be read: ${reason}`),
+      });
+      const activeDataSource = () => extensionManager.activeDataSourceName;
+      const panelArchive = pacsArchive({
+        results,
+        instanceMetadata: (study, series, sop) => client.retrieveInstanceMetadata(study, series, sop),
+        activeDataSource,
+        pacsDataSourceName,
+      });
+      chestAidService.setArchive(panelArchive);
+      archive = () => (activeDataSource() === pacsDataSourceName ? panelArchive : null);
+      const sharedResults = sharedResultsOf(results);
+      shared = () => (activeDataSource() === pacsDataSourceName ? sharedResults : null);
+      const access = { instances: (study: string, series: string) => client.searchInstances(study, series) };
+      pacsCatalog = () => (activeDataSource() === pacsDataSourceName ? access : null);
+    }
     // The triage worklist: the panel's analyzer (one worker, one model download) and a result
     // store shared with the panel.
     wireTriage({
       servicesManager: servicesManager as unknown as TriageWiring['servicesManager'],
       extensionManager,
       manifestUrl: config.manifestUrl,
+      shared,
+      archive,
+      pacsCatalog,
     });
     // The recalibration and monitoring pages: the calibration log and the feedback the panel
     // uses (one store each), the panel's analyzer for a CSV cohort's images.

@@ -38,8 +38,11 @@ async function waitFor(url, { timeoutMs, child, output }) {
   throw new Error(`npm start did not serve ${url} within ${timeoutMs / 1000} s:\n${output.join('')}`);
 }
 
-/** Runs `npm start` on a free port; the first run also fetches OHIF (about 50 MB). */
-export async function startViewer({ timeoutMs = 240_000 } = {}) {
+/**
+ * Runs `npm start` on a free port; the first run also fetches OHIF (about 50 MB). `env` adds to
+ * the server's environment, e.g. CHESTAID_DATA_SOURCE=pacs and CHESTAID_PACS_URL for a PACS.
+ */
+export async function startViewer({ timeoutMs = 240_000, env = {} } = {}) {
   const port = await freePort();
   const output = [];
   // No live reload: an edit to the sources while tests run must not reload the page under them.
@@ -47,7 +50,7 @@ export async function startViewer({ timeoutMs = 240_000 } = {}) {
     cwd: ROOT,
     detached: true, // its own process group, so stop() ends npm, webpack and the server together
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, ...env, NO_COLOR: '1' },
   });
   child.stdout.on('data', chunk => output.push(chunk.toString()));
   child.stderr.on('data', chunk => output.push(chunk.toString()));
@@ -101,9 +104,9 @@ export async function watchedPage(context, { viewerUrl, problems, foreignRequest
 export const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
 
 /** What each e2e file starts with: the viewer, the study list it serves, and Chromium. */
-export async function startSession() {
+export async function startSession({ env } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const viewer = await startViewer();
+  const viewer = await startViewer({ env });
   const { studies } = await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json();
   const browser = await launchChromium();
   return { viewer, studies, browser };

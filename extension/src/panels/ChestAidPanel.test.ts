@@ -32,6 +32,8 @@ const base: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
+  archived: null,
   feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 
@@ -135,6 +137,30 @@ describe('ChestAidPanel', () => {
     expect(html).toMatch(/aria-current="true" aria-label="Show CHEST PA"/);
     expect(html).toMatch(/role="progressbar" aria-label="Analyze all images" aria-valuemin="0" aria-valuemax="2" aria-valuenow="1"/);
     expect(html).toContain('data-cy="chestaid-analyze-all-cancel"');
+  });
+
+  it('offers Save to PACS for a result, disabled with the reason when there is no PACS', () => {
+    const html = render({ ...base, analysis: { status: 'done', target, outcome } });
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*title="No PACS is configured: results stay in this browser."[^>]*data-cy="chestaid-save-pacs"/);
+    expect(text(html)).toContain('No PACS is configured: results stay in this browser.');
+  });
+
+  it('offers a retry when the PACS could not be reached, and shows the PACS result of the image', () => {
+    const html = render({
+      ...base,
+      analysis: { status: 'done', target, outcome },
+      archive: { status: 'failed', kind: 'unreachable', message: 'PACS unreachable: /pacs' },
+      archived: { probability: 0.61, srSopInstanceUID: '2.25.7', observedAt: '2026-11-26T10:00:00Z', modelId: 'chestaid-demo', modelVersion: '1' },
+    });
+    expect(html).toMatch(/<button type="button"[^>]*data-cy="chestaid-save-pacs">Retry saving to PACS<\/button>/);
+    expect(html).toMatch(/role="alert"[^>]*data-kind="unreachable"/);
+    expect(text(html)).toContain('In the PACS: risk score 61.0 %');
+  });
+
+  it('has nothing to save once the result is in the PACS', () => {
+    const html = render({ ...base, analysis: { status: 'done', target, outcome }, archive: { status: 'already-saved', srSopInstanceUID: '2.25.7' } });
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*data-cy="chestaid-save-pacs">Save to PACS<\/button>/);
+    expect(html).toContain('data-sr="2.25.7"');
   });
 
   it('names the calibration version beside the score and in the image list', () => {

@@ -22,6 +22,8 @@ import {
 import type { ThresholdState } from '../services/thresholdSetting';
 import {
   HEATMAP_MEANING,
+  archiveText,
+  archivedText,
   batchText,
   calibrationText,
   imageRowText,
@@ -63,6 +65,8 @@ export interface ChestAidPanelProps {
   readonly onShowImage?: (image: StudyImage) => void;
   /** Exports the active viewport with its heatmap and a caption; rejects with the reason. */
   readonly onCapture?: (action: 'download' | 'copy') => Promise<void>;
+  /** Save to PACS (the service announces the outcome in state.archive). */
+  readonly onSaveToPacs?: () => void;
 }
 
 /** The hotkey bound to the heatmap toggle (mode/src/index.ts binds it). */
@@ -506,7 +510,54 @@ function ImageList({
   );
 }
 
-export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture }: ChestAidPanelProps) {
+/**
+ * Save to PACS for the result on show, with what the last press did (or why it cannot be
+ * pressed), and the result the PACS holds for this image when another reader stored one.
+ */
+function PacsSection({ state, onSaveToPacs }: { state: ChestAidState; onSaveToPacs?: () => void }) {
+  const { archive, archived, analysis, threshold } = state;
+  const hasResult = analysis.status === 'done';
+  const busy = archive.status === 'saving' || archive.status === 'checking';
+  const done = archive.status === 'saved' || archive.status === 'already-saved';
+  const canSave = hasResult && !busy && !done && archive.status !== 'unavailable' && onSaveToPacs !== undefined;
+  const failed = archive.status === 'failed';
+  const retry = failed && archive.kind !== 'refused';
+  return (
+    <section className="flex flex-col gap-1 rounded border p-3" aria-label="PACS" data-cy="chestaid-pacs" data-status={archive.status}>
+      {archived && threshold && (
+        <p className="text-xs" data-cy="chestaid-pacs-result" data-probability={archived.probability} data-sr={archived.srSopInstanceUID}>
+          {archivedText(archived, threshold.value)}
+        </p>
+      )}
+      {(hasResult || archive.status === 'unavailable') && (
+        <button
+          type="button"
+          className="bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs"
+          style={canSave ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
+          disabled={!canSave}
+          onClick={onSaveToPacs}
+          title={archive.status === 'unavailable' ? archive.reason : 'Store this result as DICOM SR and its heatmap as a Parametric Map in the PACS'}
+          data-cy="chestaid-save-pacs"
+        >
+          {retry ? 'Retry saving to PACS' : 'Save to PACS'}
+        </button>
+      )}
+      <p
+        role={failed ? 'alert' : 'status'}
+        aria-live="polite"
+        className={failed ? 'text-red-500 text-xs' : 'text-muted-foreground text-xs'}
+        style={{ overflowWrap: 'anywhere' }}
+        data-cy="chestaid-pacs-status"
+        data-kind={failed ? archive.kind : undefined}
+        data-sr={archive.status === 'saved' || archive.status === 'already-saved' ? archive.srSopInstanceUID : undefined}
+      >
+        {hasResult || archive.status !== 'idle' ? archiveText(archive) : ''}
+      </p>
+    </section>
+  );
+}
+
+export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSaveToPacs }: ChestAidPanelProps) {
   const subscribe = useCallback(
     (onChange: () => void) => service.subscribe(service.EVENTS.STATE_CHANGED, onChange).unsubscribe,
     [service],
@@ -569,6 +620,7 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture }: Ch
           {staleText(analysis.calibrationVersion)}
         </p>
       )}
+      {(analysis.status === 'done' || state.archived || state.archive.status !== 'idle') && <PacsSection state={state} onSaveToPacs={onSaveToPacs} />}
       {analysis.status === 'done' && state.feedback.available && service.recordFeedback && (
         <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />
       )}

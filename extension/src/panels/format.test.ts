@@ -15,6 +15,8 @@ import {
   staleText,
   statusText,
   thresholdInputText,
+  archiveText,
+  archivedText,
   versionName,
 } from './format';
 
@@ -41,6 +43,8 @@ const ready: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
+  archived: null,
   feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 const target = { viewportId: 'default', displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR' };
@@ -179,6 +183,33 @@ describe('heatmap, image list and capture words', () => {
     expect(batchText({ running: true, done: 1, total: 3, cancelled: true })).toBe('Stopping after the current image (1 of 3 images done)...');
     expect(batchText({ running: false, done: 1, total: 3, cancelled: true })).toBe('Stopped: 1 of 3 images analysed.');
     expect(batchText({ running: false, done: 1, total: 1, cancelled: false })).toBe('Analysed 1 of 1 image.');
+  });
+});
+
+describe('Save to PACS, in words', () => {
+  it('names the SR it wrote, or the one already there', () => {
+    expect(archiveText({ status: 'saved', srSopInstanceUID: '2.25.9', heatmapProblem: null })).toBe('Saved to the PACS as DICOM SR 2.25.9.');
+    expect(archiveText({ status: 'already-saved', srSopInstanceUID: '2.25.9' })).toBe('Already in the PACS (DICOM SR 2.25.9): nothing new was written.');
+  });
+
+  it('says a heatmap the PACS refused was not stored although the score was', () => {
+    expect(archiveText({ status: 'saved', srSopInstanceUID: '2.25.9', heatmapProblem: 'The PACS refused the result (HTTP 409).' })).toBe(
+      'Saved to the PACS as DICOM SR 2.25.9. The heatmap was not stored: The PACS refused the result (HTTP 409).',
+    );
+  });
+
+  it('says the result is kept when the PACS is down or refuses it', () => {
+    expect(archiveText({ status: 'failed', kind: 'unreachable', message: 'PACS unreachable: /pacs' })).toBe(
+      'The PACS cannot be reached; the result is kept in this browser. Try again when it is back. (PACS unreachable: /pacs)',
+    );
+    expect(archiveText({ status: 'failed', kind: 'refused', message: 'the PACS refused the result (HTTP 409): 1.2: failure reason 272.' })).toBe(
+      'The PACS refused the result; it is kept in this browser. The PACS refused the result (HTTP 409): 1.2: failure reason 272.',
+    );
+  });
+
+  it('shows a stored result with its model and time, to the minute in UTC', () => {
+    const score = { probability: 0.734, srSopInstanceUID: '2.25.9', observedAt: '2026-11-26T10:05:59.123Z', modelId: 'chestaid-demo', modelVersion: '0.1.0' };
+    expect(archivedText(score, 0.5)).toBe('In the PACS: risk score 73.4 % (model chestaid-demo 0.1.0, 2026-11-26 10:05 UTC)');
   });
 });
 

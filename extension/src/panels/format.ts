@@ -6,6 +6,8 @@ import { ABOVE_LABEL, decide, type CalibrationMethod, type Decision } from '../c
 import {
   blockedReason,
   type AnalysisOutcome,
+  type ArchivedScore,
+  type ArchiveState,
   type BatchState,
   type ChestAidState,
   type ImageRow,
@@ -189,4 +191,42 @@ export function batchText(batch: BatchState): string {
   const counted = `${batch.done} of ${batch.total} image${batch.total === 1 ? '' : 's'}`;
   if (batch.running) return batch.cancelled ? `Stopping after the current image (${counted} done)...` : `Analysing all images: ${counted} done`;
   return batch.cancelled ? `Stopped: ${counted} analysed.` : `Analysed ${counted}.`;
+}
+
+/**
+ * Save to PACS, in words: what the button's last press did, or why it cannot be pressed. The SR's
+ * SOP Instance UID is named, so a reader or an administrator can find the object in the PACS.
+ */
+export function archiveText(archive: ArchiveState): string {
+  switch (archive.status) {
+    case 'unavailable':
+      return archive.reason;
+    case 'idle':
+      return 'Not saved to the PACS yet: the result is kept in this browser.';
+    case 'checking':
+      return 'Looking for this result in the PACS…';
+    case 'saving':
+      return 'Saving to the PACS…';
+    case 'saved':
+      return (
+        `Saved to the PACS as DICOM SR ${archive.srSopInstanceUID}.` +
+        (archive.heatmapProblem ? ` The heatmap was not stored: ${archive.heatmapProblem}` : '')
+      );
+    case 'already-saved':
+      return `Already in the PACS (DICOM SR ${archive.srSopInstanceUID}): nothing new was written.`;
+    case 'failed':
+      if (archive.kind === 'unreachable') {
+        return `The PACS cannot be reached; the result is kept in this browser. Try again when it is back. (${archive.message})`;
+      }
+      if (archive.kind === 'refused') return `The PACS refused the result; it is kept in this browser. ${asSentence(archive.message)}`;
+      return `The result could not be saved to the PACS; it is kept in this browser. ${asSentence(archive.message)}`;
+  }
+}
+
+/** The result another reader (or the triage worker) stored in the PACS. */
+export function archivedText(score: ArchivedScore, threshold: number): string {
+  const shown = scoreAndThreshold(score.probability, threshold);
+  // ISO 8601 to the minute, in UTC as stored: every reader sees the same words.
+  const when = /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(score.observedAt) ? `${score.observedAt.slice(0, 10)} ${score.observedAt.slice(11, 16)} UTC` : score.observedAt;
+  return `In the PACS: risk score ${shown.score} (model ${score.modelId} ${score.modelVersion}, ${when})`;
 }

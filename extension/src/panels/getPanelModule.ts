@@ -1,6 +1,6 @@
 import { createElement } from 'react';
 
-import { analyzeCommand, captureCommand, panelName, showImageCommand } from '../id';
+import { analyzeCommand, captureCommand, panelName, saveToPacsCommand, showImageCommand } from '../id';
 import type { ChestAidService } from '../services/ChestAidService';
 import { ChestAidPanel } from './ChestAidPanel';
 import { islandComponent } from './island';
@@ -21,6 +21,7 @@ export function getPanelModule({ servicesManager, commandsManager }: PanelModule
         onCapture: async action => {
           await commandsManager.runCommand(captureCommand, { action });
         },
+        onSaveToPacs: () => void commandsManager.runCommand(saveToPacsCommand),
       }),
     'ChestAidPanelIsland',
   );

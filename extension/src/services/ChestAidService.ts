@@ -84,6 +84,43 @@ export interface OutcomeStore {
   save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
 }
 
+/**
+ * Where results are shared with every reader: the PACS, as DICOM SR (pacs/archive.ts). The
+ * service knows nothing of DICOM; the archive answers in plain terms and never throws.
+ */
+export interface ResultArchive {
+  /** Why this image's result cannot go to the archive (no PACS; a study from another source), or null. */
+  unavailableReason(target: AnalysisTarget): string | null;
+  /** The archived result of this image under this model and calibration, or null. */
+  find(target: AnalysisTarget, model: ModelIdentity): Promise<ArchiveLookup>;
+  /** Archives the result, once: a result already there is reported, not written again. */
+  save(target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, model: ModelIdentity): Promise<ArchiveSave>;
+}
+
+/** A result found in the archive. */
+export interface ArchivedScore {
+  readonly probability: number;
+  readonly srSopInstanceUID: string;
+  readonly observedAt: string;
+  readonly modelId: string;
+  readonly modelVersion: string;
+}
+
+export type ArchiveFailure = { readonly status: 'failed'; readonly kind: 'unreachable' | 'refused' | 'error'; readonly message: string };
+
+export type ArchiveLookup = { readonly status: 'found'; readonly score: ArchivedScore } | { readonly status: 'absent' } | ArchiveFailure;
+
+export type ArchiveSave =
+  | { readonly status: 'saved'; readonly srSopInstanceUID: string; readonly heatmapProblem: string | null }
+  | { readonly status: 'already-saved'; readonly srSopInstanceUID: string }
+  | ArchiveFailure;
+
+/** "Save to PACS" for the image on screen. */
+export type ArchiveState =
+  | { readonly status: 'unavailable'; readonly reason: string }
+  | { readonly status: 'idle' | 'checking' | 'saving' }
+  | ArchiveSave;
+
 /** How an analysis ran. */
 export interface RunInfo {
   readonly backend: string;
@@ -221,6 +258,10 @@ export interface ChestAidState {
   /** The study's CR/DX images with their results; empty until the study's display sets are known. */
   readonly images: readonly ImageRow[];
   readonly batch: BatchState | null;
+  /** Save to PACS for the active image. */
+  readonly archive: ArchiveState;
+  /** The active image's result as the PACS holds it (any reader's), or null. */
+  readonly archived: ArchivedScore | null;
   readonly feedback: FeedbackState;
 }
 
@@ -234,6 +275,8 @@ const INITIAL_STATE: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
+  archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
+  archived: null,
   feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
 };
 
@@ -320,6 +363,11 @@ export class ChestAidService {
   private readonly failures = new Map<string, string>();
   private studyImages: readonly StudyImage[] = [];
   private batchRun: { cancelled: boolean } | null = null;
+  private archive: ResultArchive | null = null;
+  /** Per result key: what Save to PACS did or found, and what the archive holds. */
+  private readonly archiveStates = new Map<string, ArchiveState>();
+  private readonly archivedScores = new Map<string, ArchivedScore>();
+  private readonly archiveLookups = new Set<string>();
 
   constructor({ fetchJson = fetchJsonOverHttp, storage = browserStorage() }: ChestAidServiceDeps = {}) {
     this.fetchJson = fetchJson;
@@ -577,6 +625,59 @@ export class ChestAidService {
     this.lookUpStored();
   }
 
+  /** Where results are shared with other readers (the PACS); null for none. */
+  setArchive(archive: ResultArchive | null): void {
+    this.archive = archive;
+    this.archiveStates.clear();
+    this.archivedScores.clear();
+    this.refresh();
+    this.lookUpStored();
+  }
+
+  /**
+   * Save to PACS: archives the result shown for the active image (only that image's, computed on
+   * it). Resolves when the PACS has answered; the outcome is announced in `state.archive`. A
+   * failure leaves the result where it was (memory and the browser store): nothing is lost, and
+   * saving again retries.
+   */
+  async saveToPacs(): Promise<void> {
+    const { active: target, manifest, analyzer, archive } = this;
+    if (!target || !manifest || !analyzer) return;
+    const reason = archive ? archive.unavailableReason(target) : 'No PACS is configured: results stay in this browser.';
+    if (!archive || reason) return;
+    let key: string;
+    let slot: string;
+    try {
+      key = this.keyOf(target, manifest, analyzer);
+      slot = this.archiveSlot(key, manifest);
+    } catch {
+      return;
+    }
+    // Only a result under the active calibration: a stale one is not what the PACS should hold.
+    const outcome = this.currentOutcome(key);
+    const current = this.archiveStates.get(slot)?.status;
+    if (!outcome || current === 'saving' || current === 'saved' || current === 'already-saved') return;
+    this.archiveStates.set(slot, { status: 'saving' });
+    this.refresh();
+    let answer: ArchiveSave;
+    try {
+      answer = await archive.save(target, outcome, manifest, this.modelOf(manifest, analyzer));
+    } catch (error) {
+      answer = { status: 'failed', kind: 'error', message: messageOf(error) };
+    }
+    this.archiveStates.set(slot, answer);
+    if (answer.status === 'saved' || answer.status === 'already-saved') {
+      this.archivedScores.set(slot, {
+        probability: outcome.analysis.probability,
+        srSopInstanceUID: answer.srSopInstanceUID,
+        observedAt: this.archivedScores.get(slot)?.observedAt ?? new Date().toISOString(),
+        modelId: outcome.analysis.modelId,
+        modelVersion: outcome.analysis.modelVersion,
+      });
+    }
+    this.refresh();
+  }
+
   setStudyModalities(modalities: readonly string[]): void {
     this.notice = null;
     this.update({ study: checkModalities(modalities) });
@@ -805,6 +906,7 @@ export class ChestAidService {
    * if they come back to that image.
    */
   private lookUpStored(): void {
+    this.lookUpArchived();
     const { active: target, manifest, analyzer, outcomeStore: store } = this;
     if (!target || !manifest || !analyzer || !store) return;
     let key: string;
@@ -838,6 +940,44 @@ export class ChestAidService {
       .finally(() => this.lookups.delete(lookup));
   }
 
+  /**
+   * Asks the archive (once per image and model, again after a failure) whether another reader or
+   * the triage worker has stored a result for the active image, so the panel can show it and
+   * Save to PACS knows there is nothing to write.
+   */
+  private lookUpArchived(): void {
+    const { active: target, manifest, analyzer, archive } = this;
+    if (!target || !manifest || !analyzer || !archive || archive.unavailableReason(target)) return;
+    let key: string;
+    try {
+      key = this.archiveSlot(this.keyOf(target, manifest, analyzer), manifest);
+    } catch {
+      return;
+    }
+    if (this.archivedScores.has(key) || this.archiveLookups.has(key) || this.archiveStates.has(key)) return;
+    this.archiveLookups.add(key);
+    this.archiveStates.set(key, { status: 'checking' });
+    this.refresh();
+    archive
+      .find(target, this.modelOf(manifest, analyzer))
+      .catch((error): ArchiveLookup => ({ status: 'failed', kind: 'error', message: messageOf(error) }))
+      .then(found => {
+        // A save that started meanwhile has the last word.
+        const saving = this.archiveStates.get(key)?.status === 'saving';
+        if (found.status === 'found') {
+          this.archivedScores.set(key, found.score);
+          if (!saving) this.archiveStates.set(key, { status: 'already-saved', srSopInstanceUID: found.score.srSopInstanceUID });
+        } else if (!saving) {
+          // A failed look-up is not worth an alarm before the reader asks to save: saving checks again.
+          this.archiveStates.delete(key);
+        }
+      })
+      .finally(() => {
+        this.archiveLookups.delete(key);
+        this.refresh();
+      });
+  }
+
   private remember(outcome: AnalysisOutcome): void {
     this.results.delete(outcome.key);
     this.results.set(outcome.key, outcome);
@@ -848,7 +988,28 @@ export class ChestAidService {
 
   /** Derives what the panel shows for the active image. */
   private refresh(): void {
-    this.update({ analysis: this.analysisOfActive(), images: this.imageRows() });
+    this.update({ analysis: this.analysisOfActive(), images: this.imageRows(), ...this.archiveOfActive() });
+  }
+
+  private archiveOfActive(): Pick<ChestAidState, 'archive' | 'archived'> {
+    const target = this.active;
+    if (!this.archive) return { archive: INITIAL_STATE.archive, archived: null };
+    if (!target) return { archive: { status: 'idle' }, archived: null };
+    const reason = this.archive.unavailableReason(target);
+    if (reason) return { archive: { status: 'unavailable', reason }, archived: null };
+    if (!this.manifest || !this.analyzer) return { archive: { status: 'idle' }, archived: null };
+    let key: string;
+    try {
+      key = this.archiveSlot(this.keyOf(target, this.manifest, this.analyzer), this.manifest);
+    } catch {
+      return { archive: { status: 'idle' }, archived: null };
+    }
+    return { archive: this.archiveStates.get(key) ?? { status: 'idle' }, archived: this.archivedScores.get(key) ?? null };
+  }
+
+  /** What the PACS keys a result by: the image and model (the result key) and the calibration version. */
+  private archiveSlot(key: string, manifest: Manifest): string {
+    return `${key}|${manifest.calibration.version}`;
   }
 
   private imageRows(): ImageRow[] {

@@ -12,7 +12,7 @@ import { CALIBRATION_PATH, MONITORING_PATH } from '../calibration/ids';
 import { orderByDate, orderByRisk } from '../core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
-import { batchText, GROUP_TITLES, riskText, studyDateText } from './format';
+import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
 import { studyLink } from './links';
 import { TONE_COLOURS, useServiceState, type TriageStateSource } from './RiskColumn';
 import { rowsToShow, sameRows, type ShownRow } from './rows';
@@ -23,6 +23,8 @@ export interface TriagePageService extends TriageStateSource {
   analyseAll(): Promise<void>;
   cancel(): void;
   setOrder(order: TriageOrder): void;
+  canArchive(): boolean;
+  setArchiving(enabled: boolean): void;
 }
 
 export interface TriagePageProps {
@@ -131,6 +133,11 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
             {list.message}
           </p>
         )}
+        {state.shared.status === 'error' && (
+          <p className="text-red-500" role="alert" data-cy="chestaid-triage-shared-error">
+            {state.shared.message}
+          </p>
+        )}
       </header>
 
       <section className="flex flex-wrap items-center gap-2" style={{ marginBottom: 8 }} aria-label="Triage actions">
@@ -145,6 +152,18 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         >
           Analyse all
         </button>
+        {triage.canArchive() && (
+          <label className="flex items-center gap-1 text-xs" title="Store each new score as a ChestAid SR (and its heatmap) in the PACS, where every reader sees it">
+            <input
+              type="checkbox"
+              checked={state.archiving.enabled}
+              disabled={running}
+              onChange={event => triage.setArchiving(event.target.checked)}
+              data-cy="chestaid-triage-save-pacs"
+            />
+            Save results to the PACS
+          </label>
+        )}
         {running && (
           <button type="button" className={`${BUTTON} bg-secondary text-secondary-foreground`} onClick={() => triage.cancel()} data-cy="chestaid-triage-cancel">
             Cancel
@@ -207,6 +226,18 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
       >
         {line}
       </p>
+      {state.archiving.enabled && (
+        <p
+          className={state.archiving.failed ? 'text-red-500 text-xs' : 'text-muted-foreground text-xs'}
+          style={{ overflowWrap: 'anywhere' }}
+          data-cy="chestaid-triage-pacs"
+          data-saved={state.archiving.saved}
+          data-already={state.archiving.alreadySaved}
+          data-failed={state.archiving.failed}
+        >
+          {archivingText(state.archiving)}
+        </p>
+      )}
       <p className="text-muted-foreground text-xs" style={{ height: '1.5rem', overflow: 'hidden' }} data-cy="chestaid-triage-held">
         {waiting ? (
           <>

@@ -9,8 +9,9 @@
  * the store and picked up by resume() after a reload (the triage page calls it when it opens).
  */
 import { orderByDate, sameModel, studyStatus, type Manifest, type ModelIdentity, type StudyStatus, type TriageEntry } from '../core';
-import type { Analyzer } from '../services/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ResultArchive } from '../services/ChestAidService';
 import { runBatch, type BatchProgress, type BatchSummary, type ImageToScore } from './batch';
+import { cacheShared, type SharedResults } from './pacsRecords';
 import { keyText, type ResultStore, type StoredResult } from './resultStore';
 import { readsStudy, type StudyCatalog, type StudySummary } from './studyCatalog';
 import { checkModalities } from '../modalities';
@@ -43,6 +44,25 @@ export type StudyProblem = { readonly kind: 'failed' | 'not-applicable'; readonl
 
 export type TriageOrder = 'risk' | 'date';
 
+/**
+ * "Save results to the PACS" during Analyse all: off unless the reader ticks it (a batch writes
+ * into every study of the list, which a site may want to leave to its triage worker), and only
+ * offered while the list comes from the PACS.
+ */
+export interface BatchArchiving {
+  readonly enabled: boolean;
+  readonly saved: number;
+  readonly alreadySaved: number;
+  readonly failed: number;
+  /** The last failure, in words; the results stay in this browser. */
+  readonly lastProblem: string | null;
+}
+
+/** Reading the PACS's shared results: off (no PACS for this list), or the last read's outcome. */
+export type SharedState =
+  | { readonly status: 'off' | 'reading' | 'ready' }
+  | { readonly status: 'error'; readonly message: string };
+
 export interface TriageState {
   readonly model: TriageModelState;
   readonly list: StudyListState;
@@ -53,11 +73,20 @@ export interface TriageState {
   readonly batch: BatchState;
   /** The triage page's order, kept here so that it survives the page being unmounted. */
   readonly order: TriageOrder;
+  readonly shared: SharedState;
+  readonly archiving: BatchArchiving;
 }
 
 export interface TriageDeps {
   readonly store: ResultStore;
   readonly catalog: StudyCatalog;
+  /**
+   * The PACS's ChestAid results, when the list comes from the PACS (null or absent: none). Read
+   * after the browser store for the same studies, merged in, and cached in the store.
+   */
+  readonly shared?: () => SharedResults | null;
+  /** Where the batch saves its results when asked to (the panel's PACS archive); null: nowhere. */
+  readonly archive?: () => ResultArchive | null;
   /** The manifest ChestAidService loaded (its promise, shared). */
   readonly manifest: () => Promise<Manifest>;
   /** The panel's analyzer: same pipeline, same inference worker. */
@@ -81,6 +110,8 @@ const INITIAL: TriageState = {
   problems: new Map(),
   batch: { status: 'idle' },
   order: 'risk',
+  shared: { status: 'off' },
+  archiving: { enabled: false, saved: 0, alreadySaved: 0, failed: 0, lastProblem: null },
 };
 
 /**
@@ -203,16 +234,52 @@ export class TriageService {
     queueMicrotask(() => {
       const batch = this.pendingReads;
       this.pendingReads = [];
-      this.need()
-        .store.forStudies(batch)
-        .then(
-          found => this.merge(batch.flatMap(uid => found.get(uid) ?? []), batch),
-          error => {
-            batch.forEach(uid => this.requested.delete(uid));
-            console.warn('ChestAid: stored triage results could not be read', error);
-          },
-        );
+      const deps = this.need();
+      deps.store.forStudies(batch).then(
+        async found => {
+          // The PACS's results are merged in with the browser's, not after them: a study's
+          // status is told once, so the list does not jump when the PACS answers.
+          const shared = await this.readShared(batch);
+          this.merge([...batch.flatMap(uid => found.get(uid) ?? []), ...shared], batch);
+        },
+        error => {
+          batch.forEach(uid => this.requested.delete(uid));
+          console.warn('ChestAid: stored triage results could not be read', error);
+        },
+      );
     });
+  }
+
+  /**
+   * The PACS's results of these studies, as records; none when the PACS cannot be read (the
+   * browser's own results are then shown alone, with the reason in `state.shared`).
+   */
+  private async readShared(studyUIDs: readonly string[]): Promise<StoredResult[]> {
+    const deps = this.need();
+    const shared = deps.shared?.() ?? null;
+    if (!shared) {
+      if (this.state.shared.status !== 'off') this.update({ shared: { status: 'off' } });
+      return [];
+    }
+    this.update({ shared: { status: 'reading' } });
+    try {
+      const found = await shared.forStudies(studyUIDs);
+      const records = studyUIDs.flatMap(uid => found.get(uid) ?? []);
+      this.update({ shared: { status: 'ready' } });
+      cacheShared(deps.store, records).catch(error => console.warn('ChestAid: PACS results could not be cached in this browser', error));
+      return records;
+    } catch (error) {
+      this.update({
+        shared: { status: 'error', message: `The PACS's results could not be read; showing this browser's: ${messageOf(error)}` },
+      });
+      return [];
+    }
+  }
+
+  /** Reads the PACS's results of the listed studies again (another reader may have stored some). */
+  refreshShared(): void {
+    if (this.state.list.status !== 'ready') return;
+    this.readShared(this.state.list.studies.map(s => s.studyInstanceUID)).then(records => this.merge(records));
   }
 
   /** Lists the studies through the data source (once; again after a failure) and reads their results. */
@@ -239,9 +306,22 @@ export class TriageService {
    * resume an unfinished batch.
    */
   async open(): Promise<void> {
+    const listed = this.state.list.status === 'ready';
     if (this.state.list.status !== 'loading') this.listPromise = null;
     await Promise.all([this.loadStudies(), this.model().catch(() => undefined)]);
+    // Studies read before are not read again by watch(): ask the PACS what other readers stored since.
+    if (listed) this.refreshShared();
     await this.resume();
+  }
+
+  /** Whether Analyse all can save its results to the PACS now (the list comes from the PACS). */
+  canArchive(): boolean {
+    return (this.deps?.archive?.() ?? null) !== null;
+  }
+
+  /** Ticks or unticks "Save results to the PACS" for the next batches. */
+  setArchiving(enabled: boolean): void {
+    this.update({ archiving: { ...this.state.archiving, enabled } });
   }
 
   setOrder(order: TriageOrder): void {
@@ -331,13 +411,20 @@ export class TriageService {
       studyInstanceUID: image.studyInstanceUID,
       seriesInstanceUID: image.seriesInstanceUID,
     });
+    const archive = this.state.archiving.enabled ? (deps.archive?.() ?? null) : null;
+    if (archive) this.update({ archiving: { ...this.state.archiving, saved: 0, alreadySaved: 0, failed: 0, lastProblem: null } });
+    const analyze = async (image: ImageToScore): Promise<AnalysisOutcome> => {
+      const outcome = await deps.analyzer.analyze(target(image), manifest);
+      if (archive) await this.archive(archive, target(image), outcome, manifest, identity);
+      return outcome;
+    };
     const summary = await runBatch(
       plan,
       {
         store: deps.store,
         model: identity,
         imagesOf: uid => deps.catalog.imagesOf(uid),
-        analyze: image => deps.analyzer.analyze(target(image), manifest),
+        analyze,
         now,
         clock: deps.clock,
         pause: deps.pause,
@@ -356,6 +443,19 @@ export class TriageService {
     // Finished, or cancelled by the reader: either way nothing is left to resume.
     await deps.store.clearBatch();
     this.update({ batch: { status: summary.cancelled ? 'cancelled' : 'finished', summary, resumed } });
+  }
+
+  /**
+   * Saves one batch result to the PACS. A failure is counted and named, never fails the image: its
+   * score is kept in this browser either way.
+   */
+  private async archive(archive: ResultArchive, target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, identity: ModelIdentity): Promise<void> {
+    const reason = archive.unavailableReason(target);
+    const answer = reason ? ({ status: 'failed', message: reason } as const) : await archive.save(target, outcome, manifest, identity);
+    const now = this.state.archiving;
+    if (answer.status === 'saved') this.update({ archiving: { ...now, saved: now.saved + 1 } });
+    else if (answer.status === 'already-saved') this.update({ archiving: { ...now, alreadySaved: now.alreadySaved + 1 } });
+    else this.update({ archiving: { ...now, failed: now.failed + 1, lastProblem: answer.message } });
   }
 
   /** Adds written or read records to the state, replacing those under the same key. */

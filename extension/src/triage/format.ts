@@ -4,7 +4,7 @@
  */
 import { decide, perMinute, type StudyStatus, type TriageGroup } from '../core';
 import { scoreAndThreshold } from '../panels/format';
-import type { BatchState } from './TriageService';
+import type { BatchArchiving, BatchState } from './TriageService';
 
 export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed';
 
@@ -106,4 +106,12 @@ export function batchText(batch: BatchState): string {
     case 'error':
       return batch.message;
   }
+}
+
+/** What "Save results to the PACS" did in the last batch. */
+export function archivingText({ saved, alreadySaved, failed, lastProblem }: BatchArchiving): string {
+  const parts = [`PACS: ${saved} saved`];
+  if (alreadySaved) parts.push(`${alreadySaved} already there`);
+  if (failed) parts.push(`${failed} not saved (kept in this browser): ${lastProblem ?? 'no reason given'}`);
+  return parts.join(', ');
 }

@@ -12,8 +12,10 @@ import type { AnalysisOutcome } from '../services/ChestAidService';
 
 /** A stored result: the core's record, plus what the panel needs to show it without a re-run. */
 export type StoredResult = ResultRecord & {
-  /** Who made it: "Analyse all" or the panel's Analyze. */
-  readonly source: 'batch' | 'panel';
+  /** Who made it: "Analyse all", the panel's Analyze, or a ChestAid SR read from the PACS. */
+  readonly source: 'batch' | 'panel' | 'pacs';
+  /** For a PACS result: the SR it was read from. */
+  readonly srSopInstanceUID?: string;
   /** The Cornerstone imageId the pixels were read from. */
   readonly imageId?: string;
   /** The panel's outcome (analysis with its CAM, and how it ran); present on scores. */

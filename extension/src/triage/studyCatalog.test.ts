@@ -118,4 +118,51 @@ describe('readsStudy', () => {
     expect(readsStudy('CT/SR')).toBe(false);
     expect(readsStudy(undefined)).toBe(false);
   });
+
+  describe('for the PACS (OHIF 3.13 DICOMweb source)', () => {
+    /** Its instance search answers with study rows whatever it is asked (OHIF sends it to /studies). */
+    function dicomWebSource() {
+      const calls: string[] = [];
+      const source: CatalogDataSource = {
+        query: {
+          studies: { search: async () => [] },
+          series: { search: async () => [{ seriesInstanceUid: 'P.cr', modality: 'CR', seriesNumber: '1' }, { seriesInstanceUid: 'P.sr', modality: 'SR', seriesNumber: '9001' }] },
+          instances: { search: async () => [{ '0020000D': { vr: 'UI', Value: ['P'] } }] },
+        },
+        getImageIdsForInstance: ({ instance }) => `wadors:/pacs/dicom-web/studies/P/series/${instance.SeriesInstanceUID}/instances/${instance.SOPInstanceUID}/frames/1`,
+        retrieve: { series: { metadata: async ({ StudyInstanceUID }) => void calls.push(`metadata ${StudyInstanceUID}`) } },
+      };
+      return { source, calls };
+    }
+    const qidoInstance = (sop: string, n: number) => ({
+      '0020000E': { vr: 'UI', Value: ['P.cr'] },
+      '00080018': { vr: 'UI', Value: [sop] },
+      '00200013': { vr: 'IS', Value: [n] },
+    });
+
+    it("lists instances with ChestAid's QIDO-RS client, and loads the study's metadata before its images are read", async () => {
+      const { source, calls } = dicomWebSource();
+      const asked: string[] = [];
+      const catalog = dataSourceCatalog(() => source, {
+        pacs: () => ({
+          instances: async (study, series) => {
+            asked.push(`${study}/${series}`);
+            calls.push('instances');
+            return [qidoInstance('p-2', 2), qidoInstance('p-1', 1)];
+          },
+        }),
+      });
+      expect(await catalog.imagesOf('P')).toEqual([
+        { studyInstanceUID: 'P', seriesInstanceUID: 'P.cr', sopInstanceUID: 'p-1', imageId: 'wadors:/pacs/dicom-web/studies/P/series/P.cr/instances/p-1/frames/1', modality: 'CR' },
+      ]);
+      expect(asked).toEqual(['P/P.cr']);
+      expect(calls).toEqual(['instances', 'metadata P']);
+    });
+
+    it("finds nothing through the data source's own instance search: why the PACS option exists", async () => {
+      const { source, calls } = dicomWebSource();
+      expect(await dataSourceCatalog(() => source).imagesOf('P')).toEqual([]);
+      expect(calls).toEqual([]);
+    });
+  });
 });

@@ -8,6 +8,14 @@
  *                  query.instances.search(uid, { SeriesInstanceUID })   one instance per series
  *                  getImageIdsForInstance({ instance })           its Cornerstone imageId
  *
+ * For the PACS (OHIF's stock DICOMweb source) two things differ, given as a `pacs` option:
+ *  - OHIF 3.13's DICOMweb `instances.search` sends its parameters to /studies and ignores the
+ *    study UID (it answers with study rows), so instances are listed with ChestAid's own QIDO-RS
+ *    client instead;
+ *  - its WADO-RS imageIds load only once the study's metadata is in OHIF's metadata store (the
+ *    viewer does this when a study opens), so the study's metadata is retrieved first, through
+ *    the data source's own `retrieve.series.metadata`, as the viewer would.
+ *
  * The pixels themselves are then loaded by Cornerstone's image loader (the panel's adapter), which
  * works on any route of the viewer: checked on a custom route, where extension-cornerstone has
  * initialised Cornerstone and its DICOM loader at startup, whatever page is shown. So the batch
@@ -47,6 +55,13 @@ export interface CatalogDataSource {
     readonly instances?: { search?(studyInstanceUid: string, parameters: Json): Promise<unknown> | unknown };
   };
   getImageIdsForInstance(args: { instance: Json }): unknown;
+  readonly retrieve?: { readonly series?: { metadata?(args: { StudyInstanceUID: string }): Promise<unknown> | unknown } };
+}
+
+/** How to read a study of the PACS (see above); null while another data source is active. */
+export interface PacsCatalogAccess {
+  /** QIDO-RS instances of one series (DICOM JSON). */
+  instances(studyInstanceUID: string, seriesInstanceUID: string): Promise<Json[]>;
 }
 
 /** A naturalized value, or the first Value of a DICOM JSON (QIDO-RS) attribute. */
@@ -92,7 +107,7 @@ function summaryOf(row: Json): StudySummary | null {
 
 export function dataSourceCatalog(
   dataSource: () => CatalogDataSource,
-  { accepted = ACCEPTED_MODALITIES }: { accepted?: readonly string[] } = {},
+  { accepted = ACCEPTED_MODALITIES, pacs = () => null }: { accepted?: readonly string[]; pacs?: () => PacsCatalogAccess | null } = {},
 ): StudyCatalog {
   let ready: Promise<CatalogDataSource> | null = null;
 
@@ -126,8 +141,12 @@ export function dataSourceCatalog(
 
     async imagesOf(studyInstanceUID) {
       const found = await source();
+      const fromPacs = pacs();
       const searchSeries = found.query.series.search;
-      const searchInstances = found.query.instances?.search;
+      const dataSourceInstances = found.query.instances?.search;
+      const searchInstances = fromPacs
+        ? (study: string, parameters: Json) => fromPacs.instances(study, String(parameters.SeriesInstanceUID))
+        : dataSourceInstances && ((study: string, parameters: Json) => dataSourceInstances.call(found.query.instances, study, parameters));
       if (!searchSeries || !searchInstances) throw new Error('the data source cannot list series and instances');
       const series = list(await searchSeries.call(found.query.series, studyInstanceUID), 'series')
         .map(s => ({
@@ -140,10 +159,7 @@ export function dataSourceCatalog(
 
       const images: ImageToScore[] = [];
       for (const { uid: seriesInstanceUID, modality } of series) {
-        const instances = list(
-          await searchInstances.call(found.query.instances, studyInstanceUID, { SeriesInstanceUID: seriesInstanceUID }),
-          'instance',
-        )
+        const instances = list(await searchInstances(studyInstanceUID, { SeriesInstanceUID: seriesInstanceUID }), 'instance')
           // A source that ignores the series parameter returns the whole study.
           .filter(instance => text(attribute(instance, 'SeriesInstanceUID', '0020000E')) === seriesInstanceUID)
           .filter(instance => text(attribute(instance, 'SOPInstanceUID', '00080018')) !== '')
@@ -158,6 +174,11 @@ export function dataSourceCatalog(
           throw new Error(`the data source gave no imageId for instance ${sopInstanceUID}`);
         }
         images.push({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, imageId, modality });
+      }
+      if (fromPacs && images.length > 0) {
+        const retrieve = found.retrieve?.series?.metadata;
+        if (!retrieve) throw new Error('the PACS data source cannot retrieve series metadata');
+        await retrieve.call(found.retrieve?.series, { StudyInstanceUID: studyInstanceUID });
       }
       return images;
     },

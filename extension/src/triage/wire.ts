@@ -3,11 +3,12 @@
  * store for the panel and the batch, the active data source as the study catalog, and the
  * panel's analyzer (one inference worker, one model download) for the batch.
  */
-import type { Analyzer, ChestAidService } from '../services/ChestAidService';
+import type { Analyzer, ChestAidService, ResultArchive } from '../services/ChestAidService';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { outcomeStoreOver } from './outcomeStore';
+import type { SharedResults } from './pacsRecords';
 import { MemoryResultStore, type ResultStore } from './resultStore';
-import { dataSourceCatalog, type CatalogDataSource } from './studyCatalog';
+import { dataSourceCatalog, type CatalogDataSource, type PacsCatalogAccess } from './studyCatalog';
 import { TriageService } from './TriageService';
 
 export interface TriageWiring {
@@ -15,8 +16,14 @@ export interface TriageWiring {
     readonly services: { readonly chestAidService: ChestAidService; readonly chestAidTriageService?: TriageService };
     registerService(registration: typeof TriageService.REGISTRATION): void;
   };
-  readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined };
+  readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined; readonly activeDataSourceName?: string };
   readonly manifestUrl: string;
+  /** The PACS's results while its data source is the active one (index.ts); absent: no PACS. */
+  readonly shared?: () => SharedResults | null;
+  /** The panel's PACS archive while the PACS's data source is the active one (batch saving). */
+  readonly archive?: () => ResultArchive | null;
+  /** How the catalog reads the PACS's studies while its data source is the active one. */
+  readonly pacsCatalog?: () => PacsCatalogAccess | null;
 }
 
 /** IndexedDB where the browser allows it; otherwise results last as long as the page. */
@@ -29,7 +36,7 @@ function browserResultStore(): ResultStore {
   }
 }
 
-export function wireTriage({ servicesManager, extensionManager, manifestUrl }: TriageWiring): void {
+export function wireTriage({ servicesManager, extensionManager, manifestUrl, shared, archive, pacsCatalog }: TriageWiring): void {
   servicesManager.registerService(TriageService.REGISTRATION);
   const { chestAidService, chestAidTriageService } = servicesManager.services;
   if (!chestAidTriageService) throw new Error('ChestAid triage service did not register');
@@ -49,12 +56,17 @@ export function wireTriage({ servicesManager, extensionManager, manifestUrl }: T
   chestAidService.subscribe(chestAidService.EVENTS.CALIBRATION_CHANGED, () => chestAidTriageService.modelChanged());
   chestAidTriageService.configure({
     store,
-    catalog: dataSourceCatalog(() => {
-      const [active] = extensionManager.getActiveDataSource() ?? [];
-      return active;
-    }),
+    catalog: dataSourceCatalog(
+      () => {
+        const [active] = extensionManager.getActiveDataSource() ?? [];
+        return active;
+      },
+      { pacs: pacsCatalog },
+    ),
     manifest: () => chestAidService.loadManifest(manifestUrl),
     analyzer,
+    shared,
+    archive,
     // A macrotask between studies, so the page paints and takes input during the batch.
     pause: () => new Promise(done => setTimeout(done, 0)),
   });

@@ -1,0 +1,27 @@
+/**
+ * The ResultCodec of PacsResults over the dicom module (dcmjs): the same builders and reader the
+ * triage worker uses, so an SR written by either is read by both.
+ */
+import { buildHeatmapParametricMap, buildResultSr, isChestAidResultSr, readResultSr, RESULT_SR_SERIES_DESCRIPTION } from '../dicom';
+import type { ResultCodec } from './results';
+
+export const dicomCodec: ResultCodec = {
+  resultSeriesDescription: RESULT_SR_SERIES_DESCRIPTION,
+  isChestAidResultSr: instance => isChestAidResultSr(instance),
+  readResultSr: instance => readResultSr(instance),
+  buildResultSr: input =>
+    buildResultSr({
+      ...input.result,
+      source: input.sourceHeader,
+      trainedOnSyntheticData: input.trainedOnSyntheticData,
+    }),
+  // On the source's own grid (the module's default), which OHIF 3.13 needs to overlay it.
+  buildHeatmap: input =>
+    buildHeatmapParametricMap({
+      source: input.sourceHeader,
+      cam: input.heatmap,
+      model: input.result.model,
+      calibration: input.result.calibration,
+      trainedOnSyntheticData: input.trainedOnSyntheticData,
+    }),
+};

@@ -1,0 +1,54 @@
+/**
+ * The PACS's ChestAid results as triage records (source 'pacs'), so the worklist shows what every
+ * reader and the triage worker stored, not only what this browser computed. Keyed like every
+ * record (image, model sha256, calibration version): an SR of another model or calibration is
+ * stale here like any other result.
+ */
+import type { ArchivedResult, PacsResults } from '../pacs/results';
+import { normalised, type ResultStore, type StoredResult } from './resultStore';
+
+/** Where the triage service reads shared results from. */
+export interface SharedResults {
+  /** Every ChestAid result the PACS holds for these studies, as records; studies without any are absent. */
+  forStudies(studyUIDs: readonly string[]): Promise<Map<string, StoredResult[]>>;
+}
+
+export function recordOf({ content, srSopInstanceUID }: ArchivedResult): StoredResult {
+  const analysedAt = Date.parse(content.observedAt);
+  return normalised({
+    studyInstanceUID: content.source.studyInstanceUID,
+    seriesInstanceUID: content.source.seriesInstanceUID,
+    sopInstanceUID: content.source.sopInstanceUID,
+    modelSha256: content.model.sha256,
+    calibrationVersion: content.calibration.version,
+    analysedAt: Number.isFinite(analysedAt) ? analysedAt : 0,
+    source: 'pacs',
+    status: 'scored',
+    probability: content.score,
+    srSopInstanceUID,
+  });
+}
+
+export function sharedResultsOf(results: Pick<PacsResults, 'forStudies'>): SharedResults {
+  return {
+    async forStudies(studyUIDs) {
+      const found = await results.forStudies(studyUIDs);
+      const records = new Map<string, StoredResult[]>();
+      for (const [uid, list] of found) records.set(uid, list.map(recordOf));
+      return records;
+    },
+  };
+}
+
+/**
+ * Keeps PACS results in the browser store, the offline cache, where the browser has no score of
+ * its own under the same key: a score computed here carries its heatmap and run details, which
+ * an SR read back does not, and must not be replaced by the bare copy.
+ */
+export async function cacheShared(store: ResultStore, records: readonly StoredResult[]): Promise<void> {
+  for (const record of records) {
+    const known = await store.get(record);
+    if (known?.status === 'scored') continue;
+    await store.put(record);
+  }
+}
