@@ -2,7 +2,8 @@
  * The ResultCodec of PacsResults over the dicom module (dcmjs): the same builders and reader the
  * triage worker uses, so an SR written by either is read by both.
  */
-import { buildHeatmapParametricMap, buildResultSr, isChestAidResultSr, readResultSr, RESULT_SR_SERIES_DESCRIPTION } from '../dicom';
+import { buildFeedbackSr, buildHeatmapParametricMap, buildResultSr, isChestAidResultSr, readResultSr, RESULT_SR_SERIES_DESCRIPTION } from '../dicom';
+import type { FeedbackCodec } from './feedback';
 import type { ResultCodec } from './results';
 
 export const dicomCodec: ResultCodec = {
@@ -24,4 +25,9 @@ export const dicomCodec: ResultCodec = {
       calibration: input.result.calibration,
       trainedOnSyntheticData: input.trainedOnSyntheticData,
     }),
+};
+
+/** The feedback SR builder of the PACS feedback sink (pacs/feedback.ts). */
+export const feedbackCodec: FeedbackCodec = {
+  buildFeedbackSr: input => buildFeedbackSr(input),
 };
