@@ -10,15 +10,17 @@ export const dicomCodec: ResultCodec = {
   resultSeriesDescription: RESULT_SR_SERIES_DESCRIPTION,
   isChestAidResultSr: instance => isChestAidResultSr(instance),
   readResultSr: instance => readResultSr(instance),
-  buildResultSr: input =>
+  buildResultSr: (input, uids) =>
     buildResultSr({
       ...input.result,
+      ...uids,
       source: input.sourceHeader,
       trainedOnSyntheticData: input.trainedOnSyntheticData,
     }),
   // On the source's own grid (the module's default), which OHIF 3.13 needs to overlay it.
-  buildHeatmap: input =>
+  buildHeatmap: (input, uids) =>
     buildHeatmapParametricMap({
+      ...uids,
       source: input.sourceHeader,
       cam: input.heatmap,
       model: input.result.model,
