@@ -87,6 +87,8 @@ describe('pacsFeedbackSink', () => {
         comment: 'consolidation left lower lobe',
         reader: { name: 'Doe^Jane', organization: UNCONFIGURED_ORGANIZATION },
         recordedAt: '2026-11-26T13:00:00.000Z',
+        seriesInstanceUID: expect.stringMatching(/^2\.25\.\d+$/),
+        sopInstanceUID: expect.stringMatching(/^2\.25\.\d+$/),
       },
     ]);
     expect(stored).toHaveLength(1);
@@ -99,6 +101,16 @@ describe('pacsFeedbackSink', () => {
     await book.record(input({ label: 'normal' }));
     expect(built.map(b => b.groundTruth)).toEqual(['pneumonia', 'normal']);
     expect(stored).toHaveLength(2);
+    expect(built[0].sopInstanceUID).not.toBe(built[1].sopInstanceUID);
+    expect(built[0].seriesInstanceUID).toBe(built[1].seriesInstanceUID);
+  });
+
+  it('names a resent entry with the same UIDs, so a retried STOW cannot duplicate it', async () => {
+    const { sink, book, built } = setup();
+    const { entry } = await book.record(input());
+    await sink.send(entry);
+    expect(built).toHaveLength(2);
+    expect(built[1].sopInstanceUID).toBe(built[0].sopInstanceUID);
   });
 
   it('sends nothing for a study that does not come from the PACS data source', async () => {

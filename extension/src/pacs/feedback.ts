@@ -5,7 +5,8 @@
  * the PACS holds for that image, model bytes and calibration version.
  *
  * Each entry is its own SR (append-only like the browser store: a changed label is a new SR and
- * the old one stays as history). A failure throws a message in the reader's terms; the book keeps
+ * the old one stays as history), its UIDs derived from the entry (image, reader, time, label) so
+ * that a STOW retried after a lost answer names the instance the PACS already has. A failure throws a message in the reader's terms; the book keeps
  * the entry and the panel says it was not sent, so nothing is lost and recording again retries.
  *
  * Refused rather than sent (the throw names the fix):
@@ -16,6 +17,7 @@
  * Studies not opened from the PACS data source are not sent at all (as Save to PACS): the image is
  * not in the PACS.
  */
+import { derivedUid } from '../dicom/resultUids';
 import { UNKNOWN_READER, type FeedbackSink, type StoredFeedback } from '../core/feedback';
 import type { DicomJson, StowResult } from './dicomweb';
 import { pacsProblem, type ArchivedContent, type ArchivedResult, type BuiltInstance, type PacsResults } from './results';
@@ -27,6 +29,8 @@ export interface FeedbackSrToBuild {
   readonly comment?: string;
   readonly reader: { readonly name: string; readonly organization: string };
   readonly recordedAt: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
 }
 
 export interface FeedbackCodec {
@@ -84,6 +88,10 @@ export function pacsFeedbackSink({
         );
       }
       try {
+        const [seriesInstanceUID, sopInstanceUID] = await Promise.all([
+          derivedUid(`chestaid feedback SR series of study ${entry.studyInstanceUID} reader ${entry.reader}`),
+          derivedUid(`chestaid feedback SR of ${entry.sopInstanceUID} reader ${entry.reader} at ${entry.at} label ${entry.label}`),
+        ]);
         const source = await instanceMetadata(entry.studyInstanceUID, entry.seriesInstanceUID, entry.sopInstanceUID);
         const built = codec.buildFeedbackSr({
           source,
@@ -92,6 +100,8 @@ export function pacsFeedbackSink({
           ...(entry.comment ? { comment: entry.comment } : {}),
           reader: { name: entry.reader, organization },
           recordedAt: entry.at,
+          seriesInstanceUID,
+          sopInstanceUID,
         });
         await client.store([built.part10], entry.studyInstanceUID);
       } catch (error) {
