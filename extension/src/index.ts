@@ -11,6 +11,7 @@ import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapt
 import { createAnalyzer } from './analyzer';
 import { wireCalibration, type CalibrationWiring } from './calibration/wire';
 import { FeedbackBook } from './calibrationVersions/feedbackBook';
+import type { FeedbackSink } from './core';
 import { siteStores } from './calibrationVersions/wire';
 import { getCommandsModule } from './commandsModule';
 import { inferenceUrls, pacsUrl, resolveConfig, type ChestAidConfig } from './config';
@@ -23,7 +24,8 @@ import { createInferenceClient } from './inference/browser';
 import { CornerstoneHeatmapSink, viewportImages, type CornerstoneOverlayHost, type CornerstoneViewportHost } from './overlay/cornerstoneHeatmap';
 import { HeatmapController } from './overlay/heatmapController';
 import { pacsArchive } from './pacs/archive';
-import { dicomCodec } from './pacs/codec';
+import { dicomCodec, feedbackCodec } from './pacs/codec';
+import { pacsFeedbackSink } from './pacs/feedback';
 import { DicomWebClient, type RetryPolicy } from './pacs/dicomweb';
 import { PacsResults } from './pacs/results';
 import { getPanelModule } from './panels/getPanelModule';
@@ -117,8 +119,6 @@ const extension = {
     // Before the manifest arrives: the active calibration is read from the log right after it.
     const site = siteStores(config.calibrationSource, urls.manifestUrl);
     void chestAidService.setCalibrationStore(site.calibrationStoreFor);
-    const feedbackBook = new FeedbackBook({ store: site.feedbackStore });
-    chestAidService.setFeedbackBook(feedbackBook);
     chestAidService.setReader(config.readerName);
     // The service records a failure in its state, where the panel shows it.
     chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
@@ -144,6 +144,7 @@ const extension = {
     let shared: TriageWiring['shared'];
     let pacsCatalog: TriageWiring['pacsCatalog'];
     let archive: TriageWiring['archive'];
+    let feedbackSink: FeedbackSink | null = null;
     if (pacsRoot && pacsDataSourceName) {
       const client = new DicomWebClient({ baseUrl: pacsRoot, retry: READER_RETRY });
       const results = new PacsResults({
@@ -159,12 +160,23 @@ const extension = {
         pacsDataSourceName,
       });
       chestAidService.setArchive(panelArchive);
+      // Feedback on a PACS study is also sent there as a feedback SR beside the result SR.
+      feedbackSink = pacsFeedbackSink({
+        results,
+        client,
+        instanceMetadata: (study, series, sop) => client.retrieveInstanceMetadata(study, series, sop),
+        codec: feedbackCodec,
+        activeDataSource,
+        pacsDataSourceName,
+      });
       archive = () => (activeDataSource() === pacsDataSourceName ? panelArchive : null);
       const sharedResults = sharedResultsOf(results);
       shared = () => (activeDataSource() === pacsDataSourceName ? sharedResults : null);
       const access = { instances: (study: string, series: string) => client.searchInstances(study, series) };
       pacsCatalog = () => (activeDataSource() === pacsDataSourceName ? access : null);
     }
+    const feedbackBook = new FeedbackBook({ store: site.feedbackStore, sink: feedbackSink });
+    chestAidService.setFeedbackBook(feedbackBook);
     // The triage worklist: the panel's analyzer (one worker, one model download) and a result
     // store shared with the panel.
     wireTriage({

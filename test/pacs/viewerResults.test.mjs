@@ -107,3 +107,22 @@ test('a study the PACS does not hold has no results', async () => {
   const results = new PacsResults({ client: pacs.client, codec: dicomCodec });
   assert.deepEqual(await results.resultsOf('1.2.3.4.5.6.7.8.9'), []);
 });
+
+test('two viewers racing past the check both succeed and leave one SR: the UIDs are derived, the PACS keeps one copy', async () => {
+  const key = { calibrationVersion: 'race-1' };
+  const a = new PacsResults({ client: pacs.client, codec: dicomCodec });
+  const b = new PacsResults({ client: pacs.client, codec: dicomCodec });
+  // Both check before either writes: Promise.all starts both QIDO look-ups first.
+  const [first_, second] = await Promise.all([a.save(input({ score: 0.61, ...key })), b.save(input({ score: 0.62, ...key }))]);
+  assert.deepEqual([first_.status, second.status], ['saved', 'saved'], 'neither writer saw the other: a real race');
+  assert.equal(first_.srSopInstanceUID, second.srSopInstanceUID);
+  const srs = (await a.resultsOf(first.StudyInstanceUID)).filter(r => r.content.calibration.version === 'race-1');
+  assert.equal(srs.length, 1);
+  let instances = 0;
+  for (const row of await seriesOf('SR')) {
+    for (const instance of await pacs.client.retrieveSeriesMetadata(first.StudyInstanceUID, row['0020000E'].Value[0])) {
+      if (instance['00080018'].Value[0] === first_.srSopInstanceUID) instances++;
+    }
+  }
+  assert.equal(instances, 1, 'one copy of the SR instance');
+});

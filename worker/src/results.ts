@@ -1,50 +1,18 @@
 /**
  * What the worker writes for one scored image, with UIDs derived from what makes a result unique
- * (source SOP Instance UID, model sha256, calibration version). The same result always gets the
+ * (source SOP Instance UID, model sha256, calibration version: dicom/resultUids.ts, which the
+ * viewer's Save to PACS uses too). The same result always gets the
  * same SOP Instance UIDs, so a write repeated after a crash (the STOW reached the PACS, the
  * worker died before it knew) names the instance the PACS already has: Orthanc keeps one copy
  * (OverwriteInstances false), and no duplicate can exist whatever the timing.
  */
-import { createHash } from 'node:crypto';
-
 import type { Analysis, Manifest } from '../../extension/src/core';
-import { buildHeatmapParametricMap, buildResultSr, type BuiltObject } from '../../extension/src/dicom';
+import { buildHeatmapParametricMap, buildResultSr, resultKeyText, resultUids, type BuiltObject, type ResultKey } from '../../extension/src/dicom';
 import type { Part10Image } from './part10';
 
-/** Identifies a result: one per image, model file and calibration. */
-export interface ResultKey {
-  readonly sopInstanceUID: string;
-  readonly modelSha256: string;
-  readonly calibrationVersion: string;
-}
+export type { ResultKey, ResultUids } from '../../extension/src/dicom';
 
-export function keyText(key: ResultKey): string {
-  return `${key.sopInstanceUID}|${key.modelSha256.toLowerCase()}|${key.calibrationVersion}`;
-}
-
-/** A UID under the UUID-derived root 2.25 (PS3.5 B.2) from a name: 128 bits of its SHA-256. */
-export function derivedUid(name: string): string {
-  const digest = createHash('sha256').update(name).digest();
-  return `2.25.${BigInt(`0x${digest.subarray(0, 16).toString('hex')}`)}`;
-}
-
-export interface ResultUids {
-  readonly srSeries: string;
-  readonly srInstance: string;
-  readonly mapSeries: string;
-  readonly mapInstance: string;
-}
-
-/** One SR series and one map series per study and model/calibration; one instance of each per image. */
-export function resultUids(studyInstanceUID: string, key: ResultKey): ResultUids {
-  const model = `${key.modelSha256.toLowerCase()} calibration ${key.calibrationVersion}`;
-  return {
-    srSeries: derivedUid(`chestaid worker result SR series of study ${studyInstanceUID} model ${model}`),
-    srInstance: derivedUid(`chestaid worker result SR of ${key.sopInstanceUID} model ${model}`),
-    mapSeries: derivedUid(`chestaid worker heatmap series of study ${studyInstanceUID} model ${model}`),
-    mapInstance: derivedUid(`chestaid worker heatmap of ${key.sopInstanceUID} model ${model}`),
-  };
-}
+export const keyText = (key: ResultKey): string => resultKeyText(key);
 
 export interface ModelFacts {
   readonly manifest: Manifest;
@@ -57,11 +25,11 @@ export interface Outputs {
   readonly map: BuiltObject;
 }
 
-export function buildOutputs(image: Part10Image, analysis: Analysis, model: ModelFacts, observedAt: Date): Outputs {
+export async function buildOutputs(image: Part10Image, analysis: Analysis, model: ModelFacts, observedAt: Date): Promise<Outputs> {
   const { manifest } = model;
   // The version the probability was computed under (core/analysis.ts), which keys the result.
   const key: ResultKey = { sopInstanceUID: image.sopInstanceUID, modelSha256: model.sha256, calibrationVersion: analysis.calibrationVersion };
-  const uids = resultUids(image.studyInstanceUID, key);
+  const uids = await resultUids(image.studyInstanceUID, key);
   const deviceUID = manifest.model.device_uid;
   if (!deviceUID) throw new Error(`the manifest of ${manifest.model.id} has no model.device_uid, which the SR's Contributing Equipment needs`);
   const modelIdentity = { id: manifest.model.id, version: manifest.model.version, sha256: model.sha256, deviceUID };

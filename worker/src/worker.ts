@@ -485,7 +485,7 @@ export class TriageWorker {
         ms: { fetch: ms(fetched - started), decode: ms(decoded - fetched), preprocess: ms(scoredAt - decoded - infer), infer: ms(infer) },
       });
       stage = 'write';
-      const outputs = buildOutputs(image, analysis, this.model, this.now());
+      const outputs = await buildOutputs(image, analysis, this.model, this.now());
       await this.ask(() => this.pacs.store([outputs.map.part10], studyUID));
       await this.ask(() => this.pacs.store([outputs.sr.part10], studyUID));
       const written = performance.now();

@@ -19,8 +19,8 @@ import { currentLabels } from '../core/feedback';
 export interface FeedbackBookOptions {
   readonly store: FeedbackStore;
   /**
-   * Where feedback also goes once stored, e.g. the PACS as an SR (issue 7's buildFeedbackSr):
-   * not implemented here. A failure there is reported, and the stored entry stays.
+   * Where feedback also goes once stored: the PACS as a feedback SR (pacs/feedback.ts) for
+   * studies opened from it. A failure there is reported, and the stored entry stays.
    */
   readonly sink?: FeedbackSink | null;
   readonly clock?: () => Date;

@@ -206,9 +206,8 @@ export interface FeedbackStore {
 }
 
 /**
- * The seam for sending feedback to the PACS once the round trip exists (issue 7): e.g. a
- * buildFeedbackSr() in extension/src/dicom stored by STOW-RS. Not implemented here; the
- * service calls it after the browser store has the entry, and its failure never loses the entry.
+ * Where feedback goes besides the browser store: the PACS, as a feedback SR stored by STOW-RS
+ * (pacs/feedback.ts). The book calls it after the store has the entry; its failure never loses it.
  */
 export interface FeedbackSink {
   send(entry: StoredFeedback): Promise<void>;

@@ -52,3 +52,4 @@ export {
   DEFAULT_ATTENTION_LEVELS,
   type HeatmapSegmentationInput,
 } from './segmentation';
+export { derivedUid, resultUids, resultKeyText, type ResultKey, type ResultUids } from './resultUids';

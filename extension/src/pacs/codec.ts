@@ -2,26 +2,34 @@
  * The ResultCodec of PacsResults over the dicom module (dcmjs): the same builders and reader the
  * triage worker uses, so an SR written by either is read by both.
  */
-import { buildHeatmapParametricMap, buildResultSr, isChestAidResultSr, readResultSr, RESULT_SR_SERIES_DESCRIPTION } from '../dicom';
+import { buildFeedbackSr, buildHeatmapParametricMap, buildResultSr, isChestAidResultSr, readResultSr, RESULT_SR_SERIES_DESCRIPTION } from '../dicom';
+import type { FeedbackCodec } from './feedback';
 import type { ResultCodec } from './results';
 
 export const dicomCodec: ResultCodec = {
   resultSeriesDescription: RESULT_SR_SERIES_DESCRIPTION,
   isChestAidResultSr: instance => isChestAidResultSr(instance),
   readResultSr: instance => readResultSr(instance),
-  buildResultSr: input =>
+  buildResultSr: (input, uids) =>
     buildResultSr({
       ...input.result,
+      ...uids,
       source: input.sourceHeader,
       trainedOnSyntheticData: input.trainedOnSyntheticData,
     }),
   // On the source's own grid (the module's default), which OHIF 3.13 needs to overlay it.
-  buildHeatmap: input =>
+  buildHeatmap: (input, uids) =>
     buildHeatmapParametricMap({
+      ...uids,
       source: input.sourceHeader,
       cam: input.heatmap,
       model: input.result.model,
       calibration: input.result.calibration,
       trainedOnSyntheticData: input.trainedOnSyntheticData,
     }),
+};
+
+/** The feedback SR builder of the PACS feedback sink (pacs/feedback.ts). */
+export const feedbackCodec: FeedbackCodec = {
+  buildFeedbackSr: input => buildFeedbackSr(input),
 };

@@ -11,9 +11,12 @@
  * Idempotency is checked against the PACS itself before each write (the same image + model sha256
  * + calibration version already has a ChestAid SR -> nothing is written), so a second reader, a
  * second click or a reload never adds a duplicate. Two writers racing between the check and the
- * write can still both write; readers then take the earliest (see `pick`), so the score shown is
- * the same everywhere.
+ * write both write the same SOP Instance UIDs, derived from image + model sha256 + calibration
+ * version as the triage worker derives them (dicom/resultUids.ts): the PACS keeps one copy
+ * (Orthanc: OverwriteInstances false). A PACS that keeps both, or SRs written before UIDs were
+ * derived, leave readers to take the earliest (see `pick`), so the score shown is the same everywhere.
  */
+import { resultUids } from '../dicom/resultUids';
 import { PacsHttpError, PacsUnreachable, StowError, type DicomJson, type QidoQuery, type StowResult } from './dicomweb';
 
 /** The result content a ChestAid SR holds (the dicom module's ChestAidResultContent). */
@@ -54,15 +57,21 @@ export interface SaveInput {
   readonly trainedOnSyntheticData: boolean;
 }
 
+/** The UIDs a new object is written under (derived, see resultUids). */
+export interface ObjectUids {
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+}
+
 export interface ResultCodec {
   /** SeriesDescription of ChestAid's result SRs, what QIDO-RS filters on. */
   readonly resultSeriesDescription: string;
   isChestAidResultSr(instance: DicomJson): boolean;
   /** Throws, naming what is wrong, when the instance is not a readable ChestAid result. */
   readResultSr(instance: DicomJson): ArchivedContent;
-  buildResultSr(input: SaveInput): BuiltInstance;
+  buildResultSr(input: SaveInput, uids: ObjectUids): BuiltInstance;
   /** The heatmap as a Parametric Map registered to the source image; absent: no map is written. */
-  buildHeatmap?(input: SaveInput & { readonly heatmap: HeatmapToSave }): BuiltInstance;
+  buildHeatmap?(input: SaveInput & { readonly heatmap: HeatmapToSave }, uids: ObjectUids): BuiltInstance;
 }
 
 export interface ResultsClient {
@@ -230,8 +239,12 @@ export class PacsResults {
     const model = { modelSha256: input.result.model.sha256, calibrationVersion: input.result.calibration.version };
     const existing = await this.find(input.source, model);
     if (existing) return { status: 'already-saved', srSopInstanceUID: existing.srSopInstanceUID };
-    const sr = this.codec.buildResultSr(input);
-    const map = input.heatmap && this.codec.buildHeatmap ? this.codec.buildHeatmap({ ...input, heatmap: input.heatmap }) : null;
+    const uids = await resultUids(input.source.studyInstanceUID, { sopInstanceUID: input.source.sopInstanceUID, ...model });
+    const sr = this.codec.buildResultSr(input, { seriesInstanceUID: uids.srSeries, sopInstanceUID: uids.srInstance });
+    const map =
+      input.heatmap && this.codec.buildHeatmap
+        ? this.codec.buildHeatmap({ ...input, heatmap: input.heatmap }, { seriesInstanceUID: uids.mapSeries, sopInstanceUID: uids.mapInstance })
+        : null;
     // The SR first and alone: it is what readers and the idempotency check look for, and a map
     // the PACS refuses must not cost the score.
     await this.client.store([sr.part10], input.source.studyInstanceUID);
