@@ -9,6 +9,7 @@ import { useEffect, useState, type ChangeEvent } from 'react';
 
 import { calibrationLabel, calibrationOrigin, type AuditEntry, type Manifest } from '../core';
 import type { Confusion, MethodEvaluation, RecalibrationReport } from '../core/recalibration';
+import { ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { useServiceState } from '../triage/RiskColumn';
 import { AFTER_COLOUR, BEFORE_COLOUR, ReliabilityDiagram, RocChart } from './Charts';
 import type { CalibrationService } from './CalibrationService';
@@ -307,17 +308,17 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
           </p>
         )}
         {model.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-calibration-error">
+          <ErrorLine cy="chestaid-calibration-error">
             {model.message}
-          </p>
+          </ErrorLine>
         )}
         <nav className="flex gap-4">
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/')}>
+          <LinkButton onClick={() => navigate('/')}>
             Study list
-          </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate(MONITORING_PATH)}>
+          </LinkButton>
+          <LinkButton onClick={() => navigate(MONITORING_PATH)}>
             Monitoring
-          </button>
+          </LinkButton>
         </nav>
       </header>
 
@@ -343,19 +344,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
         </div>
         {scoring && (
           <div style={{ marginTop: 8 }}>
-            <div
-              role="progressbar"
-              aria-label="Scoring the cohort"
-              aria-valuemin={0}
-              aria-valuemax={cohort.progress.total}
-              aria-valuenow={cohort.progress.done}
-              className="bg-muted h-2 w-full overflow-hidden rounded"
-              data-cy="chestaid-calibration-progress"
-              data-done={cohort.progress.done}
-              data-total={cohort.progress.total}
-            >
-              <div className="bg-primary h-2" style={{ width: `${(cohort.progress.done / Math.max(1, cohort.progress.total)) * 100}%` }} />
-            </div>
+            <ProgressBar label="Scoring the cohort" done={cohort.progress.done} total={cohort.progress.total} cy="chestaid-calibration-progress" />
             <p role="status" aria-live="polite">
               {cohort.progress.total === 0
                 ? `Finding the cohort's ${cohort.images} images in the data source…`
@@ -382,9 +371,9 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
           </div>
         )}
         {cohort.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-calibration-cohort-error">
+          <ErrorLine cy="chestaid-calibration-cohort-error">
             {cohort.message}
-          </p>
+          </ErrorLine>
         )}
       </section>
 
@@ -401,9 +390,9 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
         </section>
       )}
       {fit.status === 'error' && (
-        <p className="text-red-500" role="alert" data-cy="chestaid-calibration-fit-error" style={SECTION}>
+        <ErrorLine cy="chestaid-calibration-fit-error" style={SECTION}>
           {fit.message}
-        </p>
+        </ErrorLine>
       )}
       {fit.status === 'ready' && <Report report={fit.report} />}
 
@@ -449,9 +438,9 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
           </div>
         )}
         {change.status === 'error' && (
-          <p role="alert" className="text-red-500" data-cy="chestaid-calibration-change-error">
+          <ErrorLine cy="chestaid-calibration-change-error">
             {change.message}
-          </p>
+          </ErrorLine>
         )}
         {!named && <p className="text-xs text-muted-foreground">Enter your name to accept or roll back.</p>}
       </section>

@@ -9,6 +9,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 
 import { calibrationLabel, calibrationOrigin, type FeedbackEntry, type Manifest } from '../core';
 import { PSI_MODERATE, PSI_WARNING, type BucketSize, type Proportion } from '../core/recalibration';
+import { ErrorLine, LinkButton } from '../pageParts';
 import { ScoreHistogram } from './Charts';
 import { SyntheticNotice } from './CalibrationPage';
 import { decimal, percent } from './format';
@@ -83,20 +84,20 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
           </p>
         )}
         {shownProblem && (
-          <p role="alert" className="text-red-500" data-cy="chestaid-monitoring-error">
+          <ErrorLine cy="chestaid-monitoring-error">
             {shownProblem}
-          </p>
+          </ErrorLine>
         )}
         <nav className="flex gap-4">
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/')}>
+          <LinkButton onClick={() => navigate('/')}>
             Study list
-          </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate(CALIBRATION_PATH)}>
+          </LinkButton>
+          <LinkButton onClick={() => navigate(CALIBRATION_PATH)}>
             Recalibration
-          </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={reload} data-cy="chestaid-monitoring-reload">
+          </LinkButton>
+          <LinkButton onClick={reload} cy="chestaid-monitoring-reload">
             Reload
-          </button>
+          </LinkButton>
         </nav>
       </header>
 

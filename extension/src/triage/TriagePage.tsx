@@ -11,6 +11,7 @@ import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { CALIBRATION_PATH, MONITORING_PATH } from '../calibration/ids';
 import { orderByDate, orderByRisk } from '../core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
+import { ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
 import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
 import { studyLink } from './links';
@@ -124,19 +125,19 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           </p>
         )}
         {model.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-triage-error">
+          <ErrorLine cy="chestaid-triage-error">
             {model.message}
-          </p>
+          </ErrorLine>
         )}
         {list.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-triage-error">
+          <ErrorLine cy="chestaid-triage-error">
             {list.message}
-          </p>
+          </ErrorLine>
         )}
         {state.shared.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-triage-shared-error">
+          <ErrorLine cy="chestaid-triage-shared-error">
             {state.shared.message}
-          </p>
+          </ErrorLine>
         )}
       </header>
 
@@ -173,42 +174,23 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           <OrderButton order={state.order} value="risk" label="By risk" onPick={order => triage.setOrder(order)} />
           <OrderButton order={state.order} value="date" label="Usual order (date)" onPick={order => triage.setOrder(order)} />
         </span>
-        <button
-          type="button"
-          className="text-primary"
-          style={{ marginLeft: 16, textDecoration: 'underline' }}
-          onClick={() => navigate('/')}
-          data-cy="chestaid-triage-study-list"
-        >
+        <LinkButton style={{ marginLeft: 16 }} onClick={() => navigate('/')} cy="chestaid-triage-study-list">
           Study list
-        </button>
+        </LinkButton>
         {[
           [CALIBRATION_PATH, 'Recalibration'],
           [MONITORING_PATH, 'Monitoring'],
         ].map(([path, label]) => (
-          <button key={path} type="button" className="text-primary" style={{ marginLeft: 16, textDecoration: 'underline' }} onClick={() => navigate(path)}>
+          <LinkButton key={path} style={{ marginLeft: 16 }} onClick={() => navigate(path)}>
             {label}
-          </button>
+          </LinkButton>
         ))}
       </section>
 
       {/* Fixed heights: the list must not move when the bar, the lines or the notice come and go. */}
       <div style={{ height: 8 }}>
         {running && (
-          <div
-            role="progressbar"
-            aria-label="Analyse all"
-            aria-valuemin={0}
-            aria-valuemax={batch.progress.total}
-            aria-valuenow={batch.progress.done}
-            aria-valuetext={line}
-            className="bg-muted h-2 w-full overflow-hidden rounded"
-            data-cy="chestaid-triage-progress"
-            data-done={batch.progress.done}
-            data-total={batch.progress.total}
-          >
-            <div className="bg-primary h-2" style={{ width: `${(batch.progress.done / Math.max(1, batch.progress.total)) * 100}%` }} />
-          </div>
+          <ProgressBar label="Analyse all" done={batch.progress.done} total={batch.progress.total} valueText={line} cy="chestaid-triage-progress" />
         )}
       </div>
       <p
@@ -242,9 +224,9 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         {waiting ? (
           <>
             New results are in: the order updates when the pointer leaves the list.{' '}
-            <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => setShown(next)}>
+            <LinkButton onClick={() => setShown(next)}>
               Update the order now
-            </button>
+            </LinkButton>
           </>
         ) : (
           running && chestAidState.runtime.status === 'loading' && <span data-cy="chestaid-triage-runtime">{progressText(chestAidState.runtime)}</span>
