@@ -307,11 +307,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
             {percent(model.active.thresholds.clinical.value)}.
           </p>
         )}
-        {model.status === 'error' && (
-          <ErrorLine cy="chestaid-calibration-error">
-            {model.message}
-          </ErrorLine>
-        )}
+        {model.status === 'error' && <ErrorLine cy="chestaid-calibration-error">{model.message}</ErrorLine>}
         <nav className="flex gap-4">
           <LinkButton onClick={() => navigate('/')}>
             Study list
@@ -370,11 +366,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
             )}
           </div>
         )}
-        {cohort.status === 'error' && (
-          <ErrorLine cy="chestaid-calibration-cohort-error">
-            {cohort.message}
-          </ErrorLine>
-        )}
+        {cohort.status === 'error' && <ErrorLine cy="chestaid-calibration-cohort-error">{cohort.message}</ErrorLine>}
       </section>
 
       {fit.status === 'refused' && (
@@ -389,11 +381,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
           </ul>
         </section>
       )}
-      {fit.status === 'error' && (
-        <ErrorLine cy="chestaid-calibration-fit-error" style={SECTION}>
-          {fit.message}
-        </ErrorLine>
-      )}
+      {fit.status === 'error' && <ErrorLine cy="chestaid-calibration-fit-error" style={SECTION}>{fit.message}</ErrorLine>}
       {fit.status === 'ready' && <Report report={fit.report} />}
 
       <section style={SECTION} aria-label="Change">
@@ -437,11 +425,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
             </button>
           </div>
         )}
-        {change.status === 'error' && (
-          <ErrorLine cy="chestaid-calibration-change-error">
-            {change.message}
-          </ErrorLine>
-        )}
+        {change.status === 'error' && <ErrorLine cy="chestaid-calibration-change-error">{change.message}</ErrorLine>}
         {!named && <p className="text-xs text-muted-foreground">Enter your name to accept or roll back.</p>}
       </section>
 

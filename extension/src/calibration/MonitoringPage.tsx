@@ -83,11 +83,7 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
             {view.otherModel > 0 && `, ${view.otherModel} about another model's results left out`}.
           </p>
         )}
-        {shownProblem && (
-          <ErrorLine cy="chestaid-monitoring-error">
-            {shownProblem}
-          </ErrorLine>
-        )}
+        {shownProblem && <ErrorLine cy="chestaid-monitoring-error">{shownProblem}</ErrorLine>}
         <nav className="flex gap-4">
           <LinkButton onClick={() => navigate('/')}>
             Study list
@@ -95,9 +91,7 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
           <LinkButton onClick={() => navigate(CALIBRATION_PATH)}>
             Recalibration
           </LinkButton>
-          <LinkButton onClick={reload} cy="chestaid-monitoring-reload">
-            Reload
-          </LinkButton>
+          <LinkButton onClick={reload} cy="chestaid-monitoring-reload">Reload</LinkButton>
         </nav>
       </header>
 

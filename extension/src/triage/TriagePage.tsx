@@ -124,21 +124,9 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
             {threshold !== null && ` · ${chestAidState.threshold?.custom ? 'threshold set in this browser' : 'clinical threshold'} ${scoreAndThreshold(threshold, threshold).threshold}`}
           </p>
         )}
-        {model.status === 'error' && (
-          <ErrorLine cy="chestaid-triage-error">
-            {model.message}
-          </ErrorLine>
-        )}
-        {list.status === 'error' && (
-          <ErrorLine cy="chestaid-triage-error">
-            {list.message}
-          </ErrorLine>
-        )}
-        {state.shared.status === 'error' && (
-          <ErrorLine cy="chestaid-triage-shared-error">
-            {state.shared.message}
-          </ErrorLine>
-        )}
+        {model.status === 'error' && <ErrorLine cy="chestaid-triage-error">{model.message}</ErrorLine>}
+        {list.status === 'error' && <ErrorLine cy="chestaid-triage-error">{list.message}</ErrorLine>}
+        {state.shared.status === 'error' && <ErrorLine cy="chestaid-triage-shared-error">{state.shared.message}</ErrorLine>}
       </header>
 
       <section className="flex flex-wrap items-center gap-2" style={{ marginBottom: 8 }} aria-label="Triage actions">
