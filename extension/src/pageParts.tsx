@@ -1,7 +1,7 @@
 /**
  * Markup the full-page views (triage worklist, recalibration, monitoring) repeat: a link-styled
- * button, an error line read out by screen readers, and a progress bar. One place, so the pages
- * keep looking and reading alike.
+ * button, an error line read out by screen readers, a progress bar and a table header row. One
+ * place, so the pages keep looking and reading alike.
  */
 import type { CSSProperties, ReactNode } from 'react';
 
@@ -42,5 +42,20 @@ export function ProgressBar({ label, done, total, valueText, cy }: { label: stri
     >
       <div className="bg-primary h-2" style={{ width: `${(done / Math.max(1, total)) * 100}%` }} />
     </div>
+  );
+}
+
+/** A table's header row: one column header (scope "col") per name, each cell styled as the table's. */
+export function ColumnHeads({ columns, cellStyle, className }: { columns: readonly string[]; cellStyle: CSSProperties; className?: string }) {
+  return (
+    <thead>
+      <tr className={className}>
+        {columns.map(name => (
+          <th key={name} style={cellStyle} scope="col">
+            {name}
+          </th>
+        ))}
+      </tr>
+    </thead>
   );
 }

@@ -9,7 +9,7 @@ import { useEffect, useState, type ChangeEvent } from 'react';
 
 import { calibrationLabel, calibrationOrigin, type AuditEntry, type Manifest } from '../core';
 import type { Confusion, MethodEvaluation, RecalibrationReport } from '../core/recalibration';
-import { ErrorLine, LinkButton, ProgressBar } from '../pageParts';
+import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { useServiceState } from '../triage/RiskColumn';
 import { AFTER_COLOUR, BEFORE_COLOUR, ReliabilityDiagram, RocChart } from './Charts';
 import type { CalibrationService } from './CalibrationService';
@@ -152,15 +152,7 @@ function Report({ report }: { report: RecalibrationReport }) {
         <caption className="text-xs text-muted-foreground" style={{ textAlign: 'left' }}>
           Held-out metrics of each method
         </caption>
-        <thead>
-          <tr>
-            {['method', 'ECE', 'Brier', 'log loss', 'ROC AUC'].map(h => (
-              <th key={h} style={CELL} scope="col">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <ColumnHeads columns={['method', 'ECE', 'Brier', 'log loss', 'ROC AUC']} cellStyle={CELL} />
         <tbody>
           {Object.entries(report.candidates).map(([method, e]) => (
             <tr key={method} style={method === report.selected ? { fontWeight: 600 } : undefined}>
@@ -237,15 +229,7 @@ function History({ entries, active, versions, onRollback, busy }: { entries: rea
         <caption className="text-muted-foreground" style={{ textAlign: 'left' }}>
           Audit log (append-only; each entry sealed with the hash of the one before)
         </caption>
-        <thead>
-          <tr>
-            {['#', 'when', 'who', 'action', 'version', 'previous', 'cohort', 'method', 'threshold', 'ECE before → after', 'hash'].map(h => (
-              <th key={h} style={CELL} scope="col">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <ColumnHeads columns={['#', 'when', 'who', 'action', 'version', 'previous', 'cohort', 'method', 'threshold', 'ECE before → after', 'hash']} cellStyle={CELL} />
         <tbody>
           {entries.length === 0 && (
             <tr>

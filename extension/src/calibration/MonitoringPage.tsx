@@ -9,7 +9,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 
 import { calibrationLabel, calibrationOrigin, type FeedbackEntry, type Manifest } from '../core';
 import { PSI_MODERATE, PSI_WARNING, type BucketSize, type Proportion } from '../core/recalibration';
-import { ErrorLine, LinkButton } from '../pageParts';
+import { ColumnHeads, ErrorLine, LinkButton } from '../pageParts';
 import { ScoreHistogram } from './Charts';
 import { SyntheticNotice } from './CalibrationPage';
 import { decimal, percent } from './format';
@@ -129,15 +129,7 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
               </p>
             )}
             <table style={{ borderCollapse: 'collapse', marginTop: 8 }} data-cy="chestaid-monitoring-table">
-              <thead>
-                <tr>
-                  {[view.summary.bucket === 'day' ? 'day' : 'week from', 'TP', 'FP', 'TN', 'FN', 'unsure', 'running sensitivity', 'running specificity'].map(h => (
-                    <th key={h} style={CELL} scope="col">
-                      {h}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
+              <ColumnHeads columns={[view.summary.bucket === 'day' ? 'day' : 'week from', 'TP', 'FP', 'TN', 'FN', 'unsure', 'running sensitivity', 'running specificity']} cellStyle={CELL} />
               <tbody>
                 {view.summary.buckets.length === 0 && (
                   <tr>

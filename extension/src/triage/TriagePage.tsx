@@ -11,7 +11,7 @@ import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { CALIBRATION_PATH, MONITORING_PATH } from '../calibration/ids';
 import { orderByDate, orderByRisk } from '../core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
-import { ErrorLine, LinkButton, ProgressBar } from '../pageParts';
+import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
 import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
 import { studyLink } from './links';
@@ -232,15 +232,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           onFocus={() => setFocusInside(true)}
           onBlur={event => setFocusInside(event.currentTarget.contains(event.relatedTarget as Node | null))}
         >
-          <thead>
-            <tr className="bg-muted text-left">
-              {['Pneumonia risk', 'Calibration', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities'].map(title => (
-                <th key={title} style={CELL} scope="col">
-                  {title}
-                </th>
-              ))}
-            </tr>
-          </thead>
+          <ColumnHeads columns={['Pneumonia risk', 'Calibration', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities']} cellStyle={CELL} className="bg-muted text-left" />
           <tbody>
             {rows.map((row, index) => {
               const entry = byId.get(row.id);
