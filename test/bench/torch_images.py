@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from torch_peer import LOGIT_TOLERANCE, LogitAndCam, build_model, load_onnx_weights  # noqa: E402
+from torch_peer import LOGIT_TOLERANCE, LogitAndCam, build_model, load_onnx_weights, run_requests  # noqa: E402
 
 
 def main() -> None:
@@ -42,15 +42,7 @@ def main() -> None:
     if worst > LOGIT_TOLERANCE:
         raise SystemExit(f"PyTorch logits differ from the worker's by up to {worst}: not the same model or inputs")
     print("ready", json.dumps({"torch": torch.__version__, "images": len(items), "worstLogitDiff": worst}), flush=True)
-    for line in sys.stdin:
-        words = line.split()
-        if not words or words[0] == "quit":
-            break
-        if words[0] != "run":
-            raise SystemExit(f"unknown request {line!r}")
-        threads = int(words[1])
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+    for _threads in run_requests():
         times = []
         with torch.inference_mode():
             for x in tensors:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +82,22 @@ def load_onnx_weights(model: torch.nn.Module, onnx_path: Path) -> None:
     model.load_state_dict(state)
 
 
+def run_requests() -> Iterator[int]:
+    """The bench's requests on stdin, one a line: yields the thread count of each "run THREADS",
+    with torch already set to it; ends at "quit" or end of input. Shared with torch_images.py so
+    both peers speak the same protocol to their Node drivers."""
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            return
+        if words[0] != "run":
+            raise SystemExit(f"unknown request {line!r}")
+        threads = int(words[1])
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        yield threads
+
+
 def main() -> None:
     onnx_path, input_path, expected = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
     model = build_model("none")
@@ -93,15 +110,7 @@ def main() -> None:
         raise SystemExit(f"PyTorch logit {logit} differs from the expected {expected}: the weights did not load as the ONNX graph has them")
     info = {"logit": logit, "torch": torch.__version__, "parallel": torch.__config__.parallel_info().splitlines()[:3]}
     print("ready", json.dumps(info), flush=True)
-    for line in sys.stdin:
-        words = line.split()
-        if not words or words[0] == "quit":
-            break
-        if words[0] != "run":
-            raise SystemExit(f"unknown request {line!r}")
-        threads = int(words[1])
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+    for _threads in run_requests():
         with torch.inference_mode():
             start = time.perf_counter()
             wrapped(x)

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ARTIFACTS, ROOT, startSession, watchedPage } from './harness.mjs';
+import { ARTIFACTS, ROOT, startPageSession } from './harness.mjs';
 
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
 const manifest = JSON.parse(readFileSync(join(ROOT, 'models/chestaid-demo/manifest.json'), 'utf8'));
@@ -23,8 +23,7 @@ const foreignRequests = [];
 
 before(
   async () => {
-    ({ viewer, browser } = await startSession());
-    page = await watchedPage(await browser.newContext({ viewport: { width: 1400, height: 900 } }), { viewerUrl: viewer.url, problems, foreignRequests });
+    ({ viewer, browser, page } = await startPageSession({ viewport: { width: 1400, height: 900 }, problems, foreignRequests }));
   },
   { timeout: 300_000 },
 );

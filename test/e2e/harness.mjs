@@ -111,3 +111,14 @@ export async function startSession({ env } = {}) {
   const browser = await launchChromium();
   return { viewer, studies, browser };
 }
+
+/**
+ * startSession plus the one watched page a single-page e2e file drives, in a browser context of
+ * `viewport`; `problems` and `foreignRequests` are the caller's arrays, filled as watchedPage does.
+ */
+export async function startPageSession({ viewport, problems, foreignRequests, env }) {
+  const session = await startSession({ env });
+  const context = await session.browser.newContext({ viewport });
+  const page = await watchedPage(context, { viewerUrl: session.viewer.url, problems, foreignRequests });
+  return { ...session, page };
+}

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ARTIFACTS, ROOT, startSession, watchedPage } from './harness.mjs';
+import { ARTIFACTS, ROOT, startPageSession, watchedPage } from './harness.mjs';
 
 const CALIBRATION_PATH = '/chestaid-calibration';
 const TRIAGE_PATH = '/chestaid-triage';
@@ -49,8 +49,7 @@ before(
       stdio: 'inherit',
     });
     process.env.CHESTAID_EXTRA_STUDIES = 'shifted';
-    ({ viewer, browser } = await startSession());
-    page = await watchedPage(await browser.newContext({ viewport: { width: 1400, height: 1000 } }), { viewerUrl: viewer.url, problems, foreignRequests });
+    ({ viewer, browser, page } = await startPageSession({ viewport: { width: 1400, height: 1000 }, problems, foreignRequests }));
   },
   { timeout: 300_000 },
 );

@@ -12,9 +12,7 @@ import { after, before, describe, test } from 'node:test';
 
 import dcmjs from 'dcmjs';
 
-import { makeDemoStudies } from '../../scripts/make-demo-studies.mjs';
-import { loadDemoStudies, startOrthanc } from './orthanc.mjs';
-import { bytesOf, heatmaps, inventory, MANIFEST, of, radiographs, requireBuilt, resultSrs, ROOT, runWorker, startWorker } from './workerHarness.mjs';
+import { bytesOf, demoPacs, heatmaps, inventory, MANIFEST, of, radiographs, requireBuilt, resultSrs, ROOT, runWorker, startWorker } from './workerHarness.mjs';
 
 const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
 const EXIT = { ok: 0, config: 2, model: 3, itemsFailed: 5 };
@@ -48,22 +46,18 @@ async function assertEachScoredOnce(client, label) {
 }
 
 describe('one worker on one PACS', () => {
-  let pacs;
+  const demo = demoPacs();
   let model;
   const state = join(temp, 'state-a.json');
   before(async () => {
-    makeDemoStudies();
-    pacs = await startOrthanc();
-    await loadDemoStudies(pacs.client);
     model = await requireBuilt('worker/src/model').loadModel(MANIFEST, { threads: 1 });
   });
   after(async () => {
     await model?.classifier.release();
-    await pacs?.stop();
   });
 
   test('SIGTERM in the middle of a batch stops the worker with exit code 0, every result it stored complete', async () => {
-    const worker = startWorker(['--pacs', pacs.dicomWebUrl, '--state', state, '--interval', '60']);
+    const worker = startWorker(['--pacs', demo.pacs.dicomWebUrl, '--state', state, '--interval', '60']);
     await worker.waitFor(e => e.event === 'stored');
     worker.child.kill('SIGTERM');
     const { code } = await worker.exited;
@@ -71,24 +65,24 @@ describe('one worker on one PACS', () => {
     assert.equal(of(worker.events, 'stopping').length, 1);
     assert.equal(worker.events.at(-1).event, 'stopped');
     const stored = of(worker.events, 'stored').length;
-    const images = await radiographs(pacs.client);
+    const images = await radiographs(demo.pacs.client);
     assert.ok(stored >= 1 && stored < images.length, `stopped after ${stored} of ${images.length} images`);
-    assert.equal((await resultSrs(pacs.client)).length, stored, 'an SR in the PACS for each stored event, and no other');
-    assert.equal((await heatmaps(pacs.client)).length, stored, 'a heatmap for each stored event: written before its SR');
+    assert.equal((await resultSrs(demo.pacs.client)).length, stored, 'an SR in the PACS for each stored event, and no other');
+    assert.equal((await heatmaps(demo.pacs.client)).length, stored, 'a heatmap for each stored event: written before its SR');
   });
 
   let firstPass;
   test('a pass scores every CR/DX image once; each SR holds the score the core computes in process', async () => {
-    firstPass = await runWorker(['--pacs', pacs.dicomWebUrl, '--state', state, '--once']);
+    firstPass = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--state', state, '--once']);
     assert.equal(firstPass.code, EXIT.ok, firstPass.stderr);
-    const images = await assertEachScoredOnce(pacs.client, 'after the pass');
+    const images = await assertEachScoredOnce(demo.pacs.client, 'after the pass');
     assert.ok(images.length >= 26, `${images.length} radiographs`);
 
     const { analyse } = requireBuilt('extension/src/core/index');
     const { readPart10 } = requireBuilt('worker/src/part10');
-    const bySource = new Map((await resultSrs(pacs.client)).map(r => [r.content.source.sopInstanceUID, r.content]));
+    const bySource = new Map((await resultSrs(demo.pacs.client)).map(r => [r.content.source.sopInstanceUID, r.content]));
     for (const image of images) {
-      const part10 = await pacs.client.retrieveInstance(image.study, image.series, image.sop);
+      const part10 = await demo.pacs.client.retrieveInstance(image.study, image.series, image.sop);
       const decoded = readPart10(part10, image.sop);
       const expected = await analyse(decoded.attributes, decoded.pixels, model.manifest, model.classifier);
       const content = bySource.get(image.sop);
@@ -104,24 +98,24 @@ describe('one worker on one PACS', () => {
   });
 
   test('the CT study is skipped, with the reason in the log', async () => {
-    const ct = (await inventory(pacs.client)).filter(r => r.modality === 'CT');
+    const ct = (await inventory(demo.pacs.client)).filter(r => r.modality === 'CT');
     assert.equal(ct.length, 1);
     const skipped = of(firstPass.events, 'skipped').find(e => e.study === ct[0].study);
     assert.ok(skipped, 'a skipped event for the CT study');
     assert.match(skipped.reason, /CT/);
     assert.match(skipped.reason, /CR\/DX/);
-    assert.ok(!(await resultSrs(pacs.client)).some(r => r.content.source.studyInstanceUID === ct[0].study));
+    assert.ok(!(await resultSrs(demo.pacs.client)).some(r => r.content.source.studyInstanceUID === ct[0].study));
   });
 
   test('a second pass writes nothing, with its state file and without one', async () => {
-    const before = (await inventory(pacs.client)).length;
+    const before = (await inventory(demo.pacs.client)).length;
     for (const args of [['--state', state], []]) {
-      const again = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', ...args]);
+      const again = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--once', ...args]);
       assert.equal(again.code, EXIT.ok, again.stderr);
       assert.equal(of(again.events, 'stored').length, 0, `stored events with ${args.join(' ') || 'no state'}`);
       assert.equal(of(again.events, 'scored').length, 0);
     }
-    assert.equal((await inventory(pacs.client)).length, before);
+    assert.equal((await inventory(demo.pacs.client)).length, before);
   });
 
   test('a corrupt radiograph is dead-lettered with its reason, the pass goes on, and the exit code says so', async () => {
@@ -139,9 +133,9 @@ describe('one worker on one PACS', () => {
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID;
     const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
     dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
-    await pacs.client.store([dict.write()]);
+    await demo.pacs.client.store([dict.write()]);
 
-    const run = await runWorker(['--pacs', pacs.dicomWebUrl, '--state', state, '--once']);
+    const run = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--state', state, '--once']);
     assert.equal(run.code, EXIT.itemsFailed, run.stderr);
     const failed = of(run.events, 'failed');
     assert.equal(failed.length, 1);
@@ -153,18 +147,18 @@ describe('one worker on one PACS', () => {
     const saved = JSON.parse(readFileSync(state, 'utf8'));
     assert.equal(Object.values(saved.deadLetter)[0].sopInstanceUID, ds.SOPInstanceUID);
 
-    const next = await runWorker(['--pacs', pacs.dicomWebUrl, '--state', state, '--once']);
+    const next = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--state', state, '--once']);
     assert.equal(next.code, EXIT.ok, 'a dead-lettered image is not retried');
     assert.equal(of(next.events, 'failed').length, 0);
   });
 
   test('--since bounds the listing by StudyDate; a bad date is a configuration error (exit 2)', async () => {
-    const future = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--since', '20990101']);
+    const future = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--once', '--since', '20990101']);
     assert.equal(future.code, EXIT.ok, future.stderr);
     assert.equal(of(future.events, 'polled')[0].studies, 0);
-    const past = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--since', '19000101']);
-    assert.equal(of(past.events, 'polled')[0].studies, (await pacs.client.searchStudies()).length);
-    const bad = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--since', '20261399']);
+    const past = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--once', '--since', '19000101']);
+    assert.equal(of(past.events, 'polled')[0].studies, (await demo.pacs.client.searchStudies()).length);
+    const bad = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--once', '--since', '20261399']);
     assert.equal(bad.code, EXIT.config);
     assert.match(of(bad.events, 'bad-config')[0].error, /--since must be a date YYYYMMDD, got "20261399"/);
   });
@@ -178,31 +172,23 @@ describe('one worker on one PACS', () => {
     const onnx = readFileSync(join(ROOT, 'models', 'chestaid-demo', 'model.onnx'));
     onnx[onnx.length - 10] ^= 0xff;
     writeFileSync(join(dir, 'model.onnx'), onnx);
-    const tampered = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--model', join(dir, 'manifest.json')]);
+    const tampered = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--once', '--model', join(dir, 'manifest.json')]);
     assert.equal(tampered.code, EXIT.model);
     assert.match(of(tampered.events, 'model-unusable')[0].error, /sha256 [0-9a-f]{64}, but the manifest says 0e5a23a2/);
 
     rmSync(join(dir, 'model.onnx'));
-    const missing = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--model', join(dir, 'manifest.json')]);
+    const missing = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--once', '--model', join(dir, 'manifest.json')]);
     assert.equal(missing.code, EXIT.model);
     assert.match(of(missing.events, 'model-unusable')[0].error, /model\.onnx .*cannot be read/);
   });
 });
 
 describe('a PACS crash in the middle of a batch', () => {
-  let pacs;
-  before(async () => {
-    makeDemoStudies();
-    pacs = await startOrthanc();
-    await loadDemoStudies(pacs.client);
-  });
-  after(async () => {
-    await pacs?.stop();
-  });
+  const demo = demoPacs();
 
   test('Orthanc killed (SIGKILL) mid-batch and restarted: every image ends scored exactly once; /healthz is 503 while it is down', async () => {
     const worker = startWorker([
-      '--pacs', pacs.dicomWebUrl,
+      '--pacs', demo.pacs.dicomWebUrl,
       '--state', join(temp, 'state-crash.json'),
       '--interval', '0.5',
       '--retries', '2', '--retry-base-ms', '100', '--retry-max-ms', '400',
@@ -217,7 +203,7 @@ describe('a PACS crash in the middle of a batch', () => {
     await worker.waitFor(e => e.event === 'stored' && ++stored >= 5);
     assert.equal((await health()).status, 200);
 
-    await pacs.kill();
+    await demo.pacs.kill();
     const killedAt = worker.events.length;
     await worker.waitFor(e => e.event === 'pacs-unreachable', 30_000, killedAt);
     await new Promise(resolve => setTimeout(resolve, 600));
@@ -226,7 +212,7 @@ describe('a PACS crash in the middle of a batch', () => {
     assert.equal(down.body.status, 'pacs-unreachable');
 
     const restartedAt = worker.events.length;
-    await pacs.restart();
+    await demo.pacs.restart();
     await worker.waitFor(e => e.event === 'pass' && e.scored === 0 && e.failed === 0 && !e.stopped, 90_000, restartedAt);
     const up = await health();
     assert.equal(up.status, 200);
@@ -234,26 +220,18 @@ describe('a PACS crash in the middle of a batch', () => {
 
     worker.child.kill('SIGTERM');
     assert.equal((await worker.exited).code, EXIT.ok);
-    await assertEachScoredOnce(pacs.client, 'after the crash');
-    const srInstances = (await inventory(pacs.client)).filter(r => r.modality === 'SR');
-    assert.equal(srInstances.length, (await radiographs(pacs.client)).length, 'no SR instance beyond one per image');
+    await assertEachScoredOnce(demo.pacs.client, 'after the crash');
+    const srInstances = (await inventory(demo.pacs.client)).filter(r => r.modality === 'SR');
+    assert.equal(srInstances.length, (await radiographs(demo.pacs.client)).length, 'no SR instance beyond one per image');
   });
 });
 
 describe('several workers on one PACS', () => {
-  let pacs;
-  before(async () => {
-    makeDemoStudies();
-    pacs = await startOrthanc();
-    await loadDemoStudies(pacs.client);
-  });
-  after(async () => {
-    await pacs?.stop();
-  });
+  const demo = demoPacs();
 
   test('--shard 0/2 and 1/2 run together, split the studies without overlap, and score every image once', async () => {
     const runs = await Promise.all(
-      ['0/2', '1/2'].map(shard => runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--shard', shard, '--threads', '1'])),
+      ['0/2', '1/2'].map(shard => runWorker(['--pacs', demo.pacs.dicomWebUrl, '--once', '--shard', shard, '--threads', '1'])),
     );
     for (const run of runs) assert.equal(run.code, EXIT.ok, run.stderr);
     const [a, b] = runs.map(run => new Set(of(run.events, 'stored').map(e => e.study)));
@@ -261,6 +239,6 @@ describe('several workers on one PACS', () => {
     for (const study of a) assert.ok(!b.has(study), `study ${study} was scored by both workers`);
     const polled = runs.map(run => of(run.events, 'polled')[0]);
     assert.equal(polled[0].inShard + polled[1].inShard, polled[0].studies);
-    await assertEachScoredOnce(pacs.client, 'after two sharded workers');
+    await assertEachScoredOnce(demo.pacs.client, 'after two sharded workers');
   });
 });

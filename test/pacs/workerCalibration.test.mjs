@@ -9,9 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { makeDemoStudies } from '../../scripts/make-demo-studies.mjs';
-import { loadDemoStudies, startOrthanc } from './orthanc.mjs';
-import { MANIFEST, of, radiographs, requireBuilt, resultSrs, ROOT, runWorker, startWorker } from './workerHarness.mjs';
+import { demoPacs, MANIFEST, of, radiographs, requireBuilt, resultSrs, ROOT, runWorker, startWorker } from './workerHarness.mjs';
 
 const EXIT = { ok: 0, config: 2 };
 const PLATT = { a: 0.8, b: -0.4 };
@@ -76,20 +74,14 @@ function assertCalibratedUnder(results, version) {
 }
 
 describe('the worker under a site calibration', () => {
-  let pacs;
+  const demo = demoPacs();
   const modelDir = join(temp, 'model');
   before(async () => {
-    makeDemoStudies();
-    pacs = await startOrthanc();
-    await loadDemoStudies(pacs.client);
     // The model in a directory of its own, its calibration log beside it: the default place.
     mkdirSync(modelDir);
     cpSync(MANIFEST, join(modelDir, 'manifest.json'));
     linkSync(join(ROOT, 'models', 'chestaid-demo', manifestJson.onnx.file), join(modelDir, manifestJson.onnx.file));
     await acceptOverlay(join(modelDir, 'calibration'));
-  });
-  after(async () => {
-    await pacs?.stop();
   });
 
   test('a tampered log stops the worker with exit code 2, naming the entry, before anything is written', async () => {
@@ -97,29 +89,29 @@ describe('the worker under a site calibration', () => {
     cpSync(join(modelDir, 'calibration'), dir, { recursive: true });
     const log = join(dir, 'log.jsonl');
     writeFileSync(log, readFileSync(log, 'utf8').replace('"threshold":0.62', '"threshold":0.3'));
-    const run = await runWorker(['--pacs', pacs.dicomWebUrl, '--model', join(modelDir, 'manifest.json'), '--calibration-dir', dir, '--once']);
+    const run = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--model', join(modelDir, 'manifest.json'), '--calibration-dir', dir, '--once']);
     assert.equal(run.code, EXIT.config, run.stderr);
     const [unusable] = of(run.events, 'calibration-unusable');
     assert.equal(unusable.entry, 1);
     assert.match(unusable.error, /corrupt at entry 1: its content does not match its hash/);
     assert.equal(of(run.events, 'started').length, 0);
-    assert.equal((await resultSrs(pacs.client)).length, 0);
+    assert.equal((await resultSrs(demo.pacs.client)).length, 0);
 
-    const missing = await runWorker(['--pacs', pacs.dicomWebUrl, '--calibration-dir', join(temp, 'no-such-dir'), '--once']);
+    const missing = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--calibration-dir', join(temp, 'no-such-dir'), '--once']);
     assert.equal(missing.code, EXIT.config);
     assert.match(of(missing.events, 'calibration-unusable')[0].error, /no-such-dir is not a directory/);
   });
 
   test('--once scores every image under the active site version, found beside the model by default', async () => {
-    const run = await runWorker(['--pacs', pacs.dicomWebUrl, '--model', join(modelDir, 'manifest.json'), '--once']);
+    const run = await runWorker(['--pacs', demo.pacs.dicomWebUrl, '--model', join(modelDir, 'manifest.json'), '--once']);
     assert.equal(run.code, EXIT.ok, run.stderr);
     const [started] = of(run.events, 'started');
     assert.deepEqual(
       { version: started.calibration.version, source: started.calibration.source, dir: started.calibration.dir, logEntries: started.calibration.logEntries },
       { version: 'site-1', source: 'site', dir: join(modelDir, 'calibration'), logEntries: 1 },
     );
-    const images = await radiographs(pacs.client);
-    const results = await resultSrs(pacs.client);
+    const images = await radiographs(demo.pacs.client);
+    const results = await resultSrs(demo.pacs.client);
     assert.equal(results.length, images.length);
     assert.deepEqual(new Set(results.map(r => r.content.source.sopInstanceUID)), new Set(images.map(i => i.sop)));
     assertCalibratedUnder(results, 'site-1');
@@ -127,20 +119,12 @@ describe('the worker under a site calibration', () => {
 });
 
 describe('a recalibration while the worker runs', () => {
-  let pacs;
-  before(async () => {
-    makeDemoStudies();
-    pacs = await startOrthanc();
-    await loadDemoStudies(pacs.client);
-  });
-  after(async () => {
-    await pacs?.stop();
-  });
+  const demo = demoPacs();
 
   test('is picked up at the next poll: every image is scored again under the new version, the old results stay', async () => {
     const dir = join(temp, 'live');
     mkdirSync(dir);
-    const worker = startWorker(['--pacs', pacs.dicomWebUrl, '--calibration-dir', dir, '--interval', '0.3']);
+    const worker = startWorker(['--pacs', demo.pacs.dicomWebUrl, '--calibration-dir', dir, '--interval', '0.3']);
     try {
       const started = await worker.waitFor(e => e.event === 'started');
       assert.equal(started.calibration.version, manifestJson.calibration.version);
@@ -150,15 +134,15 @@ describe('a recalibration while the worker runs', () => {
       const changed = await worker.waitFor(e => e.event === 'calibration-changed', 30_000, mark);
       assert.equal(changed.to, 'site-1');
       const rescored = await worker.waitFor(e => e.event === 'pass' && e.scored > 0, 120_000, worker.events.indexOf(changed));
-      const images = await radiographs(pacs.client);
+      const images = await radiographs(demo.pacs.client);
       assert.equal(rescored.scored, images.length);
     } finally {
       worker.child.kill('SIGTERM');
     }
     assert.equal((await worker.exited).code, EXIT.ok);
 
-    const images = await radiographs(pacs.client);
-    const results = await resultSrs(pacs.client);
+    const images = await radiographs(demo.pacs.client);
+    const results = await resultSrs(demo.pacs.client);
     const base = results.filter(r => r.content.calibration.version === manifestJson.calibration.version);
     const site = results.filter(r => r.content.calibration.version === 'site-1');
     assert.equal(base.length, images.length);

@@ -8,10 +8,31 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 
+import { makeDemoStudies } from '../../scripts/make-demo-studies.mjs';
 import { ROOT, requireBuilt } from '../../scripts/node-build.mjs';
+import { loadDemoStudies, startOrthanc } from './orthanc.mjs';
 
 export { ROOT, requireBuilt };
+
+/**
+ * For the enclosing describe: a fresh Orthanc holding the demo studies, started before its tests
+ * (the returned object's `pacs`) and stopped, its storage deleted, after them. Each describe gets
+ * its own, so one describe's crashes and writes cannot reach another's.
+ */
+export function demoPacs() {
+  const demo = { pacs: undefined };
+  before(async () => {
+    makeDemoStudies();
+    demo.pacs = await startOrthanc();
+    await loadDemoStudies(demo.pacs.client);
+  });
+  after(async () => {
+    await demo.pacs?.stop();
+  });
+  return demo;
+}
 
 export const MANIFEST = join(ROOT, 'models', 'chestaid-demo', 'manifest.json');
 

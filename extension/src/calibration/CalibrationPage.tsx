@@ -9,6 +9,7 @@ import { useEffect, useState, type ChangeEvent } from 'react';
 
 import { calibrationLabel, calibrationOrigin, type AuditEntry, type Manifest } from '../core';
 import type { Confusion, MethodEvaluation, RecalibrationReport } from '../core/recalibration';
+import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { useServiceState } from '../triage/RiskColumn';
 import { AFTER_COLOUR, BEFORE_COLOUR, ReliabilityDiagram, RocChart } from './Charts';
 import type { CalibrationService } from './CalibrationService';
@@ -151,15 +152,7 @@ function Report({ report }: { report: RecalibrationReport }) {
         <caption className="text-xs text-muted-foreground" style={{ textAlign: 'left' }}>
           Held-out metrics of each method
         </caption>
-        <thead>
-          <tr>
-            {['method', 'ECE', 'Brier', 'log loss', 'ROC AUC'].map(h => (
-              <th key={h} style={CELL} scope="col">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <ColumnHeads columns={['method', 'ECE', 'Brier', 'log loss', 'ROC AUC']} cellStyle={CELL} />
         <tbody>
           {Object.entries(report.candidates).map(([method, e]) => (
             <tr key={method} style={method === report.selected ? { fontWeight: 600 } : undefined}>
@@ -236,15 +229,7 @@ function History({ entries, active, versions, onRollback, busy }: { entries: rea
         <caption className="text-muted-foreground" style={{ textAlign: 'left' }}>
           Audit log (append-only; each entry sealed with the hash of the one before)
         </caption>
-        <thead>
-          <tr>
-            {['#', 'when', 'who', 'action', 'version', 'previous', 'cohort', 'method', 'threshold', 'ECE before → after', 'hash'].map(h => (
-              <th key={h} style={CELL} scope="col">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <ColumnHeads columns={['#', 'when', 'who', 'action', 'version', 'previous', 'cohort', 'method', 'threshold', 'ECE before → after', 'hash']} cellStyle={CELL} />
         <tbody>
           {entries.length === 0 && (
             <tr>
@@ -306,18 +291,14 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
             {percent(model.active.thresholds.clinical.value)}.
           </p>
         )}
-        {model.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-calibration-error">
-            {model.message}
-          </p>
-        )}
+        {model.status === 'error' && <ErrorLine cy="chestaid-calibration-error">{model.message}</ErrorLine>}
         <nav className="flex gap-4">
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/')}>
+          <LinkButton onClick={() => navigate('/')}>
             Study list
-          </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate(MONITORING_PATH)}>
+          </LinkButton>
+          <LinkButton onClick={() => navigate(MONITORING_PATH)}>
             Monitoring
-          </button>
+          </LinkButton>
         </nav>
       </header>
 
@@ -343,19 +324,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
         </div>
         {scoring && (
           <div style={{ marginTop: 8 }}>
-            <div
-              role="progressbar"
-              aria-label="Scoring the cohort"
-              aria-valuemin={0}
-              aria-valuemax={cohort.progress.total}
-              aria-valuenow={cohort.progress.done}
-              className="bg-muted h-2 w-full overflow-hidden rounded"
-              data-cy="chestaid-calibration-progress"
-              data-done={cohort.progress.done}
-              data-total={cohort.progress.total}
-            >
-              <div className="bg-primary h-2" style={{ width: `${(cohort.progress.done / Math.max(1, cohort.progress.total)) * 100}%` }} />
-            </div>
+            <ProgressBar label="Scoring the cohort" done={cohort.progress.done} total={cohort.progress.total} cy="chestaid-calibration-progress" />
             <p role="status" aria-live="polite">
               {cohort.progress.total === 0
                 ? `Finding the cohort's ${cohort.images} images in the data source…`
@@ -381,11 +350,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
             )}
           </div>
         )}
-        {cohort.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-calibration-cohort-error">
-            {cohort.message}
-          </p>
-        )}
+        {cohort.status === 'error' && <ErrorLine cy="chestaid-calibration-cohort-error">{cohort.message}</ErrorLine>}
       </section>
 
       {fit.status === 'refused' && (
@@ -400,11 +365,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
           </ul>
         </section>
       )}
-      {fit.status === 'error' && (
-        <p className="text-red-500" role="alert" data-cy="chestaid-calibration-fit-error" style={SECTION}>
-          {fit.message}
-        </p>
-      )}
+      {fit.status === 'error' && <ErrorLine cy="chestaid-calibration-fit-error" style={SECTION}>{fit.message}</ErrorLine>}
       {fit.status === 'ready' && <Report report={fit.report} />}
 
       <section style={SECTION} aria-label="Change">
@@ -448,11 +409,7 @@ export function CalibrationPage({ calibration, navigate }: CalibrationPageProps)
             </button>
           </div>
         )}
-        {change.status === 'error' && (
-          <p role="alert" className="text-red-500" data-cy="chestaid-calibration-change-error">
-            {change.message}
-          </p>
-        )}
+        {change.status === 'error' && <ErrorLine cy="chestaid-calibration-change-error">{change.message}</ErrorLine>}
         {!named && <p className="text-xs text-muted-foreground">Enter your name to accept or roll back.</p>}
       </section>
 

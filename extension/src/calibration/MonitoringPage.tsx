@@ -9,6 +9,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 
 import { calibrationLabel, calibrationOrigin, type FeedbackEntry, type Manifest } from '../core';
 import { PSI_MODERATE, PSI_WARNING, type BucketSize, type Proportion } from '../core/recalibration';
+import { ColumnHeads, ErrorLine, LinkButton } from '../pageParts';
 import { ScoreHistogram } from './Charts';
 import { SyntheticNotice } from './CalibrationPage';
 import { decimal, percent } from './format';
@@ -82,21 +83,15 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
             {view.otherModel > 0 && `, ${view.otherModel} about another model's results left out`}.
           </p>
         )}
-        {shownProblem && (
-          <p role="alert" className="text-red-500" data-cy="chestaid-monitoring-error">
-            {shownProblem}
-          </p>
-        )}
+        {shownProblem && <ErrorLine cy="chestaid-monitoring-error">{shownProblem}</ErrorLine>}
         <nav className="flex gap-4">
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate('/')}>
+          <LinkButton onClick={() => navigate('/')}>
             Study list
-          </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => navigate(CALIBRATION_PATH)}>
+          </LinkButton>
+          <LinkButton onClick={() => navigate(CALIBRATION_PATH)}>
             Recalibration
-          </button>
-          <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={reload} data-cy="chestaid-monitoring-reload">
-            Reload
-          </button>
+          </LinkButton>
+          <LinkButton onClick={reload} cy="chestaid-monitoring-reload">Reload</LinkButton>
         </nav>
       </header>
 
@@ -134,15 +129,7 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
               </p>
             )}
             <table style={{ borderCollapse: 'collapse', marginTop: 8 }} data-cy="chestaid-monitoring-table">
-              <thead>
-                <tr>
-                  {[view.summary.bucket === 'day' ? 'day' : 'week from', 'TP', 'FP', 'TN', 'FN', 'unsure', 'running sensitivity', 'running specificity'].map(h => (
-                    <th key={h} style={CELL} scope="col">
-                      {h}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
+              <ColumnHeads columns={[view.summary.bucket === 'day' ? 'day' : 'week from', 'TP', 'FP', 'TN', 'FN', 'unsure', 'running sensitivity', 'running specificity']} cellStyle={CELL} />
               <tbody>
                 {view.summary.buckets.length === 0 && (
                   <tr>

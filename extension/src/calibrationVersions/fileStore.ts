@@ -31,6 +31,7 @@ import {
   type CalibrationStore,
   type UnreadableEntry,
 } from '../core';
+import { logLines } from '../core/calibrationLog';
 
 export const LOG_FILE = 'log.jsonl';
 export const ACTIVE_FILE = 'active.json';
@@ -105,18 +106,10 @@ export class FileCalibrationStore implements CalibrationStore {
       if (isMissing(error)) return [];
       throw error;
     }
-    const lines = text.split('\n');
-    // A complete log ends with a newline; anything after the last one is a torn write.
-    const torn = lines.pop() ?? '';
-    const entries: (AuditEntry | UnreadableEntry)[] = lines.map((line, i) => {
-      try {
-        return JSON.parse(line) as AuditEntry;
-      } catch {
-        return { unreadable: `line ${i + 1} of ${LOG_FILE} is not JSON (${JSON.stringify(line.slice(0, 40))})` };
-      }
+    return logLines(text, {
+      notJson: (n, line) => `line ${n} of ${LOG_FILE} is not JSON (${JSON.stringify(line.slice(0, 40))})`,
+      torn: n => `line ${n} of ${LOG_FILE} is incomplete (no newline): an interrupted write`,
     });
-    if (torn !== '') entries.push({ unreadable: `line ${lines.length + 1} of ${LOG_FILE} is incomplete (no newline): an interrupted write` });
-    return entries;
   }
 
   async readOverlay(version: string): Promise<unknown | null> {

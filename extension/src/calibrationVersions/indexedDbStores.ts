@@ -27,6 +27,7 @@ import {
   type ImageIdentity,
   type StoredFeedback,
 } from '../core';
+import { committed as idbCommitted, IdbConnection, type IdbStoreLabel } from '../idb';
 
 export const SITE_DATABASE = 'chestaid-site';
 const VERSION = 1;
@@ -41,74 +42,45 @@ export interface SiteDatabaseOptions {
   readonly name?: string;
 }
 
-function failure(what: string, error: DOMException | null | undefined): Error {
-  return new Error(`ChestAid's site store (IndexedDB) could not ${what}: ${error?.message ?? 'unknown error'}`);
+const SITE: IdbStoreLabel = { label: 'site' };
+
+/**
+ * Resolves once the transaction has committed; rejects with `abortReason()` or the transaction's
+ * error. Error events wait for the abort that follows, so they do not reach window.onerror.
+ */
+function committed<T>(transaction: IDBTransaction, what: string, result: () => T, abortReason: () => Error | null = () => null): Promise<T> {
+  return idbCommitted(SITE, transaction, what, result, { abortReason, onError: 'await-abort' });
 }
 
-/** Resolves once the transaction has committed; rejects with `abortReason()` or the transaction's error. */
-function committed<T>(transaction: IDBTransaction, what: string, result: () => T, abortReason: () => Error | null = () => null): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    transaction.oncomplete = () => resolve(result());
-    transaction.onabort = () => reject(abortReason() ?? failure(what, transaction.error ?? new DOMException('transaction aborted')));
-    transaction.onerror = event => {
-      // Handled by onabort, which follows; stop the error from reaching window.onerror.
-      event.preventDefault?.();
-    };
-  });
+function upgrade(db: IDBDatabase): void {
+  if (!db.objectStoreNames.contains(LOG)) {
+    // Read through the model index: equal index keys come in primary-key (seq) order, so
+    // no IDBKeyRange is needed (jest's node environment has none).
+    db.createObjectStore(LOG, { keyPath: ['modelSha256', 'seq'] }).createIndex(MODEL_INDEX, 'modelSha256', { unique: false });
+  }
+  if (!db.objectStoreNames.contains(OVERLAYS)) db.createObjectStore(OVERLAYS, { keyPath: ['modelSha256', 'version'] });
+  if (!db.objectStoreNames.contains(FEEDBACK)) {
+    const feedback = db.createObjectStore(FEEDBACK, { keyPath: 'id', autoIncrement: true });
+    feedback.createIndex(IMAGE_INDEX, ['studyInstanceUID', 'seriesInstanceUID', 'sopInstanceUID'], { unique: false });
+    feedback.createIndex(MODEL_INDEX, 'modelSha256', { unique: false });
+  }
 }
 
 /** One connection per factory and name, opened on first use and reopened after a version change. */
 export class SiteDatabase {
-  private readonly factory: IDBFactory;
-  private readonly name: string;
-  private database: Promise<IDBDatabase> | null = null;
+  private readonly connection: IdbConnection;
 
   constructor({ indexedDB = globalThis.indexedDB, name = SITE_DATABASE }: SiteDatabaseOptions = {}) {
     if (!indexedDB) throw new Error('this browser offers no IndexedDB: calibration changes and feedback cannot be kept');
-    this.factory = indexedDB;
-    this.name = name;
+    this.connection = new IdbConnection({ ...SITE, factory: indexedDB, name, version: VERSION, upgrade });
   }
 
   open(): Promise<IDBDatabase> {
-    if (this.database) return this.database;
-    const opening = new Promise<IDBDatabase>((resolve, reject) => {
-      const request = this.factory.open(this.name, VERSION);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        if (!db.objectStoreNames.contains(LOG)) {
-          // Read through the model index: equal index keys come in primary-key (seq) order, so
-          // no IDBKeyRange is needed (jest's node environment has none).
-          db.createObjectStore(LOG, { keyPath: ['modelSha256', 'seq'] }).createIndex(MODEL_INDEX, 'modelSha256', { unique: false });
-        }
-        if (!db.objectStoreNames.contains(OVERLAYS)) db.createObjectStore(OVERLAYS, { keyPath: ['modelSha256', 'version'] });
-        if (!db.objectStoreNames.contains(FEEDBACK)) {
-          const feedback = db.createObjectStore(FEEDBACK, { keyPath: 'id', autoIncrement: true });
-          feedback.createIndex(IMAGE_INDEX, ['studyInstanceUID', 'seriesInstanceUID', 'sopInstanceUID'], { unique: false });
-          feedback.createIndex(MODEL_INDEX, 'modelSha256', { unique: false });
-        }
-      };
-      request.onsuccess = () => {
-        const db = request.result;
-        db.onversionchange = () => {
-          db.close();
-          if (this.database === opening) this.database = null;
-        };
-        resolve(db);
-      };
-      request.onerror = () => reject(failure('open', request.error));
-      request.onblocked = () => reject(new Error("ChestAid's site store (IndexedDB) is blocked by another tab holding an older version"));
-    });
-    this.database = opening;
-    opening.catch(() => {
-      if (this.database === opening) this.database = null;
-    });
-    return opening;
+    return this.connection.open();
   }
 
-  async close(): Promise<void> {
-    const database = this.database;
-    this.database = null;
-    if (database) (await database.catch(() => null))?.close();
+  close(): Promise<void> {
+    return this.connection.close();
   }
 }
 

@@ -5,6 +5,7 @@
  * recorded in its log; the viewer verifies the chain and the overlay hashes like any other store.
  */
 import type { AuditEntry, CalibrationStore, UnreadableEntry } from '../core';
+import { logLines } from '../core/calibrationLog';
 
 /** What the viewer needs of fetch: status and text. */
 export type FetchText = (url: string) => Promise<{ readonly status: number; readonly text: () => Promise<string> }>;
@@ -34,17 +35,10 @@ export class ServedCalibrationStore implements CalibrationStore {
   async readEntries(): Promise<readonly (AuditEntry | UnreadableEntry)[]> {
     const text = await this.get('log.jsonl');
     if (text === null || text === '') return [];
-    const lines = text.split('\n');
-    const torn = lines.pop() ?? '';
-    const entries: (AuditEntry | UnreadableEntry)[] = lines.map((line, i) => {
-      try {
-        return JSON.parse(line) as AuditEntry;
-      } catch {
-        return { unreadable: `line ${i + 1} of the served log.jsonl is not JSON` };
-      }
+    return logLines(text, {
+      notJson: n => `line ${n} of the served log.jsonl is not JSON`,
+      torn: n => `line ${n} of the served log.jsonl is incomplete`,
     });
-    if (torn !== '') entries.push({ unreadable: `line ${lines.length + 1} of the served log.jsonl is incomplete` });
-    return entries;
   }
 
   async readOverlay(version: string): Promise<unknown | null> {

@@ -71,6 +71,28 @@ export interface UnreadableEntry {
 }
 
 /**
+ * The entries of a JSON Lines log as stored, for a CalibrationStore's readEntries: a line that is
+ * not JSON, and text after the last newline (a torn write: a complete log ends with one), become
+ * UnreadableEntry with the reason `describe` words, so verifyLog can name them.
+ */
+export function logLines(
+  text: string,
+  describe: { readonly notJson: (lineNumber: number, line: string) => string; readonly torn: (lineNumber: number) => string },
+): (AuditEntry | UnreadableEntry)[] {
+  const lines = text.split('\n');
+  const torn = lines.pop() ?? '';
+  const entries: (AuditEntry | UnreadableEntry)[] = lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as AuditEntry;
+    } catch {
+      return { unreadable: describe.notJson(i + 1, line) };
+    }
+  });
+  if (torn !== '') entries.push({ unreadable: describe.torn(lines.length + 1) });
+  return entries;
+}
+
+/**
  * A model's calibration log and overlays, wherever they are kept. One store object holds one
  * model's log (its sha256 is in every entry and checked).
  */

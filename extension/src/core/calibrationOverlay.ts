@@ -11,12 +11,10 @@
  *
  * Which version is active is not written here: the audit log decides (calibrationLog.ts).
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-
 import schema from '../../../models/schema/calibration-overlay.schema.json';
 import { calibrationProblems, type CalibrationMethod, type CalibrationSection, type IsotonicParams, type PlattParams, type TemperatureParams } from './calibration';
 import { ManifestError, show } from './errors';
-import type { CalibrationMetrics, Manifest } from './manifest';
+import { deepFreeze, schemaCheck, type CalibrationMetrics, type Manifest } from './manifest';
 
 /** The overlay schema major this viewer reads. */
 export const SUPPORTED_OVERLAY_MAJOR = 1;
@@ -73,24 +71,7 @@ export interface CalibrationOrigin {
   readonly cohortN?: number;
 }
 
-let validator: ValidateFunction | undefined;
-
-function validate(json: unknown): ValidateFunction['errors'] {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strictTypes: false });
-    validator = ajv.compile(schema);
-  }
-  return validator(json) ? null : validator.errors;
-}
-
-function describe(error: ErrorObject): string {
-  const where = error.instancePath || '(root)';
-  const extra = error.params as { additionalProperty?: unknown; allowedValues?: unknown };
-  let text = `${where} ${error.message ?? 'is invalid'}`;
-  if (extra.additionalProperty !== undefined) text += ` (${show(extra.additionalProperty)})`;
-  if (extra.allowedValues !== undefined) text += ` (${show(extra.allowedValues)})`;
-  return text;
-}
+const validate = schemaCheck(schema);
 
 /** The params of `method` as a full calibration section, so calibration.ts checks them its own way. */
 function sectionFor(method: CalibrationMethod, params: OverlayParams): CalibrationSection {
@@ -121,14 +102,6 @@ function paramProblems(method: CalibrationMethod, params: Record<string, unknown
   return calibrationProblems(sectionFor(method, params as unknown as OverlayParams)).map(p => `/calibration/params: ${p}`);
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
 export interface ParseOverlayOptions {
   /** Refuse an overlay made for other model bytes (the sha256 of the ONNX file in use). */
   readonly modelSha256?: string;
@@ -152,8 +125,8 @@ export function parseOverlay(json: unknown, { modelSha256 }: ParseOverlayOptions
     );
   }
   const errors = validate(json);
-  if (errors && errors.length > 0) {
-    throw new ManifestError(`calibration overlay does not match its schema: ${errors.map(describe).join('; ')}`);
+  if (errors.length > 0) {
+    throw new ManifestError(`calibration overlay does not match its schema: ${errors.join('; ')}`);
   }
   const overlay = structuredClone(json) as CalibrationOverlay;
   const problems = paramProblems(overlay.calibration.method, overlay.calibration.params as unknown as Record<string, unknown>);

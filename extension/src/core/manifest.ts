@@ -108,20 +108,6 @@ export interface Manifest {
   };
 }
 
-let validator: ValidateFunction | undefined;
-
-// Compiled on first use: compiling costs tens of milliseconds that a viewer without a model
-// never needs to spend.
-function validate(json: unknown): ValidateFunction['errors'] {
-  if (!validator) {
-    // strictTypes off: the schema states `required` beside `allOf` without repeating `type`,
-    // which is valid draft-07 that ajv's strict mode would only warn about on the console.
-    const ajv = new Ajv({ allErrors: true, strictTypes: false });
-    validator = ajv.compile(schema);
-  }
-  return validator(json) ? null : validator.errors;
-}
-
 function describe(error: ErrorObject): string {
   const where = error.instancePath || '(root)';
   const extra = error.params as { additionalProperty?: unknown; allowedValues?: unknown };
@@ -130,6 +116,36 @@ function describe(error: ErrorObject): string {
   if (extra.allowedValues !== undefined) text += ` (${show(extra.allowedValues)})`;
   return text;
 }
+
+/**
+ * A check of JSON against a draft-07 schema, returning one description per violation (none:
+ * valid); the calibration overlay (calibrationOverlay.ts) is checked the same way. The schema is
+ * compiled on first use: compiling costs tens of milliseconds that a viewer without a model never
+ * needs to spend.
+ */
+export function schemaCheck(jsonSchema: object): (json: unknown) => string[] {
+  let validator: ValidateFunction | undefined;
+  return json => {
+    if (!validator) {
+      // strictTypes off: the schemas state `required` beside `allOf` without repeating `type`,
+      // which is valid draft-07 that ajv's strict mode would only warn about on the console.
+      const ajv = new Ajv({ allErrors: true, strictTypes: false });
+      validator = ajv.compile(jsonSchema);
+    }
+    return validator(json) ? [] : (validator.errors ?? []).map(describe);
+  };
+}
+
+/** Freezes `value` and everything it holds, so a parsed document cannot be changed by its readers. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const validate = schemaCheck(schema);
 
 function checkVersion(json: unknown): void {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -146,14 +162,6 @@ function checkVersion(json: unknown): void {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
 /**
  * Validate parsed manifest JSON and return it typed. The version is checked first, so a manifest
  * from a newer, incompatible training release is refused by its version rather than by whichever
@@ -162,8 +170,8 @@ function deepFreeze<T>(value: T): T {
 export function parseManifest(json: unknown): Manifest {
   checkVersion(json);
   const errors = validate(json);
-  if (errors && errors.length > 0) {
-    throw new ManifestError(`model manifest does not match its schema: ${errors.map(describe).join('; ')}`);
+  if (errors.length > 0) {
+    throw new ManifestError(`model manifest does not match its schema: ${errors.join('; ')}`);
   }
   const manifest = structuredClone(json) as Manifest;
   const problems = calibrationProblems(manifest.calibration);

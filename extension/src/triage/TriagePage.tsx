@@ -11,6 +11,7 @@ import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { CALIBRATION_PATH, MONITORING_PATH } from '../calibration/ids';
 import { orderByDate, orderByRisk } from '../core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
+import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
 import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
 import { studyLink } from './links';
@@ -123,21 +124,9 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
             {threshold !== null && ` · ${chestAidState.threshold?.custom ? 'threshold set in this browser' : 'clinical threshold'} ${scoreAndThreshold(threshold, threshold).threshold}`}
           </p>
         )}
-        {model.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-triage-error">
-            {model.message}
-          </p>
-        )}
-        {list.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-triage-error">
-            {list.message}
-          </p>
-        )}
-        {state.shared.status === 'error' && (
-          <p className="text-red-500" role="alert" data-cy="chestaid-triage-shared-error">
-            {state.shared.message}
-          </p>
-        )}
+        {model.status === 'error' && <ErrorLine cy="chestaid-triage-error">{model.message}</ErrorLine>}
+        {list.status === 'error' && <ErrorLine cy="chestaid-triage-error">{list.message}</ErrorLine>}
+        {state.shared.status === 'error' && <ErrorLine cy="chestaid-triage-shared-error">{state.shared.message}</ErrorLine>}
       </header>
 
       <section className="flex flex-wrap items-center gap-2" style={{ marginBottom: 8 }} aria-label="Triage actions">
@@ -173,42 +162,23 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           <OrderButton order={state.order} value="risk" label="By risk" onPick={order => triage.setOrder(order)} />
           <OrderButton order={state.order} value="date" label="Usual order (date)" onPick={order => triage.setOrder(order)} />
         </span>
-        <button
-          type="button"
-          className="text-primary"
-          style={{ marginLeft: 16, textDecoration: 'underline' }}
-          onClick={() => navigate('/')}
-          data-cy="chestaid-triage-study-list"
-        >
+        <LinkButton style={{ marginLeft: 16 }} onClick={() => navigate('/')} cy="chestaid-triage-study-list">
           Study list
-        </button>
+        </LinkButton>
         {[
           [CALIBRATION_PATH, 'Recalibration'],
           [MONITORING_PATH, 'Monitoring'],
         ].map(([path, label]) => (
-          <button key={path} type="button" className="text-primary" style={{ marginLeft: 16, textDecoration: 'underline' }} onClick={() => navigate(path)}>
+          <LinkButton key={path} style={{ marginLeft: 16 }} onClick={() => navigate(path)}>
             {label}
-          </button>
+          </LinkButton>
         ))}
       </section>
 
       {/* Fixed heights: the list must not move when the bar, the lines or the notice come and go. */}
       <div style={{ height: 8 }}>
         {running && (
-          <div
-            role="progressbar"
-            aria-label="Analyse all"
-            aria-valuemin={0}
-            aria-valuemax={batch.progress.total}
-            aria-valuenow={batch.progress.done}
-            aria-valuetext={line}
-            className="bg-muted h-2 w-full overflow-hidden rounded"
-            data-cy="chestaid-triage-progress"
-            data-done={batch.progress.done}
-            data-total={batch.progress.total}
-          >
-            <div className="bg-primary h-2" style={{ width: `${(batch.progress.done / Math.max(1, batch.progress.total)) * 100}%` }} />
-          </div>
+          <ProgressBar label="Analyse all" done={batch.progress.done} total={batch.progress.total} valueText={line} cy="chestaid-triage-progress" />
         )}
       </div>
       <p
@@ -242,9 +212,9 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         {waiting ? (
           <>
             New results are in: the order updates when the pointer leaves the list.{' '}
-            <button type="button" className="text-primary" style={{ textDecoration: 'underline' }} onClick={() => setShown(next)}>
+            <LinkButton onClick={() => setShown(next)}>
               Update the order now
-            </button>
+            </LinkButton>
           </>
         ) : (
           running && chestAidState.runtime.status === 'loading' && <span data-cy="chestaid-triage-runtime">{progressText(chestAidState.runtime)}</span>
@@ -262,15 +232,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           onFocus={() => setFocusInside(true)}
           onBlur={event => setFocusInside(event.currentTarget.contains(event.relatedTarget as Node | null))}
         >
-          <thead>
-            <tr className="bg-muted text-left">
-              {['Pneumonia risk', 'Calibration', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities'].map(title => (
-                <th key={title} style={CELL} scope="col">
-                  {title}
-                </th>
-              ))}
-            </tr>
-          </thead>
+          <ColumnHeads columns={['Pneumonia risk', 'Calibration', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities']} cellStyle={CELL} className="bg-muted text-left" />
           <tbody>
             {rows.map((row, index) => {
               const entry = byId.get(row.id);

@@ -14,6 +14,7 @@
  */
 import { recordKey, type ImageIdentity, type ModelIdentity } from '../core';
 import { normalised, StoreListeners, type BatchMarker, type ResultStore, type StoredResult } from './resultStore';
+import { committed as idbCommitted, IdbConnection, type IdbStoreLabel } from '../idb';
 
 export const DATABASE_NAME = 'chestaid';
 const VERSION = 1;
@@ -28,62 +29,33 @@ export interface IndexedDbResultStoreOptions {
   readonly name?: string;
 }
 
-function failure(what: string, error: DOMException | null | undefined): Error {
-  return new Error(`ChestAid's result store (IndexedDB) could not ${what}: ${error?.message ?? 'unknown error'}`);
-}
+const RESULT: IdbStoreLabel = { label: 'result' };
 
 /** Resolves with the request's result once its transaction has committed. */
 function committed<T>(transaction: IDBTransaction, what: string, result: () => T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    transaction.oncomplete = () => resolve(result());
-    transaction.onerror = () => reject(failure(what, transaction.error));
-    transaction.onabort = () => reject(failure(what, transaction.error ?? new DOMException('transaction aborted')));
-  });
+  return idbCommitted(RESULT, transaction, what, result, { onError: 'reject' });
+}
+
+function upgrade(db: IDBDatabase): void {
+  if (!db.objectStoreNames.contains(RESULTS)) {
+    const results = db.createObjectStore(RESULTS, { keyPath: KEY_PATH });
+    results.createIndex(STUDY_INDEX, 'studyInstanceUID', { unique: false });
+  }
+  if (!db.objectStoreNames.contains(BATCHES)) db.createObjectStore(BATCHES);
 }
 
 export class IndexedDbResultStore implements ResultStore {
-  private readonly factory: IDBFactory;
-  private readonly name: string;
-  private database: Promise<IDBDatabase> | null = null;
+  private readonly connection: IdbConnection;
   private readonly listeners = new StoreListeners();
 
   constructor({ indexedDB = globalThis.indexedDB, name = DATABASE_NAME }: IndexedDbResultStoreOptions = {}) {
     if (!indexedDB) throw new Error('this browser offers no IndexedDB: triage results cannot be kept');
-    this.factory = indexedDB;
-    this.name = name;
+    this.connection = new IdbConnection({ ...RESULT, factory: indexedDB, name, version: VERSION, upgrade });
   }
 
   /** Opens the database once; a failed open is retried on the next call. */
   private open(): Promise<IDBDatabase> {
-    if (this.database) return this.database;
-    const opening = new Promise<IDBDatabase>((resolve, reject) => {
-      const request = this.factory.open(this.name, VERSION);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        if (!db.objectStoreNames.contains(RESULTS)) {
-          const results = db.createObjectStore(RESULTS, { keyPath: KEY_PATH });
-          results.createIndex(STUDY_INDEX, 'studyInstanceUID', { unique: false });
-        }
-        if (!db.objectStoreNames.contains(BATCHES)) db.createObjectStore(BATCHES);
-      };
-      request.onsuccess = () => {
-        const db = request.result;
-        // Another page (or a test) wants to upgrade or delete the database: let it, and reopen
-        // on the next call instead of blocking it forever.
-        db.onversionchange = () => {
-          db.close();
-          if (this.database === opening) this.database = null;
-        };
-        resolve(db);
-      };
-      request.onerror = () => reject(failure('open', request.error));
-      request.onblocked = () => reject(new Error("ChestAid's result store (IndexedDB) is blocked by another tab holding an older version"));
-    });
-    this.database = opening;
-    opening.catch(() => {
-      if (this.database === opening) this.database = null;
-    });
-    return opening;
+    return this.connection.open();
   }
 
   async put(record: StoredResult): Promise<boolean> {
@@ -154,9 +126,7 @@ export class IndexedDbResultStore implements ResultStore {
   }
 
   /** Closes the connection (tests; a page simply goes away). */
-  async close(): Promise<void> {
-    const database = this.database;
-    this.database = null;
-    if (database) (await database.catch(() => null))?.close();
+  close(): Promise<void> {
+    return this.connection.close();
   }
 }

@@ -15,6 +15,7 @@
  */
 import { calibrateWith, type CalibrationSection, type IsotonicParams, type PlattParams, type TemperatureParams } from '../calibration';
 import { InputError, show } from '../errors';
+import type { Manifest } from '../manifest';
 import { checkCohort, RefusalError, type CohortExclusions, type CohortItem, type CohortMinimums, type UsableItem } from './cohort';
 import { FITTED_METHODS, fitCalibrator, predictWith, type FitMethod, type FittedCalibrator } from './fit';
 import {
@@ -99,15 +100,8 @@ export interface ManifestUpdate {
       readonly isotonic: { readonly params: IsotonicParams; readonly metrics: ManifestMetrics };
     };
   };
-  readonly thresholds: {
-    readonly clinical: {
-      readonly value: number;
-      readonly rule: string;
-      readonly target_sensitivity: number;
-      readonly split: string;
-      readonly at_threshold: Readonly<Record<string, unknown>>;
-    };
-  };
+  /** The manifest's own thresholds section, written back whole. */
+  readonly thresholds: Manifest['thresholds'];
 }
 
 /** Per-method metrics in the manifest's snake_case shape. */
