@@ -12,14 +12,19 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSy
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeDemoStudies } from '../scripts/make-demo-studies.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ORTHANC_BINARY = process.env.ORTHANC_BINARY || '/usr/sbin/Orthanc';
 export const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 export const CONFIG_TEMPLATE = join(ROOT, 'pacs', 'orthanc.json');
 
-/** Every demo DICOM file: the committed radiographs and the generated studies (two-view, CT). */
+/**
+ * Every demo DICOM file: the committed radiographs and the generated studies (two-view, CT),
+ * generated first when missing (it is idempotent), so no test depends on another having run.
+ */
 export function demoStudyFiles() {
+  makeDemoStudies();
   const dirs = [join(ROOT, 'test', 'demo-studies', 'dicom'), join(ROOT, 'build', 'demo', 'generated')];
   return dirs.flatMap(dir => (existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.dcm')).sort().map(f => join(dir, f)) : []));
 }
