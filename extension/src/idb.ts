@@ -18,8 +18,10 @@ export interface CommitOptions {
   /** An error this code aborted the transaction for; it is reported in place of the transaction's own. */
   readonly abortReason?: () => Error | null;
   /**
-   * 'reject': an error event on the transaction rejects at once. 'await-abort': it is marked
-   * handled (so it does not reach window.onerror) and the rejection comes from onabort.
+   * 'reject': an error event on the transaction rejects at once. 'await-abort': the transaction
+   * is aborted and the rejection comes from onabort. The event is marked handled so it does not
+   * reach window.onerror, and because a handled request error does NOT abort a transaction by
+   * itself (IndexedDB spec), the abort is explicit: otherwise the rest would commit without it.
    */
   readonly onError?: 'reject' | 'await-abort';
 }
@@ -39,6 +41,11 @@ export function committed<T>(
         ? () => reject(idbFailure(store, what, transaction.error))
         : event => {
             event.preventDefault?.();
+            try {
+              transaction.abort();
+            } catch {
+              // Already aborting or finished: onabort reports it.
+            }
           };
     transaction.onabort = () => reject(abortReason() ?? idbFailure(store, what, transaction.error ?? new DOMException('transaction aborted')));
   });

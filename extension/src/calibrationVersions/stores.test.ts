@@ -78,6 +78,21 @@ describe.each(stores)('%s', (_name, makeStore) => {
     expect((results.find(r => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
     expect(await store.readEntries()).toHaveLength(1);
   });
+
+  it('refuses an entry whose overlay version is already stored, and stores neither of them', async () => {
+    const store = makeStore();
+    const versions = new CalibrationVersions({ store, manifest });
+    const first = await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
+    const again = parseOverlay(overlayJson({ created: { by: 'Dr B', at: '2026-11-26T13:00:00Z' } }));
+    const entry = await sealEntry({
+      seq: 2, at: '2026-11-26T13:00:00.000Z', actor: 'Dr B', action: 'accept', version: 'site-1', previousVersion: 'site-1',
+      cohort: { n: 200, sha256: 'b'.repeat(64) }, method: 'platt', params: { a: 0.8, b: -0.4 }, threshold: 0.62,
+      metricsBefore: null, metricsAfter: null, modelSha256: DEMO_SHA, overlaySha256: await overlayHash(again), prevHash: first.hash,
+    });
+    await expect(store.append(entry, again)).rejects.toThrow(/site-1/);
+    expect(await store.readEntries()).toEqual([first]);
+    expect(await store.readOverlay('site-1')).toMatchObject({ created: { by: 'Dr Admin' } });
+  });
 });
 
 describe('FileCalibrationStore', () => {
