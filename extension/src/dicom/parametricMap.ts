@@ -50,7 +50,7 @@ import {
   naturalize,
   newUid,
   numberOf,
-  patientAndStudyOf,
+  derivedInstanceHeader,
   single,
   sourceRefOf,
   text,
@@ -194,14 +194,7 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
   const frameType = ['DERIVED', 'PRIMARY', 'STATIC', 'NONE'];
 
   const dataset: Dataset = {
-    SpecificCharacterSet: 'ISO_IR 192',
-    SOPClassUID: SOP_CLASS.parametricMap,
-    SOPInstanceUID: sopInstanceUID,
-    InstanceCreationDate: created.date,
-    InstanceCreationTime: created.time,
-    TimezoneOffsetFromUTC: '+0000',
-    ...patientAndStudyOf(sourceDataset),
-    StudyInstanceUID: source.studyInstanceUID,
+    ...derivedInstanceHeader(SOP_CLASS.parametricMap, sopInstanceUID, created, sourceDataset, source.studyInstanceUID),
     // 'OT' as highdicom writes for maps: not the source's CR/DX, so a search for new radiographs
     // by modality never returns the map.
     Modality: 'OT',

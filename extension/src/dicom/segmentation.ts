@@ -16,7 +16,7 @@ import { checkCam, mapOnGrid, sourcePlane, type HeatmapInput } from './parametri
 import { checkIdentity, deviceOf } from './resultSr';
 import { contributingEquipment, softwareVersions } from './srDocument';
 import { CHESTAID_MANUFACTURER, type BuiltObject } from './types';
-import { dicomDateTime, isUid, naturalize, newUid, numberOf, patientAndStudyOf, single, sourceRefOf, writePart10, type Dataset } from './values';
+import { dicomDateTime, isUid, naturalize, newUid, numberOf, derivedInstanceHeader, single, sourceRefOf, writePart10, type Dataset } from './values';
 
 const { BitArray, Colors } = dcmjs.data;
 
@@ -85,14 +85,7 @@ export function buildHeatmapSegmentation(input: HeatmapSegmentationInput): Built
 
   const dataset: Dataset = {
     _vrMap: { PixelData: 'OB' },
-    SpecificCharacterSet: 'ISO_IR 192',
-    SOPClassUID: SEGMENTATION_SOP_CLASS,
-    SOPInstanceUID: sopInstanceUID,
-    InstanceCreationDate: created.date,
-    InstanceCreationTime: created.time,
-    TimezoneOffsetFromUTC: '+0000',
-    ...patientAndStudyOf(sourceDataset),
-    StudyInstanceUID: source.studyInstanceUID,
+    ...derivedInstanceHeader(SEGMENTATION_SOP_CLASS, sopInstanceUID, created, sourceDataset, source.studyInstanceUID),
     Modality: 'SEG',
     SeriesInstanceUID: seriesInstanceUID,
     SeriesNumber: HEATMAP_SEG_SERIES_NUMBER,

@@ -5,7 +5,7 @@
  */
 import { CODES, PRIVATE_SCHEME_IDENTIFICATION, type Code } from './codes';
 import { CHESTAID_MANUFACTURER, SOP_CLASS } from './types';
-import { dicomDateTime, patientAndStudyOf, type Dataset, type SourceImageRef } from './values';
+import { dicomDateTime, derivedInstanceHeader, type Dataset, type SourceImageRef } from './values';
 
 /** The device entry of Contributing Equipment (PS3.3 C.12.1.1.5): who made the object. */
 export interface DeviceIdentity {
@@ -63,14 +63,7 @@ export function srHeader(input: SrHeaderInput): Dataset {
   const content = dicomDateTime(input.contentAt);
   const created = dicomDateTime(input.createdAt);
   return {
-    SpecificCharacterSet: 'ISO_IR 192',
-    SOPClassUID: SOP_CLASS.comprehensiveSr,
-    SOPInstanceUID: input.sopInstanceUID,
-    InstanceCreationDate: created.date,
-    InstanceCreationTime: created.time,
-    TimezoneOffsetFromUTC: '+0000',
-    ...patientAndStudyOf(input.sourceDataset),
-    StudyInstanceUID: source.studyInstanceUID,
+    ...derivedInstanceHeader(SOP_CLASS.comprehensiveSr, input.sopInstanceUID, created, input.sourceDataset, source.studyInstanceUID),
     Modality: 'SR',
     SeriesInstanceUID: input.seriesInstanceUID,
     SeriesNumber: input.seriesNumber,

@@ -239,6 +239,29 @@ export function sourceRefOf(source: Dataset): SourceImageRef {
 }
 
 /** The copied patient/study attributes, with type 2 ones present (empty) when the source lacks them. */
+/**
+ * How every ChestAid object derived from a source image begins: UTF-8, its SOP identity, when it
+ * was created (UTC), and the source's patient and study.
+ */
+export function derivedInstanceHeader(
+  sopClassUID: string,
+  sopInstanceUID: string,
+  created: { readonly date: string; readonly time: string },
+  sourceDataset: Dataset,
+  studyInstanceUID: string,
+): Dataset {
+  return {
+    SpecificCharacterSet: 'ISO_IR 192',
+    SOPClassUID: sopClassUID,
+    SOPInstanceUID: sopInstanceUID,
+    InstanceCreationDate: created.date,
+    InstanceCreationTime: created.time,
+    TimezoneOffsetFromUTC: '+0000',
+    ...patientAndStudyOf(sourceDataset),
+    StudyInstanceUID: studyInstanceUID,
+  };
+}
+
 export function patientAndStudyOf(source: Dataset): Dataset {
   const copied: Dataset = {};
   for (const keyword of COPIED_FROM_SOURCE) {
