@@ -9,6 +9,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 
 import { calibrationLabel, calibrationOrigin, type FeedbackEntry, type Manifest } from '../core';
 import { PSI_MODERATE, PSI_WARNING, type BucketSize, type Proportion } from '../core/recalibration';
+import { downloadBlob } from '../overlay/capture';
 import { ColumnHeads, ErrorLine, LinkButton } from '../pageParts';
 import { ScoreHistogram } from './Charts';
 import { SyntheticNotice } from './CalibrationPage';
@@ -33,14 +34,7 @@ export interface MonitoringPageProps {
 }
 
 function browserDownload(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 0);
+  downloadBlob(new Blob([text], { type: 'text/csv;charset=utf-8' }), name);
 }
 
 function rate(p: Proportion): string {
