@@ -122,3 +122,24 @@ export async function startPageSession({ viewport, problems, foreignRequests, en
   const page = await watchedPage(context, { viewerUrl: session.viewer.url, problems, foreignRequests });
   return { ...session, page };
 }
+
+/** The triage results a page's IndexedDB ("chestaid") holds for a study, with just `fields` of each. */
+export function storedRecords(page, studyUid, fields) {
+  return page.evaluate(
+    ({ uid, keep }) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('chestaid');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const request = db.transaction('results').objectStore('results').index('study').getAll(uid);
+          request.onsuccess = () => {
+            resolve(request.result.map(r => Object.fromEntries(keep.map(k => [k, r[k]]))));
+            db.close();
+          };
+          request.onerror = () => reject(request.error);
+        };
+      }),
+    { uid: studyUid, keep: fields },
+  );
+}

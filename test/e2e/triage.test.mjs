@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ARTIFACTS, BANNER_CONFIRM, ROOT, startSession, watchedPage } from './harness.mjs';
+import { ARTIFACTS, BANNER_CONFIRM, ROOT, startSession, storedRecords, watchedPage } from './harness.mjs';
 
 const TRIAGE_PATH = '/chestaid-triage';
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
@@ -116,26 +116,6 @@ async function batchEnd(p = page, timeout = 300_000) {
   }));
 }
 
-/** The stored record of a study's image, read from the page's IndexedDB. */
-function storedRecords(p, studyUid) {
-  return p.evaluate(
-    uid =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('chestaid');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const request = db.transaction('results').objectStore('results').index('study').getAll(uid);
-          request.onsuccess = () => {
-            resolve(request.result.map(r => ({ source: r.source, status: r.status, analysedAt: r.analysedAt, calibrationVersion: r.calibrationVersion })));
-            db.close();
-          };
-          request.onerror = () => reject(request.error);
-        };
-      }),
-    studyUid,
-  );
-}
 
 /** Checks the order of risk: groups in order, scores never rising, equal scores newest first. */
 function assertRiskOrder(rows) {
@@ -270,7 +250,7 @@ test('a reload keeps the scores without running the model again', async () => {
   assert.equal(await page.locator(BATCH).getAttribute('data-status'), 'idle', 'nothing was resumed');
   await page.locator(cy('chestaid-triage-analyse-all')).click();
   await page.locator(`${BATCH}[data-status="nothing-to-do"]`).waitFor();
-  const stored = await storedRecords(page, before[0].uid);
+  const stored = await storedRecords(page, before[0].uid, ['source', 'status', 'analysedAt', 'calibrationVersion']);
   assert.deepEqual(stored.map(r => [r.source, r.analysedAt]), [['batch', before[0].analysedAt]]);
 });
 
@@ -289,7 +269,7 @@ test('a row opens its study in the ChestAid mode on the scored image, with the r
   assert.match(await page.locator('[data-cy="chestaid-panel"] [data-cy="chestaid-decision"]').innerText(), /^Above the clinical threshold/);
   const shown = await page.evaluate(() => window.cornerstone.getEnabledElements()[0]?.viewport?.getCurrentImageId?.());
   assert.equal(shown, studies.find(s => s.StudyInstanceUID === top.uid).series[0].instances[0].url, 'the scored image is on screen');
-  const stored = await storedRecords(page, top.uid);
+  const stored = await storedRecords(page, top.uid, ['source', 'status', 'analysedAt', 'calibrationVersion']);
   assert.deepEqual(stored.map(r => [r.source, r.analysedAt]), [['batch', top.analysedAt]], 'the model did not run again');
   await dismissBanner();
   await page.screenshot({ path: join(ARTIFACTS, 'triage-opened-row.png') });
