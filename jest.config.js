@@ -1,7 +1,9 @@
-/** Unit tests of the extension, the mode and the triage worker (the e2e tests in test/e2e run separately, in Chromium). */
+/** Unit tests of @chestaid/core, the extension, the mode and the triage worker (the e2e tests in test/e2e run separately, in Chromium). */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/extension/src', '<rootDir>/mode/src', '<rootDir>/worker/src'],
+  roots: ['<rootDir>/core/src', '<rootDir>/extension/src', '<rootDir>/mode/src', '<rootDir>/worker/src'],
+  // Workspace packages are tested from their TypeScript sources, as webpack bundles them.
+  testEnvironmentOptions: { customExportConditions: ['source', 'node', 'node-addons'] },
   testMatch: ['**/*.test.ts', '**/*.test.tsx'],
   transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: { module: 'commonjs', jsx: 'react-jsx', esModuleInterop: true, resolveJsonModule: true, isolatedModules: true } }] },
 };

@@ -141,7 +141,8 @@ module.exports = async (_env, argv) => {
       chunkLoadingGlobal: 'chestaidChunk',
       clean: true,
     },
-    resolve: { extensions: ['.ts', '.tsx', '.js', '.json'] },
+    // Workspace packages (@chestaid/core) are bundled from their TypeScript sources.
+    resolve: { extensions: ['.ts', '.tsx', '.js', '.json'], conditionNames: ['source', '...'] },
     module: {
       rules: [
         {

@@ -11,7 +11,7 @@
  * --scores   CSV key,logit,label[,model_sha256] (extension/src/calibration/cohortCsv.ts): the
  *            deployed model's logits with ground truth (e.g. exported from the feedback)
  * --images   a CSV of images to score first with the deployed model (onnxruntime-node, the
- *            worker's model loader and Part 10 reader, the core's analyse): file,label (Part 10
+ *            worker's model loader and Part 10 reader, the core's analyze): file,label (Part 10
  *            files, paths relative to the CSV) or StudyInstanceUID,SeriesInstanceUID,
  *            SOPInstanceUID,label with --pacs (a DICOMweb root: WADO-RS). Images that cannot be
  *            scored are listed and left out; --write-scores FILE keeps the logits as a scores CSV
@@ -26,15 +26,30 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-import { cohortSha256, overlayFromReport } from '../extension/src/calibration/overlay';
-import { cohortCsvKind, parseFileCohortCsv, parseImageCohortCsv, parseScoreCohortCsv, type CohortLabel } from '../extension/src/calibration/cohortCsv';
-import { historyText, refusalText, reportText } from '../extension/src/calibration/reportText';
-import { FileCalibrationStore } from '../extension/src/calibrationVersions/fileStore';
-import { analyse, CalibrationVersions, ConflictError, inputSpecOf, nextSiteVersion, parseManifest, Preprocessor } from '../extension/src/core';
-import { DicomWebClient } from '../extension/src/pacs/dicomweb';
-import { loadModel } from '../worker/src/model';
-import { readPart10 } from '../worker/src/part10';
-import { recalibrate, RefusalError } from '../extension/src/core/recalibration';
+import {
+  analyze,
+  CalibrationVersions,
+  cohortCsvKind,
+  type CohortLabel,
+  cohortSha256,
+  ConflictError,
+  DicomWebClient,
+  historyText,
+  inputSpecOf,
+  nextSiteVersion,
+  overlayFromReport,
+  parseFileCohortCsv,
+  parseImageCohortCsv,
+  parseManifest,
+  parseScoreCohortCsv,
+  Preprocessor,
+  recalibrate,
+  RefusalError,
+  refusalText,
+  reportText,
+} from '@chestaid/core';
+import { FileCalibrationStore } from '@chestaid/core/node';
+import { loadModel, readPart10 } from '@chestaid/worker';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -121,7 +136,7 @@ interface Scored {
 
 /**
  * Scores a CSV of images with the deployed model (the worker's onnxruntime-node loader, which
- * checks the ONNX file's sha256, and Part 10 reader; the core's analyse). Images that cannot be
+ * checks the ONNX file's sha256, and Part 10 reader; the core's analyze). Images that cannot be
  * read or scored are reported and left out: the fit's minimums then decide.
  */
 async function scoreImages(csvPath: string, manifestPath: string, pacs: string | undefined, io: CliIo): Promise<{ cases: Scored[]; sha256: string }> {
@@ -153,7 +168,7 @@ async function scoreImages(csvPath: string, manifestPath: string, pacs: string |
   for (const [i, job] of jobs.entries()) {
     try {
       const image = readPart10(await job.bytes(), job.where);
-      const analysis = await analyse(image.attributes, image.pixels, model.manifest, model.classifier, { preprocessor });
+      const analysis = await analyze(image.attributes, image.pixels, model.manifest, model.classifier, { preprocessor });
       cases.push({ key: image.sopInstanceUID, logit: analysis.logit, label: job.label, modelSha256: model.sha256 });
     } catch (error) {
       failures.push(`line ${job.line}: ${(error as Error).message}`);

@@ -43,7 +43,7 @@ async function start() {
 
 async function load() {
   if (!(await isOrthancUp(PACS_URL))) throw new Error(`no PACS answers on ${PACS_URL}: run \`npm run pacs:start\` first`);
-  const { DicomWebClient } = requireBuilt('extension/src/pacs/dicomweb');
+  const { DicomWebClient } = requireBuilt('@chestaid/core');
   const stored = await loadDemoStudies(new DicomWebClient({ baseUrl: `${PACS_URL}/dicom-web` }));
   console.log(`pacs: stored ${stored.length} demo instances through STOW-RS`);
 }

@@ -2,7 +2,7 @@
 # The one test command: sets up (scripts/setup.sh) and runs every test suite.
 #   scripts/test.sh            everything
 #   scripts/test.sh training   the training workspace only
-#   scripts/test.sh unit       the viewer's unit tests (jest) and type check
+#   scripts/test.sh unit       dependency rules, unit tests (jest), type check, lint, the CLI
 #   scripts/test.sh pacs       the PACS round trip against a real Orthanc (started by the tests)
 #   scripts/test.sh e2e        the viewer end to end (npm start + Debian Chromium)
 set -euo pipefail
@@ -19,9 +19,12 @@ if [ "$suite" = all ] || [ "$suite" = training ]; then
 fi
 
 if [ "$suite" = all ] || [ "$suite" = unit ]; then
-  echo "== viewer unit tests (jest) and type check =="
+  echo "== dependency rules (dependency-cruiser, .dependency-cruiser.cjs) =="
+  npx depcruise core extension mode worker cli
+  echo "== unit tests (jest), type check and the Node build =="
   npx tsc -p tsconfig.json --noEmit
-  npx eslint extension mode worker cli
+  npx tsc -b tsconfig.node.json
+  npx eslint core extension mode worker cli
   npx jest
   echo "== recalibration CLI (node:test, file store in a temp dir) =="
   npm run test:cli

@@ -3,10 +3,10 @@ import { resolve } from 'node:path';
 
 import type { ImagePixels } from './adapters/cornerstonePixels';
 import { createAnalyzer, type InferenceClientLike } from './analyzer';
-import { InputError, parseManifest, type Manifest } from './core';
-import { crAttributes } from './core/testing/crAttributes';
+import { InputError, parseManifest, type Manifest } from '@chestaid/core';
+import { crAttributes } from '@chestaid/core/testing';
 import { EVENTS, inferenceConfigFor, resultKey, type AnalyzeRequest, type BackendInfo, type InferenceConfig } from './inference';
-import type { AnalysisTarget, RuntimeState } from './services/ChestAidService';
+import type { AnalysisTarget, RuntimeState } from './analysis/ChestAidService';
 
 const manifestJson = () => JSON.parse(readFileSync(resolve(__dirname, '../../models/chestaid-demo/manifest.json'), 'utf8'));
 const manifest = parseManifest(manifestJson());

@@ -1,5 +1,5 @@
 /**
- * Analyze, end to end: the Cornerstone adapter's pixels -> the core's analyse() -> the inference
+ * Analyze, end to end: the Cornerstone adapter's pixels -> the core's analyze() -> the inference
  * worker, as the Analyzer ChestAidService runs. Its dependencies are plain functions and a
  * structurally typed client, so tests pass fakes; index.ts binds the real ones.
  *
@@ -9,10 +9,10 @@
  * asked for the model only once the image has been read and preprocessed, so a refused image
  * costs no download.
  */
-import { analyse, type Classifier, type Manifest } from './core';
+import { analyze as analyzeImage, type Classifier, type Manifest, messageOf } from '@chestaid/core';
 import type { ImagePixels } from './adapters/cornerstonePixels';
 import { resultKey, type BackendInfo, type InferenceClient, type InferenceConfig } from './inference';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer, RuntimeState } from './services/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, RuntimeState } from './analysis/ChestAidService';
 
 /** The part of InferenceClient the analyzer uses. */
 export type InferenceClientLike = Pick<InferenceClient, 'EVENTS' | 'init' | 'analyze' | 'subscribe' | 'dispose'> & {
@@ -36,9 +36,6 @@ export interface ChestAidAnalyzer extends Analyzer {
   dispose(): void;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export function createAnalyzer({ readPixels, configFor, createClient, onRuntime, now = () => performance.now() }: AnalyzerDeps): ChestAidAnalyzer {
   let client: InferenceClientLike | null = null;
@@ -87,7 +84,7 @@ export function createAnalyzer({ readPixels, configFor, createClient, onRuntime,
         const loadStart = now();
         // Both at once: the worker queues the request while the model loads, and runs it as the
         // session's first run, rather than receiving it only after a round trip to this thread.
-        // The input is a fresh tensor from analyse(): transferred to the worker, not copied.
+        // The input is a fresh tensor from analyze(): transferred to the worker, not copied.
         const pending = current.analyze({ key, input, dims, slot: target.viewportId });
         try {
           ran.info = await ready(current);
@@ -101,7 +98,7 @@ export function createAnalyzer({ readPixels, configFor, createClient, onRuntime,
         return result;
       },
     };
-    const analysis = await analyse(image.attributes, image.pixels, manifest, classifier);
+    const analysis = await analyzeImage(image.attributes, image.pixels, manifest, classifier);
     const { info, loadMs, runMs } = ran;
     if (!info) throw new Error('the analysis finished without running the model');
     return {

@@ -7,9 +7,10 @@ import {
   showImageCommand,
   toggleHeatmapCommand,
 } from './id';
-import { captionedPng, copyBlob, downloadBlob } from './overlay/capture';
+import { captionedPng, copyBlob, downloadBlob } from './heatmap/capture';
 import { captureCaption } from './panels/format';
-import type { ChestAidService } from './services/ChestAidService';
+import type { ChestAidService } from './analysis/ChestAidService';
+import { messageOf } from '@chestaid/core';
 
 interface GridServiceLike {
   getState(): ReturnType<ViewerServices['viewportGridService']['getState']>;
@@ -30,9 +31,6 @@ interface CommandsModuleArgs {
   readonly viewportCanvas?: (viewportId: string) => HTMLCanvasElement | undefined;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportCanvas }: CommandsModuleArgs) {
   const { services } = servicesManager;

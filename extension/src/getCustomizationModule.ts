@@ -1,5 +1,5 @@
 import { analyzeButtonId, analyzeCommand, heatmapButtonId, heatmapEvaluator, toggleHeatmapCommand, toolbarButtonsCustomization } from './id';
-import { calibrationRoutes, type CalibrationCustomizationArgs } from './calibration/customization';
+import { calibrationRoutes, type CalibrationCustomizationArgs } from './recalibration/customization';
 import { triageButton, triageCustomizations, type TriageCustomizationArgs } from './triage/customization';
 
 /**

@@ -9,10 +9,18 @@ import { installVoiLutFunctionFix, type MetaDataRegistry } from './adapters/voiL
 import { activeImage, type ViewerServices } from './activeImage';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneLike } from './adapters/cornerstonePixels';
 import { createAnalyzer } from './analyzer';
-import { wireCalibration, type CalibrationWiring } from './calibration/wire';
-import { FeedbackBook } from './calibrationVersions/feedbackBook';
-import type { FeedbackSink } from './core';
-import { siteStores } from './calibrationVersions/wire';
+import { wireCalibration, type CalibrationWiring } from './recalibration/wire';
+import {
+  dicomCodec,
+  DicomWebClient,
+  FeedbackBook,
+  feedbackCodec,
+  type FeedbackSink,
+  pacsFeedbackSink,
+  PacsResults,
+  type RetryPolicy,
+} from '@chestaid/core';
+import { siteStores } from './siteCalibration/wire';
 import { getCommandsModule } from './commandsModule';
 import { inferenceUrls, pacsUrl, resolveConfig, type ChestAidConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
@@ -21,15 +29,11 @@ import { hostProblem } from './hostCheck';
 import { dataSourceName, heatmapEvaluator, id } from './id';
 import { inferenceConfigFor } from './inference';
 import { createInferenceClient } from './inference/browser';
-import { CornerstoneHeatmapSink, viewportImages, type CornerstoneOverlayHost, type CornerstoneViewportHost } from './overlay/cornerstoneHeatmap';
-import { HeatmapController } from './overlay/heatmapController';
+import { CornerstoneHeatmapSink, viewportImages, type CornerstoneOverlayHost, type CornerstoneViewportHost } from './heatmap/cornerstoneHeatmap';
+import { HeatmapController } from './heatmap/heatmapController';
 import { pacsArchive } from './pacs/archive';
-import { dicomCodec, feedbackCodec } from './pacs/codec';
-import { pacsFeedbackSink } from './pacs/feedback';
-import { DicomWebClient, type RetryPolicy } from './pacs/dicomweb';
-import { PacsResults } from './pacs/results';
 import { getPanelModule } from './panels/getPanelModule';
-import { ChestAidService } from './services/ChestAidService';
+import { ChestAidService } from './analysis/ChestAidService';
 import { studyImages, type DisplaySetWithImages } from './studyImages';
 import { sharedResultsOf } from './triage/pacsRecords';
 import { wireTriage, type TriageWiring } from './triage/wire';

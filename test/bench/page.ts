@@ -4,13 +4,13 @@
  */
 import {
   Preprocessor,
-  analyse,
+  analyze,
   camToHeatmap,
   inputSpecOf,
   parseManifest,
   type Manifest,
   type PixelAttributes,
-} from '../../extension/src/core';
+} from '@chestaid/core';
 import { createInferenceClient } from '../../extension/src/inference/browser';
 import type { InferenceClient } from '../../extension/src/inference/InferenceClient';
 import type { BackendInfo, InferenceConfig } from '../../extension/src/inference/protocol';
@@ -146,7 +146,7 @@ const api = {
     preprocessCases.set(id, { attributes, pixels, manifest, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });
   },
 
-  /** What analyse() runs: stored pixels to the tensor, rows converted as the resampling reads them. */
+  /** What analyze() runs: stored pixels to the tensor, rows converted as the resampling reads them. */
   preprocessOnce(id: string): number {
     const c = preprocessCases.get(id)!;
     const t0 = performance.now();
@@ -170,12 +170,12 @@ const api = {
   },
 
   /**
-   * One analysis as the viewer runs it, minus Cornerstone: stored pixels -> core analyse()
+   * One analysis as the viewer runs it, minus Cornerstone: stored pixels -> core analyze()
    * (preprocessing, the worker's run, calibration, CAM) -> the heatmap at the model's input size.
    */
-  async analyseOnce(name: string, caseId: string, key: string) {
+  async analyzeOnce(name: string, caseId: string, key: string) {
     const c = preprocessCases.get(caseId)!;
-    const analysis = await analyse(c.attributes, c.pixels, c.manifest, client(name).classifierFor(key));
+    const analysis = await analyze(c.attributes, c.pixels, c.manifest, client(name).classifierFor(key));
     camToHeatmap(analysis.cam, c.manifest.input.size.height, c.manifest.input.size.width);
     return analysis.logit;
   },

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const ts = require('typescript');
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const core = join(root, 'extension/src/core');
+const core = join(root, 'core/src');
 const out = mkdtempSync(join(tmpdir(), 'recal-bench-'));
 
 const sources = ['calibration.ts', 'errors.ts', 'testing/cohorts.ts', ...readdirSync(join(core, 'recalibration')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => `recalibration/${f}`)];

@@ -341,8 +341,8 @@ async function memoryRun(server, results) {
     };
     await sample();
     for (let i = 0; i < MEMORY_RUNS; i++) {
-      // A different key each time: the same image analysed again, as a new analysis.
-      await page.evaluate(n => chestaidTest.analyseOnce('mem', 'demo', `memory-${n}`), i);
+      // A different key each time: the same image analyzed again, as a new analysis.
+      await page.evaluate(n => chestaidTest.analyzeOnce('mem', 'demo', `memory-${n}`), i);
       await sample();
     }
     // The first sample is before any analysis (the session's own start-up allocations).

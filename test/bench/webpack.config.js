@@ -28,7 +28,7 @@ module.exports = {
     clean: true,
     chunkLoadingGlobal: 'chestaidBenchChunk',
   },
-  resolve: { extensions: ['.ts', '.js'] },
+  resolve: { extensions: ['.ts', '.js'], conditionNames: ['source', '...'] },
   module: {
     rules: [
       {

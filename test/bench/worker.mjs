@@ -76,7 +76,7 @@ async function workerRound(round) {
   const stateDir = join(temp, `orthanc-${round}`);
   const pacs = await startOrthanc({ stateDir });
   try {
-    const { DicomWebClient } = requireBuilt('extension/src/pacs/dicomweb');
+    const { DicomWebClient } = requireBuilt('@chestaid/core');
     await loadDemoStudies(new DicomWebClient({ baseUrl: pacs.dicomWebUrl }));
     const started = performance.now();
     const run = await runWorker(['--pacs', pacs.dicomWebUrl, '--once', '--threads', String(THREADS)]);
@@ -96,8 +96,8 @@ async function workerRound(round) {
 
 /** The tensors the worker's preprocessing builds from the same files, for the PyTorch peer. */
 function prepareTensors(logits) {
-  const { readPart10 } = requireBuilt('worker/src/part10');
-  const { Preprocessor, inputSpecOf, parseManifest } = requireBuilt('extension/src/core/index');
+  const { readPart10 } = requireBuilt('@chestaid/worker');
+  const { Preprocessor, inputSpecOf, parseManifest } = requireBuilt('@chestaid/core');
   const parsed = parseManifest(manifest);
   const preprocessor = new Preprocessor(inputSpecOf(parsed));
   const list = [];

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { ROOT, requireBuilt } from '../../scripts/node-build.mjs';
 
 const MANIFEST = join(ROOT, 'models/chestaid-demo/manifest.json');
-const { main } = requireBuilt('cli/recalibrate');
+const { main } = requireBuilt('@chestaid/cli');
 
 let dir;
 before(() => {

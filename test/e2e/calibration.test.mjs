@@ -1,7 +1,7 @@
 // Versioned calibration and feedback in the viewer, end to end in Debian Chromium: the score names
 // its calibration version; the reader records ground truth, kept in IndexedDB with the logit; a
 // site recalibration accepted through ChestAidService (what the admin page calls) makes the shown
-// result stale until re-analysed, survives a reload, and a rollback brings the training
+// result stale until re-analyzed, survives a reload, and a rollback brings the training
 // calibration back; a tampered audit log blocks analysis with the entry it names.
 //
 //   npm run test:e2e        (screenshots in test/e2e/artifacts/)
@@ -110,7 +110,7 @@ test('the score names its calibration version, and the reader records ground tru
   await page.screenshot({ path: join(ARTIFACTS, 'chestaid-feedback.png') });
 });
 
-test('an accepted site calibration makes the result stale until re-analysed, then scores under it', async () => {
+test('an accepted site calibration makes the result stale until re-analyzed, then scores under it', async () => {
   await page.evaluate(
     async json => {
       const service = window.services.chestAidService;

@@ -14,8 +14,8 @@ import { after, before, test } from 'node:test';
 import { ARTIFACTS, BANNER_CONFIRM, ROOT, startSession, watchedPage } from './harness.mjs';
 
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
-const INFERNO = JSON.parse(readFileSync(join(ROOT, 'extension/src/core/colormaps/inferno.json'), 'utf8')).colours;
-// extension/src/core/colormap.ts ATTENTION_RAMP: no colour below 0.1, full opacity from 0.3.
+const INFERNO = JSON.parse(readFileSync(join(ROOT, 'core/src/colormaps/inferno.json'), 'utf8')).colours;
+// core/src/colormap.ts ATTENTION_RAMP: no colour below 0.1, full opacity from 0.3.
 const RAMP = { floor: 0.1, full: 0.3 };
 
 let viewer;
@@ -233,7 +233,7 @@ test('after Analyze the lesion is warmer than the region the CAM marks low, also
   assert.ok(chosen, 'a pneumonia parity case whose lesion the CAM reaches');
   const { study, regions, opacity, seen } = chosen;
   const sop = await page.locator('[data-chestaid-heatmap]').getAttribute('data-chestaid-heatmap');
-  assert.equal(sop, study.SOPInstanceUID, 'the layer belongs to the image analysed');
+  assert.equal(sop, study.SOPInstanceUID, 'the layer belongs to the image analyzed');
   assert.ok(seen.low < 0.05, `the CAM's low cell reads cold (${seen.low.toFixed(3)})`);
   assert.ok(seen.lesion > seen.low + 0.1, `lesion ${seen.lesion.toFixed(3)} vs low ${seen.low.toFixed(3)}`);
   console.log(`# ${study.name}: decoded attention lesion ${seen.lesion.toFixed(3)}, low region ${seen.low.toFixed(3)} (opacity ${opacity})`);
@@ -357,7 +357,7 @@ test('a study with two radiographs: "Analyze all images" scores both; switching 
   assert.equal(await rows.count(), 2);
   await page.locator('[data-cy="chestaid-analyze-all"]').click();
   await page.locator('[data-cy="chestaid-image-row"][data-status="done"]').nth(1).waitFor({ timeout: 180_000 });
-  await page.getByText('Analysed 2 of 2 images.').waitFor();
+  await page.getByText('Analyzed 2 of 2 images.').waitFor();
 
   // From here on nothing may run: record any progress bar or running row that appears.
   await page.evaluate(() => {

@@ -34,7 +34,7 @@ const foreignRequests = [];
 /** studyUID -> { probability, sr } of the studies scored and saved in this run. */
 const saved = new Map();
 
-const dicom = () => requireBuilt('extension/src/dicom/index');
+const dicom = () => requireBuilt('@chestaid/core');
 
 before(
   async () => {
@@ -93,7 +93,7 @@ async function srsOf(studyUID) {
 }
 
 /** Opens a study in the ChestAid mode, analyses the image on screen, and returns its score. */
-async function analyse(p, studyUID) {
+async function analyze(p, studyUID) {
   await p.goto(`${viewer.url}/chestaid?StudyInstanceUIDs=${studyUID}`);
   const panel = p.locator(cy('chestaid-panel'));
   await panel.locator(`${cy('chestaid-analyze')}:not([disabled])`).waitFor({ timeout: 120_000 });
@@ -138,7 +138,7 @@ test('the study list comes from Orthanc, with the risk column', async () => {
   await page.goto(`${viewer.url}/`);
   await page.locator(cy('chestaid-risk-header')).waitFor();
   for (const study of radiographs()) {
-    await page.locator(`${cy('chestaid-risk')}[data-study-uid="${study.uid}"]`, { hasText: 'not analysed' }).waitFor();
+    await page.locator(`${cy('chestaid-risk')}[data-study-uid="${study.uid}"]`, { hasText: 'not analyzed' }).waitFor();
   }
   await dismissBanner(page);
   await page.screenshot({ path: join(ARTIFACTS, 'pacs-study-list-before.png') });
@@ -154,7 +154,7 @@ test("baseline: OHIF's stock Basic Viewer on a radiograph from the PACS, before 
 test('Analyze and Save to PACS store a ChestAid SR whose score is the one shown', async () => {
   for (const uid of studiesToSave()) {
     const study = { uid };
-    const probability = await analyse(page, study.uid);
+    const probability = await analyze(page, study.uid);
     // The pixels came from Orthanc through WADO-RS: the score is the demo's reference score.
     assert.ok(Math.abs(probability - demoOf(uid).expected.probability) <= 1e-3, `${demoOf(uid).name}: ${probability} vs ${demoOf(uid).expected.probability}`);
     const panel = page.locator(cy('chestaid-panel'));
@@ -246,7 +246,7 @@ test('Save to PACS twice writes one SR: a second reader finds the result already
   const [uid, first] = [...saved][0];
   const second = await newReader();
   try {
-    const probability = await analyse(second, uid);
+    const probability = await analyze(second, uid);
     assert.equal(probability, first.probability, 'the same model gives the same score in another browser');
     const panel = second.locator(cy('chestaid-panel'));
     const status = panel.locator(`${cy('chestaid-pacs-status')}[data-sr]`);
@@ -261,7 +261,7 @@ test('Save to PACS twice writes one SR: a second reader finds the result already
     await second.context().close();
   }
   // The first reader's button is spent too: clicking it again sends nothing.
-  await analyse(page, uid);
+  await analyze(page, uid);
   const button = page.locator(`${cy('chestaid-panel')} ${cy('chestaid-save-pacs')}`);
   await page.locator(`${cy('chestaid-pacs-status')}[data-sr]`).waitFor();
   assert.equal(await button.isDisabled(), true);
@@ -273,7 +273,7 @@ test('a PACS that goes down: Save to PACS says so, offers a retry, and the resul
   const uid = radiographs().map(s => s.uid).find(u => !saved.has(u));
   const reader = await newReader({ expectedFailures: ['/pacs/', '502', '503', '504'] });
   try {
-    const probability = await analyse(reader, uid);
+    const probability = await analyze(reader, uid);
     await orthanc.kill();
     const panel = reader.locator(cy('chestaid-panel'));
     await panel.locator(`${cy('chestaid-save-pacs')}:not([disabled])`).click();
@@ -299,24 +299,24 @@ test('a PACS that goes down: Save to PACS says so, offers a retry, and the resul
   }
 });
 
-test('Analyse all with "Save results to the PACS" scores the other PACS studies and stores one SR each', async t => {
+test('Analyze all with "Save results to the PACS" scores the other PACS studies and stores one SR each', async t => {
   const reader = await newReader();
   try {
     const before = await triageRows(reader);
     await assertSharedScores(before, 'before the batch');
-    const todo = before.filter(r => r.status === 'unanalysed').map(r => r.uid);
+    const todo = before.filter(r => r.status === 'unanalyzed').map(r => r.uid);
     // Off unless ticked: a batch writes into every study of the list.
     const option = reader.locator(cy('chestaid-triage-save-pacs'));
     assert.equal(await option.isChecked(), false);
     await option.check();
-    await reader.locator(cy('chestaid-triage-analyse-all')).click();
+    await reader.locator(cy('chestaid-triage-analyze-all')).click();
     const line = reader.locator(`${cy('chestaid-triage-batch')}[data-status="finished"], ${cy('chestaid-triage-batch')}[data-status="cancelled"], ${cy('chestaid-triage-batch')}[data-status="error"]`);
     await line.waitFor({ timeout: 300_000 });
     const text = await line.innerText();
     const pacsLine = reader.locator(cy('chestaid-triage-pacs'));
     t.diagnostic(`batch: ${text}; ${await pacsLine.innerText()}`);
     assert.equal(await line.getAttribute('data-status'), 'finished', text);
-    assert.equal(Number(await line.getAttribute('data-analysed')), todo.length, 'the studies the PACS had scores for were not analysed again');
+    assert.equal(Number(await line.getAttribute('data-analyzed')), todo.length, 'the studies the PACS had scores for were not analyzed again');
     assert.equal(Number(await pacsLine.getAttribute('data-failed')), 0, await pacsLine.innerText());
     const rows = await reader.locator(cy('chestaid-triage-row')).evaluateAll(els =>
       els.map(row => ({ uid: row.dataset.studyUid, status: row.dataset.status, probability: row.dataset.probability === undefined ? null : Number(row.dataset.probability) })),

@@ -22,7 +22,7 @@ import { after, before, test } from 'node:test';
 
 import { ARTIFACTS, ROOT, startPageSession, watchedPage } from './harness.mjs';
 
-const CALIBRATION_PATH = '/chestaid-calibration';
+const RECALIBRATION_PATH = '/chestaid-calibration';
 const TRIAGE_PATH = '/chestaid-triage';
 const PANEL = '[data-cy="chestaid-panel"]';
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
@@ -78,7 +78,7 @@ async function analyze() {
 }
 
 async function openCalibration() {
-  await page.goto(`${viewer.url}${CALIBRATION_PATH}`);
+  await page.goto(`${viewer.url}${RECALIBRATION_PATH}`);
   await page.locator(cy('chestaid-calibration-active')).waitFor();
 }
 
@@ -220,7 +220,7 @@ test('two admins at once: a rollback made elsewhere first turns this page\'s int
   // A second admin, same site store, rolls back while this page still shows site-1 active.
   const other = await watchedPage(page.context(), { viewerUrl: viewer.url, problems, foreignRequests });
   try {
-    await other.goto(`${viewer.url}${CALIBRATION_PATH}`);
+    await other.goto(`${viewer.url}${RECALIBRATION_PATH}`);
     await other.locator(cy('chestaid-calibration-actor')).fill('Dr Other Admin');
     await rollbackTo1(other).click();
     await other.locator(`${cy('chestaid-calibration-done')}[data-action="rollback"]`).waitFor();

@@ -1,5 +1,5 @@
 // The triage worklist end to end, in Debian Chromium against the viewer `npm start` serves, with
-// the real demo model: the study list's "Pneumonia risk" column, the triage page, "Analyse all"
+// the real demo model: the study list's "Pneumonia risk" column, the triage page, "Analyze all"
 // over every demo study (both classes), the order by risk against index.json's ground truth, a
 // reload that keeps the scores without re-running, a row that opens with its result in the panel,
 // the usual order back in one click, stale results after a calibration change, and bad input (a
@@ -90,7 +90,7 @@ function readRows(p = page) {
       group: row.dataset.group,
       status: row.dataset.status,
       probability: row.dataset.probability === undefined ? null : Number(row.dataset.probability),
-      analysedAt: row.dataset.analysedAt === undefined ? null : Number(row.dataset.analysedAt),
+      analyzedAt: row.dataset.analyzedAt === undefined ? null : Number(row.dataset.analyzedAt),
       date: row.dataset.date,
       risk: row.querySelector('[data-cy="chestaid-triage-risk"]').innerText,
     })),
@@ -109,7 +109,7 @@ async function batchEnd(p = page, timeout = 300_000) {
   return line.evaluate(el => ({
     status: el.dataset.status,
     text: el.innerText,
-    analysed: Number(el.dataset.analysed),
+    analyzed: Number(el.dataset.analyzed),
     elapsedMs: Number(el.dataset.elapsedMs),
     startedAt: Number(el.dataset.startedAt),
     finishedAt: Number(el.dataset.finishedAt),
@@ -119,7 +119,7 @@ async function batchEnd(p = page, timeout = 300_000) {
 
 /** Checks the order of risk: groups in order, scores never rising, equal scores newest first. */
 function assertRiskOrder(rows) {
-  const groups = ['scored', 'failed', 'stale', 'unanalysed', 'not-applicable'];
+  const groups = ['scored', 'failed', 'stale', 'unanalyzed', 'not-applicable'];
   for (let i = 1; i < rows.length; i++) {
     const [a, b] = [rows[i - 1], rows[i]];
     const rank = groups.indexOf(b.group) - groups.indexOf(a.group);
@@ -131,13 +131,13 @@ function assertRiskOrder(rows) {
   }
 }
 
-test('the study list has a Pneumonia risk column: "not analysed" for every radiograph, "no CR/DX image" for the CT', async () => {
+test('the study list has a Pneumonia risk column: "not analyzed" for every radiograph, "no CR/DX image" for the CT', async () => {
   await page.goto(`${viewer.url}/`);
   await page.locator(cy('chestaid-risk-header')).waitFor();
   assert.match(await page.locator(cy('chestaid-risk-header')).innerText(), /^Pneumonia risk\s+Triage$/);
   for (const study of studies) {
     const cell = page.locator(`${cy('chestaid-risk')}[data-study-uid="${study.StudyInstanceUID}"]`);
-    const expected = study.Modalities === 'CR' ? 'not analysed' : 'no CR/DX image';
+    const expected = study.Modalities === 'CR' ? 'not analyzed' : 'no CR/DX image';
     await page.locator(`${cy('chestaid-risk')}[data-study-uid="${study.StudyInstanceUID}"]`, { hasText: expected }).waitFor();
     assert.equal(await cell.innerText(), expected);
   }
@@ -145,7 +145,7 @@ test('the study list has a Pneumonia risk column: "not analysed" for every radio
   await page.screenshot({ path: join(ARTIFACTS, 'triage-study-list-before.png') });
 });
 
-test('the triage page is reached from the study list and shows every study, the unanalysed ones grouped', async () => {
+test('the triage page is reached from the study list and shows every study, the unanalyzed ones grouped', async () => {
   await page.locator(cy('chestaid-open-triage')).click();
   await page.waitForURL(url => url.pathname === TRIAGE_PATH);
   await page.locator(cy('chestaid-triage-list')).waitFor();
@@ -154,19 +154,19 @@ test('the triage page is reached from the study list and shows every study, the 
   assert.deepEqual(new Set(rows.map(r => r.uid)), new Set(studies.map(s => s.StudyInstanceUID)));
   const groups = await page.locator(cy('chestaid-triage-group')).evaluateAll(els => els.map(el => [el.dataset.group, el.innerText]));
   assert.deepEqual(groups, [
-    ['unanalysed', `Not analysed yet (${crStudies().length})`],
+    ['unanalyzed', `Not analyzed yet (${crStudies().length})`],
     ['not-applicable', 'No CR/DX image: ChestAid does not read these (1)'],
   ]);
   assert.equal(await page.locator(cy('chestaid-triage-disclaimer')).innerText(), 'Decision support, not a diagnosis. Every study stays on this list and is read by a radiologist.');
 });
 
-test('Analyse all scores every demo study in the worker, with progress, and the page orders them by risk', async t => {
+test('Analyze all scores every demo study in the worker, with progress, and the page orders them by risk', async t => {
   // The demo studies with their ground truth; the synthetic two-radiograph study is scored too.
   const picked = crStudies().map(s => demoOf(s.StudyInstanceUID)).filter(Boolean);
   assert.ok(picked.length >= 20, `at least 20 demo studies (${picked.length})`);
   assert.ok(['PNEUMONIA', 'NORMAL'].every(label => picked.some(s => s.label === label)), 'both classes');
 
-  await page.locator(cy('chestaid-triage-analyse-all')).click();
+  await page.locator(cy('chestaid-triage-analyze-all')).click();
   const progress = page.locator(cy('chestaid-triage-progress'));
   await progress.waitFor();
   assert.equal(await progress.getAttribute('role'), 'progressbar');
@@ -175,8 +175,8 @@ test('Analyse all scores every demo study in the worker, with progress, and the 
 
   const summary = await batchEnd();
   assert.equal(summary.status, 'finished', summary.text);
-  assert.equal(summary.analysed, crStudies().length);
-  const perMinute = summary.analysed / (summary.elapsedMs / 60_000);
+  assert.equal(summary.analyzed, crStudies().length);
+  const perMinute = summary.analyzed / (summary.elapsedMs / 60_000);
   const during = await page.evaluate(
     ([from, to]) => {
       const within = list => list?.filter(task => task.start + task.duration >= from && task.start <= to);
@@ -193,7 +193,7 @@ test('Analyse all scores every demo study in the worker, with progress, and the 
   const longest = longTasks.reduce((max, task) => Math.max(max, task.duration), 0);
   const when = longTasks.map(task => `${task.duration.toFixed(0)} ms at +${(task.start - summary.startedAt).toFixed(0)} ms`).join(', ');
   const figures =
-    `batch: ${summary.analysed} studies in ${(summary.elapsedMs / 1000).toFixed(1)} s = ${perMinute.toFixed(0)} studies/min; ` +
+    `batch: ${summary.analyzed} studies in ${(summary.elapsedMs / 1000).toFixed(1)} s = ${perMinute.toFixed(0)} studies/min; ` +
     `longest main-thread task during the batch ${longest.toFixed(0)} ms (${longTasks.length} tasks of 50 ms or more${when ? `: ${when}` : ''}; ${sinceLoad} since the page loaded), ` +
     `widest gap between timer turns ${widestGap.toFixed(0)} ms`;
   t.diagnostic(figures);
@@ -248,10 +248,10 @@ test('a reload keeps the scores without running the model again', async () => {
   const after = await readRows();
   assert.deepEqual(after, before, 'the same rows, scores and analysis times');
   assert.equal(await page.locator(BATCH).getAttribute('data-status'), 'idle', 'nothing was resumed');
-  await page.locator(cy('chestaid-triage-analyse-all')).click();
+  await page.locator(cy('chestaid-triage-analyze-all')).click();
   await page.locator(`${BATCH}[data-status="nothing-to-do"]`).waitFor();
-  const stored = await storedRecords(page, before[0].uid, ['source', 'status', 'analysedAt', 'calibrationVersion']);
-  assert.deepEqual(stored.map(r => [r.source, r.analysedAt]), [['batch', before[0].analysedAt]]);
+  const stored = await storedRecords(page, before[0].uid, ['source', 'status', 'analyzedAt', 'calibrationVersion']);
+  assert.deepEqual(stored.map(r => [r.source, r.analyzedAt]), [['batch', before[0].analyzedAt]]);
 });
 
 test('a row opens its study in the ChestAid mode on the scored image, with the result in the panel', async () => {
@@ -269,8 +269,8 @@ test('a row opens its study in the ChestAid mode on the scored image, with the r
   assert.match(await page.locator('[data-cy="chestaid-panel"] [data-cy="chestaid-decision"]').innerText(), /^Above the clinical threshold/);
   const shown = await page.evaluate(() => window.cornerstone.getEnabledElements()[0]?.viewport?.getCurrentImageId?.());
   assert.equal(shown, studies.find(s => s.StudyInstanceUID === top.uid).series[0].instances[0].url, 'the scored image is on screen');
-  const stored = await storedRecords(page, top.uid, ['source', 'status', 'analysedAt', 'calibrationVersion']);
-  assert.deepEqual(stored.map(r => [r.source, r.analysedAt]), [['batch', top.analysedAt]], 'the model did not run again');
+  const stored = await storedRecords(page, top.uid, ['source', 'status', 'analyzedAt', 'calibrationVersion']);
+  assert.deepEqual(stored.map(r => [r.source, r.analyzedAt]), [['batch', top.analyzedAt]], 'the model did not run again');
   await dismissBanner();
   await page.screenshot({ path: join(ARTIFACTS, 'triage-opened-row.png') });
 });
@@ -346,7 +346,7 @@ test('bad input: a fetch failure and a corrupt file are marked on their rows wit
   });
   await openTriage(broken);
 
-  await broken.locator(cy('chestaid-triage-analyse-all')).click();
+  await broken.locator(cy('chestaid-triage-analyze-all')).click();
   await broken.locator(`${ROW}[data-status="scored"]`).nth(1).waitFor({ timeout: 120_000 });
   await broken.locator(cy('chestaid-triage-cancel')).click();
   const summary = await batchEnd(broken);
@@ -354,7 +354,7 @@ test('bad input: a fetch failure and a corrupt file are marked on their rows wit
   assert.match(summary.text, /^Cancelled after \d+ of \d+ studies; their results are kept\.$/);
   const rows = await readRows(broken);
   const scored = rows.filter(r => r.status === 'scored');
-  assert.ok(scored.length >= 2 && rows.some(r => r.status === 'unanalysed'), `${scored.length} scored before the cancel, the rest waiting`);
+  assert.ok(scored.length >= 2 && rows.some(r => r.status === 'unanalyzed'), `${scored.length} scored before the cancel, the rest waiting`);
   await broken.reload();
   await broken.locator(cy('chestaid-triage-list')).waitFor();
   await broken.locator(`${ROW}[data-status="scored"]`).nth(scored.length - 1).waitFor();
@@ -362,7 +362,7 @@ test('bad input: a fetch failure and a corrupt file are marked on their rows wit
 });
 
 test('rows hold still under the pointer while results arrive, and re-sort when it leaves', async () => {
-  await broken.locator(cy('chestaid-triage-analyse-all')).click();
+  await broken.locator(cy('chestaid-triage-analyze-all')).click();
   await broken.locator(cy('chestaid-triage-progress')).waitFor();
   // The pointer rests on a row in the middle of the list.
   const box = await broken.locator(ROW).nth(12).boundingBox();
@@ -392,12 +392,12 @@ test('the batch goes past the broken studies and resumes after a reload without 
   assert.equal(Number(await broken.locator(cy('chestaid-triage-progress')).getAttribute('data-total')), totalAtReload, 'the same plan');
   const summary = await batchEnd(broken);
   assert.equal(summary.status, 'finished', summary.text);
-  assert.match(summary.text, / already scored; 2 could not be analysed\.$/);
+  assert.match(summary.text, / already scored; 2 could not be analyzed\.$/);
 
   const rows = await readRows(broken);
   for (const earlier of beforeReload) {
     const now = rows.find(r => r.uid === earlier.uid);
-    assert.equal(now.analysedAt, earlier.analysedAt, `${earlier.uid} was not analysed again`);
+    assert.equal(now.analyzedAt, earlier.analyzedAt, `${earlier.uid} was not analyzed again`);
   }
   const reason = uid => broken.locator(`${ROW}[data-study-uid="${uid}"] [data-cy="chestaid-triage-reason"]`).innerText();
   assert.deepEqual(rows.filter(r => r.status === 'failed').map(r => r.uid).sort(), [unreachable().StudyInstanceUID, corrupt().StudyInstanceUID].sort());

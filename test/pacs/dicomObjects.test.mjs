@@ -1,4 +1,4 @@
-// ChestAid's DICOM objects (extension/src/dicom) through a real Orthanc: STOW-RS accepts the result
+// ChestAid's DICOM objects (core/src/dicom) through a real Orthanc: STOW-RS accepts the result
 // SR and the heatmap Parametric Map, and what comes back through QIDO-RS and WADO-RS (metadata, as
 // the viewer reads it, and the instance) parses to what was computed and points at the right image.
 import assert from 'node:assert/strict';
@@ -9,8 +9,8 @@ import { URL } from 'node:url';
 import { requireBuilt } from '../../scripts/node-build.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from './orthanc.mjs';
 
-const dicom = requireBuilt('extension/src/dicom/index');
-const { upsample } = requireBuilt('extension/src/core/cam');
+const dicom = requireBuilt('@chestaid/core');
+const { upsample } = requireBuilt('@chestaid/core');
 const manifest = JSON.parse(readFileSync(new URL('../../models/chestaid-demo/manifest.json', import.meta.url), 'utf8'));
 
 let pacs;

@@ -1,5 +1,5 @@
 // The radiologist's feedback in a real Orthanc (issue 8 item 1): the viewer's FeedbackBook with
-// the PACS feedback sink (extension/src/pacs/feedback.ts, dcmjs builder) writes a feedback SR into
+// the PACS feedback sink (@chestaid/core's dicomweb/feedback.ts, dcmjs builder) writes a feedback SR into
 // the image's study that reads back with readFeedbackSr, references the image and the result SR
 // of that image, model and calibration; a changed label is a second SR (history kept).
 import assert from 'node:assert/strict';
@@ -9,12 +9,12 @@ import { URL } from 'node:url';
 import { requireBuilt } from '../../scripts/node-build.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from './orthanc.mjs';
 
-const { PacsResults } = requireBuilt('extension/src/pacs/results');
-const { dicomCodec, feedbackCodec } = requireBuilt('extension/src/pacs/codec');
-const { pacsFeedbackSink } = requireBuilt('extension/src/pacs/feedback');
-const { FeedbackBook } = requireBuilt('extension/src/calibrationVersions/feedbackBook');
-const { MemoryFeedbackStore } = requireBuilt('extension/src/calibrationVersions/memoryStores');
-const dicom = requireBuilt('extension/src/dicom/index');
+const { PacsResults } = requireBuilt('@chestaid/core');
+const { dicomCodec, feedbackCodec } = requireBuilt('@chestaid/core');
+const { pacsFeedbackSink } = requireBuilt('@chestaid/core');
+const { FeedbackBook } = requireBuilt('@chestaid/core');
+const { MemoryFeedbackStore } = requireBuilt('@chestaid/core');
+const dicom = requireBuilt('@chestaid/core');
 const manifest = JSON.parse(readFileSync(new URL('../../models/chestaid-demo/manifest.json', import.meta.url), 'utf8'));
 const [first] = JSON.parse(readFileSync(new URL('../demo-studies/index.json', import.meta.url), 'utf8')).studies;
 const SHA = manifest.onnx.sha256;

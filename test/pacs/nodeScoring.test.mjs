@@ -13,9 +13,9 @@ const PARITY_DIR = join(ROOT, 'test', 'fixtures', 'parity');
 // What the brief asks of the Node path; the fixtures' own logit tolerance (1e-3) is looser.
 const LOGIT_TOLERANCE = 1e-4;
 
-const { analyse, inputSpecOf, Preprocessor } = requireBuilt('extension/src/core/index');
-const { readPart10 } = requireBuilt('worker/src/part10');
-const { loadModel } = requireBuilt('worker/src/model');
+const { analyze, inputSpecOf, Preprocessor } = requireBuilt('@chestaid/core');
+const { readPart10 } = requireBuilt('@chestaid/worker');
+const { loadModel } = requireBuilt('@chestaid/worker');
 
 let model;
 before(async () => {
@@ -51,7 +51,7 @@ for (const name of fixtures) {
     for (let i = 0; i < tensor.length; i++) worst = Math.max(worst, Math.abs(tensor[i] - expected[i]));
     assert.ok(worst <= fixture.tolerances.input, `tensor differs by ${worst}`);
 
-    const analysis = await analyse(image.attributes, image.pixels, model.manifest, model.classifier);
+    const analysis = await analyze(image.attributes, image.pixels, model.manifest, model.classifier);
     assert.ok(Math.abs(analysis.logit - fixture.logit) <= LOGIT_TOLERANCE, `logit ${analysis.logit}, Python ${fixture.logit}`);
     assert.ok(Math.abs(analysis.probability - fixture.probability[fixture.probability.selected]) <= fixture.tolerances.probability);
   });
@@ -63,7 +63,7 @@ test('every demo study scores its recorded logit through the Node path', async (
   let worst = 0;
   for (const study of index.studies) {
     const image = readPart10(readFileSync(join(ROOT, 'test', 'demo-studies', study.file)), study.name);
-    const { logit } = await analyse(image.attributes, image.pixels, model.manifest, model.classifier);
+    const { logit } = await analyze(image.attributes, image.pixels, model.manifest, model.classifier);
     worst = Math.max(worst, Math.abs(logit - study.expected.logit));
   }
   assert.ok(worst <= LOGIT_TOLERANCE, `worst logit difference ${worst} over ${index.studies.length} studies`);

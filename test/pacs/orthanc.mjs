@@ -11,7 +11,7 @@ import { requireBuilt } from '../../scripts/node-build.mjs';
 export { demoStudyFiles, loadDemoStudies };
 
 /** The DICOMweb client module of the Node build (compiled on demand). */
-export const dicomweb = () => requireBuilt('extension/src/pacs/dicomweb');
+export const dicomweb = () => requireBuilt('@chestaid/core');
 
 /**
  * Starts Orthanc for one test file. `stop()` also deletes its storage; `kill()` and `restart()`

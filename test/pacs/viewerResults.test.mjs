@@ -1,4 +1,4 @@
-// The viewer's PACS results (extension/src/pacs/results.ts with the dicom codec) against a real
+// The viewer's PACS results (@chestaid/core's dicomweb/results.ts with the dicom codec) against a real
 // Orthanc: Save to PACS stores the result SR and the heatmap map into the source's study, a second
 // save of the same image, model and calibration writes nothing, another calibration is a new
 // result, and what readers find is what was saved. The browser path (the panel, the worklist) is
@@ -10,9 +10,9 @@ import { URL } from 'node:url';
 import { requireBuilt } from '../../scripts/node-build.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from './orthanc.mjs';
 
-const { PacsResults } = requireBuilt('extension/src/pacs/results');
-const { dicomCodec } = requireBuilt('extension/src/pacs/codec');
-const dicom = requireBuilt('extension/src/dicom/index');
+const { PacsResults } = requireBuilt('@chestaid/core');
+const { dicomCodec } = requireBuilt('@chestaid/core');
+const dicom = requireBuilt('@chestaid/core');
 const manifest = JSON.parse(readFileSync(new URL('../../models/chestaid-demo/manifest.json', import.meta.url), 'utf8'));
 const [first] = JSON.parse(readFileSync(new URL('../demo-studies/index.json', import.meta.url), 'utf8')).studies;
 
@@ -81,7 +81,7 @@ test('Save to PACS stores the SR and the heatmap map in the source study; reader
   }
   assert.equal(maps.length, 1, 'the map is in the source study');
   const reference = dicom.readHeatmapReference(maps[0]);
-  assert.equal(reference.source.sopInstanceUID, first.SOPInstanceUID, 'the map references the analysed image');
+  assert.equal(reference.source.sopInstanceUID, first.SOPInstanceUID, 'the map references the analyzed image');
 });
 
 test('a second save of the same image, model and calibration writes nothing', async () => {

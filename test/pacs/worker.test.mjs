@@ -50,7 +50,7 @@ describe('one worker on one PACS', () => {
   let model;
   const state = join(temp, 'state-a.json');
   before(async () => {
-    model = await requireBuilt('worker/src/model').loadModel(MANIFEST, { threads: 1 });
+    model = await requireBuilt('@chestaid/worker').loadModel(MANIFEST, { threads: 1 });
   });
   after(async () => {
     await model?.classifier.release();
@@ -78,13 +78,13 @@ describe('one worker on one PACS', () => {
     const images = await assertEachScoredOnce(demo.pacs.client, 'after the pass');
     assert.ok(images.length >= 26, `${images.length} radiographs`);
 
-    const { analyse } = requireBuilt('extension/src/core/index');
-    const { readPart10 } = requireBuilt('worker/src/part10');
+    const { analyze } = requireBuilt('@chestaid/core');
+    const { readPart10 } = requireBuilt('@chestaid/worker');
     const bySource = new Map((await resultSrs(demo.pacs.client)).map(r => [r.content.source.sopInstanceUID, r.content]));
     for (const image of images) {
       const part10 = await demo.pacs.client.retrieveInstance(image.study, image.series, image.sop);
       const decoded = readPart10(part10, image.sop);
-      const expected = await analyse(decoded.attributes, decoded.pixels, model.manifest, model.classifier);
+      const expected = await analyze(decoded.attributes, decoded.pixels, model.manifest, model.classifier);
       const content = bySource.get(image.sop);
       assert.ok(Math.abs(content.logit - expected.logit) <= 1e-4, `${image.sop}: SR logit ${content.logit}, core ${expected.logit}`);
       assert.ok(Math.abs(content.score - expected.probability) <= 1e-6, `${image.sop}: SR score ${content.score}, core ${expected.probability}`);

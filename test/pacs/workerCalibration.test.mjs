@@ -47,8 +47,8 @@ function overlay() {
 
 /** Accepts the overlay into `dir` through the core API and the Node file store, as the calibration CLI does. */
 async function acceptOverlay(dir) {
-  const { CalibrationVersions, EMPTY_HEAD, parseManifest } = requireBuilt('extension/src/core/index');
-  const { FileCalibrationStore } = requireBuilt('extension/src/calibrationVersions/fileStore');
+  const { CalibrationVersions, EMPTY_HEAD, parseManifest } = requireBuilt('@chestaid/core');
+  const { FileCalibrationStore } = requireBuilt('@chestaid/core/node');
   const versions = new CalibrationVersions({ store: new FileCalibrationStore(dir, { modelSha256: SHA }), manifest: parseManifest(manifestJson) });
   await versions.accept(overlay(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
 }
@@ -57,7 +57,7 @@ const sigmoid = t => 1 / (1 + Math.exp(-t));
 
 /** Every result SR under `version` holds the score that version's calibration gives its logit. */
 function assertCalibratedUnder(results, version) {
-  const { calibrate, parseManifest } = requireBuilt('extension/src/core/index');
+  const { calibrate, parseManifest } = requireBuilt('@chestaid/core');
   const base = parseManifest(manifestJson);
   for (const { content } of results) {
     assert.equal(content.calibration.version, version);

@@ -137,7 +137,7 @@ export async function inventory(client) {
 
 /** The ChestAid result SRs in the PACS, read back: [{ sop, content }]. */
 export async function resultSrs(client) {
-  const { readResultSr, RESULT_SR_SERIES_DESCRIPTION } = requireBuilt('extension/src/dicom/index');
+  const { readResultSr, RESULT_SR_SERIES_DESCRIPTION } = requireBuilt('@chestaid/core');
   const rows = (await inventory(client)).filter(r => r.modality === 'SR' && r.description === RESULT_SR_SERIES_DESCRIPTION);
   const seriesDone = new Set();
   const results = [];
@@ -163,7 +163,7 @@ export const bytesOf = file => {
 
 /** The ChestAid heatmaps in the PACS, read back: [{ sop, reference }] (dicom/readParametricMap.ts). */
 export async function heatmaps(client) {
-  const { readHeatmapReference, HEATMAP_SERIES_DESCRIPTION } = requireBuilt('extension/src/dicom/index');
+  const { readHeatmapReference, HEATMAP_SERIES_DESCRIPTION } = requireBuilt('@chestaid/core');
   const rows = (await inventory(client)).filter(r => r.description === HEATMAP_SERIES_DESCRIPTION);
   const results = [];
   for (const series of new Set(rows.map(r => `${r.study} ${r.series}`))) {

@@ -1,6 +1,6 @@
 """models/<model-id>/manifest.json: the one description of a model that both sides read.
 
-The JSON Schema lives in models/schema/manifest.schema.json; the viewer validates with the same
+The JSON Schema lives in core/schema/manifest.schema.json (the @chestaid/core package); the viewer validates with the same
 file (ajv). A model card for people is generated from the manifest, never written by hand.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from . import preprocess
 
 SCHEMA_VERSION = "1.0.0"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "models" / "schema" / "manifest.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
     "Decision support, not a diagnosis. The score helps order and double-check readings; "

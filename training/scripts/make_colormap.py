@@ -1,4 +1,4 @@
-"""Writes the viewer's attention colormap (extension/src/core/colormaps/inferno.json) from matplotlib.
+"""Writes the viewer's attention colormap (core/src/colormaps/inferno.json) from matplotlib.
 
 The heatmap layer colours Grad-CAM with matplotlib's "inferno" (van der Walt & Smith, 2015; the
 data is CC0): perceptually uniform and monotonic in lightness, so a brighter, warmer colour always
@@ -15,7 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib import colormaps
 
-OUT = Path(__file__).resolve().parents[2] / "extension/src/core/colormaps/inferno.json"
+OUT = Path(__file__).resolve().parents[2] / "core/src/colormaps/inferno.json"
 
 
 def main() -> None:

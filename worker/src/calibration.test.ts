@@ -2,10 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { FileCalibrationStore } from '../../extension/src/calibrationVersions/fileStore';
-import { calibrate, CalibrationVersions, EMPTY_HEAD, plattScale, type Classifier } from '../../extension/src/core';
-import { DEMO_SHA, demoManifest, overlayJson } from '../../extension/src/core/testing/overlays';
-import { readResultSr } from '../../extension/src/dicom';
+import { FileCalibrationStore } from '@chestaid/core/node';
+import { calibrate, CalibrationVersions, type Classifier, EMPTY_HEAD, plattScale, readResultSr } from '@chestaid/core';
+import { DEMO_SHA, demoManifest, overlayJson } from '@chestaid/core/testing';
 import { CalibrationError, WatchedCalibration } from './calibration';
 import type { Logger, LogFields } from './log';
 import { TriageWorker } from './worker';

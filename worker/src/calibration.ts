@@ -15,8 +15,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
-import { FileCalibrationStore, LOG_FILE, OVERLAY_DIR } from '../../extension/src/calibrationVersions/fileStore';
-import { CalibrationVersions, CorruptLogError, EMPTY_HEAD, type LogHead, type Manifest } from '../../extension/src/core';
+import { FileCalibrationStore, LOG_FILE, OVERLAY_DIR } from '@chestaid/core/node';
+import { CalibrationVersions, CorruptLogError, EMPTY_HEAD, type LogHead, type Manifest } from '@chestaid/core';
 
 /** The calibration log cannot be used: corrupt, an overlay changed or invalid, or the directory named does not exist. */
 export class CalibrationError extends Error {

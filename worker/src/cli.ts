@@ -16,7 +16,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { DicomWebClient, type FetchLike, type RetryPolicy } from '../../extension/src/pacs/dicomweb';
+import { DicomWebClient, type FetchLike, type RetryPolicy } from '@chestaid/core';
 import { CalibrationError, isDirectory, WatchedCalibration } from './calibration';
 import { startHealthServer } from './health';
 import { jsonLogger, ms, type Logger } from './log';

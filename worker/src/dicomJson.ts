@@ -1,7 +1,7 @@
 /**
  * The QIDO-RS attributes the worker reads, by tag (PS3.18 F.2 DICOM JSON), and what it asks for.
  */
-import type { DicomJson } from '../../extension/src/pacs/dicomweb';
+import type { DicomJson } from '@chestaid/core';
 
 export const TAG = Object.freeze({
   StudyInstanceUID: '0020000D',

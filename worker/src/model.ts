@@ -19,7 +19,7 @@ import {
   type ClassifierOutput,
   type Manifest,
   type TensorDims,
-} from '../../extension/src/core';
+} from '@chestaid/core';
 
 /** The model cannot be used: missing, tampered with, or its manifest is invalid. */
 export class ModelError extends Error {

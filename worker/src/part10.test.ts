@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { unitGreyRows } from '../../extension/src/core';
+import { unitGreyRows } from '@chestaid/core';
 import { dcmjs } from './dcmjs';
 import { readPart10 } from './part10';
 

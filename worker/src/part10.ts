@@ -9,7 +9,7 @@
  * parses, the transfer syntax is one whose pixels are plain little-endian values, and the pixel
  * data's byte length fits the element size.
  */
-import { InputError, type PixelAttributes, type StoredPixels } from '../../extension/src/core';
+import { InputError, type PixelAttributes, type StoredPixels } from '@chestaid/core';
 import { dcmjs } from './dcmjs';
 
 /** Native (uncompressed) little-endian transfer syntaxes: the pixel data is the values as they are. */

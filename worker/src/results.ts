@@ -6,11 +6,19 @@
  * worker died before it knew) names the instance the PACS already has: Orthanc keeps one copy
  * (OverwriteInstances false), and no duplicate can exist whatever the timing.
  */
-import type { Analysis, Manifest } from '../../extension/src/core';
-import { buildHeatmapParametricMap, buildResultSr, resultKeyText, resultUids, type BuiltObject, type ResultKey } from '../../extension/src/dicom';
+import {
+  type Analysis,
+  buildHeatmapParametricMap,
+  buildResultSr,
+  type BuiltObject,
+  type Manifest,
+  type ResultKey,
+  resultKeyText,
+  resultUids,
+} from '@chestaid/core';
 import type { Part10Image } from './part10';
 
-export type { ResultKey, ResultUids } from '../../extension/src/dicom';
+export type { ResultKey, ResultUids } from '@chestaid/core';
 
 export const keyText = (key: ResultKey): string => resultKeyText(key);
 

@@ -7,10 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { decide, parseManifest, type Analysis } from '../../extension/src/core';
-import { naturalize, resultUids } from '../../extension/src/dicom';
-import { dicomCodec } from '../../extension/src/pacs/codec';
-import { PacsResults } from '../../extension/src/pacs/results';
+import { type Analysis, decide, dicomCodec, naturalize, PacsResults, parseManifest, resultUids } from '@chestaid/core';
 import { readPart10 } from './part10';
 import { buildOutputs } from './results';
 

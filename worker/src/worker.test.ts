@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest, type Classifier } from '../../extension/src/core';
-import { buildResultSr, HEATMAP_SERIES_DESCRIPTION, RESULT_SR_SERIES_DESCRIPTION } from '../../extension/src/dicom';
-import { PacsUnreachable, StowError } from '../../extension/src/pacs/dicomweb';
+import {
+  buildResultSr,
+  type Classifier,
+  HEATMAP_SERIES_DESCRIPTION,
+  PacsUnreachable,
+  parseManifest,
+  RESULT_SR_SERIES_DESCRIPTION,
+  StowError,
+} from '@chestaid/core';
 import { dcmjs } from './dcmjs';
 import type { Logger, LogFields } from './log';
 import { WorkerState } from './state';

@@ -33,17 +33,25 @@
  * nothing. The check runs between passes only: one pass is under one version.
  */
 import {
-  analyse,
-  InputError,
-  inputSpecOf,
-  Preprocessor,
+  analyze,
   type Classifier,
   type ClassifierOutput,
+  type DicomJson,
+  DicomReadError,
+  InputError,
+  inputSpecOf,
   type Manifest,
+  messageOf,
+  PacsHttpError,
+  PacsUnreachable,
+  Preprocessor,
+  type QidoQuery,
+  readResultSr,
+  RESULT_SR_SERIES_DESCRIPTION,
+  StowError,
+  type StowResult,
   type TensorDims,
-} from '../../extension/src/core';
-import { DicomReadError, readResultSr, RESULT_SR_SERIES_DESCRIPTION } from '../../extension/src/dicom';
-import { PacsHttpError, PacsUnreachable, StowError, type DicomJson, type QidoQuery, type StowResult } from '../../extension/src/pacs/dicomweb';
+} from '@chestaid/core';
 import { TAG, value, values } from './dicomJson';
 import { ms, type Logger } from './log';
 import { readPart10 } from './part10';
@@ -137,9 +145,6 @@ function permanent(error: unknown): boolean {
   return error instanceof InputError || error instanceof DicomReadError;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function errorKind(error: unknown): string {
   if (error instanceof StowError) return 'stow-refused';
@@ -471,7 +476,7 @@ export class TriageWorker {
       const image = readPart10(bytes, `instance ${sopUID}`);
       const decoded = performance.now();
       stage = 'score';
-      const analysis = await analyse(image.attributes, image.pixels, this.model.manifest, this.classifier, { preprocessor: this.preprocessor });
+      const analysis = await analyze(image.attributes, image.pixels, this.model.manifest, this.classifier, { preprocessor: this.preprocessor });
       const scoredAt = performance.now();
       const infer = this.classifier.lastMs;
       this.counts.scored++;

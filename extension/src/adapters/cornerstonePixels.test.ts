@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { analyse, InputError, parseManifest, toUnitGrey, type Classifier } from '../core';
+import { analyze, InputError, parseManifest, toUnitGrey, type Classifier } from '@chestaid/core';
 import { readImagePixels, sopInstanceUIDOf, type CornerstoneImageLike, type CornerstoneLike } from './cornerstonePixels';
 
 const REPO = resolve(__dirname, '../../..');
@@ -271,7 +271,7 @@ describe('a demo study with a rescale, pre-scaled as Cornerstone loads it', () =
     });
     const image = await readImagePixels(asCornerstoneLoads(demo), IMAGE_ID);
     expect(image.attributes.modalityLutApplied).toBe(true);
-    const result = await analyse(image.attributes, image.pixels, manifest, classifier);
+    const result = await analyze(image.attributes, image.pixels, manifest, classifier);
     expect(Math.abs(result.probability - demo.expected.probability)).toBeLessThanOrEqual(1e-3);
     // The logit too: a near-constant demo model can put every image within 1e-3 in probability.
     expect(Math.abs(result.logit - demo.expected.logit)).toBeLessThanOrEqual(1e-3);

@@ -10,7 +10,7 @@
  * the core undoes them instead of applying them a second time. The pixel array is handed over as
  * the loader holds it: never copied here.
  */
-import { InputError, type PixelAttributes, type StoredPixels } from '../core';
+import { InputError, type PixelAttributes, type StoredPixels } from '@chestaid/core';
 
 export interface ScalingParametersLike {
   readonly rescaleSlope?: number;

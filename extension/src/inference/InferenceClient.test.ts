@@ -1,5 +1,5 @@
-import { analyse, parseManifest, type TensorDims } from '../core';
-import { crAttributes } from '../core/testing/crAttributes';
+import { analyze, parseManifest, type TensorDims } from '@chestaid/core';
+import { crAttributes } from '@chestaid/core/testing';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -212,7 +212,7 @@ describe('InferenceClient', () => {
     expect(client.getInfo()).toBeNull();
   });
 
-  it('is the Classifier core.analyse() runs, one key per image', async () => {
+  it('is the Classifier core.analyze() runs, one key per image', async () => {
     const manifest = parseManifest(
       JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8')),
     );
@@ -220,7 +220,7 @@ describe('InferenceClient', () => {
     await ready(client, worker);
     const grey = new Uint16Array(16 * 16).fill(2048);
     const attributes = crAttributes({ rows: 16, columns: 16 });
-    const analysis = analyse(attributes, grey, manifest, client.classifierFor('1.2.3@sha256:x', 'viewport-1'));
+    const analysis = analyze(attributes, grey, manifest, client.classifierFor('1.2.3@sha256:x', 'viewport-1'));
     await flush();
     const run = worker().last('run');
     expect(run.dims).toEqual([1, 3, manifest.input.size.height, manifest.input.size.width]);

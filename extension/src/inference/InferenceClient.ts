@@ -9,12 +9,11 @@
  *   const info = await client.init();          // info.backend, info.reason, timings
  *   const result = await client.analyze({ key: resultKey(sopUID, sha), slot: viewportId, input, dims });
  */
-import type { Classifier, ClassifierOutput, TensorDims } from '../core';
+import { type Classifier, type ClassifierOutput, messageOf, type TensorDims } from '@chestaid/core';
 import { checkConfig } from './engine';
 import { LatestOnly } from './latestOnly';
 import {
   InferenceError,
-  messageOf,
   type Backend,
   type BackendInfo,
   type InferenceConfig,
@@ -134,7 +133,7 @@ export class InferenceClient implements Classifier {
     return this.analyze({ key: `run-${this.nextId}`, input, dims });
   }
 
-  /** A Classifier bound to one key and slot, for core.analyse(). */
+  /** A Classifier bound to one key and slot, for core.analyze(). */
   classifierFor(key: string, slot?: string): Classifier {
     return { run: (input, dims) => this.analyze({ key, input, dims, slot }) };
   }

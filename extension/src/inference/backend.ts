@@ -3,7 +3,7 @@
  * are tested with plain values.
  */
 import type { AdapterReport } from './protocol';
-import { messageOf } from './protocol';
+import { messageOf } from '@chestaid/core';
 
 export interface ThreadEnvironment {
   readonly crossOriginIsolated: boolean;

@@ -3,7 +3,7 @@
  * absolute (a worker would resolve relative ones against its own script): the OHIF glue resolves
  * them against the base it is given, never against window.location here.
  */
-import type { Manifest } from '../core';
+import type { Manifest } from '@chestaid/core';
 import type { InferenceConfig } from './protocol';
 
 export interface InferenceOptions {

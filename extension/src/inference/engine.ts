@@ -12,6 +12,7 @@
  * 14 MB wasm, start its threads) while the model downloads and is hashed; they took 0.3 s and
  * 0.33 s one after the other in the bench page (see the README's performance section).
  */
+import { messageOf } from '@chestaid/core';
 import {
   chooseThreads,
   describeAdapter,
@@ -24,7 +25,6 @@ import { loadModelBytes, type ModelBytesDeps, type Progress } from './modelBytes
 import {
   DEFAULT_CACHE_NAME,
   InferenceError,
-  messageOf,
   type AdapterReport,
   type BackendInfo,
   type InferenceConfig,

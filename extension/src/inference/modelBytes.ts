@@ -5,7 +5,8 @@
  *
  * The browser objects are structurally typed parameters; tests pass fakes (STYLE.md 11).
  */
-import { InferenceError, messageOf } from './protocol';
+import { messageOf } from '@chestaid/core';
+import { InferenceError } from './protocol';
 
 export interface BodyReaderLike {
   read(): Promise<{ done: boolean; value?: Uint8Array }>;

@@ -5,12 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { decide, parseManifest, type Analysis } from '../core';
+import { type Analysis, type ArchivedResult, decide, PacsUnreachable, parseManifest, type SaveInput } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome, AnalysisTarget } from '../services/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget } from '../analysis/ChestAidService';
 import { pacsArchive, resultToSave } from './archive';
-import { PacsUnreachable } from './dicomweb';
-import type { ArchivedResult, SaveInput } from './results';
 
 const manifest = parseManifest(JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8')));
 const SHA = manifest.onnx.sha256;

@@ -10,11 +10,17 @@
  * of the attributes the SR and the map must repeat (patient, study, frame of reference, geometry),
  * in DICOM JSON, whichever way the viewer loaded it.
  */
-import type { Manifest, ModelIdentity } from '../core';
-import { resultSrInputFrom } from '../dicom';
-import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ResultArchive } from '../services/ChestAidService';
-import type { DicomJson } from './dicomweb';
-import { pacsProblem, type ArchivedResult, type PacsResults, type ResultToSave } from './results';
+import {
+  type ArchivedResult,
+  type DicomJson,
+  type Manifest,
+  type ModelIdentity,
+  pacsProblem,
+  type PacsResults,
+  resultSrInputFrom,
+  type ResultToSave,
+} from '@chestaid/core';
+import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ResultArchive } from '../analysis/ChestAidService';
 
 /**
  * The SR's content for an outcome, filled by the dicom module's resultSrInputFrom as the triage

@@ -5,8 +5,8 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
-import type { Analysis } from '../core';
-import { DEFAULT_HEATMAP, type ChestAidState, type ModelInfo } from '../services/ChestAidService';
+import type { Analysis } from '@chestaid/core';
+import { DEFAULT_HEATMAP, type ChestAidState, type ModelInfo } from '../analysis/ChestAidService';
 import { ChestAidPanel, type ChestAidPanelService } from './ChestAidPanel';
 
 const base: ChestAidState = {
@@ -133,7 +133,7 @@ describe('ChestAidPanel', () => {
     });
     expect(text(html)).toContain('CR/DX images in this study (2)');
     expect(text(html)).toContain('CHEST PA 61.0 %, above threshold');
-    expect(text(html)).toContain('CHEST PA, REPEAT not analysed');
+    expect(text(html)).toContain('CHEST PA, REPEAT not analyzed');
     expect(html).toMatch(/aria-current="true" aria-label="Show CHEST PA"/);
     expect(html).toMatch(/role="progressbar" aria-label="Analyze all images" aria-valuemin="0" aria-valuemax="2" aria-valuenow="1"/);
     expect(html).toContain('data-cy="chestaid-analyze-all-cancel"');

@@ -6,8 +6,7 @@
  */
 import { useCallback, useId, useState, useSyncExternalStore, type ChangeEvent } from 'react';
 
-import { decide, GROUND_TRUTHS, type GroundTruth } from '../core';
-import { INFERNO, cssGradient } from '../core/colormap';
+import { cssGradient, decide, GROUND_TRUTHS, type GroundTruth, INFERNO } from '@chestaid/core';
 import {
   blockedReason,
   type AnalysisOutcome,
@@ -18,8 +17,8 @@ import {
   type ModelInfo,
   type RuntimeState,
   type StudyImage,
-} from '../services/ChestAidService';
-import type { ThresholdState } from '../services/thresholdSetting';
+} from '../analysis/ChestAidService';
+import type { ThresholdState } from '../analysis/thresholdSetting';
 import {
   HEATMAP_MEANING,
   archiveText,

@@ -1,5 +1,5 @@
-import type { Analysis } from '../core';
-import { DEFAULT_HEATMAP, type AnalysisOutcome, type ChestAidState } from '../services/ChestAidService';
+import type { Analysis } from '@chestaid/core';
+import { DEFAULT_HEATMAP, type AnalysisOutcome, type ChestAidState } from '../analysis/ChestAidService';
 import {
   batchText,
   calibrationText,
@@ -173,16 +173,16 @@ describe('heatmap, image list and capture words', () => {
   it('describes each image row under the threshold in force', () => {
     expect(imageRowText({ status: 'done', outcome }, 0.75)).toBe('87.3 %, above threshold');
     expect(imageRowText({ status: 'done', outcome }, 0.9)).toBe('87.3 %, below threshold');
-    expect(imageRowText({ status: 'idle' }, 0.75)).toBe('not analysed');
-    expect(imageRowText({ status: 'running' }, 0.75)).toBe('analysing...');
+    expect(imageRowText({ status: 'idle' }, 0.75)).toBe('not analyzed');
+    expect(imageRowText({ status: 'running' }, 0.75)).toBe('analyzing...');
     expect(imageRowText({ status: 'error', message: 'corrupt pixel data' }, 0.75)).toBe('failed: corrupt pixel data');
   });
 
   it('counts the batch while it runs, when it stops and when it ends', () => {
-    expect(batchText({ running: true, done: 1, total: 3, cancelled: false })).toBe('Analysing all images: 1 of 3 images done');
+    expect(batchText({ running: true, done: 1, total: 3, cancelled: false })).toBe('Analyzing all images: 1 of 3 images done');
     expect(batchText({ running: true, done: 1, total: 3, cancelled: true })).toBe('Stopping after the current image (1 of 3 images done)...');
-    expect(batchText({ running: false, done: 1, total: 3, cancelled: true })).toBe('Stopped: 1 of 3 images analysed.');
-    expect(batchText({ running: false, done: 1, total: 1, cancelled: false })).toBe('Analysed 1 of 1 image.');
+    expect(batchText({ running: false, done: 1, total: 3, cancelled: true })).toBe('Stopped: 1 of 3 images analyzed.');
+    expect(batchText({ running: false, done: 1, total: 1, cancelled: false })).toBe('Analyzed 1 of 1 image.');
   });
 });
 

@@ -2,7 +2,7 @@
  * The words and numbers the panel shows, as plain functions of the service's state, so they are
  * tested without rendering.
  */
-import { ABOVE_LABEL, decide, type CalibrationMethod, type Decision } from '../core';
+import { ABOVE_LABEL, decide, type CalibrationMethod, type Decision } from '@chestaid/core';
 import {
   blockedReason,
   type AnalysisOutcome,
@@ -14,7 +14,7 @@ import {
   type ModelInfo,
   type RunInfo,
   type RuntimeState,
-} from '../services/ChestAidService';
+} from '../analysis/ChestAidService';
 
 const MAX_DECIMALS = 3;
 
@@ -178,19 +178,19 @@ export function imageRowText(row: Pick<ImageRow, 'status' | 'outcome' | 'message
     case 'stale':
       return `stale: calibration ${versionName(row.outcome!.analysis.calibrationVersion)}; re-analyze`;
     case 'running':
-      return 'analysing...';
+      return 'analyzing...';
     case 'error':
       return `failed: ${row.message ?? 'unknown error'}`;
     case 'idle':
-      return 'not analysed';
+      return 'not analyzed';
   }
 }
 
-/** "Analysed 2 of 5 images" (and how it ended). */
+/** "Analyzed 2 of 5 images" (and how it ended). */
 export function batchText(batch: BatchState): string {
   const counted = `${batch.done} of ${batch.total} image${batch.total === 1 ? '' : 's'}`;
-  if (batch.running) return batch.cancelled ? `Stopping after the current image (${counted} done)...` : `Analysing all images: ${counted} done`;
-  return batch.cancelled ? `Stopped: ${counted} analysed.` : `Analysed ${counted}.`;
+  if (batch.running) return batch.cancelled ? `Stopping after the current image (${counted} done)...` : `Analyzing all images: ${counted} done`;
+  return batch.cancelled ? `Stopped: ${counted} analyzed.` : `Analyzed ${counted}.`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createElement } from 'react';
 
 import { analyzeCommand, captureCommand, panelName, saveToPacsCommand, showImageCommand } from '../id';
-import type { ChestAidService } from '../services/ChestAidService';
+import type { ChestAidService } from '../analysis/ChestAidService';
 import { ChestAidPanel } from './ChestAidPanel';
 import { islandComponent } from './island';
 

@@ -1,15 +1,15 @@
 /**
  * The triage page (a custom route of the viewer, an island of our React): the studies with
  * CR/DX images sorted by risk, highest first, every study of the list visible in a group that
- * says why it is where it is, the usual date order one click away, and "Analyse all" with its
+ * says why it is where it is, the usual date order one click away, and "Analyze all" with its
  * progress and cancel. It shows what TriageService and ChestAidService announce and asks them to
  * act; the only state it holds is which rows are on screen while the pointer is over the list
  * (rows.ts).
  */
 import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 
-import { CALIBRATION_PATH, MONITORING_PATH } from '../calibration/ids';
-import { orderByDate, orderByRisk } from '../core';
+import { RECALIBRATION_PATH, MONITORING_PATH } from '../recalibration/ids';
+import { orderByDate, orderByRisk } from '@chestaid/core';
 import type { ChestAidStateSource } from '../panels/ChestAidPanel';
 import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
@@ -21,7 +21,7 @@ import { entriesIn, type TriageOrder } from './TriageService';
 
 export interface TriagePageService extends TriageStateSource {
   open(): Promise<void>;
-  analyseAll(): Promise<void>;
+  analyzeAll(): Promise<void>;
   cancel(): void;
   setOrder(order: TriageOrder): void;
   canArchive(): boolean;
@@ -135,11 +135,11 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           className={`${BUTTON} bg-primary text-primary-foreground`}
           style={ready && !running ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
           disabled={!ready || running}
-          onClick={() => void triage.analyseAll()}
+          onClick={() => void triage.analyzeAll()}
           title="Score every CR/DX study without a current score, one image per series, in this browser"
-          data-cy="chestaid-triage-analyse-all"
+          data-cy="chestaid-triage-analyze-all"
         >
-          Analyse all
+          Analyze all
         </button>
         {triage.canArchive() && (
           <label className="flex items-center gap-1 text-xs" title="Store each new score as a ChestAid SR (and its heatmap) in the PACS, where every reader sees it">
@@ -166,7 +166,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           Study list
         </LinkButton>
         {[
-          [CALIBRATION_PATH, 'Recalibration'],
+          [RECALIBRATION_PATH, 'Recalibration'],
           [MONITORING_PATH, 'Monitoring'],
         ].map(([path, label]) => (
           <LinkButton key={path} style={{ marginLeft: 16 }} onClick={() => navigate(path)}>
@@ -178,7 +178,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
       {/* Fixed heights: the list must not move when the bar, the lines or the notice come and go. */}
       <div style={{ height: 8 }}>
         {running && (
-          <ProgressBar label="Analyse all" done={batch.progress.done} total={batch.progress.total} valueText={line} cy="chestaid-triage-progress" />
+          <ProgressBar label="Analyze all" done={batch.progress.done} total={batch.progress.total} valueText={line} cy="chestaid-triage-progress" />
         )}
       </div>
       <p
@@ -189,7 +189,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         title={line}
         data-cy="chestaid-triage-batch"
         data-status={batch.status}
-        data-analysed={'summary' in batch ? batch.summary.analysed : undefined}
+        data-analyzed={'summary' in batch ? batch.summary.analyzed : undefined}
         data-elapsed-ms={'summary' in batch ? Math.round(batch.summary.elapsedMs) : undefined}
         data-started-at={'summary' in batch ? batch.summary.startedAt : undefined}
         data-finished-at={'summary' in batch ? batch.summary.finishedAt : undefined}
@@ -260,7 +260,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
                   data-group={row.group}
                   data-status={entry.status.kind}
                   data-probability={entry.status.kind === 'scored' ? entry.status.probability : undefined}
-                  data-analysed-at={entry.status.kind === 'scored' ? entry.status.analysedAt : undefined}
+                  data-analyzed-at={entry.status.kind === 'scored' ? entry.status.analyzedAt : undefined}
                   data-date={`${entry.study.date}${entry.study.time}`}
                 >
                   <td style={CELL} data-cy="chestaid-triage-risk">

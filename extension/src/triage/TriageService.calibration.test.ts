@@ -1,11 +1,11 @@
 /**
  * The worklist after a recalibration: it judges results against the new calibration version, so
- * the scores made under the old one are stale (never ranked with new ones) until re-analysed.
+ * the scores made under the old one are stale (never ranked with new ones) until re-analyzed.
  */
-import { applyOverlay, parseManifest, parseOverlay, type Analysis, type Manifest } from '../core';
-import { demoManifestJson, overlayJson } from '../core/testing/overlays';
+import { applyOverlay, parseManifest, parseOverlay, type Analysis, type Manifest } from '@chestaid/core';
+import { demoManifestJson, overlayJson } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
-import type { Analyzer } from '../services/ChestAidService';
+import type { Analyzer } from '../analysis/ChestAidService';
 import { MemoryResultStore } from './resultStore';
 import type { StudyCatalog } from './studyCatalog';
 import { statusIn, TriageService } from './TriageService';
@@ -32,7 +32,7 @@ it('marks scores of the previous calibration stale after modelChanged, and score
   service.configure({ store: new MemoryResultStore(), catalog, manifest: async () => active, analyzer, pause: () => Promise.resolve(), clock: () => 1 });
   await service.open();
   await flush();
-  await service.analyseAll();
+  await service.analyzeAll();
   expect(statusIn(service.getState(), 'A', 'CR')).toMatchObject({ kind: 'scored', probability: 0.3 });
 
   active = site1;
@@ -40,6 +40,6 @@ it('marks scores of the previous calibration stale after modelChanged, and score
   await service.model();
   expect(statusIn(service.getState(), 'A', 'CR')).toMatchObject({ kind: 'stale', scoredBy: { calibrationVersion: '1' } });
 
-  await service.analyseAll();
+  await service.analyzeAll();
   expect(statusIn(service.getState(), 'A', 'CR')).toMatchObject({ kind: 'scored', probability: 0.7 });
 });

@@ -6,10 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest, type Analysis, type Manifest } from '../core';
+import { type Analysis, type ArchivedResult, type Manifest, parseManifest } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { ArchivedResult } from '../pacs/results';
-import type { AnalysisTarget, ArchiveSave, ResultArchive } from '../services/ChestAidService';
+import type { AnalysisTarget, ArchiveSave, ResultArchive } from '../analysis/ChestAidService';
 import { cacheShared, recordOf, sharedResultsOf, type SharedResults } from './pacsRecords';
 import { MemoryResultStore, scoredRecord } from './resultStore';
 import type { StudySummary } from './studyCatalog';
@@ -66,7 +65,7 @@ describe('TriageService with the PACS results', () => {
     await flush();
     expect(statusIn(service.getState(), 'A', 'CR\\SR')).toMatchObject({ kind: 'scored', probability: 0.9 });
     expect(statusIn(service.getState(), 'B', 'CR\\SR')).toMatchObject({ kind: 'scored', probability: 0.3 });
-    expect(statusIn(service.getState(), 'C', 'CR\\SR')).toEqual({ kind: 'unanalysed' });
+    expect(statusIn(service.getState(), 'C', 'CR\\SR')).toEqual({ kind: 'unanalyzed' });
     expect(service.getState().shared).toEqual({ status: 'ready' });
     expect(await store.get({ ...image('A'), ...MODEL })).toMatchObject({ source: 'pacs', probability: 0.9, srSopInstanceUID: 'A.9' });
   });
@@ -97,7 +96,7 @@ describe('TriageService with the PACS results', () => {
   it("keeps the browser's own results on show when the PACS cannot be read, and says why", async () => {
     const failing: SharedResults = { forStudies: async () => Promise.reject(new Error('PACS unreachable: /pacs/dicom-web/studies/A/series')) };
     const { service, store } = setup(failing);
-    await store.put(scoredRecord({ image: image('A'), model: MODEL, outcome: { key: resultKey('A.1.1', SHA), analysis: { probability: 0.6 } as Analysis, run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 } }, source: 'panel', analysedAt: 1 }));
+    await store.put(scoredRecord({ image: image('A'), model: MODEL, outcome: { key: resultKey('A.1.1', SHA), analysis: { probability: 0.6 } as Analysis, run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 } }, source: 'panel', analyzedAt: 1 }));
     await service.loadStudies();
     await service.model();
     await flush();
@@ -121,7 +120,7 @@ describe('cacheShared', () => {
   it("never replaces this browser's own score (with its heatmap) by the bare copy from the PACS", async () => {
     const store = new MemoryResultStore();
     const outcome = { key: resultKey('A.1.1', SHA), analysis: { probability: 0.61 } as Analysis, run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 } };
-    await store.put(scoredRecord({ image: image('A'), model: MODEL, outcome, source: 'panel', analysedAt: 1 }));
+    await store.put(scoredRecord({ image: image('A'), model: MODEL, outcome, source: 'panel', analyzedAt: 1 }));
     await cacheShared(store, [recordOf(archived('A', 0.61)), recordOf(archived('B', 0.2))]);
     expect(await store.get({ ...image('A'), ...MODEL })).toMatchObject({ source: 'panel', outcome });
     expect(await store.get({ ...image('B'), ...MODEL })).toMatchObject({ source: 'pacs', probability: 0.2 });
@@ -134,7 +133,7 @@ describe('recordOf', () => {
       ...image('A'),
       modelSha256: SHA,
       calibrationVersion: MODEL.calibrationVersion,
-      analysedAt: Date.parse('2026-11-26T10:00:00.000Z'),
+      analyzedAt: Date.parse('2026-11-26T10:00:00.000Z'),
       source: 'pacs',
       status: 'scored',
       probability: 0.7,
@@ -143,7 +142,7 @@ describe('recordOf', () => {
   });
 });
 
-describe('Analyse all with "Save results to the PACS"', () => {
+describe('Analyze all with "Save results to the PACS"', () => {
   function batchSetup(answers: ArchiveSave[]) {
     const saved: string[] = [];
     const archive: ResultArchive = {
@@ -180,7 +179,7 @@ describe('Analyse all with "Save results to the PACS"', () => {
     const { service, saved } = batchSetup([]);
     expect(service.canArchive()).toBe(true);
     await ready(service);
-    await service.analyseAll();
+    await service.analyzeAll();
     expect(service.getState().batch.status).toBe('finished');
     expect(saved).toEqual([]);
   });
@@ -189,7 +188,7 @@ describe('Analyse all with "Save results to the PACS"', () => {
     const { service, saved, store } = batchSetup([{ status: 'failed', kind: 'refused', message: 'The PACS refused the result (HTTP 409).' }]);
     service.setArchiving(true);
     await ready(service);
-    await service.analyseAll();
+    await service.analyzeAll();
     expect(saved.sort()).toEqual(['A.1.1', 'B.1.1']);
     expect(service.getState().archiving).toEqual({ enabled: true, saved: 1, alreadySaved: 0, failed: 1, lastProblem: 'The PACS refused the result (HTTP 409).' });
     expect((await store.get({ ...image('A'), ...MODEL }))?.status).toBe('scored');

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest, type Analysis, type Manifest } from '../core';
+import { parseManifest, type Analysis, type Manifest } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer } from '../services/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer } from '../analysis/ChestAidService';
 import type { ImageToScore } from './batch';
 import { MemoryResultStore, scoredRecord, type ResultStore } from './resultStore';
 import type { StudyCatalog, StudySummary } from './studyCatalog';
@@ -60,12 +60,12 @@ function setup({ store = new MemoryResultStore() as ResultStore, failing = {} as
     studies: async () => STUDIES,
     imagesOf: async uid => (uid === 'CT' ? [] : [imageOf(uid)]),
   };
-  const analysed: AnalysisTarget[] = [];
+  const analyzed: AnalysisTarget[] = [];
   let gate: Promise<void> = Promise.resolve();
   const analyzer: Analyzer = {
     modelSha256: m => m.onnx.sha256,
     analyze: async target => {
-      analysed.push(target);
+      analyzed.push(target);
       await gate;
       const failure = failing[target.sopInstanceUID];
       if (failure) throw new Error(failure);
@@ -80,7 +80,7 @@ function setup({ store = new MemoryResultStore() as ResultStore, failing = {} as
     service,
     store,
     reads,
-    analysed,
+    analyzed,
     states,
     hold: () => {
       let open: () => void = () => undefined;
@@ -96,20 +96,20 @@ const kinds = (state: TriageState) => (entriesIn(state) ?? []).map(e => `${e.stu
 describe('TriageService', () => {
   it('reads the stored results of watched studies in one read, and tells their status only once read', async () => {
     const { service, reads, store } = setup();
-    await store.put(scoredRecord({ image: imageOf('A'), model: MODEL, outcome: outcomeOf('A.1.1', 0.4), source: 'panel', analysedAt: 1 }));
+    await store.put(scoredRecord({ image: imageOf('A'), model: MODEL, outcome: outcomeOf('A.1.1', 0.4), source: 'panel', analyzedAt: 1 }));
     service.watch(['A', 'B']);
     service.watch(['B', 'C']);
     expect(statusIn(service.getState(), 'A', 'CR')).toBeNull();
     await flush();
     expect(reads).toEqual([['A', 'B', 'C']]);
     expect(statusIn(service.getState(), 'A', 'CR')).toMatchObject({ kind: 'scored', probability: 0.4 });
-    expect(statusIn(service.getState(), 'B', 'CR')).toEqual({ kind: 'unanalysed' });
+    expect(statusIn(service.getState(), 'B', 'CR')).toEqual({ kind: 'unanalyzed' });
     expect(statusIn(service.getState(), 'X', 'CT')).toBeNull();
   });
 
   it('marks results of another calibration stale', async () => {
     const { service, store } = setup();
-    await store.put(scoredRecord({ image: imageOf('A'), model: { ...MODEL, calibrationVersion: 'old' }, outcome: outcomeOf('A.1.1', 0.9), source: 'batch', analysedAt: 1 }));
+    await store.put(scoredRecord({ image: imageOf('A'), model: { ...MODEL, calibrationVersion: 'old' }, outcome: outcomeOf('A.1.1', 0.9), source: 'batch', analyzedAt: 1 }));
     service.watch(['A']);
     await flush();
     await service.model();
@@ -117,64 +117,64 @@ describe('TriageService', () => {
   });
 
   it('analyses every unscored CR/DX study, newest first, in the batch slot, and keeps the results', async () => {
-    const { service, analysed, store } = setup();
-    await store.put(scoredRecord({ image: imageOf('C'), model: MODEL, outcome: outcomeOf('C.1.1', 0.6), source: 'panel', analysedAt: 1 }));
+    const { service, analyzed, store } = setup();
+    await store.put(scoredRecord({ image: imageOf('C'), model: MODEL, outcome: outcomeOf('C.1.1', 0.6), source: 'panel', analyzedAt: 1 }));
     await service.open();
     await flush();
-    await service.analyseAll();
-    expect(analysed.map(t => t.sopInstanceUID)).toEqual(['B.1.1', 'A.1.1']);
-    expect(analysed[0]).toMatchObject({ viewportId: BATCH_SLOT, studyInstanceUID: 'B', seriesInstanceUID: 'B.1', imageId: 'dicomweb:/demo/B.dcm' });
+    await service.analyzeAll();
+    expect(analyzed.map(t => t.sopInstanceUID)).toEqual(['B.1.1', 'A.1.1']);
+    expect(analyzed[0]).toMatchObject({ viewportId: BATCH_SLOT, studyInstanceUID: 'B', seriesInstanceUID: 'B.1', imageId: 'dicomweb:/demo/B.dcm' });
     const state = service.getState();
-    expect(state.batch).toMatchObject({ status: 'finished', summary: { total: 2, done: 2, analysed: 2 } });
+    expect(state.batch).toMatchObject({ status: 'finished', summary: { total: 2, done: 2, analyzed: 2 } });
     expect(kinds(state)).toEqual(['A:scored', 'B:scored', 'C:scored', 'CT:not-applicable']);
     expect(await store.loadBatch()).toBeNull();
   });
 
   it('says there is nothing to do when every study is scored', async () => {
-    const { service, analysed } = setup();
+    const { service, analyzed } = setup();
     await service.open();
     await flush();
-    await service.analyseAll();
-    await service.analyseAll();
-    expect(analysed).toHaveLength(3);
+    await service.analyzeAll();
+    await service.analyzeAll();
+    expect(analyzed).toHaveLength(3);
     expect(service.getState().batch).toEqual({ status: 'nothing-to-do' });
   });
 
   it('runs one batch however often it is asked', async () => {
-    const { service, analysed, hold } = setup();
+    const { service, analyzed, hold } = setup();
     await service.open();
     await flush();
     const release = hold();
-    const first = service.analyseAll();
-    const second = service.analyseAll();
+    const first = service.analyzeAll();
+    const second = service.analyzeAll();
     await flush();
     expect(service.busy()).toBe(true);
     release();
     await Promise.all([first, second]);
-    expect(analysed).toHaveLength(3);
+    expect(analyzed).toHaveLength(3);
   });
 
   it('marks a failing study with its reason and goes on', async () => {
     const { service } = setup({ failing: { 'B.1.1': 'the image could not be loaded: 404' } });
     await service.open();
     await flush();
-    await service.analyseAll();
+    await service.analyzeAll();
     const state = service.getState();
     expect(statusIn(state, 'B', 'CR')).toEqual({ kind: 'failed', reason: 'the image could not be loaded: 404' });
     expect(kinds(state)).toEqual(['A:scored', 'B:failed', 'C:scored', 'CT:not-applicable']);
   });
 
   it('cancels after the image under way, keeps the scores, and leaves nothing to resume', async () => {
-    const { service, store, analysed, hold } = setup();
+    const { service, store, analyzed, hold } = setup();
     await service.open();
     await flush();
     const release = hold();
-    const running = service.analyseAll();
+    const running = service.analyzeAll();
     await flush();
     service.cancel();
     release();
     await running;
-    expect(analysed).toHaveLength(1);
+    expect(analyzed).toHaveLength(1);
     expect(service.getState().batch).toMatchObject({ status: 'cancelled', summary: { done: 1, total: 3 } });
     expect(await store.loadBatch()).toBeNull();
   });
@@ -183,20 +183,20 @@ describe('TriageService', () => {
     const store = new MemoryResultStore();
     // The page that went away: B done, A and C left.
     await store.saveBatch({ studyUIDs: ['B', 'C', 'A'], model: MODEL, startedAt: 1 });
-    await store.put(scoredRecord({ image: imageOf('B'), model: MODEL, outcome: outcomeOf('B.1.1', 0.95), source: 'batch', analysedAt: 1 }));
-    const { service, analysed } = setup({ store });
+    await store.put(scoredRecord({ image: imageOf('B'), model: MODEL, outcome: outcomeOf('B.1.1', 0.95), source: 'batch', analyzedAt: 1 }));
+    const { service, analyzed } = setup({ store });
     await service.open();
-    expect(analysed.map(t => t.sopInstanceUID)).toEqual(['C.1.1', 'A.1.1']);
-    expect(service.getState().batch).toMatchObject({ status: 'finished', resumed: true, summary: { total: 3, done: 3, analysed: 2 } });
+    expect(analyzed.map(t => t.sopInstanceUID)).toEqual(['C.1.1', 'A.1.1']);
+    expect(service.getState().batch).toMatchObject({ status: 'finished', resumed: true, summary: { total: 3, done: 3, analyzed: 2 } });
     expect(await store.loadBatch()).toBeNull();
   });
 
   it('drops an interrupted batch made for another model instead of resuming it', async () => {
     const store = new MemoryResultStore();
     await store.saveBatch({ studyUIDs: ['A'], model: { ...MODEL, calibrationVersion: 'old' }, startedAt: 1 });
-    const { service, analysed } = setup({ store });
+    const { service, analyzed } = setup({ store });
     await service.open();
-    expect(analysed).toEqual([]);
+    expect(analyzed).toEqual([]);
     expect(await store.loadBatch()).toBeNull();
   });
 
@@ -205,7 +205,7 @@ describe('TriageService', () => {
     service.watch(['A']);
     await flush();
     await service.model();
-    await store.put(scoredRecord({ image: imageOf('A'), model: MODEL, outcome: outcomeOf('A.1.1', 0.81), source: 'panel', analysedAt: 2 }));
+    await store.put(scoredRecord({ image: imageOf('A'), model: MODEL, outcome: outcomeOf('A.1.1', 0.81), source: 'panel', analyzedAt: 2 }));
     expect(statusIn(service.getState(), 'A', 'CR')).toMatchObject({ kind: 'scored', probability: 0.81 });
   });
 

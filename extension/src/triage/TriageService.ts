@@ -1,6 +1,6 @@
 /**
  * The triage worklist's state in the viewer: the study list, the stored results of its studies,
- * the model they are judged against, and the "Analyse all" batch. An OHIF-style service (named
+ * the model they are judged against, and the "Analyze all" batch. An OHIF-style service (named
  * EVENTS, getState/subscribe) because both the study list's risk column and the triage page show
  * it, and OHIF unmounts both freely; a batch keeps running while the reader opens a study.
  *
@@ -8,8 +8,17 @@
  * the same ResultStore the panel writes to, and is resumable: an unfinished batch is recorded in
  * the store and picked up by resume() after a reload (the triage page calls it when it opens).
  */
-import { orderByDate, sameModel, studyStatus, type Manifest, type ModelIdentity, type StudyStatus, type TriageEntry } from '../core';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer, ResultArchive } from '../services/ChestAidService';
+import {
+  type Manifest,
+  messageOf,
+  type ModelIdentity,
+  orderByDate,
+  sameModel,
+  type StudyStatus,
+  studyStatus,
+  type TriageEntry,
+} from '@chestaid/core';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ResultArchive } from '../analysis/ChestAidService';
 import { runBatch, type BatchProgress, type BatchSummary, type ImageToScore } from './batch';
 import { cacheShared, type SharedResults } from './pacsRecords';
 import { keyText, type ResultStore, type StoredResult } from './resultStore';
@@ -45,7 +54,7 @@ export type StudyProblem = { readonly kind: 'failed' | 'not-applicable'; readonl
 export type TriageOrder = 'risk' | 'date';
 
 /**
- * "Save results to the PACS" during Analyse all: off unless the reader ticks it (a batch writes
+ * "Save results to the PACS" during Analyze all: off unless the reader ticks it (a batch writes
  * into every study of the list, which a site may want to leave to its triage worker), and only
  * offered while the list comes from the PACS.
  */
@@ -99,9 +108,6 @@ export interface TriageDeps {
 
 type Listener = (state: TriageState) => void;
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 const INITIAL: TriageState = {
   model: { status: 'loading' },
@@ -314,7 +320,7 @@ export class TriageService {
     await this.resume();
   }
 
-  /** Whether Analyse all can save its results to the PACS now (the list comes from the PACS). */
+  /** Whether Analyze all can save its results to the PACS now (the list comes from the PACS). */
   canArchive(): boolean {
     return (this.deps?.archive?.() ?? null) !== null;
   }
@@ -329,10 +335,10 @@ export class TriageService {
   }
 
   /**
-   * Analyses every CR/DX study of the list without a current score (unanalysed, stale, failed),
+   * Analyses every CR/DX study of the list without a current score (unanalyzed, stale, failed),
    * in the usual order (newest first). Resolves when the batch ends; failures end up in the state.
    */
-  async analyseAll(): Promise<void> {
+  async analyzeAll(): Promise<void> {
     await this.exclusively(async controller => {
       const { identity } = await this.model();
       await this.loadStudies();
@@ -399,7 +405,7 @@ export class TriageService {
       batch: {
         status: 'running',
         resumed,
-        progress: { total: plan.length, done: 0, analysed: 0, alreadyScored: 0, failed: 0, current: null, startedAt: now(), elapsedMs: 0, etaMs: null },
+        progress: { total: plan.length, done: 0, analyzed: 0, alreadyScored: 0, failed: 0, current: null, startedAt: now(), elapsedMs: 0, etaMs: null },
       },
     });
     const target = (image: ImageToScore) => ({

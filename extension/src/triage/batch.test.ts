@@ -1,8 +1,8 @@
 import { IDBFactory } from 'fake-indexeddb';
 
-import type { Analysis } from '../core';
+import type { Analysis } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../services/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/ChestAidService';
 import { runBatch, type BatchDeps, type BatchProgress, type ImageToScore, type StudyRun } from './batch';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { MemoryResultStore, scoredRecord, type ResultStore } from './resultStore';
@@ -68,7 +68,7 @@ describe('runBatch', () => {
     const { analyze, ran } = analyzer({ 'A.1.1': 0.2, 'A.2.1': 0.9, 'B.1.1': 0.4 });
     const summary = await runBatch(['A', 'B'], deps({ imagesOf, analyze }, store));
     expect(ran).toEqual(['A.1.1', 'A.2.1', 'B.1.1']);
-    expect(summary).toMatchObject({ total: 2, done: 2, analysed: 2, failed: 0, cancelled: false });
+    expect(summary).toMatchObject({ total: 2, done: 2, analyzed: 2, failed: 0, cancelled: false });
     const a = (await store.forStudies(['A'])).get('A') ?? [];
     expect(a.map(r => r.status === 'scored' && r.probability).sort()).toEqual([0.2, 0.9]);
     expect(a[0]).toMatchObject({ source: 'batch', modelSha256: SHA, calibrationVersion: '1', imageId: 'dicomweb:/demo/A-1.dcm' });
@@ -96,7 +96,7 @@ describe('runBatch', () => {
       { studyInstanceUID: 'CT', kind: 'not-applicable', reason: 'the study has no CR or DX image' },
       { studyInstanceUID: 'DOWN', kind: 'failed', reason: 'its series could not be listed: QIDO answered 503' },
       { studyInstanceUID: 'BAD', kind: 'failed', reason: 'the image has no pixel data' },
-      { studyInstanceUID: 'OK', kind: 'scored', analysedImages: 1, failedImages: 0 },
+      { studyInstanceUID: 'OK', kind: 'scored', analyzedImages: 1, failedImages: 0 },
     ]);
     expect(ran).toEqual(['BAD.1.1', 'OK.1.1']);
     expect(summary).toMatchObject({ done: 4, failed: 2, cancelled: false });
@@ -114,13 +114,13 @@ describe('runBatch', () => {
 
   it('never loses a score when a later run of the same image fails', async () => {
     const store = new MemoryResultStore();
-    await store.put(scoredRecord({ image: imageOf('A', 1), model: MODEL, outcome: outcomeOf(imageOf('A', 1), 0.9), source: 'panel', analysedAt: 1 }));
+    await store.put(scoredRecord({ image: imageOf('A', 1), model: MODEL, outcome: outcomeOf(imageOf('A', 1), 0.9), source: 'panel', analyzedAt: 1 }));
     const { imagesOf } = catalog({ A: [imageOf('A', 1), imageOf('A', 2)] });
     const { analyze, ran } = analyzer({}, { 'dicomweb:/demo/A-2.dcm': 'fetch failed' });
     const runs: StudyRun[] = [];
     await runBatch(['A'], deps({ imagesOf, analyze }, store), { onStudy: run => runs.push(run) });
     expect(ran).toEqual(['A.2.1']);
-    expect(runs).toEqual([{ studyInstanceUID: 'A', kind: 'scored', analysedImages: 1, failedImages: 1 }]);
+    expect(runs).toEqual([{ studyInstanceUID: 'A', kind: 'scored', analyzedImages: 1, failedImages: 1 }]);
     expect(await store.get({ ...imageOf('A', 1), ...MODEL })).toMatchObject({ status: 'scored', probability: 0.9 });
   });
 
@@ -152,21 +152,21 @@ describe('runBatch', () => {
     expect(first.ran).toEqual(['A.1.1', 'B.1.1']);
     await firstPage.close();
 
-    // The reloaded page runs the same plan over the same database: only C is analysed.
+    // The reloaded page runs the same plan over the same database: only C is analyzed.
     const reloaded = new IndexedDbResultStore({ indexedDB });
     const second = analyzer({});
     const runs: StudyRun[] = [];
     const summary = await runBatch(plan, deps({ ...catalog(studies), analyze: second.analyze }, reloaded), { onStudy: run => runs.push(run) });
     expect(second.ran).toEqual(['C.1.1']);
     expect(runs.map(r => r.kind)).toEqual(['already-scored', 'already-scored', 'scored']);
-    expect(summary).toMatchObject({ done: 3, analysed: 1, alreadyScored: 2, cancelled: false });
+    expect(summary).toMatchObject({ done: 3, analyzed: 1, alreadyScored: 2, cancelled: false });
   });
 
   it('redoes a result of another model or calibration: it is stale, not finished', async () => {
     const store = new MemoryResultStore();
     const oldModel = { modelSha256: 'd'.repeat(64), calibrationVersion: '1' };
-    await store.put(scoredRecord({ image: imageOf('A'), model: oldModel, outcome: outcomeOf(imageOf('A'), 0.9), source: 'batch', analysedAt: 1 }));
-    await store.put(scoredRecord({ image: imageOf('B'), model: { ...MODEL, calibrationVersion: '0' }, outcome: outcomeOf(imageOf('B'), 0.9), source: 'batch', analysedAt: 1 }));
+    await store.put(scoredRecord({ image: imageOf('A'), model: oldModel, outcome: outcomeOf(imageOf('A'), 0.9), source: 'batch', analyzedAt: 1 }));
+    await store.put(scoredRecord({ image: imageOf('B'), model: { ...MODEL, calibrationVersion: '0' }, outcome: outcomeOf(imageOf('B'), 0.9), source: 'batch', analyzedAt: 1 }));
     const { analyze, ran } = analyzer({});
     await runBatch(['A', 'B'], deps({ ...catalog(studies), analyze }, store));
     expect(ran).toEqual(['A.1.1', 'B.1.1']);

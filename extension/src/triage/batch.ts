@@ -1,17 +1,17 @@
 /**
- * "Analyse all": one image per CR/DX series of each study, through the same pipeline as the
+ * "Analyze all": one image per CR/DX series of each study, through the same pipeline as the
  * panel's Analyze, every result written to the store as it arrives. Framework-free: the images
  * come from studyCatalog.ts, the analysis from analyzer.ts, both passed in, so tests pass fakes.
  *
- * It is resumable by construction: an image that already has a current score is never analysed
+ * It is resumable by construction: an image that already has a current score is never analyzed
  * again, so running the same plan after a reload (or a cancel) only does what is left. A failing
  * study is recorded with its reason and the batch goes on; a failure never replaces a score
  * (ResultStore.put). Studies run one after another: the inference worker runs one model at a
  * time anyway, and the reader's own Analyze must not wait behind a queue of batch requests.
  */
-import { remainingMs, type ImageIdentity, type ModelIdentity } from '../core';
+import { type ImageIdentity, messageOf, type ModelIdentity, remainingMs } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../services/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/ChestAidService';
 import { failedRecord, scoredRecord, type ResultStore } from './resultStore';
 
 export interface ImageToScore extends ImageIdentity {
@@ -29,7 +29,7 @@ export interface BatchDeps {
   readonly model: ModelIdentity;
   /** Monotonic clock for durations (performance.now in the browser). */
   readonly now?: () => number;
-  /** Wall clock for the records' analysedAt. */
+  /** Wall clock for the records' analyzedAt. */
   readonly clock?: () => number;
   /** Lets the page paint and handle input between studies. */
   readonly pause?: () => Promise<void>;
@@ -37,19 +37,19 @@ export interface BatchDeps {
 
 /** What became of one study in this run. */
 export type StudyRun =
-  | { readonly studyInstanceUID: string; readonly kind: 'scored'; readonly analysedImages: number; readonly failedImages: number }
+  | { readonly studyInstanceUID: string; readonly kind: 'scored'; readonly analyzedImages: number; readonly failedImages: number }
   | { readonly studyInstanceUID: string; readonly kind: 'already-scored' }
   | { readonly studyInstanceUID: string; readonly kind: 'failed' | 'not-applicable'; readonly reason: string };
 
 export interface BatchProgress {
-  /** Studies in the plan, and those finished (analysed now, or found already scored). */
+  /** Studies in the plan, and those finished (analyzed now, or found already scored). */
   readonly total: number;
   readonly done: number;
-  /** Studies analysed in this run, and those found already scored (a resumed batch's). */
-  readonly analysed: number;
+  /** Studies analyzed in this run, and those found already scored (a resumed batch's). */
+  readonly analyzed: number;
   readonly alreadyScored: number;
   readonly failed: number;
-  /** The study being analysed, or null between studies. */
+  /** The study being analyzed, or null between studies. */
   readonly current: string | null;
   readonly startedAt: number;
   readonly elapsedMs: number;
@@ -68,10 +68,6 @@ export interface BatchOptions {
   readonly onStudy?: (run: StudyRun) => void;
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : String(error);
-}
 
 export async function runBatch(
   studyUIDs: readonly string[],
@@ -81,14 +77,14 @@ export async function runBatch(
   const startedAt = now();
   const durations: number[] = [];
   let done = 0;
-  let analysed = 0;
+  let analyzed = 0;
   let alreadyScored = 0;
   let failed = 0;
 
   const progress = (current: string | null): BatchProgress => ({
     total: studyUIDs.length,
     done,
-    analysed,
+    analyzed,
     alreadyScored,
     failed,
     current,
@@ -114,7 +110,7 @@ export async function runBatch(
     } else if (images.length === 0) {
       run = { studyInstanceUID, kind: 'not-applicable', reason: 'the study has no CR or DX image' };
     } else {
-      let analysedImages = 0;
+      let analyzedImages = 0;
       let failedImages = 0;
       let lastFailure = '';
       let interrupted = false;
@@ -125,32 +121,32 @@ export async function runBatch(
         }
         const known = await store.get({ ...image, ...model });
         if (known?.status === 'scored') continue;
-        analysedImages++;
+        analyzedImages++;
         try {
           const outcome = await analyze(image);
           const expected = resultKey(image.sopInstanceUID, model.modelSha256);
           if (outcome.key !== expected) {
             throw new Error(`the pixels read for ${image.sopInstanceUID} belong to another image (${outcome.key})`);
           }
-          await store.put(scoredRecord({ image, model, outcome, source: 'batch', imageId: image.imageId, analysedAt: clock() }));
+          await store.put(scoredRecord({ image, model, outcome, source: 'batch', imageId: image.imageId, analyzedAt: clock() }));
         } catch (error) {
           failedImages++;
           lastFailure = messageOf(error);
-          await store.put(failedRecord({ image, model, reason: lastFailure, source: 'batch', imageId: image.imageId, analysedAt: clock() }));
+          await store.put(failedRecord({ image, model, reason: lastFailure, source: 'batch', imageId: image.imageId, analyzedAt: clock() }));
         }
       }
       if (interrupted) {
         // The study is not finished: it stays in the plan for the next run, which skips what is done.
         break;
       }
-      if (analysedImages === 0) {
+      if (analyzedImages === 0) {
         run = { studyInstanceUID, kind: 'already-scored' };
         alreadyScored++;
       }
-      else if (failedImages === analysedImages && failedImages === images.length) run = { studyInstanceUID, kind: 'failed', reason: lastFailure };
-      else run = { studyInstanceUID, kind: 'scored', analysedImages, failedImages };
-      if (analysedImages > 0) {
-        analysed++;
+      else if (failedImages === analyzedImages && failedImages === images.length) run = { studyInstanceUID, kind: 'failed', reason: lastFailure };
+      else run = { studyInstanceUID, kind: 'scored', analyzedImages, failedImages };
+      if (analyzedImages > 0) {
+        analyzed++;
         durations.push(now() - studyStart);
       }
     }

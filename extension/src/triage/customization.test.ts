@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest } from '../core';
-import { ChestAidService } from '../services/ChestAidService';
+import { parseManifest } from '@chestaid/core';
+import { ChestAidService } from '../analysis/ChestAidService';
 import { triageButton, triageCustomizations } from './customization';
 import { riskColumnId, TRIAGE_PATH } from './ids';
 import { MemoryResultStore, scoredRecord } from './resultStore';
@@ -61,7 +61,7 @@ describe('triageCustomizations', () => {
         model: { modelSha256: manifest.onnx.sha256, calibrationVersion: manifest.calibration.version },
         outcome: { key: 'k', analysis: { probability: 0.9 }, run: {} } as never,
         source: 'batch',
-        analysedAt: 1,
+        analyzedAt: 1,
       }),
     );
     chestAidTriageService.watch(['S', 'T']);
@@ -71,7 +71,7 @@ describe('triageCustomizations', () => {
     const row = (studyInstanceUid: string) => ({ original: { studyInstanceUid, modalities: 'CR' } });
     expect(column.filterFn?.(row('S'), riskColumnId, 'above')).toBe(true);
     expect(column.filterFn?.(row('T'), riskColumnId, 'above')).toBe(false);
-    expect(column.filterFn?.(row('T'), riskColumnId, 'not analysed')).toBe(true);
+    expect(column.filterFn?.(row('T'), riskColumnId, 'not analyzed')).toBe(true);
   });
 
   it("offers the mode a toolbar button that goes to the triage page with OHIF's navigateHistory", () => {

@@ -12,7 +12,7 @@ import { createElement } from 'react';
 
 import { islandComponent } from '../panels/island';
 import { propsIslandComponent } from '../panels/propsIsland';
-import type { ChestAidService } from '../services/ChestAidService';
+import type { ChestAidService } from '../analysis/ChestAidService';
 import { riskText } from './format';
 import { riskColumnId, triageButtonId } from './ids';
 import { TRIAGE_PATH } from './links';

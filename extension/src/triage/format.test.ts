@@ -1,4 +1,4 @@
-import type { StudyStatus } from '../core';
+import type { StudyStatus } from '@chestaid/core';
 import type { BatchSummary } from './batch';
 import { batchText, durationText, riskText, studyDateText } from './format';
 
@@ -6,14 +6,14 @@ const scored = (probability: number, failedImages = 0): StudyStatus => ({
   kind: 'scored',
   probability,
   image: { studyInstanceUID: 's', seriesInstanceUID: 'se', sopInstanceUID: 'i' },
-  analysedAt: 0,
+  analyzedAt: 0,
   failedImages,
 });
 
 const summary = (over: Partial<BatchSummary>): BatchSummary => ({
   total: 24,
   done: 24,
-  analysed: 24,
+  analyzed: 24,
   alreadyScored: 0,
   failed: 0,
   current: null,
@@ -41,14 +41,14 @@ describe('riskText', () => {
   });
 
   it('says when other images of a scored study failed', () => {
-    expect(riskText(scored(0.5, 2), 0.75).detail).toBe('Calibrated risk score 50.0 %; threshold 75.0 %. 2 other images of the study could not be analysed');
+    expect(riskText(scored(0.5, 2), 0.75).detail).toBe('Calibrated risk score 50.0 %; threshold 75.0 %. 2 other images of the study could not be analyzed');
   });
 
-  it('names unanalysed, stale, failed and not-applicable studies', () => {
-    expect(riskText({ kind: 'unanalysed' }, 0.75)).toEqual({ label: 'not analysed', detail: null, tone: 'muted' });
-    expect(riskText({ kind: 'stale', scoredBy: { modelSha256: 'f'.repeat(64), calibrationVersion: '0' }, analysedAt: 0 }, 0.75)).toEqual({
+  it('names unanalyzed, stale, failed and not-applicable studies', () => {
+    expect(riskText({ kind: 'unanalyzed' }, 0.75)).toEqual({ label: 'not analyzed', detail: null, tone: 'muted' });
+    expect(riskText({ kind: 'stale', scoredBy: { modelSha256: 'f'.repeat(64), calibrationVersion: '0' }, analyzedAt: 0 }, 0.75)).toEqual({
       label: 'stale',
-      detail: 'Scored by another model or calibration (model sha256 ffffffffffff…, calibration version 0); analyse again to rank it',
+      detail: 'Scored by another model or calibration (model sha256 ffffffffffff…, calibration version 0); analyze again to rank it',
       tone: 'stale',
     });
     expect(riskText({ kind: 'failed', reason: 'the image could not be loaded: 404' }, 0.75)).toEqual({
@@ -76,7 +76,7 @@ describe('studyDateText and durationText', () => {
 });
 
 describe('batchText', () => {
-  const progress = { total: 24, done: 12, analysed: 12, alreadyScored: 0, failed: 0, current: null, startedAt: 0, elapsedMs: 10_000 };
+  const progress = { total: 24, done: 12, analyzed: 12, alreadyScored: 0, failed: 0, current: null, startedAt: 0, elapsedMs: 10_000 };
 
   it('gives n of N and the time left while running', () => {
     expect(batchText({ status: 'running', resumed: false, progress: { ...progress, etaMs: 9_600 } })).toBe('12 of 24 studies · about 10 s left');
@@ -86,9 +86,9 @@ describe('batchText', () => {
   });
 
   it('sums up a finished, a resumed and a cancelled batch', () => {
-    expect(batchText({ status: 'finished', resumed: false, summary: summary({}) })).toBe('24 studies analysed in 20 s (72 per minute).');
-    expect(batchText({ status: 'finished', resumed: true, summary: summary({ analysed: 10, alreadyScored: 13, failed: 1 }) })).toBe(
-      '10 studies analysed in 20 s (30 per minute); 13 already scored; 1 could not be analysed.',
+    expect(batchText({ status: 'finished', resumed: false, summary: summary({}) })).toBe('24 studies analyzed in 20 s (72 per minute).');
+    expect(batchText({ status: 'finished', resumed: true, summary: summary({ analyzed: 10, alreadyScored: 13, failed: 1 }) })).toBe(
+      '10 studies analyzed in 20 s (30 per minute); 13 already scored; 1 could not be analyzed.',
     );
     expect(batchText({ status: 'cancelled', resumed: false, summary: summary({ done: 5, cancelled: true }) })).toBe(
       'Cancelled after 5 of 24 studies; their results are kept.',

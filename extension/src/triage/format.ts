@@ -2,21 +2,21 @@
  * The words and numbers of the study list's risk column and the triage page, as plain functions
  * so they are tested without rendering. Scores are shown as the panel shows them (panels/format).
  */
-import { decide, perMinute, type StudyStatus, type TriageGroup } from '../core';
+import { decide, perMinute, type StudyStatus, type TriageGroup } from '@chestaid/core';
 import { scoreAndThreshold } from '../panels/format';
 import type { BatchArchiving, BatchState } from './TriageService';
 
 export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed';
 
 export interface RiskText {
-  /** The cell's text, e.g. "92.3 % above threshold", "not analysed", "stale". */
+  /** The cell's text, e.g. "92.3 % above threshold", "not analyzed", "stale". */
   readonly label: string;
   /** Why, for a tooltip and the triage page's note; null when the label says it all. */
   readonly detail: string | null;
   readonly tone: RiskTone;
 }
 
-export const NOT_ANALYSED = 'not analysed';
+export const NOT_ANALYSED = 'not analyzed';
 export const STALE = 'stale';
 
 /** A study's risk as the column and the triage page show it; `status` null while it is being read. */
@@ -26,7 +26,7 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
     case 'scored': {
       const partial =
         status.failedImages > 0
-          ? `${status.failedImages} other image${status.failedImages === 1 ? '' : 's'} of the study could not be analysed`
+          ? `${status.failedImages} other image${status.failedImages === 1 ? '' : 's'} of the study could not be analyzed`
           : null;
       if (threshold === null) return { label: `${(status.probability * 100).toFixed(1)} %`, detail: partial, tone: 'muted' };
       const shown = scoreAndThreshold(status.probability, threshold);
@@ -44,10 +44,10 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
         label: STALE,
         detail:
           `Scored by another model or calibration (model sha256 ${status.scoredBy.modelSha256.slice(0, 12)}…, ` +
-          `calibration version ${status.scoredBy.calibrationVersion}); analyse again to rank it`,
+          `calibration version ${status.scoredBy.calibrationVersion}); analyze again to rank it`,
         tone: 'stale',
       };
-    case 'unanalysed':
+    case 'unanalyzed':
       return { label: NOT_ANALYSED, detail: null, tone: 'muted' };
     case 'not-applicable':
       return { label: 'no CR/DX image', detail: status.reason, tone: 'muted' };
@@ -56,9 +56,9 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
 
 export const GROUP_TITLES: Readonly<Record<TriageGroup, string>> = {
   scored: 'Scored: highest risk first',
-  failed: 'Could not be analysed: read these without ChestAid',
+  failed: 'Could not be analyzed: read these without ChestAid',
   stale: 'Stale: scored by another model or calibration',
-  unanalysed: 'Not analysed yet',
+  unanalyzed: 'Not analyzed yet',
   'not-applicable': 'No CR/DX image: ChestAid does not read these',
 };
 
@@ -92,12 +92,12 @@ export function batchText(batch: BatchState): string {
       return `${batch.resumed ? 'Resumed after a reload: ' : ''}${done} of ${total} studies · ${left}`;
     }
     case 'finished': {
-      const { analysed, alreadyScored, failed, elapsedMs } = batch.summary;
-      const rate = analysed > 0 ? ` (${perMinute(analysed, elapsedMs).toFixed(0)} per minute)` : '';
+      const { analyzed, alreadyScored, failed, elapsedMs } = batch.summary;
+      const rate = analyzed > 0 ? ` (${perMinute(analyzed, elapsedMs).toFixed(0)} per minute)` : '';
       return (
-        `${analysed} ${analysed === 1 ? 'study' : 'studies'} analysed in ${durationText(elapsedMs)}${rate}` +
+        `${analyzed} ${analyzed === 1 ? 'study' : 'studies'} analyzed in ${durationText(elapsedMs)}${rate}` +
         (alreadyScored > 0 ? `; ${alreadyScored} already scored` : '') +
-        (failed > 0 ? `; ${failed} could not be analysed` : '') +
+        (failed > 0 ? `; ${failed} could not be analyzed` : '') +
         '.'
       );
     }

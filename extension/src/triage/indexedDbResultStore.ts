@@ -12,7 +12,7 @@
  * readwrite transaction, in callbacks rather than awaits, so the transaction cannot commit
  * between the read and the write.
  */
-import { recordKey, type ImageIdentity, type ModelIdentity } from '../core';
+import { recordKey, type ImageIdentity, type ModelIdentity } from '@chestaid/core';
 import { normalised, StoreListeners, type BatchMarker, type ResultStore, type StoredResult } from './resultStore';
 import { committed as idbCommitted, IdbConnection, type IdbStoreLabel } from '../idb';
 

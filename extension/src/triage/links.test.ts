@@ -6,14 +6,14 @@ describe('studyLink', () => {
       kind: 'scored',
       probability: 0.9,
       image: { studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', sopInstanceUID: '1.2.3.4.5' },
-      analysedAt: 0,
+      analyzedAt: 0,
       failedImages: 0,
     });
     expect(link).toBe('/chestaid?StudyInstanceUIDs=1.2.3&initialSeriesInstanceUID=1.2.3.4&initialSOPInstanceUID=1.2.3.4.5');
   });
 
   it('opens any other study as the study list would', () => {
-    expect(studyLink('1.2.3', { kind: 'unanalysed' })).toBe('/chestaid?StudyInstanceUIDs=1.2.3');
+    expect(studyLink('1.2.3', { kind: 'unanalyzed' })).toBe('/chestaid?StudyInstanceUIDs=1.2.3');
     expect(studyLink('1.2.3', null)).toBe('/chestaid?StudyInstanceUIDs=1.2.3');
   });
 });

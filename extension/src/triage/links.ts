@@ -2,7 +2,7 @@
  * Where the triage page and the study list's risk column lead. Paths only: the host's router
  * (OHIF's navigateHistory command) resolves them against its own base.
  */
-import type { StudyStatus } from '../core';
+import type { StudyStatus } from '@chestaid/core';
 
 /** The triage page's route. */
 export const TRIAGE_PATH = '/chestaid-triage';

@@ -1,11 +1,11 @@
 /**
  * ChestAidService's OutcomeStore over the triage ResultStore: the panel's results go where the
- * batch's go, so a study analysed in the viewer shows its score in the worklist, and a study
+ * batch's go, so a study analyzed in the viewer shows its score in the worklist, and a study
  * scored by the batch opens in the viewer with its result and without a second run. A result
  * stored under another calibration version of the same model is found too (findOther), for the
  * panel to show as stale.
  */
-import type { OutcomeStore } from '../services/ChestAidService';
+import type { OutcomeStore } from '../analysis/ChestAidService';
 import { scoredRecord, type ResultStore } from './resultStore';
 
 export function outcomeStoreOver(store: ResultStore, clock: () => number = () => Date.now()): OutcomeStore {
@@ -26,7 +26,7 @@ export function outcomeStoreOver(store: ResultStore, clock: () => number = () =>
       const older = records
         .filter(r => r.seriesInstanceUID === seriesInstanceUID && r.sopInstanceUID === sopInstanceUID && r.modelSha256 === sha)
         .filter(r => r.calibrationVersion !== model.calibrationVersion && r.status === 'scored' && r.outcome)
-        .sort((a, b) => b.analysedAt - a.analysedAt)[0];
+        .sort((a, b) => b.analyzedAt - a.analyzedAt)[0];
       return older?.outcome ? { outcome: older.outcome, calibrationVersion: older.calibrationVersion } : null;
     },
 
@@ -40,7 +40,7 @@ export function outcomeStoreOver(store: ResultStore, clock: () => number = () =>
           outcome,
           source: 'panel',
           imageId,
-          analysedAt: clock(),
+          analyzedAt: clock(),
         }),
       );
     },

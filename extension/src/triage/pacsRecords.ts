@@ -4,7 +4,7 @@
  * record (image, model sha256, calibration version): an SR of another model or calibration is
  * stale here like any other result.
  */
-import type { ArchivedResult, PacsResults } from '../pacs/results';
+import type { ArchivedResult, PacsResults } from '@chestaid/core';
 import { normalised, type ResultStore, type StoredResult } from './resultStore';
 
 /** Where the triage service reads shared results from. */
@@ -14,14 +14,14 @@ export interface SharedResults {
 }
 
 export function recordOf({ content, srSopInstanceUID }: ArchivedResult): StoredResult {
-  const analysedAt = Date.parse(content.observedAt);
+  const analyzedAt = Date.parse(content.observedAt);
   return normalised({
     studyInstanceUID: content.source.studyInstanceUID,
     seriesInstanceUID: content.source.seriesInstanceUID,
     sopInstanceUID: content.source.sopInstanceUID,
     modelSha256: content.model.sha256,
     calibrationVersion: content.calibration.version,
-    analysedAt: Number.isFinite(analysedAt) ? analysedAt : 0,
+    analyzedAt: Number.isFinite(analyzedAt) ? analyzedAt : 0,
     source: 'pacs',
     status: 'scored',
     probability: content.score,

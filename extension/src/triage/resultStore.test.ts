@@ -1,8 +1,8 @@
 import { IDBFactory } from 'fake-indexeddb';
 
-import type { Analysis } from '../core';
+import type { Analysis } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../services/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/ChestAidService';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { failedRecord, MemoryResultStore, scoredRecord, type ResultStore, type StoredResult } from './resultStore';
 
@@ -39,10 +39,10 @@ const scoreOf = (study: string, probability: number, model = MODEL, n = 1): Stor
     outcome: outcome(image(study, n).sopInstanceUID, probability),
     source: 'batch',
     imageId: `dicomweb:/x/${study}.dcm`,
-    analysedAt: 1_700_000_000_000,
+    analyzedAt: 1_700_000_000_000,
   });
 const failureOf = (study: string, reason: string, model = MODEL): StoredResult =>
-  failedRecord({ image: image(study), model, reason, source: 'batch', analysedAt: 1_700_000_000_001 });
+  failedRecord({ image: image(study), model, reason, source: 'batch', analyzedAt: 1_700_000_000_001 });
 
 const stores: [string, () => ResultStore][] = [
   ['IndexedDbResultStore (fake-indexeddb)', () => new IndexedDbResultStore({ indexedDB: new IDBFactory() })],

@@ -7,12 +7,12 @@
  * version): results of another model or calibration are kept beside the current ones, never
  * overwritten by them nor mixed with them; core.studyStatus calls them stale.
  */
-import { checkRecord, recordKey, type ImageIdentity, type ModelIdentity, type ResultRecord } from '../core';
-import type { AnalysisOutcome } from '../services/ChestAidService';
+import { checkRecord, recordKey, type ImageIdentity, type ModelIdentity, type ResultRecord } from '@chestaid/core';
+import type { AnalysisOutcome } from '../analysis/ChestAidService';
 
 /** A stored result: the core's record, plus what the panel needs to show it without a re-run. */
 export type StoredResult = ResultRecord & {
-  /** Who made it: "Analyse all", the panel's Analyze, or a ChestAid SR read from the PACS. */
+  /** Who made it: "Analyze all", the panel's Analyze, or a ChestAid SR read from the PACS. */
   readonly source: 'batch' | 'panel' | 'pacs';
   /** For a PACS result: the SR it was read from. */
   readonly srSopInstanceUID?: string;
@@ -61,18 +61,18 @@ interface RecordArgs {
   model: ModelIdentity;
   source: StoredResult['source'];
   imageId?: string;
-  analysedAt: number;
+  analyzedAt: number;
 }
 
 /** What every record carries: the key (image, model bytes, calibration), when, and from where. */
-function recordBase({ image, model, source, imageId, analysedAt }: RecordArgs) {
+function recordBase({ image, model, source, imageId, analyzedAt }: RecordArgs) {
   return {
     studyInstanceUID: image.studyInstanceUID,
     seriesInstanceUID: image.seriesInstanceUID,
     sopInstanceUID: image.sopInstanceUID,
     modelSha256: model.modelSha256.toLowerCase(),
     calibrationVersion: model.calibrationVersion,
-    analysedAt,
+    analyzedAt,
     source,
     ...(imageId ? { imageId } : {}),
   };

@@ -7,8 +7,8 @@ const rows = (spec: string): ShownRow[] =>
   });
 
 describe('rowsToShow', () => {
-  const shown = rows('a:scored b:unanalysed c:unanalysed');
-  const next = rows('c:scored a:scored b:unanalysed');
+  const shown = rows('a:scored b:unanalyzed c:unanalyzed');
+  const next = rows('c:scored a:scored b:unanalyzed');
 
   it('shows the new order when the pointer is elsewhere', () => {
     expect(rowsToShow(shown, next, false)).toEqual(next);
@@ -19,12 +19,12 @@ describe('rowsToShow', () => {
   });
 
   it('adds new studies at the end and drops gone ones while held', () => {
-    expect(rowsToShow(shown, rows('d:unanalysed a:scored c:scored'), true)).toEqual(rows('a:scored c:unanalysed d:unanalysed'));
+    expect(rowsToShow(shown, rows('d:unanalyzed a:scored c:scored'), true)).toEqual(rows('a:scored c:unanalyzed d:unanalyzed'));
   });
 
   it('compares rows by id and heading', () => {
-    expect(sameRows(shown, rows('a:scored b:unanalysed c:unanalysed'))).toBe(true);
-    expect(sameRows(shown, rows('a:scored b:unanalysed c:scored'))).toBe(false);
-    expect(sameRows(shown, rows('a:scored b:unanalysed'))).toBe(false);
+    expect(sameRows(shown, rows('a:scored b:unanalyzed c:unanalyzed'))).toBe(true);
+    expect(sameRows(shown, rows('a:scored b:unanalyzed c:scored'))).toBe(false);
+    expect(sameRows(shown, rows('a:scored b:unanalyzed'))).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
  * leaves, or at once on request. Holding the whole list rather than pinning the hovered row keeps
  * every other row still too, which is what a reader scanning down the list needs.
  */
-import { holdOrder, type TriageGroup } from '../core';
+import { holdOrder, type TriageGroup } from '@chestaid/core';
 
 export interface ShownRow {
   readonly id: string;

@@ -3,7 +3,7 @@
  * store for the panel and the batch, the active data source as the study catalog, and the
  * panel's analyzer (one inference worker, one model download) for the batch.
  */
-import type { Analyzer, ChestAidService, ResultArchive } from '../services/ChestAidService';
+import type { Analyzer, ChestAidService, ResultArchive } from '../analysis/ChestAidService';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { outcomeStoreOver } from './outcomeStore';
 import type { SharedResults } from './pacsRecords';

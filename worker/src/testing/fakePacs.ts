@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import type { DicomJson, StowResult } from '../../../extension/src/pacs/dicomweb';
+import type { DicomJson, StowResult } from '@chestaid/core';
 import { dcmjs } from '../dcmjs';
 import type { PacsLike } from '../worker';
 

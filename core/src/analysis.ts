@@ -1,0 +1,64 @@
+/**
+ * One Analyze: DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
+ * and normalised CAM. Pure orchestration of the staged modules around a Classifier the caller
+ * supplies; display-sized heatmaps are the overlay's business (cam.upsample at its own size).
+ */
+import { calibrate } from './calibration';
+import { normalise, relu } from './cam';
+import type { Classifier } from './classifier';
+import { InputError, show } from './errors';
+import type { Manifest } from './manifest';
+import type { PixelAttributes, StoredPixels } from './pixels';
+import { Preprocessor, inputSpecOf } from './preprocess';
+import type { GreyImage } from './resize';
+import { decide, type Decision } from './threshold';
+
+export interface Analysis {
+  readonly modelId: string;
+  readonly modelVersion: string;
+  readonly logit: number;
+  /** Calibrated probability of the positive label. */
+  readonly probability: number;
+  readonly calibrationMethod: Manifest['calibration']['selected'];
+  /** The calibration version the probability was computed under: a score is only ever shown as current under it. */
+  readonly calibrationVersion: string;
+  readonly decision: Decision;
+  /** Grad-CAM after ReLU and normalisation, at the model's map resolution. */
+  readonly cam: GreyImage;
+}
+
+export interface AnalyzeOptions {
+  /** Reused between calls to avoid reallocating the tensor; made from the manifest if absent. */
+  preprocessor?: Preprocessor;
+}
+
+export async function analyze(
+  attributes: PixelAttributes,
+  pixels: StoredPixels,
+  manifest: Manifest,
+  classifier: Classifier,
+  options: AnalyzeOptions = {},
+): Promise<Analysis> {
+  const preprocessor = options.preprocessor ?? new Preprocessor(inputSpecOf(manifest));
+  // Straight from the stored pixels: no full-size float copy of the image (Preprocessor.runStored).
+  const input = preprocessor.runStored(attributes, pixels, { acceptedModalities: manifest.input.grey.accepted_modalities });
+  const output = await classifier.run(input, preprocessor.dims);
+
+  const [camHeight, camWidth] = output.camDims;
+  if (output.cam.length !== camHeight * camWidth) {
+    throw new InputError(
+      `classifier returned a CAM of ${output.cam.length} values for dims ${show(output.camDims)}`,
+    );
+  }
+  const probability = calibrate(output.logit, manifest.calibration);
+  return {
+    modelId: manifest.model.id,
+    modelVersion: manifest.model.version,
+    logit: output.logit,
+    probability,
+    calibrationMethod: manifest.calibration.selected,
+    calibrationVersion: manifest.calibration.version,
+    decision: decide(probability, manifest.thresholds.clinical.value),
+    cam: normalise(relu({ data: output.cam, width: camWidth, height: camHeight })),
+  };
+}

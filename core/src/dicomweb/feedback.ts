@@ -1,0 +1,112 @@
+/**
+ * The radiologist's feedback in the PACS (issue 8 item 1): core's FeedbackSink over STOW-RS. Once
+ * the panel's FeedbackBook has stored an entry in the browser, this writes it as a ChestAid
+ * feedback SR (dicom/feedbackSr.ts) into the image's study, beside and referencing the result SR
+ * the PACS holds for that image, model bytes and calibration version.
+ *
+ * Each entry is its own SR (append-only like the browser store: a changed label is a new SR and
+ * the old one stays as history), its UIDs derived from the entry (image, reader, time, label) so
+ * that a STOW retried after a lost answer names the instance the PACS already has. A failure throws a message in the reader's terms; the book keeps
+ * the entry and the panel says it was not sent, so nothing is lost and recording again retries.
+ *
+ * Refused rather than sent (the throw names the fix):
+ *  - no reader name configured: the SR is VERIFIED, an attested statement with the reader as
+ *    Verifying Observer, and "unknown" attests nothing;
+ *  - no result SR in the PACS for this image, model and calibration: the feedback SR must reference
+ *    the result it answers (Save to PACS first).
+ * Studies not opened from the PACS data source are not sent at all (as Save to PACS): the image is
+ * not in the PACS.
+ */
+import { derivedUid } from '../dicom/resultUids';
+import { UNKNOWN_READER, type FeedbackSink, type StoredFeedback } from '../feedback';
+import type { DicomJson, StowResult } from './client';
+import { pacsProblem, type ArchivedContent, type ArchivedResult, type BuiltInstance, type PacsResults } from './results';
+
+export interface FeedbackSrToBuild {
+  readonly source: DicomJson;
+  readonly result: { readonly sopInstanceUID: string; readonly seriesInstanceUID: string; readonly content: ArchivedContent };
+  readonly groundTruth: StoredFeedback['label'];
+  readonly comment?: string;
+  readonly reader: { readonly name: string; readonly organization: string };
+  readonly recordedAt: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+}
+
+export interface FeedbackCodec {
+  buildFeedbackSr(input: FeedbackSrToBuild): BuiltInstance;
+}
+
+export interface PacsFeedbackOptions {
+  readonly results: Pick<PacsResults, 'find'>;
+  readonly client: { store(instances: readonly ArrayBuffer[], studyUID?: string): Promise<StowResult> };
+  /** WADO-RS metadata of the source image (patient and study attributes the SR repeats). */
+  readonly instanceMetadata: (studyUID: string, seriesUID: string, sopUID: string) => Promise<DicomJson>;
+  readonly codec: FeedbackCodec;
+  /** The OHIF data source the open study came from (extensionManager.activeDataSourceName). */
+  readonly activeDataSource: () => string | undefined;
+  /** The data source that reads this PACS. */
+  readonly pacsDataSourceName: string;
+  /** The reader's organization (the SR's Verifying Organization, required by DICOM). */
+  readonly organization?: string;
+}
+
+/** Said when the organization is not configured: DICOM requires a value. */
+export const UNCONFIGURED_ORGANIZATION = 'Not configured';
+
+export class FeedbackNotSent extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeedbackNotSent';
+  }
+}
+
+export function pacsFeedbackSink({
+  results,
+  client,
+  instanceMetadata,
+  codec,
+  activeDataSource,
+  pacsDataSourceName,
+  organization = UNCONFIGURED_ORGANIZATION,
+}: PacsFeedbackOptions): FeedbackSink {
+  return {
+    async send(entry: StoredFeedback): Promise<void> {
+      if (activeDataSource() !== pacsDataSourceName) return;
+      if (entry.reader === UNKNOWN_READER) {
+        throw new FeedbackNotSent('no reader name is configured (readerName in the ChestAid configuration), and a feedback SR in the PACS is signed by its reader.');
+      }
+      let result: ArchivedResult | null;
+      try {
+        result = await results.find(entry, { modelSha256: entry.modelSha256, calibrationVersion: entry.calibrationVersion });
+      } catch (error) {
+        throw new FeedbackNotSent(`${pacsProblem(error).message} Record the label again to retry.`);
+      }
+      if (!result) {
+        throw new FeedbackNotSent(
+          `the PACS has no ChestAid result for this image under model ${entry.modelSha256.slice(0, 12)}… and calibration ${entry.calibrationVersion}: Save to PACS first, then record the label again.`,
+        );
+      }
+      try {
+        const [seriesInstanceUID, sopInstanceUID] = await Promise.all([
+          derivedUid(`chestaid feedback SR series of study ${entry.studyInstanceUID} reader ${entry.reader}`),
+          derivedUid(`chestaid feedback SR of ${entry.sopInstanceUID} reader ${entry.reader} at ${entry.at} label ${entry.label}`),
+        ]);
+        const source = await instanceMetadata(entry.studyInstanceUID, entry.seriesInstanceUID, entry.sopInstanceUID);
+        const built = codec.buildFeedbackSr({
+          source,
+          result: { sopInstanceUID: result.srSopInstanceUID, seriesInstanceUID: result.srSeriesInstanceUID, content: result.content },
+          groundTruth: entry.label,
+          ...(entry.comment ? { comment: entry.comment } : {}),
+          reader: { name: entry.reader, organization },
+          recordedAt: entry.at,
+          seriesInstanceUID,
+          sopInstanceUID,
+        });
+        await client.store([built.part10], entry.studyInstanceUID);
+      } catch (error) {
+        throw new FeedbackNotSent(`${pacsProblem(error).message} Record the label again to retry.`);
+      }
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * The model manifest (models/<id>/manifest.json), checked against the same JSON Schema the
+ * training side validates with (core/schema/manifest.schema.json, draft-07), then against the
+ * rules the schema cannot state (calibration knots). Field names are the JSON's own, so a reader
+ * can follow a value from training/chestaid_train/manifest.py to the viewer unchanged.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+
+import schema from '../schema/manifest.schema.json';
+import { calibrationProblems, type CalibrationSection } from './calibration';
+import { ManifestError, show } from './errors';
+
+/** The schema major this viewer reads; a breaking change in the manifest bumps it. */
+export const SUPPORTED_SCHEMA_MAJOR = 1;
+
+export interface OnnxFile {
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly weights?: 'float32' | 'float16';
+}
+
+export interface CalibrationMetrics {
+  readonly ece: number;
+  readonly brier: number;
+  readonly [metric: string]: unknown;
+}
+
+export interface Interval {
+  readonly value: number | null;
+  readonly ci_low: number | null;
+  readonly ci_high: number | null;
+}
+
+/** The parts of the manifest the viewer uses; the JSON may hold more (metrics, training...). */
+export interface Manifest {
+  readonly schema_version: string;
+  readonly model: {
+    readonly id: string;
+    readonly version: string;
+    readonly architecture: 'densenet121';
+    readonly task: 'binary';
+    readonly labels: { readonly positive: string; readonly negative: string };
+    readonly created: string;
+    readonly device_uid?: string;
+  };
+  readonly onnx: OnnxFile & { readonly opset: number; readonly variants?: readonly OnnxFile[] };
+  readonly input: {
+    readonly name: string;
+    readonly shape: readonly (number | string)[];
+    readonly dtype: 'float32';
+    readonly size: { readonly height: number; readonly width: number };
+    readonly resize: { readonly method: 'pil-bilinear-antialias'; readonly keep_aspect: boolean };
+    readonly grey: {
+      readonly range: readonly [0, 1];
+      readonly photometric: 'MONOCHROME2';
+      readonly monochrome1: 'invert';
+      readonly voi: string;
+      readonly accepted_modalities: readonly string[];
+    };
+    readonly channels: { readonly count: 3; readonly layout: 'grey-replicated-NCHW' };
+    readonly normalization: { readonly mean: readonly number[]; readonly std: readonly number[] };
+  };
+  readonly outputs: {
+    readonly logit: { readonly name: string; readonly shape: readonly (number | string)[] };
+    readonly cam: {
+      readonly name: string;
+      readonly shape: readonly (number | string)[];
+      readonly kind: 'gradcam';
+      readonly layer: string;
+      readonly postprocess: string;
+    };
+  };
+  readonly calibration: CalibrationSection & {
+    readonly version: string;
+    readonly selection: { readonly metric: 'ece'; readonly split: string; readonly n_bins: number };
+    readonly methods: CalibrationSection['methods'] & {
+      readonly [method: string]: { readonly metrics: CalibrationMetrics };
+    };
+  };
+  readonly thresholds: {
+    readonly clinical: {
+      readonly value: number;
+      readonly rule: string;
+      readonly target_sensitivity: number;
+      readonly split: string;
+      readonly at_threshold: Readonly<Record<string, unknown>>;
+    };
+  };
+  readonly metrics: { readonly [split: string]: Readonly<Record<string, unknown>> };
+  readonly data: {
+    readonly dataset: string;
+    readonly synthetic: boolean;
+    readonly splits: Readonly<Record<string, unknown>>;
+    readonly patient_level_split: true;
+    readonly split_seed: number;
+  };
+  readonly training: Readonly<Record<string, unknown>>;
+  readonly reference_distribution?: {
+    readonly split: string;
+    readonly bin_edges: readonly number[];
+    readonly counts: readonly number[];
+  };
+  readonly intended_use: {
+    readonly summary: string;
+    readonly disclaimer: string;
+    readonly out_of_scope?: readonly string[];
+  };
+}
+
+function describe(error: ErrorObject): string {
+  const where = error.instancePath || '(root)';
+  const extra = error.params as { additionalProperty?: unknown; allowedValues?: unknown };
+  let text = `${where} ${error.message ?? 'is invalid'}`;
+  if (extra.additionalProperty !== undefined) text += ` (${show(extra.additionalProperty)})`;
+  if (extra.allowedValues !== undefined) text += ` (${show(extra.allowedValues)})`;
+  return text;
+}
+
+/**
+ * A check of JSON against a draft-07 schema, returning one description per violation (none:
+ * valid); the calibration overlay (calibrationOverlay.ts) is checked the same way. The schema is
+ * compiled on first use: compiling costs tens of milliseconds that a viewer without a model never
+ * needs to spend.
+ */
+export function schemaCheck(jsonSchema: object): (json: unknown) => string[] {
+  let validator: ValidateFunction | undefined;
+  return json => {
+    if (!validator) {
+      // strictTypes off: the schemas state `required` beside `allOf` without repeating `type`,
+      // which is valid draft-07 that ajv's strict mode would only warn about on the console.
+      const ajv = new Ajv({ allErrors: true, strictTypes: false });
+      validator = ajv.compile(jsonSchema);
+    }
+    return validator(json) ? [] : (validator.errors ?? []).map(describe);
+  };
+}
+
+/** Freezes `value` and everything it holds, so a parsed document cannot be changed by its readers. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const validate = schemaCheck(schema);
+
+function checkVersion(json: unknown): void {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ManifestError(`model manifest must be a JSON object, got ${Array.isArray(json) ? 'an array' : show(json)}`);
+  }
+  const version = (json as { schema_version?: unknown }).schema_version;
+  // A missing or malformed version is left to the schema, which names it.
+  if (typeof version !== 'string') return;
+  const major = /^(\d+)\./.exec(version);
+  if (major && Number(major[1]) !== SUPPORTED_SCHEMA_MAJOR) {
+    throw new ManifestError(
+      `model manifest schema version ${version} is not supported by this viewer (supports ${SUPPORTED_SCHEMA_MAJOR}.x)`,
+    );
+  }
+}
+
+/**
+ * Validate parsed manifest JSON and return it typed. The version is checked first, so a manifest
+ * from a newer, incompatible training release is refused by its version rather than by whichever
+ * field changed. The result is a frozen deep copy: the caller's object is not touched.
+ */
+export function parseManifest(json: unknown): Manifest {
+  checkVersion(json);
+  const errors = validate(json);
+  if (errors.length > 0) {
+    throw new ManifestError(`model manifest does not match its schema: ${errors.join('; ')}`);
+  }
+  const manifest = structuredClone(json) as Manifest;
+  const problems = calibrationProblems(manifest.calibration);
+  if (problems.length > 0) {
+    throw new ManifestError(`model manifest calibration is invalid: ${problems.join('; ')}`);
+  }
+  return deepFreeze(manifest);
+}

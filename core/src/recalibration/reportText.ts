@@ -1,0 +1,57 @@
+/**
+ * A recalibration report, a refusal and a calibration history as plain text: what the CLI prints
+ * (the page shows the same numbers as charts and tables). Framework-free.
+ */
+import type { AuditEntry, CalibrationHistory } from '../siteCalibration/log';
+import type { Confusion } from './metrics';
+import type { RecalibrationReport } from './recalibrate';
+import { decimal, methodName, percent, withInterval } from './format';
+
+function confusionText(c: Confusion): string {
+  return `TP ${c.tp}  FP ${c.fp}  TN ${c.tn}  FN ${c.fn}`;
+}
+
+export function reportText(report: RecalibrationReport): string {
+  const t = report.threshold;
+  const lines = [
+    `Cohort: ${report.cohort.n} cases (${report.cohort.nPos} pneumonia, ${report.cohort.nNeg} normal)`,
+    `Compared on held-out cases: ${report.scheme.description}`,
+    '',
+    'method                                    ECE     Brier   log loss  ROC AUC',
+    ...Object.entries(report.candidates).map(
+      ([method, e]) =>
+        `${(method === report.selected ? '* ' : '  ') + methodName(method).padEnd(40)}${decimal(e.metrics.ece).padEnd(8)}${decimal(e.metrics.brier).padEnd(8)}${decimal(e.metrics.nll).padEnd(10)}${decimal(e.metrics.rocAuc)}`,
+    ),
+    '',
+    `Chosen: ${methodName(report.selected)} (lowest held-out ECE), refitted on the whole cohort: ${JSON.stringify(report.fitted[report.selected].params)}`,
+    `                 before (${methodName(report.before.method)})   after (${methodName(report.after.method)})`,
+    `ECE (held out)   ${decimal(report.before.heldOut.metrics.ece)}   ->   ${decimal(report.after.heldOut.metrics.ece)}`,
+    `Brier (held out) ${decimal(report.before.heldOut.metrics.brier)}   ->   ${decimal(report.after.heldOut.metrics.brier)}`,
+    `Threshold        ${percent(report.before.threshold)}   ->   ${withInterval(t.threshold.value, t.threshold.low, t.threshold.high, t.bootstrap.level)}`,
+    `Confusion before at ${percent(report.before.threshold)}: ${confusionText(report.before.confusion)}`,
+    `Confusion after  at ${percent(report.after.threshold)}: ${confusionText(report.after.confusion)}`,
+    `Sensitivity at the new threshold ${withInterval(t.sensitivity.value, t.sensitivity.low, t.sensitivity.high)}, specificity ${withInterval(t.specificity.value, t.specificity.low, t.specificity.high)}`,
+    `Rule: ${t.rule} (target ${percent(t.targetSensitivity, 0)}), ${t.bootstrap.nBoot} bootstrap replicates stratified by class, seed ${t.bootstrap.seed}`,
+  ];
+  if (!report.improvesOnCurrent) lines.push('NOTE: the fit does not improve on the active calibration\'s held-out ECE; accepting it is not advised.');
+  if (report.warnings.length) lines.push('Fitting notes:', ...report.warnings.map(w => `  - ${w}`));
+  return lines.join('\n');
+}
+
+export function refusalText(reasons: readonly string[]): string {
+  return ['Refused: the cohort cannot support a recalibration.', ...reasons.map(r => `  - ${r}`)].join('\n');
+}
+
+function entryText(e: AuditEntry): string {
+  const metrics = e.metricsBefore && e.metricsAfter ? `, ECE ${decimal(e.metricsBefore.ece)} -> ${decimal(e.metricsAfter.ece)}` : '';
+  const cohort = e.cohort ? `, cohort ${e.cohort.n} (sha256 ${e.cohort.sha256.slice(0, 12)})` : '';
+  return `#${e.seq} ${e.at} ${e.actor}: ${e.action} ${e.previousVersion} -> ${e.version} (${e.method}, threshold ${percent(e.threshold)}${cohort}${metrics}) ${e.hash.slice(0, 12)}`;
+}
+
+export function historyText(history: CalibrationHistory): string {
+  return [
+    `Versions: ${history.versions.map(v => (v === history.active ? `${v} (active)` : v)).join(', ')}`,
+    history.entries.length ? 'Audit log:' : 'Audit log: empty (the manifest\'s own calibration is active)',
+    ...history.entries.map(entryText),
+  ].join('\n');
+}

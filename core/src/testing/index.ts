@@ -1,0 +1,4 @@
+/** @chestaid/core/testing: fixtures the tests of every package share (never imported by product code). */
+export * from './cohorts';
+export * from './crAttributes';
+export * from './overlays';

@@ -1,0 +1,151 @@
+/**
+ * ChestAidService's Save to PACS and the look-up of results other readers stored, with a fake
+ * archive (the PACS side is pacs/archive.test.ts's and pacs/results.test.ts's).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import type { Analysis } from '@chestaid/core';
+import { resultKey } from '../inference';
+import {
+  ChestAidService,
+  type AnalysisOutcome,
+  type AnalysisTarget,
+  type Analyzer,
+  type ArchiveLookup,
+  type ArchiveSave,
+  type ResultArchive,
+} from './ChestAidService';
+
+const manifestJson = () => JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
+const SHA: string = manifestJson().onnx.sha256;
+
+const target: AnalysisTarget = {
+  viewportId: 'default',
+  displaySetInstanceUID: 'ds-1',
+  imageId: 'wadors:/pacs/1',
+  sopInstanceUID: '2.25.1.1',
+  modality: 'CR',
+  studyInstanceUID: '2.25.1',
+  seriesInstanceUID: '2.25.1.0',
+};
+
+const outcomeOf = (t: AnalysisTarget, probability = 0.8): AnalysisOutcome => ({
+  key: resultKey(t.sopInstanceUID, SHA),
+  analysis: { modelId: 'chestaid-demo', modelVersion: '1', probability, logit: 1.4 } as unknown as Analysis,
+  run: { backend: 'wasm', threads: 2, reason: '', totalMs: 90, runMs: 70 },
+});
+
+const flush = () => new Promise(done => setTimeout(done, 0));
+
+class FakeArchive implements ResultArchive {
+  saves: AnalysisOutcome[] = [];
+  lookups = 0;
+  held: ArchiveLookup = { status: 'absent' };
+  answer: (outcome: AnalysisOutcome) => Promise<ArchiveSave> = async () => ({ status: 'saved', srSopInstanceUID: '9.9.1', heatmapProblem: null });
+  reason: string | null = null;
+
+  unavailableReason = () => this.reason;
+  async find(): Promise<ArchiveLookup> {
+    this.lookups++;
+    return this.held;
+  }
+  async save(_t: AnalysisTarget, outcome: AnalysisOutcome): Promise<ArchiveSave> {
+    this.saves.push(outcome);
+    return this.answer(outcome);
+  }
+}
+
+async function serviceWith(archive: ResultArchive | null) {
+  const analyzer: Analyzer = { modelSha256: manifest => manifest.onnx.sha256, analyze: async t => outcomeOf(t) };
+  const service = new ChestAidService({ fetchJson: async () => manifestJson(), storage: null });
+  await service.loadManifest('/manifest.json');
+  service.setAnalyzer(analyzer);
+  service.setStudyModalities(['CR']);
+  service.setArchive(archive);
+  return service;
+}
+
+describe('Save to PACS', () => {
+  it('is unavailable, with the reason, when no PACS is configured', async () => {
+    const service = await serviceWith(null);
+    await service.analyze(target);
+    expect(service.getState().archive).toEqual({ status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' });
+    await service.saveToPacs();
+    expect(service.getState().archive.status).toBe('unavailable');
+  });
+
+  it("is unavailable, with the archive's reason, for a study from another data source", async () => {
+    const archive = new FakeArchive();
+    archive.reason = 'This study comes from the "dicomjson" data source';
+    const service = await serviceWith(archive);
+    await service.analyze(target);
+    await service.saveToPacs();
+    expect(service.getState().archive).toEqual({ status: 'unavailable', reason: archive.reason });
+    expect(archive.saves).toEqual([]);
+    expect(archive.lookups).toBe(0);
+  });
+
+  it('saves the result shown for the active image, once, and names the SR', async () => {
+    const archive = new FakeArchive();
+    const service = await serviceWith(archive);
+    await service.analyze(target);
+    await flush();
+    await Promise.all([service.saveToPacs(), service.saveToPacs()]);
+    await service.saveToPacs();
+    expect(archive.saves.map(o => o.analysis.probability)).toEqual([0.8]);
+    expect(service.getState().archive).toEqual({ status: 'saved', srSopInstanceUID: '9.9.1', heatmapProblem: null });
+    expect(service.getState().archived).toMatchObject({ probability: 0.8, srSopInstanceUID: '9.9.1' });
+  });
+
+  it('saves nothing before the image has a result', async () => {
+    const archive = new FakeArchive();
+    const service = await serviceWith(archive);
+    service.setActiveImage(target);
+    await flush();
+    await service.saveToPacs();
+    expect(archive.saves).toEqual([]);
+    expect(service.getState().archive.status).toBe('idle');
+  });
+
+  it('shows a result another reader stored, and does not offer to save it again', async () => {
+    const archive = new FakeArchive();
+    archive.held = { status: 'found', score: { probability: 0.81, srSopInstanceUID: '7.7.7', observedAt: '2026-11-26T10:00:00.000Z', modelId: 'chestaid-demo', modelVersion: '1' } };
+    const service = await serviceWith(archive);
+    service.setActiveImage(target);
+    expect(service.getState().archive.status).toBe('checking');
+    await flush();
+    expect(service.getState().archived?.probability).toBe(0.81);
+    expect(service.getState().archive).toEqual({ status: 'already-saved', srSopInstanceUID: '7.7.7' });
+    await service.analyze(target);
+    await service.saveToPacs();
+    expect(archive.saves).toEqual([]);
+  });
+
+  it('keeps the result when the PACS cannot be reached, and saves it on retry', async () => {
+    const archive = new FakeArchive();
+    archive.answer = async () => ({ status: 'failed', kind: 'unreachable', message: 'PACS unreachable: /pacs/dicom-web/studies' });
+    const service = await serviceWith(archive);
+    await service.analyze(target);
+    await service.saveToPacs();
+    expect(service.getState().archive).toMatchObject({ status: 'failed', kind: 'unreachable' });
+    const { analysis } = service.getState();
+    expect(analysis.status === 'done' && analysis.outcome.analysis.probability).toBe(0.8);
+
+    archive.answer = async () => ({ status: 'saved', srSopInstanceUID: '9.9.2', heatmapProblem: null });
+    await service.saveToPacs();
+    expect(service.getState().archive).toMatchObject({ status: 'saved', srSopInstanceUID: '9.9.2' });
+    expect(archive.saves).toHaveLength(2);
+  });
+
+  it('reports an archive that throws as a failure, not an unhandled rejection', async () => {
+    const archive = new FakeArchive();
+    archive.answer = async () => {
+      throw new Error('the SR could not be built: source image has no SOPClassUID');
+    };
+    const service = await serviceWith(archive);
+    await service.analyze(target);
+    await service.saveToPacs();
+    expect(service.getState().archive).toEqual({ status: 'failed', kind: 'error', message: 'the SR could not be built: source image has no SOPClassUID' });
+  });
+});

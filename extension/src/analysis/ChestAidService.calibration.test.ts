@@ -1,0 +1,263 @@
+/**
+ * ChestAidService with a calibration log and a feedback book: the active version is the manifest
+ * analyses run under and the label shown beside scores; a change makes earlier results stale,
+ * announces itself, and a corrupt log blocks analysis with the reason.
+ */
+import { mkdtempSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import {
+  type Analysis,
+  type AuditEntry,
+  calibrate,
+  type CalibrationStore,
+  CalibrationVersions,
+  ConflictError,
+  EMPTY_HEAD,
+  FeedbackBook,
+  type Manifest,
+  MemoryCalibrationStore,
+  MemoryFeedbackStore,
+  parseManifest,
+} from '@chestaid/core';
+import { FileCalibrationStore } from '@chestaid/core/node';
+import { ServedCalibrationStore } from '../siteCalibration/servedCalibration';
+import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing';
+import { resultKey } from '../inference';
+import { outcomeStoreOver } from '../triage/outcomeStore';
+import { MemoryResultStore } from '../triage/resultStore';
+import { ChestAidService, EVENTS, type AnalysisOutcome, type AnalysisTarget, type Analyzer } from './ChestAidService';
+
+const LOGIT = 1.3;
+
+function targetOf(n: number): AnalysisTarget {
+  return {
+    viewportId: 'default',
+    displaySetInstanceUID: `ds-${n}`,
+    imageId: `dicomweb:/demo/${n}.dcm`,
+    sopInstanceUID: `2.25.${n}.1`,
+    modality: 'CR',
+    studyInstanceUID: `2.25.${n}`,
+    seriesInstanceUID: `2.25.${n}.0`,
+  };
+}
+
+/** An analyzer that calibrates a fixed logit with the manifest it is given, as core analyze() does. */
+function calibratingAnalyzer() {
+  const manifests: Manifest[] = [];
+  const analyzer: Analyzer = {
+    modelSha256: manifest => manifest.onnx.sha256,
+    analyze: async (target, manifest) => {
+      manifests.push(manifest);
+      const probability = calibrate(LOGIT, manifest.calibration);
+      return {
+        key: resultKey(target.sopInstanceUID, manifest.onnx.sha256),
+        analysis: {
+          logit: LOGIT,
+          probability,
+          calibrationMethod: manifest.calibration.selected,
+          calibrationVersion: manifest.calibration.version,
+          decision: { probability, threshold: manifest.thresholds.clinical.value, above: probability >= manifest.thresholds.clinical.value },
+        } as unknown as Analysis,
+        run: { backend: 'wasm', threads: 2, reason: 'test', totalMs: 1, runMs: 1 },
+      } satisfies AnalysisOutcome;
+    },
+  };
+  return { analyzer, manifests };
+}
+
+const flush = () => new Promise(done => setTimeout(done, 0));
+
+async function serviceOver(store: CalibrationStore | null, extra: { feedback?: FeedbackBook } = {}) {
+  const { analyzer, manifests } = calibratingAnalyzer();
+  const service = new ChestAidService({ fetchJson: async () => demoManifestJson(), storage: null });
+  const changes: string[] = [];
+  service.subscribe(EVENTS.CALIBRATION_CHANGED, state => changes.push(state.model.status === 'ready' ? state.model.info.calibrationVersion : state.model.status));
+  service.setAnalyzer(analyzer);
+  await service.setCalibrationStore(store ? () => store : null);
+  if (extra.feedback) service.setFeedbackBook(extra.feedback);
+  await service.loadManifest('/models/chestaid-demo/manifest.json').catch(() => undefined);
+  service.setStudyModalities(['CR']);
+  return { service, manifests, changes };
+}
+
+async function storeWithSite1() {
+  const store = new MemoryCalibrationStore();
+  await new CalibrationVersions({ store, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
+  return store;
+}
+
+const plattP = 1 / (1 + Math.exp(-(0.8 * LOGIT - 0.4)));
+
+describe('ChestAidService with a calibration log', () => {
+  it('applies the active site version after the manifest: analyses run under it and it is named beside the score', async () => {
+    const { service, manifests } = await serviceOver(await storeWithSite1());
+    const { model, threshold } = service.getState();
+    expect(model.status === 'ready' && model.info).toMatchObject({
+      calibrationVersion: 'site-1',
+      calibrationMethod: 'platt',
+      calibrationLabel: 'calibration site-1 (site, 2026-11-26)',
+      calibration: { source: 'site', createdBy: 'Dr Admin', cohortN: 200 },
+    });
+    expect(threshold).toEqual({ value: 0.62, clinical: 0.62, custom: false });
+    await service.analyze(targetOf(1));
+    expect(manifests[0].calibration.version).toBe('site-1');
+    const { analysis } = service.getState();
+    expect(analysis.status).toBe('done');
+    expect(analysis.status === 'done' && analysis.outcome.analysis.probability).toBeCloseTo(plattP, 12);
+    expect(analysis.status === 'done' && analysis.outcome.analysis.calibrationVersion).toBe('site-1');
+  });
+
+  it('uses the manifest calibration when the log is empty or none is configured', async () => {
+    for (const store of [new MemoryCalibrationStore(), null]) {
+      const { service } = await serviceOver(store);
+      const { model } = service.getState();
+      expect(model.status === 'ready' && model.info.calibrationLabel).toBe('calibration v1 (training, 2026-11-26)');
+    }
+  });
+
+  it('on accept and rollback: announces the change, marks the earlier result stale, and re-analysis gives a current one', async () => {
+    const store = new MemoryCalibrationStore();
+    const results = new MemoryResultStore();
+    const { service, changes } = await serviceOver(store);
+    service.setOutcomeStore(outcomeStoreOver(results));
+    const target = targetOf(2);
+    await service.analyze(target);
+    expect(service.getState().analysis.status).toBe('done');
+
+    await service.acceptCalibration(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
+    expect(changes).toEqual(['site-1']);
+    expect(service.getState().analysis).toMatchObject({ status: 'stale', calibrationVersion: '1' });
+    expect(service.getState().images).toEqual([]);
+    expect(service.outcomeForImage(target.sopInstanceUID)).toBeNull();
+
+    await service.analyze(target);
+    const fresh = service.getState().analysis;
+    expect(fresh.status === 'done' && fresh.outcome.analysis.calibrationVersion).toBe('site-1');
+    expect(fresh.status === 'done' && fresh.outcome.analysis.probability).toBeCloseTo(plattP, 12);
+    await flush();
+    // Both results are stored, each under its own version.
+    const stored = (await results.forStudies(['2.25.2'])).get('2.25.2') ?? [];
+    expect(stored.map(r => r.calibrationVersion).sort()).toEqual(['1', 'site-1']);
+
+    const { head } = await service.calibrationHistory();
+    await service.rollbackTo('1', { actor: 'Dr Admin', expectedHead: head });
+    expect(changes).toEqual(['site-1', '1']);
+    const history = await service.calibrationHistory();
+    expect(history.entries.map(e => e.action)).toEqual(['accept', 'rollback']);
+    // The score stored under v1 is current again; the site-1 one in memory is not shown as current.
+    await flush();
+    const back = service.getState().analysis;
+    expect(back.status === 'done' ? back.outcome.analysis.calibrationVersion : back.status).toBe('1');
+  });
+
+  it('marks a study image row stale after a change', async () => {
+    const { service } = await serviceOver(new MemoryCalibrationStore());
+    const target = targetOf(3);
+    service.setStudyImages([{ ...target, label: 'PA chest' }]);
+    await service.analyze(target);
+    expect(service.getState().images.map(r => r.status)).toEqual(['done']);
+    await service.acceptCalibration(overlayJson(), { actor: 'A', expectedHead: EMPTY_HEAD });
+    expect(service.getState().images.map(r => r.status)).toEqual(['stale']);
+  });
+
+  it('refuses a change prepared on an older head with a ConflictError, and keeps the active version', async () => {
+    const store = await storeWithSite1();
+    const { service, changes } = await serviceOver(store);
+    await expect(
+      service.acceptCalibration(overlayJson({ version: 'site-2', previous_version: 'site-1' }), { actor: 'Dr B', expectedHead: EMPTY_HEAD }),
+    ).rejects.toThrow(ConflictError);
+    expect(changes).toEqual([]);
+    const { model } = service.getState();
+    expect(model.status === 'ready' && model.info.calibrationVersion).toBe('site-1');
+  });
+
+  it('blocks analysis with the reason when the log is corrupt, and leaves the log as it is', async () => {
+    const store = await storeWithSite1();
+    store.entries[0] = { ...(store.entries[0] as AuditEntry), threshold: 0.1 };
+    const before = JSON.stringify(store.entries);
+    const { service } = await serviceOver(store);
+    const { model } = service.getState();
+    expect(model.status).toBe('error');
+    expect(model.status === 'error' && model.message).toMatch(
+      /^Model manifest \/models\/chestaid-demo\/manifest\.json: calibration: the calibration audit log is corrupt at entry 1: its content does not match its hash/,
+    );
+    expect(service.blocker()).toMatch(/corrupt at entry 1/);
+    expect(JSON.stringify(store.entries)).toBe(before);
+  });
+
+  it("reads a deployment's log served next to the model, as the CLI wrote it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chestaid-served-'));
+    const file = new FileCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    await new CalibrationVersions({ store: file, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'CLI admin', expectedHead: EMPTY_HEAD });
+    const fetched: string[] = [];
+    const served = new ServedCalibrationStore('https://pacs.example/models/chestaid-demo/calibration/', async url => {
+      fetched.push(url);
+      const path = join(dir, url.replace('https://pacs.example/models/chestaid-demo/calibration/', ''));
+      return fs.readFile(path, 'utf8').then(
+        text => ({ status: 200, text: async () => text }),
+        () => ({ status: 404, text: async () => '' }),
+      );
+    });
+    const { service } = await serviceOver(served);
+    const { model } = service.getState();
+    expect(model.status === 'ready' && model.info.calibrationVersion).toBe('site-1');
+    expect(fetched).toEqual([
+      'https://pacs.example/models/chestaid-demo/calibration/log.jsonl',
+      'https://pacs.example/models/chestaid-demo/calibration/overlays/site-1.json',
+    ]);
+    await expect(service.rollbackTo('1', { actor: 'viewer', expectedHead: { seq: 1, hash: 'x' } })).rejects.toThrow();
+  });
+});
+
+describe('ChestAidService feedback', () => {
+  it('records the ground truth with the logit, score, calibration version, decision and reader, and shows it', async () => {
+    const store = new MemoryFeedbackStore();
+    const { service } = await serviceOver(await storeWithSite1(), { feedback: new FeedbackBook({ store }) });
+    service.setReader('Dr Reader');
+    const target = targetOf(4);
+    await service.analyze(target);
+    await service.recordFeedback('pneumonia', 'right lower lobe');
+    const [entry] = await store.list();
+    expect(entry).toMatchObject({
+      studyInstanceUID: '2.25.4',
+      seriesInstanceUID: '2.25.4.0',
+      sopInstanceUID: '2.25.4.1',
+      modelSha256: DEMO_SHA,
+      calibrationVersion: 'site-1',
+      logit: LOGIT,
+      decision: { above: plattP >= 0.62, threshold: 0.62 },
+      label: 'pneumonia',
+      comment: 'right lower lobe',
+      reader: 'Dr Reader',
+    });
+    expect(entry.score).toBeCloseTo(plattP, 12);
+    expect(service.getState().feedback).toMatchObject({ status: 'saved', mine: { label: 'pneumonia' }, conflict: false });
+  });
+
+  it('flags a contradiction with another reader and keeps both', async () => {
+    const store = new MemoryFeedbackStore();
+    const book = new FeedbackBook({ store });
+    const { service } = await serviceOver(null, { feedback: book });
+    const target = targetOf(5);
+    await service.analyze(target);
+    service.setReader('Dr A');
+    await service.recordFeedback('normal');
+    service.setReader('Dr B');
+    await service.recordFeedback('pneumonia');
+    expect(service.getState().feedback).toMatchObject({ conflict: true, mine: { reader: 'Dr B', label: 'pneumonia' }, others: [{ reader: 'Dr A', label: 'normal' }] });
+    expect(await book.feedbackConflicts()).toHaveLength(1);
+    expect(await store.list()).toHaveLength(2);
+  });
+
+  it('refuses feedback on a stale or missing result, saying why', async () => {
+    const { service } = await serviceOver(new MemoryCalibrationStore(), { feedback: new FeedbackBook({ store: new MemoryFeedbackStore() }) });
+    await service.recordFeedback('normal');
+    expect(service.getState().feedback).toMatchObject({ status: 'error', message: 'Feedback answers a current result: analyze the image first.' });
+    await service.analyze(targetOf(6));
+    await service.acceptCalibration(overlayJson(), { actor: 'A', expectedHead: EMPTY_HEAD });
+    await service.recordFeedback('normal');
+    expect(service.getState().feedback.message).toBe('Feedback answers a current result: analyze the image first.');
+  });
+});

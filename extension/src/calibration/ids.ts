@@ -1,3 +1,0 @@
-/** Routes of the recalibration and monitoring pages (custom routes of the viewer). */
-export const CALIBRATION_PATH = '/chestaid-calibration';
-export const MONITORING_PATH = '/chestaid-monitoring';

@@ -1,0 +1,43 @@
+/**
+ * The browser's calibration log and feedback store, as the extension's configuration says
+ * (config.calibrationSource). Called once at registration (index.ts).
+ */
+import { type CalibrationStore, type FeedbackStore, MemoryCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
+import type { CalibrationSource } from '../config';
+import { IndexedDbCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
+import { ServedCalibrationStore, servedCalibrationUrl } from './servedCalibration';
+
+export interface SiteStores {
+  readonly calibrationStoreFor: ((modelSha256: string) => CalibrationStore) | null;
+  readonly feedbackStore: FeedbackStore;
+}
+
+function siteDatabase(): SiteDatabase | null {
+  try {
+    return new SiteDatabase();
+  } catch (error) {
+    console.warn('ChestAid: calibration changes and feedback will not outlive this page', error);
+    return null;
+  }
+}
+
+/**
+ * The stores for `source`. The served log is fetched from beside the manifest (its absolute URL),
+ * the only place besides the DICOMweb server ChestAid talks to.
+ */
+export function siteStores(source: CalibrationSource, manifestUrl: string): SiteStores {
+  const db = siteDatabase();
+  const feedbackStore = db ? new IndexedDbFeedbackStore(db) : new MemoryFeedbackStore();
+  const memory = new Map<string, MemoryCalibrationStore>();
+  const calibrationStoreFor = {
+    none: null,
+    served: () => new ServedCalibrationStore(servedCalibrationUrl(manifestUrl)),
+    browser: (sha: string) => {
+      if (db) return new IndexedDbCalibrationStore(sha, db);
+      const store = memory.get(sha) ?? new MemoryCalibrationStore();
+      memory.set(sha, store);
+      return store;
+    },
+  }[source];
+  return { calibrationStoreFor, feedbackStore };
+}

@@ -1,0 +1,7 @@
+/**
+ * @chestaid/worker: the headless triage worker (`main` runs its command line) and the Node model
+ * and DICOM readers the recalibration CLI shares with it.
+ */
+export { main, runCli } from './cli';
+export { loadModel, readManifest, OrtNodeClassifier, ModelError, type LoadedModel, type LoadOptions } from './model';
+export { readPart10, NATIVE_TRANSFER_SYNTAXES, type Part10Image } from './part10';
