@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from . import cam as cam_lib, calibration, data, manifest as manifest_lib, pipeline, preprocess, synthetic
+from .config import config_from
 from .train import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +55,6 @@ def build(args) -> None:
             shutil.rmtree(data_root)
         print(f"generating the synthetic set in {data_root} ...", flush=True)
         synthetic.generate_kaggle_layout(data_root, counts, seed=DEMO_SEED, workers=2)
-    from .__main__ import config_from
 
     if args.quick:
         args.epochs = 1
