@@ -38,6 +38,20 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'viewer-not-node-entry',
+      comment: "The viewer (extension, mode) runs in the browser: @chestaid/core/node (Node's file system) is for the worker, the CLI and tests.",
+      severity: 'error',
+      from: { path: '^(extension|mode)/', pathNot: TESTS },
+      to: { path: '^core/src/(node\\.ts$|siteCalibration/fileStore\\.ts$)' },
+    },
+    {
+      name: 'testing-only-from-tests',
+      comment: '@chestaid/core/testing holds fixtures: product code never imports it.',
+      severity: 'error',
+      from: { pathNot: TESTS },
+      to: { path: '^core/src/testing/' },
+    },
+    {
       name: 'no-relative-import-across-packages',
       comment: 'A package is used through its name and entry (@chestaid/core), never by reaching into its folder with ../',
       severity: 'error',
