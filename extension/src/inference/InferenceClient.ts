@@ -10,7 +10,7 @@
  *   const result = await client.analyze({ key: resultKey(sopUID, sha), slot: viewportId, input, dims });
  */
 import { type Classifier, type ClassifierOutput, messageOf, type TensorDims } from '@chestaid/core';
-import { checkConfig } from './engine';
+import { checkConfig } from './config';
 import { LatestOnly } from './latestOnly';
 import {
   InferenceError,

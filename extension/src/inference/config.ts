@@ -1,10 +1,10 @@
 /**
- * The worker's configuration from the model manifest and the extension's settings. URLs must be
- * absolute (a worker would resolve relative ones against its own script): the OHIF glue resolves
- * them against the base it is given, never against window.location here.
+ * The worker's configuration from the model manifest and the extension's settings, and its
+ * check. URLs must be absolute (a worker would resolve relative ones against its own script): the
+ * OHIF glue resolves them against the base it is given, never against window.location here.
  */
 import type { Manifest } from '@chestaid/core';
-import type { InferenceConfig } from './protocol';
+import { InferenceError, type InferenceConfig } from './protocol';
 
 export interface InferenceOptions {
   /** Absolute URL of the manifest the model file is named relative to. */
@@ -44,4 +44,25 @@ export function inferenceConfigFor(manifest: Manifest, options: InferenceOptions
     ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),
     ...(options.cacheName !== undefined ? { cacheName: options.cacheName } : {}),
   };
+}
+
+function checkAbsolute(url: string, field: string): void {
+  try {
+    new URL(url);
+  } catch {
+    throw new InferenceError(`${field} must be an absolute URL, got ${JSON.stringify(url)}`);
+  }
+}
+
+/** The client runs it when built, so a bad configuration fails on the page; the engine again before it loads. */
+export function checkConfig(config: InferenceConfig): void {
+  checkAbsolute(config.modelUrl, 'modelUrl');
+  checkAbsolute(config.ortBaseUrl, 'ortBaseUrl');
+  if (!config.ortBaseUrl.endsWith('/')) {
+    throw new InferenceError(`ortBaseUrl must end with "/", got ${JSON.stringify(config.ortBaseUrl)}`);
+  }
+  if (config.referenceUrl !== undefined) checkAbsolute(config.referenceUrl, 'referenceUrl');
+  if (!/^[0-9a-f]{64}$/i.test(config.sha256)) {
+    throw new InferenceError(`sha256 must be 64 hex digits, got ${JSON.stringify(config.sha256)}`);
+  }
 }

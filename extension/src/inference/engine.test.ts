@@ -1,4 +1,6 @@
-import { InferenceEngine, serve, throttleProgress, type EngineDeps, type Engine, type OrtFlavour, type PortLike } from './engine';
+import { InferenceEngine, type EngineDeps } from './engine';
+import type { OrtFlavour } from './ort';
+import { serve, throttleProgress, type Engine, type PortLike } from './serve';
 import type { Progress } from './modelBytes';
 import type { InferenceConfig, WorkerRequest, WorkerResponse } from './protocol';
 import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';

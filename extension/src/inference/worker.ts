@@ -1,13 +1,16 @@
 /**
  * The inference worker's entry: binds the engine to the browser. Everything with logic in it is
- * in engine.ts (tested under jest); this file only names the real objects.
+ * in engine.ts and the modules it uses, and serve.ts (tested under jest); this file only names the
+ * real objects.
  *
  * onnxruntime-web is imported at run time from the configured ortBaseUrl, not bundled: the served
  * folder is then the one copy of ORT (JS, .mjs loaders and .wasm from the same 1.30.0 release),
  * and the page's bundle stays small. 'webgpu' is ort.webgpu.min.mjs, the C++ WebGPU provider;
  * never ort.min.mjs (JSEP), which miscomputes DenseNet's Concat on some adapters.
  */
-import { InferenceEngine, serve, type OrtFlavour, type OrtLike, type PortLike } from './engine';
+import { InferenceEngine } from './engine';
+import type { OrtFlavour, OrtLike } from './ort';
+import { serve, type PortLike } from './serve';
 import type { GpuLike } from './backend';
 
 const ORT_MODULE: Record<OrtFlavour, string> = {

@@ -7,7 +7,8 @@ import { renderToStaticMarkup } from 'react-dom/server';
 
 import type { Analysis } from '@chestaid/core';
 import { DEFAULT_HEATMAP, type ChestAidState, type ModelInfo } from '../analysis/ChestAidService';
-import { ChestAidPanel, type ChestAidPanelService } from './ChestAidPanel';
+import { ChestAidPanel } from './ChestAidPanel';
+import type { ChestAidPanelService } from './types';
 
 const base: ChestAidState = {
   model: {

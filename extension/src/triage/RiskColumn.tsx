@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useSyncExternalStore } from 'react';
 
-import type { ChestAidStateSource } from '../panels/ChestAidPanel';
+import type { ChestAidStateSource } from '../panels/types';
 import { versionName } from '../panels/format';
 import { riskText, type RiskTone } from './format';
 import { statusIn, type TriageState } from './TriageService';

@@ -10,7 +10,7 @@ import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 
 import { RECALIBRATION_PATH, MONITORING_PATH } from '../recalibration/ids';
 import { orderByDate, orderByRisk } from '@chestaid/core';
-import type { ChestAidStateSource } from '../panels/ChestAidPanel';
+import type { ChestAidStateSource } from '../panels/types';
 import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
 import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';

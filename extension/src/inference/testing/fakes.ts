@@ -5,7 +5,9 @@
 import { createHash, webcrypto } from 'node:crypto';
 
 import type { AdapterLike, GpuLike } from '../backend';
-import { RUNTIME_START_MODEL, type EngineDeps, type OrtLike, type SessionLike, type SessionOptionsLike, type TensorLike } from '../engine';
+import type { EngineDeps } from '../engine';
+import type { OrtLike, SessionLike, SessionOptionsLike, TensorLike } from '../ort';
+import { RUNTIME_START_MODEL } from '../runtime';
 import type { WorkerLike } from '../InferenceClient';
 import type { CacheLike, ResponseLike } from '../modelBytes';
 import type { WorkerRequest, WorkerResponse } from '../protocol';

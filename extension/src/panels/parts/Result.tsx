@@ -1,0 +1,40 @@
+import { decide } from '@chestaid/core';
+import type { AnalysisOutcome } from '../../analysis/ChestAidService';
+import { decisionText, fallbackText, runText, scoreAndThreshold } from '../format';
+import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';
+
+/** The result on show: calibrated score, the threshold it is compared with, the decision and how the model ran. */
+export function Result({ outcome, threshold, custom, calibration }: { outcome: AnalysisOutcome; threshold: number; custom: boolean; calibration: string }) {
+  const { probability } = outcome.analysis;
+  const decision = decide(probability, threshold);
+  const shown = scoreAndThreshold(probability, threshold);
+  const fallback = fallbackText(outcome.run);
+  return (
+    <section className="flex flex-col gap-1 rounded border p-3" aria-label="ChestAid result" data-cy="chestaid-result">
+      <div className="flex items-center justify-between">
+        <span>Risk score (calibrated)</span>
+        <span className="text-2xl font-bold" data-cy="chestaid-score" data-probability={probability}>
+          {shown.score}
+        </span>
+      </div>
+      <p className="text-muted-foreground text-right text-xs" data-cy="chestaid-score-calibration" data-version={outcome.analysis.calibrationVersion}>
+        {calibration}
+      </p>
+      <div className="flex items-center justify-between text-xs">
+        <span>{custom ? 'Threshold (set in this browser)' : 'Clinical threshold'}</span>
+        <span data-cy="chestaid-threshold-shown">{shown.threshold}</span>
+      </div>
+      <p className="font-semibold" style={{ color: decision.above ? ABOVE_COLOUR : BELOW_COLOUR }} data-cy="chestaid-decision">
+        {decisionText(decision)}
+      </p>
+      <p className="text-muted-foreground text-xs" data-cy="chestaid-run" title={`Model run in the worker: ${Math.round(outcome.run.runMs)} ms`}>
+        {runText(outcome.run)}
+      </p>
+      {fallback && (
+        <p className="text-muted-foreground text-xs" data-cy="chestaid-fallback">
+          {fallback}
+        </p>
+      )}
+    </section>
+  );
+}
