@@ -27,7 +27,8 @@ import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing'
 import { resultKey } from '../inference';
 import { outcomeStoreOver } from '../triage/outcomeStore';
 import { MemoryResultStore } from '../triage/resultStore';
-import { ChestAidService, EVENTS, type AnalysisOutcome, type AnalysisTarget, type Analyzer } from './ChestAidService';
+import { ChestAidService, EVENTS } from './ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer } from './types';
 
 const LOGIT = 1.3;
 

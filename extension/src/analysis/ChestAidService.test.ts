@@ -3,14 +3,8 @@ import { resolve } from 'node:path';
 
 import type { Analysis, Manifest } from '@chestaid/core';
 import { resultKey, SupersededError } from '../inference';
-import {
-  ChestAidService,
-  EVENTS,
-  type AnalysisOutcome,
-  type AnalysisTarget,
-  type Analyzer,
-  type ChestAidState,
-} from './ChestAidService';
+import { ChestAidService, EVENTS } from './ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidState } from './types';
 import type { StorageLike } from './thresholdSetting';
 
 const MANIFEST_URL = '/models/chestaid-demo/manifest.json';

@@ -7,17 +7,8 @@
 import { useCallback, useId, useState, useSyncExternalStore, type ChangeEvent } from 'react';
 
 import { cssGradient, decide, GROUND_TRUTHS, type GroundTruth, INFERNO } from '@chestaid/core';
-import {
-  blockedReason,
-  type AnalysisOutcome,
-  type ChestAidState,
-  type FeedbackState,
-  type HeatmapSettings,
-  type ImageRow,
-  type ModelInfo,
-  type RuntimeState,
-  type StudyImage,
-} from '../analysis/ChestAidService';
+import { blockedReason } from '../analysis/ChestAidService';
+import type { AnalysisOutcome, ChestAidState, FeedbackState, HeatmapSettings, ImageRow, ModelInfo, RuntimeState, StudyImage } from '../analysis/types';
 import type { ThresholdState } from '../analysis/thresholdSetting';
 import {
   HEATMAP_MEANING,

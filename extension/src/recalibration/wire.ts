@@ -5,7 +5,7 @@
  * one model download) for scoring them.
  */
 import { type FeedbackEntry, type Manifest, recalibrate } from '@chestaid/core';
-import type { Analyzer } from '../analysis/ChestAidService';
+import type { Analyzer } from '../analysis/types';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { RecalibrationService, COHORT_SLOT, type VersionsLike } from './RecalibrationService';
 

@@ -3,7 +3,8 @@
  * store for the panel and the batch, the active data source as the study catalog, and the
  * panel's analyzer (one inference worker, one model download) for the batch.
  */
-import type { Analyzer, ChestAidService, ResultArchive } from '../analysis/ChestAidService';
+import type { ChestAidService } from '../analysis/ChestAidService';
+import type { Analyzer, ResultArchive } from '../analysis/types';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { outcomeStoreOver } from './outcomeStore';
 import type { SharedResults } from './pacsRecords';
