@@ -11,60 +11,50 @@
  * an image being analyzed joins the run under way.
  *
  * The analysis itself is plugged in with setAnalyzer(): the shell does not know how pixels reach
- * the model (that is the onnxruntime and Cornerstone adapters' business).
- *
- * An OutcomeStore, when plugged in with setOutcomeStore(), keeps results beyond the page: every
- * finished analysis is saved there, and an image with no result in memory is looked up there
- * before anything is shown as missing, so a study scored by the triage batch (or before a reload)
- * opens with its result and without a second run.
+ * the model (that is the onnxruntime and Cornerstone adapters' business). The rest is done by
+ * collaborators, each in its own file: the OutcomeStore that keeps results beyond the page
+ * (outcomeStoreLink.ts), the site's calibration versions (siteCalibrationLink.ts), the PACS archive
+ * (archiveLink.ts) and the readers' feedback (feedbackLink.ts).
  *
  * Calibration versions (issue 8): after the manifest, the active calibration is read from the
- * calibration store plugged in with setCalibrationStore() (the site's audit log) and applied
- * (core applyOverlay); the manifest the service hands out is that one. Every result carries the
+ * site's log and applied; the manifest the service hands out is that one. Every result carries the
  * calibration version it was computed under; one from another version is shown as stale, never
  * as current. accept/rollback go through the log and announce EVENTS.CALIBRATION_CHANGED.
- *
- * Feedback: the reader's ground truth for the active image goes to a FeedbackBook
- * (setFeedbackBook), with the logit and calibration version of the result it answers.
  */
 import {
   type CalibrationHistory,
   calibrationLabel,
   calibrationOrigin,
-  CalibrationVersions,
+  type CalibrationVersions,
   type ChangeOptions,
-  currentLabels,
   type FeedbackBook,
   type GroundTruth,
-  type ImageIdentity,
-  InputError,
   type Manifest,
   messageOf,
-  type ModelIdentity,
   parseManifest,
-  show,
 } from '@chestaid/core';
 import { resultKey, SupersededError } from '../inference';
 import { checkModalities } from '../modalities';
+import { ArchiveLink, NO_ARCHIVE } from './archiveLink';
+import { FeedbackLink, NO_FEEDBACK } from './feedbackLink';
+import { changedHeatmap, DEFAULT_HEATMAP } from './heatmapSetting';
+import { OutcomeStoreLink, withCalibration } from './outcomeStoreLink';
+import { SiteCalibrationLink } from './siteCalibrationLink';
 import { loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
 import type {
   AnalysisOutcome,
   AnalysisState,
   AnalysisTarget,
   Analyzer,
-  ArchivedScore,
-  ArchiveLookup,
-  ArchiveSave,
-  ArchiveState,
   CalibrationStoreFor,
   ChestAidState,
-  FeedbackState,
   HeatmapSettings,
   ImageRow,
   ModelInfo,
   OutcomeStore,
   ResultArchive,
   RuntimeState,
+  ScoredImage,
   StudyImage,
 } from './types';
 
@@ -73,8 +63,6 @@ export const EVENTS = Object.freeze({
   /** The active calibration version changed (accept, rollback, reload): scores under the old one are stale. */
   CALIBRATION_CHANGED: 'event::chestaid:calibrationChanged',
 });
-
-export const DEFAULT_HEATMAP: HeatmapSettings = { visible: true, opacity: 0.5, layers: 'attention', outlineLevel: 0.5 };
 
 const INITIAL_STATE: ChestAidState = {
   model: { status: 'loading' },
@@ -86,9 +74,9 @@ const INITIAL_STATE: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
-  archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
+  archive: NO_ARCHIVE,
   archived: null,
-  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
+  feedback: NO_FEEDBACK,
 };
 
 /** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
@@ -99,8 +87,9 @@ const MAX_RESULTS = 200;
 
 type Listener = (state: ChestAidState) => void;
 
-export interface ChestAidServiceDeps {
-  /** Fetches and parses JSON; tests pass a fake. */
+/** How the service reaches the page; tests pass fakes. */
+export interface ChestAidServiceOptions {
+  /** Fetches and parses JSON. */
   readonly fetchJson?: (url: string) => Promise<unknown>;
   /** Where the reader's threshold is kept; window.localStorage by default, null for none. */
   readonly storage?: StorageLike | null;
@@ -123,7 +112,6 @@ function browserStorage(): StorageLike | null {
   }
 }
 
-
 function sameImage(a: AnalysisTarget | null, b: AnalysisTarget | null): boolean {
   return (
     a === b ||
@@ -145,19 +133,15 @@ export class ChestAidService {
   private readonly storage: StorageLike | null;
   private manifestPromise: Promise<Manifest> | null = null;
   private manifestUrl: string | null = null;
-  private manifest: Manifest | null = null;
-  private analyzer: Analyzer | null = null;
-  private outcomeStore: OutcomeStore | null = null;
-  /** Keys being looked up in the outcome store. */
-  private readonly lookups = new Set<string>();
   /** The manifest as validated, before any site calibration. */
   private baseManifest: Manifest | null = null;
-  private calibrationStoreFor: CalibrationStoreFor | null = null;
-  private versions: CalibrationVersions | null = null;
-  private feedbackBook: FeedbackBook | null = null;
-  private reader = 'unknown';
-  /** Bumped whenever the active image changes, so a late feedback read is dropped. */
-  private feedbackTicket = 0;
+  /** The manifest in use: the base with the active calibration applied. */
+  private manifest: Manifest | null = null;
+  private analyzer: Analyzer | null = null;
+  private readonly stored = new OutcomeStoreLink();
+  private readonly calibration = new SiteCalibrationLink();
+  private readonly archive = new ArchiveLink(() => this.refresh());
+  private readonly feedback = new FeedbackLink(feedback => this.update({ feedback }));
 
   /** The image on screen in the active viewport. */
   private active: AnalysisTarget | null = null;
@@ -168,13 +152,8 @@ export class ChestAidService {
   private readonly failures = new Map<string, string>();
   private studyImages: readonly StudyImage[] = [];
   private batchRun: { cancelled: boolean } | null = null;
-  private archive: ResultArchive | null = null;
-  /** Per result key: what Save to PACS did or found, and what the archive holds. */
-  private readonly archiveStates = new Map<string, ArchiveState>();
-  private readonly archivedScores = new Map<string, ArchivedScore>();
-  private readonly archiveLookups = new Set<string>();
 
-  constructor({ fetchJson = fetchJsonOverHttp, storage = browserStorage() }: ChestAidServiceDeps = {}) {
+  constructor({ fetchJson = fetchJsonOverHttp, storage = browserStorage() }: ChestAidServiceOptions = {}) {
     this.fetchJson = fetchJson;
     this.storage = storage;
   }
@@ -201,9 +180,7 @@ export class ChestAidService {
       .then(parseManifest)
       .then(base => {
         if (this.manifestPromise === promise) this.baseManifest = base;
-        return this.activeManifestFor(base).catch(error => {
-          throw new Error(`calibration: ${messageOf(error)}`);
-        });
+        return this.activeManifestFor(base);
       });
     this.manifestPromise = promise;
     promise.then(
@@ -225,7 +202,7 @@ export class ChestAidService {
    * log served next to the model). Re-reads the active calibration when a manifest is loaded.
    */
   setCalibrationStore(storeFor: CalibrationStoreFor | null): Promise<void> {
-    this.calibrationStoreFor = storeFor;
+    this.calibration.use(storeFor);
     return this.baseManifest ? this.reloadCalibration() : Promise.resolve();
   }
 
@@ -237,8 +214,7 @@ export class ChestAidService {
   /** The model's versioned calibration, for the admin page (fits, next version, overlays). */
   async calibrationVersions(): Promise<CalibrationVersions> {
     await this.manifestPromise;
-    if (!this.versions) throw new Error('no calibration log is configured: the manifest calibration is the only one');
-    return this.versions;
+    return this.calibration.inUse();
   }
 
   /**
@@ -265,9 +241,7 @@ export class ChestAidService {
     const base = this.baseManifest;
     if (!base) return;
     const url = this.manifestUrl;
-    const promise = this.activeManifestFor(base).catch(error => {
-      throw new Error(`calibration: ${messageOf(error)}`);
-    });
+    const promise = this.activeManifestFor(base);
     this.manifestPromise = promise;
     try {
       const manifest = await promise;
@@ -284,13 +258,13 @@ export class ChestAidService {
     }
   }
 
-  /** The manifest to use for `base`: with the active site calibration applied, when a log has one. */
+  /** The manifest to use for `base`: with the active site calibration of the model bytes in use applied. */
   private async activeManifestFor(base: Manifest): Promise<Manifest> {
-    const sha = (this.analyzer?.modelSha256(base) ?? base.onnx.sha256).toLowerCase();
-    const store = this.calibrationStoreFor?.(sha) ?? null;
-    this.versions = store ? new CalibrationVersions({ store, manifest: base, modelSha256: sha }) : null;
-    if (!this.versions) return base;
-    return (await this.versions.manifestOf()).manifest;
+    try {
+      return await this.calibration.manifestFor(base, this.analyzer?.modelSha256(base) ?? base.onnx.sha256);
+    } catch (error) {
+      throw new Error(`calibration: ${messageOf(error)}`);
+    }
   }
 
   private useManifest(manifest: Manifest): void {
@@ -302,7 +276,7 @@ export class ChestAidService {
     });
     this.refresh();
     this.lookUpStored();
-    this.loadFeedback();
+    this.feedback.load(this.active);
     if (changed) this.announceCalibration();
   }
 
@@ -312,14 +286,13 @@ export class ChestAidService {
 
   /** Where the reader's ground truth is kept; null for none (the panel then offers none). */
   setFeedbackBook(book: FeedbackBook | null): void {
-    this.feedbackBook = book;
-    this.update({ feedback: { ...this.state.feedback, available: book !== null } });
-    this.loadFeedback();
+    this.feedback.use({ book });
+    this.feedback.load(this.active);
   }
 
   /** The feedback book the panel records into: the admin and monitoring pages read it (listFeedback, feedbackCohort). */
   getFeedbackBook(): FeedbackBook | null {
-    return this.feedbackBook;
+    return this.feedback.getBook();
   }
 
   /** The manifest in use, with the active calibration applied; null until loaded (or when refused). */
@@ -329,9 +302,8 @@ export class ChestAidService {
 
   /** The reader's name, as configured; stored with each feedback. */
   setReader(name: string | null | undefined): void {
-    this.reader = typeof name === 'string' && name.trim() !== '' ? name.trim() : 'unknown';
-    this.update({ feedback: { ...this.state.feedback, reader: this.reader } });
-    this.loadFeedback();
+    this.feedback.use({ reader: name ?? null });
+    this.feedback.load(this.active);
   }
 
   /**
@@ -339,80 +311,26 @@ export class ChestAidService {
    * calibration version, the score, the logit and the decision shown. Only a current result can
    * be answered (a stale one is re-analyzed first). Changing one's label appends.
    */
-  async recordFeedback(label: GroundTruth, comment?: string): Promise<void> {
+  recordFeedback(label: GroundTruth, comment?: string): Promise<void> {
     const { analysis, threshold } = this.state;
-    const book = this.feedbackBook;
-    const fail = (message: string) => this.update({ feedback: { ...this.state.feedback, status: 'error', message } });
-    if (!book) return fail('Feedback cannot be recorded in this build of ChestAid (no feedback store).');
-    if (analysis.status !== 'done' || !this.manifest || !this.analyzer) return fail('Feedback answers a current result: analyze the image first.');
-    const { target, outcome } = analysis;
-    const image = imageOf(target);
-    if (!image) return fail('Feedback needs the study and series of the image, which the viewer did not give.');
-    const value = threshold?.value ?? outcome.analysis.decision.threshold;
-    const ticket = this.feedbackTicket;
-    this.update({ feedback: { ...this.state.feedback, status: 'saving', message: null } });
-    try {
-      const { sinkError } = await book.record({
-        ...image,
-        modelSha256: this.analyzer.modelSha256(this.manifest),
-        calibrationVersion: outcome.analysis.calibrationVersion,
-        score: outcome.analysis.probability,
-        logit: outcome.analysis.logit,
-        decision: { above: outcome.analysis.probability >= value, threshold: value },
-        label,
-        ...(comment && comment.trim() ? { comment } : {}),
-        reader: this.reader,
-      });
-      if (ticket !== this.feedbackTicket) return;
-      await this.readFeedback(image, ticket, 'saved', sinkError ? `Saved here; not sent to the PACS: ${sinkError}` : null);
-    } catch (error) {
-      if (ticket === this.feedbackTicket) fail(`The feedback could not be saved: ${messageOf(error)}`);
-    }
-  }
-
-  /** Reads the active image's feedback into the state. */
-  private loadFeedback(): void {
-    const ticket = ++this.feedbackTicket;
-    const image = this.active ? imageOf(this.active) : null;
-    const base = { ...this.state.feedback, reader: this.reader, available: this.feedbackBook !== null };
-    if (!image || !this.feedbackBook) {
-      this.update({ feedback: { ...base, status: 'idle', mine: null, others: [], conflict: false, message: null } });
-      return;
-    }
-    this.update({ feedback: { ...base, status: 'loading', mine: null, others: [], conflict: false, message: null } });
-    this.readFeedback(image, ticket, 'idle', null).catch(error => {
-      if (ticket === this.feedbackTicket) {
-        this.update({ feedback: { ...this.state.feedback, status: 'error', message: `Feedback could not be read: ${messageOf(error)}` } });
-      }
-    });
-  }
-
-  private async readFeedback(image: ImageIdentity, ticket: number, status: FeedbackState['status'], message: string | null): Promise<void> {
-    const entries = await this.feedbackBook!.forImage(image);
-    if (ticket !== this.feedbackTicket) return;
-    const current = currentLabels(entries);
-    const mine = current.find(e => e.reader === this.reader) ?? null;
-    const others = current.filter(e => e.reader !== this.reader).map(e => ({ reader: e.reader, label: e.label, at: e.at }));
-    const labels = new Set(current.map(e => e.label));
-    this.update({
-      feedback: {
-        ...this.state.feedback,
-        reader: this.reader,
-        available: true,
-        status,
-        mine,
-        others,
-        conflict: labels.has('pneumonia') && labels.has('normal'),
-        message,
-      },
-    });
+    const image = analysis.status === 'done' ? this.scored(analysis.target) : null;
+    const answered =
+      analysis.status === 'done' && image
+        ? {
+            target: analysis.target,
+            outcome: analysis.outcome,
+            modelSha256: image.model.modelSha256,
+            threshold: threshold?.value ?? analysis.outcome.analysis.decision.threshold,
+          }
+        : null;
+    return this.feedback.record(label, comment, answered);
   }
 
   setAnalyzer(analyzer: Analyzer | null): void {
     this.analyzer = analyzer;
     // The calibration log is per model bytes: an analyzer running another file needs its own.
     const base = this.baseManifest;
-    if (base && this.versions && analyzer && analyzer.modelSha256(base).toLowerCase() !== this.versions.modelSha256) {
+    if (base && analyzer && this.calibration.readForOther(analyzer.modelSha256(base))) {
       this.reloadCalibration().catch(() => undefined);
     }
     this.refresh();
@@ -426,61 +344,26 @@ export class ChestAidService {
 
   /** Where results are saved and looked up beyond this page; null for memory only. */
   setOutcomeStore(store: OutcomeStore | null): void {
-    this.outcomeStore = store;
+    this.stored.use(store);
     this.lookUpStored();
   }
 
   /** Where results are shared with other readers (the PACS); null for none. */
   setArchive(archive: ResultArchive | null): void {
-    this.archive = archive;
-    this.archiveStates.clear();
-    this.archivedScores.clear();
+    this.archive.use(archive);
     this.refresh();
     this.lookUpStored();
   }
 
   /**
    * Save to PACS: archives the result shown for the active image (only that image's, computed on
-   * it). Resolves when the PACS has answered; the outcome is announced in `state.archive`. A
-   * failure leaves the result where it was (memory and the browser store): nothing is lost, and
-   * saving again retries.
+   * it, under the active calibration). Resolves when the PACS has answered; the outcome is
+   * announced in `state.archive`. A failure leaves the result where it was (memory and the browser
+   * store): nothing is lost, and saving again retries.
    */
-  async saveToPacs(): Promise<void> {
-    const { active: target, manifest, analyzer, archive } = this;
-    if (!target || !manifest || !analyzer) return;
-    const reason = archive ? archive.unavailableReason(target) : 'No PACS is configured: results stay in this browser.';
-    if (!archive || reason) return;
-    let key: string;
-    let slot: string;
-    try {
-      key = this.keyOf(target, manifest, analyzer);
-      slot = this.archiveSlot(key, manifest);
-    } catch {
-      return;
-    }
-    // Only a result under the active calibration: a stale one is not what the PACS should hold.
-    const outcome = this.currentOutcome(key);
-    const current = this.archiveStates.get(slot)?.status;
-    if (!outcome || current === 'saving' || current === 'saved' || current === 'already-saved') return;
-    this.archiveStates.set(slot, { status: 'saving' });
-    this.refresh();
-    let answer: ArchiveSave;
-    try {
-      answer = await archive.save(target, outcome, manifest, this.modelOf(manifest, analyzer));
-    } catch (error) {
-      answer = { status: 'failed', kind: 'error', message: messageOf(error) };
-    }
-    this.archiveStates.set(slot, answer);
-    if (answer.status === 'saved' || answer.status === 'already-saved') {
-      this.archivedScores.set(slot, {
-        probability: outcome.analysis.probability,
-        srSopInstanceUID: answer.srSopInstanceUID,
-        observedAt: this.archivedScores.get(slot)?.observedAt ?? new Date().toISOString(),
-        modelId: outcome.analysis.modelId,
-        modelVersion: outcome.analysis.modelVersion,
-      });
-    }
-    this.refresh();
+  saveToPacs(): Promise<void> {
+    const image = this.scored(this.active);
+    return this.archive.save(image, image && this.currentOutcome(image.key));
   }
 
   setStudyModalities(modalities: readonly string[]): void {
@@ -509,7 +392,7 @@ export class ChestAidService {
     this.notice = null;
     this.refresh();
     this.lookUpStored();
-    if (imageChanged) this.loadFeedback();
+    if (imageChanged) this.feedback.load(target);
   }
 
   /** Why Analyze cannot run now, or null when it can. */
@@ -531,7 +414,7 @@ export class ChestAidService {
     const imageChanged = this.active?.sopInstanceUID !== target.sopInstanceUID;
     this.active = target;
     this.notice = null;
-    if (imageChanged) this.loadFeedback();
+    if (imageChanged) this.feedback.load(target);
     return this.run(target);
   }
 
@@ -543,12 +426,13 @@ export class ChestAidService {
     if (blocked || !manifest || !analyzer) {
       return Promise.resolve(this.fail(blocked ?? 'Loading the model manifest...'));
     }
-    let key: string;
+    let image: ScoredImage;
     try {
-      key = this.keyOf(target, manifest, analyzer);
+      image = scoredImage(target, manifest, analyzer);
     } catch (error) {
       return Promise.resolve(this.fail(messageOf(error)));
     }
+    const { key } = image;
     const known = this.running.get(key);
     if (known || this.currentOutcome(key)) {
       this.refresh();
@@ -564,7 +448,7 @@ export class ChestAidService {
         if (outcome.key !== key) {
           this.failures.set(key, `The pixels read for this image belong to another image (${outcome.key}); the result is not shown.`);
         } else {
-          this.save(target, outcome, manifest, analyzer);
+          this.stored.save(image, outcome);
         }
       },
       error => {
@@ -586,12 +470,8 @@ export class ChestAidService {
    * draws from this, so a viewport only ever shows the layer of the image it displays.
    */
   outcomeForImage(sopInstanceUID: string): AnalysisOutcome | null {
-    if (!this.manifest || !this.analyzer) return null;
-    try {
-      return this.currentOutcome(resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest)));
-    } catch {
-      return null;
-    }
+    const key = this.keyOf(sopInstanceUID);
+    return key === null ? null : this.currentOutcome(key);
   }
 
   /** The result under `key` if it was computed under the active calibration version. */
@@ -647,15 +527,9 @@ export class ChestAidService {
     if (batch) this.update({ batch: { ...batch, cancelled: true } });
   }
 
-  /** Changes how the heatmap layer is drawn (every viewport). */
+  /** Changes how the heatmap layer is drawn (every viewport); throws InputError for a value out of range. */
   setHeatmap(patch: Partial<HeatmapSettings>): void {
-    const next = { ...this.state.heatmap, ...patch };
-    if (!(next.opacity >= 0 && next.opacity <= 1)) throw new InputError(`heatmap opacity must lie in [0, 1], got ${show(next.opacity)}`);
-    if (!(next.outlineLevel > 0 && next.outlineLevel <= 1)) {
-      throw new InputError(`outline level must lie in (0, 1], got ${show(next.outlineLevel)}`);
-    }
-    if (!['attention', 'outline', 'both'].includes(next.layers)) throw new InputError(`unknown heatmap layers ${show(next.layers)}`);
-    this.update({ heatmap: next });
+    this.update({ heatmap: changedHeatmap(this.state.heatmap, patch) });
   }
 
   toggleHeatmap(): void {
@@ -690,97 +564,46 @@ export class ChestAidService {
     this.refresh();
   }
 
-  private keyOf(target: Pick<AnalysisTarget, 'sopInstanceUID'>, manifest: Manifest, analyzer: Analyzer): string {
-    return resultKey(target.sopInstanceUID, analyzer.modelSha256(manifest));
+  /** `target` under the model in use, or null when there is none yet or its key cannot be made. */
+  private scored(target: AnalysisTarget | null): ScoredImage | null {
+    if (!target || !this.manifest || !this.analyzer) return null;
+    try {
+      return scoredImage(target, this.manifest, this.analyzer);
+    } catch {
+      return null;
+    }
   }
 
-  private modelOf(manifest: Manifest, analyzer: Analyzer): ModelIdentity {
-    return { modelSha256: analyzer.modelSha256(manifest), calibrationVersion: manifest.calibration.version };
-  }
-
-  /** Keeps a finished analysis in the outcome store; a store failure costs the copy, not the result. */
-  private save(target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, analyzer: Analyzer): void {
-    this.outcomeStore?.save(target, outcome, this.modelOf(manifest, analyzer)).catch(error => {
-      console.warn('ChestAid: the result could not be stored for later', error);
-    });
+  /** The result key of an image under the model in use, or null. */
+  private keyOf(sopInstanceUID: string): string | null {
+    if (!this.manifest || !this.analyzer) return null;
+    try {
+      return resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest));
+    } catch {
+      return null;
+    }
   }
 
   /**
-   * Looks the active image up in the outcome store when nothing is known of it in memory. The
-   * answer is kept under its own key, so one that arrives after the reader moved on is shown only
-   * if they come back to that image.
+   * Looks the active image up where results outlive the page (the outcome store) and in the
+   * archive, when nothing is known of it in memory. An answer is kept under its own key, so one
+   * that arrives after the reader moved on is shown only if they come back to that image.
    */
   private lookUpStored(): void {
-    this.lookUpArchived();
-    const { active: target, manifest, analyzer, outcomeStore: store } = this;
-    if (!target || !manifest || !analyzer || !store) return;
-    let key: string;
-    try {
-      key = this.keyOf(target, manifest, analyzer);
-    } catch {
-      return;
-    }
-    if (this.currentOutcome(key) || this.running.has(key)) return;
-    const model = this.modelOf(manifest, analyzer);
-    const lookup = `${key}|${model.calibrationVersion}`;
-    if (this.lookups.has(lookup)) return;
-    this.lookups.add(lookup);
-    const look = async () => {
-      const outcome = await store.find(target, model);
-      if (outcome) return withCalibration(outcome, model.calibrationVersion);
-      // None under the active calibration: one under another is shown as stale rather than nothing.
-      const older = this.results.has(key) ? null : ((await store.findOther?.(target, model)) ?? null);
-      return older && withCalibration(older.outcome, older.calibrationVersion);
-    };
-    look()
-      .then(
-        outcome => {
-          if (outcome && outcome.key === key && !this.currentOutcome(key)) {
-            this.remember(outcome);
-            this.refresh();
-          }
-        },
-        error => console.warn('ChestAid: stored results could not be read', error),
-      )
-      .finally(() => this.lookups.delete(lookup));
-  }
-
-  /**
-   * Asks the archive (once per image and model, again after a failure) whether another reader or
-   * the triage worker has stored a result for the active image, so the panel can show it and
-   * Save to PACS knows there is nothing to write.
-   */
-  private lookUpArchived(): void {
-    const { active: target, manifest, analyzer, archive } = this;
-    if (!target || !manifest || !analyzer || !archive || archive.unavailableReason(target)) return;
-    let key: string;
-    try {
-      key = this.archiveSlot(this.keyOf(target, manifest, analyzer), manifest);
-    } catch {
-      return;
-    }
-    if (this.archivedScores.has(key) || this.archiveLookups.has(key) || this.archiveStates.has(key)) return;
-    this.archiveLookups.add(key);
-    this.archiveStates.set(key, { status: 'checking' });
-    this.refresh();
-    archive
-      .find(target, this.modelOf(manifest, analyzer))
-      .catch((error): ArchiveLookup => ({ status: 'failed', kind: 'error', message: messageOf(error) }))
-      .then(found => {
-        // A save that started meanwhile has the last word.
-        const saving = this.archiveStates.get(key)?.status === 'saving';
-        if (found.status === 'found') {
-          this.archivedScores.set(key, found.score);
-          if (!saving) this.archiveStates.set(key, { status: 'already-saved', srSopInstanceUID: found.score.srSopInstanceUID });
-        } else if (!saving) {
-          // A failed look-up is not worth an alarm before the reader asks to save: saving checks again.
-          this.archiveStates.delete(key);
+    const image = this.scored(this.active);
+    this.archive.lookUp(image);
+    if (!image || this.currentOutcome(image.key) || this.running.has(image.key)) return;
+    const { key } = image;
+    this.stored.lookUp(
+      image,
+      () => this.results.has(key),
+      outcome => {
+        if (outcome.key === key && !this.currentOutcome(key)) {
+          this.remember(outcome);
+          this.refresh();
         }
-      })
-      .finally(() => {
-        this.archiveLookups.delete(key);
-        this.refresh();
-      });
+      },
+    );
   }
 
   private remember(outcome: AnalysisOutcome): void {
@@ -793,42 +616,15 @@ export class ChestAidService {
 
   /** Derives what the panel shows for the active image. */
   private refresh(): void {
-    this.update({ analysis: this.analysisOfActive(), images: this.imageRows(), ...this.archiveOfActive() });
-  }
-
-  private archiveOfActive(): Pick<ChestAidState, 'archive' | 'archived'> {
-    const target = this.active;
-    if (!this.archive) return { archive: INITIAL_STATE.archive, archived: null };
-    if (!target) return { archive: { status: 'idle' }, archived: null };
-    const reason = this.archive.unavailableReason(target);
-    if (reason) return { archive: { status: 'unavailable', reason }, archived: null };
-    if (!this.manifest || !this.analyzer) return { archive: { status: 'idle' }, archived: null };
-    let key: string;
-    try {
-      key = this.archiveSlot(this.keyOf(target, this.manifest, this.analyzer), this.manifest);
-    } catch {
-      return { archive: { status: 'idle' }, archived: null };
-    }
-    return { archive: this.archiveStates.get(key) ?? { status: 'idle' }, archived: this.archivedScores.get(key) ?? null };
-  }
-
-  /** What the PACS keys a result by: the image and model (the result key) and the calibration version. */
-  private archiveSlot(key: string, manifest: Manifest): string {
-    return `${key}|${manifest.calibration.version}`;
+    const image = this.scored(this.active);
+    this.update({ analysis: this.analysisOf(image), images: this.imageRows(), ...this.archive.stateOf(this.active, image) });
   }
 
   private imageRows(): ImageRow[] {
-    const manifest = this.manifest;
-    const analyzer = this.analyzer;
     return this.studyImages.map(image => {
       const active = this.active?.sopInstanceUID === image.sopInstanceUID;
-      if (!manifest || !analyzer) return { image, status: 'idle', active };
-      let key: string;
-      try {
-        key = this.keyOf(image, manifest, analyzer);
-      } catch {
-        return { image, status: 'idle', active };
-      }
+      const key = this.keyOf(image.sopInstanceUID);
+      if (key === null) return { image, status: 'idle', active };
       const outcome = this.results.get(key);
       if (this.running.has(key)) return { image, status: 'running', active };
       if (outcome) return { image, status: this.currentOutcome(key) ? 'done' : 'stale', outcome, active };
@@ -837,16 +633,11 @@ export class ChestAidService {
     });
   }
 
-  private analysisOfActive(): AnalysisState {
+  /** What the panel shows of the active image (`image`: it under the model in use). */
+  private analysisOf(image: ScoredImage | null): AnalysisState {
     if (this.notice) return { status: 'error', message: this.notice };
-    const target = this.active;
-    if (!target || !this.manifest || !this.analyzer) return { status: 'idle' };
-    let key: string;
-    try {
-      key = this.keyOf(target, this.manifest, this.analyzer);
-    } catch {
-      return { status: 'idle' };
-    }
+    if (!image) return { status: 'idle' };
+    const { target, key } = image;
     const outcome = this.results.get(key);
     if (outcome && this.currentOutcome(key)) return { status: 'done', target, outcome };
     if (this.running.has(key)) return { status: 'running', target };
@@ -869,15 +660,10 @@ export function blockedReason({ hostProblem, study }: ChestAidState): string | n
   return hostProblem ?? (study && !study.valid ? study.description : null);
 }
 
-/** The outcome with the calibration version it was computed under (the run's or the store key's). */
-function withCalibration(outcome: AnalysisOutcome, calibrationVersion: string): AnalysisOutcome {
-  if (outcome.analysis.calibrationVersion === calibrationVersion) return outcome;
-  return { ...outcome, analysis: { ...outcome.analysis, calibrationVersion } };
-}
-
-function imageOf(target: AnalysisTarget): ImageIdentity | null {
-  const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = target;
-  return studyInstanceUID && seriesInstanceUID && sopInstanceUID ? { studyInstanceUID, seriesInstanceUID, sopInstanceUID } : null;
+/** `target` under `analyzer`'s model and `manifest`'s calibration; throws when its key cannot be made. */
+function scoredImage(target: AnalysisTarget, manifest: Manifest, analyzer: Analyzer): ScoredImage {
+  const modelSha256 = analyzer.modelSha256(manifest);
+  return { target, manifest, key: resultKey(target.sopInstanceUID, modelSha256), model: { modelSha256, calibrationVersion: manifest.calibration.version } };
 }
 
 function modelInfoOf(manifest: Manifest): ModelInfo {

@@ -225,3 +225,14 @@ export interface ChestAidState {
 /** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */
 export type CalibrationStoreFor = (modelSha256: string) => CalibrationStore | null;
 
+/**
+ * An image under the model and calibration in use: what results are kept, stored and archived
+ * under. Only ever built when the key could be computed.
+ */
+export interface ScoredImage {
+  readonly target: AnalysisTarget;
+  readonly manifest: Manifest;
+  /** resultKey(SOPInstanceUID, model sha256). */
+  readonly key: string;
+  readonly model: ModelIdentity;
+}

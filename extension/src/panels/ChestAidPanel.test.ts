@@ -6,7 +6,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
 import type { Analysis } from '@chestaid/core';
-import { DEFAULT_HEATMAP } from '../analysis/ChestAidService';
+import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import type { ChestAidState, ModelInfo } from '../analysis/types';
 import { ChestAidPanel, type ChestAidPanelService } from './ChestAidPanel';
 
