@@ -8,55 +8,33 @@
  * Results are keyed by what they are about, resultKey(SOPInstanceUID, model sha256), and only the
  * result whose key is the active image's is ever shown: an answer that arrives after the reader
  * moved to another image is kept for that image and never shown on this one; a second Analyze of
- * an image being analyzed joins the run under way.
+ * an image being analyzed joins the run under way (sessionResults.ts).
  *
  * The analysis itself is plugged in with setAnalyzer(): the shell does not know how pixels reach
  * the model (that is the onnxruntime and Cornerstone adapters' business). The rest is done by
- * collaborators, each in its own file: the OutcomeStore that keeps results beyond the page
- * (outcomeStoreLink.ts), the site's calibration versions (siteCalibrationLink.ts), the PACS archive
- * (archiveLink.ts) and the readers' feedback (feedbackLink.ts).
+ * collaborators, each in its own file: the manifest in use (activeManifest.ts) with the site's
+ * calibration versions (siteCalibrationLink.ts), the OutcomeStore that keeps results beyond the
+ * page (outcomeStoreLink.ts), the PACS archive (archiveLink.ts), the readers' feedback
+ * (feedbackLink.ts) and "Analyze all images" (analyzeAll.ts).
  *
- * Calibration versions (issue 8): after the manifest, the active calibration is read from the
- * site's log and applied; the manifest the service hands out is that one. Every result carries the
- * calibration version it was computed under; one from another version is shown as stale, never
- * as current. accept/rollback go through the log and announce EVENTS.CALIBRATION_CHANGED.
+ * Calibration versions (issue 8): every result carries the calibration version it was computed
+ * under; one from another version is shown as stale, never as current. accept/rollback go through
+ * the site's log and announce EVENTS.CALIBRATION_CHANGED.
  */
-import {
-  type CalibrationHistory,
-  calibrationLabel,
-  calibrationOrigin,
-  type CalibrationVersions,
-  type ChangeOptions,
-  type FeedbackBook,
-  type GroundTruth,
-  type Manifest,
-  messageOf,
-  parseManifest,
-} from '@chestaid/core';
-import { resultKey, SupersededError } from '../inference';
+import { type CalibrationHistory, type CalibrationVersions, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf } from '@chestaid/core';
+import { resultKey } from '../inference';
 import { checkModalities } from '../modalities';
+import { ActiveManifest, modelInfoOf } from './activeManifest';
+import { AnalyzeAll } from './analyzeAll';
 import { ArchiveLink, NO_ARCHIVE } from './archiveLink';
 import { FeedbackLink, NO_FEEDBACK } from './feedbackLink';
 import { changedHeatmap, DEFAULT_HEATMAP } from './heatmapSetting';
-import { OutcomeStoreLink, withCalibration } from './outcomeStoreLink';
+import { OutcomeStoreLink } from './outcomeStoreLink';
+import { SessionResults } from './sessionResults';
 import { SiteCalibrationLink } from './siteCalibrationLink';
-import { loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
-import type {
-  AnalysisOutcome,
-  AnalysisState,
-  AnalysisTarget,
-  Analyzer,
-  CalibrationStoreFor,
-  ChestAidState,
-  HeatmapSettings,
-  ImageRow,
-  ModelInfo,
-  OutcomeStore,
-  ResultArchive,
-  RuntimeState,
-  ScoredImage,
-  StudyImage,
-} from './types';
+import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, CalibrationStoreFor, ChestAidState, HeatmapSettings } from './types';
+import type { OutcomeStore, ResultArchive, RuntimeState, ScoredImage, StudyImage } from './types';
 
 export const EVENTS = Object.freeze({
   STATE_CHANGED: 'event::chestaid:stateChanged',
@@ -82,34 +60,14 @@ const INITIAL_STATE: ChestAidState = {
 /** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
 const BATCH_SLOT = 'chestaid-analyze-all';
 
-/** Results kept for images analyzed earlier in the session (a few hundred bytes each). */
-const MAX_RESULTS = 200;
-
 type Listener = (state: ChestAidState) => void;
 
 /** How the service reaches the page; tests pass fakes. */
 export interface ChestAidServiceOptions {
-  /** Fetches and parses JSON. */
+  /** Fetches and parses JSON (the manifest); over HTTP by default. */
   readonly fetchJson?: (url: string) => Promise<unknown>;
   /** Where the reader's threshold is kept; window.localStorage by default, null for none. */
   readonly storage?: StorageLike | null;
-}
-
-async function fetchJsonOverHttp(url: string): Promise<unknown> {
-  const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`);
-  }
-  return response.json();
-}
-
-function browserStorage(): StorageLike | null {
-  try {
-    return (globalThis as { localStorage?: StorageLike }).localStorage ?? null;
-  } catch {
-    // Reading localStorage itself throws where storage is blocked.
-    return null;
-  }
 }
 
 function sameImage(a: AnalysisTarget | null, b: AnalysisTarget | null): boolean {
@@ -129,15 +87,13 @@ export class ChestAidService {
 
   private state: ChestAidState = INITIAL_STATE;
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly fetchJson: (url: string) => Promise<unknown>;
   private readonly storage: StorageLike | null;
-  private manifestPromise: Promise<Manifest> | null = null;
-  private manifestUrl: string | null = null;
-  /** The manifest as validated, before any site calibration. */
-  private baseManifest: Manifest | null = null;
-  /** The manifest in use: the base with the active calibration applied. */
-  private manifest: Manifest | null = null;
+  private readonly model: ActiveManifest;
   private analyzer: Analyzer | null = null;
+  private readonly results = new SessionResults(
+    () => this.manifest?.calibration.version ?? null,
+    () => this.refresh(),
+  );
   private readonly stored = new OutcomeStoreLink();
   private readonly calibration = new SiteCalibrationLink();
   private readonly archive = new ArchiveLink(() => this.refresh());
@@ -147,15 +103,31 @@ export class ChestAidService {
   private active: AnalysisTarget | null = null;
   /** A refusal about the request rather than an image (blocked study, no image...). */
   private notice: string | null = null;
-  private readonly results = new Map<string, AnalysisOutcome>();
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly failures = new Map<string, string>();
   private studyImages: readonly StudyImage[] = [];
-  private batchRun: { cancelled: boolean } | null = null;
+  private readonly batch = new AnalyzeAll(batch => this.update({ batch }));
 
-  constructor({ fetchJson = fetchJsonOverHttp, storage = browserStorage() }: ChestAidServiceOptions = {}) {
-    this.fetchJson = fetchJson;
+  constructor({ fetchJson, storage = browserStorage() }: ChestAidServiceOptions = {}) {
     this.storage = storage;
+    this.model = new ActiveManifest({
+      fetchJson,
+      calibration: this.calibration,
+      modelSha256: base => this.analyzer?.modelSha256(base) ?? base.onnx.sha256,
+      listener: {
+        loading: () => this.update({ model: { status: 'loading' }, threshold: null }),
+        ready: (manifest, versionChanged) => this.useManifest(manifest, versionChanged),
+        failed: message => this.update({ model: { status: 'error', message } }),
+        lost: message => {
+          this.update({ model: { status: 'error', message }, threshold: null });
+          this.refresh();
+          this.announceCalibration();
+        },
+      },
+    });
+  }
+
+  /** The manifest in use, with the active calibration applied; null until loaded (or when refused). */
+  private get manifest(): Manifest | null {
+    return this.model.current;
   }
 
   getState = (): ChestAidState => this.state;
@@ -170,31 +142,7 @@ export class ChestAidService {
 
   /** Loads and validates the manifest once per URL; later calls share the first promise. */
   loadManifest(url: string): Promise<Manifest> {
-    if (this.manifestPromise && this.manifestUrl === url) {
-      return this.manifestPromise;
-    }
-    this.manifestUrl = url;
-    this.manifest = null;
-    this.update({ model: { status: 'loading' }, threshold: null });
-    const promise = this.fetchJson(url)
-      .then(parseManifest)
-      .then(base => {
-        if (this.manifestPromise === promise) this.baseManifest = base;
-        return this.activeManifestFor(base);
-      });
-    this.manifestPromise = promise;
-    promise.then(
-      manifest => {
-        if (this.manifestPromise === promise) this.useManifest(manifest);
-      },
-      error => {
-        if (this.manifestPromise === promise) {
-          this.manifestPromise = null;
-          this.update({ model: { status: 'error', message: `Model manifest ${url}: ${messageOf(error)}` } });
-        }
-      },
-    );
-    return promise;
+    return this.model.load(url);
   }
 
   /**
@@ -203,7 +151,7 @@ export class ChestAidService {
    */
   setCalibrationStore(storeFor: CalibrationStoreFor | null): Promise<void> {
     this.calibration.use(storeFor);
-    return this.baseManifest ? this.reloadCalibration() : Promise.resolve();
+    return this.model.validated ? this.reloadCalibration() : Promise.resolve();
   }
 
   /** The model's verified calibration log (what the admin page shows and builds its next change on). */
@@ -213,7 +161,7 @@ export class ChestAidService {
 
   /** The model's versioned calibration, for the admin page (fits, next version, overlays). */
   async calibrationVersions(): Promise<CalibrationVersions> {
-    await this.manifestPromise;
+    await this.model.attempt;
     return this.calibration.inUse();
   }
 
@@ -237,39 +185,11 @@ export class ChestAidService {
    * Reads the active calibration again (after a change made here, by the CLI, or in another tab)
    * and applies it. A failure (corrupt log) blocks analysis with the reason, as at load.
    */
-  async reloadCalibration(): Promise<void> {
-    const base = this.baseManifest;
-    if (!base) return;
-    const url = this.manifestUrl;
-    const promise = this.activeManifestFor(base);
-    this.manifestPromise = promise;
-    try {
-      const manifest = await promise;
-      if (this.manifestPromise === promise) this.useManifest(manifest);
-    } catch (error) {
-      if (this.manifestPromise === promise) {
-        this.manifest = null;
-        this.manifestPromise = null;
-        this.update({ model: { status: 'error', message: `Model manifest ${url}: ${messageOf(error)}` }, threshold: null });
-        this.refresh();
-        this.announceCalibration();
-      }
-      throw error;
-    }
+  reloadCalibration(): Promise<void> {
+    return this.model.reload();
   }
 
-  /** The manifest to use for `base`: with the active site calibration of the model bytes in use applied. */
-  private async activeManifestFor(base: Manifest): Promise<Manifest> {
-    try {
-      return await this.calibration.manifestFor(base, this.analyzer?.modelSha256(base) ?? base.onnx.sha256);
-    } catch (error) {
-      throw new Error(`calibration: ${messageOf(error)}`);
-    }
-  }
-
-  private useManifest(manifest: Manifest): void {
-    const changed = this.manifest !== null && this.manifest.calibration.version !== manifest.calibration.version;
-    this.manifest = manifest;
+  private useManifest(manifest: Manifest, versionChanged: boolean): void {
     this.update({
       model: { status: 'ready', info: modelInfoOf(manifest) },
       threshold: loadThreshold(this.storage, manifest),
@@ -277,7 +197,7 @@ export class ChestAidService {
     this.refresh();
     this.lookUpStored();
     this.feedback.load(this.active);
-    if (changed) this.announceCalibration();
+    if (versionChanged) this.announceCalibration();
   }
 
   private announceCalibration(): void {
@@ -316,12 +236,7 @@ export class ChestAidService {
     const image = analysis.status === 'done' ? this.scored(analysis.target) : null;
     const answered =
       analysis.status === 'done' && image
-        ? {
-            target: analysis.target,
-            outcome: analysis.outcome,
-            modelSha256: image.model.modelSha256,
-            threshold: threshold?.value ?? analysis.outcome.analysis.decision.threshold,
-          }
+        ? { target: analysis.target, outcome: analysis.outcome, modelSha256: image.model.modelSha256, threshold: threshold?.value ?? null }
         : null;
     return this.feedback.record(label, comment, answered);
   }
@@ -329,7 +244,7 @@ export class ChestAidService {
   setAnalyzer(analyzer: Analyzer | null): void {
     this.analyzer = analyzer;
     // The calibration log is per model bytes: an analyzer running another file needs its own.
-    const base = this.baseManifest;
+    const base = this.model.validated;
     if (base && analyzer && this.calibration.readForOther(analyzer.modelSha256(base))) {
       this.reloadCalibration().catch(() => undefined);
     }
@@ -363,7 +278,7 @@ export class ChestAidService {
    */
   saveToPacs(): Promise<void> {
     const image = this.scored(this.active);
-    return this.archive.save(image, image && this.currentOutcome(image.key));
+    return this.archive.save(image, image && this.results.current(image.key));
   }
 
   setStudyModalities(modalities: readonly string[]): void {
@@ -432,37 +347,11 @@ export class ChestAidService {
     } catch (error) {
       return Promise.resolve(this.fail(messageOf(error)));
     }
-    const { key } = image;
-    const known = this.running.get(key);
-    if (known || this.currentOutcome(key)) {
-      this.refresh();
-      return known ?? Promise.resolve();
-    }
-    this.failures.delete(key);
-    const run = analyzer.analyze(target, manifest).then(
-      analyzed => {
-        // Stamped with the calibration it ran under: if the version changes while it runs, it is
-        // shown as stale, never as current, and stored under the version that made it.
-        const outcome = withCalibration(analyzed, manifest.calibration.version);
-        this.remember(outcome);
-        if (outcome.key !== key) {
-          this.failures.set(key, `The pixels read for this image belong to another image (${outcome.key}); the result is not shown.`);
-        } else {
-          this.stored.save(image, outcome);
-        }
-      },
-      error => {
-        // Superseded: a newer request in the same viewport replaced it; nobody waits for it.
-        if (!(error instanceof SupersededError)) this.failures.set(key, messageOf(error));
-      },
+    return this.results.run(
+      image,
+      () => analyzer.analyze(target, manifest),
+      outcome => this.stored.save(image, outcome),
     );
-    const settled = run.finally(() => {
-      this.running.delete(key);
-      this.refresh();
-    });
-    this.running.set(key, settled);
-    this.refresh();
-    return settled;
   }
 
   /**
@@ -471,13 +360,7 @@ export class ChestAidService {
    */
   outcomeForImage(sopInstanceUID: string): AnalysisOutcome | null {
     const key = this.keyOf(sopInstanceUID);
-    return key === null ? null : this.currentOutcome(key);
-  }
-
-  /** The result under `key` if it was computed under the active calibration version. */
-  private currentOutcome(key: string): AnalysisOutcome | null {
-    const outcome = this.results.get(key);
-    return outcome && this.manifest && outcome.analysis.calibrationVersion === this.manifest.calibration.version ? outcome : null;
+    return key === null ? null : this.results.current(key);
   }
 
   /** The open study's CR/DX images, in the order the panel lists them. */
@@ -488,43 +371,18 @@ export class ChestAidService {
 
   /**
    * "Analyze all images": scores the study's CR/DX images one after the other, skipping those
-   * already scored under this model, with progress in `state.batch`. One at a time, so the
-   * reader's own Analyze is never starved and the worker holds one tensor at a time.
+   * already scored under this model, with progress in `state.batch`.
    */
   async analyzeAll(): Promise<void> {
-    if (this.batchRun) return;
+    if (this.batch.running) return;
     const blocked = this.blocker();
-    if (blocked) {
-      this.fail(blocked);
-      return;
-    }
-    const run = { cancelled: false };
-    this.batchRun = run;
-    const images = this.studyImages;
-    let done = 0;
-    const report = (running: boolean) =>
-      this.update({ batch: { running, done, total: images.length, cancelled: run.cancelled } });
-    report(true);
-    try {
-      for (const image of images) {
-        if (run.cancelled) break;
-        await this.run({ ...image, viewportId: BATCH_SLOT });
-        done++;
-        report(true);
-      }
-    } finally {
-      this.batchRun = null;
-      report(false);
-      this.refresh();
-    }
+    if (blocked) return this.fail(blocked);
+    await this.batch.over(this.studyImages, image => this.run({ ...image, viewportId: BATCH_SLOT })).finally(() => this.refresh());
   }
 
   /** Stops "Analyze all images" after the image being analyzed; finished results are kept. */
   cancelAnalyzeAll(): void {
-    if (!this.batchRun) return;
-    this.batchRun.cancelled = true;
-    const { batch } = this.state;
-    if (batch) this.update({ batch: { ...batch, cancelled: true } });
+    this.batch.cancel();
   }
 
   /** Changes how the heatmap layer is drawn (every viewport); throws InputError for a value out of range. */
@@ -592,59 +450,28 @@ export class ChestAidService {
   private lookUpStored(): void {
     const image = this.scored(this.active);
     this.archive.lookUp(image);
-    if (!image || this.currentOutcome(image.key) || this.running.has(image.key)) return;
+    if (!image || this.results.current(image.key) || this.results.isRunning(image.key)) return;
     const { key } = image;
     this.stored.lookUp(
       image,
       () => this.results.has(key),
       outcome => {
-        if (outcome.key === key && !this.currentOutcome(key)) {
-          this.remember(outcome);
+        if (outcome.key === key && !this.results.current(key)) {
+          this.results.remember(outcome);
           this.refresh();
         }
       },
     );
   }
 
-  private remember(outcome: AnalysisOutcome): void {
-    this.results.delete(outcome.key);
-    this.results.set(outcome.key, outcome);
-    if (this.results.size > MAX_RESULTS) {
-      this.results.delete(this.results.keys().next().value as string);
-    }
-  }
-
   /** Derives what the panel shows for the active image. */
   private refresh(): void {
     const image = this.scored(this.active);
-    this.update({ analysis: this.analysisOf(image), images: this.imageRows(), ...this.archive.stateOf(this.active, image) });
-  }
-
-  private imageRows(): ImageRow[] {
-    return this.studyImages.map(image => {
-      const active = this.active?.sopInstanceUID === image.sopInstanceUID;
-      const key = this.keyOf(image.sopInstanceUID);
-      if (key === null) return { image, status: 'idle', active };
-      const outcome = this.results.get(key);
-      if (this.running.has(key)) return { image, status: 'running', active };
-      if (outcome) return { image, status: this.currentOutcome(key) ? 'done' : 'stale', outcome, active };
-      const message = this.failures.get(key);
-      return message ? { image, status: 'error', message, active } : { image, status: 'idle', active };
+    this.update({
+      analysis: this.notice ? { status: 'error', message: this.notice } : this.results.analysisOf(image),
+      images: this.studyImages.map(row => this.results.rowOf(row, this.keyOf(row.sopInstanceUID), this.active?.sopInstanceUID === row.sopInstanceUID)),
+      ...this.archive.stateOf(this.active, image),
     });
-  }
-
-  /** What the panel shows of the active image (`image`: it under the model in use). */
-  private analysisOf(image: ScoredImage | null): AnalysisState {
-    if (this.notice) return { status: 'error', message: this.notice };
-    if (!image) return { status: 'idle' };
-    const { target, key } = image;
-    const outcome = this.results.get(key);
-    if (outcome && this.currentOutcome(key)) return { status: 'done', target, outcome };
-    if (this.running.has(key)) return { status: 'running', target };
-    if (outcome) return { status: 'stale', target, outcome, calibrationVersion: outcome.analysis.calibrationVersion };
-    const failure = this.failures.get(key);
-    if (failure) return { status: 'error', message: failure };
-    return { status: 'idle' };
   }
 
   private update(patch: Partial<ChestAidState>): void {
@@ -664,19 +491,4 @@ export function blockedReason({ hostProblem, study }: ChestAidState): string | n
 function scoredImage(target: AnalysisTarget, manifest: Manifest, analyzer: Analyzer): ScoredImage {
   const modelSha256 = analyzer.modelSha256(manifest);
   return { target, manifest, key: resultKey(target.sopInstanceUID, modelSha256), model: { modelSha256, calibrationVersion: manifest.calibration.version } };
-}
-
-function modelInfoOf(manifest: Manifest): ModelInfo {
-  const origin = calibrationOrigin(manifest);
-  return {
-    calibration: origin,
-    calibrationLabel: calibrationLabel(origin),
-    id: manifest.model.id,
-    version: manifest.model.version,
-    sha256: manifest.onnx.sha256,
-    synthetic: manifest.data.synthetic === true,
-    disclaimer: manifest.intended_use.disclaimer,
-    calibrationMethod: manifest.calibration.selected,
-    calibrationVersion: manifest.calibration.version,
-  };
 }

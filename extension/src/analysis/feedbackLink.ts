@@ -17,8 +17,8 @@ export interface AnsweredResult {
   readonly target: AnalysisTarget;
   readonly outcome: AnalysisOutcome;
   readonly modelSha256: string;
-  /** The threshold the decision on screen was made with. */
-  readonly threshold: number;
+  /** The reader's threshold the decision on screen was made with (null: the analysis's own). */
+  readonly threshold: number | null;
 }
 
 function imageOf(target: AnalysisTarget): ImageIdentity | null {
@@ -72,7 +72,8 @@ export class FeedbackLink {
     const fail = (message: string) => this.set({ ...this.state, status: 'error', message });
     if (!book) return fail('Feedback cannot be recorded in this build of ChestAid (no feedback store).');
     if (!answered) return fail('Feedback answers a current result: analyze the image first.');
-    const { target, outcome, modelSha256, threshold } = answered;
+    const { target, outcome, modelSha256 } = answered;
+    const threshold = answered.threshold ?? outcome.analysis.decision.threshold;
     const image = imageOf(target);
     if (!image) return fail('Feedback needs the study and series of the image, which the viewer did not give.');
     const ticket = this.ticket;

@@ -5,13 +5,8 @@
  * reload) opens with its result and without a second run. A store failure costs the copy, never
  * the result on screen.
  */
+import { withCalibration } from './sessionResults';
 import type { AnalysisOutcome, OutcomeStore, ScoredImage } from './types';
-
-/** The outcome with the calibration version it was computed under (the run's or the store key's). */
-export function withCalibration(outcome: AnalysisOutcome, calibrationVersion: string): AnalysisOutcome {
-  if (outcome.analysis.calibrationVersion === calibrationVersion) return outcome;
-  return { ...outcome, analysis: { ...outcome.analysis, calibrationVersion } };
-}
 
 export class OutcomeStoreLink {
   private store: OutcomeStore | null = null;
