@@ -34,6 +34,7 @@ import { HeatmapController } from './heatmap/heatmapController';
 import { pacsArchive } from './pacs/archive';
 import { getPanelModule } from './panels/getPanelModule';
 import { ChestAidService } from './analysis/ChestAidService';
+import type { ResultArchive } from './analysis/types';
 import { studyImages, type DisplaySetWithImages } from './studyImages';
 import { sharedResultsOf } from './triage/pacsRecords';
 import { wireTriage, type TriageWiring } from './triage/wire';
@@ -120,21 +121,7 @@ const extension = {
     const { chestAidService } = servicesManager.services;
     chestAidService.setHostProblem(hostProblem(window as unknown as Parameters<typeof hostProblem>[0]));
     const urls = inferenceUrls(config, document.baseURI);
-    // Before the manifest arrives: the active calibration is read from the log right after it.
     const site = siteStores(config.calibrationSource, urls.manifestUrl);
-    void chestAidService.setCalibrationStore(site.calibrationStoreFor);
-    chestAidService.setReader(config.readerName);
-    // The service records a failure in its state, where the panel shows it.
-    chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
-
-    chestAidService.setAnalyzer(
-      createAnalyzer({
-        readPixels: imageId => readImagePixels(cornerstone(), imageId),
-        configFor: manifest => inferenceConfigFor(manifest, urls),
-        createClient: createInferenceClient,
-        onRuntime: runtime => chestAidService.setRuntime(runtime),
-      }),
-    );
     heatmap = new HeatmapController({
       sink: new CornerstoneHeatmapSink(cornerstone),
       viewports: () => viewportImages(cornerstone(), sopInstanceUIDFromCornerstone),
@@ -148,6 +135,7 @@ const extension = {
     let shared: TriageWiring['shared'];
     let pacsCatalog: TriageWiring['pacsCatalog'];
     let archive: TriageWiring['archive'];
+    let panelArchive: ResultArchive | null = null;
     let feedbackSink: FeedbackSink | null = null;
     if (pacsRoot && pacsDataSourceName) {
       const client = new DicomWebClient({ baseUrl: pacsRoot, retry: READER_RETRY });
@@ -157,13 +145,12 @@ const extension = {
         onUnreadable: (uid, reason) => console.warn(`ChestAid: SR ${uid} in the PACS could not be read: ${reason}`),
       });
       const activeDataSource = () => extensionManager.activeDataSourceName;
-      const panelArchive = pacsArchive({
+      panelArchive = pacsArchive({
         results,
         instanceMetadata: (study, series, sop) => client.retrieveInstanceMetadata(study, series, sop),
         activeDataSource,
         pacsDataSourceName,
       });
-      chestAidService.setArchive(panelArchive);
       // Feedback on a PACS study is also sent there as a feedback SR beside the result SR.
       feedbackSink = pacsFeedbackSink({
         results,
@@ -173,14 +160,29 @@ const extension = {
         activeDataSource,
         pacsDataSourceName,
       });
-      archive = () => (activeDataSource() === pacsDataSourceName ? panelArchive : null);
+      const sameArchive = panelArchive;
+      archive = () => (activeDataSource() === pacsDataSourceName ? sameArchive : null);
       const sharedResults = sharedResultsOf(results);
       shared = () => (activeDataSource() === pacsDataSourceName ? sharedResults : null);
       const access = { instances: (study: string, series: string) => client.searchInstances(study, series) };
       pacsCatalog = () => (activeDataSource() === pacsDataSourceName ? access : null);
     }
     const feedbackBook = new FeedbackBook({ store: site.feedbackStore, sink: feedbackSink });
-    chestAidService.setFeedbackBook(feedbackBook);
+    // Before the manifest arrives: the active calibration is read from the log right after it.
+    void chestAidService.configure({
+      analyzer: createAnalyzer({
+        readPixels: imageId => readImagePixels(cornerstone(), imageId),
+        configFor: manifest => inferenceConfigFor(manifest, urls),
+        createClient: createInferenceClient,
+        onRuntime: runtime => chestAidService.setRuntime(runtime),
+      }),
+      calibrationStoreFor: site.calibrationStoreFor,
+      archive: panelArchive,
+      feedbackBook,
+      reader: config.readerName,
+    });
+    // The service records a failure in its state, where the panel shows it.
+    chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
     // The triage worklist: the panel's analyzer (one worker, one model download) and a result
     // store shared with the panel.
     wireTriage({

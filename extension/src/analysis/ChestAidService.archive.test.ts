@@ -53,9 +53,8 @@ async function serviceWith(archive: ResultArchive | null) {
   const analyzer: Analyzer = { modelSha256: manifest => manifest.onnx.sha256, analyze: async t => outcomeOf(t) };
   const service = new ChestAidService({ fetchJson: async () => manifestJson(), storage: null });
   await service.loadManifest('/manifest.json');
-  service.setAnalyzer(analyzer);
+  await service.configure({ analyzer, archive });
   service.setStudyModalities(['CR']);
-  service.setArchive(archive);
   return service;
 }
 

@@ -51,9 +51,8 @@ async function serviceWith(store: OutcomeStore, run: (t: AnalysisTarget) => Prom
   };
   const service = new ChestAidService({ fetchJson: async () => manifestJson(), storage: null });
   await service.loadManifest('/manifest.json');
-  service.setAnalyzer(analyzer);
+  await service.configure({ analyzer, outcomeStore: store });
   service.setStudyModalities(['CR']);
-  service.setOutcomeStore(store);
   return { service, ran };
 }
 

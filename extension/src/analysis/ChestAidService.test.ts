@@ -78,7 +78,7 @@ function serviceWith(json: unknown = demoManifest(), storage: StorageLike | null
 
 async function readyService(analyzer: Analyzer, storage: StorageLike | null = null) {
   const made = serviceWith(demoManifest(), storage);
-  made.service.setAnalyzer(analyzer);
+  await made.service.configure({ analyzer });
   await made.service.loadManifest(MANIFEST_URL);
   made.service.setStudyModalities(['CR']);
   return made;

@@ -10,11 +10,12 @@
  * moved to another image is kept for that image and never shown on this one; a second Analyze of
  * an image being analyzed joins the run under way (sessionResults.ts).
  *
- * The analysis itself is plugged in with setAnalyzer(): the shell does not know how pixels reach
- * the model (that is the onnxruntime and Cornerstone adapters' business). The rest is done by
- * collaborators, each in its own file: the manifest in use (activeManifest.ts) with the site's
- * calibration versions (siteCalibrationLink.ts), the OutcomeStore that keeps results beyond the
- * page (outcomeStoreLink.ts), the PACS archive (archiveLink.ts), the readers' feedback
+ * What it works with arrives through configure(), in one typed ChestAidDeps. The analysis itself
+ * is the analyzer's: the shell does not know how pixels reach the model (that is the onnxruntime
+ * and Cornerstone adapters' business). The rest is done by collaborators, each in its own file:
+ * the manifest in use (activeManifest.ts) with the site's calibration versions
+ * (siteCalibrationLink.ts), the OutcomeStore that keeps results beyond the page
+ * (outcomeStoreLink.ts), the PACS archive (archiveLink.ts), the readers' feedback
  * (feedbackLink.ts) and "Analyze all images" (analyzeAll.ts).
  *
  * Calibration versions (issue 8): every result carries the calibration version it was computed
@@ -33,8 +34,8 @@ import { OutcomeStoreLink } from './outcomeStoreLink';
 import { SessionResults } from './sessionResults';
 import { SiteCalibrationLink } from './siteCalibrationLink';
 import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer, CalibrationStoreFor, ChestAidState, HeatmapSettings } from './types';
-import type { OutcomeStore, ResultArchive, RuntimeState, ScoredImage, StudyImage } from './types';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings } from './types';
+import type { RuntimeState, ScoredImage, StudyImage } from './types';
 
 export const EVENTS = Object.freeze({
   STATE_CHANGED: 'event::chestaid:stateChanged',
@@ -111,7 +112,7 @@ export class ChestAidService {
     this.model = new ActiveManifest({
       fetchJson,
       calibration: this.calibration,
-      modelSha256: base => this.analyzer?.modelSha256(base) ?? base.onnx.sha256,
+      modelSha256: base => this.modelSha256(base),
       listener: {
         loading: () => this.update({ model: { status: 'loading' }, threshold: null }),
         ready: (manifest, versionChanged) => this.useManifest(manifest, versionChanged),
@@ -130,6 +131,11 @@ export class ChestAidService {
     return this.model.current;
   }
 
+  /** The sha256 of the model bytes the analyzer runs under `base` (the manifest's own without one). */
+  private modelSha256(base: Manifest): string {
+    return this.analyzer?.modelSha256(base) ?? base.onnx.sha256;
+  }
+
   getState = (): ChestAidState => this.state;
 
   /** OHIF's pub-sub shape, so the service reads like the host's own services. */
@@ -140,18 +146,41 @@ export class ChestAidService {
     return { unsubscribe: () => set.delete(listener) };
   }
 
+  /**
+   * Hands the service what it works with (ChestAidDeps: analyzer, outcome store, archive,
+   * calibration log, feedback book, reader). The order of the fields does not matter: all are taken
+   * first, then the active calibration is read again once if the log changed or the analyzer runs
+   * other model bytes than it was read for, then the image on screen is looked up again.
+   *
+   * Callable more than once on purpose: each call names only what it changes (left out: kept;
+   * null: none), and the end state is the same as if all had come in one call. The viewer
+   * configures once at registration (analysis/wire.ts); tests swap a store or the reader.
+   *
+   * Resolves once the calibration is applied. It never rejects: a log that cannot be read blocks
+   * analysis with the reason in `state.model`, as at load.
+   */
+  configure(deps: ChestAidDeps): Promise<void> {
+    const { analyzer, outcomeStore, archive, calibrationStoreFor, feedbackBook, reader } = deps;
+    if (analyzer !== undefined) this.analyzer = analyzer;
+    if (outcomeStore !== undefined) this.stored.use(outcomeStore);
+    if (archive !== undefined) this.archive.use(archive);
+    if (calibrationStoreFor !== undefined) this.calibration.use(calibrationStoreFor);
+    if (feedbackBook !== undefined || reader !== undefined) {
+      this.feedback.use({ book: feedbackBook, reader });
+      this.feedback.load(this.active);
+    }
+    const base = this.model.validated;
+    // The calibration log is per model bytes: an analyzer running another file needs its own.
+    const otherBytes = base !== null && analyzer !== undefined && this.calibration.readForOther(this.modelSha256(base));
+    const recalibrate = base !== null && (calibrationStoreFor !== undefined || otherBytes);
+    this.refresh();
+    this.lookUpStored();
+    return recalibrate ? this.reloadCalibration().catch(() => undefined) : Promise.resolve();
+  }
+
   /** Loads and validates the manifest once per URL; later calls share the first promise. */
   loadManifest(url: string): Promise<Manifest> {
     return this.model.load(url);
-  }
-
-  /**
-   * Where the calibration log lives, per model sha256 (index.ts: the browser's IndexedDB or the
-   * log served next to the model). Re-reads the active calibration when a manifest is loaded.
-   */
-  setCalibrationStore(storeFor: CalibrationStoreFor | null): Promise<void> {
-    this.calibration.use(storeFor);
-    return this.model.validated ? this.reloadCalibration() : Promise.resolve();
   }
 
   /** The model's verified calibration log (what the admin page shows and builds its next change on). */
@@ -204,12 +233,6 @@ export class ChestAidService {
     for (const listener of this.listeners.get(EVENTS.CALIBRATION_CHANGED) ?? []) listener(this.state);
   }
 
-  /** Where the reader's ground truth is kept; null for none (the panel then offers none). */
-  setFeedbackBook(book: FeedbackBook | null): void {
-    this.feedback.use({ book });
-    this.feedback.load(this.active);
-  }
-
   /** The feedback book the panel records into: the admin and monitoring pages read it (listFeedback, feedbackCohort). */
   getFeedbackBook(): FeedbackBook | null {
     return this.feedback.getBook();
@@ -218,12 +241,6 @@ export class ChestAidService {
   /** The manifest in use, with the active calibration applied; null until loaded (or when refused). */
   getManifest(): Manifest | null {
     return this.manifest;
-  }
-
-  /** The reader's name, as configured; stored with each feedback. */
-  setReader(name: string | null | undefined): void {
-    this.feedback.use({ reader: name ?? null });
-    this.feedback.load(this.active);
   }
 
   /**
@@ -241,33 +258,9 @@ export class ChestAidService {
     return this.feedback.record(label, comment, answered);
   }
 
-  setAnalyzer(analyzer: Analyzer | null): void {
-    this.analyzer = analyzer;
-    // The calibration log is per model bytes: an analyzer running another file needs its own.
-    const base = this.model.validated;
-    if (base && analyzer && this.calibration.readForOther(analyzer.modelSha256(base))) {
-      this.reloadCalibration().catch(() => undefined);
-    }
-    this.refresh();
-    this.lookUpStored();
-  }
-
   /** The analyzer in use: the triage batch runs the same one (one worker, one model download). */
   getAnalyzer(): Analyzer | null {
     return this.analyzer;
-  }
-
-  /** Where results are saved and looked up beyond this page; null for memory only. */
-  setOutcomeStore(store: OutcomeStore | null): void {
-    this.stored.use(store);
-    this.lookUpStored();
-  }
-
-  /** Where results are shared with other readers (the PACS); null for none. */
-  setArchive(archive: ResultArchive | null): void {
-    this.archive.use(archive);
-    this.refresh();
-    this.lookUpStored();
   }
 
   /**

@@ -10,20 +10,26 @@ import type { CalibrationStoreFor } from './types';
 export class SiteCalibrationLink {
   private storeFor: CalibrationStoreFor | null = null;
   private versions: CalibrationVersions | null = null;
+  /** The model bytes the calibration in use was looked up for, with or without a log found. */
+  private readFor: string | null = null;
 
   /** Where the calibration log lives, per model sha256; null: nowhere. Takes effect at the next manifestFor(). */
   use(storeFor: CalibrationStoreFor | null): void {
     this.storeFor = storeFor;
   }
 
-  /** Whether a log was read for other model bytes than `modelSha256`: an analyzer running another file needs its own. */
+  /**
+   * Whether the calibration in use was looked up for other model bytes than `modelSha256`: an
+   * analyzer running another file needs its own log, whichever arrived first.
+   */
   readForOther(modelSha256: string): boolean {
-    return this.versions !== null && modelSha256.toLowerCase() !== this.versions.modelSha256;
+    return this.storeFor !== null && this.readFor !== null && modelSha256.toLowerCase() !== this.readFor;
   }
 
   /** `base` (the manifest as validated) with the active site calibration of `modelSha256`'s log applied, when it has one. */
   async manifestFor(base: Manifest, modelSha256: string): Promise<Manifest> {
     const sha = modelSha256.toLowerCase();
+    this.readFor = sha;
     const store = this.storeFor?.(sha) ?? null;
     this.versions = store ? new CalibrationVersions({ store, manifest: base, modelSha256: sha }) : null;
     if (!this.versions) return base;

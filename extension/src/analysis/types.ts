@@ -7,6 +7,7 @@ import type {
   Analysis,
   CalibrationOrigin,
   CalibrationStore,
+  FeedbackBook,
   GroundTruth,
   Manifest,
   ModelIdentity,
@@ -235,4 +236,23 @@ export interface ScoredImage {
   /** resultKey(SOPInstanceUID, model sha256). */
   readonly key: string;
   readonly model: ModelIdentity;
+}
+
+/**
+ * What ChestAidService works with, handed over by ChestAidService.configure(). A field left out
+ * (or undefined) keeps what the service had; null means none.
+ */
+export interface ChestAidDeps {
+  /** How pixels reach the model (analyzer.ts); none: Analyze says so. */
+  readonly analyzer?: Analyzer | null;
+  /** Where results outlive the page (the triage result store); none: memory only. */
+  readonly outcomeStore?: OutcomeStore | null;
+  /** Where results are shared with other readers (the PACS); none: Save to PACS says why. */
+  readonly archive?: ResultArchive | null;
+  /** Where the site's calibration log lives, per model sha256; none: the manifest's calibration. */
+  readonly calibrationStoreFor?: CalibrationStoreFor | null;
+  /** Where the readers' ground truth is kept; none: the panel offers no feedback. */
+  readonly feedbackBook?: FeedbackBook | null;
+  /** The reader's name, stored with each feedback; blank or null: 'unknown'. */
+  readonly reader?: string | null;
 }

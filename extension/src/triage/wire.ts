@@ -52,7 +52,7 @@ export function wireTriage({ servicesManager, extensionManager, manifestUrl, sha
     analyze: (target, manifest) => panelAnalyzer().analyze(target, manifest),
   };
   const store = browserResultStore();
-  chestAidService.setOutcomeStore(outcomeStoreOver(store));
+  void chestAidService.configure({ outcomeStore: outcomeStoreOver(store) });
   // A recalibration or rollback: the worklist judges results against the new version.
   chestAidService.subscribe(chestAidService.EVENTS.CALIBRATION_CHANGED, () => chestAidTriageService.modelChanged());
   chestAidTriageService.configure({
