@@ -2,7 +2,7 @@
  * The image Analyze runs on: the one shown in the active viewport (for a stack, the current image).
  * Returns the target, or a sentence saying why there is none.
  */
-import type { AnalysisTarget } from './analysis/ChestAidService';
+import type { AnalysisTarget } from './analysis/types';
 
 interface DisplaySetLike {
   readonly displaySetInstanceUID: string;

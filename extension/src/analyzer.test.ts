@@ -6,7 +6,7 @@ import { createAnalyzer, type InferenceClientLike } from './analyzer';
 import { InputError, parseManifest, type Manifest } from '@chestaid/core';
 import { crAttributes } from '@chestaid/core/testing';
 import { EVENTS, inferenceConfigFor, resultKey, type AnalyzeRequest, type BackendInfo, type InferenceConfig } from './inference';
-import type { AnalysisTarget, RuntimeState } from './analysis/ChestAidService';
+import type { AnalysisTarget, RuntimeState } from './analysis/types';
 
 const manifestJson = () => JSON.parse(readFileSync(resolve(__dirname, '../../models/chestaid-demo/manifest.json'), 'utf8'));
 const manifest = parseManifest(manifestJson());

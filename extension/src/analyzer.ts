@@ -12,7 +12,7 @@
 import { analyze as analyzeImage, type Classifier, type Manifest, messageOf } from '@chestaid/core';
 import type { ImagePixels } from './adapters/cornerstonePixels';
 import { resultKey, type BackendInfo, type InferenceClient, type InferenceConfig } from './inference';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer, RuntimeState } from './analysis/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, RuntimeState } from './analysis/types';
 
 /** The part of InferenceClient the analyzer uses. */
 export type InferenceClientLike = Pick<InferenceClient, 'EVENTS' | 'init' | 'analyze' | 'subscribe' | 'dispose'> & {

@@ -39,7 +39,7 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
     /**
      * Scores the image in the active viewport. The outcome (running, the risk score, or why it
      * could not run) is announced by chestAidService, which the panel renders; the analysis is
-     * whatever was plugged in with chestAidService.setAnalyzer().
+     * the analyzer handed to chestAidService.configure().
      */
     analyze: async (): Promise<void> => {
       const target = activeImage(services, sopInstanceUIDOf);

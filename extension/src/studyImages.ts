@@ -3,7 +3,7 @@
  * of every CR/DX display set, in display-set order.
  */
 import { ACCEPTED_MODALITIES } from './modalities';
-import type { StudyImage } from './analysis/ChestAidService';
+import type { StudyImage } from './analysis/types';
 
 export interface DisplaySetWithImages {
   readonly displaySetInstanceUID: string;

@@ -7,15 +7,8 @@ import { resolve } from 'node:path';
 
 import type { Analysis } from '@chestaid/core';
 import { resultKey } from '../inference';
-import {
-  ChestAidService,
-  type AnalysisOutcome,
-  type AnalysisTarget,
-  type Analyzer,
-  type ArchiveLookup,
-  type ArchiveSave,
-  type ResultArchive,
-} from './ChestAidService';
+import { ChestAidService } from './ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ArchiveLookup, ArchiveSave, ResultArchive } from './types';
 
 const manifestJson = () => JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
 const SHA: string = manifestJson().onnx.sha256;
@@ -60,9 +53,8 @@ async function serviceWith(archive: ResultArchive | null) {
   const analyzer: Analyzer = { modelSha256: manifest => manifest.onnx.sha256, analyze: async t => outcomeOf(t) };
   const service = new ChestAidService({ fetchJson: async () => manifestJson(), storage: null });
   await service.loadManifest('/manifest.json');
-  service.setAnalyzer(analyzer);
+  await service.configure({ analyzer, archive });
   service.setStudyModalities(['CR']);
-  service.setArchive(archive);
   return service;
 }
 

@@ -27,7 +27,8 @@ import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing'
 import { resultKey } from '../inference';
 import { outcomeStoreOver } from '../triage/outcomeStore';
 import { MemoryResultStore } from '../triage/resultStore';
-import { ChestAidService, EVENTS, type AnalysisOutcome, type AnalysisTarget, type Analyzer } from './ChestAidService';
+import { ChestAidService, EVENTS } from './ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer } from './types';
 
 const LOGIT = 1.3;
 
@@ -74,9 +75,7 @@ async function serviceOver(store: CalibrationStore | null, extra: { feedback?: F
   const service = new ChestAidService({ fetchJson: async () => demoManifestJson(), storage: null });
   const changes: string[] = [];
   service.subscribe(EVENTS.CALIBRATION_CHANGED, state => changes.push(state.model.status === 'ready' ? state.model.info.calibrationVersion : state.model.status));
-  service.setAnalyzer(analyzer);
-  await service.setCalibrationStore(store ? () => store : null);
-  if (extra.feedback) service.setFeedbackBook(extra.feedback);
+  await service.configure({ analyzer, calibrationStoreFor: store ? () => store : null, feedbackBook: extra.feedback });
   await service.loadManifest('/models/chestaid-demo/manifest.json').catch(() => undefined);
   service.setStudyModalities(['CR']);
   return { service, manifests, changes };
@@ -121,7 +120,7 @@ describe('ChestAidService with a calibration log', () => {
     const store = new MemoryCalibrationStore();
     const results = new MemoryResultStore();
     const { service, changes } = await serviceOver(store);
-    service.setOutcomeStore(outcomeStoreOver(results));
+    await service.configure({ outcomeStore: outcomeStoreOver(results) });
     const target = targetOf(2);
     await service.analyze(target);
     expect(service.getState().analysis.status).toBe('done');
@@ -215,7 +214,7 @@ describe('ChestAidService feedback', () => {
   it('records the ground truth with the logit, score, calibration version, decision and reader, and shows it', async () => {
     const store = new MemoryFeedbackStore();
     const { service } = await serviceOver(await storeWithSite1(), { feedback: new FeedbackBook({ store }) });
-    service.setReader('Dr Reader');
+    await service.configure({ reader: 'Dr Reader' });
     const target = targetOf(4);
     await service.analyze(target);
     await service.recordFeedback('pneumonia', 'right lower lobe');
@@ -242,9 +241,9 @@ describe('ChestAidService feedback', () => {
     const { service } = await serviceOver(null, { feedback: book });
     const target = targetOf(5);
     await service.analyze(target);
-    service.setReader('Dr A');
+    await service.configure({ reader: 'Dr A' });
     await service.recordFeedback('normal');
-    service.setReader('Dr B');
+    await service.configure({ reader: 'Dr B' });
     await service.recordFeedback('pneumonia');
     expect(service.getState().feedback).toMatchObject({ conflict: true, mine: { reader: 'Dr B', label: 'pneumonia' }, others: [{ reader: 'Dr A', label: 'normal' }] });
     expect(await book.feedbackConflicts()).toHaveLength(1);

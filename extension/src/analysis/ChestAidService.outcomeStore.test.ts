@@ -9,7 +9,8 @@ import type { Analysis, ModelIdentity } from '@chestaid/core';
 import { resultKey } from '../inference';
 import { outcomeStoreOver } from '../triage/outcomeStore';
 import { MemoryResultStore, scoredRecord } from '../triage/resultStore';
-import { ChestAidService, type AnalysisOutcome, type AnalysisTarget, type Analyzer, type OutcomeStore } from './ChestAidService';
+import { ChestAidService } from './ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, OutcomeStore } from './types';
 
 const manifestJson = () => JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
 const SHA: string = manifestJson().onnx.sha256;
@@ -50,9 +51,8 @@ async function serviceWith(store: OutcomeStore, run: (t: AnalysisTarget) => Prom
   };
   const service = new ChestAidService({ fetchJson: async () => manifestJson(), storage: null });
   await service.loadManifest('/manifest.json');
-  service.setAnalyzer(analyzer);
+  await service.configure({ analyzer, outcomeStore: store });
   service.setStudyModalities(['CR']);
-  service.setOutcomeStore(store);
   return { service, ran };
 }
 

@@ -3,14 +3,8 @@ import { resolve } from 'node:path';
 
 import type { Analysis, Manifest } from '@chestaid/core';
 import { resultKey, SupersededError } from '../inference';
-import {
-  ChestAidService,
-  EVENTS,
-  type AnalysisOutcome,
-  type AnalysisTarget,
-  type Analyzer,
-  type ChestAidState,
-} from './ChestAidService';
+import { ChestAidService, EVENTS } from './ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidState } from './types';
 import type { StorageLike } from './thresholdSetting';
 
 const MANIFEST_URL = '/models/chestaid-demo/manifest.json';
@@ -84,7 +78,7 @@ function serviceWith(json: unknown = demoManifest(), storage: StorageLike | null
 
 async function readyService(analyzer: Analyzer, storage: StorageLike | null = null) {
   const made = serviceWith(demoManifest(), storage);
-  made.service.setAnalyzer(analyzer);
+  await made.service.configure({ analyzer });
   await made.service.loadManifest(MANIFEST_URL);
   made.service.setStudyModalities(['CR']);
   return made;

@@ -8,263 +8,40 @@
  * Results are keyed by what they are about, resultKey(SOPInstanceUID, model sha256), and only the
  * result whose key is the active image's is ever shown: an answer that arrives after the reader
  * moved to another image is kept for that image and never shown on this one; a second Analyze of
- * an image being analyzed joins the run under way.
+ * an image being analyzed joins the run under way (sessionResults.ts).
  *
- * The analysis itself is plugged in with setAnalyzer(): the shell does not know how pixels reach
- * the model (that is the onnxruntime and Cornerstone adapters' business).
+ * What it works with arrives through configure(), in one typed ChestAidDeps. The analysis itself
+ * is the analyzer's: the shell does not know how pixels reach the model (that is the onnxruntime
+ * and Cornerstone adapters' business). The rest is done by collaborators, each in its own file:
+ * the manifest in use (activeManifest.ts) with the site's calibration versions
+ * (siteCalibrationLink.ts), the OutcomeStore that keeps results beyond the page
+ * (outcomeStoreLink.ts), the PACS archive (archiveLink.ts), the readers' feedback
+ * (feedbackLink.ts) and "Analyze all images" (analyzeAll.ts).
  *
- * An OutcomeStore, when plugged in with setOutcomeStore(), keeps results beyond the page: every
- * finished analysis is saved there, and an image with no result in memory is looked up there
- * before anything is shown as missing, so a study scored by the triage batch (or before a reload)
- * opens with its result and without a second run.
- *
- * Calibration versions (issue 8): after the manifest, the active calibration is read from the
- * calibration store plugged in with setCalibrationStore() (the site's audit log) and applied
- * (core applyOverlay); the manifest the service hands out is that one. Every result carries the
- * calibration version it was computed under; one from another version is shown as stale, never
- * as current. accept/rollback go through the log and announce EVENTS.CALIBRATION_CHANGED.
- *
- * Feedback: the reader's ground truth for the active image goes to a FeedbackBook
- * (setFeedbackBook), with the logit and calibration version of the result it answers.
+ * Calibration versions (issue 8): every result carries the calibration version it was computed
+ * under; one from another version is shown as stale, never as current. accept/rollback go through
+ * the site's log and announce EVENTS.CALIBRATION_CHANGED.
  */
-import {
-  type Analysis,
-  type CalibrationHistory,
-  calibrationLabel,
-  type CalibrationOrigin,
-  calibrationOrigin,
-  type CalibrationStore,
-  CalibrationVersions,
-  type ChangeOptions,
-  currentLabels,
-  type FeedbackBook,
-  type GroundTruth,
-  type ImageIdentity,
-  InputError,
-  type Manifest,
-  messageOf,
-  type ModelIdentity,
-  parseManifest,
-  show,
-  type StoredFeedback,
-} from '@chestaid/core';
-import { resultKey, SupersededError } from '../inference';
-import { checkModalities, type Applicability } from '../modalities';
-import { loadThreshold, resetThreshold, saveThreshold, type StorageLike, type ThresholdState } from './thresholdSetting';
+import { type CalibrationHistory, type CalibrationVersions, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf } from '@chestaid/core';
+import { resultKey } from '../inference';
+import { checkModalities } from '../modalities';
+import { ActiveManifest, modelInfoOf } from './activeManifest';
+import { AnalyzeAll } from './analyzeAll';
+import { ArchiveLink, NO_ARCHIVE } from './archiveLink';
+import { FeedbackLink, NO_FEEDBACK } from './feedbackLink';
+import { changedHeatmap, DEFAULT_HEATMAP } from './heatmapSetting';
+import { OutcomeStoreLink } from './outcomeStoreLink';
+import { SessionResults } from './sessionResults';
+import { SiteCalibrationLink } from './siteCalibrationLink';
+import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings } from './types';
+import type { RuntimeState, ScoredImage, StudyImage } from './types';
 
 export const EVENTS = Object.freeze({
   STATE_CHANGED: 'event::chestaid:stateChanged',
   /** The active calibration version changed (accept, rollback, reload): scores under the old one are stale. */
   CALIBRATION_CHANGED: 'event::chestaid:calibrationChanged',
 });
-
-/** What Analyze runs on: the image shown in the active viewport. */
-export interface AnalysisTarget {
-  readonly viewportId: string;
-  readonly displaySetInstanceUID: string;
-  readonly imageId: string;
-  readonly sopInstanceUID: string;
-  readonly modality: string;
-  /** The image's study and series, when known: stored results are keyed by them too. */
-  readonly studyInstanceUID?: string;
-  readonly seriesInstanceUID?: string;
-}
-
-/**
- * Where finished analyses outlive the page (the triage result store, see triage/outcomeStore.ts).
- * Results are stored under the image, the model bytes and the calibration version.
- */
-export interface OutcomeStore {
-  /** The stored outcome of this image under this model and calibration, or null. */
-  find(target: AnalysisTarget, model: ModelIdentity): Promise<AnalysisOutcome | null>;
-  /**
-   * The latest stored outcome of this image under the same model bytes but another calibration
-   * version, with that version: what the panel shows as stale. Optional.
-   */
-  findOther?(target: AnalysisTarget, model: ModelIdentity): Promise<{ outcome: AnalysisOutcome; calibrationVersion: string } | null>;
-  save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
-}
-
-/**
- * Where results are shared with every reader: the PACS, as DICOM SR (pacs/archive.ts). The
- * service knows nothing of DICOM; the archive answers in plain terms and never throws.
- */
-export interface ResultArchive {
-  /** Why this image's result cannot go to the archive (no PACS; a study from another source), or null. */
-  unavailableReason(target: AnalysisTarget): string | null;
-  /** The archived result of this image under this model and calibration, or null. */
-  find(target: AnalysisTarget, model: ModelIdentity): Promise<ArchiveLookup>;
-  /** Archives the result, once: a result already there is reported, not written again. */
-  save(target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, model: ModelIdentity): Promise<ArchiveSave>;
-}
-
-/** A result found in the archive. */
-export interface ArchivedScore {
-  readonly probability: number;
-  readonly srSopInstanceUID: string;
-  readonly observedAt: string;
-  readonly modelId: string;
-  readonly modelVersion: string;
-}
-
-export type ArchiveFailure = { readonly status: 'failed'; readonly kind: 'unreachable' | 'refused' | 'error'; readonly message: string };
-
-export type ArchiveLookup = { readonly status: 'found'; readonly score: ArchivedScore } | { readonly status: 'absent' } | ArchiveFailure;
-
-export type ArchiveSave =
-  | { readonly status: 'saved'; readonly srSopInstanceUID: string; readonly heatmapProblem: string | null }
-  | { readonly status: 'already-saved'; readonly srSopInstanceUID: string }
-  | ArchiveFailure;
-
-/** "Save to PACS" for the image on screen. */
-export type ArchiveState =
-  | { readonly status: 'unavailable'; readonly reason: string }
-  | { readonly status: 'idle' | 'checking' | 'saving' }
-  | ArchiveSave;
-
-/** How an analysis ran. */
-export interface RunInfo {
-  readonly backend: string;
-  readonly threads: number;
-  /** Why this backend; for wasm it says why WebGPU was not used. */
-  readonly reason: string;
-  /** From pixels to result (preprocessing, transfer, the model run), model loading excluded. */
-  readonly totalMs: number;
-  /** The model run alone, inside the worker. */
-  readonly runMs: number;
-}
-
-export interface AnalysisOutcome {
-  /** resultKey(SOPInstanceUID of the pixels analyzed, sha256 of the model that scored them). */
-  readonly key: string;
-  readonly analysis: Analysis;
-  readonly run: RunInfo;
-}
-
-export interface Analyzer {
-  /** The sha256 of the ONNX file this analyzer scores with under `manifest`: the key's second half. */
-  modelSha256(manifest: Manifest): string;
-  analyze(target: AnalysisTarget, manifest: Manifest): Promise<AnalysisOutcome>;
-}
-
-export interface ModelInfo {
-  readonly id: string;
-  readonly version: string;
-  readonly sha256: string;
-  readonly synthetic: boolean;
-  readonly disclaimer: string;
-  readonly calibrationMethod: Manifest['calibration']['selected'];
-  readonly calibrationVersion: string;
-  /** Where the active calibration came from (training or a site version), and when. */
-  readonly calibration: CalibrationOrigin;
-  /** What is shown next to every score, e.g. "calibration site-2 (site, 2026-11-26)". */
-  readonly calibrationLabel: string;
-}
-
-export type ModelState =
-  | { readonly status: 'loading' }
-  | { readonly status: 'ready'; readonly info: ModelInfo }
-  | { readonly status: 'error'; readonly message: string };
-
-/** The inference runtime: model download, then the backend it runs on. */
-export type RuntimeState =
-  | { readonly status: 'idle' }
-  | { readonly status: 'loading'; readonly loaded: number; readonly total: number | null }
-  | { readonly status: 'ready'; readonly backend: string; readonly threads: number; readonly reason: string }
-  | { readonly status: 'error'; readonly message: string };
-
-/**
- * How the Grad-CAM layer is drawn, for every viewport: each viewport shows the layer of its own
- * image's result, and only that.
- */
-export interface HeatmapSettings {
-  readonly visible: boolean;
-  /** Opacity of the attention map, in [0, 1]. */
-  readonly opacity: number;
-  /** The attention map, the outline of the region at or above `outlineLevel`, or both. */
-  readonly layers: 'attention' | 'outline' | 'both';
-  /** Attention level (0, 1] the outline encloses. */
-  readonly outlineLevel: number;
-}
-
-export const DEFAULT_HEATMAP: HeatmapSettings = { visible: true, opacity: 0.5, layers: 'attention', outlineLevel: 0.5 };
-
-/** A CR/DX image of the open study, as the panel lists it. */
-export interface StudyImage {
-  readonly displaySetInstanceUID: string;
-  readonly imageId: string;
-  readonly sopInstanceUID: string;
-  readonly modality: string;
-  /** How a reader tells the images apart: series description and instance number. */
-  readonly label: string;
-  readonly studyInstanceUID?: string;
-  readonly seriesInstanceUID?: string;
-}
-
-/** One row of the panel's image list: the image and where its analysis stands. */
-export interface ImageRow {
-  readonly image: StudyImage;
-  /** stale: a result computed under another calibration version (outcome holds it; not current). */
-  readonly status: 'idle' | 'running' | 'done' | 'stale' | 'error';
-  readonly outcome?: AnalysisOutcome;
-  readonly message?: string;
-  /** Whether it is the image in the active viewport. */
-  readonly active: boolean;
-}
-
-/** "Analyze all images": where the run stands (null when none has run in this study). */
-export interface BatchState {
-  readonly running: boolean;
-  readonly done: number;
-  readonly total: number;
-  readonly cancelled: boolean;
-}
-
-/** The analysis of the active image, if any. */
-export type AnalysisState =
-  | { readonly status: 'idle' }
-  | { readonly status: 'running'; readonly target: AnalysisTarget }
-  | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
-  /** A result computed under another calibration version: shown as such, with a way to re-analyze. */
-  | { readonly status: 'stale'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome; readonly calibrationVersion: string }
-  | { readonly status: 'error'; readonly message: string };
-
-/** The reader's ground truth for the active image's result. */
-export interface FeedbackState {
-  /** The configured reader name ('unknown' when none). */
-  readonly reader: string;
-  /** Whether feedback can be recorded here at all (a book is plugged in). */
-  readonly available: boolean;
-  readonly status: 'idle' | 'loading' | 'saving' | 'saved' | 'error';
-  /** This reader's current label of the active image, if any. */
-  readonly mine: StoredFeedback | null;
-  /** Other readers' current labels of the active image. */
-  readonly others: readonly { readonly reader: string; readonly label: GroundTruth; readonly at: string }[];
-  /** Readers' current labels contradict each other (pneumonia vs normal). */
-  readonly conflict: boolean;
-  readonly message: string | null;
-}
-
-export interface ChestAidState {
-  readonly model: ModelState;
-  /** null until a study's display sets are known. */
-  readonly study: Applicability | null;
-  readonly analysis: AnalysisState;
-  readonly runtime: RuntimeState;
-  /** null until the manifest is loaded. */
-  readonly threshold: ThresholdState | null;
-  /** Set when the host viewer breaks an assumption checked at run time (see hostCheck.ts). */
-  readonly hostProblem: string | null;
-  readonly heatmap: HeatmapSettings;
-  /** The study's CR/DX images with their results; empty until the study's display sets are known. */
-  readonly images: readonly ImageRow[];
-  readonly batch: BatchState | null;
-  /** Save to PACS for the active image. */
-  readonly archive: ArchiveState;
-  /** The active image's result as the PACS holds it (any reader's), or null. */
-  readonly archived: ArchivedScore | null;
-  readonly feedback: FeedbackState;
-}
 
 const INITIAL_STATE: ChestAidState = {
   model: { status: 'loading' },
@@ -276,46 +53,23 @@ const INITIAL_STATE: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
-  archive: { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' },
+  archive: NO_ARCHIVE,
   archived: null,
-  feedback: { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null },
+  feedback: NO_FEEDBACK,
 };
 
 /** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
 const BATCH_SLOT = 'chestaid-analyze-all';
 
-/** Results kept for images analyzed earlier in the session (a few hundred bytes each). */
-const MAX_RESULTS = 200;
-
 type Listener = (state: ChestAidState) => void;
 
-export interface ChestAidServiceDeps {
-  /** Fetches and parses JSON; tests pass a fake. */
+/** How the service reaches the page; tests pass fakes. */
+export interface ChestAidServiceOptions {
+  /** Fetches and parses JSON (the manifest); over HTTP by default. */
   readonly fetchJson?: (url: string) => Promise<unknown>;
   /** Where the reader's threshold is kept; window.localStorage by default, null for none. */
   readonly storage?: StorageLike | null;
 }
-
-/** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */
-export type CalibrationStoreFor = (modelSha256: string) => CalibrationStore | null;
-
-async function fetchJsonOverHttp(url: string): Promise<unknown> {
-  const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`);
-  }
-  return response.json();
-}
-
-function browserStorage(): StorageLike | null {
-  try {
-    return (globalThis as { localStorage?: StorageLike }).localStorage ?? null;
-  } catch {
-    // Reading localStorage itself throws where storage is blocked.
-    return null;
-  }
-}
-
 
 function sameImage(a: AnalysisTarget | null, b: AnalysisTarget | null): boolean {
   return (
@@ -334,42 +88,52 @@ export class ChestAidService {
 
   private state: ChestAidState = INITIAL_STATE;
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly fetchJson: (url: string) => Promise<unknown>;
   private readonly storage: StorageLike | null;
-  private manifestPromise: Promise<Manifest> | null = null;
-  private manifestUrl: string | null = null;
-  private manifest: Manifest | null = null;
+  private readonly model: ActiveManifest;
   private analyzer: Analyzer | null = null;
-  private outcomeStore: OutcomeStore | null = null;
-  /** Keys being looked up in the outcome store. */
-  private readonly lookups = new Set<string>();
-  /** The manifest as validated, before any site calibration. */
-  private baseManifest: Manifest | null = null;
-  private calibrationStoreFor: CalibrationStoreFor | null = null;
-  private versions: CalibrationVersions | null = null;
-  private feedbackBook: FeedbackBook | null = null;
-  private reader = 'unknown';
-  /** Bumped whenever the active image changes, so a late feedback read is dropped. */
-  private feedbackTicket = 0;
+  private readonly results = new SessionResults(
+    () => this.manifest?.calibration.version ?? null,
+    () => this.refresh(),
+  );
+  private readonly stored = new OutcomeStoreLink();
+  private readonly calibration = new SiteCalibrationLink();
+  private readonly archive = new ArchiveLink(() => this.refresh());
+  private readonly feedback = new FeedbackLink(feedback => this.update({ feedback }));
 
   /** The image on screen in the active viewport. */
   private active: AnalysisTarget | null = null;
   /** A refusal about the request rather than an image (blocked study, no image...). */
   private notice: string | null = null;
-  private readonly results = new Map<string, AnalysisOutcome>();
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly failures = new Map<string, string>();
   private studyImages: readonly StudyImage[] = [];
-  private batchRun: { cancelled: boolean } | null = null;
-  private archive: ResultArchive | null = null;
-  /** Per result key: what Save to PACS did or found, and what the archive holds. */
-  private readonly archiveStates = new Map<string, ArchiveState>();
-  private readonly archivedScores = new Map<string, ArchivedScore>();
-  private readonly archiveLookups = new Set<string>();
+  private readonly batch = new AnalyzeAll(batch => this.update({ batch }));
 
-  constructor({ fetchJson = fetchJsonOverHttp, storage = browserStorage() }: ChestAidServiceDeps = {}) {
-    this.fetchJson = fetchJson;
+  constructor({ fetchJson, storage = browserStorage() }: ChestAidServiceOptions = {}) {
     this.storage = storage;
+    this.model = new ActiveManifest({
+      fetchJson,
+      calibration: this.calibration,
+      modelSha256: base => this.modelSha256(base),
+      listener: {
+        loading: () => this.update({ model: { status: 'loading' }, threshold: null }),
+        ready: (manifest, versionChanged) => this.useManifest(manifest, versionChanged),
+        failed: message => this.update({ model: { status: 'error', message } }),
+        lost: message => {
+          this.update({ model: { status: 'error', message }, threshold: null });
+          this.refresh();
+          this.announceCalibration();
+        },
+      },
+    });
+  }
+
+  /** The manifest in use, with the active calibration applied; null until loaded (or when refused). */
+  private get manifest(): Manifest | null {
+    return this.model.current;
+  }
+
+  /** The sha256 of the model bytes the analyzer runs under `base` (the manifest's own without one). */
+  private modelSha256(base: Manifest): string {
+    return this.analyzer?.modelSha256(base) ?? base.onnx.sha256;
   }
 
   getState = (): ChestAidState => this.state;
@@ -382,44 +146,41 @@ export class ChestAidService {
     return { unsubscribe: () => set.delete(listener) };
   }
 
-  /** Loads and validates the manifest once per URL; later calls share the first promise. */
-  loadManifest(url: string): Promise<Manifest> {
-    if (this.manifestPromise && this.manifestUrl === url) {
-      return this.manifestPromise;
+  /**
+   * Hands the service what it works with (ChestAidDeps: analyzer, outcome store, archive,
+   * calibration log, feedback book, reader). The order of the fields does not matter: all are taken
+   * first, then the active calibration is read again once if the log changed or the analyzer runs
+   * other model bytes than it was read for, then the image on screen is looked up again.
+   *
+   * Callable more than once on purpose: each call names only what it changes (left out: kept;
+   * null: none), and the end state is the same as if all had come in one call. The viewer
+   * configures once at registration (analysis/wire.ts); tests swap a store or the reader.
+   *
+   * Resolves once the calibration is applied. It never rejects: a log that cannot be read blocks
+   * analysis with the reason in `state.model`, as at load.
+   */
+  configure(deps: ChestAidDeps): Promise<void> {
+    const { analyzer, outcomeStore, archive, calibrationStoreFor, feedbackBook, reader } = deps;
+    if (analyzer !== undefined) this.analyzer = analyzer;
+    if (outcomeStore !== undefined) this.stored.use(outcomeStore);
+    if (archive !== undefined) this.archive.use(archive);
+    if (calibrationStoreFor !== undefined) this.calibration.use(calibrationStoreFor);
+    if (feedbackBook !== undefined || reader !== undefined) {
+      this.feedback.use({ book: feedbackBook, reader });
+      this.feedback.load(this.active);
     }
-    this.manifestUrl = url;
-    this.manifest = null;
-    this.update({ model: { status: 'loading' }, threshold: null });
-    const promise = this.fetchJson(url)
-      .then(parseManifest)
-      .then(base => {
-        if (this.manifestPromise === promise) this.baseManifest = base;
-        return this.activeManifestFor(base).catch(error => {
-          throw new Error(`calibration: ${messageOf(error)}`);
-        });
-      });
-    this.manifestPromise = promise;
-    promise.then(
-      manifest => {
-        if (this.manifestPromise === promise) this.useManifest(manifest);
-      },
-      error => {
-        if (this.manifestPromise === promise) {
-          this.manifestPromise = null;
-          this.update({ model: { status: 'error', message: `Model manifest ${url}: ${messageOf(error)}` } });
-        }
-      },
-    );
-    return promise;
+    const base = this.model.validated;
+    // The calibration log is per model bytes: an analyzer running another file needs its own.
+    const otherBytes = base !== null && analyzer !== undefined && this.calibration.readForOther(this.modelSha256(base));
+    const recalibrate = base !== null && (calibrationStoreFor !== undefined || otherBytes);
+    this.refresh();
+    this.lookUpStored();
+    return recalibrate ? this.reloadCalibration().catch(() => undefined) : Promise.resolve();
   }
 
-  /**
-   * Where the calibration log lives, per model sha256 (index.ts: the browser's IndexedDB or the
-   * log served next to the model). Re-reads the active calibration when a manifest is loaded.
-   */
-  setCalibrationStore(storeFor: CalibrationStoreFor | null): Promise<void> {
-    this.calibrationStoreFor = storeFor;
-    return this.baseManifest ? this.reloadCalibration() : Promise.resolve();
+  /** Loads and validates the manifest once per URL; later calls share the first promise. */
+  loadManifest(url: string): Promise<Manifest> {
+    return this.model.load(url);
   }
 
   /** The model's verified calibration log (what the admin page shows and builds its next change on). */
@@ -429,9 +190,8 @@ export class ChestAidService {
 
   /** The model's versioned calibration, for the admin page (fits, next version, overlays). */
   async calibrationVersions(): Promise<CalibrationVersions> {
-    await this.manifestPromise;
-    if (!this.versions) throw new Error('no calibration log is configured: the manifest calibration is the only one');
-    return this.versions;
+    await this.model.attempt;
+    return this.calibration.inUse();
   }
 
   /**
@@ -454,65 +214,28 @@ export class ChestAidService {
    * Reads the active calibration again (after a change made here, by the CLI, or in another tab)
    * and applies it. A failure (corrupt log) blocks analysis with the reason, as at load.
    */
-  async reloadCalibration(): Promise<void> {
-    const base = this.baseManifest;
-    if (!base) return;
-    const url = this.manifestUrl;
-    const promise = this.activeManifestFor(base).catch(error => {
-      throw new Error(`calibration: ${messageOf(error)}`);
-    });
-    this.manifestPromise = promise;
-    try {
-      const manifest = await promise;
-      if (this.manifestPromise === promise) this.useManifest(manifest);
-    } catch (error) {
-      if (this.manifestPromise === promise) {
-        this.manifest = null;
-        this.manifestPromise = null;
-        this.update({ model: { status: 'error', message: `Model manifest ${url}: ${messageOf(error)}` }, threshold: null });
-        this.refresh();
-        this.announceCalibration();
-      }
-      throw error;
-    }
+  reloadCalibration(): Promise<void> {
+    return this.model.reload();
   }
 
-  /** The manifest to use for `base`: with the active site calibration applied, when a log has one. */
-  private async activeManifestFor(base: Manifest): Promise<Manifest> {
-    const sha = (this.analyzer?.modelSha256(base) ?? base.onnx.sha256).toLowerCase();
-    const store = this.calibrationStoreFor?.(sha) ?? null;
-    this.versions = store ? new CalibrationVersions({ store, manifest: base, modelSha256: sha }) : null;
-    if (!this.versions) return base;
-    return (await this.versions.manifestOf()).manifest;
-  }
-
-  private useManifest(manifest: Manifest): void {
-    const changed = this.manifest !== null && this.manifest.calibration.version !== manifest.calibration.version;
-    this.manifest = manifest;
+  private useManifest(manifest: Manifest, versionChanged: boolean): void {
     this.update({
       model: { status: 'ready', info: modelInfoOf(manifest) },
       threshold: loadThreshold(this.storage, manifest),
     });
     this.refresh();
     this.lookUpStored();
-    this.loadFeedback();
-    if (changed) this.announceCalibration();
+    this.feedback.load(this.active);
+    if (versionChanged) this.announceCalibration();
   }
 
   private announceCalibration(): void {
     for (const listener of this.listeners.get(EVENTS.CALIBRATION_CHANGED) ?? []) listener(this.state);
   }
 
-  /** Where the reader's ground truth is kept; null for none (the panel then offers none). */
-  setFeedbackBook(book: FeedbackBook | null): void {
-    this.feedbackBook = book;
-    this.update({ feedback: { ...this.state.feedback, available: book !== null } });
-    this.loadFeedback();
-  }
-
   /** The feedback book the panel records into: the admin and monitoring pages read it (listFeedback, feedbackCohort). */
   getFeedbackBook(): FeedbackBook | null {
-    return this.feedbackBook;
+    return this.feedback.getBook();
   }
 
   /** The manifest in use, with the active calibration applied; null until loaded (or when refused). */
@@ -520,96 +243,19 @@ export class ChestAidService {
     return this.manifest;
   }
 
-  /** The reader's name, as configured; stored with each feedback. */
-  setReader(name: string | null | undefined): void {
-    this.reader = typeof name === 'string' && name.trim() !== '' ? name.trim() : 'unknown';
-    this.update({ feedback: { ...this.state.feedback, reader: this.reader } });
-    this.loadFeedback();
-  }
-
   /**
    * Records the reader's ground truth for the result on screen: the image, the model sha256, the
    * calibration version, the score, the logit and the decision shown. Only a current result can
    * be answered (a stale one is re-analyzed first). Changing one's label appends.
    */
-  async recordFeedback(label: GroundTruth, comment?: string): Promise<void> {
+  recordFeedback(label: GroundTruth, comment?: string): Promise<void> {
     const { analysis, threshold } = this.state;
-    const book = this.feedbackBook;
-    const fail = (message: string) => this.update({ feedback: { ...this.state.feedback, status: 'error', message } });
-    if (!book) return fail('Feedback cannot be recorded in this build of ChestAid (no feedback store).');
-    if (analysis.status !== 'done' || !this.manifest || !this.analyzer) return fail('Feedback answers a current result: analyze the image first.');
-    const { target, outcome } = analysis;
-    const image = imageOf(target);
-    if (!image) return fail('Feedback needs the study and series of the image, which the viewer did not give.');
-    const value = threshold?.value ?? outcome.analysis.decision.threshold;
-    const ticket = this.feedbackTicket;
-    this.update({ feedback: { ...this.state.feedback, status: 'saving', message: null } });
-    try {
-      const { sinkError } = await book.record({
-        ...image,
-        modelSha256: this.analyzer.modelSha256(this.manifest),
-        calibrationVersion: outcome.analysis.calibrationVersion,
-        score: outcome.analysis.probability,
-        logit: outcome.analysis.logit,
-        decision: { above: outcome.analysis.probability >= value, threshold: value },
-        label,
-        ...(comment && comment.trim() ? { comment } : {}),
-        reader: this.reader,
-      });
-      if (ticket !== this.feedbackTicket) return;
-      await this.readFeedback(image, ticket, 'saved', sinkError ? `Saved here; not sent to the PACS: ${sinkError}` : null);
-    } catch (error) {
-      if (ticket === this.feedbackTicket) fail(`The feedback could not be saved: ${messageOf(error)}`);
-    }
-  }
-
-  /** Reads the active image's feedback into the state. */
-  private loadFeedback(): void {
-    const ticket = ++this.feedbackTicket;
-    const image = this.active ? imageOf(this.active) : null;
-    const base = { ...this.state.feedback, reader: this.reader, available: this.feedbackBook !== null };
-    if (!image || !this.feedbackBook) {
-      this.update({ feedback: { ...base, status: 'idle', mine: null, others: [], conflict: false, message: null } });
-      return;
-    }
-    this.update({ feedback: { ...base, status: 'loading', mine: null, others: [], conflict: false, message: null } });
-    this.readFeedback(image, ticket, 'idle', null).catch(error => {
-      if (ticket === this.feedbackTicket) {
-        this.update({ feedback: { ...this.state.feedback, status: 'error', message: `Feedback could not be read: ${messageOf(error)}` } });
-      }
-    });
-  }
-
-  private async readFeedback(image: ImageIdentity, ticket: number, status: FeedbackState['status'], message: string | null): Promise<void> {
-    const entries = await this.feedbackBook!.forImage(image);
-    if (ticket !== this.feedbackTicket) return;
-    const current = currentLabels(entries);
-    const mine = current.find(e => e.reader === this.reader) ?? null;
-    const others = current.filter(e => e.reader !== this.reader).map(e => ({ reader: e.reader, label: e.label, at: e.at }));
-    const labels = new Set(current.map(e => e.label));
-    this.update({
-      feedback: {
-        ...this.state.feedback,
-        reader: this.reader,
-        available: true,
-        status,
-        mine,
-        others,
-        conflict: labels.has('pneumonia') && labels.has('normal'),
-        message,
-      },
-    });
-  }
-
-  setAnalyzer(analyzer: Analyzer | null): void {
-    this.analyzer = analyzer;
-    // The calibration log is per model bytes: an analyzer running another file needs its own.
-    const base = this.baseManifest;
-    if (base && this.versions && analyzer && analyzer.modelSha256(base).toLowerCase() !== this.versions.modelSha256) {
-      this.reloadCalibration().catch(() => undefined);
-    }
-    this.refresh();
-    this.lookUpStored();
+    const image = analysis.status === 'done' ? this.scored(analysis.target) : null;
+    const answered =
+      analysis.status === 'done' && image
+        ? { target: analysis.target, outcome: analysis.outcome, modelSha256: image.model.modelSha256, threshold: threshold?.value ?? null }
+        : null;
+    return this.feedback.record(label, comment, answered);
   }
 
   /** The analyzer in use: the triage batch runs the same one (one worker, one model download). */
@@ -617,63 +263,15 @@ export class ChestAidService {
     return this.analyzer;
   }
 
-  /** Where results are saved and looked up beyond this page; null for memory only. */
-  setOutcomeStore(store: OutcomeStore | null): void {
-    this.outcomeStore = store;
-    this.lookUpStored();
-  }
-
-  /** Where results are shared with other readers (the PACS); null for none. */
-  setArchive(archive: ResultArchive | null): void {
-    this.archive = archive;
-    this.archiveStates.clear();
-    this.archivedScores.clear();
-    this.refresh();
-    this.lookUpStored();
-  }
-
   /**
    * Save to PACS: archives the result shown for the active image (only that image's, computed on
-   * it). Resolves when the PACS has answered; the outcome is announced in `state.archive`. A
-   * failure leaves the result where it was (memory and the browser store): nothing is lost, and
-   * saving again retries.
+   * it, under the active calibration). Resolves when the PACS has answered; the outcome is
+   * announced in `state.archive`. A failure leaves the result where it was (memory and the browser
+   * store): nothing is lost, and saving again retries.
    */
-  async saveToPacs(): Promise<void> {
-    const { active: target, manifest, analyzer, archive } = this;
-    if (!target || !manifest || !analyzer) return;
-    const reason = archive ? archive.unavailableReason(target) : 'No PACS is configured: results stay in this browser.';
-    if (!archive || reason) return;
-    let key: string;
-    let slot: string;
-    try {
-      key = this.keyOf(target, manifest, analyzer);
-      slot = this.archiveSlot(key, manifest);
-    } catch {
-      return;
-    }
-    // Only a result under the active calibration: a stale one is not what the PACS should hold.
-    const outcome = this.currentOutcome(key);
-    const current = this.archiveStates.get(slot)?.status;
-    if (!outcome || current === 'saving' || current === 'saved' || current === 'already-saved') return;
-    this.archiveStates.set(slot, { status: 'saving' });
-    this.refresh();
-    let answer: ArchiveSave;
-    try {
-      answer = await archive.save(target, outcome, manifest, this.modelOf(manifest, analyzer));
-    } catch (error) {
-      answer = { status: 'failed', kind: 'error', message: messageOf(error) };
-    }
-    this.archiveStates.set(slot, answer);
-    if (answer.status === 'saved' || answer.status === 'already-saved') {
-      this.archivedScores.set(slot, {
-        probability: outcome.analysis.probability,
-        srSopInstanceUID: answer.srSopInstanceUID,
-        observedAt: this.archivedScores.get(slot)?.observedAt ?? new Date().toISOString(),
-        modelId: outcome.analysis.modelId,
-        modelVersion: outcome.analysis.modelVersion,
-      });
-    }
-    this.refresh();
+  saveToPacs(): Promise<void> {
+    const image = this.scored(this.active);
+    return this.archive.save(image, image && this.results.current(image.key));
   }
 
   setStudyModalities(modalities: readonly string[]): void {
@@ -702,7 +300,7 @@ export class ChestAidService {
     this.notice = null;
     this.refresh();
     this.lookUpStored();
-    if (imageChanged) this.loadFeedback();
+    if (imageChanged) this.feedback.load(target);
   }
 
   /** Why Analyze cannot run now, or null when it can. */
@@ -724,7 +322,7 @@ export class ChestAidService {
     const imageChanged = this.active?.sopInstanceUID !== target.sopInstanceUID;
     this.active = target;
     this.notice = null;
-    if (imageChanged) this.loadFeedback();
+    if (imageChanged) this.feedback.load(target);
     return this.run(target);
   }
 
@@ -736,42 +334,17 @@ export class ChestAidService {
     if (blocked || !manifest || !analyzer) {
       return Promise.resolve(this.fail(blocked ?? 'Loading the model manifest...'));
     }
-    let key: string;
+    let image: ScoredImage;
     try {
-      key = this.keyOf(target, manifest, analyzer);
+      image = scoredImage(target, manifest, analyzer);
     } catch (error) {
       return Promise.resolve(this.fail(messageOf(error)));
     }
-    const known = this.running.get(key);
-    if (known || this.currentOutcome(key)) {
-      this.refresh();
-      return known ?? Promise.resolve();
-    }
-    this.failures.delete(key);
-    const run = analyzer.analyze(target, manifest).then(
-      analyzed => {
-        // Stamped with the calibration it ran under: if the version changes while it runs, it is
-        // shown as stale, never as current, and stored under the version that made it.
-        const outcome = withCalibration(analyzed, manifest.calibration.version);
-        this.remember(outcome);
-        if (outcome.key !== key) {
-          this.failures.set(key, `The pixels read for this image belong to another image (${outcome.key}); the result is not shown.`);
-        } else {
-          this.save(target, outcome, manifest, analyzer);
-        }
-      },
-      error => {
-        // Superseded: a newer request in the same viewport replaced it; nobody waits for it.
-        if (!(error instanceof SupersededError)) this.failures.set(key, messageOf(error));
-      },
+    return this.results.run(
+      image,
+      () => analyzer.analyze(target, manifest),
+      outcome => this.stored.save(image, outcome),
     );
-    const settled = run.finally(() => {
-      this.running.delete(key);
-      this.refresh();
-    });
-    this.running.set(key, settled);
-    this.refresh();
-    return settled;
   }
 
   /**
@@ -779,18 +352,8 @@ export class ChestAidService {
    * draws from this, so a viewport only ever shows the layer of the image it displays.
    */
   outcomeForImage(sopInstanceUID: string): AnalysisOutcome | null {
-    if (!this.manifest || !this.analyzer) return null;
-    try {
-      return this.currentOutcome(resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest)));
-    } catch {
-      return null;
-    }
-  }
-
-  /** The result under `key` if it was computed under the active calibration version. */
-  private currentOutcome(key: string): AnalysisOutcome | null {
-    const outcome = this.results.get(key);
-    return outcome && this.manifest && outcome.analysis.calibrationVersion === this.manifest.calibration.version ? outcome : null;
+    const key = this.keyOf(sopInstanceUID);
+    return key === null ? null : this.results.current(key);
   }
 
   /** The open study's CR/DX images, in the order the panel lists them. */
@@ -801,54 +364,23 @@ export class ChestAidService {
 
   /**
    * "Analyze all images": scores the study's CR/DX images one after the other, skipping those
-   * already scored under this model, with progress in `state.batch`. One at a time, so the
-   * reader's own Analyze is never starved and the worker holds one tensor at a time.
+   * already scored under this model, with progress in `state.batch`.
    */
   async analyzeAll(): Promise<void> {
-    if (this.batchRun) return;
+    if (this.batch.running) return;
     const blocked = this.blocker();
-    if (blocked) {
-      this.fail(blocked);
-      return;
-    }
-    const run = { cancelled: false };
-    this.batchRun = run;
-    const images = this.studyImages;
-    let done = 0;
-    const report = (running: boolean) =>
-      this.update({ batch: { running, done, total: images.length, cancelled: run.cancelled } });
-    report(true);
-    try {
-      for (const image of images) {
-        if (run.cancelled) break;
-        await this.run({ ...image, viewportId: BATCH_SLOT });
-        done++;
-        report(true);
-      }
-    } finally {
-      this.batchRun = null;
-      report(false);
-      this.refresh();
-    }
+    if (blocked) return this.fail(blocked);
+    await this.batch.over(this.studyImages, image => this.run({ ...image, viewportId: BATCH_SLOT })).finally(() => this.refresh());
   }
 
   /** Stops "Analyze all images" after the image being analyzed; finished results are kept. */
   cancelAnalyzeAll(): void {
-    if (!this.batchRun) return;
-    this.batchRun.cancelled = true;
-    const { batch } = this.state;
-    if (batch) this.update({ batch: { ...batch, cancelled: true } });
+    this.batch.cancel();
   }
 
-  /** Changes how the heatmap layer is drawn (every viewport). */
+  /** Changes how the heatmap layer is drawn (every viewport); throws InputError for a value out of range. */
   setHeatmap(patch: Partial<HeatmapSettings>): void {
-    const next = { ...this.state.heatmap, ...patch };
-    if (!(next.opacity >= 0 && next.opacity <= 1)) throw new InputError(`heatmap opacity must lie in [0, 1], got ${show(next.opacity)}`);
-    if (!(next.outlineLevel > 0 && next.outlineLevel <= 1)) {
-      throw new InputError(`outline level must lie in (0, 1], got ${show(next.outlineLevel)}`);
-    }
-    if (!['attention', 'outline', 'both'].includes(next.layers)) throw new InputError(`unknown heatmap layers ${show(next.layers)}`);
-    this.update({ heatmap: next });
+    this.update({ heatmap: changedHeatmap(this.state.heatmap, patch) });
   }
 
   toggleHeatmap(): void {
@@ -883,170 +415,56 @@ export class ChestAidService {
     this.refresh();
   }
 
-  private keyOf(target: Pick<AnalysisTarget, 'sopInstanceUID'>, manifest: Manifest, analyzer: Analyzer): string {
-    return resultKey(target.sopInstanceUID, analyzer.modelSha256(manifest));
+  /** `target` under the model in use, or null when there is none yet or its key cannot be made. */
+  private scored(target: AnalysisTarget | null): ScoredImage | null {
+    if (!target || !this.manifest || !this.analyzer) return null;
+    try {
+      return scoredImage(target, this.manifest, this.analyzer);
+    } catch {
+      return null;
+    }
   }
 
-  private modelOf(manifest: Manifest, analyzer: Analyzer): ModelIdentity {
-    return { modelSha256: analyzer.modelSha256(manifest), calibrationVersion: manifest.calibration.version };
-  }
-
-  /** Keeps a finished analysis in the outcome store; a store failure costs the copy, not the result. */
-  private save(target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, analyzer: Analyzer): void {
-    this.outcomeStore?.save(target, outcome, this.modelOf(manifest, analyzer)).catch(error => {
-      console.warn('ChestAid: the result could not be stored for later', error);
-    });
+  /** The result key of an image under the model in use, or null. */
+  private keyOf(sopInstanceUID: string): string | null {
+    if (!this.manifest || !this.analyzer) return null;
+    try {
+      return resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest));
+    } catch {
+      return null;
+    }
   }
 
   /**
-   * Looks the active image up in the outcome store when nothing is known of it in memory. The
-   * answer is kept under its own key, so one that arrives after the reader moved on is shown only
-   * if they come back to that image.
+   * Looks the active image up where results outlive the page (the outcome store) and in the
+   * archive, when nothing is known of it in memory. An answer is kept under its own key, so one
+   * that arrives after the reader moved on is shown only if they come back to that image.
    */
   private lookUpStored(): void {
-    this.lookUpArchived();
-    const { active: target, manifest, analyzer, outcomeStore: store } = this;
-    if (!target || !manifest || !analyzer || !store) return;
-    let key: string;
-    try {
-      key = this.keyOf(target, manifest, analyzer);
-    } catch {
-      return;
-    }
-    if (this.currentOutcome(key) || this.running.has(key)) return;
-    const model = this.modelOf(manifest, analyzer);
-    const lookup = `${key}|${model.calibrationVersion}`;
-    if (this.lookups.has(lookup)) return;
-    this.lookups.add(lookup);
-    const look = async () => {
-      const outcome = await store.find(target, model);
-      if (outcome) return withCalibration(outcome, model.calibrationVersion);
-      // None under the active calibration: one under another is shown as stale rather than nothing.
-      const older = this.results.has(key) ? null : ((await store.findOther?.(target, model)) ?? null);
-      return older && withCalibration(older.outcome, older.calibrationVersion);
-    };
-    look()
-      .then(
-        outcome => {
-          if (outcome && outcome.key === key && !this.currentOutcome(key)) {
-            this.remember(outcome);
-            this.refresh();
-          }
-        },
-        error => console.warn('ChestAid: stored results could not be read', error),
-      )
-      .finally(() => this.lookups.delete(lookup));
-  }
-
-  /**
-   * Asks the archive (once per image and model, again after a failure) whether another reader or
-   * the triage worker has stored a result for the active image, so the panel can show it and
-   * Save to PACS knows there is nothing to write.
-   */
-  private lookUpArchived(): void {
-    const { active: target, manifest, analyzer, archive } = this;
-    if (!target || !manifest || !analyzer || !archive || archive.unavailableReason(target)) return;
-    let key: string;
-    try {
-      key = this.archiveSlot(this.keyOf(target, manifest, analyzer), manifest);
-    } catch {
-      return;
-    }
-    if (this.archivedScores.has(key) || this.archiveLookups.has(key) || this.archiveStates.has(key)) return;
-    this.archiveLookups.add(key);
-    this.archiveStates.set(key, { status: 'checking' });
-    this.refresh();
-    archive
-      .find(target, this.modelOf(manifest, analyzer))
-      .catch((error): ArchiveLookup => ({ status: 'failed', kind: 'error', message: messageOf(error) }))
-      .then(found => {
-        // A save that started meanwhile has the last word.
-        const saving = this.archiveStates.get(key)?.status === 'saving';
-        if (found.status === 'found') {
-          this.archivedScores.set(key, found.score);
-          if (!saving) this.archiveStates.set(key, { status: 'already-saved', srSopInstanceUID: found.score.srSopInstanceUID });
-        } else if (!saving) {
-          // A failed look-up is not worth an alarm before the reader asks to save: saving checks again.
-          this.archiveStates.delete(key);
+    const image = this.scored(this.active);
+    this.archive.lookUp(image);
+    if (!image || this.results.current(image.key) || this.results.isRunning(image.key)) return;
+    const { key } = image;
+    this.stored.lookUp(
+      image,
+      () => this.results.has(key),
+      outcome => {
+        if (outcome.key === key && !this.results.current(key)) {
+          this.results.remember(outcome);
+          this.refresh();
         }
-      })
-      .finally(() => {
-        this.archiveLookups.delete(key);
-        this.refresh();
-      });
-  }
-
-  private remember(outcome: AnalysisOutcome): void {
-    this.results.delete(outcome.key);
-    this.results.set(outcome.key, outcome);
-    if (this.results.size > MAX_RESULTS) {
-      this.results.delete(this.results.keys().next().value as string);
-    }
+      },
+    );
   }
 
   /** Derives what the panel shows for the active image. */
   private refresh(): void {
-    this.update({ analysis: this.analysisOfActive(), images: this.imageRows(), ...this.archiveOfActive() });
-  }
-
-  private archiveOfActive(): Pick<ChestAidState, 'archive' | 'archived'> {
-    const target = this.active;
-    if (!this.archive) return { archive: INITIAL_STATE.archive, archived: null };
-    if (!target) return { archive: { status: 'idle' }, archived: null };
-    const reason = this.archive.unavailableReason(target);
-    if (reason) return { archive: { status: 'unavailable', reason }, archived: null };
-    if (!this.manifest || !this.analyzer) return { archive: { status: 'idle' }, archived: null };
-    let key: string;
-    try {
-      key = this.archiveSlot(this.keyOf(target, this.manifest, this.analyzer), this.manifest);
-    } catch {
-      return { archive: { status: 'idle' }, archived: null };
-    }
-    return { archive: this.archiveStates.get(key) ?? { status: 'idle' }, archived: this.archivedScores.get(key) ?? null };
-  }
-
-  /** What the PACS keys a result by: the image and model (the result key) and the calibration version. */
-  private archiveSlot(key: string, manifest: Manifest): string {
-    return `${key}|${manifest.calibration.version}`;
-  }
-
-  private imageRows(): ImageRow[] {
-    const manifest = this.manifest;
-    const analyzer = this.analyzer;
-    return this.studyImages.map(image => {
-      const active = this.active?.sopInstanceUID === image.sopInstanceUID;
-      if (!manifest || !analyzer) return { image, status: 'idle', active };
-      let key: string;
-      try {
-        key = this.keyOf(image, manifest, analyzer);
-      } catch {
-        return { image, status: 'idle', active };
-      }
-      const outcome = this.results.get(key);
-      if (this.running.has(key)) return { image, status: 'running', active };
-      if (outcome) return { image, status: this.currentOutcome(key) ? 'done' : 'stale', outcome, active };
-      const message = this.failures.get(key);
-      return message ? { image, status: 'error', message, active } : { image, status: 'idle', active };
+    const image = this.scored(this.active);
+    this.update({
+      analysis: this.notice ? { status: 'error', message: this.notice } : this.results.analysisOf(image),
+      images: this.studyImages.map(row => this.results.rowOf(row, this.keyOf(row.sopInstanceUID), this.active?.sopInstanceUID === row.sopInstanceUID)),
+      ...this.archive.stateOf(this.active, image),
     });
-  }
-
-  private analysisOfActive(): AnalysisState {
-    if (this.notice) return { status: 'error', message: this.notice };
-    const target = this.active;
-    if (!target || !this.manifest || !this.analyzer) return { status: 'idle' };
-    let key: string;
-    try {
-      key = this.keyOf(target, this.manifest, this.analyzer);
-    } catch {
-      return { status: 'idle' };
-    }
-    const outcome = this.results.get(key);
-    if (outcome && this.currentOutcome(key)) return { status: 'done', target, outcome };
-    if (this.running.has(key)) return { status: 'running', target };
-    if (outcome) return { status: 'stale', target, outcome, calibrationVersion: outcome.analysis.calibrationVersion };
-    const failure = this.failures.get(key);
-    if (failure) return { status: 'error', message: failure };
-    return { status: 'idle' };
   }
 
   private update(patch: Partial<ChestAidState>): void {
@@ -1062,28 +480,8 @@ export function blockedReason({ hostProblem, study }: ChestAidState): string | n
   return hostProblem ?? (study && !study.valid ? study.description : null);
 }
 
-/** The outcome with the calibration version it was computed under (the run's or the store key's). */
-function withCalibration(outcome: AnalysisOutcome, calibrationVersion: string): AnalysisOutcome {
-  if (outcome.analysis.calibrationVersion === calibrationVersion) return outcome;
-  return { ...outcome, analysis: { ...outcome.analysis, calibrationVersion } };
-}
-
-function imageOf(target: AnalysisTarget): ImageIdentity | null {
-  const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = target;
-  return studyInstanceUID && seriesInstanceUID && sopInstanceUID ? { studyInstanceUID, seriesInstanceUID, sopInstanceUID } : null;
-}
-
-function modelInfoOf(manifest: Manifest): ModelInfo {
-  const origin = calibrationOrigin(manifest);
-  return {
-    calibration: origin,
-    calibrationLabel: calibrationLabel(origin),
-    id: manifest.model.id,
-    version: manifest.model.version,
-    sha256: manifest.onnx.sha256,
-    synthetic: manifest.data.synthetic === true,
-    disclaimer: manifest.intended_use.disclaimer,
-    calibrationMethod: manifest.calibration.selected,
-    calibrationVersion: manifest.calibration.version,
-  };
+/** `target` under `analyzer`'s model and `manifest`'s calibration; throws when its key cannot be made. */
+function scoredImage(target: AnalysisTarget, manifest: Manifest, analyzer: Analyzer): ScoredImage {
+  const modelSha256 = analyzer.modelSha256(manifest);
+  return { target, manifest, key: resultKey(target.sopInstanceUID, modelSha256), model: { modelSha256, calibrationVersion: manifest.calibration.version } };
 }

@@ -27,6 +27,16 @@ export interface ThresholdState {
 
 const PREFIX = 'chestaid:threshold';
 
+/** The page's localStorage, or null where the browser blocks it. */
+export function browserStorage(): StorageLike | null {
+  try {
+    return (globalThis as { localStorage?: StorageLike }).localStorage ?? null;
+  } catch {
+    // Reading localStorage itself throws where storage is blocked.
+    return null;
+  }
+}
+
 export function thresholdStorageKey(manifest: Manifest): string {
   return `${PREFIX}:${manifest.model.id}:${manifest.onnx.sha256.toLowerCase()}:calibration-${manifest.calibration.version}`;
 }

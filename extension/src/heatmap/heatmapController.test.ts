@@ -1,5 +1,6 @@
 import type { Analysis, HeatLayer, ImagePlane, OverlaySink } from '@chestaid/core';
-import { DEFAULT_HEATMAP, type AnalysisOutcome, type HeatmapSettings } from '../analysis/ChestAidService';
+import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
+import type { AnalysisOutcome, HeatmapSettings } from '../analysis/types';
 import { HeatmapController, layerFor, type LayerMaps, type ViewportImage } from './heatmapController';
 
 const plane: ImagePlane = {

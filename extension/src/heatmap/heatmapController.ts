@@ -14,7 +14,7 @@ import {
   outlineLayer,
   type OverlaySink,
 } from '@chestaid/core';
-import type { AnalysisOutcome, HeatmapSettings } from '../analysis/ChestAidService';
+import type { AnalysisOutcome, HeatmapSettings } from '../analysis/types';
 
 /** A viewport and the image it displays now. */
 export interface ViewportImage {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 
 import { type Analysis, type ArchivedResult, decide, PacsUnreachable, parseManifest, type SaveInput } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome, AnalysisTarget } from '../analysis/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget } from '../analysis/types';
 import { pacsArchive, resultToSave } from './archive';
 
 const manifest = parseManifest(JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8')));

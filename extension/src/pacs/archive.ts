@@ -20,7 +20,7 @@ import {
   resultSrInputFrom,
   type ResultToSave,
 } from '@chestaid/core';
-import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ResultArchive } from '../analysis/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ResultArchive } from '../analysis/types';
 
 /**
  * The SR's content for an outcome, filled by the dicom module's resultSrInputFrom as the triage

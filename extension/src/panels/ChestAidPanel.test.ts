@@ -6,7 +6,8 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
 import type { Analysis } from '@chestaid/core';
-import { DEFAULT_HEATMAP, type ChestAidState, type ModelInfo } from '../analysis/ChestAidService';
+import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
+import type { ChestAidState, ModelInfo } from '../analysis/types';
 import { ChestAidPanel } from './ChestAidPanel';
 import type { ChestAidPanelService } from './types';
 

@@ -1,5 +1,6 @@
 import type { Analysis } from '@chestaid/core';
-import { DEFAULT_HEATMAP, type AnalysisOutcome, type ChestAidState } from '../analysis/ChestAidService';
+import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
+import type { AnalysisOutcome, ChestAidState } from '../analysis/types';
 import {
   batchText,
   calibrationText,

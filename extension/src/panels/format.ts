@@ -3,18 +3,8 @@
  * tested without rendering.
  */
 import { ABOVE_LABEL, decide, type CalibrationMethod, type Decision } from '@chestaid/core';
-import {
-  blockedReason,
-  type AnalysisOutcome,
-  type ArchivedScore,
-  type ArchiveState,
-  type BatchState,
-  type ChestAidState,
-  type ImageRow,
-  type ModelInfo,
-  type RunInfo,
-  type RuntimeState,
-} from '../analysis/ChestAidService';
+import { blockedReason } from '../analysis/ChestAidService';
+import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
 
 const MAX_DECIMALS = 3;
 

@@ -4,7 +4,7 @@
  * apart from ChestAidPanel.tsx because its parts need them too.
  */
 import type { GroundTruth } from '@chestaid/core';
-import type { ChestAidState, HeatmapSettings, StudyImage } from '../analysis/ChestAidService';
+import type { ChestAidState, HeatmapSettings, StudyImage } from '../analysis/types';
 
 export interface ChestAidStateSource {
   readonly EVENTS: { readonly STATE_CHANGED: string };

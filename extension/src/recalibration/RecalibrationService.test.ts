@@ -1,7 +1,7 @@
 import { CalibrationVersions, type FeedbackEntry, MemoryCalibrationStore, recalibrate } from '@chestaid/core';
 import { demoManifest, DEMO_SHA } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 import { RecalibrationService, type CalibrationDeps } from './RecalibrationService';
 import { shiftedFeedback } from './testing';
 

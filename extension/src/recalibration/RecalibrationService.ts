@@ -24,7 +24,7 @@ import {
   type RecalibrationOptions,
   type RecalibrationReport,
 } from '@chestaid/core';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 import type { BatchProgress, ImageToScore } from '../triage/batch';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { resolveCohortImages, scoreCohort, type ScoredCase } from './cohortScoring';

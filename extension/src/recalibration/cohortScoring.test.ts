@@ -1,7 +1,7 @@
 import { type Analysis, parseImageCohortCsv } from '@chestaid/core';
 import { demoManifest } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 import type { ImageToScore } from '../triage/batch';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { resolveCohortImages, scoreCohort } from './cohortScoring';

@@ -9,7 +9,7 @@
  * Framework-free; the data source and the analyzer are structurally typed parameters.
  */
 import type { CohortLabel, ImageCohortRow, Manifest, ModelIdentity } from '@chestaid/core';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 import { runBatch, type BatchProgress, type ImageToScore } from '../triage/batch';
 import { MemoryResultStore } from '../triage/resultStore';
 import type { CatalogDataSource } from '../triage/studyCatalog';

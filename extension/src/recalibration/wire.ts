@@ -1,35 +1,40 @@
 /**
  * Binds the recalibration and monitoring pages to the viewer at registration (called from
- * index.ts): the calibration versions of the model the panel runs, the readers' feedback, the
- * active data source for a CSV cohort's images, and the panel's analyzer (one inference worker,
- * one model download) for scoring them.
+ * index.ts): the calibration versions of the model the panel runs, the readers' feedback the panel
+ * records, the active data source for a CSV cohort's images, and the panel's analyzer (one
+ * inference worker, one model download) for scoring them; all read from ChestAidService at each
+ * use.
  */
-import { type FeedbackEntry, type Manifest, recalibrate } from '@chestaid/core';
-import type { Analyzer } from '../analysis/ChestAidService';
+import { type Manifest, recalibrate } from '@chestaid/core';
+import type { ChestAidService } from '../analysis/ChestAidService';
+import type { Analyzer } from '../analysis/types';
 import type { CatalogDataSource } from '../triage/studyCatalog';
-import { RecalibrationService, COHORT_SLOT, type VersionsLike } from './RecalibrationService';
+import { RecalibrationService, COHORT_SLOT } from './RecalibrationService';
 
 export interface CalibrationWiring {
   readonly servicesManager: {
-    readonly services: { readonly chestAidRecalibrationService?: RecalibrationService };
+    readonly services: {
+      readonly chestAidService: Pick<ChestAidService, 'getAnalyzer' | 'calibrationVersions' | 'getFeedbackBook' | 'reloadCalibration'>;
+      readonly chestAidRecalibrationService?: RecalibrationService;
+    };
     registerService(registration: typeof RecalibrationService.REGISTRATION): void;
   };
   readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined };
-  /** The versions over the site's calibration store, for the model the viewer runs. */
-  readonly versions: () => Promise<VersionsLike>;
-  readonly listFeedback: () => Promise<readonly FeedbackEntry[]>;
-  readonly analyzer: () => Analyzer;
-  /** Called after an accept or a rollback: the viewer reloads its calibration. */
-  readonly activated: () => Promise<void> | void;
 }
 
-export function wireCalibration({ servicesManager, extensionManager, versions, listFeedback, analyzer, activated }: CalibrationWiring): void {
+export function wireCalibration({ servicesManager, extensionManager }: CalibrationWiring): void {
   servicesManager.registerService(RecalibrationService.REGISTRATION);
-  const service = servicesManager.services.chestAidRecalibrationService;
+  const { chestAidService, chestAidRecalibrationService: service } = servicesManager.services;
   if (!service) throw new Error('ChestAid calibration service did not register');
+  const analyzer = (): Analyzer => {
+    const found = chestAidService.getAnalyzer();
+    if (!found) throw new Error('No analyzer is configured in this build of ChestAid.');
+    return found;
+  };
   service.configure({
-    versions,
-    listFeedback,
+    versions: () => chestAidService.calibrationVersions(),
+    // No feedback book: nothing was recorded.
+    listFeedback: async () => (await chestAidService.getFeedbackBook()?.listFeedback()) ?? [],
     analyze: (image, manifest: Manifest) =>
       analyzer().analyze(
         {
@@ -45,7 +50,8 @@ export function wireCalibration({ servicesManager, extensionManager, versions, l
       ),
     dataSource: () => extensionManager.getActiveDataSource()?.[0],
     recalibrate,
-    activated,
+    // The viewer applies the new active version, names it beside every score and marks results of other versions stale.
+    activated: () => chestAidService.reloadCalibration(),
     // A macrotask between studies, so the page paints and takes input while the cohort is scored.
     pause: () => new Promise(done => setTimeout(done, 0)),
   });

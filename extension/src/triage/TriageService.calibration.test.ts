@@ -5,7 +5,7 @@
 import { applyOverlay, parseManifest, parseOverlay, type Analysis, type Manifest } from '@chestaid/core';
 import { demoManifestJson, overlayJson } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
-import type { Analyzer } from '../analysis/ChestAidService';
+import type { Analyzer } from '../analysis/types';
 import { MemoryResultStore } from './resultStore';
 import type { StudyCatalog } from './studyCatalog';
 import { statusIn, TriageService } from './TriageService';

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 
 import { type Analysis, type ArchivedResult, type Manifest, parseManifest } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisTarget, ArchiveSave, ResultArchive } from '../analysis/ChestAidService';
+import type { AnalysisTarget, ArchiveSave, ResultArchive } from '../analysis/types';
 import { cacheShared, recordOf, sharedResultsOf, type SharedResults } from './pacsRecords';
 import { MemoryResultStore, scoredRecord } from './resultStore';
 import type { StudySummary } from './studyCatalog';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 
 import { parseManifest, type Analysis, type Manifest } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer } from '../analysis/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer } from '../analysis/types';
 import type { ImageToScore } from './batch';
 import { MemoryResultStore, scoredRecord, type ResultStore } from './resultStore';
 import type { StudyCatalog, StudySummary } from './studyCatalog';

@@ -18,7 +18,7 @@ import {
   studyStatus,
   type TriageEntry,
 } from '@chestaid/core';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer, ResultArchive } from '../analysis/ChestAidService';
+import type { AnalysisOutcome, AnalysisTarget, Analyzer, ResultArchive } from '../analysis/types';
 import { runBatch, type BatchProgress, type BatchSummary, type ImageToScore } from './batch';
 import { cacheShared, type SharedResults } from './pacsRecords';
 import { keyText, type ResultStore, type StoredResult } from './resultStore';

@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb';
 
 import type { Analysis } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 import { runBatch, type BatchDeps, type BatchProgress, type ImageToScore, type StudyRun } from './batch';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { MemoryResultStore, scoredRecord, type ResultStore } from './resultStore';

@@ -11,7 +11,7 @@
  */
 import { type ImageIdentity, messageOf, type ModelIdentity, remainingMs } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 import { failedRecord, scoredRecord, type ResultStore } from './resultStore';
 
 export interface ImageToScore extends ImageIdentity {

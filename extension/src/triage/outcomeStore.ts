@@ -5,7 +5,7 @@
  * stored under another calibration version of the same model is found too (findOther), for the
  * panel to show as stale.
  */
-import type { OutcomeStore } from '../analysis/ChestAidService';
+import type { OutcomeStore } from '../analysis/types';
 import { scoredRecord, type ResultStore } from './resultStore';
 
 export function outcomeStoreOver(store: ResultStore, clock: () => number = () => Date.now()): OutcomeStore {

@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb';
 
 import type { Analysis } from '@chestaid/core';
 import { resultKey } from '../inference';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 import { IndexedDbResultStore } from './indexedDbResultStore';
 import { failedRecord, MemoryResultStore, scoredRecord, type ResultStore, type StoredResult } from './resultStore';
 

@@ -8,7 +8,7 @@
  * overwritten by them nor mixed with them; core.studyStatus calls them stale.
  */
 import { checkRecord, recordKey, type ImageIdentity, type ModelIdentity, type ResultRecord } from '@chestaid/core';
-import type { AnalysisOutcome } from '../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../analysis/types';
 
 /** A stored result: the core's record, plus what the panel needs to show it without a re-run. */
 export type StoredResult = ResultRecord & {

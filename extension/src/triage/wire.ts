@@ -1,11 +1,12 @@
 /**
- * Binds the triage worklist to the viewer at registration (called from index.ts): one result
- * store for the panel and the batch, the active data source as the study catalog, and the
- * panel's analyzer (one inference worker, one model download) for the batch.
+ * Binds the triage worklist to the viewer at registration (called from index.ts): the result
+ * store it shares with the panel (browserResultStore, made once in index.ts), the active data
+ * source as the study catalog, and the panel's analyzer (one inference worker, one model
+ * download) for the batch.
  */
-import type { Analyzer, ChestAidService, ResultArchive } from '../analysis/ChestAidService';
+import type { ChestAidService } from '../analysis/ChestAidService';
+import type { Analyzer, ResultArchive } from '../analysis/types';
 import { IndexedDbResultStore } from './indexedDbResultStore';
-import { outcomeStoreOver } from './outcomeStore';
 import type { SharedResults } from './pacsRecords';
 import { MemoryResultStore, type ResultStore } from './resultStore';
 import { dataSourceCatalog, type CatalogDataSource, type PacsCatalogAccess } from './studyCatalog';
@@ -18,7 +19,9 @@ export interface TriageWiring {
   };
   readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined; readonly activeDataSourceName?: string };
   readonly manifestUrl: string;
-  /** The PACS's results while its data source is the active one (index.ts); absent: no PACS. */
+  /** Where results are kept: the same store the panel's results go to (analysis/wire.ts). */
+  readonly store: ResultStore;
+  /** The PACS's results while its data source is the active one (pacs/wire.ts); absent: no PACS. */
   readonly shared?: () => SharedResults | null;
   /** The panel's PACS archive while the PACS's data source is the active one (batch saving). */
   readonly archive?: () => ResultArchive | null;
@@ -27,7 +30,7 @@ export interface TriageWiring {
 }
 
 /** IndexedDB where the browser allows it; otherwise results last as long as the page. */
-function browserResultStore(): ResultStore {
+export function browserResultStore(): ResultStore {
   try {
     return new IndexedDbResultStore();
   } catch (error) {
@@ -36,7 +39,7 @@ function browserResultStore(): ResultStore {
   }
 }
 
-export function wireTriage({ servicesManager, extensionManager, manifestUrl, shared, archive, pacsCatalog }: TriageWiring): void {
+export function wireTriage({ servicesManager, extensionManager, manifestUrl, store, shared, archive, pacsCatalog }: TriageWiring): void {
   servicesManager.registerService(TriageService.REGISTRATION);
   const { chestAidService, chestAidTriageService } = servicesManager.services;
   if (!chestAidTriageService) throw new Error('ChestAid triage service did not register');
@@ -50,8 +53,6 @@ export function wireTriage({ servicesManager, extensionManager, manifestUrl, sha
     modelSha256: manifest => panelAnalyzer().modelSha256(manifest),
     analyze: (target, manifest) => panelAnalyzer().analyze(target, manifest),
   };
-  const store = browserResultStore();
-  chestAidService.setOutcomeStore(outcomeStoreOver(store));
   // A recalibration or rollback: the worklist judges results against the new version.
   chestAidService.subscribe(chestAidService.EVENTS.CALIBRATION_CHANGED, () => chestAidTriageService.modelChanged());
   chestAidTriageService.configure({

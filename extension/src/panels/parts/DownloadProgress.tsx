@@ -1,4 +1,4 @@
-import type { RuntimeState } from '../../analysis/ChestAidService';
+import type { RuntimeState } from '../../analysis/types';
 import { progressText } from '../format';
 
 /** The model download's progress while it loads, then an indeterminate bar while the analysis runs. */

@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 
 import { GROUND_TRUTHS, type GroundTruth } from '@chestaid/core';
-import type { FeedbackState } from '../../analysis/ChestAidService';
+import type { FeedbackState } from '../../analysis/types';
 import type { ChestAidPanelService } from '../types';
 
 const LABEL_NAMES: Readonly<Record<GroundTruth, string>> = { pneumonia: 'Pneumonia', normal: 'Normal', unsure: 'Unsure' };

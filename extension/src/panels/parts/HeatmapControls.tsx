@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 
 import { cssGradient, INFERNO } from '@chestaid/core';
-import type { HeatmapSettings } from '../../analysis/ChestAidService';
+import type { HeatmapSettings } from '../../analysis/types';
 import { HEATMAP_MEANING } from '../format';
 import type { ChestAidPanelProps, ChestAidPanelService } from '../types';
 

@@ -1,5 +1,5 @@
 import { decide } from '@chestaid/core';
-import type { ChestAidState, ImageRow } from '../../analysis/ChestAidService';
+import type { ChestAidState, ImageRow } from '../../analysis/types';
 import { batchText, imageRowText, versionName } from '../format';
 import type { ChestAidPanelProps, ChestAidPanelService } from '../types';
 import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';

@@ -1,4 +1,4 @@
-import type { ModelInfo } from '../../analysis/ChestAidService';
+import type { ModelInfo } from '../../analysis/types';
 import { calibrationText, modelText } from '../format';
 
 /** Which model and which calibration the scores come from. */

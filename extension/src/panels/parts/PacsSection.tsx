@@ -1,4 +1,4 @@
-import type { ChestAidState } from '../../analysis/ChestAidService';
+import type { ChestAidState } from '../../analysis/types';
 import { archiveText, archivedText } from '../format';
 
 /**

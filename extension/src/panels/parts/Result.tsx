@@ -1,5 +1,5 @@
 import { decide } from '@chestaid/core';
-import type { AnalysisOutcome } from '../../analysis/ChestAidService';
+import type { AnalysisOutcome } from '../../analysis/types';
 import { decisionText, fallbackText, runText, scoreAndThreshold } from '../format';
 import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';
 

@@ -1,0 +1,258 @@
+/**
+ * The words ChestAidService and its collaborators speak: what the viewer analyzes, what the
+ * collaborators plugged into the service promise, and the state the panel renders. Types only, so
+ * the panel, the triage worklist and the PACS archive read them without loading the service.
+ */
+import type {
+  Analysis,
+  CalibrationOrigin,
+  CalibrationStore,
+  FeedbackBook,
+  GroundTruth,
+  Manifest,
+  ModelIdentity,
+  StoredFeedback,
+} from '@chestaid/core';
+import type { Applicability } from '../modalities';
+import type { ThresholdState } from './thresholdSetting';
+
+/** What Analyze runs on: the image shown in the active viewport. */
+export interface AnalysisTarget {
+  readonly viewportId: string;
+  readonly displaySetInstanceUID: string;
+  readonly imageId: string;
+  readonly sopInstanceUID: string;
+  readonly modality: string;
+  /** The image's study and series, when known: stored results are keyed by them too. */
+  readonly studyInstanceUID?: string;
+  readonly seriesInstanceUID?: string;
+}
+
+/**
+ * Where finished analyses outlive the page (the triage result store, see triage/outcomeStore.ts).
+ * Results are stored under the image, the model bytes and the calibration version.
+ */
+export interface OutcomeStore {
+  /** The stored outcome of this image under this model and calibration, or null. */
+  find(target: AnalysisTarget, model: ModelIdentity): Promise<AnalysisOutcome | null>;
+  /**
+   * The latest stored outcome of this image under the same model bytes but another calibration
+   * version, with that version: what the panel shows as stale. Optional.
+   */
+  findOther?(target: AnalysisTarget, model: ModelIdentity): Promise<{ outcome: AnalysisOutcome; calibrationVersion: string } | null>;
+  save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
+}
+
+/**
+ * Where results are shared with every reader: the PACS, as DICOM SR (pacs/archive.ts). The
+ * service knows nothing of DICOM; the archive answers in plain terms and never throws.
+ */
+export interface ResultArchive {
+  /** Why this image's result cannot go to the archive (no PACS; a study from another source), or null. */
+  unavailableReason(target: AnalysisTarget): string | null;
+  /** The archived result of this image under this model and calibration, or null. */
+  find(target: AnalysisTarget, model: ModelIdentity): Promise<ArchiveLookup>;
+  /** Archives the result, once: a result already there is reported, not written again. */
+  save(target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, model: ModelIdentity): Promise<ArchiveSave>;
+}
+
+/** A result found in the archive. */
+export interface ArchivedScore {
+  readonly probability: number;
+  readonly srSopInstanceUID: string;
+  readonly observedAt: string;
+  readonly modelId: string;
+  readonly modelVersion: string;
+}
+
+export type ArchiveFailure = { readonly status: 'failed'; readonly kind: 'unreachable' | 'refused' | 'error'; readonly message: string };
+
+export type ArchiveLookup = { readonly status: 'found'; readonly score: ArchivedScore } | { readonly status: 'absent' } | ArchiveFailure;
+
+export type ArchiveSave =
+  | { readonly status: 'saved'; readonly srSopInstanceUID: string; readonly heatmapProblem: string | null }
+  | { readonly status: 'already-saved'; readonly srSopInstanceUID: string }
+  | ArchiveFailure;
+
+/** "Save to PACS" for the image on screen. */
+export type ArchiveState =
+  | { readonly status: 'unavailable'; readonly reason: string }
+  | { readonly status: 'idle' | 'checking' | 'saving' }
+  | ArchiveSave;
+
+/** How an analysis ran. */
+export interface RunInfo {
+  readonly backend: string;
+  readonly threads: number;
+  /** Why this backend; for wasm it says why WebGPU was not used. */
+  readonly reason: string;
+  /** From pixels to result (preprocessing, transfer, the model run), model loading excluded. */
+  readonly totalMs: number;
+  /** The model run alone, inside the worker. */
+  readonly runMs: number;
+}
+
+export interface AnalysisOutcome {
+  /** resultKey(SOPInstanceUID of the pixels analyzed, sha256 of the model that scored them). */
+  readonly key: string;
+  readonly analysis: Analysis;
+  readonly run: RunInfo;
+}
+
+export interface Analyzer {
+  /** The sha256 of the ONNX file this analyzer scores with under `manifest`: the key's second half. */
+  modelSha256(manifest: Manifest): string;
+  analyze(target: AnalysisTarget, manifest: Manifest): Promise<AnalysisOutcome>;
+}
+
+export interface ModelInfo {
+  readonly id: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly synthetic: boolean;
+  readonly disclaimer: string;
+  readonly calibrationMethod: Manifest['calibration']['selected'];
+  readonly calibrationVersion: string;
+  /** Where the active calibration came from (training or a site version), and when. */
+  readonly calibration: CalibrationOrigin;
+  /** What is shown next to every score, e.g. "calibration site-2 (site, 2026-11-26)". */
+  readonly calibrationLabel: string;
+}
+
+export type ModelState =
+  | { readonly status: 'loading' }
+  | { readonly status: 'ready'; readonly info: ModelInfo }
+  | { readonly status: 'error'; readonly message: string };
+
+/** The inference runtime: model download, then the backend it runs on. */
+export type RuntimeState =
+  | { readonly status: 'idle' }
+  | { readonly status: 'loading'; readonly loaded: number; readonly total: number | null }
+  | { readonly status: 'ready'; readonly backend: string; readonly threads: number; readonly reason: string }
+  | { readonly status: 'error'; readonly message: string };
+
+/**
+ * How the Grad-CAM layer is drawn, for every viewport: each viewport shows the layer of its own
+ * image's result, and only that.
+ */
+export interface HeatmapSettings {
+  readonly visible: boolean;
+  /** Opacity of the attention map, in [0, 1]. */
+  readonly opacity: number;
+  /** The attention map, the outline of the region at or above `outlineLevel`, or both. */
+  readonly layers: 'attention' | 'outline' | 'both';
+  /** Attention level (0, 1] the outline encloses. */
+  readonly outlineLevel: number;
+}
+
+
+/** A CR/DX image of the open study, as the panel lists it. */
+export interface StudyImage {
+  readonly displaySetInstanceUID: string;
+  readonly imageId: string;
+  readonly sopInstanceUID: string;
+  readonly modality: string;
+  /** How a reader tells the images apart: series description and instance number. */
+  readonly label: string;
+  readonly studyInstanceUID?: string;
+  readonly seriesInstanceUID?: string;
+}
+
+/** One row of the panel's image list: the image and where its analysis stands. */
+export interface ImageRow {
+  readonly image: StudyImage;
+  /** stale: a result computed under another calibration version (outcome holds it; not current). */
+  readonly status: 'idle' | 'running' | 'done' | 'stale' | 'error';
+  readonly outcome?: AnalysisOutcome;
+  readonly message?: string;
+  /** Whether it is the image in the active viewport. */
+  readonly active: boolean;
+}
+
+/** "Analyze all images": where the run stands (null when none has run in this study). */
+export interface BatchState {
+  readonly running: boolean;
+  readonly done: number;
+  readonly total: number;
+  readonly cancelled: boolean;
+}
+
+/** The analysis of the active image, if any. */
+export type AnalysisState =
+  | { readonly status: 'idle' }
+  | { readonly status: 'running'; readonly target: AnalysisTarget }
+  | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
+  /** A result computed under another calibration version: shown as such, with a way to re-analyze. */
+  | { readonly status: 'stale'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome; readonly calibrationVersion: string }
+  | { readonly status: 'error'; readonly message: string };
+
+/** The reader's ground truth for the active image's result. */
+export interface FeedbackState {
+  /** The configured reader name ('unknown' when none). */
+  readonly reader: string;
+  /** Whether feedback can be recorded here at all (a book is plugged in). */
+  readonly available: boolean;
+  readonly status: 'idle' | 'loading' | 'saving' | 'saved' | 'error';
+  /** This reader's current label of the active image, if any. */
+  readonly mine: StoredFeedback | null;
+  /** Other readers' current labels of the active image. */
+  readonly others: readonly { readonly reader: string; readonly label: GroundTruth; readonly at: string }[];
+  /** Readers' current labels contradict each other (pneumonia vs normal). */
+  readonly conflict: boolean;
+  readonly message: string | null;
+}
+
+export interface ChestAidState {
+  readonly model: ModelState;
+  /** null until a study's display sets are known. */
+  readonly study: Applicability | null;
+  readonly analysis: AnalysisState;
+  readonly runtime: RuntimeState;
+  /** null until the manifest is loaded. */
+  readonly threshold: ThresholdState | null;
+  /** Set when the host viewer breaks an assumption checked at run time (see hostCheck.ts). */
+  readonly hostProblem: string | null;
+  readonly heatmap: HeatmapSettings;
+  /** The study's CR/DX images with their results; empty until the study's display sets are known. */
+  readonly images: readonly ImageRow[];
+  readonly batch: BatchState | null;
+  /** Save to PACS for the active image. */
+  readonly archive: ArchiveState;
+  /** The active image's result as the PACS holds it (any reader's), or null. */
+  readonly archived: ArchivedScore | null;
+  readonly feedback: FeedbackState;
+}
+
+/** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */
+export type CalibrationStoreFor = (modelSha256: string) => CalibrationStore | null;
+
+/**
+ * An image under the model and calibration in use: what results are kept, stored and archived
+ * under. Only ever built when the key could be computed.
+ */
+export interface ScoredImage {
+  readonly target: AnalysisTarget;
+  readonly manifest: Manifest;
+  /** resultKey(SOPInstanceUID, model sha256). */
+  readonly key: string;
+  readonly model: ModelIdentity;
+}
+
+/**
+ * What ChestAidService works with, handed over by ChestAidService.configure(). A field left out
+ * (or undefined) keeps what the service had; null means none.
+ */
+export interface ChestAidDeps {
+  /** How pixels reach the model (analyzer.ts); none: Analyze says so. */
+  readonly analyzer?: Analyzer | null;
+  /** Where results outlive the page (the triage result store); none: memory only. */
+  readonly outcomeStore?: OutcomeStore | null;
+  /** Where results are shared with other readers (the PACS); none: Save to PACS says why. */
+  readonly archive?: ResultArchive | null;
+  /** Where the site's calibration log lives, per model sha256; none: the manifest's calibration. */
+  readonly calibrationStoreFor?: CalibrationStoreFor | null;
+  /** Where the readers' ground truth is kept; none: the panel offers no feedback. */
+  readonly feedbackBook?: FeedbackBook | null;
+  /** The reader's name, stored with each feedback; blank or null: 'unknown'. */
+  readonly reader?: string | null;
+}
