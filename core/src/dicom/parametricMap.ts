@@ -203,7 +203,8 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: HEATMAP_SERIES_DESCRIPTION,
-    ReferencedPerformedProcedureStepSequence: [],
+    // No ReferencedPerformedProcedureStepSequence: the series module requires it (1C) only when an
+    // MPPS was used, and ChestAid uses none; present but empty is an error (the SR's is Type 2).
     FrameOfReferenceUID: frameOfReferenceUID,
     PositionReferenceIndicator: sourceFrame ? (sourceDataset.PositionReferenceIndicator ?? '') : '',
     Manufacturer: CHESTAID_MANUFACTURER,
