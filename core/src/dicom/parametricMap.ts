@@ -255,6 +255,9 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
           },
         ],
         ParametricMapFrameTypeSequence: [{ FrameType: frameType }],
+        // Identity Pixel Value Transformation (C.7.6.16.2.9b, mandatory here): the stored floats are
+        // the values, and the Real World Value Mapping below says what they mean.
+        PixelValueTransformationSequence: [{ RescaleIntercept: 0, RescaleSlope: 1, RescaleType: 'US' }],
         FrameVOILUTSequence: [{ WindowCenter: 0.5, WindowWidth: 1, VOILUTFunction: 'LINEAR' }],
         RealWorldValueMappingSequence: [
           {
