@@ -220,6 +220,9 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
     ContentCreatorName: '',
     ContentDate: created.date,
     ContentTime: created.time,
+    // Acquisition Context (C.7.6.14, Type 2): present and empty, since the map was computed, not
+    // acquired; the radiograph's own acquisition context stays with the radiograph.
+    AcquisitionContextSequence: [],
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
     Rows: grid.rows,
