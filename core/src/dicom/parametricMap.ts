@@ -47,6 +47,7 @@ import {
 import {
   dicomDateTime,
   isUid,
+  itemsOf,
   naturalize,
   newUid,
   numberOf,
@@ -90,6 +91,9 @@ const IDENTITY_ORIENTATION: readonly number[] = [1, 0, 0, 0, 1, 0];
 const SOURCE_IMAGE_FOR_PROCESSING = { CodeValue: '121322', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Source image for image processing operation' };
 const QUANTITY = { CodeValue: '246205007', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Quantity' };
 const NO_UNITS = { CodeValue: '1', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'no units' };
+// Body Part Examined CHEST as a code (PS3.16 Annex L; CID 4031 Common Anatomic Regions).
+const CHEST = { CodeValue: '43799004', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Chest' };
+const FRAME_LATERALITIES = ['R', 'L', 'U', 'B'];
 // AT values as numbers: dcmjs reads a string such as '00200032' as the decimal 200032.
 const IMAGE_POSITION_PATIENT_TAG = 0x00200032;
 const PLANE_POSITION_SEQUENCE_TAG = 0x00209113;
@@ -144,6 +148,30 @@ export function checkCam(cam: GreyImage): void {
     const v = cam.data[i];
     if (!(v >= 0 && v <= 1)) throw new InputError(`cam value ${show(v)} at index ${i} is not a normalised value in [0, 1]`);
   }
+}
+
+/**
+ * The Frame Anatomy functional group (C.7.6.16.2.8, mandatory in a Parametric Map): what the map
+ * covers. The source's coded Anatomic Region and its laterality (ImageLaterality, else the series'
+ * Laterality) when it states them; else the chest, which is what ChestAid is for, and U (unpaired):
+ * the chest is not a paired structure. Its Frame Laterality also meets General Series Laterality's
+ * condition (Type 2C, required only when no Image or Frame Laterality is present).
+ */
+export function frameAnatomyOf(source: Dataset): Dataset {
+  const region = itemsOf(source.AnatomicRegionSequence)[0];
+  const code = region && {
+    CodeValue: text(region.CodeValue),
+    CodingSchemeDesignator: text(region.CodingSchemeDesignator),
+    CodeMeaning: text(region.CodeMeaning),
+  };
+  const coded = code !== undefined && Object.values(code).every(value => value !== undefined && value.trim() !== '');
+  const laterality = [source.ImageLaterality, source.Laterality]
+    .map(value => text(value)?.trim())
+    .find(value => value !== undefined && FRAME_LATERALITIES.includes(value));
+  return {
+    FrameLaterality: laterality ?? 'U',
+    AnatomicRegionSequence: [coded ? code : { ...CHEST }],
+  };
 }
 
 /** The map on the output grid: as given when it already has that size, else upsampled bicubically. */
@@ -257,6 +285,7 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
             SourceImageSequence: [{ ...sourceReference, PurposeOfReferenceCodeSequence: [{ ...SOURCE_IMAGE_FOR_PROCESSING }] }],
           },
         ],
+        FrameAnatomySequence: [frameAnatomyOf(sourceDataset)],
         ParametricMapFrameTypeSequence: [{ FrameType: frameType }],
         // Identity Pixel Value Transformation (C.7.6.16.2.9b, mandatory here): the stored floats are
         // the values, and the Real World Value Mapping below says what they mean.
