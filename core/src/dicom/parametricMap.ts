@@ -33,7 +33,6 @@ import { InputError, show } from '../errors';
 import { layerPlane, type Grid, type ImagePlane, type Vec3 } from '../heatmapLayer';
 import type { GreyImage } from '../resize';
 import { CODES, PRIVATE_SCHEME_IDENTIFICATION } from './codes';
-import { codeItem } from './contentItems';
 import { checkIdentity, deviceOf } from './resultSr';
 import { contributingEquipment, softwareVersions } from './srDocument';
 import {
@@ -300,7 +299,9 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
             LUTExplanation: 'Normalised Grad-CAM attention, 0 to 1',
             LUTLabel: 'GRADCAM',
             MeasurementUnitsCodeSequence: [{ ...NO_UNITS }],
-            QuantityDefinitionSequence: [codeItem('HAS CONCEPT MOD', QUANTITY, CODES.gradCam)],
+            // A Content Item Macro item (PS3.3 Table 10-2): an SR content item has a relationship
+            // to its parent, this one has none, so no RelationshipType.
+            QuantityDefinitionSequence: [{ ValueType: 'CODE', ConceptNameCodeSequence: [{ ...QUANTITY }], ConceptCodeSequence: [{ ...CODES.gradCam }] }],
           },
         ],
       },
