@@ -262,7 +262,8 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
     PresentationLUTShape: 'IDENTITY',
     SourceImageSequence: [{ ...sourceReference, PurposeOfReferenceCodeSequence: [{ ...SOURCE_IMAGE_FOR_PROCESSING }] }],
     ReferencedSeriesSequence: [{ SeriesInstanceUID: source.seriesInstanceUID, ReferencedInstanceSequence: [{ ...sourceReference }] }],
-    DimensionOrganizationType: '2D',
+    // No DimensionOrganizationType (Type 3): its defined terms (3D, 3D_TEMPORAL, TILED_FULL,
+    // TILED_SPARSE) describe none of a single 2D frame.
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: newUid() }],
     DimensionIndexSequence: [
       {
