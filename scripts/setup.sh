@@ -10,6 +10,8 @@ DEBIAN_PACKAGES=(
   python3-pydicom python3-matplotlib python3-pytest python3-jsonschema python3-tqdm
   chromium
   orthanc orthanc-dicomweb
+  # Outside checks of the DICOM ChestAid writes (core/src/dicom tests): dciodvfy, and dsrdump.
+  dicom3tools dcmtk
 )
 
 missing=()

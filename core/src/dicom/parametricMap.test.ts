@@ -120,6 +120,32 @@ describe('buildHeatmapParametricMap: the map and the image it belongs to', () =>
   });
 });
 
+describe('buildHeatmapParametricMap: Frame Anatomy, which the IOD makes mandatory', () => {
+  const anatomy = (source: Dataset) => itemsOf(shared(naturalize(buildHeatmapParametricMap(heatmapInput({ source })).part10)).FrameAnatomySequence)[0];
+  const region = (item: Dataset) => itemsOf(item.AnatomicRegionSequence)[0];
+
+  it('says chest and U (unpaired) for a source that states neither region nor laterality', () => {
+    const item = anatomy(demoSource());
+    expect(item.FrameLaterality).toBe('U');
+    expect(region(item)).toMatchObject({ CodeValue: '43799004', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Chest' });
+  });
+
+  it("keeps the source's ImageLaterality, else its series Laterality", () => {
+    expect(anatomy({ ...demoSource(), ImageLaterality: 'B', Laterality: 'R' }).FrameLaterality).toBe('B');
+    expect(anatomy({ ...demoSource(), Laterality: 'L' }).FrameLaterality).toBe('L');
+  });
+
+  it('ignores a laterality that is not one of R, L, U, B', () => {
+    expect(anatomy({ ...demoSource(), ImageLaterality: 'X' }).FrameLaterality).toBe('U');
+  });
+
+  it("keeps the source's coded anatomic region, and ignores one without a full code", () => {
+    const thorax = { CodeValue: '51185008', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Thorax' };
+    expect(region(anatomy({ ...demoSource(), AnatomicRegionSequence: [thorax] }))).toMatchObject(thorax);
+    expect(region(anatomy({ ...demoSource(), AnatomicRegionSequence: [{ CodeValue: '51185008' }] }))).toMatchObject({ CodeValue: '43799004' });
+  });
+});
+
 describe('buildHeatmapParametricMap with a source that has patient coordinates', () => {
   const frame = '1.2.826.0.1.3680043.8.498.12345';
   const registered: Dataset = {

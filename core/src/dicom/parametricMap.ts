@@ -33,7 +33,6 @@ import { InputError, show } from '../errors';
 import { layerPlane, type Grid, type ImagePlane, type Vec3 } from '../heatmapLayer';
 import type { GreyImage } from '../resize';
 import { CODES, PRIVATE_SCHEME_IDENTIFICATION } from './codes';
-import { codeItem } from './contentItems';
 import { checkIdentity, deviceOf } from './resultSr';
 import { contributingEquipment, softwareVersions } from './srDocument';
 import {
@@ -47,6 +46,7 @@ import {
 import {
   dicomDateTime,
   isUid,
+  itemsOf,
   naturalize,
   newUid,
   numberOf,
@@ -90,6 +90,9 @@ const IDENTITY_ORIENTATION: readonly number[] = [1, 0, 0, 0, 1, 0];
 const SOURCE_IMAGE_FOR_PROCESSING = { CodeValue: '121322', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Source image for image processing operation' };
 const QUANTITY = { CodeValue: '246205007', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Quantity' };
 const NO_UNITS = { CodeValue: '1', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'no units' };
+// Body Part Examined CHEST as a code (PS3.16 Annex L; CID 4031 Common Anatomic Regions).
+const CHEST = { CodeValue: '43799004', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Chest' };
+const FRAME_LATERALITIES = ['R', 'L', 'U', 'B'];
 // AT values as numbers: dcmjs reads a string such as '00200032' as the decimal 200032.
 const IMAGE_POSITION_PATIENT_TAG = 0x00200032;
 const PLANE_POSITION_SEQUENCE_TAG = 0x00209113;
@@ -144,6 +147,30 @@ export function checkCam(cam: GreyImage): void {
     const v = cam.data[i];
     if (!(v >= 0 && v <= 1)) throw new InputError(`cam value ${show(v)} at index ${i} is not a normalised value in [0, 1]`);
   }
+}
+
+/**
+ * The Frame Anatomy functional group (C.7.6.16.2.8, mandatory in a Parametric Map): what the map
+ * covers. The source's coded Anatomic Region and its laterality (ImageLaterality, else the series'
+ * Laterality) when it states them; else the chest, which is what ChestAid is for, and U (unpaired):
+ * the chest is not a paired structure. Its Frame Laterality also meets General Series Laterality's
+ * condition (Type 2C, required only when no Image or Frame Laterality is present).
+ */
+export function frameAnatomyOf(source: Dataset): Dataset {
+  const region = itemsOf(source.AnatomicRegionSequence)[0];
+  const code = region && {
+    CodeValue: text(region.CodeValue),
+    CodingSchemeDesignator: text(region.CodingSchemeDesignator),
+    CodeMeaning: text(region.CodeMeaning),
+  };
+  const coded = code !== undefined && Object.values(code).every(value => value !== undefined && value.trim() !== '');
+  const laterality = [source.ImageLaterality, source.Laterality]
+    .map(value => text(value)?.trim())
+    .find(value => value !== undefined && FRAME_LATERALITIES.includes(value));
+  return {
+    FrameLaterality: laterality ?? 'U',
+    AnatomicRegionSequence: [coded ? code : { ...CHEST }],
+  };
 }
 
 /** The map on the output grid: as given when it already has that size, else upsampled bicubically. */
@@ -203,7 +230,8 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: HEATMAP_SERIES_DESCRIPTION,
-    ReferencedPerformedProcedureStepSequence: [],
+    // No ReferencedPerformedProcedureStepSequence: the series module requires it (1C) only when an
+    // MPPS was used, and ChestAid uses none; present but empty is an error (the SR's is Type 2).
     FrameOfReferenceUID: frameOfReferenceUID,
     PositionReferenceIndicator: sourceFrame ? (sourceDataset.PositionReferenceIndicator ?? '') : '',
     Manufacturer: CHESTAID_MANUFACTURER,
@@ -219,6 +247,9 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
     ContentCreatorName: '',
     ContentDate: created.date,
     ContentTime: created.time,
+    // Acquisition Context (C.7.6.14, Type 2): present and empty, since the map was computed, not
+    // acquired; the radiograph's own acquisition context stays with the radiograph.
+    AcquisitionContextSequence: [],
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
     Rows: grid.rows,
@@ -231,7 +262,8 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
     PresentationLUTShape: 'IDENTITY',
     SourceImageSequence: [{ ...sourceReference, PurposeOfReferenceCodeSequence: [{ ...SOURCE_IMAGE_FOR_PROCESSING }] }],
     ReferencedSeriesSequence: [{ SeriesInstanceUID: source.seriesInstanceUID, ReferencedInstanceSequence: [{ ...sourceReference }] }],
-    DimensionOrganizationType: '2D',
+    // No DimensionOrganizationType (Type 3): its defined terms (3D, 3D_TEMPORAL, TILED_FULL,
+    // TILED_SPARSE) describe none of a single 2D frame.
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: newUid() }],
     DimensionIndexSequence: [
       {
@@ -253,7 +285,11 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
             SourceImageSequence: [{ ...sourceReference, PurposeOfReferenceCodeSequence: [{ ...SOURCE_IMAGE_FOR_PROCESSING }] }],
           },
         ],
+        FrameAnatomySequence: [frameAnatomyOf(sourceDataset)],
         ParametricMapFrameTypeSequence: [{ FrameType: frameType }],
+        // Identity Pixel Value Transformation (C.7.6.16.2.9b, mandatory here): the stored floats are
+        // the values, and the Real World Value Mapping below says what they mean.
+        PixelValueTransformationSequence: [{ RescaleIntercept: 0, RescaleSlope: 1, RescaleType: 'US' }],
         FrameVOILUTSequence: [{ WindowCenter: 0.5, WindowWidth: 1, VOILUTFunction: 'LINEAR' }],
         RealWorldValueMappingSequence: [
           {
@@ -264,7 +300,9 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
             LUTExplanation: 'Normalised Grad-CAM attention, 0 to 1',
             LUTLabel: 'GRADCAM',
             MeasurementUnitsCodeSequence: [{ ...NO_UNITS }],
-            QuantityDefinitionSequence: [codeItem('HAS CONCEPT MOD', QUANTITY, CODES.gradCam)],
+            // A Content Item Macro item (PS3.3 Table 10-2): an SR content item has a relationship
+            // to its parent, this one has none, so no RelationshipType.
+            QuantityDefinitionSequence: [{ ValueType: 'CODE', ConceptNameCodeSequence: [{ ...QUANTITY }], ConceptCodeSequence: [{ ...CODES.gradCam }] }],
           },
         ],
       },

@@ -92,7 +92,8 @@ export function buildHeatmapSegmentation(input: HeatmapSegmentationInput): Built
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: HEATMAP_SEG_SERIES_DESCRIPTION,
-    ReferencedPerformedProcedureStepSequence: [],
+    // No ReferencedPerformedProcedureStepSequence: the series module requires it (1C) only when an
+    // MPPS was used, and ChestAid uses none; present but empty is an error (the SR's is Type 2).
     FrameOfReferenceUID: sourceFrame ?? newUid(),
     PositionReferenceIndicator: sourceFrame ? (sourceDataset.PositionReferenceIndicator ?? '') : '',
     Manufacturer: CHESTAID_MANUFACTURER,

