@@ -5,5 +5,6 @@ module.exports = {
   // Workspace packages are tested from their TypeScript sources, as webpack bundles them.
   testEnvironmentOptions: { customExportConditions: ['source', 'node', 'node-addons'] },
   testMatch: ['**/*.test.ts', '**/*.test.tsx'],
-  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: { module: 'commonjs', jsx: 'react-jsx', esModuleInterop: true, resolveJsonModule: true, isolatedModules: true } }] },
+  // id.js (the ids the mode and the host share) is an ES module, so ts-jest compiles it too.
+  transform: { '^.+\\.[tj]sx?$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', jsx: 'react-jsx', esModuleInterop: true, resolveJsonModule: true, isolatedModules: true } }] },
 };

@@ -28,7 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import {
   analyze,
-  CalibrationVersions,
+  SiteCalibrationLog,
   cohortCsvKind,
   type CohortLabel,
   cohortSha256,
@@ -48,7 +48,7 @@ import {
   refusalText,
   reportText,
 } from '@chestaid/core';
-import { FileCalibrationStore } from '@chestaid/core/node';
+import { FileSiteCalibrationStore } from '@chestaid/core/node';
 import { loadModel, readPart10 } from '@chestaid/worker';
 
 export interface CliIo {
@@ -196,7 +196,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       throw new Error(`${options.model} has sha256 ${modelSha256}, but the manifest describes ${manifest.onnx.sha256}: not the deployed model`);
     }
     const storeDir = resolve(options.store ?? join(dirname(manifestPath), 'calibration'));
-    const versions = new CalibrationVersions({ store: new FileCalibrationStore(storeDir, { modelSha256 }), manifest, modelSha256, clock: io.now });
+    const versions = new SiteCalibrationLog({ store: new FileSiteCalibrationStore(storeDir, { modelSha256 }), manifest, modelSha256, clock: io.now });
     const { manifest: active, history } = await versions.manifestOf();
     if (manifest.data.synthetic === true) io.err('Note: this model was trained on synthetic data; not for clinical use.');
 

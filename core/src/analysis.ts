@@ -1,7 +1,7 @@
 /**
  * One Analyze: DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
  * and normalised CAM. Pure orchestration of the staged modules around a Classifier the caller
- * supplies; display-sized heatmaps are the overlay's business (cam.upsample at its own size).
+ * supplies; display-sized heatmaps are the heatmap layer's business (cam.upsample at its own size).
  */
 import { calibrate } from './calibration';
 import { normalise, relu } from './cam';

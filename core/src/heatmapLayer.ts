@@ -1,10 +1,10 @@
 /**
- * The heatmap layer's contents and where it sits: the pure half of the overlay. The CAM covers the
+ * The heatmap layer's contents and where it sits: the pure half of the heatmap. The CAM covers the
  * whole image (preprocessing stretches the image to the model's square input, edge to edge), so a
  * map of any size laid over the same physical extent as the image is registered to it; the
  * renderer's camera then keeps it registered under pan, zoom, rotation and flips.
  *
- * An adapter implements OverlaySink for one renderer (overlay/cornerstoneHeatmap.ts for Cornerstone).
+ * An adapter implements HeatmapSink for one renderer (extension/src/heatmap/cornerstoneHeatmap.ts for Cornerstone).
  */
 import { upsample } from './cam';
 import { InputError, show } from './errors';
@@ -111,7 +111,7 @@ export function outlineLayer(attention: GreyImage, level: number): GreyImage {
   return { data: out, width, height };
 }
 
-/** What an overlay shows on one viewport: the layer for one image, under the reader's settings. */
+/** What the heatmap shows on one viewport: the layer for one image, under the reader's settings. */
 export interface HeatLayer {
   /** Identifies the contents: a sink redraws only when it changes. */
   readonly key: string;
@@ -130,7 +130,7 @@ export interface HeatLayer {
  * Draws heat layers on a renderer's viewports. Implementations keep each layer registered to its
  * image and drop it when the viewport shows another image.
  */
-export interface OverlaySink {
+export interface HeatmapSink {
   /** Shows `layer` on the viewport (replacing what it showed) or updates its opacity. */
   show(viewportId: string, layer: HeatLayer): void;
   /** Removes the layer from the viewport, if it has one. */

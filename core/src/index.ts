@@ -76,7 +76,7 @@ export {
   type ImagePlane,
   type Grid,
   type HeatLayer,
-  type OverlaySink,
+  type HeatmapSink,
 } from './heatmapLayer';
 export type { Classifier, ClassifierOutput } from './classifier';
 export { analyze, type Analysis, type AnalyzeOptions } from './analysis';
@@ -119,7 +119,7 @@ export {
   type ParseOverlayOptions,
 } from './siteCalibration/overlay';
 export {
-  CalibrationVersions,
+  SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
   verifyLog,
@@ -139,7 +139,7 @@ export {
   type LogHead,
   type LogCheck,
   type UnreadableEntry,
-  type CalibrationStore,
+  type SiteCalibrationStore,
   type CalibrationHistory,
   type ChangeOptions,
 } from './siteCalibration/log';
@@ -162,7 +162,7 @@ export {
   type FeedbackSink,
 } from './feedback';
 export { FeedbackBook, type FeedbackBookOptions } from './siteCalibration/feedbackBook';
-export { MemoryCalibrationStore, MemoryFeedbackStore } from './siteCalibration/memoryStores';
+export { MemorySiteCalibrationStore, MemoryFeedbackStore } from './siteCalibration/memoryStores';
 export * from './dicom';
 export * from './dicomweb/client';
 export * from './dicomweb/results';

@@ -47,9 +47,9 @@ function overlay() {
 
 /** Accepts the overlay into `dir` through the core API and the Node file store, as the calibration CLI does. */
 async function acceptOverlay(dir) {
-  const { CalibrationVersions, EMPTY_HEAD, parseManifest } = requireBuilt('@chestaid/core');
-  const { FileCalibrationStore } = requireBuilt('@chestaid/core/node');
-  const versions = new CalibrationVersions({ store: new FileCalibrationStore(dir, { modelSha256: SHA }), manifest: parseManifest(manifestJson) });
+  const { SiteCalibrationLog, EMPTY_HEAD, parseManifest } = requireBuilt('@chestaid/core');
+  const { FileSiteCalibrationStore } = requireBuilt('@chestaid/core/node');
+  const versions = new SiteCalibrationLog({ store: new FileSiteCalibrationStore(dir, { modelSha256: SHA }), manifest: parseManifest(manifestJson) });
   await versions.accept(overlay(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
 }
 

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { FileCalibrationStore } from '@chestaid/core/node';
-import { calibrate, CalibrationVersions, type Classifier, EMPTY_HEAD, plattScale, readResultSr } from '@chestaid/core';
+import { FileSiteCalibrationStore } from '@chestaid/core/node';
+import { calibrate, SiteCalibrationLog, type Classifier, EMPTY_HEAD, plattScale, readResultSr } from '@chestaid/core';
 import { DEMO_SHA, demoManifest, overlayJson } from '@chestaid/core/testing';
 import { CalibrationError, WatchedCalibration } from './calibration';
 import type { Logger, LogFields } from './log';
@@ -18,8 +18,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function versionsIn(calibrationDir: string): CalibrationVersions {
-  return new CalibrationVersions({ store: new FileCalibrationStore(calibrationDir, { modelSha256: DEMO_SHA }), manifest: base });
+function versionsIn(calibrationDir: string): SiteCalibrationLog {
+  return new SiteCalibrationLog({ store: new FileSiteCalibrationStore(calibrationDir, { modelSha256: DEMO_SHA }), manifest: base });
 }
 
 async function acceptSite1(calibrationDir = dir): Promise<void> {
@@ -72,7 +72,7 @@ describe('WatchedCalibration', () => {
   it('does not re-read an unchanged log', async () => {
     await acceptSite1();
     const watched = await open();
-    const spy = jest.spyOn(FileCalibrationStore.prototype, 'readEntries');
+    const spy = jest.spyOn(FileSiteCalibrationStore.prototype, 'readEntries');
     try {
       expect(await watched.check()).toBeNull();
       expect(spy).not.toHaveBeenCalled();

@@ -1,6 +1,6 @@
 /**
  * The calibration the worker scores under: the manifest's, with the site's ACTIVE overlay applied
- * exactly as the viewer does (ChestAidService: CalibrationVersions over a store, then
+ * exactly as the viewer does (ChestAidService: SiteCalibrationLog over a store, then
  * manifestOf()). The store is the Node file store the calibration CLI writes beside the model,
  * `<model dir>/calibration/{log.jsonl, overlays/, active.json}`; the log is verified (hash chain,
  * versions, model, overlay hashes) on every load, and a log that fails is an error naming the
@@ -15,8 +15,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
-import { FileCalibrationStore, LOG_FILE, OVERLAY_DIR } from '@chestaid/core/node';
-import { CalibrationVersions, CorruptLogError, EMPTY_HEAD, type LogHead, type Manifest } from '@chestaid/core';
+import { FileSiteCalibrationStore, LOG_FILE, OVERLAY_DIR } from '@chestaid/core/node';
+import { SiteCalibrationLog, CorruptLogError, EMPTY_HEAD, type LogHead, type Manifest } from '@chestaid/core';
 
 /** The calibration log cannot be used: corrupt, an overlay changed or invalid, or the directory named does not exist. */
 export class CalibrationError extends Error {
@@ -65,7 +65,7 @@ async function statSignature(path: string): Promise<string> {
 export class WatchedCalibration {
   readonly dir: string | null;
   private readonly base: Manifest;
-  private readonly versions: CalibrationVersions | null;
+  private readonly versions: SiteCalibrationLog | null;
   private readonly attempts: number;
   private readonly retryDelayMs: number;
   private current: CalibrationState;
@@ -77,8 +77,8 @@ export class WatchedCalibration {
     this.attempts = options.attempts ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 200;
     this.versions = options.dir
-      ? new CalibrationVersions({
-          store: new FileCalibrationStore(options.dir, { modelSha256: options.modelSha256 }),
+      ? new SiteCalibrationLog({
+          store: new FileSiteCalibrationStore(options.dir, { modelSha256: options.modelSha256 }),
           manifest: options.manifest,
           modelSha256: options.modelSha256,
         })

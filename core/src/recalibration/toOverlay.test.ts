@@ -1,5 +1,5 @@
-import { MemoryCalibrationStore } from '../siteCalibration/memoryStores';
-import { CalibrationVersions, EMPTY_HEAD, parseOverlay, sha256Hex } from '..';
+import { MemorySiteCalibrationStore } from '../siteCalibration/memoryStores';
+import { SiteCalibrationLog, EMPTY_HEAD, parseOverlay, sha256Hex } from '..';
 import { DEMO_SHA, demoManifest } from '../testing/overlays';
 import { cohortSha256, overlayFromReport, type ReportForOverlay } from './toOverlay';
 
@@ -40,8 +40,8 @@ describe('overlayFromReport', () => {
     expect(overlay.metrics.after).toEqual({ ece: 0.05, brier: 0.12, n: 160 });
   });
 
-  it('is what CalibrationVersions accepts as the next version, recording the cohort hash in the log', async () => {
-    const versions = new CalibrationVersions({ store: new MemoryCalibrationStore(), manifest: demoManifest() });
+  it('is what SiteCalibrationLog accepts as the next version, recording the cohort hash in the log', async () => {
+    const versions = new SiteCalibrationLog({ store: new MemorySiteCalibrationStore(), manifest: demoManifest() });
     const overlay = await overlayFromReport(report(), { ...context, version: await versions.nextVersion() });
     const entry = await versions.accept(JSON.parse(JSON.stringify(overlay)), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
     expect(entry).toMatchObject({ action: 'accept', version: 'site-1', previousVersion: '1', cohort: { n: 160, sha256: await cohortSha256(report()) } });

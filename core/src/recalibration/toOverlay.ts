@@ -52,7 +52,7 @@ export interface OverlayContext {
   readonly manifest: Manifest;
   /** The ONNX sha256 in use (the analyzer's). */
   readonly modelSha256: string;
-  /** The version this overlay will carry (CalibrationVersions.nextVersion()) and the active one it replaces. */
+  /** The version this overlay will carry (SiteCalibrationLog.nextVersion()) and the active one it replaces. */
   readonly version: string;
   readonly previousVersion: string;
   readonly actor: string;

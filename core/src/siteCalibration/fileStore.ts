@@ -21,7 +21,7 @@ import { constants, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
-import { appendConflict, canonicalJson, CorruptLogError, verifyLog, type AuditEntry, type CalibrationStore, type UnreadableEntry } from './log';
+import { appendConflict, canonicalJson, CorruptLogError, verifyLog, type AuditEntry, type SiteCalibrationStore, type UnreadableEntry } from './log';
 import type { CalibrationOverlay } from './overlay';
 import { logLines } from './log';
 
@@ -31,7 +31,7 @@ export const OVERLAY_DIR = 'overlays';
 export const LOCK_FILE = '.lock';
 const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export interface FileCalibrationStoreOptions {
+export interface FileSiteCalibrationStoreOptions {
   /** How long to wait for another appender's lock before giving up, ms. */
   readonly lockTimeoutMs?: number;
   /** The model the directory belongs to: every entry must be for it. */
@@ -75,12 +75,12 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-export class FileCalibrationStore implements CalibrationStore {
+export class FileSiteCalibrationStore implements SiteCalibrationStore {
   readonly dir: string;
   readonly modelSha256: string;
   private readonly lockTimeoutMs: number;
 
-  constructor(dir: string, { lockTimeoutMs = 10_000, modelSha256 }: FileCalibrationStoreOptions) {
+  constructor(dir: string, { lockTimeoutMs = 10_000, modelSha256 }: FileSiteCalibrationStoreOptions) {
     this.dir = dir;
     this.modelSha256 = modelSha256.toLowerCase();
     this.lockTimeoutMs = lockTimeoutMs;

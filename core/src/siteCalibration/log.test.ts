@@ -1,6 +1,6 @@
-import { MemoryCalibrationStore } from './memoryStores';
+import { MemorySiteCalibrationStore } from './memoryStores';
 import {
-  CalibrationVersions,
+  SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
   EMPTY_HEAD,
@@ -16,8 +16,8 @@ import { DEMO_SHA, demoManifest, overlayJson } from '../testing/overlays';
 const manifest = demoManifest();
 const clock = () => new Date('2026-11-26T12:30:00Z');
 
-function versionsOver(store = new MemoryCalibrationStore()) {
-  return { store, versions: new CalibrationVersions({ store, manifest, clock }) };
+function versionsOver(store = new MemorySiteCalibrationStore()) {
+  return { store, versions: new SiteCalibrationLog({ store, manifest, clock }) };
 }
 
 /** A log with three entries: accept site-1, accept site-2, roll back to site-1. */
@@ -44,7 +44,7 @@ describe('canonicalJson and sha256Hex', () => {
   });
 });
 
-describe('CalibrationVersions over an append-only log', () => {
+describe('SiteCalibrationLog over an append-only log', () => {
   it('starts on the manifest calibration with an empty log', async () => {
     const { versions } = versionsOver();
     const history = await versions.history();

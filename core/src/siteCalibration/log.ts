@@ -8,7 +8,7 @@
  * active again. A log that fails verification blocks every change (CorruptLogError) and is left
  * as it is for a person to restore from a backup.
  *
- * Storage is an interface (CalibrationStore); adapters live in extension/src/calibrationVersions
+ * Storage is an interface (SiteCalibrationStore); adapters live in extension/src/siteCalibrationLog
  * (memory, IndexedDB, a JSONL file). Each must append atomically and only on top of the head the
  * entry was built on: two admins recalibrating at once, the second gets a ConflictError naming
  * the first's change, and neither change is lost.
@@ -71,7 +71,7 @@ export interface UnreadableEntry {
 }
 
 /**
- * The entries of a JSON Lines log as stored, for a CalibrationStore's readEntries: a line that is
+ * The entries of a JSON Lines log as stored, for a SiteCalibrationStore's readEntries: a line that is
  * not JSON, and text after the last newline (a torn write: a complete log ends with one), become
  * UnreadableEntry with the reason `describe` words, so verifyLog can name them.
  */
@@ -96,7 +96,7 @@ export function logLines(
  * A model's calibration log and overlays, wherever they are kept. One store object holds one
  * model's log (its sha256 is in every entry and checked).
  */
-export interface CalibrationStore {
+export interface SiteCalibrationStore {
   /** Every stored entry, in stored order, as stored: unverified (verifyLog judges them). */
   readEntries(): Promise<readonly (AuditEntry | UnreadableEntry)[]>;
   /** The overlay stored under `version`, unparsed, or null. */
@@ -303,8 +303,8 @@ export interface CalibrationHistory {
   readonly versions: readonly string[];
 }
 
-export interface CalibrationVersionsOptions {
-  readonly store: CalibrationStore;
+export interface SiteCalibrationLogOptions {
+  readonly store: SiteCalibrationStore;
   /** The validated base manifest (parseManifest), without any overlay. */
   readonly manifest: Manifest;
   /** The sha256 of the ONNX file in use (the analyzer's), when not the manifest's onnx.sha256. */
@@ -322,13 +322,13 @@ export interface ChangeOptions {
  * The versioned calibration of one model over a store: what is active, its manifest, and the two
  * changes (accept, rollback). Pure logic; the store does the I/O.
  */
-export class CalibrationVersions {
-  private readonly store: CalibrationStore;
+export class SiteCalibrationLog {
+  private readonly store: SiteCalibrationStore;
   private readonly base: Manifest;
   readonly modelSha256: string;
   private readonly clock: () => Date;
 
-  constructor({ store, manifest, modelSha256 = manifest.onnx.sha256, clock = () => new Date() }: CalibrationVersionsOptions) {
+  constructor({ store, manifest, modelSha256 = manifest.onnx.sha256, clock = () => new Date() }: SiteCalibrationLogOptions) {
     this.store = store;
     this.base = manifest;
     this.modelSha256 = modelSha256.toLowerCase();

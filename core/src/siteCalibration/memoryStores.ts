@@ -5,11 +5,11 @@
  */
 import type { FeedbackEntry, FeedbackStore, StoredFeedback } from '../feedback';
 import type { ImageIdentity } from '../triage';
-import { appendConflict, type AuditEntry, type CalibrationStore, type UnreadableEntry } from './log';
+import { appendConflict, type AuditEntry, type SiteCalibrationStore, type UnreadableEntry } from './log';
 import type { CalibrationOverlay } from './overlay';
 import { imageKey } from '../feedback';
 
-export class MemoryCalibrationStore implements CalibrationStore {
+export class MemorySiteCalibrationStore implements SiteCalibrationStore {
   /** Public so tests can damage it the way a disk or a person might. */
   readonly entries: (AuditEntry | UnreadableEntry)[] = [];
   readonly overlays = new Map<string, unknown>();

@@ -4,12 +4,12 @@
  * host only through this and the managers OHIF hands to each hook. It is read at each use:
  * extension-cornerstone may set it after ChestAid registers.
  */
-import type { CornerstoneOverlayHost, CornerstoneViewportHost } from '../heatmap/cornerstoneHeatmap';
+import type { CornerstoneHeatmapHost, CornerstoneViewportHost } from '../heatmap/cornerstoneHeatmap';
 import { sopInstanceUIDOf, type CornerstoneLike } from './cornerstonePixels';
 import type { MetaDataRegistry } from './voiLutFunction';
 
 export type CornerstoneHost = CornerstoneLike & { readonly metaData: MetaDataRegistry } &
-  CornerstoneOverlayHost &
+  CornerstoneHeatmapHost &
   CornerstoneViewportHost & {
     readonly EVENTS?: {
       readonly STACK_NEW_IMAGE?: string;

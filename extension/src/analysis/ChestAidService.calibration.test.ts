@@ -11,18 +11,18 @@ import {
   type Analysis,
   type AuditEntry,
   calibrate,
-  type CalibrationStore,
-  CalibrationVersions,
+  type SiteCalibrationStore,
+  SiteCalibrationLog,
   ConflictError,
   EMPTY_HEAD,
   FeedbackBook,
   type Manifest,
-  MemoryCalibrationStore,
+  MemorySiteCalibrationStore,
   MemoryFeedbackStore,
   parseManifest,
 } from '@chestaid/core';
-import { FileCalibrationStore } from '@chestaid/core/node';
-import { ServedCalibrationStore } from '../siteCalibration/servedCalibration';
+import { FileSiteCalibrationStore } from '@chestaid/core/node';
+import { ServedSiteCalibrationStore } from '../siteCalibration/servedCalibration';
 import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
 import { outcomeStoreOver } from '../triage/outcomeStore';
@@ -70,7 +70,7 @@ function calibratingAnalyzer() {
 
 const flush = () => new Promise(done => setTimeout(done, 0));
 
-async function serviceOver(store: CalibrationStore | null, extra: { feedback?: FeedbackBook } = {}) {
+async function serviceOver(store: SiteCalibrationStore | null, extra: { feedback?: FeedbackBook } = {}) {
   const { analyzer, manifests } = calibratingAnalyzer();
   const service = new ChestAidService({ fetchJson: async () => demoManifestJson(), storage: null });
   const changes: string[] = [];
@@ -82,8 +82,8 @@ async function serviceOver(store: CalibrationStore | null, extra: { feedback?: F
 }
 
 async function storeWithSite1() {
-  const store = new MemoryCalibrationStore();
-  await new CalibrationVersions({ store, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
+  const store = new MemorySiteCalibrationStore();
+  await new SiteCalibrationLog({ store, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
   return store;
 }
 
@@ -109,7 +109,7 @@ describe('ChestAidService with a calibration log', () => {
   });
 
   it('uses the manifest calibration when the log is empty or none is configured', async () => {
-    for (const store of [new MemoryCalibrationStore(), null]) {
+    for (const store of [new MemorySiteCalibrationStore(), null]) {
       const { service } = await serviceOver(store);
       const { model } = service.getState();
       expect(model.status === 'ready' && model.info.calibrationLabel).toBe('calibration v1 (training, 2026-11-26)');
@@ -117,7 +117,7 @@ describe('ChestAidService with a calibration log', () => {
   });
 
   it('on accept and rollback: announces the change, marks the earlier result stale, and re-analysis gives a current one', async () => {
-    const store = new MemoryCalibrationStore();
+    const store = new MemorySiteCalibrationStore();
     const results = new MemoryResultStore();
     const { service, changes } = await serviceOver(store);
     await service.configure({ outcomeStore: outcomeStoreOver(results) });
@@ -152,7 +152,7 @@ describe('ChestAidService with a calibration log', () => {
   });
 
   it('marks a study image row stale after a change', async () => {
-    const { service } = await serviceOver(new MemoryCalibrationStore());
+    const { service } = await serviceOver(new MemorySiteCalibrationStore());
     const target = targetOf(3);
     service.setStudyImages([{ ...target, label: 'PA chest' }]);
     await service.analyze(target);
@@ -188,10 +188,10 @@ describe('ChestAidService with a calibration log', () => {
 
   it("reads a deployment's log served next to the model, as the CLI wrote it", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chestaid-served-'));
-    const file = new FileCalibrationStore(dir, { modelSha256: DEMO_SHA });
-    await new CalibrationVersions({ store: file, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'CLI admin', expectedHead: EMPTY_HEAD });
+    const file = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    await new SiteCalibrationLog({ store: file, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'CLI admin', expectedHead: EMPTY_HEAD });
     const fetched: string[] = [];
-    const served = new ServedCalibrationStore('https://pacs.example/models/chestaid-demo/calibration/', async url => {
+    const served = new ServedSiteCalibrationStore('https://pacs.example/models/chestaid-demo/calibration/', async url => {
       fetched.push(url);
       const path = join(dir, url.replace('https://pacs.example/models/chestaid-demo/calibration/', ''));
       return fs.readFile(path, 'utf8').then(
@@ -251,7 +251,7 @@ describe('ChestAidService feedback', () => {
   });
 
   it('refuses feedback on a stale or missing result, saying why', async () => {
-    const { service } = await serviceOver(new MemoryCalibrationStore(), { feedback: new FeedbackBook({ store: new MemoryFeedbackStore() }) });
+    const { service } = await serviceOver(new MemorySiteCalibrationStore(), { feedback: new FeedbackBook({ store: new MemoryFeedbackStore() }) });
     await service.recordFeedback('normal');
     expect(service.getState().feedback).toMatchObject({ status: 'error', message: 'Feedback answers a current result: analyze the image first.' });
     await service.analyze(targetOf(6));

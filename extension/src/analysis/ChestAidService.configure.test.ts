@@ -5,10 +5,10 @@
  */
 import {
   type Analysis,
-  CalibrationVersions,
+  SiteCalibrationLog,
   EMPTY_HEAD,
   FeedbackBook,
-  MemoryCalibrationStore,
+  MemorySiteCalibrationStore,
   MemoryFeedbackStore,
   parseManifest,
   type AuditEntry,
@@ -31,9 +31,9 @@ function analyzerOf(modelSha256: string): Analyzer {
   };
 }
 
-async function storeWithSite1(): Promise<MemoryCalibrationStore> {
-  const store = new MemoryCalibrationStore();
-  await new CalibrationVersions({ store, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
+async function storeWithSite1(): Promise<MemorySiteCalibrationStore> {
+  const store = new MemorySiteCalibrationStore();
+  await new SiteCalibrationLog({ store, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
   return store;
 }
 

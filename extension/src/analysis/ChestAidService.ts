@@ -22,7 +22,7 @@
  * under; one from another version is shown as stale, never as current. accept/rollback go through
  * the site's log and announce EVENTS.CALIBRATION_CHANGED.
  */
-import { type CalibrationHistory, type CalibrationVersions, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf } from '@chestaid/core';
+import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf } from '@chestaid/core';
 import { resultKey } from '../inference';
 import { checkModalities } from '../modalities';
 import { ActiveManifest, modelInfoOf } from './activeManifest';
@@ -185,11 +185,11 @@ export class ChestAidService {
 
   /** The model's verified calibration log (what the admin page shows and builds its next change on). */
   async calibrationHistory(): Promise<CalibrationHistory> {
-    return (await this.calibrationVersions()).history();
+    return (await this.siteCalibrationLog()).history();
   }
 
   /** The model's versioned calibration, for the admin page (fits, next version, overlays). */
-  async calibrationVersions(): Promise<CalibrationVersions> {
+  async siteCalibrationLog(): Promise<SiteCalibrationLog> {
     await this.model.attempt;
     return this.calibration.inUse();
   }
@@ -200,13 +200,13 @@ export class ChestAidService {
    * with the reason; nothing changes then.
    */
   async acceptCalibration(overlay: unknown, options: ChangeOptions): Promise<void> {
-    await (await this.calibrationVersions()).accept(overlay, options);
+    await (await this.siteCalibrationLog()).accept(overlay, options);
     await this.reloadCalibration();
   }
 
   /** Makes an earlier calibration version (or the manifest's own) active again, by a new log entry. */
   async rollbackTo(version: string, options: ChangeOptions): Promise<void> {
-    await (await this.calibrationVersions()).rollbackTo(version, options);
+    await (await this.siteCalibrationLog()).rollbackTo(version, options);
     await this.reloadCalibration();
   }
 

@@ -1,20 +1,20 @@
 /**
  * ChestAidService's link to the site's calibration versions (issue 8): which calibration log
  * belongs to the model bytes in use (the site's audit log, per model sha256) and the manifest with
- * its active version applied (core CalibrationVersions, applyOverlay). Without a log, the
+ * its active version applied (core SiteCalibrationLog, applyOverlay). Without a log, the
  * manifest's own calibration is the only one.
  */
-import { CalibrationVersions, type Manifest } from '@chestaid/core';
-import type { CalibrationStoreFor } from './types';
+import { SiteCalibrationLog, type Manifest } from '@chestaid/core';
+import type { SiteCalibrationStoreFor } from './types';
 
 export class SiteCalibrationLink {
-  private storeFor: CalibrationStoreFor | null = null;
-  private versions: CalibrationVersions | null = null;
+  private storeFor: SiteCalibrationStoreFor | null = null;
+  private versions: SiteCalibrationLog | null = null;
   /** The model bytes the calibration in use was looked up for, with or without a log found. */
   private readFor: string | null = null;
 
   /** Where the calibration log lives, per model sha256; null: nowhere. Takes effect at the next manifestFor(). */
-  use(storeFor: CalibrationStoreFor | null): void {
+  use(storeFor: SiteCalibrationStoreFor | null): void {
     this.storeFor = storeFor;
   }
 
@@ -31,13 +31,13 @@ export class SiteCalibrationLink {
     const sha = modelSha256.toLowerCase();
     this.readFor = sha;
     const store = this.storeFor?.(sha) ?? null;
-    this.versions = store ? new CalibrationVersions({ store, manifest: base, modelSha256: sha }) : null;
+    this.versions = store ? new SiteCalibrationLog({ store, manifest: base, modelSha256: sha }) : null;
     if (!this.versions) return base;
     return (await this.versions.manifestOf()).manifest;
   }
 
   /** The versions read at the last manifestFor() (what the admin page shows and builds on); throws when there is no log. */
-  inUse(): CalibrationVersions {
+  inUse(): SiteCalibrationLog {
     if (!this.versions) throw new Error('no calibration log is configured: the manifest calibration is the only one');
     return this.versions;
   }

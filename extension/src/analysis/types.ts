@@ -6,7 +6,7 @@
 import type {
   Analysis,
   CalibrationOrigin,
-  CalibrationStore,
+  SiteCalibrationStore,
   FeedbackBook,
   GroundTruth,
   Manifest,
@@ -224,7 +224,7 @@ export interface ChestAidState {
 }
 
 /** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */
-export type CalibrationStoreFor = (modelSha256: string) => CalibrationStore | null;
+export type SiteCalibrationStoreFor = (modelSha256: string) => SiteCalibrationStore | null;
 
 /**
  * An image under the model and calibration in use: what results are kept, stored and archived
@@ -250,7 +250,7 @@ export interface ChestAidDeps {
   /** Where results are shared with other readers (the PACS); none: Save to PACS says why. */
   readonly archive?: ResultArchive | null;
   /** Where the site's calibration log lives, per model sha256; none: the manifest's calibration. */
-  readonly calibrationStoreFor?: CalibrationStoreFor | null;
+  readonly calibrationStoreFor?: SiteCalibrationStoreFor | null;
   /** Where the readers' ground truth is kept; none: the panel offers no feedback. */
   readonly feedbackBook?: FeedbackBook | null;
   /** The reader's name, stored with each feedback; blank or null: 'unknown'. */

@@ -1,5 +1,5 @@
 import type { HeatLayer } from '@chestaid/core';
-import { CornerstoneHeatmapSink, SHOWN_ATTRIBUTE, viewportImages, type CornerstoneOverlayHost } from './cornerstoneHeatmap';
+import { CornerstoneHeatmapSink, SHOWN_ATTRIBUTE, viewportImages, type CornerstoneHeatmapHost } from './cornerstoneHeatmap';
 
 /** A stand-in for the parts of Cornerstone and vtk.js the sink touches, recording what it is asked. */
 function fakeCornerstone() {
@@ -45,7 +45,7 @@ function fakeCornerstone() {
     };
   }
   const viewports = new Map([['vp', makeViewport('vp')]]);
-  const cs: CornerstoneOverlayHost = {
+  const cs: CornerstoneHeatmapHost = {
     imageLoader: {
       createAndCacheLocalImage: (imageId, options) => {
         cached.set(imageId, { options });

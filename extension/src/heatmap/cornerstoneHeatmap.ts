@@ -1,5 +1,5 @@
 /**
- * The Cornerstone adapter for the heatmap layer: an OverlaySink that draws HeatLayers as native
+ * The Cornerstone adapter for the heatmap layer: an HeatmapSink that draws HeatLayers as native
  * Cornerstone layers, each a small float image in Cornerstone's cache added to the viewport as an
  * extra image actor with the attention colormap, an opacity ramp and the reader's opacity.
  *
@@ -21,7 +21,7 @@ import {
   INFERNO,
   opacityNodes,
   type OpacityRamp,
-  type OverlaySink,
+  type HeatmapSink,
 } from '@chestaid/core';
 import type { ViewportImage } from './heatmapController';
 
@@ -52,7 +52,7 @@ export interface StackViewportLike {
 }
 
 /** What the adapter needs of window.cornerstone. */
-export interface CornerstoneOverlayHost {
+export interface CornerstoneHeatmapHost {
   readonly imageLoader: {
     createAndCacheLocalImage(
       imageId: string,
@@ -100,12 +100,12 @@ function direction(plane: ImagePlane): number[] {
   return [...r, ...c, ...normal];
 }
 
-export class CornerstoneHeatmapSink implements OverlaySink {
+export class CornerstoneHeatmapSink implements HeatmapSink {
   private readonly drawn = new Map<string, Drawn>();
   private serial = 0;
 
   constructor(
-    private readonly cornerstone: () => CornerstoneOverlayHost,
+    private readonly cornerstone: () => CornerstoneHeatmapHost,
     private readonly colormap: Colormap = INFERNO,
     private readonly ramp: OpacityRamp = ATTENTION_RAMP,
   ) {}
@@ -184,7 +184,7 @@ export class CornerstoneHeatmapSink implements OverlaySink {
    * actor (the StackViewport calls back synchronously).
    */
   private addActor(
-    cs: CornerstoneOverlayHost,
+    cs: CornerstoneHeatmapHost,
     viewport: StackViewportLike,
     drawn: Drawn,
     imageId: string,
@@ -209,7 +209,7 @@ export class CornerstoneHeatmapSink implements OverlaySink {
     return added;
   }
 
-  private cache(cs: CornerstoneOverlayHost, imageId: string, image: GreyImage, plane: ImagePlane): void {
+  private cache(cs: CornerstoneHeatmapHost, imageId: string, image: GreyImage, plane: ImagePlane): void {
     // The generic series module gives the layer a modality: Cornerstone reads one for every image.
     cs.utilities.genericMetadataProvider.add(imageId, { type: 'generalSeriesModule', metadata: { modality: 'OT' } });
     cs.imageLoader.createAndCacheLocalImage(imageId, {
@@ -222,11 +222,11 @@ export class CornerstoneHeatmapSink implements OverlaySink {
   }
 
   /** Copies the cached pixels into the actor's image data; without it the layer stays empty. */
-  private fill(cs: CornerstoneOverlayHost, actor: ImageActor, imageId: string): void {
+  private fill(cs: CornerstoneHeatmapHost, actor: ImageActor, imageId: string): void {
     cs.utilities.updateVTKImageDataWithCornerstoneImage(actor.getMapper().getInputData(), cs.cache.getImage(imageId));
   }
 
-  private colour(cs: CornerstoneOverlayHost, actor: ImageActor, nodes: number[][]): void {
+  private colour(cs: CornerstoneHeatmapHost, actor: ImageActor, nodes: number[][]): void {
     const fn = cs.utilities.createLinearRGBTransferFunction({ lower: 0, upper: 1 });
     fn.removeAllPoints();
     for (const [x, r, g, b] of nodes) fn.addRGBPoint(x, r, g, b);

@@ -1,4 +1,4 @@
-import type { Analysis, HeatLayer, ImagePlane, OverlaySink } from '@chestaid/core';
+import type { Analysis, HeatLayer, ImagePlane, HeatmapSink } from '@chestaid/core';
 import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import type { AnalysisOutcome, HeatmapSettings } from '../analysis/types';
 import { HeatmapController, layerFor, type LayerMaps, type ViewportImage } from './heatmapController';
@@ -22,7 +22,7 @@ function outcome(sop: string): AnalysisOutcome {
   };
 }
 
-class RecordingSink implements OverlaySink {
+class RecordingSink implements HeatmapSink {
   readonly shown = new Map<string, HeatLayer>();
   readonly calls: string[] = [];
   show(viewportId: string, layer: HeatLayer) {

@@ -2,7 +2,7 @@
  * Keeps every viewport's heatmap layer in step with what it displays: each viewport shows the layer
  * of its own image's result (by SOPInstanceUID), under the reader's settings, and nothing when its
  * image has no result, when the layer is switched off, or once it shows another image. The
- * controller only decides; an OverlaySink draws. It is told when something may have changed
+ * controller only decides; an HeatmapSink draws. It is told when something may have changed
  * (`schedule`), and reconciles once per animation frame however many events arrive.
  */
 import {
@@ -12,7 +12,7 @@ import {
   type ImagePlane,
   layerGrid,
   outlineLayer,
-  type OverlaySink,
+  type HeatmapSink,
 } from '@chestaid/core';
 import type { AnalysisOutcome, HeatmapSettings } from '../analysis/types';
 
@@ -24,7 +24,7 @@ export interface ViewportImage {
 }
 
 export interface HeatmapControllerDeps {
-  readonly sink: OverlaySink & { viewportIds(): string[] };
+  readonly sink: HeatmapSink & { viewportIds(): string[] };
   /** The viewports that can show a layer, with their current image. */
   readonly viewports: () => readonly ViewportImage[];
   readonly outcomeForImage: (sopInstanceUID: string) => AnalysisOutcome | null;

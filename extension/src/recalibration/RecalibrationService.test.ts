@@ -1,4 +1,4 @@
-import { CalibrationVersions, type FeedbackEntry, MemoryCalibrationStore, recalibrate } from '@chestaid/core';
+import { SiteCalibrationLog, type FeedbackEntry, MemorySiteCalibrationStore, recalibrate } from '@chestaid/core';
 import { demoManifest, DEMO_SHA } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
 import type { AnalysisOutcome } from '../analysis/types';
@@ -6,8 +6,8 @@ import { RecalibrationService, type CalibrationDeps } from './RecalibrationServi
 import { shiftedFeedback } from './testing';
 
 function setup(feedback: FeedbackEntry[], extra: Partial<CalibrationDeps> = {}) {
-  const store = new MemoryCalibrationStore();
-  const versions = () => Promise.resolve(new CalibrationVersions({ store, manifest: demoManifest(), clock: () => new Date('2026-11-26T12:00:00Z') }));
+  const store = new MemorySiteCalibrationStore();
+  const versions = () => Promise.resolve(new SiteCalibrationLog({ store, manifest: demoManifest(), clock: () => new Date('2026-11-26T12:00:00Z') }));
   const activated = jest.fn();
   const service = new RecalibrationService();
   service.configure({

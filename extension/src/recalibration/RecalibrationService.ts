@@ -34,7 +34,7 @@ export const CALIBRATION_EVENTS = Object.freeze({ STATE_CHANGED: 'event::chestai
 /** The analyses of a cohort run in their own slot, never superseding the panel's. */
 export const COHORT_SLOT = 'chestaid-calibration-cohort';
 
-/** The versioned calibration of the model in use (core CalibrationVersions). */
+/** The versioned calibration of the model in use (core SiteCalibrationLog). */
 export interface VersionsLike {
   readonly modelSha256: string;
   history(): Promise<CalibrationHistory>;

@@ -14,7 +14,7 @@ import { RecalibrationService, COHORT_SLOT } from './RecalibrationService';
 export interface CalibrationWiring {
   readonly servicesManager: {
     readonly services: {
-      readonly chestAidService: Pick<ChestAidService, 'getAnalyzer' | 'calibrationVersions' | 'getFeedbackBook' | 'reloadCalibration'>;
+      readonly chestAidService: Pick<ChestAidService, 'getAnalyzer' | 'siteCalibrationLog' | 'getFeedbackBook' | 'reloadCalibration'>;
       readonly chestAidRecalibrationService?: RecalibrationService;
     };
     registerService(registration: typeof RecalibrationService.REGISTRATION): void;
@@ -32,7 +32,7 @@ export function wireCalibration({ servicesManager, extensionManager }: Calibrati
     return found;
   };
   service.configure({
-    versions: () => chestAidService.calibrationVersions(),
+    versions: () => chestAidService.siteCalibrationLog(),
     // No feedback book: nothing was recorded.
     listFeedback: async () => (await chestAidService.getFeedbackBook()?.listFeedback()) ?? [],
     analyze: (image, manifest: Manifest) =>

@@ -10,12 +10,12 @@
  * for a site without a server-side write path and for the demo; which one a viewer uses is the
  * extension's `calibrationSource` setting.
  */
-export { MemoryCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
-export { IndexedDbCalibrationStore, IndexedDbFeedbackStore, SiteDatabase, SITE_DATABASE } from './indexedDbStores';
-export { ServedCalibrationStore, servedCalibrationUrl, type FetchText } from './servedCalibration';
+export { MemorySiteCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
+export { IndexedDbSiteCalibrationStore, IndexedDbFeedbackStore, SiteDatabase, SITE_DATABASE } from './indexedDbStores';
+export { ServedSiteCalibrationStore, servedCalibrationUrl, type FetchText } from './servedCalibration';
 export { FeedbackBook, type FeedbackBookOptions } from '@chestaid/core';
 export {
-  CalibrationVersions,
+  SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
   parseOverlay,
@@ -27,7 +27,7 @@ export {
   type AuditEntry,
   type CalibrationHistory,
   type CalibrationOverlay,
-  type CalibrationStore,
+  type SiteCalibrationStore,
   type FeedbackCohort,
   type FeedbackConflict,
   type FeedbackInput,

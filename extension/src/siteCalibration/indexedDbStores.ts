@@ -21,7 +21,7 @@ import {
   appendConflict,
   type AuditEntry,
   type CalibrationOverlay,
-  type CalibrationStore,
+  type SiteCalibrationStore,
   type FeedbackEntry,
   type FeedbackStore,
   type ImageIdentity,
@@ -85,7 +85,7 @@ export class SiteDatabase {
 }
 
 /** One model's calibration log and overlays in the site database. */
-export class IndexedDbCalibrationStore implements CalibrationStore {
+export class IndexedDbSiteCalibrationStore implements SiteCalibrationStore {
   private readonly db: SiteDatabase;
   readonly modelSha256: string;
 

@@ -4,7 +4,7 @@
  * URL only, never from anywhere else. Read-only: changes are made with the CLI on the server and
  * recorded in its log; the viewer verifies the chain and the overlay hashes like any other store.
  */
-import { type AuditEntry, type CalibrationStore, logLines, type UnreadableEntry } from '@chestaid/core';
+import { type AuditEntry, type SiteCalibrationStore, logLines, type UnreadableEntry } from '@chestaid/core';
 
 /** What the viewer needs of fetch: status and text. */
 export type FetchText = (url: string) => Promise<{ readonly status: number; readonly text: () => Promise<string> }>;
@@ -16,7 +16,7 @@ export function servedCalibrationUrl(manifestUrl: string): string {
   return new URL('calibration/', manifestUrl).href;
 }
 
-export class ServedCalibrationStore implements CalibrationStore {
+export class ServedSiteCalibrationStore implements SiteCalibrationStore {
   constructor(
     private readonly baseUrl: string,
     private readonly fetchText: FetchText = url => fetch(url, { cache: 'no-cache' }),

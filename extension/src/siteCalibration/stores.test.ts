@@ -5,28 +5,28 @@ import { join } from 'node:path';
 
 import {
   type AuditEntry,
-  type CalibrationStore,
-  CalibrationVersions,
+  type SiteCalibrationStore,
+  SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
   EMPTY_HEAD,
   GENESIS_HASH,
-  MemoryCalibrationStore,
+  MemorySiteCalibrationStore,
   overlayHash,
   parseOverlay,
   sealEntry,
 } from '@chestaid/core';
 import { DEMO_SHA, demoManifest, overlayJson } from '@chestaid/core/testing';
-import { FileCalibrationStore, LOCK_FILE } from '@chestaid/core/node';
-import { IndexedDbCalibrationStore, SiteDatabase } from './indexedDbStores';
+import { FileSiteCalibrationStore, LOCK_FILE } from '@chestaid/core/node';
+import { IndexedDbSiteCalibrationStore, SiteDatabase } from './indexedDbStores';
 
 const manifest = demoManifest();
 const tempDir = () => mkdtempSync(join(tmpdir(), 'chestaid-calibration-'));
 
-const stores: [string, () => CalibrationStore][] = [
-  ['MemoryCalibrationStore', () => new MemoryCalibrationStore()],
-  ['IndexedDbCalibrationStore (fake-indexeddb)', () => new IndexedDbCalibrationStore(DEMO_SHA, new SiteDatabase({ indexedDB: new IDBFactory() }))],
-  ['FileCalibrationStore (temp dir)', () => new FileCalibrationStore(tempDir(), { modelSha256: DEMO_SHA })],
+const stores: [string, () => SiteCalibrationStore][] = [
+  ['MemorySiteCalibrationStore', () => new MemorySiteCalibrationStore()],
+  ['IndexedDbSiteCalibrationStore (fake-indexeddb)', () => new IndexedDbSiteCalibrationStore(DEMO_SHA, new SiteDatabase({ indexedDB: new IDBFactory() }))],
+  ['FileSiteCalibrationStore (temp dir)', () => new FileSiteCalibrationStore(tempDir(), { modelSha256: DEMO_SHA })],
 ];
 
 describe.each(stores)('%s', (_name, makeStore) => {
@@ -39,7 +39,7 @@ describe.each(stores)('%s', (_name, makeStore) => {
 
   it('keeps entries and overlays across objects over the same storage, and derives the active version', async () => {
     const store = makeStore();
-    const versions = new CalibrationVersions({ store, manifest });
+    const versions = new SiteCalibrationLog({ store, manifest });
     await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     let history = await versions.history();
     await versions.accept(site2(), { actor: 'Dr A', expectedHead: history.head });
@@ -49,15 +49,15 @@ describe.each(stores)('%s', (_name, makeStore) => {
     expect(entries.map(e => `${e.seq}:${e.action}:${e.version}`)).toEqual(['1:accept:site-1', '2:accept:site-2', '3:rollback:1']);
     expect(await store.readOverlay('site-2')).toMatchObject({ version: 'site-2', calibration: { method: 'temperature' } });
     expect(await store.readOverlay('site-9')).toBeNull();
-    const fresh = new CalibrationVersions({ store, manifest });
+    const fresh = new SiteCalibrationLog({ store, manifest });
     expect((await fresh.history()).active).toBe('1');
     expect((await fresh.manifestOf('site-2')).manifest.calibration.methods.temperature.params).toEqual({ temperature: 1.4 });
   });
 
   it('appends only on its head: a second entry on the same head is a ConflictError and nothing of it is stored', async () => {
     const store = makeStore();
-    const a = new CalibrationVersions({ store, manifest });
-    const b = new CalibrationVersions({ store, manifest });
+    const a = new SiteCalibrationLog({ store, manifest });
+    const b = new SiteCalibrationLog({ store, manifest });
     const results = await Promise.allSettled([
       a.accept(overlayJson({ created: { by: 'Dr A', at: '2026-11-26T12:00:00Z' } }), { actor: 'Dr A', expectedHead: EMPTY_HEAD }),
       b.accept(overlayJson({ created: { by: 'Dr B', at: '2026-11-26T12:00:01Z' } }), { actor: 'Dr B', expectedHead: EMPTY_HEAD }),
@@ -92,7 +92,7 @@ describe.each(stores)('%s', (_name, makeStore) => {
 
   it('refuses an entry whose overlay version is already stored, and stores neither of them', async () => {
     const store = makeStore();
-    const versions = new CalibrationVersions({ store, manifest });
+    const versions = new SiteCalibrationLog({ store, manifest });
     const first = await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     const again = parseOverlay(overlayJson({ created: { by: 'Dr B', at: '2026-11-26T13:00:00Z' } }));
     const entry = await sealEntry({
@@ -106,11 +106,11 @@ describe.each(stores)('%s', (_name, makeStore) => {
   });
 });
 
-describe('FileCalibrationStore', () => {
+describe('FileSiteCalibrationStore', () => {
   it('writes one canonical JSON line per entry, the overlay file and the active pointer', async () => {
     const dir = tempDir();
-    const store = new FileCalibrationStore(dir, { modelSha256: DEMO_SHA });
-    const versions = new CalibrationVersions({ store, manifest });
+    const store = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    const versions = new SiteCalibrationLog({ store, manifest });
     const entry = await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     const log = await fs.readFile(join(dir, 'log.jsonl'), 'utf8');
     expect(log.endsWith('\n')).toBe(true);
@@ -125,14 +125,14 @@ describe('FileCalibrationStore', () => {
     const dir = tempDir();
     const appenders = ['Dr A', 'Dr B', 'Dr C'].map(actor => ({
       actor,
-      versions: new CalibrationVersions({ store: new FileCalibrationStore(dir, { modelSha256: DEMO_SHA }), manifest }),
+      versions: new SiteCalibrationLog({ store: new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA }), manifest }),
     }));
     const results = await Promise.allSettled(
       appenders.map(({ actor, versions }) => versions.accept(overlayJson({ created: { by: actor, at: '2026-11-26T12:00:00Z' } }), { actor, expectedHead: EMPTY_HEAD })),
     );
     expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(1);
     expect(results.filter(r => r.status === 'rejected' && r.reason instanceof ConflictError)).toHaveLength(2);
-    const reader = new CalibrationVersions({ store: new FileCalibrationStore(dir, { modelSha256: DEMO_SHA }), manifest });
+    const reader = new SiteCalibrationLog({ store: new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA }), manifest });
     expect((await reader.history()).entries).toHaveLength(1);
     expect((await fs.readdir(join(dir, 'overlays'))).filter(n => n.endsWith('.json'))).toEqual(['site-1.json']);
   });
@@ -140,7 +140,7 @@ describe('FileCalibrationStore', () => {
   it('waits for a held lock and then says who holds it', async () => {
     const dir = tempDir();
     await fs.writeFile(join(dir, LOCK_FILE), 'pid 1234 on ward-pc since 2026-11-26T12:00:00Z\n');
-    const versions = new CalibrationVersions({ store: new FileCalibrationStore(dir, { modelSha256: DEMO_SHA, lockTimeoutMs: 60 }), manifest });
+    const versions = new SiteCalibrationLog({ store: new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA, lockTimeoutMs: 60 }), manifest });
     await expect(versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD })).rejects.toThrow(
       /log\.jsonl is locked \(pid 1234 on ward-pc since 2026-11-26T12:00:00Z\) for more than 60 ms; if no ChestAid CLI is running, delete .*\.lock/,
     );
@@ -149,37 +149,37 @@ describe('FileCalibrationStore', () => {
 
   it('refuses to append to a log with a damaged line and leaves its bytes untouched', async () => {
     const dir = tempDir();
-    const store = new FileCalibrationStore(dir, { modelSha256: DEMO_SHA });
-    const versions = new CalibrationVersions({ store, manifest });
+    const store = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    const versions = new SiteCalibrationLog({ store, manifest });
     const first = await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     const second = await versions.rollbackTo('1', { actor: 'Dr A', expectedHead: { seq: 1, hash: first.hash } });
     const path = join(dir, 'log.jsonl');
     const damaged = (await fs.readFile(path, 'utf8')).replace('"actor":"Dr A"', '"actor":"Dr Z"');
     await fs.writeFile(path, damaged);
     await expect(versions.history()).rejects.toThrow(/corrupt at entry 1: its content does not match its hash/);
-    // Even a store-level append that skips CalibrationVersions is refused.
+    // Even a store-level append that skips SiteCalibrationLog is refused.
     await expect(store.append({ ...second, seq: 3, prevHash: second.hash })).rejects.toThrow(CorruptLogError);
     expect(await fs.readFile(path, 'utf8')).toBe(damaged);
   });
 
   it('reports a torn last line as an interrupted write', async () => {
     const dir = tempDir();
-    const store = new FileCalibrationStore(dir, { modelSha256: DEMO_SHA });
-    await new CalibrationVersions({ store, manifest }).accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
+    const store = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    await new SiteCalibrationLog({ store, manifest }).accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     await fs.appendFile(join(dir, 'log.jsonl'), '{"seq":2,"at":');
-    await expect(new CalibrationVersions({ store, manifest }).history()).rejects.toThrow(
+    await expect(new SiteCalibrationLog({ store, manifest }).history()).rejects.toThrow(
       'corrupt at entry 2: it cannot be read (line 2 of log.jsonl is incomplete (no newline): an interrupted write)',
     );
   });
 });
 
-describe('IndexedDbCalibrationStore', () => {
+describe('IndexedDbSiteCalibrationStore', () => {
   it('keeps each model in its own chain in one database, beside the results database', async () => {
     const factory = new IDBFactory();
     const db = new SiteDatabase({ indexedDB: factory });
-    const mine = new IndexedDbCalibrationStore(DEMO_SHA, db);
-    const other = new IndexedDbCalibrationStore('e'.repeat(64), db);
-    await new CalibrationVersions({ store: mine, manifest }).accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
+    const mine = new IndexedDbSiteCalibrationStore(DEMO_SHA, db);
+    const other = new IndexedDbSiteCalibrationStore('e'.repeat(64), db);
+    await new SiteCalibrationLog({ store: mine, manifest }).accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     expect(await other.readEntries()).toEqual([]);
     expect(await other.readOverlay('site-1')).toBeNull();
     const entry = (await mine.readEntries())[0] as AuditEntry;

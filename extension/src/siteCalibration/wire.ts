@@ -2,13 +2,13 @@
  * The browser's calibration log and feedback store, as the extension's configuration says
  * (config.calibrationSource). Called once at registration (index.ts).
  */
-import { type CalibrationStore, type FeedbackStore, MemoryCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
+import { type SiteCalibrationStore, type FeedbackStore, MemorySiteCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
 import type { CalibrationSource } from '../config';
-import { IndexedDbCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
-import { ServedCalibrationStore, servedCalibrationUrl } from './servedCalibration';
+import { IndexedDbSiteCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
+import { ServedSiteCalibrationStore, servedCalibrationUrl } from './servedCalibration';
 
 export interface SiteStores {
-  readonly calibrationStoreFor: ((modelSha256: string) => CalibrationStore) | null;
+  readonly calibrationStoreFor: ((modelSha256: string) => SiteCalibrationStore) | null;
   readonly feedbackStore: FeedbackStore;
 }
 
@@ -28,13 +28,13 @@ function siteDatabase(): SiteDatabase | null {
 export function siteStores(source: CalibrationSource, manifestUrl: string): SiteStores {
   const db = siteDatabase();
   const feedbackStore = db ? new IndexedDbFeedbackStore(db) : new MemoryFeedbackStore();
-  const memory = new Map<string, MemoryCalibrationStore>();
+  const memory = new Map<string, MemorySiteCalibrationStore>();
   const calibrationStoreFor = {
     none: null,
-    served: () => new ServedCalibrationStore(servedCalibrationUrl(manifestUrl)),
+    served: () => new ServedSiteCalibrationStore(servedCalibrationUrl(manifestUrl)),
     browser: (sha: string) => {
-      if (db) return new IndexedDbCalibrationStore(sha, db);
-      const store = memory.get(sha) ?? new MemoryCalibrationStore();
+      if (db) return new IndexedDbSiteCalibrationStore(sha, db);
+      const store = memory.get(sha) ?? new MemorySiteCalibrationStore();
       memory.set(sha, store);
       return store;
     },

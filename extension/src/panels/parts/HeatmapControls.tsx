@@ -2,11 +2,15 @@ import { useId, useState } from 'react';
 
 import { cssGradient, INFERNO } from '@chestaid/core';
 import type { HeatmapSettings } from '../../analysis/types';
+import { heatmapHotkey } from '../../id';
 import { HEATMAP_MEANING } from '../format';
 import type { ChestAidPanelProps, ChestAidPanelService } from '../types';
 
-/** The hotkey bound to the heatmap toggle (mode/src/index.ts binds it). */
-export const HEATMAP_HOTKEY = 'Shift+H';
+/** The heatmap toggle's hotkey as a reader reads it ("shift+h", which the mode binds, -> "Shift+H"). */
+export const HEATMAP_HOTKEY = heatmapHotkey
+  .split('+')
+  .map(key => key.charAt(0).toUpperCase() + key.slice(1))
+  .join('+');
 const LEGEND_GRADIENT = cssGradient(INFERNO);
 
 /** The heatmap's visibility, layers, opacity and outline level, and the viewport capture. */
