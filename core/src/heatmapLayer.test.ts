@@ -1,5 +1,15 @@
 import { InputError } from './errors';
-import { attentionLayer, imageToWorld, layerGrid, layerPlane, outlineLayer, type ImagePlane, type Vec3 } from './heatmapLayer';
+import {
+  attentionLayer,
+  imageToWorld,
+  layerGrid,
+  layerPlane,
+  layerPlaneOver,
+  MAX_LAYER_SIDE,
+  outlineLayer,
+  type ImagePlane,
+  type Vec3,
+} from './heatmapLayer';
 
 const axial: ImagePlane = {
   rows: 300,
@@ -68,6 +78,114 @@ describe('layerPlane: the registration transform', () => {
 
   it('refuses a plane without positive spacing', () => {
     expect(() => layerPlane({ ...axial, rowSpacing: 0 }, { rows: 7, columns: 7 })).toThrow('row spacing must be positive, got 0');
+  });
+});
+
+describe('layerPlaneOver: the layer over a radiograph of any size', () => {
+  // Radiographs as Cornerstone describes them: columns x rows, from demo size to detector size.
+  const sizes: [number, number][] = [
+    [256, 256],
+    [300, 400],
+    [512, 512],
+    [1024, 1024],
+    [2048, 2500],
+    [3000, 2500],
+    [4096, 4096],
+  ];
+  const spacings = [
+    // PixelSpacing and ImagerPixelSpacing absent: Cornerstone lays the image out at 1 mm.
+    { spacing: 'no pixel spacing (1 mm)', rowSpacing: 1, columnSpacing: 1 },
+    { spacing: '0.139 mm', rowSpacing: 0.139, columnSpacing: 0.139 },
+    { spacing: 'anisotropic 0.2 x 0.125 mm', rowSpacing: 0.2, columnSpacing: 0.125 },
+  ];
+  const placements = [
+    // A DX without patient coordinates: Cornerstone's default origin and orientation.
+    { placement: 'default DX frame', origin: [0, 0, 0] as Vec3, rowCosines: [1, 0, 0] as Vec3, columnCosines: [0, 1, 0] as Vec3 },
+    { placement: 'tilted, off-origin', origin: [-180.5, 40.25, 1200] as Vec3, rowCosines: [0.6, 0.8, 0] as Vec3, columnCosines: [0, 0, -1] as Vec3 },
+  ];
+  const cases = sizes.flatMap(([columns, rows]) =>
+    spacings.flatMap(s => placements.map(p => ({ name: `${columns}x${rows}, ${s.spacing}, ${p.placement}`, columns, rows, ...s, ...p }))),
+  );
+  const planeOf = (c: (typeof cases)[number]): ImagePlane => ({
+    rows: c.rows,
+    columns: c.columns,
+    rowSpacing: c.rowSpacing,
+    columnSpacing: c.columnSpacing,
+    origin: c.origin,
+    rowCosines: c.rowCosines,
+    columnCosines: c.columnCosines,
+  });
+
+  const distance = (a: Vec3, b: Vec3) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+  /** The (fractional) pixel indices [column, row] of a world point on `plane`: imageToWorld inverted. */
+  const worldToImage = (plane: ImagePlane, w: Vec3): [number, number] => {
+    const d = [w[0] - plane.origin[0], w[1] - plane.origin[1], w[2] - plane.origin[2]];
+    const dot = (u: Vec3) => d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
+    return [dot(plane.rowCosines) / plane.columnSpacing, dot(plane.columnCosines) / plane.rowSpacing];
+  };
+  /** The outer corners of a plane's extent: pixel edges, half a pixel outside the corner centres. */
+  const extentCorners = (p: ImagePlane): Vec3[] =>
+    [
+      [-0.5, -0.5],
+      [p.columns - 0.5, -0.5],
+      [-0.5, p.rows - 0.5],
+      [p.columns - 0.5, p.rows - 0.5],
+    ].map(([i, j]) => imageToWorld(p, [i, j]));
+  // "To 1e-6 relative": relative to the size of the image, its diagonal in mm.
+  const tolerance = (p: ImagePlane) => 1e-6 * Math.hypot(p.columns * p.columnSpacing, p.rows * p.rowSpacing);
+
+  it.each(cases)('covers the whole image, edge to edge, at most MAX_LAYER_SIDE a side: $name', c => {
+    const image = planeOf(c);
+    const layer = layerPlaneOver(image);
+    expect(Math.max(layer.rows, layer.columns)).toBe(Math.min(MAX_LAYER_SIDE, Math.max(image.rows, image.columns)));
+    const imageCorners = extentCorners(image);
+    extentCorners(layer).forEach((corner, k) => expect(distance(corner, imageCorners[k])).toBeLessThanOrEqual(tolerance(image)));
+    expect(layer.rowCosines).toEqual(image.rowCosines);
+    expect(layer.columnCosines).toEqual(image.columnCosines);
+  });
+
+  it.each(cases)('puts the layer pixel of a hot spot at image pixel (r, c) over that pixel: $name', c => {
+    const image = planeOf(c);
+    const layer = layerPlaneOver(image);
+    const [ratioX, ratioY] = [image.columns / layer.columns, image.rows / layer.rows];
+    const spots = [
+      [0, 0],
+      [image.rows - 1, image.columns - 1],
+      [0, image.columns - 1],
+      [Math.floor(image.rows * 0.7), Math.floor(image.columns * 0.3)],
+    ];
+    for (const [r, col] of spots) {
+      const spot = imageToWorld(image, [col, r]);
+      // The same fraction of the extent in layer pixels: (k + 1/2) / n = (i + 1/2) / N.
+      const k: [number, number] = [((col + 0.5) * layer.columns) / image.columns - 0.5, ((r + 0.5) * layer.rows) / image.rows - 0.5];
+      expect(distance(imageToWorld(layer, k), spot)).toBeLessThanOrEqual(tolerance(image));
+      // The layer pixel drawn there is within its own half-width of the image pixel, on each axis.
+      const [i, j] = worldToImage(image, imageToWorld(layer, [Math.round(k[0]), Math.round(k[1])]));
+      expect(Math.abs(i - col)).toBeLessThanOrEqual(ratioX / 2 + 1e-6);
+      expect(Math.abs(j - r)).toBeLessThanOrEqual(ratioY / 2 + 1e-6);
+    }
+  });
+
+  it.each(cases.filter(c => c.placement === 'tilted, off-origin'))('draws the CAM\'s peak over the part of the image the CAM put it on: $name', c => {
+    const image = planeOf(c);
+    const layer = layerPlaneOver(image);
+    // A 7x7 CAM (the model's grid) hot in the cell at row 1, column 5.
+    const cam = { data: new Float32Array(49), width: 7, height: 7 };
+    cam.data[1 * 7 + 5] = 1;
+    const map = attentionLayer(cam, layer);
+    let hottest = 0;
+    for (let p = 1; p < map.data.length; p++) if (map.data[p] > map.data[hottest]) hottest = p;
+    const drawn = imageToWorld(layer, [hottest % map.width, Math.floor(hottest / map.width)]);
+    // The CAM stretches over the image edge to edge: cell (1, 5)'s centre is image pixel
+    // ((5 + 1/2) N/7 - 1/2, (1 + 1/2) M/7 - 1/2).
+    const [i, j] = worldToImage(image, drawn);
+    expect(Math.abs(i - ((5.5 * image.columns) / 7 - 0.5))).toBeLessThanOrEqual(image.columns / layer.columns);
+    expect(Math.abs(j - ((1.5 * image.rows) / 7 - 0.5))).toBeLessThanOrEqual(image.rows / layer.rows);
+  });
+
+  it('is the image plane itself, exactly, for an image within the cap', () => {
+    const image: ImagePlane = { ...tilted, rows: 326, columns: 296, rowSpacing: 0.139, columnSpacing: 0.139 };
+    expect(layerPlaneOver(image)).toEqual(image);
   });
 });
 

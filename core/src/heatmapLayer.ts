@@ -67,25 +67,46 @@ export function imageToWorld(plane: ImagePlane, [i, j]: readonly [number, number
  * The plane of a `grid`-sized layer covering exactly the same area as `source`: its pixels are
  * larger by source/grid, and its first pixel's centre moves half a layer pixel minus half a source
  * pixel into the image, so that the outer edges of both coincide.
+ *
+ * Per axis (columns shown, rows alike), for an image of N pixels of spacing s whose first pixel
+ * centre is at index 0, and a layer of n pixels:
+ *   - the image covers indices [-1/2, N - 1/2], an extent of N s;
+ *   - the layer's spacing S = s N / n gives n S = N s, the same extent;
+ *   - its first edge must lie on the image's: O - S/2 = o - s/2, so its first centre is
+ *     O = o + (S - s)/2, which is image index i0 = (N/n - 1)/2 (0 when n = N, never negative
+ *     when n < N: a coarser layer's first centre lies inside the image's first few pixels);
+ *   - layer index k is then image index i = i0 + k N/n, i.e. (i + 1/2) / N = (k + 1/2) / n: both
+ *     name the same fraction of the extent, so k = n - 1/2 (the layer's last edge) is i = N - 1/2
+ *     (the image's), and a CAM stretched over either lands on the same anatomy.
+ * The ratio N/n is computed first so that a layer of the image's own size is exactly its plane.
  */
 export function layerPlane(source: ImagePlane, grid: Grid): ImagePlane {
   checkPlane(source);
   checkPositiveInteger('layer rows', grid.rows);
   checkPositiveInteger('layer columns', grid.columns);
-  const columnSpacing = (source.columnSpacing * source.columns) / grid.columns;
-  const rowSpacing = (source.rowSpacing * source.rows) / grid.rows;
-  // The layer's first pixel centre, in the source's (fractional) pixel indices.
-  const i0 = (source.columns / grid.columns - 1) / 2;
-  const j0 = (source.rows / grid.rows - 1) / 2;
+  const columnRatio = source.columns / grid.columns;
+  const rowRatio = source.rows / grid.rows;
+  const i0 = (columnRatio - 1) / 2;
+  const j0 = (rowRatio - 1) / 2;
   return {
     rows: grid.rows,
     columns: grid.columns,
-    rowSpacing,
-    columnSpacing,
+    rowSpacing: source.rowSpacing * rowRatio,
+    columnSpacing: source.columnSpacing * columnRatio,
     origin: imageToWorld(source, [i0, j0]),
     rowCosines: source.rowCosines,
     columnCosines: source.columnCosines,
   };
+}
+
+/**
+ * The plane of the heatmap layer over `image`: at most `maxSide` pixels a side (layerGrid), over
+ * exactly the image's extent (layerPlane). Its rows and columns are the size the maps must have.
+ * Renderers take the layer's size and place from this one plane: a layer capped below the image's
+ * size but placed with the image's own plane covers only part of it (issue 16, item 7).
+ */
+export function layerPlaneOver(image: ImagePlane, maxSide = MAX_LAYER_SIDE): ImagePlane {
+  return layerPlane(image, layerGrid(image.rows, image.columns, maxSide));
 }
 
 /** The attention map at the layer's size: the normalised CAM, upsampled bicubically, in [0, 1]. */
@@ -117,6 +138,10 @@ export interface HeatLayer {
   readonly key: string;
   /** The SOPInstanceUID of the image the CAM was computed on. */
   readonly sopInstanceUID: string;
+  /**
+   * The layer's own plane (layerPlaneOver the image's), not the image's: `attention` and `outline`
+   * are plane.rows x plane.columns, and plane.origin is the centre of their first pixel.
+   */
   readonly plane: ImagePlane;
   /** null when the attention map is not shown (outline only). */
   readonly attention: GreyImage | null;

@@ -70,6 +70,7 @@ export {
   MAX_LAYER_SIDE,
   layerGrid,
   layerPlane,
+  layerPlaneOver,
   imageToWorld,
   attentionLayer,
   outlineLayer,
