@@ -1,5 +1,7 @@
-import type { HeatLayer } from '@chestaid/core';
+import type { Analysis, HeatLayer } from '@chestaid/core';
+import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import { CornerstoneHeatmapSink, SHOWN_ATTRIBUTE, viewportImages, type CornerstoneHeatmapHost } from './cornerstoneHeatmap';
+import { HeatmapController } from './heatmapController';
 
 /** A stand-in for the parts of Cornerstone and vtk.js the sink touches, recording what it is asked. */
 function fakeCornerstone() {
@@ -132,6 +134,18 @@ describe('CornerstoneHeatmapSink', () => {
     expect(sink.viewportIds()).toEqual([]);
   });
 
+  it('refuses a map that is not the size of its plane, before drawing anything', () => {
+    const { cs, cached, viewports } = fakeCornerstone();
+    const sink = new CornerstoneHeatmapSink(() => cs);
+    const imagePlane = { rows: 8, columns: 4, rowSpacing: 1, columnSpacing: 1, origin: [0, 0, 0] as const, rowCosines: [1, 0, 0] as const, columnCosines: [0, 1, 0] as const };
+    expect(() => sink.show('vp', layer({ plane: imagePlane }))).toThrow(
+      "the heatmap's attention map is 2 x 4 but its plane is 4 x 8: the plane must be the layer's own (layerPlaneOver the image's)",
+    );
+    expect(cached.size).toBe(0);
+    expect(sink.viewportIds()).toEqual([]);
+    expect(viewports.get('vp')!.attributes.has(SHOWN_ATTRIBUTE)).toBe(false);
+  });
+
   it('draws nothing on a viewport that cannot take an image layer', () => {
     const { cs, cached } = fakeCornerstone();
     const sink = new CornerstoneHeatmapSink(() => ({ ...cs, getEnabledElementByViewportId: () => ({ viewport: { id: 'volume' } }) }));
@@ -160,5 +174,50 @@ describe('viewportImages', () => {
         plane: { columns: 296, rows: 326, columnSpacing: 0.5, rowSpacing: 0.7, origin: [1, 2, 3], rowCosines: [1, 0, 0], columnCosines: [0, 1, 0] },
       },
     ]);
+  });
+});
+
+describe('the layer Cornerstone is given for a 2048 x 2500 radiograph (above the 512 cap)', () => {
+  // What getImageDataMetadata reports: [columns, rows, 1], spacing [column, row, 1] (1 mm when the
+  // image has neither PixelSpacing nor ImagerPixelSpacing), origin the first pixel's centre.
+  const image = { dimensions: [2048, 2500, 1], origin: [-140.5, -170.25, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] };
+  type Options = { dimensions: number[]; spacing: number[]; origin: number[]; direction: number[] };
+  /** World corners of the extent Cornerstone gives an image: pixel edges, half a pixel beyond the corner centres. */
+  const corners = ({ dimensions: [w, h], spacing: [sx, sy], origin, direction: d }: Options) =>
+    [[-0.5, -0.5], [w - 0.5, -0.5], [-0.5, h - 0.5], [w - 0.5, h - 0.5]].map(([i, j]) =>
+      [0, 1, 2].map(k => origin[k] + i * sx * d[k] + j * sy * d[3 + k]),
+    );
+
+  it.each([
+    ['no pixel spacing (1 mm)', [1, 1]],
+    ['0.139 mm', [0.139, 0.139]],
+    ['anisotropic: columns 0.125 mm apart, rows 0.2 mm', [0.125, 0.2]],
+  ])('is 419 x 512 pixels over exactly the image, edge to edge: %s', (_, [sx, sy]) => {
+    const { cs, cached, viewports } = fakeCornerstone();
+    const metadata = { ...image, spacing: [sx, sy, 1] };
+    // The viewer's wiring (analysis/wire.ts), on fakes: viewports read from Cornerstone, drawn by the sink.
+    const cam = { data: Float32Array.from({ length: 49 }, (_, k) => k / 48), width: 7, height: 7 };
+    const controller = new HeatmapController({
+      sink: new CornerstoneHeatmapSink(() => cs),
+      viewports: () =>
+        viewportImages({ getEnabledElements: () => [{ viewportId: 'vp', viewport: viewports.get('vp') }], utilities: { getImageDataMetadata: () => metadata } }, () => '2.25.1'),
+      outcomeForImage: () => ({ key: '2.25.1|sha', analysis: { probability: 0.9, cam } as unknown as Analysis, run: { backend: 'wasm', threads: 1, reason: '', totalMs: 1, runMs: 1 } }),
+      settings: () => ({ ...DEFAULT_HEATMAP, layers: 'attention' }),
+      nextFrame: callback => callback(),
+    });
+    controller.reconcile();
+
+    const [[, { options }]] = [...cached] as [string, { options: Options & { scalarData: Float32Array } }][];
+    expect(options.dimensions).toEqual([419, 512]); // 2048 x 2500 scaled by 512 / 2500
+    expect(options.scalarData).toHaveLength(419 * 512);
+    expect(options.spacing[0]).toBeCloseTo((sx * 2048) / 419, 12);
+    expect(options.spacing[1]).toBeCloseTo((sy * 2500) / 512, 12);
+    // The first layer pixel's centre lies (N/n - 1)/2 image pixels in from the image's first.
+    expect(options.origin[0]).toBeCloseTo(image.origin[0] + (sx * (2048 / 419 - 1)) / 2, 10);
+    expect(options.origin[1]).toBeCloseTo(image.origin[1] + (sy * (2500 / 512 - 1)) / 2, 10);
+    expect(options.direction).toEqual(image.direction);
+    const tolerance = 1e-6 * Math.hypot(2048 * sx, 2500 * sy);
+    const expected = corners(metadata);
+    corners(options).forEach((corner, c) => expect(Math.hypot(...corner.map((v, k) => v - expected[c][k]))).toBeLessThanOrEqual(tolerance));
   });
 });

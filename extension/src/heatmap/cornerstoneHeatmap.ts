@@ -100,6 +100,21 @@ function direction(plane: ImagePlane): number[] {
   return [...r, ...c, ...normal];
 }
 
+/**
+ * The maps must be the size of the layer's plane: Cornerstone lays out `dimensions` pixels from the
+ * plane's origin at its spacing, so a map of another size (say one capped at 512 a side over the
+ * image's own plane) silently covers only part of the image.
+ */
+function checkLayerSize({ plane, attention, outline }: HeatLayer): void {
+  for (const [name, map] of [['attention', attention], ['outline', outline]] as const) {
+    if (map && (map.width !== plane.columns || map.height !== plane.rows)) {
+      throw new Error(
+        `the heatmap's ${name} map is ${map.width} x ${map.height} but its plane is ${plane.columns} x ${plane.rows}: the plane must be the layer's own (layerPlaneOver the image's)`,
+      );
+    }
+  }
+}
+
 export class CornerstoneHeatmapSink implements HeatmapSink {
   private readonly drawn = new Map<string, Drawn>();
   private serial = 0;
@@ -111,6 +126,7 @@ export class CornerstoneHeatmapSink implements HeatmapSink {
   ) {}
 
   show(viewportId: string, layer: HeatLayer): void {
+    checkLayerSize(layer);
     const cs = this.cornerstone();
     const viewport = cs.getEnabledElementByViewportId(viewportId)?.viewport;
     if (!isStackViewport(viewport)) {

@@ -67,6 +67,19 @@ describe('layerFor', () => {
     expect(layer.opacity).toBe(0.3);
   });
 
+  it('over a radiograph above the cap, is a capped map whose plane covers the whole image', () => {
+    const large: ViewportImage = { viewportId: 'a', sopInstanceUID: 's1', plane: { ...plane, rows: 1024, columns: 1024, rowSpacing: 0.15, columnSpacing: 0.15 } };
+    const layer = layerFor(large, outcome('s1'), { ...DEFAULT_HEATMAP, layers: 'both' }, upsampled)!;
+    expect([layer.plane.columns, layer.plane.rows]).toEqual([512, 512]);
+    expect([layer.attention?.width, layer.attention?.height]).toEqual([512, 512]);
+    expect([layer.outline?.width, layer.outline?.height]).toEqual([512, 512]);
+    // 512 pixels of 0.3 mm: the image's 1024 x 0.15 mm, not its top-left quarter.
+    expect(layer.plane.columnSpacing).toBeCloseTo(0.3, 12);
+    expect(layer.plane.rowSpacing).toBeCloseTo(0.3, 12);
+    // The layer's first centre is half a layer pixel in from the image's edge: 0.15 - 0.075 mm past the image's first centre.
+    layer.plane.origin.forEach((v, k) => expect(v).toBeCloseTo([0.075, 0.075, 0][k], 12));
+  });
+
   it('is nothing when switched off or without a result', () => {
     expect(layerFor(view, outcome('s1'), { ...DEFAULT_HEATMAP, visible: false }, upsampled)).toBeNull();
     expect(layerFor(view, null, DEFAULT_HEATMAP, upsampled)).toBeNull();

@@ -10,7 +10,7 @@ import {
   type GreyImage,
   type HeatLayer,
   type ImagePlane,
-  layerGrid,
+  layerPlaneOver,
   outlineLayer,
   type HeatmapSink,
 } from '@chestaid/core';
@@ -42,15 +42,16 @@ export interface LayerMaps {
 /** The layer a viewport should show, or null. */
 export function layerFor(view: ViewportImage, outcome: AnalysisOutcome | null, settings: HeatmapSettings, maps: LayerMaps): HeatLayer | null {
   if (!settings.visible || !outcome) return null;
-  const grid = layerGrid(view.plane.rows, view.plane.columns);
+  // The layer's own plane: capped in size, its pixels scaled up to cover the whole image.
+  const plane = layerPlaneOver(view.plane);
   const showAttention = settings.layers !== 'outline';
   const showOutline = settings.layers !== 'attention';
   return {
-    key: [outcome.key, settings.layers, showOutline ? settings.outlineLevel : '', grid.rows, grid.columns].join('|'),
+    key: [outcome.key, settings.layers, showOutline ? settings.outlineLevel : '', plane.rows, plane.columns].join('|'),
     sopInstanceUID: view.sopInstanceUID,
-    plane: { ...view.plane },
-    attention: showAttention ? maps.attention(outcome, grid.rows, grid.columns) : null,
-    outline: showOutline ? maps.outline(outcome, grid.rows, grid.columns, settings.outlineLevel) : null,
+    plane,
+    attention: showAttention ? maps.attention(outcome, plane.rows, plane.columns) : null,
+    outline: showOutline ? maps.outline(outcome, plane.rows, plane.columns, settings.outlineLevel) : null,
     opacity: settings.opacity,
   };
 }
