@@ -11,7 +11,15 @@
 //   case the ChestAid mode must refuse.
 // Output (ignored by git) is deterministic, so re-running changes nothing.
 //
-//   node scripts/make-demo-studies.mjs    writes build/demo/
+// On request it also writes two SYNTHETIC radiographs of detector size, the first PNEUMONIA demo
+// image resampled to 2048 x 2500 (spacing scaled to keep its physical size: anisotropic) and to
+// 3000 x 2500 (no pixel spacing: Cornerstone lays it out at 1 mm). The demo studies are about 300
+// px a side, below the heatmap layer's 512 px cap; these take the capped path (test/e2e/heatmap).
+// They are listed only under CHESTAID_EXTRA_STUDIES=large, so the default list is unchanged.
+//
+//   node scripts/make-demo-studies.mjs            writes build/demo/
+//   node scripts/make-demo-studies.mjs --large    also writes build/demo/large/dicom/ (about 25 MB);
+//                                                 CHESTAID_EXTRA_STUDIES=large npm start lists them
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -180,6 +188,99 @@ export function twoViewStudyFrom(sources) {
   });
 }
 
+/** The radiographs of detector size, as columns x rows, and whether each keeps a pixel spacing. */
+export const LARGE_STUDIES = Object.freeze({
+  folder: 'large',
+  sizes: Object.freeze([
+    Object.freeze({ columns: 2048, rows: 2500, spacing: 'scaled' }),
+    Object.freeze({ columns: 3000, rows: 2500, spacing: 'none' }),
+  ]),
+});
+
+/**
+ * `pixels` (width x height, one 16-bit sample each) resampled bilinearly to `columns` x `rows`,
+ * edge to edge: output pixel centres sit at the same fractions of the extent as in the source.
+ */
+function resampleBilinear(pixels, width, height, columns, rows) {
+  const out = new Uint16Array(columns * rows);
+  const clamp = (v, max) => (v < 0 ? 0 : v > max ? max : v);
+  for (let y = 0; y < rows; y++) {
+    const sy = clamp(((y + 0.5) * height) / rows - 0.5, height - 1);
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(y0 + 1, height - 1);
+    const fy = sy - y0;
+    for (let x = 0; x < columns; x++) {
+      const sx = clamp(((x + 0.5) * width) / columns - 0.5, width - 1);
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(x0 + 1, width - 1);
+      const fx = sx - x0;
+      const top = pixels[y0 * width + x0] * (1 - fx) + pixels[y0 * width + x1] * fx;
+      const bottom = pixels[y1 * width + x0] * (1 - fx) + pixels[y1 * width + x1] * fx;
+      out[y * columns + x] = Math.round(top * (1 - fy) + bottom * fy);
+    }
+  }
+  return out;
+}
+
+/**
+ * A radiograph of detector size from a demo one: its pixels resampled to `columns` x `rows` under
+ * new UIDs, labelled SYNTHETIC in every field a reader sees. With spacing 'scaled' the pixel
+ * spacings shrink so the image keeps its physical size (anisotropic when the aspect changes); with
+ * 'none' both PixelSpacing and ImagerPixelSpacing go. ImageComments names the source instance;
+ * nothing says which class it is.
+ */
+export function largeVariantFrom({ dataset, meta }, { columns, rows, spacing }) {
+  const sourceUid = dataset.SOPInstanceUID;
+  if (dataset.BitsAllocated !== 16 || dataset.SamplesPerPixel !== 1) {
+    throw new Error(`${sourceUid}: expected one 16-bit sample per pixel, got BitsAllocated ${dataset.BitsAllocated}, SamplesPerPixel ${dataset.SamplesPerPixel}`);
+  }
+  const source = new Uint16Array(dataset.PixelData[0], 0, dataset.Rows * dataset.Columns);
+  const pixels = resampleBilinear(source, dataset.Columns, dataset.Rows, columns, rows);
+  const size = `${columns}x${rows}`;
+  const large = {
+    ...dataset,
+    Rows: rows,
+    Columns: columns,
+    PixelData: [pixels.buffer],
+    StudyInstanceUID: uidFor(`chestaid synthetic large ${size} study from ${sourceUid}`),
+    SeriesInstanceUID: uidFor(`chestaid synthetic large ${size} series from ${sourceUid}`),
+    SOPInstanceUID: uidFor(`chestaid synthetic large ${size} instance from ${sourceUid}`),
+    PatientName: [{ Alphabetic: `SYNTHETIC^LARGE ${size}` }],
+    PatientID: `SYNTH-L${size}`,
+    AccessionNumber: `SYNL${columns}${rows}`.slice(0, 16),
+    StudyDescription: `SYNTHETIC chest radiograph resampled to ${size} (test case)`,
+    SeriesDescription: `CHEST PA, ${size}`,
+    ImageComments:
+      `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} resampled to ${size}` +
+      `${spacing === 'none' ? ', without pixel spacing' : ''}. Not a real patient.`,
+  };
+  if (spacing === 'none') {
+    delete large.PixelSpacing;
+    delete large.ImagerPixelSpacing;
+  } else {
+    // [between rows, between columns]; DS holds 16 characters.
+    const scaled = ([r, c]) => [Number(((r * dataset.Rows) / rows).toPrecision(10)), Number(((c * dataset.Columns) / columns).toPrecision(10))];
+    for (const keyword of ['PixelSpacing', 'ImagerPixelSpacing']) if (dataset[keyword]) large[keyword] = scaled(dataset[keyword]);
+  }
+  return { dataset: large, bytes: part10Bytes(large, meta) };
+}
+
+/**
+ * Writes LARGE_STUDIES from the first PNEUMONIA demo study into `<outDir>/large/dicom/`, where
+ * CHESTAID_EXTRA_STUDIES=large lists them; returns their files.
+ */
+export function writeLargeStudies({ sourceDir, outDir } = DEMO) {
+  const index = JSON.parse(readFileSync(join(sourceDir, 'index.json'), 'utf8'));
+  const entry = index.studies?.find(s => s.label === 'PNEUMONIA');
+  if (!entry) throw new Error(`${join(sourceDir, 'index.json')} lists no PNEUMONIA study to derive the large studies from`);
+  const source = readPart10(join(sourceDir, entry.file));
+  return LARGE_STUDIES.sizes.map(size => {
+    const file = join(outDir, LARGE_STUDIES.folder, 'dicom', `synthetic-large-${size.columns}x${size.rows}.dcm`);
+    writeIfChanged(file, largeVariantFrom(source, size).bytes);
+    return file;
+  });
+}
+
 function writeIfChanged(file, content) {
   if (existsSync(file) && readFileSync(file).equals(Buffer.from(content))) {
     return;
@@ -257,6 +358,9 @@ export function makeDemoStudies({ sourceDir, outDir, urlPrefix, documentName, ge
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
+    if (process.argv.includes('--large')) {
+      for (const file of writeLargeStudies()) console.log(`make-demo-studies: ${file}`);
+    }
     const { studies } = makeDemoStudies();
     console.log(`make-demo-studies: ${studies.length} studies in ${join(DEMO.outDir, DEMO.documentName)}`);
   } catch (error) {

@@ -11,7 +11,7 @@ import dcmjs from 'dcmjs';
 
 import { checkOhifHost } from '../../scripts/check-ohif-host.mjs';
 import { fetchOhif, ohifAppDir } from '../../scripts/fetch-ohif.mjs';
-import { DEMO, makeDemoStudies } from '../../scripts/make-demo-studies.mjs';
+import { DEMO, LARGE_STUDIES, makeDemoStudies, writeLargeStudies } from '../../scripts/make-demo-studies.mjs';
 import { ROOT } from './harness.mjs';
 
 const reactVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/react/package.json'), 'utf8')).version;
@@ -82,6 +82,44 @@ test('the study-list document lists the demo studies, a synthetic two-radiograph
   assert.equal(ctDataset.Modality, 'CT');
   assert.match(ctDataset.ImageComments, /Not a real CT and not a real patient/);
   assert.notEqual(ctDataset.StudyInstanceUID, studies[0].StudyInstanceUID);
+});
+
+test('the large synthetic radiographs: detector size, SYNTHETIC, spacing scaled or absent, listed only on request', () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'chestaid-large-'));
+  try {
+    const files = writeLargeStudies({ ...DEMO, outDir });
+    const index = JSON.parse(readFileSync(join(DEMO.sourceDir, 'index.json'), 'utf8'));
+    const source = index.studies.find(s => s.label === 'PNEUMONIA');
+    const read = file => {
+      const bytes = readFileSync(file);
+      return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)).dict);
+    };
+    const datasets = files.map(read);
+    assert.deepEqual(
+      datasets.map(d => [d.Columns, d.Rows]),
+      LARGE_STUDIES.sizes.map(s => [s.columns, s.rows]),
+    );
+    for (const d of datasets) {
+      assert.match(d.PatientName[0].Alphabetic, /^SYNTHETIC\^LARGE/);
+      assert.match(d.StudyDescription, /^SYNTHETIC/);
+      assert.match(d.ImageComments, new RegExp(`demo CR ${source.SOPInstanceUID.replaceAll('.', '\\.')} resampled`));
+      assert.notEqual(d.StudyInstanceUID, source.StudyInstanceUID);
+      assert.equal(new Uint16Array(d.PixelData[0]).length, d.Rows * d.Columns);
+    }
+    // 2048 x 2500 keeps the source's physical size: [between rows, between columns].
+    const [scaled, bare] = datasets;
+    const [rowSpacing, columnSpacing] = read(join(DEMO.sourceDir, source.file)).PixelSpacing;
+    assert.deepEqual(scaled.PixelSpacing, [Number(((rowSpacing * source.rows) / 2500).toPrecision(10)), Number(((columnSpacing * source.columns) / 2048).toPrecision(10))]);
+    assert.deepEqual(scaled.ImagerPixelSpacing, scaled.PixelSpacing);
+    assert.equal(bare.PixelSpacing, undefined);
+    assert.equal(bare.ImagerPixelSpacing, undefined);
+
+    const listed = makeDemoStudies({ ...DEMO, outDir, documentName: 'with-large.json' }, { extraStudies: LARGE_STUDIES.folder }).studies;
+    assert.deepEqual(listed.slice(-2).map(s => s.PatientName), ['SYNTHETIC^LARGE 2048x2500', 'SYNTHETIC^LARGE 3000x2500']);
+    assert.equal(makeDemoStudies({ ...DEMO, outDir }, { extraStudies: undefined }).studies.some(s => /LARGE/.test(s.PatientName)), false);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
 });
 
 test('the document never carries the ground truth', () => {
