@@ -3,7 +3,9 @@
 // demo study, and the model's CAM as the training workspace computed it (test/fixtures/parity).
 // What is measured is what the reader sees: pixels of the viewport's canvas, read back and decoded
 // into the attention they show (the inverse of the layer's colormap and opacity over the
-// radiograph's grey, read with the layer off).
+// radiograph's grey, read with the layer off). Two synthetic radiographs of detector size
+// (scripts/make-demo-studies.mjs writeLargeStudies, listed for this file only) check that a layer
+// capped below the image's size still covers the whole image.
 //
 //   npm run test:e2e        (screenshot and exported image in test/e2e/artifacts/)
 import assert from 'node:assert/strict';
@@ -11,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { LARGE_STUDIES, writeLargeStudies } from '../../scripts/make-demo-studies.mjs';
 import { ARTIFACTS, BANNER_CONFIRM, ROOT, startSession, watchedPage } from './harness.mjs';
 
 const demoIndex = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
@@ -27,7 +30,8 @@ const foreignRequests = [];
 
 before(
   async () => {
-    ({ viewer, studies, browser } = await startSession());
+    writeLargeStudies();
+    ({ viewer, studies, browser } = await startSession({ env: { CHESTAID_EXTRA_STUDIES: LARGE_STUDIES.folder } }));
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
     page = await watchedPage(context, { viewerUrl: viewer.url, problems, foreignRequests });
   },
@@ -396,6 +400,154 @@ test('a study with two radiographs: "Analyze all images" scores both; switching 
   for (const { imageId, layer } of shown) assert.equal(layer, sopOfUrl.get(imageId), `the viewport showing ${imageId} draws its own layer`);
   assert.notEqual(shown[0].layer, shown[1].layer);
   assert.equal(await page.evaluate(() => window.__chestaidTestRan), false, 'the layout change ran nothing');
+});
+
+/**
+ * Where the radiograph and the attention layer lie, as the renderer holds them: each actor's vtk
+ * image data, its dimensions, spacing and the world corners of its extent (pixel edges, half a
+ * pixel beyond the corner centres).
+ */
+async function actorExtents() {
+  return page.evaluate(() => {
+    const { viewport } = window.cornerstone.getEnabledElements()[0];
+    const entries = viewport.getActors();
+    const describe = entry => {
+      const data = entry.actor.getMapper().getInputData();
+      const [w, h] = data.getDimensions();
+      const corners = [[-0.5, -0.5], [w - 0.5, -0.5], [-0.5, h - 0.5], [w - 0.5, h - 0.5]].map(([i, j]) => Array.from(data.indexToWorld([i, j, 0], [])));
+      return { dimensions: [w, h], spacing: Array.from(data.getSpacing()).slice(0, 2), corners };
+    };
+    const layer = entries.find(e => e.uid.startsWith('chestaid-heatmap:') && e.uid.endsWith(':attention'));
+    const image = entries.find(e => !e.uid.startsWith('chestaid-heatmap:'));
+    return { image: describe(image), layer: layer ? describe(layer) : null };
+  });
+}
+
+/**
+ * Canvas pixels at fractional pixel indices [column, row] of the displayed radiograph, placed
+ * through its actor's own image data (as rendered, whatever defaults Cornerstone filled in).
+ */
+async function sampleIndices(points) {
+  return page.evaluate(points => {
+    const { viewport } = window.cornerstone.getEnabledElements()[0];
+    const data = viewport.getActors().find(e => !e.uid.startsWith('chestaid-heatmap:')).actor.getMapper().getInputData();
+    const canvas = viewport.getCanvas();
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    return points.map(([i, j]) => {
+      const [cx, cy] = viewport.worldToCanvas(data.indexToWorld([i, j, 0], []));
+      const [px, py] = [Math.round(cx * devicePixelRatio), Math.round(cy * devicePixelRatio)];
+      const inside = px >= 0 && py >= 0 && px < canvas.width && py < canvas.height;
+      return { canvas: [px, py], rgb: inside ? Array.from(context.getImageData(px, py, 1, 1).data.slice(0, 3)) : null };
+    });
+  }, points);
+}
+
+/**
+ * Pixel indices a few canvas pixels inside and outside each edge of the displayed radiograph (its
+ * edges lie at index -1/2 and size - 1/2), at a tenth, half and nine tenths of each edge's length,
+ * and inside each corner.
+ */
+async function edgePoints() {
+  return page.evaluate(() => {
+    const { viewport } = window.cornerstone.getEnabledElements()[0];
+    const data = viewport.getActors().find(e => !e.uid.startsWith('chestaid-heatmap:')).actor.getMapper().getInputData();
+    const [width, height] = data.getDimensions();
+    const toCanvas = ij => viewport.worldToCanvas(data.indexToWorld([...ij, 0], []));
+    const [a, b] = [toCanvas([0, 0]), toCanvas([width, 0])];
+    // 4 canvas pixels, in image pixels.
+    const d = (4 * width) / Math.hypot(b[0] - a[0], b[1] - a[1]);
+    const [left, top, right, bottom] = [-0.5, -0.5, width - 0.5, height - 0.5];
+    const points = [];
+    for (const f of [0.1, 0.5, 0.9]) {
+      const [x, y] = [left + f * width, top + f * height];
+      points.push(
+        { where: `top edge at ${f}`, inside: [x, top + d], outside: [x, top - d] },
+        { where: `bottom edge at ${f}`, inside: [x, bottom - d], outside: [x, bottom + d] },
+        { where: `left edge at ${f}`, inside: [left + d, y], outside: [left - d, y] },
+        { where: `right edge at ${f}`, inside: [right - d, y], outside: [right + d, y] },
+      );
+    }
+    for (const [x, y, name] of [[left + d, top + d, 'top left'], [right - d, top + d, 'top right'], [left + d, bottom - d, 'bottom left'], [right - d, bottom - d, 'bottom right']]) {
+      points.push({ where: `${name} corner`, inside: [x, y], outside: null });
+    }
+    return points;
+  });
+}
+
+test('on radiographs of detector size (2048 x 2500 anisotropic, 3000 x 2500 without pixel spacing) the capped layer covers the whole image and reaches all four edges', async () => {
+  const large = studies.filter(s => s.PatientName.startsWith('SYNTHETIC^LARGE'));
+  assert.deepEqual(
+    large.map(s => s.PatientName),
+    LARGE_STUDIES.sizes.map(({ columns, rows }) => `SYNTHETIC^LARGE ${columns}x${rows}`),
+    'the large synthetic studies are listed',
+  );
+  for (const study of large) {
+    const { metadata } = study.series[0].instances[0];
+    const name = `${metadata.Columns}x${metadata.Rows}`;
+    await openStudy(study.StudyInstanceUID);
+    await analyzeAndWaitForLayer(); // the layer is on and shows the attention map since the tests above
+    assert.equal(await page.locator('[data-chestaid-heatmap]').getAttribute('data-chestaid-heatmap'), metadata.SOPInstanceUID, `${name}: the layer belongs to the image analyzed`);
+
+    // Geometry, as rendered: the layer is capped, and its extent is the image's.
+    const { image, layer } = await actorExtents();
+    assert.ok(layer, `${name}: an attention layer is drawn`);
+    assert.deepEqual(image.dimensions, [metadata.Columns, metadata.Rows], `${name}: the radiograph at full size`);
+    if (!metadata.PixelSpacing && !metadata.ImagerPixelSpacing) assert.deepEqual(image.spacing, [1, 1], `${name}: without pixel spacing, Cornerstone's 1 mm`);
+    assert.ok(Math.max(...layer.dimensions) <= 512 && Math.max(...layer.dimensions) < Math.max(...image.dimensions), `${name}: the layer is capped (${layer.dimensions.join('x')})`);
+    const diagonal = Math.hypot(...image.corners[3].map((v, k) => v - image.corners[0][k]));
+    layer.corners.forEach((corner, c) => {
+      const off = Math.hypot(...corner.map((v, k) => v - image.corners[c][k]));
+      assert.ok(off <= 1e-6 * diagonal, `${name}: layer corner ${c} is ${off} mm from the image's (diagonal ${diagonal.toFixed(1)} mm)`);
+    });
+    console.log(`# ${name}: layer ${layer.dimensions.join('x')} at ${layer.spacing.map(v => v.toFixed(4)).join(' x ')} mm over the image's ${image.spacing.map(v => v.toFixed(4)).join(' x ')} mm; corners coincide`);
+
+    // Pixels, as the reader sees them: with the whole map at full attention, every point just
+    // inside the image's edges and corners shows the layer, and every point just outside shows none.
+    const slider = page.locator('[data-cy="chestaid-heatmap-opacity"]');
+    await slider.focus();
+    await page.keyboard.press('End'); // opacity 1
+    await page.evaluate(() => {
+      const { viewport } = window.cornerstone.getEnabledElements()[0];
+      viewport.setZoom(0.8); // a margin of background around the image on every side
+      viewport.render();
+    });
+    await settle();
+    const points = await edgePoints();
+    const positions = points.flatMap(p => (p.outside ? [p.inside, p.outside] : [p.inside]));
+    await setHeatmapVisible(false);
+    const greys = await sampleIndices(positions);
+    await setHeatmapVisible(true);
+    await page.evaluate(() => {
+      const { viewport } = window.cornerstone.getEnabledElements()[0];
+      const entry = viewport.getActors().find(e => e.uid.startsWith('chestaid-heatmap:') && e.uid.endsWith(':attention'));
+      const data = entry.actor.getMapper().getInputData();
+      const scalars = data.getPointData().getScalars();
+      scalars.getData().fill(1);
+      scalars.modified();
+      data.modified();
+      viewport.render();
+    });
+    await settle();
+    const blends = await sampleIndices(positions);
+    const opacity = Number(await slider.inputValue());
+    let k = 0;
+    for (const p of points) {
+      for (const side of p.outside ? ['inside', 'outside'] : ['inside']) {
+        const [grey, blend] = [greys[k], blends[k]];
+        k++;
+        assert.ok(grey.rgb && blend.rgb, `${name}, ${p.where}, ${side}: on the canvas`);
+        if (side === 'inside') {
+          const v = decode(blend.rgb, grey.rgb, opacity);
+          assert.ok(v > 0.9, `${name}, ${p.where}: the layer reaches it (reads ${v.toFixed(2)}, grey ${grey.rgb}, blend ${blend.rgb})`);
+        } else {
+          const change = Math.max(...blend.rgb.map((c, i) => Math.abs(c - grey.rgb[i])));
+          assert.ok(change <= 2, `${name}, ${p.where}: nothing drawn outside the image (change ${change})`);
+        }
+      }
+    }
+    await page.screenshot({ path: join(ARTIFACTS, `heatmap-edges-${name}.png`), clip: await page.locator('[data-chestaid-heatmap]').boundingBox() });
+    console.log(`# ${name}: layer drawn inside all four edges and corners, nothing outside (${points.length} places)`);
+  }
 });
 
 test('no page errors or console errors along the way, and no request left the viewer\'s origin', () => {
