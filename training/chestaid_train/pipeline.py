@@ -152,6 +152,7 @@ def run(
             "splits": data.split_summary(splits),
             "patient_level_split": True,
             "split_seed": cfg.seed,
+            "official_id_overlap": data.official_id_overlap(r for part in splits.values() for r in part),
             # The generator's settings, not its per-image index (that stays in synthetic.json).
             **({"generator": {k: v for k, v in synth_info.items() if k != "images"}} if synthetic else {}),
         },

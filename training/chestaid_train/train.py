@@ -174,6 +174,11 @@ def train(cfg: TrainConfig) -> dict:
         keep = sorted(rng.choice(len(train_records), cfg.max_train_images, replace=False))
         train_records = [train_records[i] for i in keep]
     if info.main:
+        overlap = data.official_id_overlap(r for part in splits.values() for r in part)
+        if overlap["train_val_and_test"]:
+            print(f"note: {overlap['train_val_and_test']} patient ids of the official test folder also occur in train/val; "
+                  "the test folder numbers its children independently, so they are counted "
+                  "(manifest data.official_id_overlap), not matched, and test stays the test split", flush=True)
         data.save_splits(out / "splits.json", splits, seed=cfg.seed, data_root=root,
                          val_fraction=cfg.val_fraction, calib_fraction=cfg.calib_fraction)
 
