@@ -42,6 +42,10 @@ def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
     g.add_argument("--target-sensitivity", type=float, default=0.90)
     g.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the intervals")
     g.add_argument("--no-fp16", action="store_true", help="skip the fp16-weights ONNX variant")
+    g.add_argument("--resize-cache", metavar="DIR",
+                   help="where each image, decoded and resized once, is kept for later epochs and runs "
+                        "(default <run-dir>/resize-cache; share one folder to reuse it across runs)")
+    g.add_argument("--no-resize-cache", action="store_true", help="decode and resize every image every epoch")
 
 
 def config_from(args, data_root: Path, out_dir: Path) -> TrainConfig:
@@ -52,4 +56,5 @@ def config_from(args, data_root: Path, out_dir: Path) -> TrainConfig:
         patience=args.patience, seed=args.seed, num_workers=args.num_workers, amp=not args.no_amp,
         val_fraction=args.val_fraction, calib_fraction=args.calib_fraction,
         max_train_images=args.max_train_images, device=args.device, progress=not args.no_progress,
+        resize_cache=not args.no_resize_cache, resize_cache_dir=args.resize_cache,
     )

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from . import preprocess
+from .resize_cache import ResizeCache, decode_and_resize
 
 CLASSES = ("NORMAL", "PNEUMONIA")  # index = label
 OFFICIAL_SPLITS = ("train", "val", "test")
@@ -194,7 +195,8 @@ class XrayDataset:
     """Map-style dataset: (normalised [3, 224, 224] tensor, float label).
 
     Augmentation draws from a per-item RNG seeded by (epoch seed, index), so a run is
-    reproducible whatever the number of DataLoader workers.
+    reproducible whatever the number of DataLoader workers. With a `cache`, each file is decoded
+    and resized once (resize_cache.py) and augmentation runs on the stored result, as without.
     """
 
     def __init__(
@@ -206,6 +208,7 @@ class XrayDataset:
         size: int = preprocess.INPUT_SIZE,
         seed: int = 0,
         loader: Callable[[Path], np.ndarray] = load_grey,
+        cache: ResizeCache | None = None,
     ):
         self.root = Path(root)
         self.records = list(records)
@@ -213,6 +216,7 @@ class XrayDataset:
         self.size = size
         self.seed = seed
         self.loader = loader
+        self.cache = cache
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -225,7 +229,11 @@ class XrayDataset:
         import torch
 
         r = self.records[i]
-        unit = preprocess.resize(preprocess.to_unit_float(self.loader(self.root / r.path)), self.size)
+        source = self.root / r.path
+        if self.cache is not None:
+            unit = self.cache.get(source, self.size, self.loader)
+        else:
+            unit = decode_and_resize(source, self.size, self.loader)
         if self.augment is not None:
             rng = random.Random(self.seed * 1_000_003 + self.epoch * 100_003 + i)
             unit = self.augment.apply(unit, self.augment.sample(rng))

@@ -41,7 +41,7 @@ def input_spec(size: int = preprocess.INPUT_SIZE) -> dict:
         "dtype": "float32",
         "size": {"height": size, "width": size},
         "resize": {
-            "method": "pil-bilinear-antialias",
+            "method": preprocess.RESIZE_METHOD,
             "keep_aspect": False,
             "description": "PIL Image.resize(BILINEAR) on a float32 image: separable triangle filter whose "
                            "support is widened by the scale factor when shrinking; pixel centres at +0.5.",
