@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import model as model_lib
+from . import model as model_lib, preprocess
 from .train import ORIGINAL_STUDY_POS_WEIGHT, TrainConfig
 
 
@@ -30,6 +30,9 @@ def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
     g.add_argument("--download-weights", action="store_true", help="allow fetching ImageNet weights from the hub")
     g.add_argument("--train-blocks", default=defaults.get("trainable", ",".join(model_lib.DEFAULT_TRAINABLE)),
                    help=f"comma-separated blocks to fine-tune, or 'all' (blocks: {', '.join(model_lib.BLOCKS)})")
+    g.add_argument("--image-size", type=int, default=preprocess.INPUT_SIZE,
+                   help=f"model input side in pixels (default {preprocess.INPUT_SIZE}, as in the original study; "
+                        "smaller only for quick pipeline checks)")
     g.add_argument("--patience", type=int, default=defaults.get("patience", 4))
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--num-workers", type=int, default=defaults.get("num_workers", 2))
@@ -56,5 +59,5 @@ def config_from(args, data_root: Path, out_dir: Path) -> TrainConfig:
         patience=args.patience, seed=args.seed, num_workers=args.num_workers, amp=not args.no_amp,
         val_fraction=args.val_fraction, calib_fraction=args.calib_fraction,
         max_train_images=args.max_train_images, device=args.device, progress=not args.no_progress,
-        resize_cache=not args.no_resize_cache, resize_cache_dir=args.resize_cache,
+        size=args.image_size, resize_cache=not args.no_resize_cache, resize_cache_dir=args.resize_cache,
     )

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from . import calibration, cam as cam_lib, data, export, manifest as manifest_lib, report, threshold
+from . import calibration, cam as cam_lib, data, export, manifest as manifest_lib, preprocess, report, threshold
 from .resize_cache import ResizeCache
 from .train import TrainConfig, load_checkpoint, resize_cache_for, train
 
@@ -29,10 +29,10 @@ LOCAL_SETTINGS = ("data_root", "out_dir", "resize_cache", "resize_cache_dir")
 
 @torch.no_grad()
 def infer(net, root: Path, records, batch_size: int = 32, device: str | torch.device = "cpu",
-          cache: ResizeCache | None = None) -> tuple[np.ndarray, np.ndarray]:
+          cache: ResizeCache | None = None, size: int = preprocess.INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """(logits [N], unnormalised Grad-CAM [N, h, w]) in record order, with the deployment preprocessing."""
     wrapped = cam_lib.LogitAndCam(net).to(device).eval()
-    loader = DataLoader(data.XrayDataset(root, records, cache=cache), batch_size=batch_size, shuffle=False)
+    loader = DataLoader(data.XrayDataset(root, records, size=size, cache=cache), batch_size=batch_size, shuffle=False)
     logits, cams = [], []
     for x, _ in loader:
         lg, cm = wrapped(x.to(device))
@@ -107,7 +107,7 @@ def run(
     cache = resize_cache_for(cfg)
     for name in ("calib", "val_report", "test"):
         recs = splits[name]
-        logits, cams = infer(net, root, recs, cfg.batch_size, device, cache)
+        logits, cams = infer(net, root, recs, cfg.batch_size, device, cache, cfg.size)
         scored[name] = {"y": np.array([r.label for r in recs]), "logits": logits, "cams": cams, "records": recs}
 
     cal = calibration.fit_all(scored["calib"]["logits"], scored["calib"]["y"],
