@@ -17,6 +17,14 @@ def _pos_weight(v: str):
     return v if v == "auto" else float(v)
 
 
+def _image_size(v: str) -> int:
+    # DenseNet-121 halves the image five times: below 32 px nothing is left for the CAM.
+    size = int(v)
+    if size < 32:
+        raise argparse.ArgumentTypeError(f"image size must be at least 32 px, got {v}")
+    return size
+
+
 def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=defaults.get("epochs", 20))
@@ -30,7 +38,7 @@ def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
     g.add_argument("--download-weights", action="store_true", help="allow fetching ImageNet weights from the hub")
     g.add_argument("--train-blocks", default=defaults.get("trainable", ",".join(model_lib.DEFAULT_TRAINABLE)),
                    help=f"comma-separated blocks to fine-tune, or 'all' (blocks: {', '.join(model_lib.BLOCKS)})")
-    g.add_argument("--image-size", type=int, default=preprocess.INPUT_SIZE,
+    g.add_argument("--image-size", type=_image_size, default=preprocess.INPUT_SIZE,
                    help=f"model input side in pixels (default {preprocess.INPUT_SIZE}, as in the original study; "
                         "smaller only for quick pipeline checks)")
     g.add_argument("--patience", type=int, default=defaults.get("patience", 4))

@@ -104,3 +104,16 @@ def test_every_image_was_resized_once_into_the_run_cache(kaggle_run):
     for source in kaggle_run["sources"]:
         np.testing.assert_array_equal(np.load(cache.entry(source, IMAGE_SIZE, data.load_grey)),
                                       decode_and_resize(source, IMAGE_SIZE, data.load_grey))
+
+
+def test_an_image_size_too_small_for_densenet_is_refused_by_value(capsys):
+    import argparse
+
+    from chestaid_train.config import add_train_args
+
+    parser = argparse.ArgumentParser()
+    add_train_args(parser)
+    assert parser.parse_args(["--image-size", "32"]).image_size == 32
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--image-size", "16"])
+    assert "at least 32 px, got 16" in capsys.readouterr().err
