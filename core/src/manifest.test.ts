@@ -61,6 +61,14 @@ describe('parseManifest', () => {
     expect(parseManifest({ ...demo(), schema_version: '1.7.2' }).schema_version).toBe('1.7.2');
   });
 
+  it('accepts the patient-id overlap of the Kaggle folders (schema 1.1) and names a bad count', () => {
+    const overlap = { train_and_val: 3, train_val_and_test: 120 };
+    const m = parseManifest(demoWith(['schema_version', '1.1.0'], ['data.official_id_overlap', overlap]));
+    expect(m.schema_version).toBe('1.1.0');
+    const bad = demoWith(['data.official_id_overlap', { ...overlap, train_val_and_test: -1 }]);
+    expect(refusal(bad)).toMatch(/\/data\/official_id_overlap\/train_val_and_test must be >= 0/);
+  });
+
   it('refuses another schema major by its version, before checking any field', () => {
     expect(refusal({ schema_version: '2.0.0', whatever: true })).toBe(
       'model manifest schema version 2.0.0 is not supported by this viewer (supports 1.x)',

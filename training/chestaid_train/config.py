@@ -9,12 +9,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import model as model_lib
+from . import model as model_lib, preprocess
 from .train import ORIGINAL_STUDY_POS_WEIGHT, TrainConfig
 
 
 def _pos_weight(v: str):
     return v if v == "auto" else float(v)
+
+
+def _image_size(v: str) -> int:
+    # DenseNet-121 halves the image five times: below 32 px nothing is left for the CAM.
+    size = int(v)
+    if size < 32:
+        raise argparse.ArgumentTypeError(f"image size must be at least 32 px, got {v}")
+    return size
 
 
 def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
@@ -30,6 +38,9 @@ def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
     g.add_argument("--download-weights", action="store_true", help="allow fetching ImageNet weights from the hub")
     g.add_argument("--train-blocks", default=defaults.get("trainable", ",".join(model_lib.DEFAULT_TRAINABLE)),
                    help=f"comma-separated blocks to fine-tune, or 'all' (blocks: {', '.join(model_lib.BLOCKS)})")
+    g.add_argument("--image-size", type=_image_size, default=preprocess.INPUT_SIZE,
+                   help=f"model input side in pixels (default {preprocess.INPUT_SIZE}, as in the original study; "
+                        "smaller only for quick pipeline checks)")
     g.add_argument("--patience", type=int, default=defaults.get("patience", 4))
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--num-workers", type=int, default=defaults.get("num_workers", 2))
@@ -42,6 +53,10 @@ def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
     g.add_argument("--target-sensitivity", type=float, default=0.90)
     g.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the intervals")
     g.add_argument("--no-fp16", action="store_true", help="skip the fp16-weights ONNX variant")
+    g.add_argument("--resize-cache", metavar="DIR",
+                   help="where each image, decoded and resized once, is kept for later epochs and runs "
+                        "(default <run-dir>/resize-cache; share one folder to reuse it across runs)")
+    g.add_argument("--no-resize-cache", action="store_true", help="decode and resize every image every epoch")
 
 
 def config_from(args, data_root: Path, out_dir: Path) -> TrainConfig:
@@ -52,4 +67,5 @@ def config_from(args, data_root: Path, out_dir: Path) -> TrainConfig:
         patience=args.patience, seed=args.seed, num_workers=args.num_workers, amp=not args.no_amp,
         val_fraction=args.val_fraction, calib_fraction=args.calib_fraction,
         max_train_images=args.max_train_images, device=args.device, progress=not args.no_progress,
+        size=args.image_size, resize_cache=not args.no_resize_cache, resize_cache_dir=args.resize_cache,
     )

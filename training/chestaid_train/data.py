@@ -7,6 +7,14 @@ child's id, and images of one child in two splits would leak. Validation is then
 patient, into `calib` (fits the calibrator) and `val_report` (reports the calibrator and picks
 the threshold without bias). The official test split is kept as it is.
 
+Patient ids are grouped within the official train and val folders together: a child with
+images in both stays on one side of the project's split (should two different children share a
+number there, grouping them costs only split granularity). The official test folder stays the
+test split whatever its file names say: its personN numbering is independent of train's, so
+`test/PNEUMONIA/person1_virus_6.jpeg` is not the child of `train/PNEUMONIA/person1_bacteria_1.jpeg`,
+and the published test split is what keeps the figures comparable with published ones. Ids shared
+across the two numberings are counted (`official_id_overlap`, reported in the manifest), not matched.
+
 The defaults (15 % of the pool's patients to validation) give sizes like the original study's
 train 4,434 / val 782 / test 624 on the real data.
 """
@@ -23,11 +31,15 @@ import numpy as np
 from PIL import Image
 
 from . import preprocess
+from .resize_cache import ResizeCache, decode_and_resize
 
 CLASSES = ("NORMAL", "PNEUMONIA")  # index = label
 OFFICIAL_SPLITS = ("train", "val", "test")
 SPLITS = ("train", "calib", "val_report", "test")
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
+
+# The numbering an official folder's patient ids belong to (see the module docstring).
+ID_NUMBERING = {"train": "train+val", "val": "train+val", "test": "test"}
 
 _PNEUMONIA_NAME = re.compile(r"^(person\d+)_(?:bacteria|virus)_\d+$", re.IGNORECASE)
 _NORMAL_NAME = re.compile(r"^((?:NORMAL2-)?IM-\d+)-\d+$", re.IGNORECASE)
@@ -53,6 +65,15 @@ class Record:
     label: int         # 1 = PNEUMONIA
     patient: str
     official_split: str
+
+    @property
+    def patient_key(self) -> str:
+        """The patient as far as the data set can tell: the file-name id within its numbering
+        (`train+val:person1`, `test:person1`). Splits and leak checks compare this, never `patient`."""
+        try:
+            return f"{ID_NUMBERING[self.official_split]}:{self.patient}"
+        except KeyError:
+            raise ValueError(f"{self.path}: official split {self.official_split!r} is not one of {OFFICIAL_SPLITS}") from None
 
 
 def scan_kaggle(root: Path) -> list[Record]:
@@ -87,7 +108,7 @@ def _split_patients(
         by_patient: dict[str, list[Record]] = {}
         for r in records:
             if r.label == label:
-                by_patient.setdefault(r.patient, []).append(r)
+                by_patient.setdefault(r.patient_key, []).append(r)
         patients = sorted(by_patient)
         rng.shuffle(patients)
         total = sum(len(v) for v in by_patient.values())
@@ -111,11 +132,6 @@ def make_splits(
     rng = random.Random(seed)
     pool = [r for r in records if r.official_split in ("train", "val")]
     test = [r for r in records if r.official_split == "test"]
-    pool_patients, test_patients = {r.patient for r in pool}, {r.patient for r in test}
-    shared = sorted(pool_patients & test_patients)
-    if shared:
-        # On the real data this does not happen; if it did, the official test would leak.
-        raise ValueError(f"patients in both the official train/val and test splits: {shared[:5]}")
     train, val = _split_patients(pool, val_fraction, rng)
     val_report, calib = _split_patients(val, calib_fraction, rng)
     splits = {"train": train, "calib": calib, "val_report": val_report, "test": test}
@@ -129,14 +145,25 @@ def assert_no_patient_leak(splits: dict[str, Sequence[Record]]) -> None:
     seen: dict[str, str] = {}
     for name, part in splits.items():
         for r in part:
-            other = seen.setdefault(r.patient, name)
+            other = seen.setdefault(r.patient_key, name)
             if other != name:
-                raise AssertionError(f"patient {r.patient} is in both {other} and {name}")
+                raise AssertionError(f"patient {r.patient_key} is in both {other} and {name}")
+
+
+def official_id_overlap(records: Iterable[Record]) -> dict:
+    """File-name ids that occur in more than one official folder, counted by what they mean:
+    `train_and_val`: one numbering, so one child, kept on one side of the patient split;
+    `train_val_and_test`: two independent numberings, so only counted (test stays the test split)."""
+    ids: dict[str, set[str]] = {s: set() for s in OFFICIAL_SPLITS}
+    for r in records:
+        ids[r.official_split].add(r.patient)
+    return {"train_and_val": len(ids["train"] & ids["val"]),
+            "train_val_and_test": len((ids["train"] | ids["val"]) & ids["test"])}
 
 
 def split_summary(splits: dict[str, Sequence[Record]]) -> dict:
     return {
-        name: {"images": len(part), "patients": len({r.patient for r in part}), "pneumonia": sum(r.label for r in part)}
+        name: {"images": len(part), "patients": len({r.patient_key for r in part}), "pneumonia": sum(r.label for r in part)}
         for name, part in splits.items()
     }
 
@@ -168,7 +195,8 @@ class XrayDataset:
     """Map-style dataset: (normalised [3, 224, 224] tensor, float label).
 
     Augmentation draws from a per-item RNG seeded by (epoch seed, index), so a run is
-    reproducible whatever the number of DataLoader workers.
+    reproducible whatever the number of DataLoader workers. With a `cache`, each file is decoded
+    and resized once (resize_cache.py) and augmentation runs on the stored result, as without.
     """
 
     def __init__(
@@ -180,6 +208,7 @@ class XrayDataset:
         size: int = preprocess.INPUT_SIZE,
         seed: int = 0,
         loader: Callable[[Path], np.ndarray] = load_grey,
+        cache: ResizeCache | None = None,
     ):
         self.root = Path(root)
         self.records = list(records)
@@ -187,6 +216,7 @@ class XrayDataset:
         self.size = size
         self.seed = seed
         self.loader = loader
+        self.cache = cache
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -199,7 +229,11 @@ class XrayDataset:
         import torch
 
         r = self.records[i]
-        unit = preprocess.resize(preprocess.to_unit_float(self.loader(self.root / r.path)), self.size)
+        source = self.root / r.path
+        if self.cache is not None:
+            unit = self.cache.get(source, self.size, self.loader)
+        else:
+            unit = decode_and_resize(source, self.size, self.loader)
         if self.augment is not None:
             rng = random.Random(self.seed * 1_000_003 + self.epoch * 100_003 + i)
             unit = self.augment.apply(unit, self.augment.sample(rng))

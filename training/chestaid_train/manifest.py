@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import preprocess
 
-SCHEMA_VERSION = "1.0.0"
+# 1.1.0: data.official_id_overlap (optional). Additions are minor; the viewer reads every 1.x.
+SCHEMA_VERSION = "1.1.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
@@ -40,7 +41,7 @@ def input_spec(size: int = preprocess.INPUT_SIZE) -> dict:
         "dtype": "float32",
         "size": {"height": size, "width": size},
         "resize": {
-            "method": "pil-bilinear-antialias",
+            "method": preprocess.RESIZE_METHOD,
             "keep_aspect": False,
             "description": "PIL Image.resize(BILINEAR) on a float32 image: separable triangle filter whose "
                            "support is widened by the scale factor when shrinking; pixel centres at +0.5.",
@@ -124,6 +125,12 @@ def model_card(manifest: dict) -> str:
     lines += ["| split | images | patients | pneumonia |", "|---|---|---|---|"]
     for name, s in d["splits"].items():
         lines.append(f"| {name} | {s['images']} | {s['patients']} | {s['pneumonia']} |")
+    overlap = d.get("official_id_overlap")
+    if overlap is not None:
+        lines += ["", "Patient ids found in two official folders: "
+                      f"train and val {overlap['train_and_val']} (one numbering: each child kept on one side of the split); "
+                      f"train/val and test {overlap['train_val_and_test']} (the test folder numbers its children "
+                      "independently: counted, not matched; the official test folder stays the test split)."]
     lines += ["", "## Calibration", "",
               f"Fitted on `calib`, compared on `{cal['selection']['split']}` by ECE ({cal['selection']['n_bins']} equal-width bins). "
               f"Selected: **{cal['selected']}** (calibration version {cal['version']}).", "",

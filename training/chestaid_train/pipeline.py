@@ -16,18 +16,23 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from . import calibration, cam as cam_lib, data, export, manifest as manifest_lib, report, threshold
-from .train import TrainConfig, load_checkpoint, train
+from . import calibration, cam as cam_lib, data, export, manifest as manifest_lib, preprocess, report, threshold
+from .resize_cache import ResizeCache
+from .train import TrainConfig, load_checkpoint, resize_cache_for, train
 
 KAGGLE_NAME = "Kaggle Chest X-Ray Images (Pneumonia), Kermany et al. 2018"
 REFERENCE_BINS = 10
+# Where and how this machine keeps files: no bearing on the model (a resize cache entry is the
+# direct resize, bit for bit), so they stay out of the manifest.
+LOCAL_SETTINGS = ("data_root", "out_dir", "resize_cache", "resize_cache_dir")
 
 
 @torch.no_grad()
-def infer(net, root: Path, records, batch_size: int = 32, device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
+def infer(net, root: Path, records, batch_size: int = 32, device: str | torch.device = "cpu",
+          cache: ResizeCache | None = None, size: int = preprocess.INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """(logits [N], unnormalised Grad-CAM [N, h, w]) in record order, with the deployment preprocessing."""
     wrapped = cam_lib.LogitAndCam(net).to(device).eval()
-    loader = DataLoader(data.XrayDataset(root, records), batch_size=batch_size, shuffle=False)
+    loader = DataLoader(data.XrayDataset(root, records, size=size, cache=cache), batch_size=batch_size, shuffle=False)
     logits, cams = [], []
     for x, _ in loader:
         lg, cm = wrapped(x.to(device))
@@ -99,9 +104,10 @@ def run(
     net = load_checkpoint(Path(checkpoint))
 
     scored = {}
+    cache = resize_cache_for(cfg)
     for name in ("calib", "val_report", "test"):
         recs = splits[name]
-        logits, cams = infer(net, root, recs, cfg.batch_size, device)
+        logits, cams = infer(net, root, recs, cfg.batch_size, device, cache, cfg.size)
         scored[name] = {"y": np.array([r.label for r in recs]), "logits": logits, "cams": cams, "records": recs}
 
     cal = calibration.fit_all(scored["calib"]["logits"], scored["calib"]["y"],
@@ -152,10 +158,11 @@ def run(
             "splits": data.split_summary(splits),
             "patient_level_split": True,
             "split_seed": cfg.seed,
+            "official_id_overlap": data.official_id_overlap(r for part in splits.values() for r in part),
             # The generator's settings, not its per-image index (that stays in synthetic.json).
             **({"generator": {k: v for k, v in synth_info.items() if k != "images"}} if synthetic else {}),
         },
-        "training": {**{k: v for k, v in train_config.items() if k not in ("data_root", "out_dir")}, **train_info},
+        "training": {**{k: v for k, v in train_config.items() if k not in LOCAL_SETTINGS}, **train_info},
         "reference_distribution": {"split": "test", "score": "calibrated", "bin_edges": edges.tolist(), "counts": hist_counts.tolist()},
         "evaluation": {"at_threshold": {k: evaluated[k]["at_threshold"] for k in ("test",)},
                        "reliability": {k: v["reliability"] for k, v in evaluated.items()},

@@ -26,6 +26,8 @@ from PIL import Image
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 INPUT_SIZE = 224
+# The manifest's name for `resize` below; the resize cache keys its entries with it too.
+RESIZE_METHOD = "pil-bilinear-antialias"
 
 
 def to_unit_float(image: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
 from . import data, metrics, model as model_lib, preprocess
+from .resize_cache import ResizeCache
 
 ORIGINAL_STUDY_POS_WEIGHT = 0.34
 
@@ -53,6 +54,8 @@ class TrainConfig:
     device: str | None = None
     progress: bool = True
     splits_file: str | None = None        # reuse a saved split instead of making one
+    resize_cache: bool = True             # decode and resize each image once (resize_cache.py)
+    resize_cache_dir: str | None = None   # None: <out_dir>/resize-cache
 
 
 @dataclass
@@ -84,6 +87,12 @@ def pick_device(cfg: TrainConfig, info: DistInfo) -> torch.device:
     if cfg.device:
         return torch.device(cfg.device)
     return torch.device(f"cuda:{info.local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def resize_cache_for(cfg: TrainConfig) -> ResizeCache | None:
+    if not cfg.resize_cache:
+        return None
+    return ResizeCache(Path(cfg.resize_cache_dir) if cfg.resize_cache_dir else Path(cfg.out_dir) / "resize-cache")
 
 
 def resolve_pos_weight(value: float | str, records) -> float:
@@ -174,6 +183,11 @@ def train(cfg: TrainConfig) -> dict:
         keep = sorted(rng.choice(len(train_records), cfg.max_train_images, replace=False))
         train_records = [train_records[i] for i in keep]
     if info.main:
+        overlap = data.official_id_overlap(r for part in splits.values() for r in part)
+        if overlap["train_val_and_test"]:
+            print(f"note: {overlap['train_val_and_test']} patient ids of the official test folder also occur in train/val; "
+                  "the test folder numbers its children independently, so they are counted "
+                  "(manifest data.official_id_overlap), not matched, and test stays the test split", flush=True)
         data.save_splits(out / "splits.json", splits, seed=cfg.seed, data_root=root,
                          val_fraction=cfg.val_fraction, calib_fraction=cfg.calib_fraction)
 
@@ -187,8 +201,9 @@ def train(cfg: TrainConfig) -> dict:
     if info.world > 1:
         ddp = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
 
-    train_ds = data.XrayDataset(root, train_records, augment=preprocess.Augment(), size=cfg.size, seed=cfg.seed)
-    calib_ds = data.XrayDataset(root, splits["calib"], size=cfg.size)
+    cache = resize_cache_for(cfg)
+    train_ds = data.XrayDataset(root, train_records, augment=preprocess.Augment(), size=cfg.size, seed=cfg.seed, cache=cache)
+    calib_ds = data.XrayDataset(root, splits["calib"], size=cfg.size, cache=cache)
     sampler = DistributedSampler(train_ds, info.world, info.rank, shuffle=True, seed=cfg.seed) if info.world > 1 else None
     loader = DataLoader(
         train_ds, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,

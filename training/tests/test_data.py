@@ -98,3 +98,49 @@ def test_dataset_yields_normalised_tensors_and_labels(tiny_dataset):
     np.testing.assert_allclose(grey[0], grey[1], atol=1e-5)
     np.testing.assert_allclose(grey[0], grey[2], atol=1e-5)
     assert len(data.scan_kaggle(tiny_dataset)) == 14 + 26 + 4 + 16
+
+
+def _kaggle_records(split_names):
+    """Records from (official split, file name) pairs, labelled by the name as Kaggle's folders are."""
+    return [data.Record(f"chest_xray/{split}/{'NORMAL' if name.upper().startswith(('IM', 'NORMAL2')) else 'PNEUMONIA'}/{name}",
+                        0 if name.upper().startswith(("IM", "NORMAL2")) else 1, data.patient_id_from_filename(name), split)
+            for split, name in split_names]
+
+
+# The real naming, with the test folder's own numbering colliding with train's (person1, IM-0001,
+# NORMAL2-IM-0001), and one child (person3) with images in both train and val.
+KAGGLE_NAMES = (
+    [("train", f"person{p}_bacteria_{p}.jpeg") for p in range(1, 9)] + [("train", "person1_virus_6.jpeg")]
+    + [("train", f"IM-{p:04d}-0001.jpeg") for p in range(1, 7)] + [("train", "NORMAL2-IM-0001-0001.jpeg")]
+    + [("val", "person3_virus_17.jpeg"), ("val", "person9_bacteria_30.jpeg"), ("val", "IM-0007-0001.jpeg")]
+    + [("test", "person1_virus_6.jpeg"), ("test", "person2_bacteria_2.jpeg"), ("test", "person100_virus_1.jpeg"),
+       ("test", "IM-0001-0001.jpeg"), ("test", "NORMAL2-IM-0001-0001.jpeg"), ("test", "IM-0100-0001.jpeg")]
+)
+
+
+def test_ids_shared_with_the_official_test_folder_are_counted_not_refused():
+    recs = _kaggle_records(KAGGLE_NAMES)
+    splits = data.make_splits(recs, val_fraction=0.3, seed=0)
+    data.assert_no_patient_leak(splits)
+    assert sorted(r.path for r in splits["test"]) == sorted(r.path for r in recs if r.official_split == "test")
+    assert data.official_id_overlap(recs) == {"train_and_val": 1, "train_val_and_test": 4}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_child_in_official_train_and_val_stays_on_one_side(seed):
+    splits = data.make_splits(_kaggle_records(KAGGLE_NAMES), val_fraction=0.3, seed=seed)
+    where = {name for name, part in splits.items() for r in part if r.patient == "person3"}
+    assert len(where) == 1
+
+
+def test_the_test_folder_counts_its_own_patients():
+    recs = _kaggle_records(KAGGLE_NAMES)
+    summary = data.split_summary(data.make_splits(recs, val_fraction=0.3, seed=0))
+    assert summary["test"] == {"images": 6, "patients": 6, "pneumonia": 3}
+    pool_patients = {r.patient for r in recs if r.official_split != "test"}
+    assert sum(summary[s]["patients"] for s in ("train", "calib", "val_report")) == len(pool_patients)
+
+
+def test_a_record_from_an_unknown_official_split_is_refused_by_name():
+    with pytest.raises(ValueError, match="'holdout'"):
+        data.Record("x/person1_virus_1.jpeg", 1, "person1", "holdout").patient_key
