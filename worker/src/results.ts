@@ -16,6 +16,7 @@ import {
   resultKeyText,
   resultUids,
 } from '@chestaid/core';
+import type { PacsLink } from './pacsLink';
 import type { Part10Image } from './part10';
 
 export type { ResultKey, ResultUids } from '@chestaid/core';
@@ -29,7 +30,7 @@ export interface ModelFacts {
 
 export interface Outputs {
   readonly sr: BuiltObject;
-  /** Written before the SR: the SR is the marker that the image is done (see worker.ts). */
+  /** Written before the SR: the SR is the marker that the image is done (storeOutputs). */
   readonly map: BuiltObject;
 }
 
@@ -68,4 +69,13 @@ export async function buildOutputs(image: Part10Image, analysis: Analysis, model
     createdAt: observedAt,
   });
   return { sr, map };
+}
+
+/**
+ * Stores the heatmap, then the SR, so that an SR in the PACS means both are there: the worker
+ * takes a result SR as the sign that an image is done (existingResults.ts).
+ */
+export async function storeOutputs(link: PacsLink, outputs: Outputs, studyUID: string): Promise<void> {
+  await link.ask(pacs => pacs.store([outputs.map.part10], studyUID));
+  await link.ask(pacs => pacs.store([outputs.sr.part10], studyUID));
 }

@@ -1,0 +1,114 @@
+/**
+ * The CPU peers, interleaved round by round (the order rotates, because this host's timing switches
+ * modes for minutes at a time): the page's onnxruntime-web wasm at 1 and 2 threads through the real
+ * worker, onnxruntime-node at 2 and 1 threads, PyTorch eager through the training workspace, and the
+ * core's preprocessing and CAM post-processing in the page. The page's cold starts are spread
+ * between the rounds (coldStart.mjs).
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+import { coldStart } from './coldStart.mjs';
+import { log, REFERENCE } from './context.mjs';
+import { openPage } from './harness.mjs';
+import { enlarge, readStudy, toBase64 } from './study.mjs';
+import { startTorchPeer } from './torch.mjs';
+
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node');
+
+export async function cpuRounds(bench, browser, server, results) {
+  const { opts, manifest, modelPath, MODEL_URL, MANIFEST_URL, INPUT_URL, INPUT_PATH, DIMS, RUNS, WARMUP, COLD, samples, record, unavailable } = bench;
+  const { page } = await openPage(browser, server.url);
+  if (!(await page.evaluate(() => chestaidTest.crossOriginIsolated()))) throw new Error('the page is not crossOriginIsolated');
+  await page.evaluate(([url, dims]) => chestaidTest.loadInput('x', url, dims), [INPUT_URL, DIMS]);
+  const base = { modelUrl: MODEL_URL, sha256: manifest.onnx.sha256, bytes: manifest.onnx.bytes, backend: 'wasm', cacheName: null };
+  for (const threads of [1, 2]) {
+    const { info } = await page.evaluate(([n, c]) => chestaidTest.start(n, c), [`wasm${threads}`, { ...base, numThreads: threads }]);
+    if (info.threads !== threads) throw new Error(`asked for ${threads} threads, got ${info.threads}: ${info.reason}`);
+  }
+
+  const study = readStudy(opts.study);
+  const large = enlarge(study, 2500, 2048);
+  for (const [id, s] of [['demo', study], ['large', large]]) {
+    await page.evaluate(([i, m, a, p]) => chestaidTest.preprocessSetup(i, m, a, p), [id, MANIFEST_URL, s.attributes, toBase64(s.pixels)]);
+  }
+  results.studySize = { demo: [study.attributes.columns, study.attributes.rows], large: [2048, 2500] };
+
+  const modelBytes = readFileSync(modelPath);
+  const input = new Float32Array(readFileSync(INPUT_PATH).buffer.slice(0));
+  const nodeSessions = {};
+  for (const threads of [2, 1]) {
+    nodeSessions[threads] = await ort.InferenceSession.create(modelBytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  }
+  const nodeRun = async threads => {
+    const feeds = { [manifest.input.name]: new ort.Tensor('float32', input, DIMS) };
+    const t0 = performance.now();
+    await nodeSessions[threads].run(feeds);
+    return performance.now() - t0;
+  };
+  // The raw CAM of this input, for the post-processing rows.
+  const reference = await nodeSessions[2].run({ [manifest.input.name]: new ort.Tensor('float32', input, DIMS) });
+  const rawCam = Array.from(reference[manifest.outputs.cam.name].data);
+  const camSide = manifest.outputs.cam.shape[1];
+  results.nodeLogit = reference[manifest.outputs.logit.name].data[0];
+
+  let torch = null;
+  if (opts.torch) {
+    try {
+      // onnxruntime-node's logit on this input: the torch model must compute what the graph does.
+      torch = await startTorchPeer({ modelPath, inputPath: INPUT_PATH, expectedLogit: results.nodeLogit });
+      results.torch = { info: torch.info };
+    } catch (error) {
+      unavailable['PyTorch eager CPU'] = `could not start (${error.message})`;
+    }
+  } else {
+    unavailable['PyTorch eager CPU'] = 'skipped (--no-torch)';
+  }
+
+  const peers = [
+    ['page wasm, 1 thread', async () => {
+      const r = await page.evaluate(() => chestaidTest.run('wasm1', 'x'));
+      record('page wasm, 1 thread, round trip', r.roundTripMs);
+      return r.runMs;
+    }],
+    ['page wasm, 2 threads', async () => {
+      const r = await page.evaluate(() => chestaidTest.run('wasm2', 'x'));
+      record('page wasm, 2 threads, round trip', r.roundTripMs);
+      return r.runMs;
+    }],
+    [REFERENCE, () => nodeRun(2)],
+    ['onnxruntime-node CPU, 1 thread', () => nodeRun(1)],
+    ...(torch
+      ? [
+          [`PyTorch ${torch.info.torch} eager CPU, 2 threads`, () => torch.run(2)],
+          [`PyTorch ${torch.info.torch} eager CPU, 1 thread`, () => torch.run(1)],
+        ]
+      : []),
+    ['preprocess, demo DICOM', () => page.evaluate(() => chestaidTest.preprocessOnce('demo'))],
+    ['preprocess, 2048x2500', () => page.evaluate(() => chestaidTest.preprocessOnce('large'))],
+    ['CAM post-processing, to 224x224', () => page.evaluate(([raw, side]) => chestaidTest.camOnce(raw, side, 224, 224), [rawCam, camSide])],
+    ['CAM post-processing, to 2048x2500', () => page.evaluate(([raw, side]) => chestaidTest.camOnce(raw, side, 2500, 2048), [rawCam, camSide])],
+  ];
+
+  process.stdout.write(`warm-up (${WARMUP} each)... `);
+  for (let i = 0; i < WARMUP; i++) for (const [, fn] of peers) await fn();
+  for (const key of Object.keys(samples)) delete samples[key];
+  log('done');
+
+  const coldEvery = COLD > 0 ? Math.max(1, Math.floor(RUNS / COLD)) : Infinity;
+  try {
+    for (let round = 0; round < RUNS; round++) {
+      const order = peers.map((_, i) => peers[(i + round) % peers.length]);
+      for (const [name, fn] of order) record(name, await fn());
+      // Page cold starts between rounds; any left over (COLD > RUNS) come after the last round.
+      while (results.cold.length < Math.min(COLD, Math.floor((round + 1) / coldEvery))) results.cold.push(await coldStart(bench, browser, server.url));
+      process.stdout.write(`\rround ${round + 1}/${RUNS}`);
+    }
+    while (results.cold.length < COLD) results.cold.push(await coldStart(bench, browser, server.url));
+  } finally {
+    await torch?.close();
+  }
+  process.stdout.write('\n');
+  await page.context().close();
+}

@@ -1,0 +1,142 @@
+/**
+ * What a run reports: the tables on stdout, and test/bench/results/<timestamp>.json (format
+ * chestaid-bench/2), which keeps every sample with the machine it ran on.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+import { log, REFERENCE } from './context.mjs';
+import { ROOT } from './harness.mjs';
+import { STAGES } from './profile.mjs';
+import { summary } from './stats.mjs';
+import { PYTHON } from './torch.mjs';
+
+// onnxruntime-web's exports map hides its package.json.
+const versionOf = name => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+
+/** The host and the runtimes' versions, for the table's heading and the JSON. */
+export function describeMachine({ loads, chromiumVersion, results }) {
+  return {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    loadavg: loads,
+    node: process.version,
+    chromium: chromiumVersion,
+    onnxruntimeWeb: versionOf('onnxruntime-web'),
+    onnxruntimeNode: versionOf('onnxruntime-node'),
+    torch: results.torch?.info ?? null,
+    python: PYTHON,
+  };
+}
+
+/** Writes the run's JSON; returns its path. */
+export function writeResults(bench, { startedAt, machine, rows, targets, results }) {
+  const { opts, manifest, modelPath, DIMS, RUNS, WARMUP, COLD, MEMORY_RUNS, VIEWER_RUNS, WEBGPU_RUNS, notes, unavailable, samples } = bench;
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const outDir = join(ROOT, 'test/bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${stamp}.json`);
+  const { viewer, ...rest } = results;
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        format: 'chestaid-bench/2',
+        date: startedAt.toISOString(),
+        machine,
+        model: { id: manifest.model.id, version: manifest.model.version, file: modelPath, sha256: manifest.onnx.sha256, dims: DIMS },
+        options: { runs: RUNS, warmup: WARMUP, cold: COLD, memory: MEMORY_RUNS, viewerRuns: VIEWER_RUNS, webgpuRuns: WEBGPU_RUNS, study: opts.study },
+        rows,
+        targets,
+        notes,
+        unavailable,
+        samples,
+        ...rest,
+        viewer: viewer && { samples: viewer.samples, heatmap: viewer.heatmap, runMs: viewer.runMs, heatmapSeen: viewer.heatmapSeen },
+      },
+      null,
+      1,
+    ),
+  );
+  return file;
+}
+
+const f = v => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const mb = v => (typeof v === 'number' ? `${(v / 2 ** 20).toFixed(1)} MiB` : 'n/a');
+
+export function printAll(bench, { rows, results, machine, targets }) {
+  const { opts, manifest, DIMS, RUNS, WARMUP, notes } = bench;
+  log(`\n${machine.cpu}, ${machine.cpus} cores, Chromium ${machine.chromium}, onnxruntime-web ${machine.onnxruntimeWeb}, onnxruntime-node ${machine.onnxruntimeNode}, PyTorch ${machine.torch?.torch ?? 'n/a'}`);
+  log(`load average (1, 5, 15 min): ${Object.entries(machine.loadavg).map(([k, v]) => `${k} ${v.join(' ')}`).join('; ')}`);
+  log(`model ${manifest.model.id} ${manifest.model.version}, batch 1, ${DIMS.join('x')}, input ${opts.study}; ${RUNS} interleaved rounds after ${WARMUP} warm-up`);
+  if (results.webgpu?.adapter) log(`WebGPU adapter: ${JSON.stringify(results.webgpu.adapter)}`);
+  if (results.torch) log(`PyTorch weights: the demo ONNX's initializers (logit ${results.torch.info.logit.toFixed(6)}, onnxruntime-node ${results.nodeLogit.toFixed(6)})`);
+  log('');
+  log(`| config | median ms | p90 ms | min ms | n | vs ${REFERENCE} |`);
+  log('|---|---|---|---|---|---|');
+  for (const r of rows) {
+    if (r.na) log(`| ${r.name} | ${r.na} | | | | |`);
+    else log(`| ${r.name} | ${f(r.median)} | ${f(r.p90)} | ${f(r.min)} | ${r.n} | ${r.ratio.toFixed(2)}x |`);
+  }
+
+  if (results.cold.length) {
+    const part = (pick, name) => [name, f(summary(results.cold.map(pick)).median)];
+    const breakdown = [
+      part(c => c.cold.info.model.downloadMs, 'download'),
+      part(c => c.cold.info.model.verifyMs, 'sha256'),
+      part(c => c.cold.info.runtimeStartMs ?? NaN, 'runtime start'),
+      part(c => c.cold.info.sessionCreateMs, 'session create'),
+      part(c => c.cold.info.warmUpMs ?? 0, 'warm-up at load'),
+      part(c => c.cold.readyMs, 'client to ready'),
+      part(c => c.cold.firstRunMs, 'first run'),
+      part(c => c.warm.info.model.downloadMs, 'warm: cache read'),
+      part(c => c.warm.info.runtimeStartMs ?? NaN, 'warm: runtime start'),
+      part(c => c.warm.info.sessionCreateMs, 'warm: session create'),
+      part(c => c.warm.firstRunMs, 'warm: first run'),
+    ];
+    log(`\npage cold start, median ms: ${breakdown.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(`backend: ${results.cold[0].cold.info.reason}`);
+  }
+
+  if (results.memory) {
+    log(`\nmemory over ${results.memory.analyses} consecutive analyses (one page, wasm 2 threads; slope over the last 80):`);
+    log('| series | first | last | peak | slope per analysis | over the last 80 |');
+    log('|---|---|---|---|---|---|');
+    const names = {
+      heapBytes: 'page JS heap after gc() (performance.memory)',
+      wasmMemoryBytes: 'worker wasm memory (WebAssembly.Memory)',
+      rendererRssBytes: 'renderer process RSS (page, workers, wasm; /proc)',
+    };
+    for (const [key, t] of Object.entries(results.memory.trends)) {
+      if (!t) log(`| ${names[key]} | n/a | | | | |`);
+      else log(`| ${names[key]} | ${mb(t.first)} | ${mb(t.last)} | ${mb(t.peak)} | ${(t.slopePerAnalysis / 1024).toFixed(1)} KiB | ${(t.growthOverTail / 2 ** 20).toFixed(2)} MiB |`);
+    }
+  }
+
+  if (results.profile) {
+    const p = results.profile;
+    log('\nper-stage profile, one run after 3 (onnxruntime profiler; ms summed over the stage\'s nodes):');
+    log('| stage | node 1t | page 1t | page/node | node 2t | page 2t | page/node |');
+    log('|---|---|---|---|---|---|---|');
+    const cell = (prof, stage) => prof?.stages?.[stage]?.ms;
+    const ratio = (a, b) => (a && b ? `${(b / a).toFixed(1)}x` : '');
+    const show = v => (v === undefined ? '-' : f(v));
+    for (const stage of STAGES) {
+      const [n1, p1, n2, p2] = ['node 1', 'page 1', 'node 2', 'page 2'].map(k => cell(p[k], stage));
+      if ([n1, p1, n2, p2].every(v => v === undefined)) continue;
+      log(`| ${stage} | ${show(n1)} | ${show(p1)} | ${ratio(n1, p1)} | ${show(n2)} | ${show(p2)} | ${ratio(n2, p2)} |`);
+    }
+    const total = k => p[k]?.runMs;
+    log(`| whole run (model_run) | ${show(total('node 1'))} | ${show(total('page 1'))} | ${ratio(total('node 1'), total('page 1'))} | ${show(total('node 2'))} | ${show(total('page 2'))} | ${ratio(total('node 2'), total('page 2'))} |`);
+    for (const k of ['page 1', 'page 2']) if (p[k]?.error) log(`${k}: ${p[k].error}`);
+  }
+
+  log('\ntargets (issue 6):');
+  for (const [name, t] of Object.entries(targets)) {
+    const value = typeof t.value === 'number' ? t.value.toFixed(2) : JSON.stringify(t.value);
+    log(`- ${name}: ${value} (target ${t.target}); ${t.detail}`);
+  }
+  for (const note of notes) log(`note: ${note}`);
+}

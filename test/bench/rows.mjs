@@ -1,0 +1,93 @@
+/**
+ * The benchmark's rows (median, p90, min, n, and the ratio to the reference row) in the order the
+ * table shows them, and the issue's targets computed from them.
+ */
+import { REFERENCE } from './context.mjs';
+import { summary } from './stats.mjs';
+
+const ROW_ORDER = [
+  REFERENCE,
+  'onnxruntime-node CPU, 1 thread',
+  'page wasm, 2 threads',
+  'page wasm, 2 threads, round trip',
+  'page wasm, 1 thread',
+  'page wasm, 1 thread, round trip',
+];
+
+export function buildRows(bench, results) {
+  const { samples, unavailable } = bench;
+  const rows = [];
+  const add = (name, values, extra = {}) => {
+    if (values && values.length) rows.push({ name, ...summary(values), ...extra });
+  };
+  const na = (name, reason) => rows.push({ name, na: reason });
+  for (const name of ROW_ORDER) add(name, samples[name]);
+  const gpuLabel = results.webgpu?.label ?? 'page WebGPU';
+  if (samples[gpuLabel]) add(gpuLabel, samples[gpuLabel]);
+  else na(gpuLabel, unavailable[gpuLabel] ?? unavailable['page WebGPU'] ?? 'not measured');
+  na('page WebNN', unavailable['page WebNN'] ?? 'not measured');
+  const torchRows = Object.keys(samples).filter(n => n.startsWith('PyTorch'));
+  if (torchRows.length) for (const name of torchRows) add(name, samples[name]);
+  else na('PyTorch eager CPU', unavailable['PyTorch eager CPU'] ?? 'not measured');
+  const [dw, dh] = results.studySize.demo;
+  add(`preprocess, demo DICOM ${dw}x${dh} (page)`, samples['preprocess, demo DICOM']);
+  add('preprocess, 2048x2500 (page)', samples['preprocess, 2048x2500']);
+  add('CAM post-processing, 7x7 to 224x224 (page)', samples['CAM post-processing, to 224x224']);
+  add('CAM post-processing, 7x7 to 2048x2500 (page)', samples['CAM post-processing, to 2048x2500']);
+
+  const v = results.viewer;
+  if (v) {
+    for (const kind of ['cold', 'warm-cached', 'warm']) add(`viewer click-to-result, ${kind}`, v.samples[kind]);
+    for (const kind of ['cold', 'warm-cached', 'warm']) {
+      if (v.heatmap[kind].length) add(`viewer click-to-heatmap, ${kind}`, v.heatmap[kind]);
+      else na(`viewer click-to-heatmap, ${kind}`, 'n/a (no heatmap layer in this build)');
+    }
+    const layer = v.heatmapSeen ? layerTimes(v) : [];
+    if (layer.length) add('layer rendering (viewer: result to heatmap, warm)', layer);
+    else na('layer rendering', 'n/a (no heatmap layer in this build)');
+    add('viewer model run in the worker, warm (same analyses)', v.runMs.warm.filter(x => x !== null));
+  } else {
+    na('viewer click-to-result / click-to-heatmap', 'skipped (--no-viewer)');
+  }
+  add('page cold start: fresh context, client to first result', results.cold.map(c => c.cold.totalMs));
+  add('page warm start: next page load, model from Cache API', results.cold.map(c => c.warm.totalMs));
+
+  const reference = rows.find(r => r.name === REFERENCE).median;
+  for (const row of rows) if (!row.na) row.ratio = row.median / reference;
+  return rows;
+}
+
+/** Per warm analysis: heatmap minus result, where both were seen. */
+function layerTimes(v) {
+  return v.samples.warm.map((r, i) => (v.heatmap.warm[i] !== undefined ? v.heatmap.warm[i] - r : null)).filter(x => x !== null);
+}
+
+export function targetsOf(rows, results) {
+  const median = name => rows.find(r => r.name === name && !r.na)?.median;
+  const node2 = median(REFERENCE);
+  const node1 = median('onnxruntime-node CPU, 1 thread');
+  const page2 = median('page wasm, 2 threads');
+  const page1 = median('page wasm, 1 thread');
+  const best = Math.min(...[page1, page2].filter(Boolean));
+  const targets = {
+    bestPageCpuVsNode: { target: 2, value: best / node2, detail: `best page CPU ${best.toFixed(1)} ms / onnxruntime-node 2 threads ${node2.toFixed(1)} ms; 1 thread vs 1 thread ${(page1 / node1).toFixed(2)}x` },
+  };
+  const v = results.viewer;
+  if (v) {
+    const click = summary(v.samples.warm).median;
+    const runs = v.runMs.warm.filter(x => x !== null);
+    const run = runs.length ? summary(runs).median : NaN;
+    targets.warmClickVsInference = { target: 1.25, value: click / run, detail: `viewer warm click-to-result ${click.toFixed(0)} ms / the same analyses' model run ${run.toFixed(0)} ms (vs the page's wasm 2 threads ${page2.toFixed(0)} ms: ${(click / page2).toFixed(2)}x)` };
+    const cold = summary(v.samples.cold);
+    targets.coldFirstAnalyzeMs = { target: 3000, value: cold.median, detail: `viewer cold click-to-result median ${cold.median.toFixed(0)} ms, p90 ${cold.p90.toFixed(0)} ms, max ${Math.max(...v.samples.cold).toFixed(0)} ms` };
+  }
+  if (results.memory) {
+    const t = results.memory.trends;
+    targets.memoryGrowth = {
+      target: 'no growth trend',
+      value: Object.fromEntries(Object.entries(t).filter(([, s]) => s).map(([k, s]) => [k, s.slopePerAnalysis])),
+      detail: 'least-squares slope in bytes per analysis over the last 80 analyses',
+    };
+  }
+  return targets;
+}

@@ -1,0 +1,119 @@
+/**
+ * Scoring one image: fetch it from the PACS, decode it, score it with the model, and store its
+ * result (heatmap, then SR). Each stage is timed for the log and the benchmark; a failure is
+ * charged to the image (failures.ts), except the PACS not answering, which ends the pass.
+ */
+import {
+  analyze,
+  type Classifier,
+  type ClassifierOutput,
+  inputSpecOf,
+  type Manifest,
+  Preprocessor,
+  type TensorDims,
+} from '@chestaid/core';
+import type { FailureLedger, ImageRef } from './failures';
+import { ms, type Logger } from './log';
+import { PassAborted, type PacsLink } from './pacsLink';
+import { readPart10 } from './part10';
+import { buildOutputs, type ModelFacts, storeOutputs } from './results';
+import type { WorkerState } from './state';
+import type { Counts, ImageTimings, PassTally } from './tally';
+
+export interface ModelInUse {
+  readonly manifest: Manifest;
+  readonly sha256: string;
+  readonly classifier: Classifier;
+}
+
+/** Times the classifier's run, so the log can split preprocessing from inference. */
+class TimedClassifier implements Classifier {
+  lastMs = 0;
+  constructor(private readonly inner: Classifier) {}
+  async run(input: Float32Array, dims: TensorDims): Promise<ClassifierOutput> {
+    const start = performance.now();
+    try {
+      return await this.inner.run(input, dims);
+    } finally {
+      this.lastMs = performance.now() - start;
+    }
+  }
+}
+
+export interface ImageScorerDeps {
+  readonly link: PacsLink;
+  readonly failures: FailureLedger;
+  readonly state: WorkerState;
+  readonly counts: Counts;
+  readonly logger: Logger;
+  readonly now: () => Date;
+}
+
+export class ImageScorer {
+  private readonly classifier: TimedClassifier;
+  private readonly preprocessor: Preprocessor;
+
+  /** The model's classifier and input spec; its calibration comes with each image (score's `model`). */
+  constructor(model: ModelInUse, private readonly deps: ImageScorerDeps) {
+    this.classifier = new TimedClassifier(model.classifier);
+    this.preprocessor = new Preprocessor(inputSpecOf(model.manifest));
+  }
+
+  /**
+   * Scores the image and stores its result under `model` (the manifest with the active
+   * calibration). `key` is its result key's text. Throws PassAborted when the PACS stops answering.
+   */
+  async score(image: ImageRef, key: string, model: ModelFacts, tally: Pick<PassTally, 'scored' | 'failed' | 'timings'>): Promise<'stored' | 'retry' | 'dead'> {
+    const { link, failures, state, counts, logger, now } = this.deps;
+    const { studyUID, seriesUID, sopUID } = image;
+    const started = performance.now();
+    let stage = 'fetch';
+    try {
+      const bytes = await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID));
+      const fetched = performance.now();
+      stage = 'decode';
+      const part10 = readPart10(bytes, `instance ${sopUID}`);
+      const decoded = performance.now();
+      stage = 'score';
+      const analysis = await analyze(part10.attributes, part10.pixels, model.manifest, this.classifier, { preprocessor: this.preprocessor });
+      const scoredAt = performance.now();
+      const infer = this.classifier.lastMs;
+      counts.scored++;
+      tally.scored++;
+      logger.log('info', 'scored', {
+        study: studyUID,
+        sop: sopUID,
+        logit: analysis.logit,
+        probability: analysis.probability,
+        decision: analysis.decision.above ? 'above' : 'below',
+        ms: { fetch: ms(fetched - started), decode: ms(decoded - fetched), preprocess: ms(scoredAt - decoded - infer), infer: ms(infer) },
+      });
+      stage = 'write';
+      const outputs = await buildOutputs(part10, analysis, model, now());
+      await storeOutputs(link, outputs, studyUID);
+      const written = performance.now();
+      counts.stored++;
+      delete state.data.failures[key];
+      const timings: ImageTimings = {
+        fetch: fetched - started,
+        decode: decoded - fetched,
+        preprocess: scoredAt - decoded - infer,
+        infer,
+        write: written - scoredAt,
+        total: written - started,
+      };
+      tally.timings.push(timings);
+      logger.log('info', 'stored', {
+        study: studyUID,
+        sop: sopUID,
+        sr: outputs.sr.sopInstanceUID,
+        map: outputs.map.sopInstanceUID,
+        ms: { write: ms(timings.write), total: ms(timings.total) },
+      });
+      return 'stored';
+    } catch (error) {
+      if (error instanceof PassAborted) throw error;
+      return failures.record(image, key, stage, error, tally);
+    }
+  }
+}
