@@ -1,4 +1,5 @@
 """Import rules for the `chestaid_train` package, read from the source with `ast` (nothing is imported).
+Every module counts, those of subpackages (`chestaid_train/synthetic/`) included.
 
 1. No module of the package imports `chestaid_train.__main__`: the command line is built on the
    library, never the other way round. Every form counts, wherever it stands in the module
@@ -222,6 +223,13 @@ def test_no_import_cycle_between_the_package_modules():
         f"{_rel(mods[a])}:{line}: {a} -> {b}: {stmt}" for a, b, line, stmt in cycle)
 
 
+def test_the_rules_see_the_modules_of_subpackages():
+    on_disk = {module_name(p) for p in PACKAGE_DIR.rglob("*.py") if "__pycache__" not in p.parts}
+    mods = set(package_modules())
+    assert mods == on_disk
+    assert {f"{PACKAGE}.synthetic", f"{PACKAGE}.synthetic.render", f"{PACKAGE}.synthetic.kaggle_layout"} <= mods
+
+
 # --- the checker itself catches each form (so the rules above can fail) -------------------------
 
 FAKE = PACKAGE_DIR / "fake.py"
@@ -286,3 +294,19 @@ def test_the_cycle_rule_allows_lazy_and_type_checking_imports():
         "b": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n"
              "def f():\n    from . import a\n    return a\ng = lambda: __import__('chestaid_train.a')",
     })) is None
+
+
+def test_the_cycle_rule_follows_relative_imports_into_and_out_of_a_subpackage():
+    files = {
+        f"{PACKAGE}.a": (PACKAGE_DIR / "a.py", "from .sub import thing"),
+        f"{PACKAGE}.sub": (PACKAGE_DIR / "sub" / "__init__.py", "from .b import thing"),
+        f"{PACKAGE}.sub.b": (PACKAGE_DIR / "sub" / "b.py", "from ..a import other"),
+    }
+    graph = {m: eager_edges(src, m, path, set(files)) for m, (path, src) in files.items()}
+    cycle = find_cycle(graph)
+    assert cycle is not None
+    assert {(x, y, line) for x, y, line, _ in cycle} == {
+        ("chestaid_train.a", "chestaid_train.sub", 1),
+        ("chestaid_train.sub", "chestaid_train.sub.b", 1),
+        ("chestaid_train.sub.b", "chestaid_train.a", 1),
+    }
