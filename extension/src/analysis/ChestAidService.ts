@@ -138,6 +138,14 @@ export class ChestAidService {
 
   getState = (): ChestAidState => this.state;
 
+  /**
+   * The analyses under way, by result key. The e2e tests wait on it for a run that finishes off
+   * screen (test/e2e/viewer.test.mjs); the panel reads the state instead.
+   */
+  get running(): ReadonlyMap<string, Promise<void>> {
+    return this.results.inFlight;
+  }
+
   /** OHIF's pub-sub shape, so the service reads like the host's own services. */
   subscribe(event: string, listener: Listener): { unsubscribe: () => void } {
     const set = this.listeners.get(event) ?? new Set<Listener>();

@@ -46,6 +46,11 @@ export class SessionResults {
     return this.running.has(key);
   }
 
+  /** The runs under way, by result key. */
+  get inFlight(): ReadonlyMap<string, Promise<void>> {
+    return this.running;
+  }
+
   remember(outcome: AnalysisOutcome): void {
     this.outcomes.delete(outcome.key);
     this.outcomes.set(outcome.key, outcome);
