@@ -8,7 +8,7 @@
  *   npm run recalibrate -- --history --manifest ...
  *   npm run recalibrate -- --rollback 1 --manifest ... --actor "Dr A"
  *
- * --scores   CSV key,logit,label[,model_sha256] (extension/src/calibration/cohortCsv.ts): the
+ * --scores   CSV key,logit,label[,model_sha256] (core/src/recalibration/cohortCsv.ts): the
  *            deployed model's logits with ground truth (e.g. exported from the feedback)
  * --images   a CSV of images to score first with the deployed model (onnxruntime-node, the
  *            worker's model loader and Part 10 reader, the core's analyze): file,label (Part 10

@@ -1,4 +1,4 @@
-"""Image -> model tensor. The viewer's core (extension/src/core/preprocess.ts) implements the
+"""Image -> model tensor. The viewer's core (core/src/preprocess.ts) implements the
 same steps from the manifest's `input` section; test/fixtures/parity holds the numbers both
 sides must agree on.
 

@@ -3,7 +3,7 @@
 The heatmap layer colours Grad-CAM with matplotlib's "inferno" (van der Walt & Smith, 2015; the
 data is CC0): perceptually uniform and monotonic in lightness, so a brighter, warmer colour always
 means more attention, also for readers with colour-vision deficiency and in greyscale print.
-The table is data, generated here rather than typed in; extension/src/core/colormap.test.ts checks
+The table is data, generated here rather than typed in; core/src/colormap.test.ts checks
 the properties the viewer relies on.
 
     /usr/bin/python3 training/scripts/make_colormap.py

@@ -1,5 +1,5 @@
 """Write test/fixtures/recalibration.json: the numbers the viewer's recalibration core
-(extension/src/core/recalibration) must reproduce, computed with this workspace's own
+(core/src/recalibration) must reproduce, computed with this workspace's own
 calibrators (chestaid_train.calibration), metrics and threshold rule.
 
 Cohorts: the demo model's calib/val_report logits (test/fixtures/calibration.json) and a few

@@ -1,6 +1,6 @@
 /**
  * The worker and the viewer's Save to PACS name a result's SR and map with the same UIDs, derived
- * from image + model sha256 + calibration version (extension/src/dicom/resultUids.ts): two writers
+ * from image + model sha256 + calibration version (core/src/dicom/resultUids.ts): two writers
  * of the same result, whoever they are, collapse to one instance in the PACS.
  */
 import { createHash } from 'node:crypto';

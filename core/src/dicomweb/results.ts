@@ -4,7 +4,7 @@
  * STOW-RS, at most once per image, model bytes and calibration version.
  *
  * The DICOM itself (building and reading the SR and the heatmap map) is the ResultCodec's
- * business, passed in (extension/src/dicom in the viewer; fakes in tests, STYLE.md 11); the client
+ * business, passed in (core/src/dicom through the codec; fakes in tests, STYLE.md 11); the client
  * is the DicomWebClient or anything shaped like it. No framework here: the viewer and a Node
  * process can both use it.
  *
