@@ -34,9 +34,8 @@ import { layerPlane, type Grid, type ImagePlane, type Vec3 } from '../heatmapLay
 import type { GreyImage } from '../resize';
 import { CODES, PRIVATE_SCHEME_IDENTIFICATION } from './codes';
 import { checkIdentity, deviceOf } from './resultSr';
-import { contributingEquipment, softwareVersions } from './srDocument';
+import { derivedImageEquipment } from './srDocument';
 import {
-  CHESTAID_MANUFACTURER,
   HEATMAP_SERIES_DESCRIPTION,
   HEATMAP_SERIES_NUMBER,
   SOP_CLASS,
@@ -230,15 +229,7 @@ export function buildHeatmapParametricMap(input: HeatmapInput): BuiltObject {
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: HEATMAP_SERIES_DESCRIPTION,
-    // No ReferencedPerformedProcedureStepSequence: the series module requires it (1C) only when an
-    // MPPS was used, and ChestAid uses none; present but empty is an error (the SR's is Type 2).
-    FrameOfReferenceUID: frameOfReferenceUID,
-    PositionReferenceIndicator: sourceFrame ? (sourceDataset.PositionReferenceIndicator ?? '') : '',
-    Manufacturer: CHESTAID_MANUFACTURER,
-    ManufacturerModelName: input.model.id,
-    DeviceSerialNumber: input.model.deviceUID,
-    SoftwareVersions: softwareVersions(device),
-    ContributingEquipmentSequence: contributingEquipment(device, createdAt),
+    ...derivedImageEquipment(device, createdAt, { dataset: sourceDataset, frameOfReferenceUID, sharesSourceFrame: sourceFrame !== undefined }),
     ImageType: frameType,
     ContentQualification: 'RESEARCH',
     InstanceNumber: 1,

@@ -14,8 +14,8 @@ import { InputError, show } from '../errors';
 import { CODES, PRIVATE_SCHEME_IDENTIFICATION } from './codes';
 import { checkCam, mapOnGrid, sourcePlane, type HeatmapInput } from './parametricMap';
 import { checkIdentity, deviceOf } from './resultSr';
-import { contributingEquipment, softwareVersions } from './srDocument';
-import { CHESTAID_MANUFACTURER, type BuiltObject } from './types';
+import { derivedImageEquipment } from './srDocument';
+import type { BuiltObject } from './types';
 import { dicomDateTime, isUid, naturalize, newUid, numberOf, derivedInstanceHeader, single, sourceRefOf, writePart10, type Dataset } from './values';
 
 const { BitArray, Colors } = dcmjs.data;
@@ -92,15 +92,11 @@ export function buildHeatmapSegmentation(input: HeatmapSegmentationInput): Built
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: HEATMAP_SEG_SERIES_DESCRIPTION,
-    // No ReferencedPerformedProcedureStepSequence: the series module requires it (1C) only when an
-    // MPPS was used, and ChestAid uses none; present but empty is an error (the SR's is Type 2).
-    FrameOfReferenceUID: sourceFrame ?? newUid(),
-    PositionReferenceIndicator: sourceFrame ? (sourceDataset.PositionReferenceIndicator ?? '') : '',
-    Manufacturer: CHESTAID_MANUFACTURER,
-    ManufacturerModelName: input.model.id,
-    DeviceSerialNumber: input.model.deviceUID,
-    SoftwareVersions: softwareVersions(device),
-    ContributingEquipmentSequence: contributingEquipment(device, createdAt),
+    ...derivedImageEquipment(device, createdAt, {
+      dataset: sourceDataset,
+      frameOfReferenceUID: sourceFrame ?? newUid(),
+      sharesSourceFrame: sourceFrame !== undefined,
+    }),
     ImageType: ['DERIVED', 'PRIMARY'],
     InstanceNumber: 1,
     ContentLabel: 'ATTENTION',

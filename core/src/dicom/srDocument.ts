@@ -39,6 +39,30 @@ export function contributingEquipment(device: DeviceIdentity, at: Date): Dataset
   ];
 }
 
+/**
+ * The frame of reference and equipment of an image ChestAid derives from a source image (the
+ * heatmap's Parametric Map and SEG): the source's frame when it has patient coordinates, else a
+ * new one (`sharesSourceFrame` false); ChestAid as manufacturer, the model as model name, its
+ * device UID as serial number. No ReferencedPerformedProcedureStepSequence: the series module
+ * requires it (1C) only when an MPPS was used, and ChestAid uses none; present but empty is an
+ * error (the SR's is Type 2).
+ */
+export function derivedImageEquipment(
+  device: DeviceIdentity,
+  createdAt: Date,
+  source: { readonly dataset: Dataset; readonly frameOfReferenceUID: string; readonly sharesSourceFrame: boolean },
+): Dataset {
+  return {
+    FrameOfReferenceUID: source.frameOfReferenceUID,
+    PositionReferenceIndicator: source.sharesSourceFrame ? (source.dataset.PositionReferenceIndicator ?? '') : '',
+    Manufacturer: CHESTAID_MANUFACTURER,
+    ManufacturerModelName: device.modelId,
+    DeviceSerialNumber: device.deviceUID,
+    SoftwareVersions: softwareVersions(device),
+    ContributingEquipmentSequence: contributingEquipment(device, createdAt),
+  };
+}
+
 export interface SrHeaderInput {
   readonly sourceDataset: Dataset;
   readonly source: SourceImageRef;
