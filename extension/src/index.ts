@@ -18,13 +18,13 @@ import { getToolbarModule } from './getToolbarModule';
 import { dataSourceName, id } from './id';
 import { getPanelModule } from './panels/getPanelModule';
 import { wirePacs, type PacsWiring } from './pacs/wire';
-import { wireCalibration, type CalibrationWiring } from './recalibration/wire';
+import { wireRecalibration, type RecalibrationWiring } from './recalibration/wire';
 import { browserResultStore, wireTriage, type TriageWiring } from './triage/wire';
 
 /** What OHIF hands preRegistration, as the features' wiring reads it. */
 interface RegistrationArgs {
-  readonly servicesManager: AnalysisWiring['servicesManager'] & TriageWiring['servicesManager'] & CalibrationWiring['servicesManager'];
-  readonly extensionManager: TriageWiring['extensionManager'] & CalibrationWiring['extensionManager'] & PacsWiring['extensionManager'];
+  readonly servicesManager: AnalysisWiring['servicesManager'] & TriageWiring['servicesManager'] & RecalibrationWiring['servicesManager'];
+  readonly extensionManager: TriageWiring['extensionManager'] & RecalibrationWiring['extensionManager'] & PacsWiring['extensionManager'];
   readonly configuration?: Partial<ChestAidConfig>;
 }
 
@@ -38,7 +38,7 @@ const extension = {
     const results = browserResultStore();
     wireAnalysis({ servicesManager, config, archive: pacs.archive, feedbackSink: pacs.feedbackSink, results });
     wireTriage({ servicesManager, extensionManager, manifestUrl: config.manifestUrl, store: results, ...pacs.worklist });
-    wireCalibration({ servicesManager, extensionManager });
+    wireRecalibration({ servicesManager, extensionManager });
   },
 
   onModeEnter({ servicesManager }: { servicesManager: AnalysisWiring['servicesManager'] }) {

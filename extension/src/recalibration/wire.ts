@@ -11,7 +11,7 @@ import type { Analyzer } from '../analysis/types';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { RecalibrationService, COHORT_SLOT } from './RecalibrationService';
 
-export interface CalibrationWiring {
+export interface RecalibrationWiring {
   readonly servicesManager: {
     readonly services: {
       readonly chestAidService: Pick<ChestAidService, 'getAnalyzer' | 'siteCalibrationLog' | 'getFeedbackBook' | 'reloadCalibration'>;
@@ -22,7 +22,7 @@ export interface CalibrationWiring {
   readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined };
 }
 
-export function wireCalibration({ servicesManager, extensionManager }: CalibrationWiring): void {
+export function wireRecalibration({ servicesManager, extensionManager }: RecalibrationWiring): void {
   servicesManager.registerService(RecalibrationService.REGISTRATION);
   const { chestAidService, chestAidRecalibrationService: service } = servicesManager.services;
   if (!service) throw new Error('ChestAid calibration service did not register');
