@@ -12,7 +12,7 @@ import type { Manifest } from '../manifest';
 import { sha256Hex } from '../siteCalibration/log';
 import { OVERLAY_SCHEMA_VERSION, type CalibrationOverlay } from '../siteCalibration/overlay';
 
-type Method = 'temperature' | 'platt' | 'isotonic';
+type Method = 'none' | 'temperature' | 'platt' | 'isotonic';
 
 interface MetricsLike {
   readonly ece: number;
@@ -70,9 +70,23 @@ function metrics(m: MetricsLike) {
   return { ece: m.ece, brier: m.brier, n: m.n };
 }
 
+/**
+ * The chosen calibration in the overlay's terms. The overlay format (siteCalibration/overlay.ts,
+ * overlay schema 1.0) knows the three fitted methods and no output clip: 'none' is carried as its
+ * exact equivalent, temperature 1 (sigmoid(z / 1) = sigmoid(z)), and the clip is left out, so an
+ * accepted overlay applies the fit unclipped until that format learns `clip`.
+ */
+function overlayCalibration(method: Method, params: object): { method: Exclude<Method, 'none'>; params: CalibrationOverlay['calibration']['params'] } {
+  if (method === 'none') return { method: 'temperature', params: { temperature: 1 } };
+  const rest = { ...(params as Record<string, unknown>) };
+  delete rest.clip;
+  return { method, params: rest as unknown as CalibrationOverlay['calibration']['params'] };
+}
+
 export async function overlayFromReport(report: ReportForOverlay, context: OverlayContext): Promise<CalibrationOverlay> {
   const t = report.threshold.threshold;
   if (t.value === null) throw new Error('the recalibration found no threshold reaching the target sensitivity: nothing to accept');
+  const chosen = overlayCalibration(report.selected, report.fitted[report.selected].params);
   const compared = Object.fromEntries(
     Object.entries(report.candidates).map(([method, { metrics: m }]) => [method, { ece: m.ece, brier: m.brier, n: m.n }]),
   );
@@ -83,8 +97,9 @@ export async function overlayFromReport(report: ReportForOverlay, context: Overl
     previous_version: context.previousVersion,
     calibration: {
       input: 'logit',
-      method: report.selected,
-      params: report.fitted[report.selected].params as CalibrationOverlay['calibration']['params'],
+      method: chosen.method,
+      params: chosen.params,
+      // The overlay schema 1.0 names 'ece' or 'brier' only; the choice was by out-of-fold log loss, which the validation text says.
       selection: { metric: 'ece', n_bins: context.manifest.calibration.selection.n_bins, binning: 'equal-width', validation: report.scheme.description, compared },
     },
     threshold: {
