@@ -618,6 +618,7 @@ class CalibrationResult:
                 "isotonic_allowed": s["isotonic_allowed"],
                 "n": s["n"],
                 "oof": s["oof"],
+                **({"skipped": s["skipped"]} if "skipped" in s else {}),
                 "n_bins": int(self.n_bins),
                 "binning": self.binning,
                 "report_split": REPORT_SPLIT,
@@ -660,9 +661,19 @@ def fit_all(
     z_r, y_r = _fit_inputs(
         logits_report, y_report, "logits_report", "y_report", purpose="reporting calibrators"
     )
-    selection = select_by_cv(
-        z_c, y_c, folds=folds, repeats=repeats, seed=seed, min_isotonic_cases=min_isotonic_cases
-    )
+    smaller_class = int(min(y_c.sum(), y_c.size - y_c.sum()))
+    if smaller_class >= 2:
+        selection = select_by_cv(
+            z_c, y_c, folds=folds, repeats=repeats, seed=seed, min_isotonic_cases=min_isotonic_cases
+        )
+    else:
+        # Smoke runs on a handful of images: one case of a class cannot be cross-validated, and
+        # nothing can be learnt from it, so the raw score stays, and the record says why.
+        selection = {
+            "selected": "none", "best": "none", "n": int(y_c.size), "candidates": ["none"],
+            "isotonic_allowed": False, "folds": int(folds), "repeats": int(repeats), "seed": int(seed), "oof": {},
+            "skipped": f"calib has {smaller_class} case(s) of one class: too few to cross-validate; 'none' kept",
+        }
     calibrators: dict = {m: CALIBRATORS[m]().fit(z_c, y_c) for m in CANDIDATES}
     metrics = {m: _evaluate(cal, z_r, y_r, n_bins) for m, cal in calibrators.items()}
     return CalibrationResult(

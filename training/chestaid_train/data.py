@@ -105,10 +105,11 @@ def scan_kaggle(root: Path) -> list[Record]:
 
 
 def _split_patients(
-    records: Sequence[Record], fraction: float, rng: random.Random
+    records: Sequence[Record], fraction: float, rng: random.Random, at_least_one: bool = False
 ) -> tuple[list[Record], list[Record]]:
     """Move about `fraction` of the IMAGES to the second part, whole patients at a time,
-    separately per class so both parts keep the class balance."""
+    separately per class so both parts keep the class balance. With `at_least_one`, a class with
+    two or more patients always gives the second part one (tiny data sets round to nothing)."""
     first, second = [], []
     for label in (0, 1):
         by_patient: dict[str, list[Record]] = {}
@@ -126,6 +127,11 @@ def _split_patients(
                 taken += len(group)
             else:
                 first.extend(group)
+        if at_least_one and taken == 0 and len(patients) >= 2:
+            group = by_patient[patients[0]]
+            for r in group:
+                first.remove(r)
+            second.extend(group)
     return first, second
 
 
@@ -142,7 +148,7 @@ def make_splits(
     test = [r for r in records if r.official_split == "test"]
     rest, val = _split_patients(pool, val_fraction, rng)
     val_report, calib = _split_patients(val, calib_fraction, rng)
-    train, early_stop = _split_patients(rest, early_stop_fraction, rng)
+    train, early_stop = _split_patients(rest, early_stop_fraction, rng, at_least_one=True)
     splits = {"train": train, EARLY_STOP_SPLIT: early_stop, "calib": calib, "val_report": val_report, "test": test}
     for name, part in splits.items():
         if not part:

@@ -151,14 +151,19 @@ def model_card(manifest: dict) -> str:
     else:
         lines += [f"Fitted on `calib`, compared on `{sel['split']}` by ECE ({sel['n_bins']} equal-width bins). "
                   f"Selected: **{cal['selected']}** (calibration version {cal['version']}).", ""]
-    lines += ["| method | parameters | ECE | ECE if calibrated | Brier |", "|---|---|---|---|---|"]
+    # Manifests before 1.2.0 have no ECE-if-calibrated: their card keeps its old columns.
+    with_floor = any("ece_if_calibrated" in v["metrics"] for v in cal["methods"].values())
+    lines += (["| method | parameters | ECE | ECE if calibrated | Brier |", "|---|---|---|---|---|"] if with_floor
+              else ["| method | parameters | ECE | Brier |", "|---|---|---|---|"])
     for name, v in cal["methods"].items():
         params = v.get("params", {})
         shown = ", ".join(f"{k}={_fmt(p, 4)}" for k, p in params.items() if not isinstance(p, (list, dict))) or (
             f"{len(params.get('x', []))} breakpoints" if params.get("x") else "-")
+        if params.get("clip"):
+            shown += f"; clip [{params['clip']['low']:.4f}, {params['clip']['high']:.4f}]"
+        floor = f" {_fmt(v['metrics'].get('ece_if_calibrated'), 4)} |" if with_floor else ""
         lines.append(f"| {name}{' (selected)' if name == cal['selected'] else ''} | {shown} | "
-                     f"{_fmt(v['metrics']['ece'], 4)} | {_fmt(v['metrics'].get('ece_if_calibrated'), 4)} | "
-                     f"{_fmt(v['metrics']['brier'], 4)} |")
+                     f"{_fmt(v['metrics']['ece'], 4)} |{floor} {_fmt(v['metrics']['brier'], 4)} |")
     at = thr["at_threshold"]
     lines += ["", "## Operating point", "",
               f"Clinical threshold **{thr['value']:.4f}**: {thr['rule']} (target {thr['target_sensitivity']}, split `{thr['split']}`).", ""]
@@ -179,13 +184,14 @@ def model_card(manifest: dict) -> str:
     lines += ["| split | sensitivity | specificity | PPV | NPV | F1 |", "|---|---|---|---|---|---|"]
     for split, op in [(thr["split"], at)] + [(k, v) for k, v in manifest.get("evaluation", {}).get("at_threshold", {}).items()]:
         lines.append(f"| {split} | " + " | ".join(_interval(op[k]) for k in ("sensitivity", "specificity", "ppv", "npv", "f1")) + " |")
+    floor = any("ece_if_calibrated" in s for s in manifest["metrics"].values())
     lines += ["", "95 % bootstrap intervals in brackets.", "", "## Metrics", "",
-              "| split | n | ROC-AUC | PR-AUC | Brier (uncal.) | ECE (uncal.) | Brier | ECE | ECE if calibrated |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| split | n | ROC-AUC | PR-AUC | Brier (uncal.) | ECE (uncal.) | Brier | ECE |" + (" ECE if calibrated |" if floor else ""),
+              "|---|---|---|---|---|---|---|---|" + ("---|" if floor else "")]
     for split, s in manifest["metrics"].items():
         lines.append(f"| {split} | {s['n']} | {_fmt(s['roc_auc'])} | {_fmt(s['pr_auc'])} | {_fmt(s['brier_uncalibrated'], 4)} | "
-                     f"{_fmt(s['ece_uncalibrated'], 4)} | {_fmt(s['brier'], 4)} | {_fmt(s['ece'], 4)} | "
-                     f"{_fmt(s.get('ece_if_calibrated'), 4)} |")
+                     f"{_fmt(s['ece_uncalibrated'], 4)} | {_fmt(s['brier'], 4)} | {_fmt(s['ece'], 4)} |"
+                     + (f" {_fmt(s.get('ece_if_calibrated'), 4)} |" if floor else ""))
     extra = manifest.get("evaluation", {}).get("pointing_game")
     if extra is not None:
         lines += ["", f"Pointing game on test (CAM peak inside the lesion mask): {_fmt(extra)}."]

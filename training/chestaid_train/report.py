@@ -337,7 +337,7 @@ def write_report(
         md += _table(
             ["", "ROC-AUC", "PR-AUC", "Brier", "NLL", "ECE", "ECE if perfectly calibrated"],
             [
-                [label, _fmt(s["roc_auc"]), _fmt(s["pr_auc"]), _fmt(s["brier"]), _fmt(s["nll"]), _fmt(s["ece"]),
+                [label, _fmt(s["roc_auc"]), _fmt(s["pr_auc"]), _fmt(s["brier"]), _fmt(s.get("nll")), _fmt(s["ece"]),
                  _fmt(s.get("ece_if_calibrated"))]
                 for label, s in (
                     ("before calibration", m["uncalibrated"]),
@@ -356,7 +356,8 @@ def write_report(
         f"stratified {sel['cv']['folds']}-fold cross-validation (folds from mulberry32, seed {sel['cv']['seed']}). "
         f"Rule: {sel['rule']}. Lowest out-of-fold NLL: {sel['best']}; selected: **{method}**."
         + ("" if sel["isotonic_allowed"] else
-           f" Isotonic was not a candidate: {sel['n']} cases, under {sel['isotonic_min_cases']}."),
+           f" Isotonic was not a candidate: {sel['n']} cases, under {sel['isotonic_min_cases']}.")
+        + (f" **Selection skipped: {sel['skipped']}.**" if "skipped" in sel else ""),
         "",
     ]
     md += _table(

@@ -28,6 +28,7 @@ __all__ = [
     "clopper_pearson_lower",
     "clopper_pearson_interval",
     "positives_needed",
+    "min_flagged_to_prove",
     "threshold_for_sensitivity",
     "threshold_with_proven_sensitivity",
     "operating_point",
@@ -105,6 +106,21 @@ def positives_needed(target: float, level: float = LEVEL) -> int:
     return n
 
 
+def min_flagged_to_prove(n_pos: int, target: float, level: float = LEVEL) -> int | None:
+    """The fewest flagged positives of ``n_pos`` whose lower bound reaches ``target`` (None when
+    even all ``n_pos`` do not): a binary search, the bound growing with the count."""
+    if clopper_pearson_lower(n_pos, n_pos, level) < target:
+        return None
+    lo, hi = 0, n_pos  # bound(lo) < target <= bound(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if clopper_pearson_lower(mid, n_pos, level) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def _positive_candidates(yy: np.ndarray, pp: np.ndarray, tgt: float) -> tuple[np.ndarray, np.ndarray, int]:
     """The positives' distinct scores (descending) and how many positives each flags (p >= t)."""
     pos = np.sort(pp[yy == 1])[::-1]
@@ -152,21 +168,22 @@ def threshold_with_proven_sensitivity(y, p, target: float = 0.90, level: float =
     tgt = _check_target(target)
     lvl = _check_level(level)
     candidates, flagged, n_pos = _positive_candidates(yy, pp, tgt)
-    lower = np.array([clopper_pearson_lower(int(k), n_pos, lvl) for k in flagged])
-    ok = np.flatnonzero(lower >= tgt)
-    if ok.size == 0:
+    k_min = min_flagged_to_prove(n_pos, tgt, lvl)
+    if k_min is None:
         raise ValueError(
             f"cannot prove sensitivity >= {tgt} at {lvl:.0%} confidence with {n_pos} positives: even flagging "
-            f"all of them gives a Clopper-Pearson lower bound of {lower[-1]:.4f}; at least "
-            f"{positives_needed(tgt, lvl)} positives are needed"
+            f"all of them gives a Clopper-Pearson lower bound of {clopper_pearson_lower(n_pos, n_pos, lvl):.4f}; "
+            f"at least {positives_needed(tgt, lvl)} positives are needed"
         )
-    i = int(ok[0])
+    # The bound grows with the count flagged: the first candidate (highest) flagging k_min or more.
+    i = int(np.flatnonzero(flagged >= k_min)[0])
+    lower_bound = clopper_pearson_lower(int(flagged[i]), n_pos, lvl)
     return {
         "value": float(candidates[i]),
         "flagged_positives": int(flagged[i]),
         "n_pos": int(n_pos),
         "sensitivity": float(flagged[i] / n_pos),
-        "lower_bound": float(lower[i]),
+        "lower_bound": float(lower_bound),
     }
 
 

@@ -24,7 +24,8 @@ def tiny_run(tiny_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     res = _cli("run", "--data", str(tiny_dataset), "--model-id", "tiny-test", "--run-dir", str(out / "run"),
                "--model-dir", str(out / "model"), "--weights", "none", "--train-blocks", "all", "--epochs", "2",
-               "--batch-size", "8", "--num-workers", "0", "--bootstrap", "100", "--no-progress", "--lr", "1e-3")
+               "--batch-size", "8", "--num-workers", "0", "--bootstrap", "100", "--no-progress", "--lr", "1e-3",
+               "--allow-unproven-threshold")
     assert res.returncode == 0, res.stderr[-3000:]
     return out
 

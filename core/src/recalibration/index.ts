@@ -83,7 +83,6 @@ export {
   recalibrate,
   provableTargetProblem,
   canonicalCohort,
-  stratifiedFolds,
   type RecalibrationOptions,
   type RecalibrationReport,
   type EvaluationScheme,

@@ -34,7 +34,6 @@ import {
   type ReliabilityBin,
   type RocCurve,
 } from './metrics';
-import { mulberry32, shuffled } from './random';
 import { CANDIDATES, CV_FOLDS, CV_REPEATS, MIN_ISOTONIC_CASES, repeatedStratifiedFolds, selectByCv, SELECTION_RULE, type CvSelection } from './select';
 import { bootstrapThreshold, positivesNeeded, PROOF_LEVEL, THRESHOLD_RULE, type ThresholdEstimate } from './threshold';
 
@@ -164,20 +163,6 @@ export function canonicalCohort(items: readonly UsableItem[]): string {
     .map((it) => `${it.key},${it.label},${it.logit}`)
     .sort()
     .join('\n');
-}
-
-/** Stratified fold number (0..k-1) per item, seeded and independent of input order. */
-export function stratifiedFolds(items: readonly UsableItem[], k: number, seed: number): number[] {
-  const random = mulberry32(seed);
-  const fold = new Array<number>(items.length);
-  for (const label of [0, 1] as const) {
-    const idx = items.map((it, i) => ({ it, i })).filter(({ it }) => it.label === label);
-    idx.sort((a, b) => (a.it.key < b.it.key ? -1 : a.it.key > b.it.key ? 1 : 0));
-    shuffled(idx, random).forEach(({ i }, pos) => {
-      fold[i] = pos % k;
-    });
-  }
-  return fold;
 }
 
 function evaluate(y: ArrayLike<number>, p: ArrayLike<number>, nBins: number, seed: number): MethodEvaluation {

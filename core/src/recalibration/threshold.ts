@@ -140,14 +140,34 @@ export function thresholdWithProvenSensitivity(y: ArrayLike<number>, p: ArrayLik
   return found;
 }
 
-function provenFromPositives(descending: readonly number[], target: number, level: number): ProvenThreshold | null {
-  const nPos = descending.length;
-  for (let k = 0; k < nPos; k++) {
-    if (k + 1 < nPos && descending[k + 1] === descending[k]) continue;
-    const lowerBound = clopperPearsonLower(k + 1, nPos, level);
-    if (lowerBound >= target) return { value: descending[k], flaggedPositives: k + 1, nPos, lowerBound };
+/**
+ * The fewest flagged positives of nPos whose lower bound reaches the target, or null when even
+ * nPos do not. The bound grows with k, so a binary search needs about log2(nPos) bounds.
+ */
+export function minFlaggedToProve(nPos: number, target: number, level = PROOF_LEVEL): number | null {
+  if (clopperPearsonLower(nPos, nPos, level) < target) return null;
+  let lo = 0; // bound(lo) < target (bound(0) = 0)
+  let hi = nPos; // bound(hi) >= target
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (clopperPearsonLower(mid, nPos, level) >= target) hi = mid;
+    else lo = mid;
   }
-  return null;
+  return hi;
+}
+
+/**
+ * The highest candidate flagging at least k* = minFlaggedToProve positives is the k*-th highest
+ * positive score: positives tied with it are flagged with it (more is only better), and every
+ * higher distinct score flags fewer than k*.
+ */
+function provenFromPositives(descending: readonly number[], target: number, level: number, kMin = minFlaggedToProve(descending.length, target, level)): ProvenThreshold | null {
+  const nPos = descending.length;
+  if (kMin === null) return null;
+  const value = descending[kMin - 1];
+  let flagged = kMin;
+  while (flagged < nPos && descending[flagged] === value) flagged++;
+  return { value, flaggedPositives: flagged, nPos, lowerBound: clopperPearsonLower(flagged, nPos, level) };
 }
 
 /** The point rule on positives' scores already sorted descending. */
@@ -237,6 +257,7 @@ export function bootstrapThreshold(y: ArrayLike<number>, p: ArrayLike<number>, t
   const repSens: number[] = [];
   const repSpec: number[] = [];
   const samplePos = new Array<number>(pos.length);
+  const kMin = minFlaggedToProve(pos.length, target, PROOF_LEVEL) as number;
   for (let r = 0; r < nBoot; r++) {
     // Negatives first, then positives, each its own stratum, as Python's class order (0, 1).
     let negFlagged = 0;
@@ -248,8 +269,8 @@ export function bootstrapThreshold(y: ArrayLike<number>, p: ArrayLike<number>, t
       if (v >= t) posFlagged++;
     }
     samplePos.sort((a, b) => b - a);
-    // The class counts are fixed, so a cohort that proves the target proves it in every replicate.
-    repThreshold.push((provenFromPositives(samplePos, target, PROOF_LEVEL) as ProvenThreshold).value);
+    // The class counts are fixed, so k* is the cohort's and every replicate proves the target.
+    repThreshold.push(samplePos[kMin - 1]);
     repSens.push(posFlagged / pos.length);
     if (neg.length) repSpec.push((neg.length - negFlagged) / neg.length);
   }
