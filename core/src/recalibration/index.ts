@@ -38,6 +38,7 @@ export {
 export {
   thresholdForSensitivity,
   thresholdWithProvenSensitivity,
+  minFlaggedToProve,
   clopperPearsonLower,
   clopperPearsonInterval,
   positivesNeeded,

@@ -29,6 +29,15 @@ function report(overrides: Partial<ReportForOverlay> = {}): ReportForOverlay {
 const context = { manifest: demoManifest(), modelSha256: DEMO_SHA, version: 'site-1', previousVersion: '1', actor: ' Dr Admin ', at: '2026-11-26T12:00:00.000Z', source: 'csv' as const };
 
 describe('overlayFromReport', () => {
+  it("carries a choice of 'none' as its exact equivalent, temperature 1, and leaves the clip out of the 1.0 overlay", async () => {
+    const clip = { low: 1 / 162, high: 1 - 1 / 162 };
+    const none = await overlayFromReport(report({ selected: 'none', fitted: { ...report().fitted, none: { params: { clip } } } }), context);
+    expect(none.calibration).toMatchObject({ method: 'temperature', params: { temperature: 1 } });
+    const platt = await overlayFromReport(report({ fitted: { ...report().fitted, platt: { params: { a: 0.7, b: -1.2, clip } } } }), context);
+    expect(platt.calibration.params).toEqual({ a: 0.7, b: -1.2 });
+    expect(parseOverlay(JSON.parse(JSON.stringify(platt)), { modelSha256: DEMO_SHA })).toBeTruthy();
+  });
+
   it('makes an overlay the schema accepts, with the chosen method, threshold interval, cohort hash and metrics', async () => {
     const overlay = await overlayFromReport(report(), context);
     expect(parseOverlay(JSON.parse(JSON.stringify(overlay)), { modelSha256: DEMO_SHA })).toBeTruthy();
