@@ -165,12 +165,13 @@ export function canonicalCohort(items: readonly UsableItem[]): string {
     .join('\n');
 }
 
-function evaluate(y: ArrayLike<number>, p: ArrayLike<number>, nBins: number, seed: number): MethodEvaluation {
-  return {
-    metrics: { ...summarize(y, p, nBins), eceIfCalibrated: expectedEceIfCalibrated(p, nBins, 1000, seed) },
-    reliability: reliabilityBins(y, p, nBins),
-    roc: rocCurve(y, p),
-  };
+function evaluate(y: ArrayLike<number>, p: ArrayLike<number>, nBins: number): MethodEvaluation {
+  return { metrics: summarize(y, p, nBins), reliability: reliabilityBins(y, p, nBins), roc: rocCurve(y, p) };
+}
+
+/** The evaluation with the ECE a perfectly calibrated score would show beside its ECE (1,000 draws). */
+function withEceFloor(e: MethodEvaluation, p: ArrayLike<number>, nBins: number, seed: number): MethodEvaluation {
+  return { ...e, metrics: { ...e.metrics, eceIfCalibrated: expectedEceIfCalibrated(p, nBins, 1000, seed) } };
 }
 
 function predictCurrent(section: CalibrationSection, logits: ArrayLike<number>): Float64Array {
@@ -252,9 +253,14 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
       `with the one-standard-error rule${selection.isotonicAllowed ? '' : `; isotonic shown but not a candidate (under ${MIN_ISOTONIC_CASES} cases)`}; ` +
       'metrics and diagrams from the first repeat\'s out-of-fold predictions',
   };
-  const candidates = { current: evaluate(y, predictCurrent(options.current, z), nBins, seed) } as Record<'current' | FitMethod, MethodEvaluation>;
-  for (const m of ALL_METHODS) candidates[m] = evaluate(y, outOfFold[m], nBins, seed);
+  const pCurrent = predictCurrent(options.current, z);
   const selected = selection.selected;
+  // The ECE floor (a simulation) for the two sides compared, before and after, not for every method.
+  const candidates = { current: withEceFloor(evaluate(y, pCurrent, nBins), pCurrent, nBins, seed) } as Record<'current' | FitMethod, MethodEvaluation>;
+  for (const m of ALL_METHODS) {
+    const e = evaluate(y, outOfFold[m], nBins);
+    candidates[m] = m === selected ? withEceFloor(e, outOfFold[m], nBins, seed) : e;
+  }
 
   const fitted: FittedSet = {
     none: fitCalibrator('none', z, y),
@@ -265,7 +271,7 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
   for (const m of ALL_METHODS) warnings.push(...fitted[m].warnings.map((w) => `${m} on the whole cohort: ${w}`));
 
   const pAfter = predictWith(fitted[selected], z);
-  const pBefore = predictCurrent(options.current, z);
+  const pBefore = pCurrent;
   const threshold = bootstrapThreshold(y, pAfter, target, { nBoot: options.nBoot ?? 1000, seed });
   const newT = threshold.threshold.value as number;
   if (threshold.threshold.low === threshold.threshold.high) {
