@@ -65,7 +65,7 @@ def manifest_metrics(evaluated: dict) -> dict:
             # Discrimination of the model itself; isotonic calibration adds ties, which can only lower it.
             "roc_auc": u["roc_auc"], "pr_auc": u["pr_auc"], "roc_auc_calibrated": c["roc_auc"],
             "brier_uncalibrated": u["brier"], "ece_uncalibrated": u["ece"], "brier": c["brier"], "ece": c["ece"],
-            "ece_if_calibrated": c["ece_if_calibrated"], "nll": c["nll"], "nll_uncalibrated": u["nll"],
+            "ece_if_calibrated": c["ece_if_calibrated"],
         }
     return out
 

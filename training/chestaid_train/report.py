@@ -20,6 +20,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from .calibration import CALIB_SPLIT, REPORT_SPLIT, CalibrationResult, sigmoid
 from .metrics import (
     expected_ece_if_calibrated,
+    nll,
     _check_same_length,
     as_finite_1d,
     as_labels,
@@ -106,9 +107,9 @@ def evaluate_splits(
         out[name] = {
             "n": int(y.size),
             "n_pos": int(y.sum()),
-            "uncalibrated": summarize(y, p_raw, n_bins=bins),
+            "uncalibrated": {**summarize(y, p_raw, n_bins=bins), "nll": nll(y, p_raw)},
             # ECE beside the ECE a perfectly calibrated score with these scores shows at this n.
-            "calibrated": {**summarize(y, p_cal, n_bins=bins),
+            "calibrated": {**summarize(y, p_cal, n_bins=bins), "nll": nll(y, p_cal),
                            "ece_if_calibrated": expected_ece_if_calibrated(p_cal, n_bins=bins)},
             "reliability": {
                 "uncalibrated": reliability_curve(y, p_raw, n_bins=bins),
