@@ -162,7 +162,23 @@ export {
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
-export { FeedbackBook, type FeedbackBookOptions } from './siteCalibration/feedbackBook';
+export { FeedbackBook, type FeedbackBookOptions, type Recorded } from './siteCalibration/feedbackBook';
+export {
+  FeedbackOutbox,
+  OutboxRunner,
+  OUTBOX_BACKOFF,
+  EMPTY_OUTBOX,
+  newDelivery,
+  outboxDelay,
+  summarize as summarizeOutbox,
+  type DeliveryState,
+  type FeedbackDelivery,
+  type FeedbackOutboxOptions,
+  type OutboxBackoff,
+  type OutboxRunnerOptions,
+  type OutboxStore,
+  type OutboxSummary,
+} from './siteCalibration/feedbackOutbox';
 export { MemorySiteCalibrationStore, MemoryFeedbackStore } from './siteCalibration/memoryStores';
 export * from './dicom';
 export * from './dicomweb/client';

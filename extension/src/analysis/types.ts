@@ -8,9 +8,11 @@ import type {
   CalibrationOrigin,
   SiteCalibrationStore,
   FeedbackBook,
+  FeedbackDelivery,
   GroundTruth,
   Manifest,
   ModelIdentity,
+  OutboxSummary,
   StoredFeedback,
 } from '@chestaid/core';
 import type { Applicability } from '../modalities';
@@ -200,7 +202,16 @@ export interface FeedbackState {
   /** Readers' current labels contradict each other (pneumonia vs normal). */
   readonly conflict: boolean;
   readonly message: string | null;
+  /** Where `mine` stands on its way to the PACS (feedback outbox); absent or null: not bound for it. */
+  readonly delivery?: FeedbackDelivery | null;
 }
+
+/**
+ * Whether the browser keeps ChestAid's storage (results, feedback, the browser calibration log)
+ * under storage pressure: 'persistent' (navigator.storage.persist() granted), 'best-effort' (asked
+ * and refused: the browser may clear it), 'unavailable' (this browser offers no StorageManager).
+ */
+export type StoragePersistence = 'persistent' | 'best-effort' | 'unavailable';
 
 export interface ChestAidState {
   readonly model: ModelState;
@@ -221,6 +232,10 @@ export interface ChestAidState {
   /** The active image's result as the PACS holds it (any reader's), or null. */
   readonly archived: ArchivedScore | null;
   readonly feedback: FeedbackState;
+  /** What the browser said when asked to persist ChestAid's storage; absent until it answered. */
+  readonly storage?: StoragePersistence;
+  /** The feedback outbox (readings waiting for the PACS, refused, landed); absent: no PACS to send to. */
+  readonly outbox?: OutboxSummary;
 }
 
 /** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */

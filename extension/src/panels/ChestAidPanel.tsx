@@ -14,6 +14,7 @@ import { Feedback } from './parts/Feedback';
 import { HeatmapControls } from './parts/HeatmapControls';
 import { ImageList } from './parts/ImageList';
 import { ModelLines } from './parts/ModelLines';
+import { Outbox, StorageLine } from './parts/Outbox';
 import { PacsSection } from './parts/PacsSection';
 import { Result } from './parts/Result';
 import { ThresholdControl } from './parts/ThresholdControl';
@@ -86,6 +87,7 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
       {analysis.status === 'done' && state.feedback.available && service.recordFeedback && (
         <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />
       )}
+      {state.outbox && <Outbox outbox={state.outbox} resend={service.resendFeedback?.bind(service)} />}
       {analysis.status === 'done' && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
       {threshold && (
         <ThresholdControl
@@ -95,6 +97,7 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         />
       )}
       {state.images.length > 0 && <ImageList state={state} service={service} onShowImage={onShowImage} canAnalyze={!blocked && model.status === 'ready'} />}
+      <StorageLine storage={state.storage} hasPacs={state.outbox !== undefined} />
     </section>
   );
 }

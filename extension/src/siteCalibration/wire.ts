@@ -2,14 +2,15 @@
  * The browser's calibration log and feedback store, as the extension's configuration says
  * (config.calibrationSource). Called once at registration (index.ts).
  */
-import { type SiteCalibrationStore, type FeedbackStore, MemorySiteCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
+import { type SiteCalibrationStore, type FeedbackStore, MemorySiteCalibrationStore, MemoryFeedbackStore, type OutboxStore } from '@chestaid/core';
 import type { CalibrationSource } from '../config';
 import { IndexedDbSiteCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
 import { ServedSiteCalibrationStore, servedCalibrationUrl } from './servedCalibration';
 
 export interface SiteStores {
   readonly calibrationStoreFor: ((modelSha256: string) => SiteCalibrationStore) | null;
-  readonly feedbackStore: FeedbackStore;
+  /** Feedback and its outbox (the entries bound for the PACS), in one store so both are written together. */
+  readonly feedbackStore: FeedbackStore & OutboxStore;
 }
 
 function siteDatabase(): SiteDatabase | null {
