@@ -123,6 +123,8 @@ export {
   SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
+  TornLogError,
+  unchangedDraft,
   verifyLog,
   logLines,
   activeVersion,
@@ -143,7 +145,17 @@ export {
   type SiteCalibrationStore,
   type CalibrationHistory,
   type ChangeOptions,
+  type RepairRecord,
 } from './siteCalibration/log';
+export {
+  UntrustedLogError,
+  VolatileHeadMemory,
+  headProblem,
+  missingLog,
+  type TrustedHead,
+  type TrustedHeadMemory,
+  type UntrustedKind,
+} from './siteCalibration/trust';
 export {
   checkFeedback,
   currentLabels,
