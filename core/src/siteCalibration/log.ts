@@ -151,6 +151,11 @@ export interface SiteCalibrationStore {
   readWitness?(): Promise<{ readonly name: string; readonly head: LogHead | null } | null>;
   /** Where the log is, in words for messages ("the served log https://…/log.jsonl"). */
   readonly where?: string;
+  /**
+   * The memory of the head this reader last trusted in this log, where the reader keeps it (the
+   * viewer's browser storage); SiteCalibrationLogOptions.trusted, when given, wins.
+   */
+  readonly trusted?: TrustedHeadMemory;
 }
 
 /** Another change reached the log first. Nothing was written; the admin reloads and reviews. */
@@ -427,7 +432,7 @@ export class SiteCalibrationLog {
     this.base = manifest;
     this.modelSha256 = modelSha256.toLowerCase();
     this.clock = clock;
-    this.trusted = trusted ?? null;
+    this.trusted = trusted ?? store.trusted ?? null;
   }
 
   /** The manifest's own minimum target sensitivity: its clinical threshold's target. */
