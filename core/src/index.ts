@@ -124,6 +124,7 @@ export {
   ConflictError,
   CorruptLogError,
   TornLogError,
+  BelowMinimumError,
   unchangedDraft,
   verifyLog,
   logLines,

@@ -158,6 +158,15 @@ export interface SiteCalibrationStore {
   readonly trusted?: TrustedHeadMemory;
 }
 
+/** A change to a calibration that targets less sensitivity than the minimum in force: refused, nothing written. */
+export class BelowMinimumError extends InputError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BelowMinimumError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
 /** Another change reached the log first. Nothing was written; the admin reloads and reviews. */
 export class ConflictError extends Error {
   constructor(readonly head: AuditEntry | null, readonly expected: LogHead) {
@@ -529,7 +538,7 @@ export class SiteCalibrationLog {
       );
     }
     const below = belowMinimum(overlay.threshold.target_sensitivity, history);
-    if (below) throw new InputError(`calibration overlay ${show(overlay.version)} is refused: ${below}`);
+    if (below) throw new BelowMinimumError(`calibration overlay ${show(overlay.version)} is refused: ${below}`);
     applyOverlay(this.base, overlay);
     const entry = await sealEntry({
       seq: history.head.seq + 1,
@@ -562,7 +571,7 @@ export class SiteCalibrationLog {
     if (version === history.active) throw new InputError(`calibration version ${show(version)} is already active`);
     const { manifest } = await this.manifestOf(version);
     const below = belowMinimum(manifest.thresholds.clinical.target_sensitivity, history);
-    if (below) throw new InputError(`cannot roll back to calibration version ${show(version)}: ${below}`);
+    if (below) throw new BelowMinimumError(`cannot roll back to calibration version ${show(version)}: ${below}`);
     const accepted = history.entries.find(e => e.action === 'accept' && e.version === version);
     const method = manifest.calibration.selected;
     const entry = await sealEntry({
