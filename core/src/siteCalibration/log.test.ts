@@ -16,7 +16,7 @@ import {
 } from './log';
 import { UntrustedLogError, VolatileHeadMemory } from './trust';
 import { overlayHash } from './log';
-import { parseOverlay } from './overlay';
+import { parseOverlay, type CalibrationOverlay } from './overlay';
 import { DEMO_SHA, demoManifest, overlayJson } from '../testing/overlays';
 
 const manifest = demoManifest();
@@ -219,17 +219,27 @@ describe('verifyLog', () => {
 });
 
 /** A memory store that a test can delete, as a disk or a person might. */
-class DeletableStore extends MemorySiteCalibrationStore implements SiteCalibrationStore {
+class DeletableStore implements SiteCalibrationStore {
   deleted = false;
+  constructor(readonly memory = new MemorySiteCalibrationStore()) {}
+  get entries() {
+    return this.memory.entries;
+  }
   async readEntries() {
-    return this.deleted ? null : super.readEntries();
+    return this.deleted ? null : this.memory.readEntries();
+  }
+  readOverlay(version: string) {
+    return this.memory.readOverlay(version);
+  }
+  append(entry: AuditEntry, overlay?: CalibrationOverlay) {
+    return this.memory.append(entry, overlay);
   }
 }
 
 describe('a reader that remembers the head it trusted', () => {
   async function trustedReader() {
     const { store } = await threeEntryLog();
-    const deletable = Object.assign(new DeletableStore(), { entries: store.entries, overlays: store.overlays });
+    const deletable = new DeletableStore(store);
     const memory = new VolatileHeadMemory('this viewer');
     const reader = new SiteCalibrationLog({ store: deletable, manifest, clock, trusted: memory });
     const { head } = await reader.history();
