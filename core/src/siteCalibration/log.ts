@@ -6,16 +6,17 @@
  *
  * Nothing here ever rewrites the log. A rollback is a new entry that makes an earlier version
  * active again. A log that fails verification blocks every change (CorruptLogError) and is left
- * as it is for a person to restore from a backup. The one exception is a torn last line (an
- * interrupted write, never a whole entry): readers refuse it (TornLogError), and the writer cuts
- * it under its lock with a 'repair' entry that keeps the bytes cut (fileStore.ts recover()).
+ * as it is for a person to restore from a backup. The one exception is a torn last line (text
+ * after the last newline: an interrupted append, never reported done, since a change is reported
+ * only once its newline is on disk): readers refuse it (TornLogError), and the writer cuts it
+ * under its lock with a 'repair' entry that keeps the bytes cut (fileStore.ts recover()).
  *
  * Four actions: 'accept' (a new version), 'rollback' (an earlier one again), 'repair' (what a
  * writer mended: a torn tail cut, an orphan overlay moved aside; the active version is unchanged)
  * and 'policy' (the site raises its minimum target sensitivity; never lowers it).
  *
- * Storage is an interface (SiteCalibrationStore); adapters live in extension/src/siteCalibrationLog
- * (memory, IndexedDB, a JSONL file). Each must append atomically and only on top of the head the
+ * Storage is an interface (SiteCalibrationStore); adapters: memoryStores.ts, fileStore.ts (a JSONL
+ * file, Node only), and in extension/src/siteCalibration/ IndexedDB and the served read-only log. Each must append atomically and only on top of the head the
  * entry was built on: two admins recalibrating at once, the second gets a ConflictError naming
  * the first's change, and neither change is lost.
  *
@@ -99,7 +100,7 @@ export const EMPTY_HEAD: LogHead = Object.freeze({ seq: 0, hash: GENESIS_HASH })
 /** A stored line that could not even be read as an entry (a torn write, a stray edit). */
 export interface UnreadableEntry {
   readonly unreadable: string;
-  /** Text after the last newline: an interrupted append, which the writer may cut (never a whole entry). */
+  /** Text after the last newline: an interrupted append, which the writer may cut. */
   readonly torn?: true;
 }
 
