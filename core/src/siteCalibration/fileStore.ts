@@ -150,7 +150,7 @@ export class FileSiteCalibrationStore implements SiteCalibrationStore {
   }
 
   /** active.json's head: the log must still hold it. */
-  async readWitness(): Promise<{ name: string; head: LogHead | null }> {
+  async readHeadRecord(): Promise<{ name: string; head: LogHead | null }> {
     const active = await this.readActive();
     if (active && active.model_sha256 !== this.modelSha256) {
       throw new Error(`${join(this.dir, ACTIVE_FILE)} is for model sha256 ${active.model_sha256}, not ${this.modelSha256}`);
@@ -210,8 +210,8 @@ export class FileSiteCalibrationStore implements SiteCalibrationStore {
       const check = await verifyLog(stored, { modelSha256: this.modelSha256 });
       if (!check.ok) throw new CorruptLogError(check.position, check.problem);
       // A log cut behind active.json's back is not built on: the next entry would hide the cut.
-      const witness = (await this.readWitness()).head;
-      const cut = witness && headProblem(check.entries, witness, ACTIVE_FILE);
+      const record = (await this.readHeadRecord()).head;
+      const cut = record && headProblem(check.entries, record, ACTIVE_FILE);
       if (cut) throw cut;
       const conflict = appendConflict(check.entries[check.entries.length - 1] ?? null, entry);
       if (conflict) throw conflict;
@@ -262,8 +262,8 @@ export class FileSiteCalibrationStore implements SiteCalibrationStore {
       const options = { modelSha256: this.modelSha256, baseVersion: manifest.calibration.version, minTargetSensitivity: manifest.thresholds.clinical.target_sensitivity };
       const check = await verifyLog(parseLogText(kept.toString('utf8')), options);
       if (!check.ok) throw new CorruptLogError(check.position, check.problem);
-      const witness = (await this.readWitness()).head;
-      const lost = witness && headProblem(check.entries, witness, ACTIVE_FILE);
+      const record = (await this.readHeadRecord()).head;
+      const lost = record && headProblem(check.entries, record, ACTIVE_FILE);
       if (lost) throw lost;
 
       const repairs: RepairRecord[] = [];
@@ -294,7 +294,7 @@ export class FileSiteCalibrationStore implements SiteCalibrationStore {
         });
         moves.push([join(this.dir, OVERLAY_DIR, name), join(this.dir, movedTo)]);
       }
-      if (witness === null && check.entries.length > 0) {
+      if (record === null && check.entries.length > 0) {
         repairs.push({ what: 'head-record', detail: `${ACTIVE_FILE} was missing; rewritten from the log's head, entry ${check.entries.length}` });
       }
       if (repairs.length === 0) return [];

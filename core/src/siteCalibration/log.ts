@@ -149,7 +149,7 @@ export interface SiteCalibrationStore {
    * The head the store records apart from its lines (the file store's active.json), which the log
    * must still hold; `head` null: that record is missing. Left out by stores that keep none.
    */
-  readWitness?(): Promise<{ readonly name: string; readonly head: LogHead | null } | null>;
+  readHeadRecord?(): Promise<{ readonly name: string; readonly head: LogHead | null } | null>;
   /** Where the log is, in words for messages ("the served log https://…/log.jsonl"). */
   readonly where?: string;
   /**
@@ -470,15 +470,15 @@ export class SiteCalibrationLog {
       if (check.position === stored.length && bad?.torn === true) throw new TornLogError(check.position, bad.unreadable as string);
       throw new CorruptLogError(check.position, check.problem);
     }
-    const witness = (await this.store.readWitness?.()) ?? null;
-    if (witness && witness.head === null && check.entries.length > 0) {
+    const record = (await this.store.readHeadRecord?.()) ?? null;
+    if (record && record.head === null && check.entries.length > 0) {
       throw new UntrustedLogError(
         'truncated',
-        `${witness.name}, the record of its head kept beside it, is missing while the log holds ${check.entries.length} entries: ` +
+        `${record.name}, the record of its head kept beside it, is missing while the log holds ${check.entries.length} entries: ` +
           'the two may have been cut together; an administrator checks the log against a backup and rewrites the record with `chestaid-recalibrate --repair --actor NAME`',
       );
     }
-    const problem = (witness?.head && headProblem(check.entries, witness.head, `its own ${witness.name}`)) || (trusted && headProblem(check.entries, trusted, this.trusted?.who ?? 'this reader'));
+    const problem = (record?.head && headProblem(check.entries, record.head, `its own ${record.name}`)) || (trusted && headProblem(check.entries, trusted, this.trusted?.who ?? 'this reader'));
     if (problem) throw problem;
     if (this.trusted && (trusted?.seq !== check.head.seq || trusted.hash !== check.head.hash)) {
       await this.trusted.remember({ ...check.head, at: this.clock().toISOString() });

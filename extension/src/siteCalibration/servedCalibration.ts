@@ -122,7 +122,7 @@ export class ServedSiteCalibrationStore implements SiteCalibrationStore {
   }
 
   /** The served active.json's head (the CLI rewrites it after each append); head null when it is not served. */
-  async readWitness(): Promise<{ name: string; head: LogHead | null }> {
+  async readHeadRecord(): Promise<{ name: string; head: LogHead | null }> {
     const text = await this.get('active.json');
     if (text === null) return { name: 'active.json', head: null };
     const active = JSON.parse(text) as { model_sha256?: unknown; head?: { seq?: unknown; hash?: unknown } };
