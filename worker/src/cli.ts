@@ -59,8 +59,8 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
   --since YYYYMMDD       list only studies with StudyDate on or after this day (bounds each poll on
                          a large archive; a study acquired earlier but sent later is not seen)
 
-Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration (a corrupt
-calibration log included); 3 model
+Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration (a calibration
+log missing, cut back, rewound, torn or corrupt included); 3 model
 missing, invalid or tampered with; 4 PACS unreachable (--once); 5 some images failed (--once).`;
 
 export interface CliOptions {
