@@ -123,6 +123,9 @@ export {
   SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
+  TornLogError,
+  BelowMinimumError,
+  unchangedDraft,
   verifyLog,
   logLines,
   activeVersion,
@@ -143,7 +146,17 @@ export {
   type SiteCalibrationStore,
   type CalibrationHistory,
   type ChangeOptions,
+  type RepairRecord,
 } from './siteCalibration/log';
+export {
+  UntrustedLogError,
+  VolatileHeadMemory,
+  headProblem,
+  missingLog,
+  type TrustedHead,
+  type TrustedHeadMemory,
+  type UntrustedKind,
+} from './siteCalibration/trust';
 export {
   checkFeedback,
   currentLabels,

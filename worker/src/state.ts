@@ -8,6 +8,10 @@
  *   complete; an unchanged fingerprint lets the next poll skip the study without more requests.
  * - `failures`: attempts so far per result key; bounded, then the item moves to `deadLetter`.
  * - `deadLetter`: items given up on, with the reason; never retried until removed from the file.
+ * - `calibrationHeads`: the last calibration log head this worker verified, per model and log
+ *   (calibration.ts): a log that no longer holds it is refused. Unlike the rest, losing it loses
+ *   a check, not requests; removing an entry is how a person makes the worker trust a log
+ *   restored on purpose from an older backup.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -38,6 +42,8 @@ export interface StateData {
   studies: Record<string, StudyMemo>;
   failures: Record<string, FailureEntry>;
   deadLetter: Record<string, DeadLetterEntry>;
+  /** Optional: state files written before it have none. */
+  calibrationHeads?: Record<string, { readonly seq: number; readonly hash: string; readonly at: string }>;
 }
 
 export function emptyState(): StateData {
@@ -54,7 +60,7 @@ export class StateFileError extends Error {
 export class WorkerState {
   private constructor(
     readonly data: StateData,
-    private readonly file: string | null,
+    readonly file: string | null,
   ) {}
 
   static memory(): WorkerState {

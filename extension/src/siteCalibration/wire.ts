@@ -5,7 +5,7 @@
 import { type SiteCalibrationStore, type FeedbackStore, MemorySiteCalibrationStore, MemoryFeedbackStore, type OutboxStore } from '@chestaid/core';
 import type { CalibrationSource } from '../config';
 import { IndexedDbSiteCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
-import { ServedSiteCalibrationStore, servedCalibrationUrl } from './servedCalibration';
+import { BrowserHeadMemory, type HeadStorage, ServedSiteCalibrationStore, servedCalibrationUrl, trustedHeadKey } from './servedCalibration';
 
 export interface SiteStores {
   readonly calibrationStoreFor: ((modelSha256: string) => SiteCalibrationStore) | null;
@@ -22,9 +22,19 @@ function siteDatabase(): SiteDatabase | null {
   }
 }
 
+function localStorageOrNull(): HeadStorage | null {
+  try {
+    return (globalThis as { localStorage?: HeadStorage }).localStorage ?? null;
+  } catch {
+    // Reading localStorage itself throws where storage is blocked.
+    return null;
+  }
+}
+
 /**
  * The stores for `source`. The served log is fetched from beside the manifest (its absolute URL),
- * the only place besides the DICOMweb server ChestAid talks to.
+ * the only place besides the DICOMweb server ChestAid talks to; the head last trusted in it is
+ * remembered in this browser's localStorage, so a log deleted, cut or rewound is refused.
  */
 export function siteStores(source: CalibrationSource, manifestUrl: string): SiteStores {
   const db = siteDatabase();
@@ -32,7 +42,11 @@ export function siteStores(source: CalibrationSource, manifestUrl: string): Site
   const memory = new Map<string, MemorySiteCalibrationStore>();
   const calibrationStoreFor = {
     none: null,
-    served: () => new ServedSiteCalibrationStore(servedCalibrationUrl(manifestUrl)),
+    served: (sha: string) => {
+      const base = servedCalibrationUrl(manifestUrl);
+      const trusted = new BrowserHeadMemory(localStorageOrNull(), trustedHeadKey(new URL('log.jsonl', base).href, sha));
+      return new ServedSiteCalibrationStore(base, { trusted, modelSha256: sha });
+    },
     browser: (sha: string) => {
       if (db) return new IndexedDbSiteCalibrationStore(sha, db);
       const store = memory.get(sha) ?? new MemorySiteCalibrationStore();
