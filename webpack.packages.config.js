@@ -12,6 +12,7 @@
 const path = require('node:path');
 
 const ROOT = __dirname;
+const AJV_PRECOMPILED = require('./scripts/ajv-precompiled/webpack.cjs');
 const PACKAGES = {
   extension: { library: 'ChestAidExtension' },
   mode: { library: 'ChestAidMode' },
@@ -31,6 +32,9 @@ function externalsFor(packageJson) {
   const declared = new Set([...Object.keys(packageJson.dependencies ?? {}), ...Object.keys(packageJson.peerDependencies ?? {})]);
   return ({ request, contextInfo }, callback) => {
     if (contextInfo.issuerLayer === WORKER_LAYER) return callback();
+    // ajv itself gives way to validators compiled at build time (no eval under the viewer's CSP);
+    // their runtime helpers (ajv/dist/runtime/*) stay external.
+    if (request === 'ajv') return callback();
     const name = request.startsWith('@') ? request.split('/').slice(0, 2).join('/') : request.split('/')[0];
     if (HOST.test(request) || declared.has(name)) return callback(null, request);
     return callback();
@@ -60,9 +64,10 @@ module.exports = (env = {}) => {
     },
     externals: [externalsFor(packageJson)],
     externalsType: 'umd',
-    resolve: { extensions: ['.ts', '.tsx', '.js', '.json'], conditionNames: ['source', '...'] },
+    resolve: { extensions: ['.ts', '.tsx', '.js', '.json'], conditionNames: ['source', '...'], alias: AJV_PRECOMPILED.alias },
     module: {
       rules: [
+        AJV_PRECOMPILED.rule,
         { test: path.join(dir, 'src/inference/worker.ts'), layer: WORKER_LAYER },
         {
           test: /\.tsx?$/,
