@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { BANNER_CONFIRM, ROOT, launchChromium, watchedPage } from '../e2e/harness.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from '../pacs/orthanc.mjs';
 import { checkServer, get } from './routes.mjs';
 import { startNginx } from './nginxServer.mjs';
@@ -80,4 +81,37 @@ test('nginx marks content-addressed files immutable and revalidates the rest', a
   }
   // Content-addressed or not, only what the viewer fetches.
   assert.equal((await get(`${nginx.url}/models/sha256-${'a'.repeat(64)}/splits.json`)).status, 404);
+});
+
+test('through nginx, the built viewer lists the PACS and analyses a radiograph under the CSP, with nothing refused', { timeout: 480_000 }, async t => {
+  const demo = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
+  // A score away from 0 and 1, so the comparison means something.
+  const study = demo.studies.find(s => s.name === 'study-19');
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const problems = [];
+    const foreignRequests = [];
+    const page = await watchedPage(context, { viewerUrl: nginx.url, problems, foreignRequests });
+    await page.goto(`${nginx.url}/`);
+    await page.locator('[data-cy="chestaid-risk-header"]').waitFor({ timeout: 120_000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP make the page cross-origin isolated');
+
+    await page.goto(`${nginx.url}/chestaid?StudyInstanceUIDs=${study.StudyInstanceUID}`);
+    const panel = page.locator('[data-cy="chestaid-panel"]');
+    await panel.locator('[data-cy="chestaid-analyze"]:not([disabled])').waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => Boolean(window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.()), null, { timeout: 120_000 });
+    await page.locator(BANNER_CONFIRM).click({ timeout: 2000 }).catch(() => undefined);
+    await panel.locator('[data-cy="chestaid-analyze"]').click();
+    const score = panel.locator('[data-cy="chestaid-score"]');
+    await score.waitFor({ timeout: 180_000 });
+    const probability = Number(await score.getAttribute('data-probability'));
+    t.diagnostic(`${study.name}: ${probability} (expected ${study.expected.probability})`);
+    assert.ok(Math.abs(probability - study.expected.probability) <= 1e-3, `${probability} vs ${study.expected.probability}`);
+    // A CSP violation is a console error ("Refused to ..."), which watchedPage records.
+    assert.deepEqual(problems, []);
+    assert.deepEqual(foreignRequests, []);
+  } finally {
+    await browser.close();
+  }
 });
