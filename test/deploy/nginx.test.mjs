@@ -2,7 +2,7 @@
 // freshly built viewer and proxying a real Orthanc. The checks the dev server passes too are in
 // routes.mjs; this file adds what only nginx does: pre-compressed wasm and weights, and caching.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
