@@ -8,6 +8,10 @@
  *   complete; an unchanged fingerprint lets the next poll skip the study without more requests.
  * - `failures`: attempts so far per result key; bounded, then the item moves to `deadLetter`.
  * - `deadLetter`: items given up on, with the reason; never retried until removed from the file.
+ * - `refused`: images not analyzed because the model card excludes them (a lateral view, a FOR
+ *   PROCESSING image, a child younger than the card's range...), with the refusal. Not failures:
+ *   never retried, never scored, no SR; a state file written before this list existed reads as
+ *   having none.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -33,15 +37,25 @@ export interface DeadLetterEntry extends FailureEntry {
   readonly permanent: boolean;
 }
 
+export interface RefusedEntry {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+  readonly code: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
 export interface StateData {
   version: number;
   studies: Record<string, StudyMemo>;
   failures: Record<string, FailureEntry>;
   deadLetter: Record<string, DeadLetterEntry>;
+  refused: Record<string, RefusedEntry>;
 }
 
 export function emptyState(): StateData {
-  return { version: STATE_VERSION, studies: {}, failures: {}, deadLetter: {} };
+  return { version: STATE_VERSION, studies: {}, failures: {}, deadLetter: {}, refused: {} };
 }
 
 export class StateFileError extends Error {
@@ -79,6 +93,7 @@ export class WorkerState {
     if (data?.version !== STATE_VERSION || typeof data.studies !== 'object' || typeof data.failures !== 'object' || typeof data.deadLetter !== 'object') {
       throw new StateFileError(`state file ${file} has version ${JSON.stringify(data?.version)}; this worker writes version ${STATE_VERSION}`);
     }
+    if (typeof data.refused !== 'object' || data.refused === null) data.refused = {};
     return new WorkerState(data, file);
   }
 
