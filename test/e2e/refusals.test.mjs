@@ -63,7 +63,7 @@ test('the panel shows "Not analyzed: <reason>" for each, with no score, heatmap 
     assert.match(text.replace(/^Not analyzed: /, ''), kase.reason, kase.name);
     assert.ok(text.startsWith('Not analyzed: '), text);
     const panelText = await page.locator(PANEL).innerText();
-    assert.doesNotMatch(panelText, /Risk score|clinical threshold/i, `${kase.name}: no score in the panel`);
+    assert.doesNotMatch(panelText, /Risk score|(above|below) the clinical threshold|read first/i, `${kase.name}: no score in the panel`);
     assert.equal(await page.locator(`${PANEL} ${cy('chestaid-result')}`).count(), 0);
     assert.equal(await page.locator(`${PANEL} ${cy('chestaid-heatmap')}`).count(), 0, 'no heatmap controls');
     assert.equal(await page.locator(`${PANEL} ${cy('chestaid-feedback')}`).count(), 0, 'no feedback on a result that does not exist');
@@ -100,8 +100,11 @@ test('the triage page shows the reason in place of a score after Analyze all, ne
     assert.equal(row.status, 'refused', `${kase.name}: ${row.risk}`);
     assert.equal(row.group, 'refused');
     assert.equal(row.probability, undefined, `${kase.name} has no score`);
-    assert.ok(row.risk.startsWith('Not analyzed: '), row.risk);
-    assert.match(row.risk.replace(/^Not analyzed: /, '').trim(), kase.reason);
+    // The label, then the detail line under it.
+    const [label, detail] = row.risk.split('\n');
+    assert.ok(label.startsWith('Not analyzed: '), row.risk);
+    assert.match(label.replace(/^Not analyzed: /, '').trim(), kase.reason);
+    assert.equal(detail, 'The model card excludes this image: read it without ChestAid');
   }
   // Below every scored study (and the failed ones), never among them.
   const lastScored = rows.map(r => r.group).lastIndexOf('scored');

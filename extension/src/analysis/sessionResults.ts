@@ -69,7 +69,12 @@ export class SessionResults {
    * the version changes meanwhile it is stale, never current) and handed to `kept` unless it is
    * about other pixels than the image asked for. Resolves when the run has settled.
    */
-  run(image: ScoredImage, analyze: () => Promise<AnalysisOutcome>, kept: (outcome: AnalysisOutcome) => void): Promise<void> {
+  run(
+    image: ScoredImage,
+    analyze: () => Promise<AnalysisOutcome>,
+    kept: (outcome: AnalysisOutcome) => void,
+    refused: (refusal: Refusal) => void = () => undefined,
+  ): Promise<void> {
     const { key } = image;
     const known = this.running.get(key);
     if (known || this.current(key)) {
@@ -94,6 +99,7 @@ export class SessionResults {
           // A score of this key from before would contradict the refusal: it goes.
           this.outcomes.delete(key);
           this.refusals.set(key, error.refusal);
+          refused(error.refusal);
         } else if (!(error instanceof SupersededError)) this.failures.set(key, messageOf(error));
       },
     );

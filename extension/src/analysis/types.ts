@@ -42,6 +42,8 @@ export interface OutcomeStore {
    */
   findOther?(target: AnalysisTarget, model: ModelIdentity): Promise<{ outcome: AnalysisOutcome; calibrationVersion: string } | null>;
   save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
+  /** Keeps a refusal (not analyzed, with its reason), so the worklist shows it too. Optional. */
+  saveRefusal?(target: AnalysisTarget, refusal: Refusal, model: ModelIdentity): Promise<void>;
 }
 
 /**
