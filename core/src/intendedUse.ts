@@ -10,8 +10,8 @@
  * 2. PresentationIntentType FOR PROCESSING: raw detector data, before the vendor's processing that
  *    every training image had; the model has never seen one.
  * 3. ViewPosition other than PA or AP (LL, RL, LATERAL, LLO...): the card covers frontal views.
- *    Absent or empty ViewPosition is NOT refused: it is Type 2 in the CR and DX IODs and often
- *    left empty by real CR systems, so refusing it would refuse most of a CR archive; the
+ *    Absent or empty ViewPosition is NOT refused: it may be empty (Type 2 in the CR Series
+ *    module) and real CR systems often leave it so; refusing it would refuse much of a CR archive; the
  *    image-based out-of-distribution check after inference is the guard for an untagged lateral.
  * 4. BodyPartExamined that is tagged and is not the chest (CHEST, THORAX, LUNG and the like, the
  *    manifest's intended_use.body_parts). Absent or empty: not refused, for the same reason.
