@@ -16,6 +16,20 @@ export {
   type Interval,
 } from './manifest';
 export {
+  checkIntendedUse,
+  intendedUseOf,
+  imageExtent,
+  patientAgeOf,
+  notAnalyzedText,
+  NotAnalyzedError,
+  GATE_CODES,
+  type ImageAttributes,
+  type IntendedUse,
+  type IntendedUseAttributes,
+  type Refusal,
+} from './intendedUse';
+export {
+  paddingRange,
   toUnitGrey,
   unitGreyRows,
   voiLutLinear,

@@ -368,6 +368,7 @@ export class ChestAidService {
       image,
       () => analyzer.analyze(target, manifest),
       outcome => this.stored.save(image, outcome),
+      refusal => this.stored.saveRefusal(image, refusal),
     );
   }
 

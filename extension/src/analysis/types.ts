@@ -13,6 +13,7 @@ import type {
   Manifest,
   ModelIdentity,
   OutboxSummary,
+  Refusal,
   StoredFeedback,
 } from '@chestaid/core';
 import type { Applicability } from '../modalities';
@@ -43,6 +44,8 @@ export interface OutcomeStore {
    */
   findOther?(target: AnalysisTarget, model: ModelIdentity): Promise<{ outcome: AnalysisOutcome; calibrationVersion: string } | null>;
   save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
+  /** Keeps a refusal (not analyzed, with its reason), so the worklist shows it too. Optional. */
+  saveRefusal?(target: AnalysisTarget, refusal: Refusal, model: ModelIdentity): Promise<void>;
 }
 
 /**
@@ -163,9 +166,13 @@ export interface StudyImage {
 /** One row of the panel's image list: the image and where its analysis stands. */
 export interface ImageRow {
   readonly image: StudyImage;
-  /** stale: a result computed under another calibration version (outcome holds it; not current). */
-  readonly status: 'idle' | 'running' | 'done' | 'stale' | 'error';
+  /**
+   * stale: a result computed under another calibration version (outcome holds it; not current).
+   * not-analyzed: the model card excludes the image (refusal holds why): no score, ever.
+   */
+  readonly status: 'idle' | 'running' | 'done' | 'stale' | 'not-analyzed' | 'error';
   readonly outcome?: AnalysisOutcome;
+  readonly refusal?: Refusal;
   readonly message?: string;
   /** Whether it is the image in the active viewport. */
   readonly active: boolean;
@@ -186,6 +193,8 @@ export type AnalysisState =
   | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
   /** A result computed under another calibration version: shown as such, with a way to re-analyze. */
   | { readonly status: 'stale'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome; readonly calibrationVersion: string }
+  /** Refused before (or instead of) a score: shown as "Not analyzed: <reason>", no heatmap, nothing to save. */
+  | { readonly status: 'not-analyzed'; readonly target: AnalysisTarget; readonly refusal: Refusal }
   | { readonly status: 'error'; readonly message: string };
 
 /** The reader's ground truth for the active image's result. */

@@ -8,6 +8,7 @@
 import { useCallback, useSyncExternalStore } from 'react';
 
 import { blockedReason } from '../analysis/ChestAidService';
+import { notAnalyzedText } from '@chestaid/core';
 import { staleText, statusText } from './format';
 import { DownloadProgress } from './parts/DownloadProgress';
 import { Feedback } from './parts/Feedback';
@@ -68,7 +69,9 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         role={analysis.status === 'error' ? 'alert' : 'status'}
         aria-live="polite"
         // With a result (or the stale notice) on show the line repeats it: kept for screen readers only.
-        className={analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' || analysis.status === 'stale' ? 'sr-only' : undefined}
+        className={
+          analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' || analysis.status === 'stale' || analysis.status === 'not-analyzed' ? 'sr-only' : undefined
+        }
         // Messages carry hashes and URLs: long words that must wrap inside the panel.
         style={{ overflowWrap: 'anywhere' }}
         data-cy="chestaid-status"
@@ -81,6 +84,17 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
       {analysis.status === 'stale' && (
         <p className="rounded border p-3 text-xs" style={{ color: '#fbbf24' }} role="status" data-cy="chestaid-stale" data-version={analysis.calibrationVersion}>
           {staleText(analysis.calibrationVersion)}
+        </p>
+      )}
+      {analysis.status === 'not-analyzed' && (
+        // No score, so neither the green of "below threshold" nor the red of "above": a plain notice.
+        <p
+          className="rounded border p-3 text-xs font-semibold"
+          style={{ overflowWrap: 'anywhere' }}
+          data-cy="chestaid-not-analyzed"
+          data-code={analysis.refusal.code}
+        >
+          {notAnalyzedText(analysis.refusal)}
         </p>
       )}
       {(analysis.status === 'done' || state.archived || state.archive.status !== 'idle') && <PacsSection state={state} onSaveToPacs={onSaveToPacs} />}
