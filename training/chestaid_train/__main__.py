@@ -58,8 +58,12 @@ def cmd_fixtures(args) -> int:
 def cmd_input_check(args) -> int:
     from . import input_check
 
-    section = input_check.refresh_model_dir(Path(args.model_dir), Path(args.data),
-                                            Path(args.studies) if args.studies else None)
+    studies = args.studies
+    if studies is None:
+        # The fixture belongs to the committed demo model: another model leaves it alone.
+        demo_dir = REPO / "models" / "chestaid-demo"
+        studies = str(REPO / "test" / "demo-studies") if Path(args.model_dir).resolve() == demo_dir.resolve() else ""
+    section = input_check.refresh_model_dir(Path(args.model_dir), Path(args.data), Path(studies) if studies else None)
     print(input_check.report_markdown(section))
     warning = input_check.kept_warning(section)
     if warning:
@@ -111,8 +115,9 @@ def main(argv=None) -> int:
     c.add_argument("--model-dir", default=str(REPO / "models" / "chestaid-demo"))
     c.add_argument("--data", default=str(REPO / ".cache" / "demo-data"),
                    help="the model's data set; a synthetic one is generated here from the manifest's settings")
-    c.add_argument("--studies", default=str(REPO / "test" / "demo-studies"),
-                   help="demo studies whose scores go into test/fixtures/input-check.json ('' to skip)")
+    c.add_argument("--studies", default=None,
+                   help="demo studies whose scores go into test/fixtures/input-check.json (default: test/demo-studies "
+                        "for models/chestaid-demo, none for another model; '' to skip)")
     c.set_defaults(fn=cmd_input_check)
 
     args = p.parse_args(argv)

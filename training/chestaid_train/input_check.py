@@ -49,7 +49,7 @@ GRID = 16
 HIST_BINS = 16
 N_COMPONENTS = 16
 # The issue asks that at least 97 % of the in-distribution TEST images be kept. A threshold set at
-# exactly 97 % of 266 held-out images kept 96.0-96.8 % of the demo's test images (measured with 8
+# exactly 97 % of 266 held-out images kept 94.8-96.8 % of the demo's test images (measured with 8
 # to 48 components), so the rule aims at 99 % of the held-out images; KEPT_FLOOR is the promise,
 # checked on test by the report and the tests.
 TARGET_KEPT = 0.99
