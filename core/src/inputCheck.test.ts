@@ -85,7 +85,7 @@ describe('out-of-distribution classes', () => {
 
 describe('demo studies (test/demo-studies) are kept', () => {
   it.each(fixture.studies.map((s) => [s.name, s] as const))('%s', (_name, s) => {
-    const { attributes, pixels } = readDicom(resolve(FIXTURES, s.file));
+    const { attributes, pixels } = readDicom(readFileSync(resolve(FIXTURES, s.file)));
     const resized = resize(toUnitGrey(attributes, pixels, accepted), spec.width, spec.height, BILINEAR);
     const result = checkInput(resized, section);
     expect(result.inDistribution).toBe(true);
@@ -93,7 +93,7 @@ describe('demo studies (test/demo-studies) are kept', () => {
   });
 
   it('reads the same image from Preprocessor.runStored as from resize', () => {
-    const { attributes, pixels } = readDicom(resolve(FIXTURES, fixture.studies[0].file));
+    const { attributes, pixels } = readDicom(readFileSync(resolve(FIXTURES, fixture.studies[0].file)));
     const preprocessor = new Preprocessor(spec);
     preprocessor.runStored(attributes, pixels, accepted);
     const viaRunStored = checkInput(preprocessor.resizedImage, section).score;

@@ -88,7 +88,7 @@ it('finds parity fixtures to check', () => {
 });
 
 describe.each(cases)('parity with $name', ({ fixture, tol }) => {
-  const { attributes, pixels } = readDicom(resolve(PARITY_DIR, fixture.dicom));
+  const { attributes, pixels } = readDicom(readFileSync(resolve(PARITY_DIR, fixture.dicom)));
   const grey = toUnitGrey(attributes, pixels, accepted);
 
   it('reads the DICOM the fixture describes', () => {
@@ -137,7 +137,7 @@ describe('demo studies (test/demo-studies/index.json)', () => {
   it.each(index.studies.map((s) => [s.name, s] as const))(
     '%s converts to a grey image in [0, 1] and its expected probability gives the expected decision',
     (_name, study) => {
-      const { attributes, pixels } = readDicom(resolve(STUDIES_DIR, study.file));
+      const { attributes, pixels } = readDicom(readFileSync(resolve(STUDIES_DIR, study.file)));
       expect(attributes.photometricInterpretation).toBe(study.photometric);
       const grey = toUnitGrey(attributes, pixels, accepted);
       expect([grey.height, grey.width]).toEqual([study.rows, study.columns]);

@@ -206,7 +206,8 @@ def complete(section: dict, held_out: Sequence[np.ndarray], in_distribution: dic
     out-of-distribution class. Returns (the manifest section, the scores for the report figure)."""
     check = InputCheck({**section, "threshold": 0.0})
     held_scores = [check.score(im) for im in held_out]
-    thr = float(np.float32(kept_threshold(held_scores, target_kept)))
+    # Kept as a double: rounding it to float32 could drop the held-out image it was set on.
+    thr = kept_threshold(held_scores, target_kept)
     section = {**section, "threshold": thr, "target_kept": target_kept,
                "threshold_split": "+".join(THRESHOLD_SPLITS),
                "rule": f"smallest score keeping at least {100 * target_kept:g} % of the in-distribution held-out images"}
@@ -257,7 +258,9 @@ def scores_png(path: Path, scores: dict, threshold: float) -> Path:
     ax = fig.subplots()
     names = list(scores)
     data = [np.log10(np.maximum(scores[n], 1e-3)) for n in names]
-    ax.boxplot(data, vert=False, labels=[n.replace("ood:", "") for n in names], showfliers=True)
+    ax.boxplot(data, vert=False, showfliers=True)
+    # Set apart from boxplot: its `labels` argument was renamed in matplotlib 3.9.
+    ax.set_yticks(range(1, len(names) + 1), [n.replace("ood:", "") for n in names])
     ax.axvline(math.log10(threshold), color="crimson", linestyle="--", label=f"threshold {threshold:.3f}")
     ax.set_xlabel("log10 score (above the line: outside what the model was trained on)")
     ax.legend(loc="lower right")

@@ -216,7 +216,7 @@ def lateral_chest(rng: np.random.Generator) -> np.ndarray:
     back = rng.uniform(0.5, 0.6)
     for k in range(-6, 8):
         cy = k * 0.15
-        spine = np.maximum(spine, _cap(_ellipse(x, y, back - 0.02 * k * 0.0, cy, 0.09, 0.06)))
+        spine = np.maximum(spine, _cap(_ellipse(x, y, back, cy, 0.09, 0.06)))
     heart = 0.3 * _cap(_ellipse(x, y, -0.15, 0.25, 0.33, 0.3, 0.5))
     sternum = 0.25 * _cap(_capsule(x, y, (-0.62, -0.55), (-0.55, 0.35), 0.035))
     abdomen = 0.3 * np.clip((y - (0.45 + 0.15 * (x - 0.1) ** 2)) / 0.05, 0.0, 1.0) * (body > 0)
@@ -321,7 +321,7 @@ def generate(n_per_class: int = 40, seed: int = 15, classes=OOD_CLASSES) -> dict
     if unknown:
         raise ValueError(f"unknown out-of-distribution class(es) {unknown}; expected some of {list(OOD_CLASSES)}")
     out = {}
-    for i, name in enumerate(classes):
+    for name in classes:
         rng = np.random.default_rng(np.random.SeedSequence([seed, OOD_CLASSES.index(name)]))
         out[name] = [GENERATORS[name](rng) for _ in range(n_per_class)]
     return out

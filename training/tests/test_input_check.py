@@ -78,6 +78,14 @@ def test_a_fitted_check_keeps_images_like_its_training_set_and_catches_others():
     assert 0.5 < float(np.median(scores["test"])) < 2.0
 
 
+@pytest.mark.parametrize("n_held", [3, 7, 50])
+@pytest.mark.parametrize("target", [0.9, 0.99])
+def test_the_threshold_keeps_the_target_of_the_held_out_images_it_was_set_on(n_held, target):
+    section = ic.fit(_toy_images(60, 13), 4, 8, 8)
+    section, _ = ic.complete(section, _toy_images(n_held, 14), {}, {}, target_kept=target)
+    assert section["evaluation"]["kept"]["calib+val_report"]["rate"] >= target
+
+
 def test_the_score_is_the_ppca_formula_on_the_stored_float32_parameters():
     section = ic.fit(_toy_images(120, 6), n_components=4, grid=8, hist_bins=8)
     check = ic.InputCheck({**section, "threshold": 1.0})

@@ -1,9 +1,8 @@
 /**
- * A test-only DICOM reader (dcmjs): an uncompressed single-frame file -> the attributes and stored
- * values the core's pixel code takes. Shared by the parity and input-check tests.
+ * A test-only DICOM reader (dcmjs): an uncompressed single-frame file's bytes -> the attributes and
+ * stored values the core's pixel code takes. Shared by the parity and input-check tests, which read
+ * the file (no Node built-in here: the core's purity test covers testing/ too).
  */
-import { readFileSync } from 'node:fs';
-
 import type { PixelAttributes, StoredPixels } from '../pixels';
 
 // dcmjs ships no type declarations; this is the little of it the tests read DICOM with.
@@ -16,8 +15,7 @@ interface Dcmjs {
 const dcmjs: Dcmjs = require('dcmjs');
 
 /** A test-only reader: uncompressed single-frame DICOM -> attributes and stored values. */
-export function readDicom(path: string): { attributes: PixelAttributes; pixels: StoredPixels } {
-  const bytes = readFileSync(path);
+export function readDicom(bytes: Uint8Array): { attributes: PixelAttributes; pixels: StoredPixels } {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(buffer).dict);
   const num = (key: string) => (ds[key] === undefined || ds[key] === '' ? undefined : Number(ds[key]));
