@@ -124,6 +124,7 @@ describe('descriptor', () => {
   it('refuses an image that is not the square resized one, or values outside [0, 1], naming them', () => {
     expect(() => checkInput(grey(224, 200, () => 0.5), section)).toThrow(InputError);
     expect(() => checkInput(grey(224, 200, () => 0.5), section)).toThrow(/224 x 200/);
+    expect(() => checkInput(grey(256, 256, () => 0.5), section)).toThrow(/fitted on 224 x 224 images; got 256 x 256/);
     const bad = grey(224, 224, () => 0.5);
     bad.data[224 * 3 + 5] = 1.5;
     expect(() => checkInput(bad, section)).toThrow(/got 1.5 at row 3, column 5/);

@@ -36,7 +36,13 @@ interface Rate {
 export interface InputCheckSection {
   readonly method: 'ppca-descriptor';
   readonly version: string;
-  readonly descriptor: { readonly grid: number; readonly histogram_bins: number; readonly [key: string]: unknown };
+  readonly descriptor: {
+    readonly grid: number;
+    readonly histogram_bins: number;
+    /** The side of the image it was fitted on (the manifest's input size). */
+    readonly image_size?: number;
+    readonly [key: string]: unknown;
+  };
   readonly fit_split: string;
   readonly n_fit: number;
   readonly mean: F32Array;
@@ -155,6 +161,7 @@ export class InputCheck {
   readonly threshold: number;
   private readonly grid: number;
   private readonly bins: number;
+  private readonly imageSize: number | undefined;
   private readonly mean: Float64Array;
   private readonly scale: Float64Array;
   private readonly components: Float64Array;
@@ -166,6 +173,7 @@ export class InputCheck {
     if (problems.length > 0) throw new ManifestError(`model manifest input_check is invalid: ${problems.join('; ')}`);
     this.grid = section.descriptor.grid;
     this.bins = section.descriptor.histogram_bins;
+    this.imageSize = section.descriptor.image_size;
     this.mean = decodeF32(section.mean, 'mean');
     this.scale = decodeF32(section.scale, 'scale');
     this.components = decodeF32(section.components, 'components');
@@ -175,6 +183,10 @@ export class InputCheck {
   }
 
   score(image: GreyImage): number {
+    const side = this.imageSize;
+    if (side !== undefined && (image.width !== side || image.height !== side)) {
+      throw new InputError(`the input check was fitted on ${side} x ${side} images; got ${image.width} x ${image.height}`);
+    }
     const d = inputDescriptor(image, this.grid, this.bins);
     const n = d.length;
     const z = new Float64Array(n);

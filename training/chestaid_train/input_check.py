@@ -60,6 +60,11 @@ THRESHOLD_SPLITS = ("calib", "val_report")
 REPORT_TITLE = "Input check (out of distribution)"
 
 
+def grid_for(size: int, wanted: int = GRID) -> int:
+    """The largest grid up to `wanted` whose cells tile a size x size image exactly (16 for 224)."""
+    return next(g for g in range(min(wanted, size), 0, -1) if size % g == 0)
+
+
 def descriptor_size(grid: int = GRID, hist_bins: int = HIST_BINS) -> int:
     return grid * grid + hist_bins + 1
 
@@ -106,6 +111,7 @@ class InputCheck:
     def __init__(self, section: dict):
         d = section["descriptor"]
         self.grid, self.hist_bins = int(d["grid"]), int(d["histogram_bins"])
+        self.image_size = d.get("image_size")
         self.mean = decode_f32(section["mean"])
         self.scale = decode_f32(section["scale"])
         self.components = decode_f32(section["components"])
@@ -119,6 +125,9 @@ class InputCheck:
             raise ValueError("input_check holds one variance per component")
 
     def score(self, image: np.ndarray) -> float:
+        if self.image_size is not None and np.shape(image) != (self.image_size, self.image_size):
+            raise ValueError(f"the input check was fitted on {self.image_size} x {self.image_size} images, "
+                             f"got shape {np.shape(image)}")
         z = (descriptor(image, self.grid, self.hist_bins) - self.mean) / self.scale
         t = self.components @ z
         r = z - self.components.T @ t
@@ -129,9 +138,12 @@ class InputCheck:
         return {"in_distribution": s <= self.threshold, "score": s, "threshold": self.threshold}
 
 
-def fit(train_images: Iterable[np.ndarray], n_components: int = N_COMPONENTS, grid: int = GRID,
+def fit(train_images: Sequence[np.ndarray], n_components: int = N_COMPONENTS, grid: int | None = None,
         hist_bins: int = HIST_BINS) -> dict:
-    """Mean, scale and principal components of the training descriptors (no threshold yet)."""
+    """Mean, scale and principal components of the training descriptors (no threshold yet). The
+    grid defaults to grid_for(the images' side)."""
+    side = int(np.asarray(train_images[0]).shape[0])
+    grid = grid_for(side) if grid is None else grid
     x = np.stack([descriptor(im, grid, hist_bins) for im in train_images])
     n, dim = x.shape
     if not 0 < n_components < min(n, dim):
@@ -153,9 +165,10 @@ def fit(train_images: Iterable[np.ndarray], n_components: int = N_COMPONENTS, gr
         "version": VERSION,
         "descriptor": {
             "image": "the resized grey image the model sees (input.size), in [0, 1], before normalisation",
+            "image_size": side,
             "grid": grid,
             "histogram_bins": hist_bins,
-            "definition": f"[mean of each {preprocess.INPUT_SIZE // grid}x{preprocess.INPUT_SIZE // grid} cell of a "
+            "definition": f"[mean of each {side // grid}x{side // grid} cell of a "
                           f"{grid}x{grid} grid, row-major; fraction of pixels in each of {hist_bins} equal bins of "
                           "[0, 1] (bin floor(v * bins), the last bin closed); mean |g - g mirrored left-right| "
                           "over the grid]",
@@ -303,8 +316,9 @@ def resized_images(root: Path, records, cache=None, size: int = preprocess.INPUT
     return [decode_and_resize(root / r.path, size, data.load_grey) for r in records]
 
 
-def ood_images(classes, n_per_class: int = OOD_PER_CLASS, seed: int = OOD_SEED) -> dict[str, list[np.ndarray]]:
-    return {k: [preprocess.resize(np.ascontiguousarray(im, dtype=np.float32)) for im in v]
+def ood_images(classes, size: int = preprocess.INPUT_SIZE, n_per_class: int = OOD_PER_CLASS,
+               seed: int = OOD_SEED) -> dict[str, list[np.ndarray]]:
+    return {k: [preprocess.resize(np.ascontiguousarray(im, dtype=np.float32), size) for im in v]
             for k, v in ood_set.generate(n_per_class, seed, classes).items()}
 
 
@@ -316,14 +330,16 @@ def ood_note(classes, n_per_class: int = OOD_PER_CLASS, seed: int = OOD_SEED) ->
             + (f" Not measured here (source files not installed): {', '.join(missing)}." if missing else ""))
 
 
-def measure(root: Path, splits: dict, cache=None, n_components: int = N_COMPONENTS) -> tuple[dict, dict]:
-    """Fit on train, set the threshold on calib + val_report, measure on test and the OOD set."""
-    train = resized_images(root, splits[FIT_SPLIT], cache)
+def measure(root: Path, splits: dict, cache=None, size: int = preprocess.INPUT_SIZE,
+            n_components: int = N_COMPONENTS) -> tuple[dict, dict]:
+    """Fit on train, set the threshold on calib + val_report, measure on test and the OOD set, all
+    at the model's input size (the image the viewer's check reads)."""
+    train = resized_images(root, splits[FIT_SPLIT], cache, size)
     section = fit(train, min(n_components, len(train) - 2))
-    held = [im for s in THRESHOLD_SPLITS for im in resized_images(root, splits[s], cache)]
+    held = [im for s in THRESHOLD_SPLITS for im in resized_images(root, splits[s], cache, size)]
     classes = ood_set.available_classes()
-    return complete(section, held, {"test": resized_images(root, splits["test"], cache)}, ood_images(classes),
-                    ood_note=ood_note(classes))
+    return complete(section, held, {"test": resized_images(root, splits["test"], cache, size)},
+                    ood_images(classes, size), ood_note=ood_note(classes))
 
 
 def kept_warning(section: dict) -> str | None:
@@ -343,6 +359,7 @@ def write_fixture(man: dict, studies_dir: Path, path: Path = FIXTURE, n_chest: i
     from . import dicom
 
     check = InputCheck(man["input_check"])
+    size = int(man["input"]["size"]["height"])
     img_dir = path.parent / "input-check"
     if img_dir.exists():
         for f in img_dir.iterdir():
@@ -356,7 +373,7 @@ def write_fixture(man: dict, studies_dir: Path, path: Path = FIXTURE, n_chest: i
     sources = [(f"ood-{k}", k, v[0]) for k, v in ood.items()] + chests
     for name, klass, src in sources:
         unit = dicom.stored_to_unit_float(pydicom.dcmread(src)) if isinstance(src, Path) else np.asarray(src, np.float32)
-        u8 = np.floor(preprocess.resize(np.ascontiguousarray(unit, dtype=np.float32)) * 255.0 + 0.5).astype(np.uint8)
+        u8 = np.floor(preprocess.resize(np.ascontiguousarray(unit, dtype=np.float32), size) * 255.0 + 0.5).astype(np.uint8)
         (img_dir / f"{name}.u8").write_bytes(u8.tobytes())
         r = check.check(u8.astype(np.float32) / 255.0)
         images.append({"name": name, "class": klass, "file": f"input-check/{name}.u8", "shape": list(u8.shape),
@@ -364,12 +381,12 @@ def write_fixture(man: dict, studies_dir: Path, path: Path = FIXTURE, n_chest: i
     studies = []
     for s in index["studies"]:
         unit = dicom.stored_to_unit_float(pydicom.dcmread(Path(studies_dir) / s["file"]))
-        r = check.check(preprocess.resize(unit))
+        r = check.check(preprocess.resize(unit, size))
         studies.append({"name": s["name"], "file": f"../demo-studies/{s['file']}", "score": r["score"],
                         "in_distribution": r["in_distribution"]})
     doc = {
         "note": "Input-check scores from training/chestaid_train/input_check.py for the viewer's core to reproduce. "
-                "Images are 224 x 224 uint8 row-major, read as value / 255 (float32).",
+                "Images are input.size x input.size uint8 row-major, read as value / 255 (float32).",
         "manifest": "models/chestaid-demo/manifest.json",
         "threshold": check.threshold,
         # Relative: the same float32 image on both sides differs only by summation order; a study
@@ -407,7 +424,10 @@ def refresh_model_dir(model_dir: Path, data_root: Path, studies_dir: Path | None
     missing = [r.path for part in splits.values() for r in part if not (Path(data_root) / r.path).is_file()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} images of the splits are missing under {data_root}, e.g. {missing[0]}")
-    section, scores = measure(Path(data_root), splits)
+    size = man["input"]["size"]
+    if size["height"] != size["width"]:
+        raise ValueError(f"the input check reads a square input; the manifest's is {size['height']} x {size['width']}")
+    section, scores = measure(Path(data_root), splits, size=int(size["height"]))
     man["schema_version"] = manifest_lib.SCHEMA_VERSION
     man["input_check"] = section
     manifest_lib.write(man, model_dir / "manifest.json")

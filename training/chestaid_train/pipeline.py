@@ -174,7 +174,7 @@ def run(
         },
     }
     # Model-independent: fitted on the images alone (input_check.py).
-    man["input_check"], check_scores = input_check.measure(root, splits, cache)
+    man["input_check"], check_scores = input_check.measure(root, splits, cache, cfg.size)
     manifest_lib.write(man, model_dir / "manifest.json")
     (model_dir / "MODEL_CARD.md").write_text(manifest_lib.model_card(man))
     extra = {"Grad-CAM pointing game (test)": (

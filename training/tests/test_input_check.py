@@ -183,3 +183,18 @@ def test_the_fixture_scores_are_what_the_committed_manifest_gives(demo_manifest)
         raw = np.frombuffer((ic.FIXTURE.parent / case["file"]).read_bytes(), np.uint8).reshape(case["shape"])
         assert check.score(raw.astype(np.float32) / 255.0) == pytest.approx(case["score"], rel=1e-12)
     assert all(s["in_distribution"] for s in doc["studies"])
+
+
+@pytest.mark.parametrize("size, grid", [(224, 16), (64, 16), (96, 16), (100, 10), (80, 16), (33, 11), (37, 1)])
+def test_the_grid_tiles_the_model_input_size_exactly(size, grid):
+    assert ic.grid_for(size) == grid
+
+
+def test_a_check_fitted_at_one_size_refuses_another():
+    images = [np.pad(im, 16) for im in _toy_images(40, 15)]  # 64 x 64: a model trained at --image-size 64
+    section = ic.fit(images, 4)
+    assert section["descriptor"]["image_size"] == 64 and section["descriptor"]["grid"] == 16
+    check = ic.InputCheck({**section, "threshold": 1.0})
+    check.score(images[0])
+    with pytest.raises(ValueError, match="fitted on 64 x 64"):
+        check.score(_toy_images(1, 16)[0])
