@@ -16,7 +16,8 @@ const dcmjs: Dcmjs = require('dcmjs');
 
 /** A test-only reader: uncompressed single-frame DICOM -> attributes and stored values. */
 export function readDicom(bytes: Uint8Array): { attributes: PixelAttributes; pixels: StoredPixels } {
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const buffer = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(buffer).set(bytes);
   const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(buffer).dict);
   const num = (key: string) => (ds[key] === undefined || ds[key] === '' ? undefined : Number(ds[key]));
   const multi = (key: string) => {
