@@ -32,7 +32,7 @@ interface Rate {
   readonly ci_high: number | null;
 }
 
-/** The manifest's `input_check` section (schema 1.2.0). */
+/** The manifest's `input_check` section (schema 1.3.0). */
 export interface InputCheckSection {
   readonly method: 'ppca-descriptor';
   readonly version: string;

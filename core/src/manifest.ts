@@ -102,7 +102,7 @@ export interface Manifest {
     readonly bin_edges: readonly number[];
     readonly counts: readonly number[];
   };
-  /** Since schema 1.2.0; a manifest without it has no image-based out-of-distribution check. */
+  /** Since schema 1.3.0; a manifest without it has no image-based out-of-distribution check. */
   readonly input_check?: InputCheckSection;
   readonly intended_use: {
     readonly summary: string;

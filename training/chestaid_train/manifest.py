@@ -10,9 +10,10 @@ from pathlib import Path
 
 from . import preprocess
 
-# 1.1.0: data.official_id_overlap (optional). 1.2.0: input_check (optional; input_check.py).
-# Additions are minor; the viewer reads every 1.x.
-SCHEMA_VERSION = "1.2.0"
+# 1.1.0: data.official_id_overlap (optional). 1.2.0 is the intended-use gate's fields (branch
+# trust-gate). 1.3.0: input_check (optional; input_check.py). Additions are minor; the viewer
+# reads every 1.x.
+SCHEMA_VERSION = "1.3.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
