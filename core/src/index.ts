@@ -65,6 +65,14 @@ export {
   type PlattParams,
   type IsotonicParams,
 } from './calibration';
+export {
+  checkInput,
+  InputCheck,
+  inputDescriptor,
+  inputCheckProblems,
+  type InputCheckResult,
+  type InputCheckSection,
+} from './inputCheck';
 export { decide, checkThreshold, ABOVE_LABEL, BELOW_LABEL, type Decision } from './threshold';
 export { relu, normalise, upsample, camToHeatmap } from './cam';
 export {

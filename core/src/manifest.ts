@@ -9,6 +9,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../schema/manifest.schema.json';
 import { calibrationProblems, type CalibrationSection } from './calibration';
 import { ManifestError, show } from './errors';
+import { inputCheckProblems, type InputCheckSection } from './inputCheck';
 
 /** The schema major this viewer reads; a breaking change in the manifest bumps it. */
 export const SUPPORTED_SCHEMA_MAJOR = 1;
@@ -101,6 +102,8 @@ export interface Manifest {
     readonly bin_edges: readonly number[];
     readonly counts: readonly number[];
   };
+  /** Since schema 1.3.0; a manifest without it has no image-based out-of-distribution check. */
+  readonly input_check?: InputCheckSection;
   readonly intended_use: {
     readonly summary: string;
     readonly disclaimer: string;
@@ -183,6 +186,10 @@ export function parseManifest(json: unknown): Manifest {
   const problems = calibrationProblems(manifest.calibration);
   if (problems.length > 0) {
     throw new ManifestError(`model manifest calibration is invalid: ${problems.join('; ')}`);
+  }
+  const checkProblems = manifest.input_check ? inputCheckProblems(manifest.input_check) : [];
+  if (checkProblems.length > 0) {
+    throw new ManifestError(`model manifest input_check is invalid: ${checkProblems.join('; ')}`);
   }
   return deepFreeze(manifest);
 }

@@ -12,8 +12,9 @@ from . import preprocess
 
 # 1.1.0: data.official_id_overlap (optional). 1.2.0: intended_use.patient_age, view_positions and
 # body_parts, the intended-use gate's rules (required: a manifest without them would let every age,
-# view and body part through). The viewer reads every 1.x.
-SCHEMA_VERSION = "1.2.0"
+# view and body part through). 1.3.0: input_check (optional; input_check.py). The viewer reads
+# every 1.x.
+SCHEMA_VERSION = "1.3.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
@@ -173,6 +174,15 @@ def model_card(manifest: dict) -> str:
     extra = manifest.get("evaluation", {}).get("pointing_game")
     if extra is not None:
         lines += ["", f"Pointing game on test (CAM peak inside the lesion mask): {_fmt(extra)}."]
+    check = manifest.get("input_check")
+    if check is not None:
+        ev = check["evaluation"]
+        lines += ["", "## Input check", "",
+                  "Before a score is shown, the resized grey image is compared with the training images "
+                  f"(`{check['method']}` version {check['version']}, model-independent); above {check['threshold']:.4f} "
+                  "the image is reported as outside what this model was trained on. "
+                  f"Kept on test: {_fmt(ev['kept']['test']['rate'])}; caught per out-of-distribution class: "
+                  + ", ".join(f"{k} {_fmt(v['rate'])}" for k, v in ev["caught"].items()) + "."]
     lines += ["", "## Caveats", "",
               "- A calibrated score is calibrated for the population it was fitted on; recalibrate on a local cohort "
               "(100-300 cases) before use at another site or scanner.",
