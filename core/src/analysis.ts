@@ -1,5 +1,5 @@
 /**
- * One Analyze: the intended-use gate (intendedUse.ts), then DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
+ * One Analyze: the intended-use gate (intendedUse.ts) and the input check (inputCheck.ts), then DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
  * and normalised CAM. Pure orchestration of the staged modules around a Classifier the caller
  * supplies; display-sized heatmaps are the heatmap layer's business (cam.upsample at its own size).
  */
@@ -7,6 +7,7 @@ import { calibrate } from './calibration';
 import { normalise, relu } from './cam';
 import type { Classifier } from './classifier';
 import { InputError, show } from './errors';
+import { checkInput } from './inputCheck';
 import { checkIntendedUse, intendedUseOf, NotAnalyzedError, type ImageAttributes } from './intendedUse';
 import type { Manifest } from './manifest';
 import type { StoredPixels } from './pixels';
@@ -33,9 +34,13 @@ export interface AnalyzeOptions {
   preprocessor?: Preprocessor;
 }
 
+/** The refusal an image gets when the input check finds it unlike the training images. */
+export const OUT_OF_DISTRIBUTION = 'out-of-distribution';
+
 /**
  * Throws NotAnalyzedError, before the classifier is asked for anything, when the model card
- * excludes the image; InputError when the pixels cannot be read as a radiograph.
+ * excludes the image or when it does not look like the images the model was trained on (the
+ * manifest's input_check); InputError when the pixels cannot be read as a radiograph.
  */
 export async function analyze(
   attributes: ImageAttributes,
@@ -51,6 +56,17 @@ export async function analyze(
   const input = preprocessor.runStored(attributes, pixels, { acceptedModalities: manifest.input.grey.accepted_modalities });
   const refusal = checkIntendedUse(attributes, pixels, intendedUseOf(manifest));
   if (refusal) throw new NotAnalyzedError(refusal);
+  // The input check reads the resized image, not the network, so it runs before inference: an
+  // image it refuses costs no model run and can never leave a score behind.
+  if (manifest.input_check) {
+    const seen = checkInput(preprocessor.resizedImage, manifest.input_check);
+    if (!seen.inDistribution) {
+      throw new NotAnalyzedError({
+        code: OUT_OF_DISTRIBUTION,
+        reason: `outside what this model was trained on (input check ${seen.score.toFixed(1)} > ${seen.threshold.toFixed(1)}: the image does not look like a frontal chest radiograph)`,
+      });
+    }
+  }
   const output = await classifier.run(input, preprocessor.dims);
 
   const [camHeight, camWidth] = output.camDims;
