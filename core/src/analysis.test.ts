@@ -1,21 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { analyze } from './analysis';
+import { analyze, OUT_OF_DISTRIBUTION } from './analysis';
 import { calibrate } from './calibration';
 import type { Classifier, ClassifierOutput } from './classifier';
 import { InputError } from './errors';
+import { NotAnalyzedError } from './intendedUse';
 import { parseManifest } from './manifest';
 import type { PixelAttributes } from './pixels';
 import type { TensorDims } from './preprocess';
 
-const manifest = parseManifest(
+const demoManifest = parseManifest(
   JSON.parse(readFileSync(resolve(__dirname, '../../models/chestaid-demo/manifest.json'), 'utf8')),
 );
+/** The demo manifest without its input check: the ramp image below is no radiograph. */
+const manifest = { ...demoManifest, input_check: undefined };
 
 const ATTRS: PixelAttributes = {
-  rows: 30,
-  columns: 20,
+  // The smallest matrix the intended-use gate lets through (intendedUse.test.ts).
+  rows: 240,
+  columns: 224,
   samplesPerPixel: 1,
   photometricInterpretation: 'MONOCHROME2',
   bitsAllocated: 16,
@@ -35,7 +39,7 @@ class FakeClassifier implements Classifier {
 }
 
 describe('analyze', () => {
-  const pixels = Uint16Array.from({ length: 600 }, (_, i) => (i * 7) % 4096);
+  const pixels = Uint16Array.from({ length: 240 * 224 }, (_, i) => (i * 7) % 4096);
 
   it('feeds the classifier the manifest-sized tensor and calibrates, decides and normalises its output', async () => {
     const classifier = new FakeClassifier({ logit: 0.25, cam: Float32Array.from([0, 2, -1, 4]), camDims: [2, 2] });
@@ -60,6 +64,15 @@ describe('analyze', () => {
     await expect(analyze({ ...ATTRS, modality: 'CT' }, pixels, manifest, classifier)).rejects.toThrow(
       /this image is CT/,
     );
+    expect(classifier.calls).toHaveLength(0);
+  });
+
+  it('refuses an image unlike the training images (the input check) before running the model', async () => {
+    const classifier = new FakeClassifier({ logit: 0, cam: new Float32Array(4), camDims: [2, 2] });
+    const refused = analyze(ATTRS, pixels, demoManifest, classifier);
+    await expect(refused).rejects.toThrow(NotAnalyzedError);
+    await expect(refused).rejects.toMatchObject({ refusal: { code: OUT_OF_DISTRIBUTION } });
+    await expect(refused).rejects.toThrow(/outside what this model was trained on/);
     expect(classifier.calls).toHaveLength(0);
   });
 

@@ -1,5 +1,5 @@
 /**
- * One Analyze: DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
+ * One Analyze: the intended-use gate (intendedUse.ts) and the input check (inputCheck.ts), then DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
  * and normalised CAM. Pure orchestration of the staged modules around a Classifier the caller
  * supplies; display-sized heatmaps are the heatmap layer's business (cam.upsample at its own size).
  */
@@ -7,8 +7,10 @@ import { calibrate } from './calibration';
 import { normalise, relu } from './cam';
 import type { Classifier } from './classifier';
 import { InputError, show } from './errors';
+import { checkInput } from './inputCheck';
+import { checkIntendedUse, intendedUseOf, NotAnalyzedError, type ImageAttributes } from './intendedUse';
 import type { Manifest } from './manifest';
-import type { PixelAttributes, StoredPixels } from './pixels';
+import type { StoredPixels } from './pixels';
 import { Preprocessor, inputSpecOf } from './preprocess';
 import type { GreyImage } from './resize';
 import { decide, type Decision } from './threshold';
@@ -32,8 +34,16 @@ export interface AnalyzeOptions {
   preprocessor?: Preprocessor;
 }
 
+/** The refusal an image gets when the input check finds it unlike the training images. */
+export const OUT_OF_DISTRIBUTION = 'out-of-distribution';
+
+/**
+ * Throws NotAnalyzedError, before the classifier is asked for anything, when the model card
+ * excludes the image or when it does not look like the images the model was trained on (the
+ * manifest's input_check); InputError when the pixels cannot be read as a radiograph.
+ */
 export async function analyze(
-  attributes: PixelAttributes,
+  attributes: ImageAttributes,
   pixels: StoredPixels,
   manifest: Manifest,
   classifier: Classifier,
@@ -41,7 +51,22 @@ export async function analyze(
 ): Promise<Analysis> {
   const preprocessor = options.preprocessor ?? new Preprocessor(inputSpecOf(manifest));
   // Straight from the stored pixels: no full-size float copy of the image (Preprocessor.runStored).
+  // Its checks first: an image that cannot be read as a radiograph at all (CT, RGB, corrupt) is
+  // named for that, before the card's rules judge what kind of radiograph it is.
   const input = preprocessor.runStored(attributes, pixels, { acceptedModalities: manifest.input.grey.accepted_modalities });
+  const refusal = checkIntendedUse(attributes, pixels, intendedUseOf(manifest));
+  if (refusal) throw new NotAnalyzedError(refusal);
+  // The input check reads the resized image, not the network, so it runs before inference: an
+  // image it refuses costs no model run and can never leave a score behind.
+  if (manifest.input_check) {
+    const seen = checkInput(preprocessor.resizedImage, manifest.input_check);
+    if (!seen.inDistribution) {
+      throw new NotAnalyzedError({
+        code: OUT_OF_DISTRIBUTION,
+        reason: `outside what this model was trained on (input check ${seen.score.toFixed(1)} > ${seen.threshold.toFixed(1)}: the image does not look like a frontal chest radiograph)`,
+      });
+    }
+  }
   const output = await classifier.run(input, preprocessor.dims);
 
   const [camHeight, camWidth] = output.camDims;

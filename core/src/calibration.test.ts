@@ -102,7 +102,7 @@ describe('calibrationProblems', () => {
   });
 });
 
-describe('the output clip of schema 1.2.0', () => {
+describe('the output clip of schema 1.4.0', () => {
   const clip = clipBounds(8); // [0.1, 0.9]
 
   it('holds every method inside [1/(n+2), 1 - 1/(n+2)] and leaves the middle alone', () => {

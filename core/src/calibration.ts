@@ -5,9 +5,9 @@
  *   temperature  p = sigmoid(z / T)          params { temperature: T }, T > 0
  *   platt        p = sigmoid(a * z + b)      params { a, b }
  *   isotonic     p = interp(z, x, y)         params { x, y }, end values held outside [x0, xn]
- *   none         p = sigmoid(z)              params {} (selectable from manifest schema 1.2.0)
+ *   none         p = sigmoid(z)              params {} (selectable from manifest schema 1.4.0)
  *
- * then, where the params carry `clip: { low, high }` (schema 1.2.0: [1/(n+2), 1 - 1/(n+2)], n the
+ * then, where the params carry `clip: { low, high }` (schema 1.4.0: [1/(n+2), 1 - 1/(n+2)], n the
  * fitting cases), p is clipped to [low, high], so a calibrated score is never exactly 0 or 1.
  * Params without a clip (older manifests) are applied unclipped, as they always were.
  *
@@ -20,7 +20,7 @@ export type CalibrationMethod = 'temperature' | 'platt' | 'isotonic';
 
 export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['temperature', 'platt', 'isotonic'];
 
-/** What a manifest may select: a fitted method or 'none', the plain sigmoid (schema 1.2.0). */
+/** What a manifest may select: a fitted method or 'none', the plain sigmoid (schema 1.4.0). */
 export type SelectableMethod = 'none' | CalibrationMethod;
 
 /** The output range of a calibrator fitted on n cases: [1/(n+2), 1 - 1/(n+2)]. */
@@ -50,7 +50,7 @@ export interface IsotonicParams {
 /**
  * The part of the manifest's `calibration` section calibration reads.
  *
- * `selected` may be 'none' in a manifest of schema 1.2.0 (the schema admits it and calibrateWith
+ * `selected` may be 'none' in a manifest of schema 1.4.0 (the schema admits it and calibrateWith
  * applies it), but is typed with the three fitted methods: the audit log's entries
  * (siteCalibration/log.ts, AuditEntry.method) and the overlay format know only those, and widening
  * this type must come with them (see the recalibration work's report).

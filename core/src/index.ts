@@ -16,6 +16,20 @@ export {
   type Interval,
 } from './manifest';
 export {
+  checkIntendedUse,
+  intendedUseOf,
+  imageExtent,
+  patientAgeOf,
+  notAnalyzedText,
+  NotAnalyzedError,
+  GATE_CODES,
+  type ImageAttributes,
+  type IntendedUse,
+  type IntendedUseAttributes,
+  type Refusal,
+} from './intendedUse';
+export {
+  paddingRange,
   toUnitGrey,
   unitGreyRows,
   voiLutLinear,
@@ -56,6 +70,14 @@ export {
   type PlattParams,
   type IsotonicParams,
 } from './calibration';
+export {
+  checkInput,
+  InputCheck,
+  inputDescriptor,
+  inputCheckProblems,
+  type InputCheckResult,
+  type InputCheckSection,
+} from './inputCheck';
 export { decide, checkThreshold, ABOVE_LABEL, BELOW_LABEL, type Decision } from './threshold';
 export { relu, normalise, upsample, camToHeatmap } from './cam';
 export {
@@ -128,6 +150,9 @@ export {
   SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
+  TornLogError,
+  BelowMinimumError,
+  unchangedDraft,
   verifyLog,
   logLines,
   activeVersion,
@@ -148,7 +173,17 @@ export {
   type SiteCalibrationStore,
   type CalibrationHistory,
   type ChangeOptions,
+  type RepairRecord,
 } from './siteCalibration/log';
+export {
+  UntrustedLogError,
+  VolatileHeadMemory,
+  headProblem,
+  missingLog,
+  type TrustedHead,
+  type TrustedHeadMemory,
+  type UntrustedKind,
+} from './siteCalibration/trust';
 export {
   checkFeedback,
   currentLabels,
@@ -167,7 +202,23 @@ export {
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
-export { FeedbackBook, type FeedbackBookOptions } from './siteCalibration/feedbackBook';
+export { FeedbackBook, type FeedbackBookOptions, type Recorded } from './siteCalibration/feedbackBook';
+export {
+  FeedbackOutbox,
+  OutboxRunner,
+  OUTBOX_BACKOFF,
+  EMPTY_OUTBOX,
+  newDelivery,
+  outboxDelay,
+  summarize as summarizeOutbox,
+  type DeliveryState,
+  type FeedbackDelivery,
+  type FeedbackOutboxOptions,
+  type OutboxBackoff,
+  type OutboxRunnerOptions,
+  type OutboxStore,
+  type OutboxSummary,
+} from './siteCalibration/feedbackOutbox';
 export { MemorySiteCalibrationStore, MemoryFeedbackStore } from './siteCalibration/memoryStores';
 export * from './dicom';
 export * from './dicomweb/client';

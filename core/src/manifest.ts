@@ -9,6 +9,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../schema/manifest.schema.json';
 import { calibrationProblems, type CalibrationSection } from './calibration';
 import { ManifestError, show } from './errors';
+import { inputCheckProblems, type InputCheckSection } from './inputCheck';
 
 /** The schema major this viewer reads; a breaking change in the manifest bumps it. */
 export const SUPPORTED_SCHEMA_MAJOR = 1;
@@ -32,7 +33,7 @@ export interface Interval {
   readonly ci_high: number | null;
 }
 
-/** How a threshold proves its sensitivity (manifest thresholds.clinical.proof, schema 1.2.0). */
+/** How a threshold proves its sensitivity (manifest thresholds.clinical.proof, schema 1.4.0). */
 export interface ThresholdProof {
   readonly level: number;
   readonly one_sided: true;
@@ -84,7 +85,7 @@ export interface Manifest {
   };
   readonly calibration: CalibrationSection & {
     readonly version: string;
-    /** 'oof_nll' from schema 1.2.0 (cross-validated NLL on `split`), 'ece' before. */
+    /** 'oof_nll' from schema 1.4.0 (cross-validated NLL on `split`), 'ece' before. */
     readonly selection: { readonly metric: 'ece' | 'oof_nll'; readonly split: string; readonly n_bins: number };
     readonly methods: CalibrationSection['methods'] & {
       readonly [method: string]: { readonly metrics: CalibrationMetrics };
@@ -97,9 +98,9 @@ export interface Manifest {
       readonly target_sensitivity: number;
       readonly split: string;
       readonly at_threshold: Readonly<Record<string, unknown>>;
-      /** Schema 1.2.0: false only for a smoke run that could not prove the target. */
+      /** Schema 1.4.0: false only for a smoke run that could not prove the target. */
       readonly proven?: boolean;
-      /** Schema 1.2.0: the one-sided Clopper-Pearson proof of the target sensitivity. */
+      /** Schema 1.4.0: the one-sided Clopper-Pearson proof of the target sensitivity. */
       readonly proof?: ThresholdProof;
       readonly point_estimate_threshold?: number;
     };
@@ -118,10 +119,18 @@ export interface Manifest {
     readonly bin_edges: readonly number[];
     readonly counts: readonly number[];
   };
+  /** Since schema 1.3.0; a manifest without it has no image-based out-of-distribution check. */
+  readonly input_check?: InputCheckSection;
   readonly intended_use: {
     readonly summary: string;
     readonly disclaimer: string;
     readonly out_of_scope?: readonly string[];
+    /** The ages the card covers, in years; max_years null: no upper bound. */
+    readonly patient_age: { readonly min_years: number; readonly max_years: number | null };
+    /** ViewPosition values of the views the card covers (frontal: PA, AP). */
+    readonly view_positions: readonly string[];
+    /** BodyPartExamined values that name the chest. */
+    readonly body_parts: readonly string[];
   };
 }
 
@@ -194,6 +203,10 @@ export function parseManifest(json: unknown): Manifest {
   const problems = calibrationProblems(manifest.calibration);
   if (problems.length > 0) {
     throw new ManifestError(`model manifest calibration is invalid: ${problems.join('; ')}`);
+  }
+  const checkProblems = manifest.input_check ? inputCheckProblems(manifest.input_check) : [];
+  if (checkProblems.length > 0) {
+    throw new ManifestError(`model manifest input_check is invalid: ${checkProblems.join('; ')}`);
   }
   return deepFreeze(manifest);
 }

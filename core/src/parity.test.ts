@@ -13,9 +13,10 @@ import { resolve } from 'node:path';
 import { calibrate, calibrateWith, CALIBRATION_METHODS } from './calibration';
 import { normalise, upsample } from './cam';
 import { parseManifest } from './manifest';
-import { toUnitGrey, type PixelAttributes, type StoredPixels } from './pixels';
+import { toUnitGrey } from './pixels';
 import { inputSpecOf, preprocess } from './preprocess';
 import { BILINEAR, resize } from './resize';
+import { readDicom } from './testing/dicomFile';
 import { decide } from './threshold';
 
 const REPO = resolve(__dirname, '../..');
@@ -55,54 +56,9 @@ interface DemoIndex {
   }[];
 }
 
-// dcmjs ships no type declarations; this is the little of it the test reads DICOM with.
-interface Dcmjs {
-  data: {
-    DicomMessage: { readFile(buffer: ArrayBuffer): { dict: unknown } };
-    DicomMetaDictionary: { naturalizeDataset(dict: unknown): Record<string, unknown> };
-  };
-}
-const dcmjs: Dcmjs = require('dcmjs');
-
 const manifest = parseManifest(JSON.parse(readFileSync(resolve(REPO, 'models/chestaid-demo/manifest.json'), 'utf8')));
 const spec = inputSpecOf(manifest);
 const accepted = { acceptedModalities: manifest.input.grey.accepted_modalities };
-
-/** A test-only reader: uncompressed single-frame DICOM -> attributes and stored values. */
-function readDicom(path: string): { attributes: PixelAttributes; pixels: StoredPixels } {
-  const bytes = readFileSync(path);
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(buffer).dict);
-  const num = (key: string) => (ds[key] === undefined || ds[key] === '' ? undefined : Number(ds[key]));
-  const multi = (key: string) => {
-    const v = ds[key];
-    if (v === undefined || v === '') return undefined;
-    return Array.isArray(v) ? v.map(Number) : Number(v);
-  };
-  const attributes: PixelAttributes = {
-    rows: Number(ds.Rows),
-    columns: Number(ds.Columns),
-    samplesPerPixel: Number(ds.SamplesPerPixel),
-    photometricInterpretation: String(ds.PhotometricInterpretation),
-    bitsAllocated: Number(ds.BitsAllocated),
-    bitsStored: Number(ds.BitsStored),
-    pixelRepresentation: Number(ds.PixelRepresentation),
-    rescaleSlope: num('RescaleSlope'),
-    rescaleIntercept: num('RescaleIntercept'),
-    windowCenter: multi('WindowCenter'),
-    windowWidth: multi('WindowWidth'),
-    numberOfFrames: num('NumberOfFrames'),
-    modality: ds.Modality === undefined ? undefined : String(ds.Modality),
-    voiLutFunction: ds.VOILUTFunction === undefined ? undefined : String(ds.VOILUTFunction),
-  };
-  const frame = (ds.PixelData as ArrayBuffer[])[0];
-  const signed = attributes.pixelRepresentation === 1;
-  const pixels =
-    attributes.bitsAllocated === 8
-      ? signed ? new Int8Array(frame) : new Uint8Array(frame)
-      : signed ? new Int16Array(frame) : new Uint16Array(frame);
-  return { attributes, pixels };
-}
 
 function readF32(path: string): Float32Array {
   const bytes = readFileSync(path);
@@ -132,7 +88,7 @@ it('finds parity fixtures to check', () => {
 });
 
 describe.each(cases)('parity with $name', ({ fixture, tol }) => {
-  const { attributes, pixels } = readDicom(resolve(PARITY_DIR, fixture.dicom));
+  const { attributes, pixels } = readDicom(readFileSync(resolve(PARITY_DIR, fixture.dicom)));
   const grey = toUnitGrey(attributes, pixels, accepted);
 
   it('reads the DICOM the fixture describes', () => {
@@ -181,7 +137,7 @@ describe('demo studies (test/demo-studies/index.json)', () => {
   it.each(index.studies.map((s) => [s.name, s] as const))(
     '%s converts to a grey image in [0, 1] and its expected probability gives the expected decision',
     (_name, study) => {
-      const { attributes, pixels } = readDicom(resolve(STUDIES_DIR, study.file));
+      const { attributes, pixels } = readDicom(readFileSync(resolve(STUDIES_DIR, study.file)));
       expect(attributes.photometricInterpretation).toBe(study.photometric);
       const grey = toUnitGrey(attributes, pixels, accepted);
       expect([grey.height, grey.width]).toEqual([study.rows, study.columns]);

@@ -40,6 +40,14 @@ describe('preprocess', () => {
     expect(p.run(ramp(6, 6))).toBe(first);
   });
 
+  it('Preprocessor keeps the resized grey image of its last run for the input check', () => {
+    const p = new Preprocessor(SPEC);
+    p.run(ramp(9, 7));
+    const { data, width, height } = p.resizedImage;
+    expect([width, height]).toEqual([5, 4]);
+    expect(Array.from(data)).toEqual(Array.from(resize(ramp(9, 7), 5, 4, BILINEAR).data));
+  });
+
   it('refuses grey values outside [0, 1], naming the value and where it is', () => {
     const grey = ramp(3, 2);
     grey.data[4] = 1.5;

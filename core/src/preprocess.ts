@@ -98,6 +98,14 @@ export class Preprocessor {
     this.tensor = new Float32Array(3 * spec.height * spec.width);
   }
 
+  /**
+   * The resized grey image of the last run or runStored, before normalisation: what the input
+   * check (inputCheck.ts) reads. Overwritten by the next call, like the tensor.
+   */
+  get resizedImage(): GreyImage {
+    return { data: this.resized, width: this.spec.width, height: this.spec.height };
+  }
+
   run(grey: GreyImage): Float32Array {
     checkUnitRange(grey);
     const resized = resize(grey, this.spec.width, this.spec.height, BILINEAR, this.resized);

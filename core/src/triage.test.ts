@@ -38,6 +38,10 @@ function failed(study: string, reason: string, over: Partial<ResultRecord> = {})
   return { ...scored(study, 0, over), status: 'failed', reason, ...over } as unknown as ResultRecord;
 }
 
+function refused(study: string, reason: string, over: Partial<ResultRecord> = {}): ResultRecord {
+  return { ...scored(study, 0, over), status: 'refused', code: 'non-frontal-view', reason, ...over } as unknown as ResultRecord;
+}
+
 const entry = (uid: string, status: StudyStatus, date = '20260101', time = '120000'): TriageEntry => ({
   studyInstanceUID: uid,
   date,
@@ -148,6 +152,21 @@ describe('studyStatus', () => {
     expect(studyStatus(facts([failed('s', 'old model', { modelSha256: SHA_B })]), MODEL)).toEqual({ kind: 'unanalyzed' });
   });
 
+  it('shows a study whose only current results are refusals as refused, with the reason, and never as a score', () => {
+    expect(studyStatus(facts([refused('s', 'a LL view')]), MODEL)).toEqual({ kind: 'refused', code: 'non-frontal-view', reason: 'a LL view' });
+    // The frontal view of the same study is scored: that score is the study's, the lateral adds nothing.
+    const both = studyStatus(facts([refused('s', 'a LL view', { sopInstanceUID: 'lat' }), scored('s', 0.7, { sopInstanceUID: 'pa' })]), MODEL);
+    expect(both.kind === 'scored' && [both.probability, both.image.sopInstanceUID, both.failedImages]).toEqual([0.7, 'pa', 0]);
+    // A failure needs a person's look first.
+    expect(studyStatus(facts([refused('s', 'a LL view', { sopInstanceUID: 'lat' }), failed('s', 'corrupt')]), MODEL).kind).toBe('failed');
+    expect(studyStatus(facts([refused('s', 'a LL view', { modelSha256: SHA_B })]), MODEL)).toEqual({ kind: 'unanalyzed' });
+  });
+
+  it('refuses to store a refusal without its code or reason', () => {
+    expect(() => checkRecord(refused('s', ''))).toThrow(/code and reason/);
+    expect(() => checkRecord({ ...refused('s', 'a LL view'), code: '' } as ResultRecord)).toThrow(/code and reason/);
+  });
+
   it('lets a study-level problem of the last run explain an unscored study, not hide a score', () => {
     const problem = { kind: 'failed' as const, reason: 'series could not be listed' };
     expect(studyStatus(facts([], { problem }), MODEL)).toEqual({ kind: 'failed', reason: 'series could not be listed' });
@@ -165,8 +184,9 @@ describe('studyStatus', () => {
 });
 
 describe('orderByRisk', () => {
-  it('puts scored studies first, highest score first, then failed, stale, unanalyzed, not applicable', () => {
+  it('puts scored studies first, highest score first, then failed, refused, stale, unanalyzed, not applicable', () => {
     const entries = [
+      entry('ref', { kind: 'refused', code: 'for-processing', reason: 'a FOR PROCESSING image' }),
       entry('na', { kind: 'not-applicable', reason: 'CT' }),
       entry('un', { kind: 'unanalyzed' }),
       entry('low', score(0.1)),
@@ -175,8 +195,8 @@ describe('orderByRisk', () => {
       entry('high', score(0.95)),
       entry('mid', score(0.5)),
     ];
-    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'fail', 'st', 'un', 'na']);
-    expect(GROUP_ORDER).toEqual(['scored', 'failed', 'stale', 'unanalyzed', 'not-applicable']);
+    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'fail', 'ref', 'st', 'un', 'na']);
+    expect(GROUP_ORDER).toEqual(['scored', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable']);
   });
 
   it('keeps every study, and does not change its input', () => {

@@ -29,6 +29,8 @@ export type ResultRecord = ImageIdentity &
   } & (
     | { readonly status: 'scored'; readonly probability: number }
     | { readonly status: 'failed'; readonly reason: string }
+    /** Not analyzed: the model card excludes the image (intendedUse.ts) or a later check refused it. */
+    | { readonly status: 'refused'; readonly code: string; readonly reason: string }
   );
 
 /** study, series, instance, model sha256, calibration version: what a result is stored under. */
@@ -65,6 +67,9 @@ export function checkRecord<R extends ResultRecord>(record: R): R {
   if (record.status === 'failed' && !record.reason) {
     throw new Error('a failed triage result needs its reason');
   }
+  if (record.status === 'refused' && !(record.reason && record.code)) {
+    throw new Error('a triage result not analyzed needs its code and reason');
+  }
   return record;
 }
 
@@ -93,6 +98,8 @@ export type StudyStatus =
       readonly failedImages: number;
     }
   | { readonly kind: 'failed'; readonly reason: string }
+  /** Every current result of the study is a refusal: no score, never ranked, the reason shown instead. */
+  | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
   | { readonly kind: 'stale'; readonly scoredBy: ModelIdentity; readonly analyzedAt: number }
   | { readonly kind: 'unanalyzed' }
   | { readonly kind: 'not-applicable'; readonly reason: string };
@@ -102,9 +109,11 @@ export type TriageGroup = StudyStatus['kind'];
 /**
  * The groups, top to bottom. Failures come straight after the scores: a person has to look at
  * them (Analyze all cannot fix a corrupt file), while stale and unanalyzed studies only wait for
- * a run. Studies ChestAid does not read (no CR/DX image) close the list, still visible.
+ * a run. Studies the model card excludes (refused: a lateral view, a child outside its ages...)
+ * follow: read without ChestAid, in the usual order, never ranked by a score they do not have.
+ * Studies ChestAid does not read (no CR/DX image) close the list, still visible.
  */
-export const GROUP_ORDER: readonly TriageGroup[] = ['scored', 'failed', 'stale', 'unanalyzed', 'not-applicable'];
+export const GROUP_ORDER: readonly TriageGroup[] = ['scored', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable'];
 
 export interface StudyFacts {
   /** Every stored result of the study, under any model. */
@@ -123,7 +132,8 @@ function compareStrings(a: string, b: string): number {
 
 /**
  * A study's status under `model`. A current score wins over everything (it is what the reader
- * needs); then a current failure; then a result from another model or calibration (stale, never
+ * needs: a frontal view's score beside its study's refused lateral); then a current failure; then a
+ * current refusal; then a result from another model or calibration (stale, never
  * mixed in); then nothing.
  */
 export function studyStatus({ records, applicable, notApplicableReason, problem }: StudyFacts, model: ModelIdentity): StudyStatus {
@@ -154,6 +164,11 @@ export function studyStatus({ records, applicable, notApplicableReason, problem 
   if (failed.length > 0) {
     const latest = [...failed].sort((a, b) => b.analyzedAt - a.analyzedAt)[0];
     return { kind: 'failed', reason: latest.reason };
+  }
+  const refused = current.filter((r): r is Extract<ResultRecord, { status: 'refused' }> => r.status === 'refused');
+  if (refused.length > 0) {
+    const latest = [...refused].sort((a, b) => b.analyzedAt - a.analyzedAt)[0];
+    return { kind: 'refused', code: latest.code, reason: latest.reason };
   }
   const older = records.filter(record => record.status === 'scored');
   if (older.length > 0) {

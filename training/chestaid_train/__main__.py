@@ -1,9 +1,11 @@
-"""Command line: `python3 -m chestaid_train {run,demo,synth,fixtures} ...` (run from training/).
+"""Command line: `python3 -m chestaid_train {run,demo,synth,fixtures,input-check} ...` (run from training/).
 
   run       the whole pipeline on a Kaggle-layout folder (train -> calibrate -> evaluate -> export -> manifest)
   demo      generate the synthetic set, train `chestaid-demo` on CPU, write the demo studies and fixtures
   synth     write a synthetic data set in the Kaggle layout
   fixtures  rewrite the parity fixtures and demo studies from an existing model directory
+  input-check  fit the out-of-distribution input check of an existing model (no retraining) into
+            its manifest, report and model card, and print its figures
 
 Under torchrun (`torchrun --nproc_per_node N -m chestaid_train run ...`) training is distributed;
 rank 0 alone calibrates, evaluates and exports.
@@ -53,6 +55,22 @@ def cmd_fixtures(args) -> int:
     return 0
 
 
+def cmd_input_check(args) -> int:
+    from . import input_check
+
+    studies = args.studies
+    if studies is None:
+        # The fixture belongs to the committed demo model: another model leaves it alone.
+        demo_dir = REPO / "models" / "chestaid-demo"
+        studies = str(REPO / "test" / "demo-studies") if Path(args.model_dir).resolve() == demo_dir.resolve() else ""
+    section = input_check.refresh_model_dir(Path(args.model_dir), Path(args.data), Path(studies) if studies else None)
+    print(input_check.report_markdown(section))
+    warning = input_check.kept_warning(section)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m chestaid_train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,6 +113,15 @@ def main(argv=None) -> int:
     f.add_argument("--run-dir", default=str(REPO / "runs" / "chestaid-demo"))
     f.add_argument("--data", default=str(REPO / ".cache" / "demo-data"))
     f.set_defaults(fn=cmd_fixtures)
+
+    c = sub.add_parser("input-check", help="fit the input check of an existing model into its manifest and report")
+    c.add_argument("--model-dir", default=str(REPO / "models" / "chestaid-demo"))
+    c.add_argument("--data", default=str(REPO / ".cache" / "demo-data"),
+                   help="the model's data set; a synthetic one is generated here from the manifest's settings")
+    c.add_argument("--studies", default=None,
+                   help="demo studies whose scores go into test/fixtures/input-check.json (default: test/demo-studies "
+                        "for models/chestaid-demo, none for another model; '' to skip)")
+    c.set_defaults(fn=cmd_input_check)
 
     args = p.parse_args(argv)
     try:

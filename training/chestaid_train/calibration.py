@@ -22,7 +22,7 @@ Every fitted calibrator clips its output to [1/(n+2), 1 - 1/(n+2)], n = the case
 fitted on (``params["clip"] = {"low", "high"}``; the viewer applies the same clip). n cases
 cannot support a probability closer to 0 or 1 than that (the Laplace estimate of a class seen
 n times in n), and an exact 0 or 1 makes one miss cost an infinite log-loss. Parameters without
-a clip (manifests written before 1.2.0) are applied unclipped, as they were.
+a clip (manifests written before 1.4.0) are applied unclipped, as they were.
 
 Selection (:func:`select_by_cv`) is by a proper scoring rule, on the ``calib`` split only:
 

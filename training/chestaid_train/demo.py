@@ -146,6 +146,10 @@ def write_fixtures_and_studies(model_dir: Path, data_root: Path, run_dir: Path,
         "studies": index,
     }, indent=1) + "\n")
     _write_calibration_fixture(run_dir, man)
+    if "input_check" in man:
+        from . import input_check
+
+        input_check.write_fixture(man, studies_dir)
 
 
 def _write_parity_case(parity_dir: Path, name: str, entry: dict, unit: np.ndarray, x: torch.Tensor,

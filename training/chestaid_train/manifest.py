@@ -10,10 +10,12 @@ from pathlib import Path
 
 from . import preprocess
 
-# 1.1.0: data.official_id_overlap (optional). 1.2.0: calibration selected by out-of-fold NLL (selection.metric
-# "oof_nll", selected may be "none"), params.clip, metrics.ece_if_calibrated, thresholds.clinical.proof.
-# Additions are minor; the viewer reads every 1.x.
-SCHEMA_VERSION = "1.2.0"
+# 1.1.0: data.official_id_overlap (optional). 1.2.0: intended_use.patient_age, view_positions and
+# body_parts, the intended-use gate's rules (required: a manifest without them would let every age,
+# view and body part through). 1.3.0: input_check (optional; input_check.py). 1.4.0: calibration
+# selected by out-of-fold NLL (selection.metric "oof_nll", selected may be "none"), params.clip,
+# metrics.ece_if_calibrated, thresholds.clinical.proof. Additions are minor; the viewer reads every 1.x.
+SCHEMA_VERSION = "1.4.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
@@ -28,9 +30,17 @@ INTENDED_USE = (
     "Triage support in an emergency department: flag adult or paediatric frontal chest radiographs "
     "(CR/DX) with a higher risk of pneumonia so that they are read first, and show where the model looked."
 )
+# The intended-use gate (core/src/intendedUse.ts) refuses, before inference, images these exclude.
+# Ages: from 1 year (the youngest patients of the Kaggle set; an infant's chest, its thymus and
+# proportions, was never seen in training), no upper bound (the card covers adults).
+PATIENT_AGE = {"min_years": 1, "max_years": None}
+VIEW_POSITIONS = ["PA", "AP"]
+BODY_PARTS = ["CHEST", "THORAX", "LUNG", "LUNGS", "THORACIC"]
 OUT_OF_SCOPE = [
     "Diagnosis or exclusion of pneumonia without a radiologist's reading.",
     "Modalities other than CR/DX, lateral views, RGB or multi-frame images.",
+    "Tagged views other than PA or AP, body parts other than the chest, FOR PROCESSING (raw) images, "
+    "patients younger than 1 year, and images smaller than the model's input: refused, not scored.",
     "Other findings (effusion, pneumothorax, tuberculosis, COVID-19, tubes and lines).",
     "Populations unlike the training data (the Kaggle set is paediatric, ages 1-5, one centre) without local recalibration.",
 ]
@@ -120,7 +130,15 @@ def model_card(manifest: dict) -> str:
               "ImageNet normalisation, resize without keeping the aspect ratio.",
               "- Outputs: the logit and a Grad-CAM map of the last dense block (model attention, not lesion location).",
               f"- Created: {m['created']}.", ""]
-    lines += ["## Intended use", "", manifest["intended_use"]["summary"], "", "## Out of scope", ""]
+    use = manifest["intended_use"]
+    age = use["patient_age"]
+    years = "year" if age["min_years"] == 1 else "years"
+    ages = (f"{age['min_years']} {years} and older" if age["max_years"] is None
+            else f"{age['min_years']} to {age['max_years']} years")
+    lines += ["## Intended use", "", use["summary"], "",
+              f"- Views (ViewPosition): {', '.join(use['view_positions'])}; body part (BodyPartExamined): "
+              f"{', '.join(use['body_parts'])}; patient age: {ages}. Images tagged otherwise are not analyzed.",
+              "", "## Out of scope", ""]
     lines += [f"- {x}" for x in manifest["intended_use"].get("out_of_scope", [])] + [""]
     lines += ["## Data", "", f"- Data set: {d['dataset']}" + (" (synthetic)" if d["synthetic"] else ""),
               f"- Patient-level split, seed {d['split_seed']}:", ""]
@@ -151,7 +169,7 @@ def model_card(manifest: dict) -> str:
     else:
         lines += [f"Fitted on `calib`, compared on `{sel['split']}` by ECE ({sel['n_bins']} equal-width bins). "
                   f"Selected: **{cal['selected']}** (calibration version {cal['version']}).", ""]
-    # Manifests before 1.2.0 have no ECE-if-calibrated: their card keeps its old columns.
+    # Manifests before 1.4.0 have no ECE-if-calibrated: their card keeps its old columns.
     with_floor = any("ece_if_calibrated" in v["metrics"] for v in cal["methods"].values())
     lines += (["| method | parameters | ECE | ECE if calibrated | Brier |", "|---|---|---|---|---|"] if with_floor
               else ["| method | parameters | ECE | Brier |", "|---|---|---|---|"])
@@ -195,6 +213,15 @@ def model_card(manifest: dict) -> str:
     extra = manifest.get("evaluation", {}).get("pointing_game")
     if extra is not None:
         lines += ["", f"Pointing game on test (CAM peak inside the lesion mask): {_fmt(extra)}."]
+    check = manifest.get("input_check")
+    if check is not None:
+        ev = check["evaluation"]
+        lines += ["", "## Input check", "",
+                  "Before a score is shown, the resized grey image is compared with the training images "
+                  f"(`{check['method']}` version {check['version']}, model-independent); above {check['threshold']:.4f} "
+                  "the image is reported as outside what this model was trained on. "
+                  f"Kept on test: {_fmt(ev['kept']['test']['rate'])}; caught per out-of-distribution class: "
+                  + ", ".join(f"{k} {_fmt(v['rate'])}" for k, v in ev["caught"].items()) + "."]
     lines += ["", "## Caveats", "",
               "- A calibrated score is calibrated for the population it was fitted on; recalibrate on a local cohort "
               "(100-300 cases) before use at another site or scanner.",

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from . import calibration, cam as cam_lib, data, export, manifest as manifest_lib, preprocess, report, threshold
+from . import calibration, cam as cam_lib, data, export, input_check, manifest as manifest_lib, preprocess, report, threshold
 from .resize_cache import ResizeCache
 from .train import TrainConfig, load_checkpoint, resize_cache_for, train
 
@@ -176,8 +176,13 @@ def run(
             "summary": manifest_lib.INTENDED_USE,
             "disclaimer": manifest_lib.DISCLAIMER + (" " + manifest_lib.SYNTHETIC_WARNING if synthetic else ""),
             "out_of_scope": manifest_lib.OUT_OF_SCOPE,
+            "patient_age": manifest_lib.PATIENT_AGE,
+            "view_positions": manifest_lib.VIEW_POSITIONS,
+            "body_parts": manifest_lib.BODY_PARTS,
         },
     }
+    # Model-independent: fitted on the images alone (input_check.py).
+    man["input_check"], check_scores = input_check.measure(root, splits, cache, cfg.size)
     manifest_lib.write(man, model_dir / "manifest.json")
     (model_dir / "MODEL_CARD.md").write_text(manifest_lib.model_card(man))
     extra = {"Grad-CAM pointing game (test)": (
@@ -185,6 +190,10 @@ def run(
         f"(n = {len(pos)})." if pointing is not None else "No lesion masks with this data set.")}
     report.write_report(model_dir, model_id=model_id, synthetic=synthetic, splits=arrays, calibration=cal,
                         threshold=thr, extra=extra, metrics=evaluated)
+    input_check.write_report_section(model_dir, man["input_check"], check_scores)
+    warning = input_check.kept_warning(man["input_check"])
+    if warning:
+        print(f"warning: {warning}", flush=True)
     for name in ("history.csv", "splits.json"):
         if (run_dir / name).is_file():
             shutil.copy2(run_dir / name, model_dir / name)

@@ -39,7 +39,7 @@ RULE = (
     "highest threshold whose one-sided 95 % Clopper-Pearson lower bound on sensitivity on the split "
     "reaches the target"
 )
-# The point-estimate rule of manifests before schema 1.2.0, kept for reading them and for comparison.
+# The point-estimate rule of manifests before schema 1.4.0, kept for reading them and for comparison.
 POINT_RULE = "highest threshold whose sensitivity on the split is >= target"
 LEVEL = 0.95
 RATE_NAMES = ("sensitivity", "specificity", "ppv", "npv", "f1")

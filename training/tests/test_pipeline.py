@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chestaid_train import data, export, manifest
+from chestaid_train import data, export, manifest, ood_set
 
 TRAINING = Path(__file__).resolve().parents[1]
 
@@ -66,6 +66,33 @@ def test_the_per_epoch_log_is_written(tiny_run):
     history = json.loads((tiny_run / "run" / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2]
     assert all(h["images_per_second"] > 0 and 0 <= h["val_auc"] <= 1 for h in history)
+
+
+def test_the_run_fits_the_input_check_and_reports_it(tiny_run):
+    man = json.loads((tiny_run / "model" / "manifest.json").read_text())
+    check = man["input_check"]
+    assert check["fit_split"] == "train" and check["n_fit"] == man["data"]["splits"]["train"]["images"]
+    assert check["evaluation"]["kept"]["calib+val_report"]["rate"] >= check["target_kept"]
+    assert set(check["evaluation"]["caught"]) == set(ood_set.OOD_CLASSES)
+    assert "## Input check (out of distribution)" in (tiny_run / "model" / "report.md").read_text()
+
+
+def test_input_check_refits_an_existing_model_and_changes_nothing_else(tiny_run, tiny_dataset, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_run / "model", model)
+    before = json.loads((model / "manifest.json").read_text())
+    stripped = {k: v for k, v in before.items() if k != "input_check"}
+    (model / "manifest.json").write_text(json.dumps({**stripped, "schema_version": "1.1.0"}))
+    res = _cli("input-check", "--model-dir", str(model), "--data", str(tiny_dataset), "--studies", "")
+    assert res.returncode == 0, res.stderr[-3000:]
+    after = json.loads((model / "manifest.json").read_text())
+    assert {k: v for k, v in after.items() if k != "input_check"} == {**stripped, "schema_version": manifest.SCHEMA_VERSION}
+    # The check depends on the images alone: the refit gives the run's own section.
+    assert after["input_check"] == before["input_check"]
+    assert "| test |" in res.stdout
+    assert (model / "report.md").read_text().count("## Input check (out of distribution)") == 1
 
 
 def test_the_report_and_card_say_the_data_are_synthetic(tiny_run):

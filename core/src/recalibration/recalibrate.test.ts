@@ -81,7 +81,7 @@ describe('recalibrate', () => {
     const report = recalibrate(shifted, options);
     const overlay = {
       ...demoManifest,
-      schema_version: '1.2.0',
+      schema_version: '1.4.0',
       calibration: { version: '2', ...report.manifest.calibration },
       thresholds: report.manifest.thresholds,
     };

@@ -13,7 +13,7 @@ import { mulberry32, randomIndex } from './random';
 /** The rule, word for word as the manifest stores it (threshold.RULE). */
 export const THRESHOLD_RULE =
   'highest threshold whose one-sided 95 % Clopper-Pearson lower bound on sensitivity on the split reaches the target';
-/** The point-estimate rule of manifests before schema 1.2.0 (threshold.POINT_RULE). */
+/** The point-estimate rule of manifests before schema 1.4.0 (threshold.POINT_RULE). */
 export const POINT_THRESHOLD_RULE = 'highest threshold whose sensitivity on the split is >= target';
 /** Confidence level of the proof. */
 export const PROOF_LEVEL = 0.95;

@@ -8,6 +8,7 @@
  * The report is taken structurally (the fields used here), so this file depends on the report's
  * shape, not on the fitting code.
  */
+import type { ClipParams } from '../calibration';
 import type { Manifest } from '../manifest';
 import { sha256Hex } from '../siteCalibration/log';
 import { OVERLAY_SCHEMA_VERSION, type CalibrationOverlay } from '../siteCalibration/overlay';
@@ -71,16 +72,17 @@ function metrics(m: MetricsLike) {
 }
 
 /**
- * The chosen calibration in the overlay's terms. The overlay format (siteCalibration/overlay.ts,
- * overlay schema 1.0) knows the three fitted methods and no output clip: 'none' is carried as its
- * exact equivalent, temperature 1 (sigmoid(z / 1) = sigmoid(z)), and the clip is left out, so an
- * accepted overlay applies the fit unclipped until that format learns `clip`.
+ * The chosen calibration in the overlay's terms, applying exactly what was fitted. The overlay
+ * format (siteCalibration/overlay.ts) names the three fitted methods: 'none' is carried as its
+ * exact equivalent, temperature 1 (sigmoid(z / 1) = sigmoid(z)), with the same clip. Every fit's
+ * output clip travels in params.clip (overlay schema 1.1.0).
  */
 function overlayCalibration(method: Method, params: object): { method: Exclude<Method, 'none'>; params: CalibrationOverlay['calibration']['params'] } {
-  if (method === 'none') return { method: 'temperature', params: { temperature: 1 } };
-  const rest = { ...(params as Record<string, unknown>) };
-  delete rest.clip;
-  return { method, params: rest as unknown as CalibrationOverlay['calibration']['params'] };
+  if (method === 'none') {
+    const { clip } = params as { clip?: ClipParams };
+    return { method: 'temperature', params: clip === undefined ? { temperature: 1 } : { temperature: 1, clip } };
+  }
+  return { method, params: { ...(params as Record<string, unknown>) } as unknown as CalibrationOverlay['calibration']['params'] };
 }
 
 export async function overlayFromReport(report: ReportForOverlay, context: OverlayContext): Promise<CalibrationOverlay> {
@@ -99,7 +101,7 @@ export async function overlayFromReport(report: ReportForOverlay, context: Overl
       input: 'logit',
       method: chosen.method,
       params: chosen.params,
-      // The overlay schema 1.0 names 'ece' or 'brier' only; the choice was by out-of-fold log loss, which the validation text says.
+      // The overlay schema names 'ece' or 'brier' only; the choice was by out-of-fold log loss, which the validation text says.
       selection: { metric: 'ece', n_bins: context.manifest.calibration.selection.n_bins, binning: 'equal-width', validation: report.scheme.description, compared },
     },
     threshold: {

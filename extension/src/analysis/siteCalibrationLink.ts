@@ -1,8 +1,10 @@
 /**
  * ChestAidService's link to the site's calibration versions (issue 8): which calibration log
  * belongs to the model bytes in use (the site's audit log, per model sha256) and the manifest with
- * its active version applied (core SiteCalibrationLog, applyOverlay). Without a log, the
- * manifest's own calibration is the only one.
+ * its active version applied (core SiteCalibrationLog, applyOverlay). With no log configured
+ * (calibrationSource 'none'), the manifest's own calibration is the only one; a configured log
+ * that is missing, cut back, rewound or torn is an error with the reason (core trust.ts), which
+ * blocks analysis: never the manifest's calibration in its place.
  */
 import { SiteCalibrationLog, type Manifest } from '@chestaid/core';
 import type { SiteCalibrationStoreFor } from './types';

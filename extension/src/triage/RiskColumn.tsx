@@ -23,6 +23,8 @@ export const TONE_COLOURS: Readonly<Record<RiskTone, string>> = {
   below: '#4ade80',
   stale: '#fbbf24',
   failed: '#fb923c',
+  // Neither the green of a low score nor the red of a high one: there is no score.
+  refused: '#e5e7eb',
   muted: '#9ca3af',
 };
 

@@ -2,11 +2,11 @@
  * The words and numbers of the study list's risk column and the triage page, as plain functions
  * so they are tested without rendering. Scores are shown as the panel shows them (panels/format).
  */
-import { decide, perMinute, type StudyStatus, type TriageGroup } from '@chestaid/core';
+import { decide, notAnalyzedText, perMinute, type StudyStatus, type TriageGroup } from '@chestaid/core';
 import { scoreAndThreshold } from '../panels/format';
 import type { BatchArchiving, BatchState } from './TriageService';
 
-export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed';
+export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed' | 'refused';
 
 export interface RiskText {
   /** The cell's text, e.g. "92.3 % above threshold", "not analyzed", "stale". */
@@ -39,6 +39,9 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
     }
     case 'failed':
       return { label: 'failed', detail: status.reason, tone: 'failed' };
+    case 'refused':
+      // The reason in place of a score: the model card excludes the image, so there is none to rank.
+      return { label: notAnalyzedText(status), detail: 'The model card excludes this image: read it without ChestAid', tone: 'refused' };
     case 'stale':
       return {
         label: STALE,
@@ -57,6 +60,7 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
 export const GROUP_TITLES: Readonly<Record<TriageGroup, string>> = {
   scored: 'Scored: highest risk first',
   failed: 'Could not be analyzed: read these without ChestAid',
+  refused: 'Not analyzed: outside the model card, read these without ChestAid',
   stale: 'Stale: scored by another model or calibration',
   unanalyzed: 'Not analyzed yet',
   'not-applicable': 'No CR/DX image: ChestAid does not read these',

@@ -48,7 +48,8 @@ export function sharedResultsOf(results: Pick<PacsResults, 'forStudies'>): Share
 export async function cacheShared(store: ResultStore, records: readonly StoredResult[]): Promise<void> {
   for (const record of records) {
     const known = await store.get(record);
-    if (known?.status === 'scored') continue;
+    // A refusal here stands too: an SR for an image the gate refuses is not shown as its score.
+    if (known?.status === 'scored' || known?.status === 'refused') continue;
     await store.put(record);
   }
 }
