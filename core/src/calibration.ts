@@ -48,22 +48,24 @@ export interface IsotonicParams {
 }
 
 /**
- * The part of the manifest's `calibration` section calibration reads.
- *
- * `selected` may be 'none' in a manifest of schema 1.4.0 (the schema admits it and calibrateWith
- * applies it), but is typed with the three fitted methods: the audit log's entries
- * (siteCalibration/log.ts, AuditEntry.method) and the overlay format know only those, and widening
- * this type must come with them (see the recalibration work's report).
+ * The part of the manifest's `calibration` section calibration reads. `selected` may be 'none'
+ * from schema 1.4.0, which then requires methods.none.params. A site overlay names a fitted
+ * method only: it carries 'none' as temperature 1 with the same clip (recalibration/toOverlay.ts).
  */
 export interface CalibrationSection {
   readonly input: 'logit';
-  readonly selected: CalibrationMethod;
+  readonly selected: SelectableMethod;
   readonly methods: {
     readonly none?: { readonly params?: NoneParams };
     readonly temperature: { readonly params: TemperatureParams };
     readonly platt: { readonly params: PlattParams };
     readonly isotonic: { readonly params: IsotonicParams };
   };
+}
+
+/** The params of `method` in `section` ('none' without params: none, i.e. unclipped). */
+export function paramsOf(section: CalibrationSection, method: SelectableMethod): NoneParams | TemperatureParams | PlattParams | IsotonicParams {
+  return method === 'none' ? (section.methods.none?.params ?? {}) : section.methods[method].params;
 }
 
 /** The clip of a calibrator fitted on n cases (calibration.clip_bounds). */

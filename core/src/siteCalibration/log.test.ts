@@ -341,3 +341,14 @@ describe('the minimum target sensitivity', () => {
     await expect(versions.history()).rejects.toThrow('corrupt at entry 2: it sets the minimum target sensitivity to 0.5, not above 0.9: the minimum is only ever raised');
   });
 });
+
+describe("a manifest that selects 'none' (schema 1.4.0)", () => {
+  it("records 'none' and its clip as the calibration in force", () => {
+    const clip = { low: 1 / 202, high: 1 - 1 / 202 };
+    const base = {
+      ...manifest,
+      calibration: { ...manifest.calibration, selected: 'none' as const, methods: { ...manifest.calibration.methods, none: { params: { clip } } } },
+    };
+    expect(unchangedDraft(null, base, DEMO_SHA)).toMatchObject({ method: 'none', params: { clip } });
+  });
+});

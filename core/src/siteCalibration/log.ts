@@ -30,7 +30,7 @@
  * raised (never lowered) by 'policy' entries. An accept or rollback to a calibration that targets
  * less is refused, and a reader refuses an active calibration below it.
  */
-import type { CalibrationMethod } from '../calibration';
+import { paramsOf, type NoneParams, type SelectableMethod } from '../calibration';
 import { applyOverlay, nextSiteVersion, parseOverlay, type CalibrationOverlay, type OverlayMetrics, type OverlayParams } from './overlay';
 import { InputError, show } from '../errors';
 import type { Manifest } from '../manifest';
@@ -71,8 +71,8 @@ export interface AuditEntry {
   /** The cohort the version was fitted on (null for the manifest's own calibration). */
   readonly cohort: { readonly n: number; readonly sha256: string } | null;
   /** The calibration now active. */
-  readonly method: CalibrationMethod;
-  readonly params: OverlayParams;
+  readonly method: SelectableMethod;
+  readonly params: OverlayParams | NoneParams;
   readonly threshold: number;
   /** The fit's metrics on held-out cases, before (current calibration) and after; null for a rollback. */
   readonly metricsBefore: OverlayMetrics | null;
@@ -584,7 +584,7 @@ export class SiteCalibrationLog {
       previousVersion: history.active,
       cohort: accepted?.cohort ?? null,
       method,
-      params: manifest.calibration.methods[method].params,
+      params: paramsOf(manifest.calibration, method),
       threshold: manifest.thresholds.clinical.value,
       metricsBefore: null,
       metricsAfter: null,
@@ -652,7 +652,7 @@ export function unchangedDraft(
     previousVersion: version,
     cohort: last?.cohort ?? null,
     method,
-    params: last?.params ?? base.calibration.methods[method].params,
+    params: last?.params ?? paramsOf(base.calibration, method),
     threshold: last?.threshold ?? base.thresholds.clinical.value,
     metricsBefore: null,
     metricsAfter: null,
