@@ -81,6 +81,9 @@ function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl, de
     defaultDataSourceName,
     pacsDataSourceName: DATA_SOURCES.pacs,
     pacsRoot: PATHS.pacs,
+    // ChestAid's results go to the PACS when it is the viewer's study list (CHESTAID_DATA_SOURCE=pacs);
+    // its calibration is then the served log (a browser's own log is refused beside a PACS).
+    resultsPacsRoot: defaultDataSourceName === DATA_SOURCES.pacs ? PATHS.pacs : null,
     manifestUrl: PATHS.manifest,
     ortWasmPaths: PATHS.ort,
   };

@@ -109,6 +109,8 @@ export {
   applyOverlay,
   calibrationOrigin,
   calibrationLabel,
+  calibrationName,
+  isCalibrationIdentity,
   nextSiteVersion,
   SITE_VERSION,
   SUPPORTED_OVERLAY_MAJOR,
@@ -162,10 +164,12 @@ export {
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
+export { calibrationHash, calibrationIdentity, withCalibrationIdentity } from './siteCalibration/identity';
 export { FeedbackBook, type FeedbackBookOptions } from './siteCalibration/feedbackBook';
 export { MemorySiteCalibrationStore, MemoryFeedbackStore } from './siteCalibration/memoryStores';
 export * from './dicom';
 export * from './dicomweb/client';
 export * from './dicomweb/results';
+export * from './dicomweb/verifyResult';
 export * from './dicomweb/feedback';
 export * from './dicomweb/codec';

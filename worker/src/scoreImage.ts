@@ -63,7 +63,7 @@ export class ImageScorer {
    * Scores the image and stores its result under `model` (the manifest with the active
    * calibration). `key` is its result key's text. Throws PassAborted when the PACS stops answering.
    */
-  async score(image: ImageRef, key: string, model: ModelFacts, tally: Pick<PassTally, 'scored' | 'failed' | 'timings'>): Promise<'stored' | 'retry' | 'dead'> {
+  async score(image: ImageRef, key: string, model: ModelFacts, tally: Pick<PassTally, 'scored' | 'failed' | 'timings'>, revision = 0): Promise<'stored' | 'retry' | 'dead'> {
     const { link, failures, state, counts, logger, now } = this.deps;
     const { studyUID, seriesUID, sopUID } = image;
     const started = performance.now();
@@ -89,7 +89,7 @@ export class ImageScorer {
         ms: { fetch: ms(fetched - started), decode: ms(decoded - fetched), preprocess: ms(scoredAt - decoded - infer), infer: ms(infer) },
       });
       stage = 'write';
-      const outputs = await buildOutputs(part10, analysis, model, now());
+      const outputs = await buildOutputs(part10, analysis, model, now(), revision);
       await storeOutputs(link, outputs, studyUID);
       const written = performance.now();
       counts.stored++;

@@ -82,6 +82,9 @@ export function pacsFeedbackSink({
       } catch (error) {
         throw new FeedbackNotSent(`${pacsProblem(error).message} Record the label again to retry.`);
       }
+      if (result && result.verdict.status !== 'verified') {
+        throw new FeedbackNotSent(`the PACS's ChestAid result for this image is ${result.verdict.status === 'conflict' ? 'a conflict' : 'unverified'} (${result.verdict.reason}): feedback is not attached to it.`);
+      }
       if (!result) {
         throw new FeedbackNotSent(
           `the PACS has no ChestAid result for this image under model ${entry.modelSha256.slice(0, 12)}… and calibration ${entry.calibrationVersion}: Save to PACS first, then record the label again.`,

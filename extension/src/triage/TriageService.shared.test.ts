@@ -35,6 +35,7 @@ function archived(uid: string, score: number, { sha256 = SHA, calibration = MODE
       model: { id: 'chestaid-demo', version: '1', sha256, deviceUID: '2.25.1' },
       observedAt: '2026-11-26T10:00:00.000Z',
     },
+    verdict: { status: 'verified' },
   };
 }
 

@@ -6,7 +6,7 @@ import { decide, perMinute, type StudyStatus, type TriageGroup } from '@chestaid
 import { scoreAndThreshold } from '../panels/format';
 import type { BatchArchiving, BatchState } from './TriageService';
 
-export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed';
+export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed' | 'unverified';
 
 export interface RiskText {
   /** The cell's text, e.g. "92.3 % above threshold", "not analyzed", "stale". */
@@ -25,9 +25,14 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
   switch (status.kind) {
     case 'scored': {
       const partial =
-        status.failedImages > 0
-          ? `${status.failedImages} other image${status.failedImages === 1 ? '' : 's'} of the study could not be analyzed`
-          : null;
+        [
+          status.failedImages > 0 ? `${status.failedImages} other image${status.failedImages === 1 ? '' : 's'} of the study could not be analyzed` : null,
+          status.unverifiedImages
+            ? `${status.unverifiedImages} other image${status.unverifiedImages === 1 ? ' has' : 's have'} only an unverified or conflicting result in the PACS`
+            : null,
+        ]
+          .filter(Boolean)
+          .join('; ') || null;
       if (threshold === null) return { label: `${(status.probability * 100).toFixed(1)} %`, detail: partial, tone: 'muted' };
       const shown = scoreAndThreshold(status.probability, threshold);
       const { above } = decide(status.probability, threshold);
@@ -39,6 +44,8 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
     }
     case 'failed':
       return { label: 'failed', detail: status.reason, tone: 'failed' };
+    case 'unverified':
+      return { label: status.conflict ? 'conflicting results' : 'unverified result', detail: status.reason, tone: 'unverified' };
     case 'stale':
       return {
         label: STALE,
@@ -56,6 +63,7 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
 
 export const GROUP_TITLES: Readonly<Record<TriageGroup, string>> = {
   scored: 'Scored: highest risk first',
+  unverified: 'Unverified or conflicting results in the PACS: not ranked; read these without ChestAid',
   failed: 'Could not be analyzed: read these without ChestAid',
   stale: 'Stale: scored by another model or calibration',
   unanalyzed: 'Not analyzed yet',
