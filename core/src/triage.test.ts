@@ -38,6 +38,10 @@ function failed(study: string, reason: string, over: Partial<ResultRecord> = {})
   return { ...scored(study, 0, over), status: 'failed', reason, ...over } as unknown as ResultRecord;
 }
 
+function unverified(study: string, reason: string, over: Partial<ResultRecord> & { conflict?: boolean } = {}): ResultRecord {
+  return { ...scored(study, 0, over), status: 'unverified', reason, ...over } as unknown as ResultRecord;
+}
+
 const entry = (uid: string, status: StudyStatus, date = '20260101', time = '120000'): TriageEntry => ({
   studyInstanceUID: uid,
   date,
@@ -148,6 +152,30 @@ describe('studyStatus', () => {
     expect(studyStatus(facts([failed('s', 'old model', { modelSha256: SHA_B })]), MODEL)).toEqual({ kind: 'unanalyzed' });
   });
 
+  it('shows an unverified SR, of this model or another, as unverified with its reason: never a score, never stale', () => {
+    const planted = unverified('s', 'unverified result: decision "below" contradicts score 0.9');
+    expect(studyStatus(facts([planted]), MODEL)).toEqual({ kind: 'unverified', reason: 'unverified result: decision "below" contradicts score 0.9', conflict: false });
+    const otherBytes = unverified('s', 'unverified result: made by model sha256 bbbb', { modelSha256: SHA_B });
+    expect(studyStatus(facts([otherBytes, scored('s', 0.4, { modelSha256: SHA_B })]), MODEL).kind).toBe('unverified');
+  });
+
+  it('shows a conflict as such, before any plain unverified SR of the study', () => {
+    const status = studyStatus(
+      facts([unverified('s', 'unverified result: foreign UID', { sopInstanceUID: 'x' }), unverified('s', 'conflicting results: 2 disagree', { conflict: true })]),
+      MODEL,
+    );
+    expect(status).toEqual({ kind: 'unverified', reason: 'conflicting results: 2 disagree', conflict: true });
+  });
+
+  it('ranks a verified current score, and counts the images with only an unverified result', () => {
+    const status = studyStatus(facts([scored('s', 0.3, { sopInstanceUID: 'a' }), unverified('s', 'planted', { sopInstanceUID: 'b' }), unverified('s', 'planted', { sopInstanceUID: 'a' })]), MODEL);
+    expect(status).toMatchObject({ kind: 'scored', probability: 0.3, unverifiedImages: 1 });
+  });
+
+  it('refuses an unverified record without its reason', () => {
+    expect(() => checkRecord(unverified('s', ''))).toThrow('an unverified triage result needs its reason');
+  });
+
   it('lets a study-level problem of the last run explain an unscored study, not hide a score', () => {
     const problem = { kind: 'failed' as const, reason: 'series could not be listed' };
     expect(studyStatus(facts([], { problem }), MODEL)).toEqual({ kind: 'failed', reason: 'series could not be listed' });
@@ -165,8 +193,9 @@ describe('studyStatus', () => {
 });
 
 describe('orderByRisk', () => {
-  it('puts scored studies first, highest score first, then failed, stale, unanalyzed, not applicable', () => {
+  it('puts scored studies first, highest score first, then unverified, failed, stale, unanalyzed, not applicable', () => {
     const entries = [
+      entry('unv', { kind: 'unverified', reason: 'decision contradicts score', conflict: false }),
       entry('na', { kind: 'not-applicable', reason: 'CT' }),
       entry('un', { kind: 'unanalyzed' }),
       entry('low', score(0.1)),
@@ -175,8 +204,8 @@ describe('orderByRisk', () => {
       entry('high', score(0.95)),
       entry('mid', score(0.5)),
     ];
-    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'fail', 'st', 'un', 'na']);
-    expect(GROUP_ORDER).toEqual(['scored', 'failed', 'stale', 'unanalyzed', 'not-applicable']);
+    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'unv', 'fail', 'st', 'un', 'na']);
+    expect(GROUP_ORDER).toEqual(['scored', 'unverified', 'failed', 'stale', 'unanalyzed', 'not-applicable']);
   });
 
   it('keeps every study, and does not change its input', () => {

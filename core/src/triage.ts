@@ -68,7 +68,7 @@ export function checkRecord<R extends ResultRecord>(record: R): R {
     throw new Error(`a triage score must be a probability in [0, 1], got ${record.probability}`);
   }
   if ((record.status === 'failed' || record.status === 'unverified') && !record.reason) {
-    throw new Error(`a ${record.status} triage result needs its reason`);
+    throw new Error(`${record.status === 'failed' ? 'a failed' : 'an unverified'} triage result needs its reason`);
   }
   return record;
 }

@@ -22,6 +22,7 @@ import {
   parseManifest,
 } from '@chestaid/core';
 import { FileSiteCalibrationStore } from '@chestaid/core/node';
+import { calibrationName } from '@chestaid/core';
 import { ServedSiteCalibrationStore } from '../siteCalibration/servedCalibration';
 import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
@@ -94,18 +95,18 @@ describe('ChestAidService with a calibration log', () => {
     const { service, manifests } = await serviceOver(await storeWithSite1());
     const { model, threshold } = service.getState();
     expect(model.status === 'ready' && model.info).toMatchObject({
-      calibrationVersion: 'site-1',
+      calibrationVersion: expect.stringMatching(/^site-1\+sha256:[0-9a-f]{64}$/),
       calibrationMethod: 'platt',
       calibrationLabel: 'calibration site-1 (site, 2026-11-26)',
       calibration: { source: 'site', createdBy: 'Dr Admin', cohortN: 200 },
     });
     expect(threshold).toEqual({ value: 0.62, clinical: 0.62, custom: false });
     await service.analyze(targetOf(1));
-    expect(manifests[0].calibration.version).toBe('site-1');
+    expect(calibrationName(manifests[0].calibration.version)).toBe('site-1');
     const { analysis } = service.getState();
     expect(analysis.status).toBe('done');
     expect(analysis.status === 'done' && analysis.outcome.analysis.probability).toBeCloseTo(plattP, 12);
-    expect(analysis.status === 'done' && analysis.outcome.analysis.calibrationVersion).toBe('site-1');
+    expect(analysis.status === 'done' && calibrationName(analysis.outcome.analysis.calibrationVersion)).toBe('site-1');
   });
 
   it('uses the manifest calibration when the log is empty or none is configured', async () => {
@@ -126,29 +127,29 @@ describe('ChestAidService with a calibration log', () => {
     expect(service.getState().analysis.status).toBe('done');
 
     await service.acceptCalibration(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
-    expect(changes).toEqual(['site-1']);
-    expect(service.getState().analysis).toMatchObject({ status: 'stale', calibrationVersion: '1' });
+    expect(changes.map(calibrationName)).toEqual(['site-1']);
+    expect(service.getState().analysis).toMatchObject({ status: 'stale', calibrationVersion: expect.stringMatching(/^1\+sha256:/) });
     expect(service.getState().images).toEqual([]);
     expect(service.outcomeForImage(target.sopInstanceUID)).toBeNull();
 
     await service.analyze(target);
     const fresh = service.getState().analysis;
-    expect(fresh.status === 'done' && fresh.outcome.analysis.calibrationVersion).toBe('site-1');
+    expect(fresh.status === 'done' && calibrationName(fresh.outcome.analysis.calibrationVersion)).toBe('site-1');
     expect(fresh.status === 'done' && fresh.outcome.analysis.probability).toBeCloseTo(plattP, 12);
     await flush();
     // Both results are stored, each under its own version.
     const stored = (await results.forStudies(['2.25.2'])).get('2.25.2') ?? [];
-    expect(stored.map(r => r.calibrationVersion).sort()).toEqual(['1', 'site-1']);
+    expect(stored.map(r => calibrationName(r.calibrationVersion)).sort()).toEqual(['1', 'site-1']);
 
     const { head } = await service.calibrationHistory();
     await service.rollbackTo('1', { actor: 'Dr Admin', expectedHead: head });
-    expect(changes).toEqual(['site-1', '1']);
+    expect(changes.map(calibrationName)).toEqual(['site-1', '1']);
     const history = await service.calibrationHistory();
     expect(history.entries.map(e => e.action)).toEqual(['accept', 'rollback']);
     // The score stored under v1 is current again; the site-1 one in memory is not shown as current.
     await flush();
     const back = service.getState().analysis;
-    expect(back.status === 'done' ? back.outcome.analysis.calibrationVersion : back.status).toBe('1');
+    expect(back.status === 'done' ? calibrationName(back.outcome.analysis.calibrationVersion) : back.status).toBe('1');
   });
 
   it('marks a study image row stale after a change', async () => {
@@ -169,7 +170,7 @@ describe('ChestAidService with a calibration log', () => {
     ).rejects.toThrow(ConflictError);
     expect(changes).toEqual([]);
     const { model } = service.getState();
-    expect(model.status === 'ready' && model.info.calibrationVersion).toBe('site-1');
+    expect(model.status === 'ready' && calibrationName(model.info.calibrationVersion)).toBe('site-1');
   });
 
   it('blocks analysis with the reason when the log is corrupt, and leaves the log as it is', async () => {
@@ -201,7 +202,7 @@ describe('ChestAidService with a calibration log', () => {
     });
     const { service } = await serviceOver(served);
     const { model } = service.getState();
-    expect(model.status === 'ready' && model.info.calibrationVersion).toBe('site-1');
+    expect(model.status === 'ready' && calibrationName(model.info.calibrationVersion)).toBe('site-1');
     expect(fetched).toEqual([
       'https://pacs.example/models/chestaid-demo/calibration/log.jsonl',
       'https://pacs.example/models/chestaid-demo/calibration/overlays/site-1.json',
@@ -224,7 +225,7 @@ describe('ChestAidService feedback', () => {
       seriesInstanceUID: '2.25.4.0',
       sopInstanceUID: '2.25.4.1',
       modelSha256: DEMO_SHA,
-      calibrationVersion: 'site-1',
+      calibrationVersion: expect.stringMatching(/^site-1\+sha256:[0-9a-f]{64}$/),
       logit: LOGIT,
       decision: { above: plattP >= 0.62, threshold: 0.62 },
       label: 'pneumonia',

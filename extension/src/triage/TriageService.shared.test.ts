@@ -109,6 +109,26 @@ describe('TriageService with the PACS results', () => {
     });
   });
 
+  it('shows an unverified or conflicting SR as such, never ranks it, never caches it, and lets a score of this browser stand', async () => {
+    const planted = (uid: string, reason: string, status: 'unverified' | 'conflict' = 'unverified'): ArchivedResult => ({
+      ...archived(uid, 0.01),
+      verdict: { status, reason },
+    });
+    const { service, store } = setup(
+      fromPacs({ A: [planted('A', 'score 0.01 is not calibration 1 of its logit 0')], B: [planted('B', '2 verified ChestAid results of this image disagree', 'conflict')], C: [planted('C', 'foreign UID')] }),
+    );
+    const outcome = { key: resultKey('C.1.1', SHA), analysis: { probability: 0.6 } as Analysis, run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 } };
+    await store.put(scoredRecord({ image: image('C'), model: MODEL, outcome, source: 'panel', analyzedAt: 1 }));
+    await service.loadStudies();
+    await service.model();
+    await flush();
+    await flush();
+    expect(statusIn(service.getState(), 'A', 'CR')).toEqual({ kind: 'unverified', reason: 'unverified result: score 0.01 is not calibration 1 of its logit 0', conflict: false });
+    expect(statusIn(service.getState(), 'B', 'CR')).toEqual({ kind: 'unverified', reason: 'conflicting results: 2 verified ChestAid results of this image disagree', conflict: true });
+    expect(statusIn(service.getState(), 'C', 'CR')).toMatchObject({ kind: 'scored', probability: 0.6 });
+    expect(await store.get({ ...image('A'), ...MODEL })).toBeUndefined();
+  });
+
   it('reads nothing from the PACS while the list comes from another data source', async () => {
     const { service } = setup(null);
     await service.loadStudies();

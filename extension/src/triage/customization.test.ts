@@ -18,7 +18,7 @@ async function customizations() {
   chestAidTriageService.configure({
     store,
     catalog: { studies: async () => [], imagesOf: async () => [] },
-    manifest: async () => parseManifest(manifestJson()),
+    manifest: async () => manifest,
     analyzer: { modelSha256: m => m.onnx.sha256, analyze: async () => Promise.reject(new Error('not here')) },
   });
   const commands: [string, object | undefined][] = [];
