@@ -53,6 +53,7 @@
           // studies only). With a PACS, the calibration is the served log (config.ts).
           pacsRoot: host.resultsPacsRoot,
           pacsDataSourceName: host.pacsDataSourceName,
+          calibrationSource: host.calibrationSource,
         },
       ],
     ],

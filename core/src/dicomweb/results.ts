@@ -24,19 +24,9 @@
 import { freeRevision, RESULT_REVISIONS, resultUids } from '../dicom/resultUids';
 import { PacsHttpError, PacsUnreachable, StowError, type DicomJson, type QidoQuery, type StowResult } from './client';
 import { messageOf } from '../errors';
-import { judgeResults, type FoundResult, type ResultVerdict, type VerifyContext } from './verifyResult';
+import { judgeResults, type ArchivedContent, type ArchivedResult, type FoundResult, type VerifyContext } from './verifyResult';
 
-/** The result content a ChestAid SR holds (the dicom module's ChestAidResultContent). */
-export interface ArchivedContent {
-  readonly source: { readonly studyInstanceUID: string; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly sopClassUID: string };
-  readonly score: number;
-  readonly logit: number;
-  readonly threshold: number;
-  readonly decision: 'above' | 'below';
-  readonly calibration: { readonly method: string; readonly version: string };
-  readonly model: { readonly id: string; readonly version: string; readonly sha256: string; readonly deviceUID: string };
-  readonly observedAt: string;
-}
+export type { ArchivedContent, ArchivedResult } from './verifyResult';
 
 /** A DICOM object ready to STOW. */
 export interface BuiltInstance {
@@ -85,14 +75,6 @@ export interface ResultsClient {
   searchSeries(studyUID: string | undefined, query?: QidoQuery): Promise<DicomJson[]>;
   retrieveSeriesMetadata(studyUID: string, seriesUID: string): Promise<DicomJson[]>;
   store(instances: readonly ArrayBuffer[], studyUID?: string): Promise<StowResult>;
-}
-
-/** A ChestAid SR found in the PACS, judged (verifyResult.ts): only a verified one's score may be shown as a score. */
-export interface ArchivedResult {
-  readonly content: ArchivedContent;
-  readonly srSopInstanceUID: string;
-  readonly srSeriesInstanceUID: string;
-  readonly verdict: ResultVerdict;
 }
 
 /** A study's ChestAid SRs, judged, and the SOP Instance UIDs its ChestAid series hold (read or not). */

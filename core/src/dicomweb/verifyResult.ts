@@ -26,7 +26,26 @@ import { revisionOf } from '../dicom/resultUids';
 import { messageOf } from '../errors';
 import type { Manifest } from '../manifest';
 import { calibrationName } from '../siteCalibration/overlay';
-import type { ArchivedContent, ArchivedResult } from './results';
+
+/** The result content a ChestAid SR holds (the dicom module's ChestAidResultContent). */
+export interface ArchivedContent {
+  readonly source: { readonly studyInstanceUID: string; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly sopClassUID: string };
+  readonly score: number;
+  readonly logit: number;
+  readonly threshold: number;
+  readonly decision: 'above' | 'below';
+  readonly calibration: { readonly method: string; readonly version: string };
+  readonly model: { readonly id: string; readonly version: string; readonly sha256: string; readonly deviceUID: string };
+  readonly observedAt: string;
+}
+
+/** A ChestAid SR found in the PACS, judged (judgeResults): only a verified one's score may be shown as a score. */
+export interface ArchivedResult {
+  readonly content: ArchivedContent;
+  readonly srSopInstanceUID: string;
+  readonly srSeriesInstanceUID: string;
+  readonly verdict: ResultVerdict;
+}
 
 /** How far a stored score may be from calibrate(logit): the SR keeps the exact double (FD). */
 export const SCORE_TOLERANCE = 1e-6;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest } from '@chestaid/core';
 import { ChestAidService } from '../analysis/ChestAidService';
 import { triageButton, triageCustomizations } from './customization';
 import { riskColumnId, TRIAGE_PATH } from './ids';
