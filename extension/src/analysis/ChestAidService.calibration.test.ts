@@ -22,7 +22,7 @@ import {
   parseManifest,
 } from '@chestaid/core';
 import { FileSiteCalibrationStore } from '@chestaid/core/node';
-import { calibrationName } from '@chestaid/core';
+import { applyOverlay, calibrationName, parseOverlay, withCalibrationIdentity } from '@chestaid/core';
 import { ServedSiteCalibrationStore } from '../siteCalibration/servedCalibration';
 import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
@@ -89,6 +89,30 @@ async function storeWithSite1() {
 }
 
 const plattP = 1 / (1 + Math.exp(-(0.8 * LOGIT - 0.4)));
+
+describe('ChestAidService.verifyContext', () => {
+  it("checks PACS results against the model in use and every calibration its log holds, by identity, never by name", async () => {
+    const { service } = await serviceOver(await storeWithSite1());
+    const context = await service.verifyContext();
+    expect(context).toMatchObject({ modelSha256: DEMO_SHA, deviceUID: demoManifestJson().model.device_uid });
+    const active = service.getManifest()!;
+    expect(await context!.calibrationOf(active.calibration.version)).toBe(active);
+    // The manifest's own calibration, which results written before site-1 are under.
+    const base = await withCalibrationIdentity(parseManifest(demoManifestJson()));
+    expect((await context!.calibrationOf(base.calibration.version))?.thresholds.clinical.value).toBe(base.thresholds.clinical.value);
+    // Another log's site-1, and bare names, are no calibration of this site.
+    const elsewhere = await withCalibrationIdentity(applyOverlay(parseManifest(demoManifestJson()), parseOverlay(overlayJson({ created: { by: 'Dr Elsewhere', at: '2026-11-26T12:00:00Z' } }))));
+    expect(elsewhere.calibration.version).not.toBe(active.calibration.version);
+    expect(await context!.calibrationOf(elsewhere.calibration.version)).toBeNull();
+    expect(await context!.calibrationOf('site-1')).toBeNull();
+  });
+
+  it('has nothing to check against when the manifest could not be loaded', async () => {
+    const service = new ChestAidService({ fetchJson: async () => Promise.reject(new Error('404')), storage: null });
+    await service.loadManifest('/nowhere.json').catch(() => undefined);
+    expect(await service.verifyContext()).toBeNull();
+  });
+});
 
 describe('ChestAidService with a calibration log', () => {
   it('applies the active site version after the manifest: analyses run under it and it is named beside the score', async () => {

@@ -273,10 +273,16 @@ export class ChestAidService {
 
   /**
    * What the PACS's ChestAid SRs are verified against (core verifyResult): the model bytes this
-   * viewer runs, the manifest's device UID and the calibrations this site holds. Null before the
-   * model is ready: every SR is then unverified, never shown as a score.
+   * viewer runs, the manifest's device UID and the calibrations this site holds. Waits for the
+   * manifest being loaded (the worklist reads the PACS as the page opens); null when there is no
+   * model: every SR is then unverified, never shown as a score.
    */
-  verifyContext(): VerifyContext | null {
+  async verifyContext(): Promise<VerifyContext | null> {
+    try {
+      await this.model.attempt;
+    } catch {
+      return null;
+    }
     const manifest = this.manifest;
     const analyzer = this.analyzer;
     const deviceUID = manifest?.model.device_uid;

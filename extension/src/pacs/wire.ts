@@ -33,7 +33,7 @@ export interface PacsWiring {
   readonly baseUri: string;
   readonly extensionManager: { readonly activeDataSourceName?: string };
   /** What SRs read from the PACS are verified against (ChestAidService.verifyContext), asked at each read. */
-  readonly trust: () => VerifyContext | null;
+  readonly trust: () => Promise<VerifyContext | null> | VerifyContext | null;
 }
 
 /** What the PACS gives the other features. */
