@@ -94,7 +94,7 @@ describe('ChestAidService.verifyContext', () => {
   it("checks PACS results against the model in use and every calibration its log holds, by identity, never by name", async () => {
     const { service } = await serviceOver(await storeWithSite1());
     const context = await service.verifyContext();
-    expect(context).toMatchObject({ modelSha256: DEMO_SHA, deviceUID: demoManifestJson().model.device_uid });
+    expect(context).toMatchObject({ modelSha256: DEMO_SHA, deviceUID: (demoManifestJson().model as { device_uid: string }).device_uid });
     const active = service.getManifest()!;
     expect(await context!.calibrationOf(active.calibration.version)).toBe(active);
     // The manifest's own calibration, which results written before site-1 are under.
