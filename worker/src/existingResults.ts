@@ -47,9 +47,19 @@ export async function existingResults(
   const found: FoundResult[] = [];
   const occupied = new Set<string>();
   for (const s of series) {
-    if (value(s, TAG.Modality) !== 'SR' || value(s, TAG.SeriesDescription) !== RESULT_SR_SERIES_DESCRIPTION) continue;
+    if (value(s, TAG.Modality) !== 'SR') continue;
     const seriesUID = value(s, TAG.SeriesInstanceUID);
     if (!seriesUID) continue;
+    if (value(s, TAG.SeriesDescription) !== RESULT_SR_SERIES_DESCRIPTION) {
+      // Not a ChestAid series by its description, which the first instance stored sets: an SR
+      // planted under ChestAid's derived series UID with another description hides there, and
+      // its UIDs must still count as taken, or every write would be dropped as a duplicate.
+      for (const instance of await link.ask(pacs => pacs.searchInstances(studyUID, seriesUID))) {
+        const sop = value(instance, TAG.SOPInstanceUID);
+        if (sop) occupied.add(sop);
+      }
+      continue;
+    }
     const metadata = await link.ask(pacs => pacs.retrieveSeriesMetadata(studyUID, seriesUID));
     for (const instance of metadata) {
       const sop = value(instance, TAG.SOPInstanceUID);

@@ -119,6 +119,18 @@ describe('TriageWorker', () => {
     expect(pacs.calls).not.toContain('store');
   });
 
+  it('counts the UIDs of an SR planted under the derived series with another description as taken', async () => {
+    const { pacs, worker } = setUp();
+    const planted = await resultSr(pacs, { score: 0.01, decision: 'below' });
+    pacs.add(planted.part10);
+    // The series' description is the first instance's: the planted one hides ChestAid's series.
+    (pacs.instances[1] as { description: string }).description = 'Something else';
+    expect((await worker.runPass()).scored).toBe(1);
+    const revised = await resultSr(pacs, {}, 1);
+    expect(pacs.instances.some(i => i.sop === revised.sopInstanceUID)).toBe(true);
+    expect((await worker.runPass()).scored).toBe(0);
+  });
+
   it('writes under the next revision of the UIDs when a planted SR occupies the derived one (the PACS keeps the first instance)', async () => {
     const { pacs, logger, worker } = setUp();
     const planted = await resultSr(pacs, { score: 0.01, decision: 'below', observedAt: '1900-01-01T00:00:00.000Z' });

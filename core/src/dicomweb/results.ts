@@ -184,6 +184,16 @@ export class PacsResults {
     const ours = series.filter(s => stringOf(s, SERIES_DESCRIPTION) === this.codec.resultSeriesDescription);
     const found: FoundResult[] = [];
     const occupied = new Set<string>();
+    // The other SR series' instances take UIDs too: an SR planted under ChestAid's derived series
+    // UID with another description (the first instance stored sets it) hides there.
+    for (const row of series.filter(s => !ours.includes(s))) {
+      const seriesUID = stringOf(row, SERIES_UID);
+      if (!seriesUID) continue;
+      for (const instance of await this.client.retrieveSeriesMetadata(studyInstanceUID, seriesUID)) {
+        const sop = stringOf(instance, SOP_UID);
+        if (sop) occupied.add(sop);
+      }
+    }
     for (const row of ours) {
       const seriesUID = stringOf(row, SERIES_UID);
       if (!seriesUID) continue;
