@@ -59,6 +59,21 @@ module.exports = {
       to: { dependencyTypes: ['local'], path: PACKAGES, pathNot: '^$1/' },
     },
     {
+      name: 'no-non-package-json',
+      comment: "Every package a package imports is in its own package.json: a site installs the extension and the mode from their tarballs, with nothing of this workspace's root around them.",
+      severity: 'error',
+      // Tests run in this workspace, with the root's devDependencies (jest, fake-indexeddb).
+      from: { path: PACKAGES, pathNot: TESTS },
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'not-to-dev-dep',
+      comment: "Product code imports dependencies and peers only. @chestaid/core is the exception: it is compiled into the extension's built dist (webpack.packages.config.js), not installed beside it.",
+      severity: 'error',
+      from: { path: PACKAGES, pathNot: TESTS },
+      to: { dependencyTypes: ['npm-dev'], pathNot: '^core/' },
+    },
+    {
       name: 'no-page-from-non-ui',
       comment: 'Pages are leaves of the UI: services, stores, the core, the worker and the CLI must not import one (the CLI once imported from the pages folder).',
       severity: 'error',

@@ -14,9 +14,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const extensionPackage = require('./extension/package.json');
+const { SECURITY_HEADERS, contentSecurityPolicy, pacsRefusal, MODEL_FILE, ORT_FILE } = require('./deploy/policy.cjs');
 const { version: reactVersion } = require('react/package.json');
 
 const ROOT = __dirname;
+const AJV_PRECOMPILED = require('./scripts/ajv-precompiled/webpack.cjs');
 const BUNDLE = 'chestaid/chestaid.js';
 
 /** Served beside the viewer; the values app-config.js and the extension's configuration use. */
@@ -45,12 +47,37 @@ function defaultDataSource() {
 }
 const PACS_URL = (process.env.CHESTAID_PACS_URL || 'http://127.0.0.1:8042').replace(/\/+$/, '');
 
-// Cross-origin isolation (SharedArrayBuffer, so multi-threaded wasm) on every response.
-const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
+/**
+ * The dev server keeps the limits of the production server (deploy/nginx, deploy/policy.cjs):
+ * the same headers on every answer (cross-origin isolation, so multi-threaded wasm; the CSP; nosniff;
+ * Referrer-Policy), nothing listed, no source maps, only the model and onnxruntime files the viewer
+ * fetches, and a PACS proxy limited to the viewer's DICOMweb routes and methods, refusing other
+ * sites. It runs before every other middleware, so refusals carry the headers too.
+ */
+function policyMiddleware(ohifIndexHtml) {
+  const headers = { ...SECURITY_HEADERS, 'Content-Security-Policy': contentSecurityPolicy(ohifIndexHtml) };
+  const notFound = (res, why) => {
+    res.statusCode = 404;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(`Not found: ${why}\n`);
+  };
+  return (req, res, next) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    const { pathname } = new URL(req.url, 'http://dev-server');
+    if (pathname.startsWith('/pacs/')) {
+      const origin = `http://${req.headers.host}`;
+      const refusal = pacsRefusal({ method: req.method, path: pathname, headers: req.headers }, origin);
+      if (!refusal) return next();
+      res.statusCode = refusal.status;
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      return res.end(`Refused: ${refusal.reason}\n`);
+    }
+    if (pathname.endsWith('.map')) return notFound(res, 'source maps are not served');
+    if (pathname.startsWith(`${PATHS.models}/`) && !MODEL_FILE.test(pathname)) return notFound(res, 'not a file the viewer fetches');
+    if (pathname.startsWith(PATHS.ort) && !ORT_FILE.test(pathname)) return notFound(res, 'not a file the viewer fetches');
+    return next();
+  };
+}
 
 // onnxruntime-web loads its .mjs loaders as modules and streams its .wasm files: both need their
 // proper types (serve-static would send application/javascript for .mjs).
@@ -146,10 +173,12 @@ module.exports = async (_env, argv) => {
       chunkLoadingGlobal: 'chestaidChunk',
       clean: true,
     },
-    // Workspace packages (@chestaid/core) are bundled from their TypeScript sources.
-    resolve: { extensions: ['.ts', '.tsx', '.js', '.json'], conditionNames: ['source', '...'] },
+    // Workspace packages (@chestaid/core) are bundled from their TypeScript sources; ajv's schema
+    // compiler, which needs eval, gives way to validators compiled now (the CSP allows no eval).
+    resolve: { extensions: ['.ts', '.tsx', '.js', '.json'], conditionNames: ['source', '...'], alias: AJV_PRECOMPILED.alias },
     module: {
       rules: [
+        AJV_PRECOMPILED.rule,
         {
           test: /\.tsx?$/,
           exclude: /node_modules/,
@@ -173,23 +202,30 @@ module.exports = async (_env, argv) => {
       host: process.env.HOST || 'localhost',
       port: Number(process.env.PORT) || 3000,
       hot: false,
-      headers: ISOLATION_HEADERS,
       historyApiFallback: true,
-      // /pacs/dicom-web/* -> <PACS>/dicom-web/*; the viewer's only way to the PACS.
+      setupMiddlewares(middlewares, devServer) {
+        devServer.app.disable('x-powered-by');
+        middlewares.unshift({ name: 'chestaid-policy', middleware: policyMiddleware(fs.readFileSync(path.join(ohifDistDir, 'index.html'), 'utf8')) });
+        return middlewares;
+      },
+      // /pacs/dicom-web/* -> <PACS>/dicom-web/*; the viewer's only way to the PACS (what may pass:
+      // policyMiddleware above).
       proxy: [{ context: ['/pacs/'], target: PACS_URL, pathRewrite: { '^/pacs': '' } }],
       client: { overlay: { errors: true, warnings: false, runtimeErrors: false } },
       devMiddleware: { publicPath: '/' },
+      // No directory listings (serveIndex), anywhere.
       static: [
-        { directory: ohifDistDir, publicPath: '/', staticOptions, watch: false },
-        { directory: path.join(ROOT, 'models'), publicPath: PATHS.models, staticOptions, watch: false },
+        { directory: ohifDistDir, publicPath: '/', staticOptions, watch: false, serveIndex: false },
+        { directory: path.join(ROOT, 'models'), publicPath: PATHS.models, staticOptions, watch: false, serveIndex: false },
         {
           directory: path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
           publicPath: PATHS.ort,
           staticOptions,
           watch: false,
+          serveIndex: false,
         },
-        { directory: path.join(DEMO.sourceDir, 'dicom'), publicPath: `${DEMO.urlPrefix}/dicom`, staticOptions, watch: false },
-        { directory: DEMO.outDir, publicPath: DEMO.urlPrefix, staticOptions, watch: false },
+        { directory: path.join(DEMO.sourceDir, 'dicom'), publicPath: `${DEMO.urlPrefix}/dicom`, staticOptions, watch: false, serveIndex: false },
+        { directory: DEMO.outDir, publicPath: DEMO.urlPrefix, staticOptions, watch: false, serveIndex: false },
       ],
     },
   };

@@ -7,6 +7,9 @@
  *   npm run recalibrate -- --images uids.csv --pacs http://127.0.0.1:8042/dicom-web --manifest ... --actor "Dr A"
  *   npm run recalibrate -- --history --manifest ...
  *   npm run recalibrate -- --rollback 1 --manifest ... --actor "Dr A"
+ *   npm run recalibrate -- --init --manifest ...                   (an empty log, once per deployment)
+ *   npm run recalibrate -- --repair --manifest ... --actor "Dr A"  (a torn line, an orphan overlay)
+ *   npm run recalibrate -- --min-target-sensitivity 0.95 --manifest ... --actor "Dr A"
  *
  * --scores   CSV key,logit,label[,model_sha256] (core/src/recalibration/cohortCsv.ts): the
  *            deployed model's logits with ground truth (e.g. exported from the feedback)
@@ -19,7 +22,14 @@
  *            viewer reads it when the deployment serves the log)
  * --model    the ONNX file: its sha256 must be the manifest's (default: the manifest's own sha256)
  * --dry-run  print the report, write nothing
- * --target-sensitivity, --seed, --json
+ * --init     create the empty log of a deployment that never had one: a log that is not there
+ *            is missing (every reader refuses it), never "no change yet"
+ * --repair   mend what a crashed write left, under the log lock, with an audit entry each: a torn
+ *            last line is cut (its bytes kept in the entry), an overlay whose log line was never
+ *            appended is moved to overlays/orphaned/. Every change (fit, rollback) does this first
+ * --min-target-sensitivity  raise the site's minimum target sensitivity (never lowered; the
+ *            manifest's clinical target is the floor): every later change is held to it
+ * --target-sensitivity (default: the minimum in force), --seed, --json
  * Exit status: 0 done, 1 error, 2 refused (reasons printed), 3 another admin changed the log first.
  */
 import { createHash } from 'node:crypto';
@@ -35,6 +45,7 @@ import {
   ConflictError,
   DicomWebClient,
   historyText,
+  BelowMinimumError,
   inputSpecOf,
   nextSiteVersion,
   overlayFromReport,
@@ -58,8 +69,9 @@ export interface CliIo {
 }
 
 const USAGE = `usage: chestaid-recalibrate --manifest FILE ((--scores CSV | --images CSV [--pacs URL] [--write-scores CSV]) --actor NAME [--dry-run]
-                            | --history | --rollback VERSION --actor NAME)
-       [--store DIR] [--model FILE.onnx] [--target-sensitivity 0.9] [--seed 0] [--json]`;
+                            | --history | --rollback VERSION --actor NAME | --init | --repair --actor NAME
+                            | --min-target-sensitivity S --actor NAME)
+       [--store DIR] [--model FILE.onnx] [--target-sensitivity S] [--seed 0] [--json]`;
 
 export class UsageError extends Error {}
 
@@ -74,6 +86,9 @@ interface Options {
   actor?: string;
   rollback?: string;
   history: boolean;
+  init: boolean;
+  repair: boolean;
+  minTargetSensitivity?: number;
   dryRun: boolean;
   json: boolean;
   targetSensitivity?: number;
@@ -81,7 +96,7 @@ interface Options {
 }
 
 export function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { history: false, dryRun: false, json: false };
+  const options: Options = { history: false, init: false, repair: false, dryRun: false, json: false };
   const valued: Record<string, keyof Options> = {
     '--manifest': 'manifest',
     '--scores': 'scores',
@@ -102,22 +117,28 @@ export function parseArgs(argv: readonly string[]): Options {
     };
     if (arg in valued) (options as unknown as Record<string, unknown>)[valued[arg]] = next();
     else if (arg === '--history') options.history = true;
+    else if (arg === '--init') options.init = true;
+    else if (arg === '--repair') options.repair = true;
     else if (arg === '--dry-run') options.dryRun = true;
     else if (arg === '--json') options.json = true;
-    else if (arg === '--target-sensitivity' || arg === '--seed') {
+    else if (arg === '--target-sensitivity' || arg === '--seed' || arg === '--min-target-sensitivity') {
       const text = next();
       const value = Number(text);
       if (!Number.isFinite(value)) throw new UsageError(`${arg} ${JSON.stringify(text)} is not a number`);
       if (arg === '--seed') options.seed = value;
+      else if (arg === '--min-target-sensitivity') options.minTargetSensitivity = value;
       else options.targetSensitivity = value;
     } else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
   }
   if (!options.manifest) throw new UsageError('--manifest is required');
-  const actions = [options.scores !== undefined, options.images !== undefined, options.history, options.rollback !== undefined].filter(Boolean).length;
-  if (actions !== 1) throw new UsageError('give exactly one of --scores, --images, --history, --rollback');
+  const actions = [
+    options.scores !== undefined, options.images !== undefined, options.history, options.rollback !== undefined,
+    options.init, options.repair, options.minTargetSensitivity !== undefined,
+  ].filter(Boolean).length;
+  if (actions !== 1) throw new UsageError('give exactly one of --scores, --images, --history, --rollback, --init, --repair, --min-target-sensitivity');
   const fitting = options.scores !== undefined || options.images !== undefined;
   if ((options.pacs !== undefined || options.writeScores !== undefined) && options.images === undefined) throw new UsageError('--pacs and --write-scores go with --images');
-  if ((fitting && !options.dryRun) || options.rollback !== undefined) {
+  if ((fitting && !options.dryRun) || options.rollback !== undefined || options.repair || options.minTargetSensitivity !== undefined) {
     if (!options.actor || options.actor.trim() === '') throw new UsageError('--actor NAME is required to change the calibration (it goes in the audit log)');
   }
   return options;
@@ -196,9 +217,36 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       throw new Error(`${options.model} has sha256 ${modelSha256}, but the manifest describes ${manifest.onnx.sha256}: not the deployed model`);
     }
     const storeDir = resolve(options.store ?? join(dirname(manifestPath), 'calibration'));
-    const versions = new SiteCalibrationLog({ store: new FileSiteCalibrationStore(storeDir, { modelSha256 }), manifest, modelSha256, clock: io.now });
+    const store = new FileSiteCalibrationStore(storeDir, { modelSha256 });
+    if (options.init) {
+      await store.init(manifest.calibration.version);
+      io.out(`Created an empty calibration log in ${storeDir}: the manifest's calibration ${manifest.calibration.version} is active.`);
+      return 0;
+    }
+    const changing = options.repair || options.rollback !== undefined || options.minTargetSensitivity !== undefined || ((options.scores !== undefined || options.images !== undefined) && !options.dryRun);
+    if (changing) {
+      // What a crashed write left (a torn line, an orphan overlay) would block this change: mend it first, in the log.
+      const repairs = await store.recover({ actor: options.actor as string, manifest, now: io.now });
+      for (const entry of repairs) io.err(`Repaired (audit entry #${entry.seq}): ${entry.repair?.detail}`);
+      if (options.repair) {
+        io.out(repairs.length === 0 ? `Nothing to repair in ${storeDir}.` : `${repairs.length} repair(s) recorded in ${storeDir}.`);
+        return 0;
+      }
+    }
+    const versions = new SiteCalibrationLog({ store, manifest, modelSha256, clock: io.now });
     const { manifest: active, history } = await versions.manifestOf();
     if (manifest.data.synthetic === true) io.err('Note: this model was trained on synthetic data; not for clinical use.');
+
+    if (options.minTargetSensitivity !== undefined) {
+      const entry = await versions.raiseMinimum(options.minTargetSensitivity, { actor: options.actor as string, expectedHead: history.head });
+      io.out(`Minimum target sensitivity raised to ${entry.minTargetSensitivity} (audit entry #${entry.seq}, ${storeDir}).`);
+      return 0;
+    }
+    const targetSensitivity = options.targetSensitivity ?? history.minTargetSensitivity;
+    if (targetSensitivity < history.minTargetSensitivity) {
+      io.err(`Refused: target sensitivity ${targetSensitivity} is below the minimum ${history.minTargetSensitivity} this model's calibration may target.`);
+      return 2;
+    }
 
     if (options.history) {
       io.out(options.json ? JSON.stringify(history, null, 1) : historyText(history));
@@ -229,7 +277,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           current: active.calibration,
           currentThreshold: active.thresholds.clinical.value,
           modelSha256,
-          targetSensitivity: options.targetSensitivity,
+          targetSensitivity,
           seed: options.seed,
         },
       );
@@ -259,6 +307,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.out(`Accepted: ${entry.version} is active (previous ${entry.previousVersion}; audit entry #${entry.seq}, ${storeDir}).`);
     return 0;
   } catch (error) {
+    if (error instanceof BelowMinimumError) {
+      io.err(`Refused: ${error.message}`);
+      return 2;
+    }
     if (error instanceof ConflictError) {
       io.err(`Another admin changed the calibration log first: ${error.message}. Nothing was written; run again against the version now active.`);
       return 3;

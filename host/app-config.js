@@ -30,7 +30,11 @@
     async modeFactory(args) {
       try {
         const { mode } = await loadBundle();
-        return mode.modeFactory(args);
+        const instance = await mode.modeFactory(args);
+        // The mode lists ChestAid's extension for viewers built with it (pluginConfig.json); this
+        // prebuilt viewer registered it above and could only import() the name as a URL.
+        const { [host.extensionId]: _registeredAbove, ...extensions } = instance.extensions;
+        return { ...instance, extensions };
       } catch (error) {
         // Returning nothing leaves the other modes usable; the console says why ChestAid is absent.
         console.error('ChestAid mode failed to load', error);

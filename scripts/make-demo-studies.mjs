@@ -20,6 +20,10 @@
 //   node scripts/make-demo-studies.mjs            writes build/demo/
 //   node scripts/make-demo-studies.mjs --large    also writes build/demo/large/dicom/ (about 25 MB);
 //                                                 CHESTAID_EXTRA_STUDIES=large npm start lists them
+//   node scripts/make-demo-studies.mjs --refused  also writes build/demo/refused/dicom/: a lateral view,
+//                                                 a FOR PROCESSING DX and an infant's study, which the
+//                                                 model card excludes; CHESTAID_EXTRA_STUDIES=refused
+//                                                 npm start lists them
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -281,6 +285,77 @@ export function writeLargeStudies({ sourceDir, outDir } = DEMO) {
   });
 }
 
+/**
+ * Studies the model card excludes, for the refusal tests (panel, worklist, worker): the first
+ * PNEUMONIA demo image's pixels under new UIDs with the tags of an image the intended-use gate
+ * refuses, each labelled SYNTHETIC. `code` and `reason` are what the gate must answer
+ * (core/src/intendedUse.ts). From a PNEUMONIA image, so a gate that let one through would show a
+ * high score, loudly.
+ */
+export const REFUSED_STUDIES = Object.freeze({
+  folder: 'refused',
+  cases: Object.freeze([
+    Object.freeze({
+      name: 'lateral',
+      patch: { ViewPosition: 'LL', SeriesDescription: 'CHEST LAT' },
+      code: 'non-frontal-view',
+      reason: /^a LL view; the model reads frontal chest radiographs \(ViewPosition PA or AP\) only$/,
+    }),
+    Object.freeze({
+      name: 'for-processing',
+      // A raw DX as a detector exports it for processing: its own SOP class, and the intent.
+      patch: { SOPClassUID: '1.2.840.10008.5.1.4.1.1.1.1.1', Modality: 'DX', PresentationIntentType: 'FOR PROCESSING', SeriesDescription: 'CHEST PA RAW' },
+      code: 'for-processing',
+      reason: /^a FOR PROCESSING image \(raw detector data\); the model reads FOR PRESENTATION radiographs only$/,
+    }),
+    Object.freeze({
+      name: 'infant',
+      // Six months old at the study (2026-01-01): younger than the card's 1 year.
+      patch: { PatientAge: '006M', PatientBirthDate: '20250701', StudyDate: '20260101', SeriesDescription: 'CHEST AP INFANT', ViewPosition: 'AP' },
+      code: 'age-out-of-range',
+      reason: /^the patient's age, 6 months \(PatientAge 006M\), is outside the model's intended use \(1 year and older\)$/,
+    }),
+  ]),
+});
+
+/** One REFUSED_STUDIES case from a demo image: its pixels under new UIDs and the case's tags. */
+export function refusedVariantFrom({ dataset, meta }, { name, patch }) {
+  const sourceUid = dataset.SOPInstanceUID;
+  const study = {
+    ...dataset,
+    ...patch,
+    StudyInstanceUID: uidFor(`chestaid synthetic refused ${name} study from ${sourceUid}`),
+    SeriesInstanceUID: uidFor(`chestaid synthetic refused ${name} series from ${sourceUid}`),
+    SOPInstanceUID: uidFor(`chestaid synthetic refused ${name} instance from ${sourceUid}`),
+    PatientName: [{ Alphabetic: `SYNTHETIC^NOT ANALYZED ${name.toUpperCase()}` }],
+    PatientID: `SYNTH-NA-${name.toUpperCase()}`.slice(0, 64),
+    AccessionNumber: `SYNNA${name.toUpperCase().replace(/[^A-Z]/g, '')}`.slice(0, 16),
+    StudyDescription: `SYNTHETIC ${name} radiograph the model card excludes (test case)`,
+    ImageComments:
+      `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} with the tags of a ${name} image, ` +
+      'which ChestAid must not analyze. Not a real patient.',
+  };
+  return { dataset: study, bytes: part10Bytes(study, meta) };
+}
+
+/**
+ * Writes REFUSED_STUDIES from the first PNEUMONIA demo study into `<outDir>/refused/dicom/`, where
+ * CHESTAID_EXTRA_STUDIES=refused lists them (the default list, and what counts it, are unchanged);
+ * returns each case with its file and UIDs.
+ */
+export function writeRefusedStudies({ sourceDir, outDir } = DEMO) {
+  const index = JSON.parse(readFileSync(join(sourceDir, 'index.json'), 'utf8'));
+  const entry = index.studies?.find(s => s.label === 'PNEUMONIA');
+  if (!entry) throw new Error(`${join(sourceDir, 'index.json')} lists no PNEUMONIA study to derive the refused studies from`);
+  const source = readPart10(join(sourceDir, entry.file));
+  return REFUSED_STUDIES.cases.map(kase => {
+    const { dataset, bytes } = refusedVariantFrom(source, kase);
+    const file = join(outDir, REFUSED_STUDIES.folder, 'dicom', `synthetic-refused-${kase.name}.dcm`);
+    writeIfChanged(file, bytes);
+    return { ...kase, file, studyInstanceUID: dataset.StudyInstanceUID, seriesInstanceUID: dataset.SeriesInstanceUID, sopInstanceUID: dataset.SOPInstanceUID };
+  });
+}
+
 function writeIfChanged(file, content) {
   if (existsSync(file) && readFileSync(file).equals(Buffer.from(content))) {
     return;
@@ -360,6 +435,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     if (process.argv.includes('--large')) {
       for (const file of writeLargeStudies()) console.log(`make-demo-studies: ${file}`);
+    }
+    if (process.argv.includes('--refused')) {
+      for (const { file } of writeRefusedStudies()) console.log(`make-demo-studies: ${file}`);
     }
     const { studies } = makeDemoStudies();
     console.log(`make-demo-studies: ${studies.length} studies in ${join(DEMO.outDir, DEMO.documentName)}`);

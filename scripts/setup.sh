@@ -12,6 +12,9 @@ DEBIAN_PACKAGES=(
   orthanc orthanc-dicomweb
   # Outside checks of the DICOM ChestAid writes (core/src/dicom tests): dciodvfy, and dsrdump.
   dicom3tools dcmtk
+  # The production web server (deploy/nginx). The tests run it as a plain process with their own
+  # configuration; the service Debian may start with its default site is not used.
+  nginx
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #   scripts/test.sh unit       dependency rules, unit tests (jest), type check, lint, the CLI
 #   scripts/test.sh pacs       the PACS round trip against a real Orthanc (started by the tests)
 #   scripts/test.sh e2e        the viewer end to end (npm start + Debian Chromium)
+#   scripts/test.sh deploy     the npm packages (npm pack) and both web servers (nginx, npm start)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -33,6 +34,11 @@ fi
 if [ "$suite" = all ] || [ "$suite" = pacs ]; then
   echo "== PACS round trip (a real Orthanc per test file) =="
   npm run test:pacs
+fi
+
+if [ "$suite" = all ] || [ "$suite" = deploy ]; then
+  echo "== packages and web servers (npm pack; nginx and the dev server against a real Orthanc) =="
+  npm run test:deploy
 fi
 
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then

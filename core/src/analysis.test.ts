@@ -14,8 +14,9 @@ const manifest = parseManifest(
 );
 
 const ATTRS: PixelAttributes = {
-  rows: 30,
-  columns: 20,
+  // The smallest matrix the intended-use gate lets through (intendedUse.test.ts).
+  rows: 240,
+  columns: 224,
   samplesPerPixel: 1,
   photometricInterpretation: 'MONOCHROME2',
   bitsAllocated: 16,
@@ -35,7 +36,7 @@ class FakeClassifier implements Classifier {
 }
 
 describe('analyze', () => {
-  const pixels = Uint16Array.from({ length: 600 }, (_, i) => (i * 7) % 4096);
+  const pixels = Uint16Array.from({ length: 240 * 224 }, (_, i) => (i * 7) % 4096);
 
   it('feeds the classifier the manifest-sized tensor and calibrates, decides and normalises its output', async () => {
     const classifier = new FakeClassifier({ logit: 0.25, cam: Float32Array.from([0, 2, -1, 4]), camDims: [2, 2] });

@@ -1,5 +1,5 @@
 /**
- * One Analyze: DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
+ * One Analyze: the intended-use gate (intendedUse.ts), then DICOM pixels -> grey -> tensor -> classifier -> calibrated probability, decision
  * and normalised CAM. Pure orchestration of the staged modules around a Classifier the caller
  * supplies; display-sized heatmaps are the heatmap layer's business (cam.upsample at its own size).
  */
@@ -7,8 +7,9 @@ import { calibrate } from './calibration';
 import { normalise, relu } from './cam';
 import type { Classifier } from './classifier';
 import { InputError, show } from './errors';
+import { checkIntendedUse, intendedUseOf, NotAnalyzedError, type ImageAttributes } from './intendedUse';
 import type { Manifest } from './manifest';
-import type { PixelAttributes, StoredPixels } from './pixels';
+import type { StoredPixels } from './pixels';
 import { Preprocessor, inputSpecOf } from './preprocess';
 import type { GreyImage } from './resize';
 import { decide, type Decision } from './threshold';
@@ -32,8 +33,12 @@ export interface AnalyzeOptions {
   preprocessor?: Preprocessor;
 }
 
+/**
+ * Throws NotAnalyzedError, before the classifier is asked for anything, when the model card
+ * excludes the image; InputError when the pixels cannot be read as a radiograph.
+ */
 export async function analyze(
-  attributes: PixelAttributes,
+  attributes: ImageAttributes,
   pixels: StoredPixels,
   manifest: Manifest,
   classifier: Classifier,
@@ -41,7 +46,11 @@ export async function analyze(
 ): Promise<Analysis> {
   const preprocessor = options.preprocessor ?? new Preprocessor(inputSpecOf(manifest));
   // Straight from the stored pixels: no full-size float copy of the image (Preprocessor.runStored).
+  // Its checks first: an image that cannot be read as a radiograph at all (CT, RGB, corrupt) is
+  // named for that, before the card's rules judge what kind of radiograph it is.
   const input = preprocessor.runStored(attributes, pixels, { acceptedModalities: manifest.input.grey.accepted_modalities });
+  const refusal = checkIntendedUse(attributes, pixels, intendedUseOf(manifest));
+  if (refusal) throw new NotAnalyzedError(refusal);
   const output = await classifier.run(input, preprocessor.dims);
 
   const [camHeight, camWidth] = output.camDims;

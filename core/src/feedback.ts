@@ -207,8 +207,20 @@ export interface FeedbackStore {
 
 /**
  * Where feedback goes besides the browser store: the PACS, as a feedback SR stored by STOW-RS
- * (pacs/feedback.ts). The book calls it after the store has the entry; its failure never loses it.
+ * (dicomweb/feedback.ts). The book asks `wants` when the label is recorded; an entry it wants is
+ * queued in the feedback outbox (siteCalibration/feedbackOutbox.ts) in the same write as the entry,
+ * and `send` is tried until it lands. Its failure never loses the entry.
  */
 export interface FeedbackSink {
+  /**
+   * Whether this entry goes to the sink at all, decided once, when it is recorded (a study not
+   * opened from the PACS is not sent): a later retry sends it whatever the reader has open then.
+   */
+  wants(entry: FeedbackEntry): boolean;
+  /**
+   * Sends the entry; sending the same entry again must not make a second copy (the PACS sink
+   * names the SR by UIDs derived from the entry). Throws on failure; an error whose `retryable`
+   * is false (FeedbackNotSent) says no retry can succeed, and the outbox stops retrying it.
+   */
   send(entry: StoredFeedback): Promise<void>;
 }

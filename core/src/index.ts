@@ -16,6 +16,20 @@ export {
   type Interval,
 } from './manifest';
 export {
+  checkIntendedUse,
+  intendedUseOf,
+  imageExtent,
+  patientAgeOf,
+  notAnalyzedText,
+  NotAnalyzedError,
+  GATE_CODES,
+  type ImageAttributes,
+  type IntendedUse,
+  type IntendedUseAttributes,
+  type Refusal,
+} from './intendedUse';
+export {
+  paddingRange,
   toUnitGrey,
   unitGreyRows,
   voiLutLinear,
@@ -125,6 +139,9 @@ export {
   SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
+  TornLogError,
+  BelowMinimumError,
+  unchangedDraft,
   verifyLog,
   logLines,
   activeVersion,
@@ -145,7 +162,17 @@ export {
   type SiteCalibrationStore,
   type CalibrationHistory,
   type ChangeOptions,
+  type RepairRecord,
 } from './siteCalibration/log';
+export {
+  UntrustedLogError,
+  VolatileHeadMemory,
+  headProblem,
+  missingLog,
+  type TrustedHead,
+  type TrustedHeadMemory,
+  type UntrustedKind,
+} from './siteCalibration/trust';
 export {
   checkFeedback,
   currentLabels,
@@ -165,7 +192,23 @@ export {
   type FeedbackSink,
 } from './feedback';
 export { calibrationHash, calibrationIdentity, withCalibrationIdentity } from './siteCalibration/identity';
-export { FeedbackBook, type FeedbackBookOptions } from './siteCalibration/feedbackBook';
+export { FeedbackBook, type FeedbackBookOptions, type Recorded } from './siteCalibration/feedbackBook';
+export {
+  FeedbackOutbox,
+  OutboxRunner,
+  OUTBOX_BACKOFF,
+  EMPTY_OUTBOX,
+  newDelivery,
+  outboxDelay,
+  summarize as summarizeOutbox,
+  type DeliveryState,
+  type FeedbackDelivery,
+  type FeedbackOutboxOptions,
+  type OutboxBackoff,
+  type OutboxRunnerOptions,
+  type OutboxStore,
+  type OutboxSummary,
+} from './siteCalibration/feedbackOutbox';
 export { MemorySiteCalibrationStore, MemoryFeedbackStore } from './siteCalibration/memoryStores';
 export * from './dicom';
 export * from './dicomweb/client';

@@ -105,6 +105,12 @@ export interface Manifest {
     readonly summary: string;
     readonly disclaimer: string;
     readonly out_of_scope?: readonly string[];
+    /** The ages the card covers, in years; max_years null: no upper bound. */
+    readonly patient_age: { readonly min_years: number; readonly max_years: number | null };
+    /** ViewPosition values of the views the card covers (frontal: PA, AP). */
+    readonly view_positions: readonly string[];
+    /** BodyPartExamined values that name the chest. */
+    readonly body_parts: readonly string[];
   };
 }
 

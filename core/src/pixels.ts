@@ -45,6 +45,15 @@ export interface PixelAttributes {
    * each stored code, never applied a second time.
    */
   modalityLutApplied?: boolean;
+  /** Type 1 in the image pixel module; absent when the metadata did not carry it. */
+  highBit?: number | null;
+  /**
+   * PixelPaddingValue (and PixelPaddingRangeLimit, the other end of a padding range), as stored
+   * values: pixels that are not image (PS3.3 C.7.5.1.1.2). They are drawn black and never read as
+   * anatomy; the intended-use gate measures the image without them.
+   */
+  pixelPaddingValue?: number | null;
+  pixelPaddingRangeLimit?: number | null;
 }
 
 /**
@@ -177,8 +186,14 @@ export function unitGreyRows(
   const codes = 1 << bits;
   const mask = codes - 1;
   const lut = new Float32Array(codes);
+  const padding = paddingRange(a);
   for (let code = 0; code < codes; code++) {
     const stored = signed && code >= codes >>> 1 ? code - codes : code;
+    if (padding && stored >= padding.lo && stored <= padding.hi) {
+      // Padding is not image: black whatever the window and MONOCHROME1 would make of its value.
+      lut[code] = 0;
+      continue;
+    }
     const y = voiLutLinear(stored * slope + intercept, window.center, window.width);
     lut[code] = invert ? 1 - y : y;
   }
@@ -239,6 +254,27 @@ function unscaleRow(out: Float32Array, lut: Float32Array, pixels: StoredPixels, 
     }
     out[x] = lut[stored < 0 ? stored + codes : stored];
   }
+}
+
+/**
+ * The stored values that are padding, lo..hi inclusive (signed when PixelRepresentation is 1), or
+ * null when the image declares none. PixelPaddingValue's VR (US or SS) follows
+ * PixelRepresentation, and metadata providers hand a negative SS over as its unsigned bit pattern
+ * (65535 for -1) as often as not: both read as the same BitsStored-bit code.
+ */
+export function paddingRange(a: PixelAttributes): { lo: number; hi: number } | null {
+  const value = a.pixelPaddingValue;
+  if (value === undefined || value === null || !Number.isInteger(value)) return null;
+  if (!Number.isInteger(a.bitsStored) || a.bitsStored < 1 || a.bitsStored > MAX_BITS_STORED) return null;
+  const codes = 2 ** a.bitsStored;
+  const asStored = (v: number) => {
+    const code = v & (codes - 1);
+    return a.pixelRepresentation === 1 && code >= codes / 2 ? code - codes : code;
+  };
+  const first = asStored(value);
+  const limit = a.pixelPaddingRangeLimit;
+  const second = limit !== undefined && limit !== null && Number.isInteger(limit) ? asStored(limit) : first;
+  return { lo: Math.min(first, second), hi: Math.max(first, second) };
 }
 
 function checkModality(modality: string | null | undefined, accepted: readonly string[] | undefined): void {

@@ -42,6 +42,10 @@ function unverified(study: string, reason: string, over: Partial<ResultRecord> &
   return { ...scored(study, 0, over), status: 'unverified', reason, ...over } as unknown as ResultRecord;
 }
 
+function refused(study: string, reason: string, over: Partial<ResultRecord> = {}): ResultRecord {
+  return { ...scored(study, 0, over), status: 'refused', code: 'non-frontal-view', reason, ...over } as unknown as ResultRecord;
+}
+
 const entry = (uid: string, status: StudyStatus, date = '20260101', time = '120000'): TriageEntry => ({
   studyInstanceUID: uid,
   date,
@@ -167,6 +171,12 @@ describe('studyStatus', () => {
     expect(status).toEqual({ kind: 'unverified', reason: 'conflicting results: 2 disagree', conflict: true });
   });
 
+  it('shows an unverified SR before a failure or a refusal of the study: it may be planted, a person looks first', () => {
+    const planted = unverified('s', 'planted', { sopInstanceUID: 'pa' });
+    expect(studyStatus(facts([refused('s', 'a LL view', { sopInstanceUID: 'lat' }), planted]), MODEL).kind).toBe('unverified');
+    expect(studyStatus(facts([failed('s', 'corrupt', { sopInstanceUID: 'lat' }), planted]), MODEL).kind).toBe('unverified');
+  });
+
   it('ranks a verified current score, and counts the images with only an unverified result', () => {
     const status = studyStatus(facts([scored('s', 0.3, { sopInstanceUID: 'a' }), unverified('s', 'planted', { sopInstanceUID: 'b' }), unverified('s', 'planted', { sopInstanceUID: 'a' })]), MODEL);
     expect(status).toMatchObject({ kind: 'scored', probability: 0.3, unverifiedImages: 1 });
@@ -174,6 +184,21 @@ describe('studyStatus', () => {
 
   it('refuses an unverified record without its reason', () => {
     expect(() => checkRecord(unverified('s', ''))).toThrow('an unverified triage result needs its reason');
+  });
+
+  it('shows a study whose only current results are refusals as refused, with the reason, and never as a score', () => {
+    expect(studyStatus(facts([refused('s', 'a LL view')]), MODEL)).toEqual({ kind: 'refused', code: 'non-frontal-view', reason: 'a LL view' });
+    // The frontal view of the same study is scored: that score is the study's, the lateral adds nothing.
+    const both = studyStatus(facts([refused('s', 'a LL view', { sopInstanceUID: 'lat' }), scored('s', 0.7, { sopInstanceUID: 'pa' })]), MODEL);
+    expect(both.kind === 'scored' && [both.probability, both.image.sopInstanceUID, both.failedImages]).toEqual([0.7, 'pa', 0]);
+    // A failure needs a person's look first.
+    expect(studyStatus(facts([refused('s', 'a LL view', { sopInstanceUID: 'lat' }), failed('s', 'corrupt')]), MODEL).kind).toBe('failed');
+    expect(studyStatus(facts([refused('s', 'a LL view', { modelSha256: SHA_B })]), MODEL)).toEqual({ kind: 'unanalyzed' });
+  });
+
+  it('refuses to store a refusal without its code or reason', () => {
+    expect(() => checkRecord(refused('s', ''))).toThrow(/code and reason/);
+    expect(() => checkRecord({ ...refused('s', 'a LL view'), code: '' } as ResultRecord)).toThrow(/code and reason/);
   });
 
   it('lets a study-level problem of the last run explain an unscored study, not hide a score', () => {
@@ -193,9 +218,10 @@ describe('studyStatus', () => {
 });
 
 describe('orderByRisk', () => {
-  it('puts scored studies first, highest score first, then unverified, failed, stale, unanalyzed, not applicable', () => {
+  it('puts scored studies first, highest score first, then unverified, failed, refused, stale, unanalyzed, not applicable', () => {
     const entries = [
       entry('unv', { kind: 'unverified', reason: 'decision contradicts score', conflict: false }),
+      entry('ref', { kind: 'refused', code: 'for-processing', reason: 'a FOR PROCESSING image' }),
       entry('na', { kind: 'not-applicable', reason: 'CT' }),
       entry('un', { kind: 'unanalyzed' }),
       entry('low', score(0.1)),
@@ -204,8 +230,8 @@ describe('orderByRisk', () => {
       entry('high', score(0.95)),
       entry('mid', score(0.5)),
     ];
-    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'unv', 'fail', 'st', 'un', 'na']);
-    expect(GROUP_ORDER).toEqual(['scored', 'unverified', 'failed', 'stale', 'unanalyzed', 'not-applicable']);
+    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'unv', 'fail', 'ref', 'st', 'un', 'na']);
+    expect(GROUP_ORDER).toEqual(['scored', 'unverified', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable']);
   });
 
   it('keeps every study, and does not change its input', () => {

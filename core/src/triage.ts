@@ -34,6 +34,8 @@ export type ResultRecord = ImageIdentity &
      * SRs of the image that disagree (`conflict`): never a score, never ranked as one.
      */
     | { readonly status: 'unverified'; readonly reason: string; readonly conflict?: boolean }
+    /** Not analyzed: the model card excludes the image (intendedUse.ts) or a later check refused it. */
+    | { readonly status: 'refused'; readonly code: string; readonly reason: string }
   );
 
 /** study, series, instance, model sha256, calibration version: what a result is stored under. */
@@ -70,6 +72,9 @@ export function checkRecord<R extends ResultRecord>(record: R): R {
   if ((record.status === 'failed' || record.status === 'unverified') && !record.reason) {
     throw new Error(`${record.status === 'failed' ? 'a failed' : 'an unverified'} triage result needs its reason`);
   }
+  if (record.status === 'refused' && !(record.reason && record.code)) {
+    throw new Error('a triage result not analyzed needs its code and reason');
+  }
   return record;
 }
 
@@ -102,6 +107,8 @@ export type StudyStatus =
   | { readonly kind: 'failed'; readonly reason: string }
   /** No verified score; a result in the PACS that failed verification, or verified ones that disagree. */
   | { readonly kind: 'unverified'; readonly reason: string; readonly conflict: boolean }
+    /** Every current result of the study is a refusal: no score, never ranked, the reason shown instead. */
+    | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
   | { readonly kind: 'stale'; readonly scoredBy: ModelIdentity; readonly analyzedAt: number }
   | { readonly kind: 'unanalyzed' }
   | { readonly kind: 'not-applicable'; readonly reason: string };
@@ -111,10 +118,12 @@ export type TriageGroup = StudyStatus['kind'];
 /**
  * The groups, top to bottom. Unverified results and failures come straight after the scores: a
  * person has to look at them (an SR that fails verification may be planted, and verified results
- * that disagree need a reader; Analyze all cannot fix a corrupt file), while stale and unanalyzed
- * studies only wait for a run. Studies ChestAid does not read (no CR/DX image) close the list, still visible.
+ * that disagree need a reader; Analyze all cannot fix a corrupt file). Studies the model card
+ * excludes (refused: a lateral view, a child outside its ages...) follow: read without ChestAid,
+ * in the usual order, never ranked by a score they do not have. Stale and unanalyzed studies only
+ * wait for a run. Studies ChestAid does not read (no CR/DX image) close the list, still visible.
  */
-export const GROUP_ORDER: readonly TriageGroup[] = ['scored', 'unverified', 'failed', 'stale', 'unanalyzed', 'not-applicable'];
+export const GROUP_ORDER: readonly TriageGroup[] = ['scored', 'unverified', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable'];
 
 export interface StudyFacts {
   /** Every stored result of the study, under any model. */
@@ -133,8 +142,9 @@ function compareStrings(a: string, b: string): number {
 
 /**
  * A study's status under `model`. A current score wins over everything (it is what the reader
- * needs); then a current failure; then a result from another model or calibration (stale, never
- * mixed in); then nothing.
+ * needs: a frontal view's score beside its study's refused lateral); then an unverified or
+ * conflicting SR under any model (never a score); then a current failure; then a current refusal;
+ * then a result from another model or calibration (stale, never mixed in); then nothing.
  */
 export function studyStatus({ records, applicable, notApplicableReason, problem }: StudyFacts, model: ModelIdentity): StudyStatus {
   const current = records.filter(record => isCurrent(record, model));
@@ -178,6 +188,11 @@ export function studyStatus({ records, applicable, notApplicableReason, problem 
   if (failed.length > 0) {
     const latest = [...failed].sort((a, b) => b.analyzedAt - a.analyzedAt)[0];
     return { kind: 'failed', reason: latest.reason };
+  }
+  const refused = current.filter((r): r is Extract<ResultRecord, { status: 'refused' }> => r.status === 'refused');
+  if (refused.length > 0) {
+    const latest = [...refused].sort((a, b) => b.analyzedAt - a.analyzedAt)[0];
+    return { kind: 'refused', code: latest.code, reason: latest.reason };
   }
   const older = records.filter(record => record.status === 'scored');
   if (older.length > 0) {

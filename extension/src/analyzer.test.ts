@@ -24,8 +24,9 @@ function image(overrides: Partial<ImagePixels['attributes']> = {}): ImagePixels 
   return {
     imageId: target.imageId,
     sopInstanceUID: target.sopInstanceUID,
-    attributes: crAttributes({ rows: 4, columns: 4, ...overrides }),
-    pixels: Uint16Array.from({ length: 16 }, (_, i) => i * 256),
+    // The smallest matrix the intended-use gate lets through: the model's input size.
+    attributes: crAttributes({ rows: 224, columns: 224, ...overrides }),
+    pixels: Uint16Array.from({ length: 224 * 224 }, (_, i) => (i * 256) % 4096),
   };
 }
 

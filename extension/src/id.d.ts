@@ -1,4 +1,5 @@
 export declare const id: string;
+export declare const extensionVersion: string;
 export declare const panelName: string;
 export declare const panelId: string;
 export declare const dataSourceName: string;

@@ -1,6 +1,8 @@
 import packageJson from '../package.json';
 
 const id = packageJson.name;
+/** The mode lists the extension with this version (extensionDependencies). */
+const extensionVersion = packageJson.version;
 
 /** Ids the mode and the host configuration refer to, derived here so they cannot drift apart. */
 const panelName = 'chestaid';
@@ -22,6 +24,7 @@ const heatmapHotkey = 'shift+h';
 
 export {
   id,
+  extensionVersion,
   panelName,
   panelId,
   dataSourceName,

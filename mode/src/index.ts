@@ -5,13 +5,15 @@
  */
 import {
   analyzeButtonId,
+  extensionVersion,
   heatmapButtonId,
+  id as extensionId,
   heatmapHotkey,
   panelId,
   toggleHeatmapCommand,
   toolbarButtonsCustomization,
-} from '@chestaid/extension-chestaid/src/id';
-import { triageButtonId } from '@chestaid/extension-chestaid/src/triage/ids';
+  triageButtonId,
+} from '@chestaid/extension-chestaid';
 
 import { isValidMode } from './isValidMode';
 import { registerToolbar, type ToolbarServices } from './toolbar';
@@ -33,11 +35,13 @@ const cornerstone = {
   toolbarSections: 'cornerstone.toolbarSections',
 };
 
-// ChestAid's own extension is not listed: app-config.js registers it before any mode loads, and
-// the mode route would try to import() every listed name as a module specifier.
+// OHIF's mode route imports each listed extension it has not registered yet: a site that builds
+// OHIF with pluginConfig.json gets ChestAid's from here. The prebuilt demo viewer registers it
+// from app-config.js instead and drops it from this list (it cannot import a package name).
 const extensionDependencies = {
   '@ohif/extension-default': '^3.0.0',
   '@ohif/extension-cornerstone': '^3.0.0',
+  [extensionId]: `^${extensionVersion}`,
 };
 
 /**

@@ -1,4 +1,4 @@
-import { checkModalities, type Applicability } from '@chestaid/extension-chestaid/src/modalities';
+import { checkModalities, type Applicability } from '@chestaid/extension-chestaid';
 
 /**
  * Offered on the study list only for studies with CR or DX images. OHIF 3.13's study list hides a

@@ -1,7 +1,9 @@
 // The radiologist's feedback in a real Orthanc (issue 8 item 1): the viewer's FeedbackBook with
 // the PACS feedback sink (@chestaid/core's dicomweb/feedback.ts, dcmjs builder) writes a feedback SR into
 // the image's study that reads back with readFeedbackSr, references the image and the result SR
-// of that image, model and calibration; a changed label is a second SR (history kept).
+// of that image, model and calibration; a changed label is a second SR (history kept). Through the
+// feedback outbox: a label recorded while Orthanc is down is kept and lands once it is back, and a
+// delivery sent again (its first answer lost) leaves one SR, not two.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -12,7 +14,7 @@ import { demoStudyFiles, loadDemoStudies, startOrthanc } from './orthanc.mjs';
 const { PacsResults } = requireBuilt('@chestaid/core');
 const { dicomCodec, feedbackCodec } = requireBuilt('@chestaid/core');
 const { pacsFeedbackSink } = requireBuilt('@chestaid/core');
-const { FeedbackBook } = requireBuilt('@chestaid/core');
+const { FeedbackBook, FeedbackOutbox } = requireBuilt('@chestaid/core');
 const { MemoryFeedbackStore } = requireBuilt('@chestaid/core');
 const dicom = requireBuilt('@chestaid/core');
 const manifest = JSON.parse(readFileSync(new URL('../../models/chestaid-demo/manifest.json', import.meta.url), 'utf8'));
@@ -58,7 +60,7 @@ after(async () => {
   await pacs?.stop();
 });
 
-function book(clock) {
+function book(clock, store = new MemoryFeedbackStore()) {
   const sink = pacsFeedbackSink({
     results,
     client: pacs.client,
@@ -68,7 +70,8 @@ function book(clock) {
     pacsDataSourceName: 'pacs',
     organization: 'Test Hospital',
   });
-  return new FeedbackBook({ store: new MemoryFeedbackStore(), sink, clock });
+  const outbox = new FeedbackOutbox({ store, sink, clock });
+  return Object.assign(new FeedbackBook({ store, outbox, clock }), { store });
 }
 
 const input = label => ({
@@ -95,8 +98,8 @@ async function feedbackInPacs() {
 
 test('recorded feedback is stored in the PACS as a feedback SR referencing the image and the result SR', async () => {
   const feedback = book(() => new Date('2026-11-26T13:00:00.000Z'));
-  const { sinkError } = await feedback.record({ ...input('pneumonia'), comment: 'left lower lobe' });
-  assert.equal(sinkError, null);
+  const { delivery } = await feedback.record({ ...input('pneumonia'), comment: 'left lower lobe' });
+  assert.equal(delivery.state, 'sent', delivery.lastError);
   const [read] = await feedbackInPacs();
   assert.equal(read.groundTruth, 'pneumonia');
   assert.equal(read.comment, 'left lower lobe');
@@ -112,7 +115,7 @@ test('recorded feedback is stored in the PACS as a feedback SR referencing the i
 
 test('changing the label writes a second feedback SR; the first stays as history', async () => {
   const feedback = book(() => new Date('2026-11-26T13:05:00.000Z'));
-  assert.equal((await feedback.record(input('normal'))).sinkError, null);
+  assert.equal((await feedback.record(input('normal'))).delivery.state, 'sent');
   const all = await feedbackInPacs();
   assert.deepEqual(all.map(f => [f.groundTruth, f.recordedAt]), [
     ['pneumonia', '2026-11-26T13:00:00.000Z'],
@@ -123,8 +126,41 @@ test('changing the label writes a second feedback SR; the first stays as history
 
 test('feedback on a result the PACS does not hold is kept in the browser and not sent', async () => {
   const feedback = book(() => new Date('2026-11-26T13:10:00.000Z'));
-  const { sinkError } = await feedback.record({ ...input('normal'), calibrationVersion: 'not-saved' });
-  assert.match(sinkError, /Save to PACS first/);
+  const { delivery } = await feedback.record({ ...input('normal'), calibrationVersion: 'not-saved' });
+  assert.equal(delivery.state, 'refused');
+  assert.match(delivery.lastError, /Save to PACS first/);
   assert.equal((await feedback.listFeedback()).length, 1);
   assert.equal((await feedbackInPacs()).length, 2);
+});
+
+test('a delivery sent again after it landed (its answer lost) leaves one SR in the PACS', async () => {
+  const feedback = book(() => new Date('2026-11-26T13:20:00.000Z'));
+  const { entry, delivery } = await feedback.record(input('unsure'));
+  assert.equal(delivery.state, 'sent');
+  // As if the answer had been lost: the outbox still holds it as pending and sends it again.
+  await feedback.store.putDelivery({ ...delivery, state: 'pending', nextAttemptAt: delivery.queuedAt, sentAt: null });
+  assert.equal((await feedback.outbox.flush({ all: true })).pending, 0);
+  const unsure = (await feedbackInPacs()).filter(f => f.recordedAt === entry.at);
+  assert.equal(unsure.length, 1, 'one SR for the entry');
+});
+
+test('a label recorded while Orthanc is down is kept, pending, and lands once Orthanc is back', async () => {
+  const feedback = book(() => new Date('2026-11-26T13:30:00.000Z'));
+  await pacs.kill();
+  let entry;
+  try {
+    const recorded = await feedback.record(input('pneumonia'));
+    entry = recorded.entry;
+    assert.equal(recorded.delivery.state, 'pending');
+    assert.match(recorded.delivery.lastError, /unreachable/i);
+    assert.equal((await feedback.outbox.flush({ all: true })).pending, 1, 'still pending while the PACS is down');
+  } finally {
+    await pacs.restart();
+  }
+  const summary = await feedback.outbox.flush({ all: true });
+  assert.equal(summary.pending, 0);
+  assert.equal(summary.sent, 1);
+  const landed = (await feedbackInPacs()).filter(f => f.recordedAt === entry.at);
+  assert.equal(landed.length, 1);
+  assert.equal(landed[0].groundTruth, 'pneumonia');
 });

@@ -2,9 +2,10 @@
 // overlay accepted into the calibration log beside the model, every result SR carries the site
 // version and the overlay's calibration of the logit; an overlay accepted while the worker runs
 // is picked up at the next poll and every image is scored again under it; a tampered log stops
-// the worker with exit code 2, naming the entry, and nothing is written.
+// the worker with exit code 2, naming the entry, and nothing is written; so does a log that is
+// missing, torn, or cut back while the worker runs, with the reason.
 import assert from 'node:assert/strict';
-import { cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -45,10 +46,17 @@ function overlay() {
   };
 }
 
+/** An empty log in `dir`, as `chestaid-recalibrate --init` makes it. */
+async function initLog(dir) {
+  const { FileSiteCalibrationStore } = requireBuilt('@chestaid/core/node');
+  await new FileSiteCalibrationStore(dir, { modelSha256: SHA }).init(manifestJson.calibration.version);
+}
+
 /** Accepts the overlay into `dir` through the core API and the Node file store, as the calibration CLI does. */
 async function acceptOverlay(dir) {
   const { SiteCalibrationLog, EMPTY_HEAD, parseManifest } = requireBuilt('@chestaid/core');
   const { FileSiteCalibrationStore } = requireBuilt('@chestaid/core/node');
+  if (!existsSync(join(dir, 'log.jsonl'))) await initLog(dir);
   const versions = new SiteCalibrationLog({ store: new FileSiteCalibrationStore(dir, { modelSha256: SHA }), manifest: parseManifest(manifestJson) });
   await versions.accept(overlay(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
 }
@@ -125,7 +133,7 @@ describe('a recalibration while the worker runs', () => {
 
   test('is picked up at the next poll: every image is scored again under the new version, the old results stay', async () => {
     const dir = join(temp, 'live');
-    mkdirSync(dir);
+    await initLog(dir);
     const worker = startWorker(['--pacs', demo.pacs.dicomWebUrl, '--calibration-dir', dir, '--interval', '0.3']);
     try {
       const started = await worker.waitFor(e => e.event === 'started');
@@ -156,5 +164,49 @@ describe('a recalibration while the worker runs', () => {
     // Same model bytes, same image: the same logit under either calibration.
     const baseLogit = new Map(base.map(r => [r.content.source.sopInstanceUID, r.content.logit]));
     for (const { content } of site) assert.ok(Math.abs(content.logit - baseLogit.get(content.source.sopInstanceUID)) <= 1e-5);
+  });
+});
+
+describe('a calibration log that cannot be trusted stops the worker, with the reason, and nothing is scored under the manifest instead', () => {
+  const demo = demoPacs();
+
+  test('missing or torn at start: exit 2 before anything is written; cut back while it runs: exit 2 at the next poll', async () => {
+    const dir = join(temp, 'untrusted');
+    const args = ['--pacs', demo.pacs.dicomWebUrl, '--calibration-dir', dir, '--once'];
+    // A named directory that holds no log (the log deleted, the directory left): missing.
+    mkdirSync(dir);
+    const missing = await runWorker(args);
+    assert.equal(missing.code, EXIT.config, missing.stderr);
+    assert.deepEqual(of(missing.events, 'calibration-unusable').map(e => e.kind), ['missing']);
+    assert.match(of(missing.events, 'calibration-unusable')[0].error, /untrusted\/log\.jsonl does not exist: .*--no-site-calibration/);
+
+    await acceptOverlay(dir);
+    const log = join(dir, 'log.jsonl');
+    const whole = readFileSync(log, 'utf8');
+    writeFileSync(log, `${whole}{"seq":2,"at":"2026-`);
+    const torn = await runWorker(args);
+    assert.equal(torn.code, EXIT.config, torn.stderr);
+    const [tornEvent] = of(torn.events, 'calibration-unusable');
+    assert.equal(tornEvent.kind, 'torn');
+    assert.match(tornEvent.error, /torn: its last line \(entry 2\) is incomplete.*chestaid-recalibrate --repair/);
+    assert.equal(of(torn.events, 'started').length, 0);
+    assert.equal((await resultSrs(demo.pacs.client)).length, 0);
+
+    // Whole again; the worker starts under site-1, then the log is emptied (active.json too) while it runs.
+    writeFileSync(log, whole);
+    const state = join(temp, 'untrusted-state.json');
+    const worker = startWorker(['--pacs', demo.pacs.dicomWebUrl, '--calibration-dir', dir, '--interval', '0.3', '--state', state]);
+    const started = await worker.waitFor(e => e.event === 'started');
+    assert.equal(started.calibration.version, 'site-1');
+    writeFileSync(log, '');
+    rmSync(join(dir, 'active.json'));
+    const unusable = await worker.waitFor(e => e.event === 'calibration-unusable', 30_000);
+    assert.equal(unusable.kind, 'truncated');
+    assert.match(unusable.error, /it ends at entry 0, but this worker \(state file .*\) trusted entry 1/);
+    assert.equal((await worker.exited).code, EXIT.config);
+    // A restart remembers the head it trusted (the state file): still refused.
+    const restarted = await runWorker([...args, '--state', state]);
+    assert.equal(restarted.code, EXIT.config);
+    assert.equal(of(restarted.events, 'calibration-unusable')[0].kind, 'truncated');
   });
 });

@@ -4,8 +4,7 @@
  * and collects its JSON log lines; plus the PACS-side facts the worker tests assert on.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
@@ -42,8 +41,8 @@ export const MANIFEST = join(ROOT, 'models', 'chestaid-demo', 'manifest.json');
  */
 export function startWorker(args, { env = {} } = {}) {
   // The repository's demo model may have a site calibration beside it (written by a local
-  // `npm run recalibrate`); tests on the demo model's own calibration must not pick it up.
-  const pinned = args.includes('--calibration-dir') || args.includes('--model') ? [] : ['--calibration-dir', emptyCalibrationDir()];
+  // `npm run recalibrate`); tests on the demo model's own calibration say they want none.
+  const pinned = args.includes('--calibration-dir') || args.includes('--model') || args.includes('--no-site-calibration') ? [] : ['--no-site-calibration'];
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'worker.mjs'), ...args, ...pinned], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -104,12 +103,6 @@ export function startWorker(args, { env = {} } = {}) {
       });
     },
   };
-}
-
-let emptyDir;
-function emptyCalibrationDir() {
-  emptyDir ??= mkdtempSync(join(tmpdir(), 'chestaid-no-calibration-'));
-  return emptyDir;
 }
 
 /** Runs the worker to its exit; resolves with { code, events }. */

@@ -214,6 +214,9 @@ def stored_to_unit_float(ds) -> np.ndarray:
        window, the full modality-LUT range of the stored bit depth (0 .. 2**BitsStored - 1, or
        the signed range for PixelRepresentation 1), mapped to [0, 1] by the same function.
     3. MONOCHROME1: ``y = 1 - y``.
+    4. PixelPaddingValue (to PixelPaddingRangeLimit when present): padding, not image, is 0
+       (black) whatever the window and the photometric interpretation make of its value
+       (core/src/pixels.ts ``paddingRange``).
 
     Refused with a ValueError naming the value: photometric interpretations other than
     MONOCHROME1/2, SamplesPerPixel != 1, NumberOfFrames > 1, missing PixelData, a Modality LUT
@@ -239,7 +242,29 @@ def stored_to_unit_float(ds) -> np.ndarray:
     y = voi_lut_linear(x, centre, width)
     if ds.PhotometricInterpretation == "MONOCHROME1":
         y = 1.0 - y
+    padding = _padding_range(ds)
+    if padding is not None:
+        stored = np.asarray(ds.pixel_array, dtype=np.int64)
+        y = np.where((stored >= padding[0]) & (stored <= padding[1]), 0.0, y)
     return y.astype(np.float32)
+
+
+def _padding_range(ds) -> tuple[int, int] | None:
+    """The stored values that are PixelPaddingValue padding, lo..hi, or None: read as BitsStored-bit
+    codes, signed for PixelRepresentation 1, so an SS value stored as its unsigned pattern matches."""
+    if "PixelPaddingValue" not in ds or ds.PixelPaddingValue is None:
+        return None
+    codes = 1 << int(ds.BitsStored)
+    signed = int(ds.get("PixelRepresentation", 0)) == 1
+
+    def as_stored(v) -> int:
+        code = int(v) & (codes - 1)
+        return code - codes if signed and code >= codes // 2 else code
+
+    first = as_stored(ds.PixelPaddingValue)
+    limit = ds.get("PixelPaddingRangeLimit")
+    second = as_stored(limit) if limit is not None else first
+    return min(first, second), max(first, second)
 
 
 def stored_to_display_u8(ds) -> np.ndarray:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from . import preprocess
 
-# 1.1.0: data.official_id_overlap (optional). Additions are minor; the viewer reads every 1.x.
-SCHEMA_VERSION = "1.1.0"
+# 1.1.0: data.official_id_overlap (optional). 1.2.0: intended_use.patient_age, view_positions and
+# body_parts, the intended-use gate's rules (required: a manifest without them would let every age,
+# view and body part through). The viewer reads every 1.x.
+SCHEMA_VERSION = "1.2.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
@@ -26,9 +28,17 @@ INTENDED_USE = (
     "Triage support in an emergency department: flag adult or paediatric frontal chest radiographs "
     "(CR/DX) with a higher risk of pneumonia so that they are read first, and show where the model looked."
 )
+# The intended-use gate (core/src/intendedUse.ts) refuses, before inference, images these exclude.
+# Ages: from 1 year (the youngest patients of the Kaggle set; an infant's chest, its thymus and
+# proportions, was never seen in training), no upper bound (the card covers adults).
+PATIENT_AGE = {"min_years": 1, "max_years": None}
+VIEW_POSITIONS = ["PA", "AP"]
+BODY_PARTS = ["CHEST", "THORAX", "LUNG", "LUNGS", "THORACIC"]
 OUT_OF_SCOPE = [
     "Diagnosis or exclusion of pneumonia without a radiologist's reading.",
     "Modalities other than CR/DX, lateral views, RGB or multi-frame images.",
+    "Tagged views other than PA or AP, body parts other than the chest, FOR PROCESSING (raw) images, "
+    "patients younger than 1 year, and images smaller than the model's input: refused, not scored.",
     "Other findings (effusion, pneumothorax, tuberculosis, COVID-19, tubes and lines).",
     "Populations unlike the training data (the Kaggle set is paediatric, ages 1-5, one centre) without local recalibration.",
 ]
@@ -118,7 +128,15 @@ def model_card(manifest: dict) -> str:
               "ImageNet normalisation, resize without keeping the aspect ratio.",
               "- Outputs: the logit and a Grad-CAM map of the last dense block (model attention, not lesion location).",
               f"- Created: {m['created']}.", ""]
-    lines += ["## Intended use", "", manifest["intended_use"]["summary"], "", "## Out of scope", ""]
+    use = manifest["intended_use"]
+    age = use["patient_age"]
+    years = "year" if age["min_years"] == 1 else "years"
+    ages = (f"{age['min_years']} {years} and older" if age["max_years"] is None
+            else f"{age['min_years']} to {age['max_years']} years")
+    lines += ["## Intended use", "", use["summary"], "",
+              f"- Views (ViewPosition): {', '.join(use['view_positions'])}; body part (BodyPartExamined): "
+              f"{', '.join(use['body_parts'])}; patient age: {ages}. Images tagged otherwise are not analyzed.",
+              "", "## Out of scope", ""]
     lines += [f"- {x}" for x in manifest["intended_use"].get("out_of_scope", [])] + [""]
     lines += ["## Data", "", f"- Data set: {d['dataset']}" + (" (synthetic)" if d["synthetic"] else ""),
               f"- Patient-level split, seed {d['split_seed']}:", ""]

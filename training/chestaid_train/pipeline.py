@@ -171,6 +171,9 @@ def run(
             "summary": manifest_lib.INTENDED_USE,
             "disclaimer": manifest_lib.DISCLAIMER + (" " + manifest_lib.SYNTHETIC_WARNING if synthetic else ""),
             "out_of_scope": manifest_lib.OUT_OF_SCOPE,
+            "patient_age": manifest_lib.PATIENT_AGE,
+            "view_positions": manifest_lib.VIEW_POSITIONS,
+            "body_parts": manifest_lib.BODY_PARTS,
         },
     }
     manifest_lib.write(man, model_dir / "manifest.json")

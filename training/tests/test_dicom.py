@@ -175,6 +175,18 @@ def monochrome_dataset(**overrides) -> Dataset:
     return ds
 
 
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+def test_pixel_padding_is_black_whatever_the_window_and_photometric(photometric):
+    plain = stored_to_unit_float(monochrome_dataset(PhotometricInterpretation=photometric))
+    padded = stored_to_unit_float(monochrome_dataset(PhotometricInterpretation=photometric, PixelPaddingValue=4095))
+    assert padded[1, 1] == 0.0
+    assert np.array_equal(padded.ravel()[:3], plain.ravel()[:3])
+    ranged = stored_to_unit_float(monochrome_dataset(PhotometricInterpretation=photometric, PixelPaddingValue=0,
+                                                     PixelPaddingRangeLimit=1000))
+    assert ranged.ravel().tolist()[:2] == [0.0, 0.0]
+    assert ranged[1, 0] == plain[1, 0]
+
+
 def test_a_minimal_monochrome_dataset_is_accepted():
     assert stored_to_display_u8(monochrome_dataset()).tolist() == [[0, 62], [125, 255]]
 

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { FileSiteCalibrationStore } from '@chestaid/core/node';
-import { calibrate, calibrationName, SiteCalibrationLog, type Classifier, EMPTY_HEAD, plattScale, readResultSr } from '@chestaid/core';
+import { calibrate, calibrationName, SiteCalibrationLog, type Classifier, EMPTY_HEAD, plattScale, readResultSr, type TrustedHeadMemory } from '@chestaid/core';
 import { DEMO_SHA, demoManifest, overlayJson } from '@chestaid/core/testing';
-import { CalibrationError, WatchedCalibration } from './calibration';
+import { CalibrationError, StateHeadMemory, trustedHeadKey, WatchedCalibration } from './calibration';
+import { WorkerState } from './state';
 import type { Logger, LogFields } from './log';
 import { TriageWorker } from './worker';
 import { FakePacs, bufferOf, ROOT } from './testing/fakePacs';
@@ -13,10 +14,14 @@ import { FakePacs, bufferOf, ROOT } from './testing/fakePacs';
 const base = demoManifest();
 let dir: string;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chestaid-worker-cal-'));
+  await new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA }).init('1');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(`${dir}.state.json`, { force: true });
+});
 
 function versionsIn(calibrationDir: string): SiteCalibrationLog {
   return new SiteCalibrationLog({ store: new FileSiteCalibrationStore(calibrationDir, { modelSha256: DEMO_SHA }), manifest: base });
@@ -26,15 +31,19 @@ async function acceptSite1(calibrationDir = dir): Promise<void> {
   await versionsIn(calibrationDir).accept(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
 }
 
-const open = (calibrationDir: string | null = dir) => WatchedCalibration.open({ dir: calibrationDir, manifest: base, modelSha256: DEMO_SHA, retryDelayMs: 1 });
+const open = (calibrationDir: string | null = dir, trusted?: TrustedHeadMemory) =>
+  WatchedCalibration.open({ dir: calibrationDir, manifest: base, modelSha256: DEMO_SHA, retryDelayMs: 1, trusted });
 
 describe('WatchedCalibration', () => {
-  it('uses the manifest calibration while the directory holds no log, and picks up the first accepted overlay', async () => {
-    const watched = await open(join(dir, 'not-yet'));
+  it('refuses a directory without a log; reads an empty log as the manifest calibration, and picks up the first accepted overlay', async () => {
+    await expect(open(join(dir, 'not-yet'))).rejects.toMatchObject({ kind: 'missing', message: expect.stringMatching(/not-yet\/log\.jsonl does not exist: .*--no-site-calibration/) });
+    expect((await open(null)).state).toMatchObject({ version: '1', source: 'manifest', head: EMPTY_HEAD });
+
+    const watched = await open();
     expect(watched.state).toMatchObject({ version: '1', source: 'manifest', head: EMPTY_HEAD });
     expect(await watched.check()).toBeNull();
 
-    await acceptSite1(join(dir, 'not-yet'));
+    await acceptSite1();
     const changed = await watched.check();
     expect(changed).toMatchObject({ version: 'site-1', source: 'site', head: { seq: 1 } });
     // The overlay applied as the viewer applies it: Platt a=0.8, b=-0.4 and its threshold.
@@ -67,6 +76,55 @@ describe('WatchedCalibration', () => {
     const file = join(dir, 'overlays', 'site-1.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"a": 0.8', '"a": 0.9'));
     await expect(watched.check()).rejects.toThrow(/entry 1: the stored overlay of version "site-1" does not match the hash/);
+  });
+
+  describe('fails closed, with the reason, on a log that is no longer the one it trusted', () => {
+    /** A worker at site-2, its head remembered in a state file as a restart would find it. */
+    async function atSite2() {
+      await acceptSite1();
+      const versions = versionsIn(dir);
+      await versions.accept(overlayJson({ version: 'site-2', previous_version: 'site-1' }), { actor: 'Dr Admin', expectedHead: (await versions.history()).head });
+      const state = WorkerState.open(`${dir}.state.json`);
+      const memory = () => new StateHeadMemory(state, trustedHeadKey(DEMO_SHA, dir));
+      const watched = await open(dir, memory());
+      expect(watched.state).toMatchObject({ version: 'site-2', head: { seq: 2 } });
+      const log = join(dir, 'log.jsonl');
+      return { watched, memory, log, lines: readFileSync(log, 'utf8').split('\n'), state };
+    }
+
+    it('deleted while it runs: the next check stops it; the manifest calibration is never used', async () => {
+      const { watched } = await atSite2();
+      rmSync(dir, { recursive: true });
+      await expect(watched.check()).rejects.toMatchObject({
+        kind: 'missing',
+        message: expect.stringMatching(/log\.jsonl does not exist, but this worker \(state file .*\) trusted its entry 2 \(hash [0-9a-f]{12}…\) on .*: it was deleted/),
+      });
+    });
+
+    it('truncated, with active.json cut to match, seen again after a restart from the state file', async () => {
+      const { memory, log, lines } = await atSite2();
+      writeFileSync(log, `${lines[0]}\n`);
+      const active = join(dir, 'active.json');
+      writeFileSync(active, JSON.stringify({ ...JSON.parse(readFileSync(active, 'utf8')), head: { seq: 1, hash: JSON.parse(lines[0]).hash } }));
+      const failure = await open(dir, memory()).then(() => null, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(CalibrationError);
+      expect(failure).toMatchObject({ kind: 'truncated', message: expect.stringMatching(/it ends at entry 1, but this worker \(state file .*\) trusted entry 2/) });
+    });
+
+    it('rewound: rewritten from entry 2 on', async () => {
+      const { watched, log, lines } = await atSite2();
+      writeFileSync(log, `${lines[0]}\n`);
+      rmSync(join(dir, 'active.json'));
+      rmSync(join(dir, 'overlays', 'site-2.json'));
+      await new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA }).recover({ actor: 'Mallory', manifest: base });
+      await expect(watched.check()).rejects.toMatchObject({ kind: 'rewound', message: expect.stringMatching(/its entry 2 has hash [0-9a-f]{12}…, but this worker .* trusted [0-9a-f]{12}… there/) });
+    });
+
+    it('torn: refused after its retries, naming the repair', async () => {
+      const { watched, log } = await atSite2();
+      writeFileSync(log, `${readFileSync(log, 'utf8')}{"seq":3,`);
+      await expect(watched.check()).rejects.toMatchObject({ kind: 'torn', entry: 3, message: expect.stringMatching(/torn: its last line \(entry 3\) is incomplete.*chestaid-recalibrate --repair/) });
+    });
   });
 
   it('does not re-read an unchanged log', async () => {

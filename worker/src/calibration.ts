@@ -7,6 +7,12 @@
  * entry, never a silent fall back to the manifest's calibration: results under a calibration the
  * hospital did not choose would be worse than no results.
  *
+ * Fails closed on a log that is not there (ENOENT is a MISSING log, not the manifest's own
+ * calibration: a site that wants that starts the worker with --no-site-calibration), on a torn
+ * last line, and on a log that no longer holds a head trusted before: the head the log's
+ * active.json records, and the last head this worker verified (kept in its state file, so a
+ * restart remembers it; in memory without one). A deletion, cut or rewind while it runs stops it.
+ *
  * Change detection is a stat per poll: the log is append-only, so any accept or rollback grows
  * log.jsonl; an edit in place changes its mtime; a changed overlay file changes its own. Only a
  * changed signature costs a re-read and re-verification. active.json is not trusted (it is
@@ -16,14 +22,17 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
 import { FileSiteCalibrationStore, LOG_FILE, OVERLAY_DIR } from '@chestaid/core/node';
-import { SiteCalibrationLog, CorruptLogError, EMPTY_HEAD, type LogHead, type Manifest, withCalibrationIdentity } from '@chestaid/core';
+import { SiteCalibrationLog, CorruptLogError, EMPTY_HEAD, TornLogError, type LogHead, type Manifest, type TrustedHead, type TrustedHeadMemory, UntrustedLogError, withCalibrationIdentity } from '@chestaid/core';
+import type { WorkerState } from './state';
 
-/** The calibration log cannot be used: corrupt, an overlay changed or invalid, or the directory named does not exist. */
+/** The calibration log cannot be used: missing, truncated, rewound, torn or corrupt, an overlay changed or invalid. */
 export class CalibrationError extends Error {
   constructor(
     message: string,
     /** The log entry at fault (1-based), when the log says which. */
     readonly entry: number | null = null,
+    /** Why, in one word, when the log is not the one trusted: missing, truncated, rewound, torn. */
+    readonly kind: string | null = null,
   ) {
     super(message);
     this.name = 'CalibrationError';
@@ -42,8 +51,10 @@ export interface CalibrationState {
 }
 
 export interface WatchedCalibrationOptions {
-  /** The calibration directory; null: the manifest's own calibration, nothing watched. */
+  /** The calibration directory, which must hold a log; null: the site chose the manifest's own calibration (--no-site-calibration). */
   readonly dir: string | null;
+  /** Where this worker remembers the last head it trusted; by default, in memory while it runs. */
+  readonly trusted?: TrustedHeadMemory;
   /** The validated base manifest. */
   readonly manifest: Manifest;
   /** The sha256 of the ONNX bytes in use: every log entry and overlay must be for them. */
@@ -84,6 +95,7 @@ export class WatchedCalibration {
           store: new FileSiteCalibrationStore(options.dir, { modelSha256: options.modelSha256 }),
           manifest: options.manifest,
           modelSha256: options.modelSha256,
+          trusted: options.trusted ?? new StateHeadMemory(null, trustedHeadKey(options.modelSha256, options.dir)),
         })
       : null;
     this.current = { manifest: options.manifest, version: options.manifest.calibration.version, head: EMPTY_HEAD, source: 'manifest' };
@@ -149,10 +161,47 @@ export class WatchedCalibration {
           continue;
         }
         const message = error instanceof Error ? error.message : String(error);
-        throw new CalibrationError(`calibration log ${this.dir}: ${message}`, error instanceof CorruptLogError ? error.position : null);
+        throw new CalibrationError(
+          `calibration log ${this.dir}: ${message}`,
+          error instanceof CorruptLogError ? error.position : null,
+          error instanceof UntrustedLogError ? error.kind : error instanceof TornLogError ? 'torn' : null,
+        );
       }
     }
   }
+}
+
+/**
+ * The last head this worker trusted in one log, in its state file (WorkerState.data.calibrationHeads)
+ * so that a restart still knows it; in memory only when the worker runs without --state. A person
+ * who restores an older log on purpose removes the entry (or the state file) to trust it.
+ */
+export class StateHeadMemory implements TrustedHeadMemory {
+  private volatile: TrustedHead | null = null;
+  readonly who: string;
+
+  constructor(
+    private readonly state: WorkerState | null,
+    private readonly key: string,
+  ) {
+    this.who = state?.file ? `this worker (state file ${state.file})` : 'this worker';
+  }
+
+  async recall(): Promise<TrustedHead | null> {
+    return this.state?.data.calibrationHeads?.[this.key] ?? this.volatile;
+  }
+
+  async remember(head: TrustedHead): Promise<void> {
+    this.volatile = head;
+    if (!this.state) return;
+    this.state.data.calibrationHeads = { ...this.state.data.calibrationHeads, [this.key]: head };
+    this.state.save();
+  }
+}
+
+/** The memory key of the log in `dir` for `modelSha256`. */
+export function trustedHeadKey(modelSha256: string, dir: string): string {
+  return `${modelSha256.toLowerCase()}:${dir}`;
 }
 
 /** Whether `dir` exists as a directory. */

@@ -6,8 +6,8 @@
  *      scored or skipped
  *   1  an unexpected internal error (a bug: the log line says where)
  *   2  bad command line or configuration: an unreadable state file, a --calibration-dir that does
- *      not exist, or a calibration log that fails verification (at start or when it changes
- *      while running; the log line names the entry)
+ *      not exist, or a calibration log that is missing, truncated, rewound, torn or fails
+ *      verification (at start or when it changes while running; the log line names the entry)
  *   3  the model cannot be used: manifest invalid, ONNX file missing, or its sha256 differs
  *   4  --once: the PACS could not be reached (after retries); nothing was lost, run again
  *   5  --once: the pass finished, but some images failed (retried on the next run up to
@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DicomWebClient, type FetchLike, type RetryPolicy } from '@chestaid/core';
-import { CalibrationError, isDirectory, WatchedCalibration } from './calibration';
+import { CalibrationError, isDirectory, StateHeadMemory, trustedHeadKey, WatchedCalibration } from './calibration';
 import { startHealthServer } from './health';
 import { jsonLogger, ms, type Logger } from './log';
 import { loadModel, ModelError } from './model';
@@ -34,11 +34,15 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
   --pacs URL             DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web (required)
   --model PATH           model manifest (default models/chestaid-demo/manifest.json)
   --calibration-dir DIR  the site's calibration log (log.jsonl, overlays/), as the viewer and the
-                         calibration CLI use it (default: <manifest dir>/calibration; while it does
-                         not exist, the manifest's own calibration). The log is verified and the
-                         active version scored under; a change is picked up at the next poll, and
-                         images are scored again under the new version. A log that fails
-                         verification stops the worker (exit 2), naming the entry
+                         calibration CLI use it (default: <manifest dir>/calibration). It must hold
+                         a log (\`chestaid-recalibrate --init\` makes an empty one). The log is
+                         verified and the active version scored under; a change is picked up at the
+                         next poll, and images are scored again under the new version. A log that
+                         is missing, truncated, rewound (against the head this worker last trusted,
+                         kept in --state, and the log's active.json), torn or fails verification
+                         stops the worker (exit 2), with the reason
+  --no-site-calibration  score under the manifest's own calibration, reading no log: the site's
+                         explicit choice, never the fallback for a log that is not there
   --once                 one pass, then exit (exit code says how it went)
   --interval S           seconds between polls (default 30)
   --state FILE           remember studies, failures and the dead-letter list here (default: none;
@@ -55,15 +59,15 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
   --since YYYYMMDD       list only studies with StudyDate on or after this day (bounds each poll on
                          a large archive; a study acquired earlier but sent later is not seen)
 
-Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration (a corrupt
-calibration log included); 3 model
+Exit codes: 0 clean stop or clean --once pass; 1 internal error; 2 bad configuration (a calibration
+log missing, cut back, rewound, torn or corrupt included); 3 model
 missing, invalid or tampered with; 4 PACS unreachable (--once); 5 some images failed (--once).`;
 
 export interface CliOptions {
   readonly pacs: string;
   readonly model: string;
-  /** The calibration directory, and whether it was named (a named one must exist). */
-  readonly calibrationDir: { readonly path: string; readonly named: boolean };
+  /** The calibration directory, and whether it was named (a named one must exist); null: --no-site-calibration. */
+  readonly calibrationDir: { readonly path: string; readonly named: boolean } | null;
   readonly once: boolean;
   readonly intervalMs: number;
   readonly state: string | null;
@@ -113,6 +117,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         pacs: { type: 'string' },
         model: { type: 'string' },
         'calibration-dir': { type: 'string' },
+        'no-site-calibration': { type: 'boolean' },
         once: { type: 'boolean' },
         interval: { type: 'string' },
         state: { type: 'string' },
@@ -157,12 +162,15 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   const maxDelayMs = numberOption('retry-max-ms', v['retry-max-ms'], 8000);
   const model = resolve(v.model ?? 'models/chestaid-demo/manifest.json');
   if (v['calibration-dir'] === '') throw new ConfigError('--calibration-dir must name a directory, got ""');
+  if (v['no-site-calibration'] && v['calibration-dir'] !== undefined) throw new ConfigError('give --calibration-dir or --no-site-calibration, not both');
   return {
     pacs: v.pacs,
     model,
-    calibrationDir: v['calibration-dir'] === undefined
-      ? { path: join(dirname(model), 'calibration'), named: false }
-      : { path: resolve(v['calibration-dir']), named: true },
+    calibrationDir: v['no-site-calibration']
+      ? null
+      : v['calibration-dir'] === undefined
+        ? { path: join(dirname(model), 'calibration'), named: false }
+        : { path: resolve(v['calibration-dir']), named: true },
     once: v.once ?? false,
     intervalMs: numberOption('interval', v.interval, 30, { min: 0.01 }) * 1000,
     state: v.state ? resolve(v.state) : null,
@@ -225,17 +233,23 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   }
 
   // The viewer's rule: the manifest, then the active overlay of a verified log; never the
-  // manifest alone when the log is there but cannot be trusted.
+  // manifest alone when the log cannot be trusted or is not there, unless the site said so.
+  const calibrationDir = options.calibrationDir?.path ?? null;
   let calibration: WatchedCalibration;
   try {
-    if (options.calibrationDir.named && !(await isDirectory(options.calibrationDir.path))) {
+    if (options.calibrationDir?.named && !(await isDirectory(options.calibrationDir.path))) {
       throw new CalibrationError(`--calibration-dir ${options.calibrationDir.path} is not a directory`);
     }
-    calibration = await WatchedCalibration.open({ dir: options.calibrationDir.path, manifest: model.manifest, modelSha256: model.sha256 });
+    calibration = await WatchedCalibration.open({
+      dir: calibrationDir,
+      manifest: model.manifest,
+      modelSha256: model.sha256,
+      trusted: calibrationDir === null ? undefined : new StateHeadMemory(state, trustedHeadKey(model.sha256, calibrationDir)),
+    });
   } catch (error) {
     await model.classifier.release();
     if (!(error instanceof CalibrationError)) throw error;
-    logger.log('error', 'calibration-unusable', { dir: options.calibrationDir.path, entry: error.entry, error: error.message });
+    logger.log('error', 'calibration-unusable', { dir: calibrationDir, entry: error.entry, kind: error.kind, error: error.message });
     return EXIT.config;
   }
 
@@ -305,9 +319,13 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
       source: calibration.state.source,
       method: calibration.state.manifest.calibration.selected,
       threshold: calibration.state.manifest.thresholds.clinical.value,
-      dir: options.calibrationDir.path,
+      dir: calibrationDir,
       logEntries: calibration.state.head.seq,
-      ...(calibration.state.head.seq === 0 ? { note: 'no calibration log entries yet: the manifest calibration; the directory is watched' } : {}),
+      ...(calibrationDir === null
+        ? { note: '--no-site-calibration: the manifest calibration, no log read' }
+        : calibration.state.head.seq === 0
+          ? { note: 'no calibration log entries yet: the manifest calibration; the log is watched' }
+          : {}),
     },
     loadMs: { read: ms(model.loadMs.read), verify: ms(model.loadMs.verify), session: ms(model.loadMs.session) },
     once: options.once,
@@ -325,7 +343,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
       if (!(error instanceof CalibrationError)) throw error;
       // The log changed and no longer verifies: scoring on under the old version would write
       // results the viewer cannot trust either; stop, loudly.
-      logger.log('error', 'calibration-unusable', { dir: options.calibrationDir.path, entry: error.entry, error: error.message, counts: worker.counts });
+      logger.log('error', 'calibration-unusable', { dir: calibrationDir, entry: error.entry, kind: error.kind, error: error.message, counts: worker.counts });
       return EXIT.config;
     }
     let code: number = EXIT.ok;

@@ -53,6 +53,22 @@ describe('readPart10', () => {
     expect(image.sopInstanceUID).toBe(image.dataset.SOPInstanceUID);
   });
 
+  it('hands the intended-use gate the tags it reads', () => {
+    const image = readPart10(
+      part10({ ViewPosition: 'LL', BodyPartExamined: 'CSPINE', PresentationIntentType: 'FOR PROCESSING', PatientAge: '006M', PixelPaddingValue: 0, _vrMap: { PixelData: 'OW', PixelPaddingValue: 'US' } }),
+    );
+    expect(image.attributes).toMatchObject({
+      viewPosition: 'LL',
+      bodyPartExamined: 'CSPINE',
+      presentationIntentType: 'FOR PROCESSING',
+      patientAge: '006M',
+      patientBirthDate: '20221001',
+      studyDate: '20260106',
+      highBit: 7,
+      pixelPaddingValue: 0,
+    });
+  });
+
   it('reads 8-bit pixels of an odd count without the pad byte', () => {
     const pixels = new Uint8Array(3 * 5 + 1).fill(7);
     const image = readPart10(part10({ Rows: 3, Columns: 5, BitsAllocated: 8, BitsStored: 8, HighBit: 7, PixelData: [pixels.buffer], _vrMap: { PixelData: 'OB' } }));

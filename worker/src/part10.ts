@@ -9,7 +9,7 @@
  * parses, the transfer syntax is one whose pixels are plain little-endian values, and the pixel
  * data's byte length fits the element size.
  */
-import { InputError, type PixelAttributes, type StoredPixels } from '@chestaid/core';
+import { type ImageAttributes, InputError, type StoredPixels } from '@chestaid/core';
 import { dcmjs } from './dcmjs';
 
 /** Native (uncompressed) little-endian transfer syntaxes: the pixel data is the values as they are. */
@@ -41,7 +41,7 @@ export interface Part10Image {
   readonly sopInstanceUID: string;
   readonly sopClassUID: string;
   readonly transferSyntaxUID: string;
-  readonly attributes: PixelAttributes;
+  readonly attributes: ImageAttributes;
   readonly pixels: StoredPixels;
   /** The naturalised header (dcmjs keywords), pixel data removed: the result builders read it. */
   readonly dataset: NaturalDataset;
@@ -83,7 +83,7 @@ function requireUid(ds: NaturalDataset, key: string, where: string): string {
  * data of odd length is padded to even) is dropped; any other mismatch is left for the core,
  * which names the expected and the actual count.
  */
-function storedValues(bytes: ArrayBuffer, a: PixelAttributes, where: string): StoredPixels {
+function storedValues(bytes: ArrayBuffer, a: ImageAttributes, where: string): StoredPixels {
   const signed = a.pixelRepresentation === 1;
   let size: number;
   switch (a.bitsAllocated) {
@@ -146,7 +146,7 @@ export function readPart10(part10: ArrayBuffer | Uint8Array, where = 'the instan
   const sopInstanceUID = requireUid(ds, 'SOPInstanceUID', where);
   const sopClassUID = requireUid(ds, 'SOPClassUID', where);
 
-  const attributes: PixelAttributes = {
+  const attributes: ImageAttributes = {
     rows: num(ds, 'Rows') as number,
     columns: num(ds, 'Columns') as number,
     samplesPerPixel: num(ds, 'SamplesPerPixel') as number,
@@ -163,6 +163,16 @@ export function readPart10(part10: ArrayBuffer | Uint8Array, where = 'the instan
     modality: text(ds, 'Modality'),
     hasModalityLutSequence: present(ds, 'ModalityLUTSequence'),
     hasVoiLutSequence: present(ds, 'VOILUTSequence'),
+    highBit: num(ds, 'HighBit'),
+    pixelPaddingValue: num(ds, 'PixelPaddingValue'),
+    pixelPaddingRangeLimit: num(ds, 'PixelPaddingRangeLimit'),
+    // What the intended-use gate reads (core/src/intendedUse.ts).
+    viewPosition: text(ds, 'ViewPosition'),
+    bodyPartExamined: text(ds, 'BodyPartExamined'),
+    presentationIntentType: text(ds, 'PresentationIntentType'),
+    patientAge: text(ds, 'PatientAge'),
+    patientBirthDate: text(ds, 'PatientBirthDate'),
+    studyDate: text(ds, 'StudyDate'),
   };
 
   const pixelData = ds.PixelData;

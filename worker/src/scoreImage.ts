@@ -9,6 +9,7 @@ import {
   type ClassifierOutput,
   inputSpecOf,
   type Manifest,
+  NotAnalyzedError,
   Preprocessor,
   type TensorDims,
 } from '@chestaid/core';
@@ -63,7 +64,13 @@ export class ImageScorer {
    * Scores the image and stores its result under `model` (the manifest with the active
    * calibration). `key` is its result key's text. Throws PassAborted when the PACS stops answering.
    */
-  async score(image: ImageRef, key: string, model: ModelFacts, tally: Pick<PassTally, 'scored' | 'failed' | 'timings'>, revision = 0): Promise<'stored' | 'retry' | 'dead'> {
+  async score(
+    image: ImageRef,
+    key: string,
+    model: ModelFacts,
+    tally: Pick<PassTally, 'scored' | 'failed' | 'refused' | 'timings'>,
+    revision = 0,
+  ): Promise<'stored' | 'refused' | 'retry' | 'dead'> {
     const { link, failures, state, counts, logger, now } = this.deps;
     const { studyUID, seriesUID, sopUID } = image;
     const started = performance.now();
@@ -113,7 +120,31 @@ export class ImageScorer {
       return 'stored';
     } catch (error) {
       if (error instanceof PassAborted) throw error;
+      if (error instanceof NotAnalyzedError) return this.refuse(image, key, error, tally);
       return failures.record(image, key, stage, error, tally);
     }
+  }
+
+  /**
+   * An image the model card excludes: recorded with its reason, not charged as a failure (no
+   * retry can change a lateral view into a frontal one), no score, no SR. Its key is remembered,
+   * so later passes skip it with the reason.
+   */
+  private refuse(image: ImageRef, key: string, error: NotAnalyzedError, tally: Pick<PassTally, 'refused'>): 'refused' {
+    const { state, counts, logger, now } = this.deps;
+    const { code, reason } = error.refusal;
+    counts.refused++;
+    tally.refused++;
+    delete state.data.failures[key];
+    state.data.refused[key] = {
+      studyInstanceUID: image.studyUID,
+      seriesInstanceUID: image.seriesUID,
+      sopInstanceUID: image.sopUID,
+      code,
+      reason,
+      at: now().toISOString(),
+    };
+    logger.log('info', 'not-analyzed', { study: image.studyUID, sop: image.sopUID, code, reason });
+    return 'refused';
   }
 }

@@ -8,6 +8,14 @@
  *   complete; an unchanged fingerprint lets the next poll skip the study without more requests.
  * - `failures`: attempts so far per result key; bounded, then the item moves to `deadLetter`.
  * - `deadLetter`: items given up on, with the reason; never retried until removed from the file.
+ * - `calibrationHeads`: the last calibration log head this worker verified, per model and log
+ *   (calibration.ts): a log that no longer holds it is refused. Unlike the rest, losing it loses
+ *   a check, not requests; removing an entry is how a person makes the worker trust a log
+ *   restored on purpose from an older backup.
+ * - `refused`: images not analyzed because the model card excludes them (a lateral view, a FOR
+ *   PROCESSING image, a child younger than the card's range...), with the refusal. Not failures:
+ *   never retried, never scored, no SR; a state file written before this list existed reads as
+ *   having none.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -33,15 +41,27 @@ export interface DeadLetterEntry extends FailureEntry {
   readonly permanent: boolean;
 }
 
+export interface RefusedEntry {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+  readonly code: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
 export interface StateData {
   version: number;
   studies: Record<string, StudyMemo>;
   failures: Record<string, FailureEntry>;
   deadLetter: Record<string, DeadLetterEntry>;
+  /** Optional: state files written before it have none. */
+  calibrationHeads?: Record<string, { readonly seq: number; readonly hash: string; readonly at: string }>;
+  refused: Record<string, RefusedEntry>;
 }
 
 export function emptyState(): StateData {
-  return { version: STATE_VERSION, studies: {}, failures: {}, deadLetter: {} };
+  return { version: STATE_VERSION, studies: {}, failures: {}, deadLetter: {}, refused: {} };
 }
 
 export class StateFileError extends Error {
@@ -54,7 +74,7 @@ export class StateFileError extends Error {
 export class WorkerState {
   private constructor(
     readonly data: StateData,
-    private readonly file: string | null,
+    readonly file: string | null,
   ) {}
 
   static memory(): WorkerState {
@@ -79,6 +99,7 @@ export class WorkerState {
     if (data?.version !== STATE_VERSION || typeof data.studies !== 'object' || typeof data.failures !== 'object' || typeof data.deadLetter !== 'object') {
       throw new StateFileError(`state file ${file} has version ${JSON.stringify(data?.version)}; this worker writes version ${STATE_VERSION}`);
     }
+    if (typeof data.refused !== 'object' || data.refused === null) data.refused = {};
     return new WorkerState(data, file);
   }
 

@@ -11,6 +11,8 @@ export interface Counts {
   skipped: number;
   failed: number;
   deadLettered: number;
+  /** Images the model card excludes (intended-use gate): recorded with the reason, never scored. */
+  refused: number;
 }
 
 /** Per-image time, split by stage, for the log and the benchmark. */
@@ -30,6 +32,8 @@ export interface PassTally {
   skipped: number;
   /** Images that failed in this pass (pending a retry or dead-lettered). */
   failed: number;
+  /** Images not analyzed in this pass: the model card excludes them (not failures, no SR). */
+  refused: number;
   timings: ImageTimings[];
 }
 
@@ -42,6 +46,7 @@ export interface PassResult {
   readonly skipped: number;
   /** Images that failed in this pass (pending a retry or dead-lettered). */
   readonly failed: number;
+  readonly refused: number;
   readonly timings: readonly ImageTimings[];
   readonly ms: number;
 }

@@ -192,4 +192,57 @@ describe('TriageWorker', () => {
     expect(named(logger, 'failed')[0].error).toMatch(/PhotometricInterpretation "RGB"/);
     expect(Object.values(state.data.deadLetter)[0]).toMatchObject({ sopInstanceUID: bad.sop, attempts: 1, permanent: true });
   });
+
+  describe('an image the model card excludes', () => {
+    /** The first instance of `pacs` with its header patched, as Part 10 bytes. */
+    function retag(pacs: FakePacs, patch: Record<string, unknown>): void {
+      const source = pacs.instances[0];
+      const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(source.bytes).dict);
+      const message = dcmjs.data.DicomMessage.readFile(source.bytes) as unknown as { meta: Record<string, unknown> };
+      const dict = new dcmjs.data.DicomDict(message.meta);
+      dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset({ ...ds, ...patch });
+      pacs.instances[0] = { ...source, bytes: dict.write() };
+    }
+
+    it.each([
+      ['a lateral view', { ViewPosition: 'LL' }, 'non-frontal-view', /a LL view; the model reads frontal chest radiographs/],
+      ['a FOR PROCESSING image', { PresentationIntentType: 'FOR PROCESSING' }, 'for-processing', /FOR PROCESSING/],
+      ["a child's study", { PatientAge: '006M' }, 'age-out-of-range', /6 months \(PatientAge 006M\), is outside the model's intended use/],
+      ['a cervical spine', { BodyPartExamined: 'CSPINE' }, 'not-chest', /BodyPartExamined is CSPINE/],
+    ])('records %s as not analyzed with its reason: no score, no SR, no failure, no retry', async (_name, patch, code, reason) => {
+      const { pacs, state, worker, logger } = setUp(['study-01.dcm', 'study-02.dcm']);
+      retag(pacs, patch);
+      const refusedSop = pacs.instances[0].sop;
+
+      const pass = await worker.runPass();
+      expect(pass).toMatchObject({ completed: true, scored: 1, failed: 0, refused: 1 });
+      const [entry] = Object.values(state.data.refused);
+      expect(entry).toMatchObject({ sopInstanceUID: refusedSop, code, reason: expect.stringMatching(reason) });
+      expect(state.data.failures).toEqual({});
+      expect(state.data.deadLetter).toEqual({});
+      expect(named(logger, 'not-analyzed')).toEqual([expect.objectContaining({ sop: refusedSop, code, reason: entry.reason })]);
+      expect(named(logger, 'scored').map(e => e.sop)).not.toContain(refusedSop);
+      // One SR and one heatmap: the other image's.
+      const written = pacs.instances.filter(i => i.description === RESULT_SR_SERIES_DESCRIPTION || i.description === HEATMAP_SERIES_DESCRIPTION);
+      expect(written).toHaveLength(2);
+      expect(written.every(i => i.study !== pacs.instances[0].study)).toBe(true);
+
+      pacs.calls.length = 0;
+      const again = await worker.runPass();
+      expect(again).toMatchObject({ scored: 0, refused: 0, failed: 0 });
+      expect(pacs.calls).not.toContain('retrieveInstance');
+      expect(worker.counts).toMatchObject({ refused: 1, failed: 0, deadLettered: 0 });
+    });
+
+    it('skips a remembered refusal by its reason when the study is examined again', async () => {
+      const { pacs, state, worker, logger } = setUp();
+      retag(pacs, { ViewPosition: 'LATERAL' });
+      await worker.runPass();
+      state.data.studies = {}; // a restart without the study memo, the refusal kept in the state file
+      pacs.calls.length = 0;
+      await worker.runPass();
+      expect(pacs.calls).not.toContain('retrieveInstance');
+      expect(named(logger, 'skipped').at(-1)?.reason).toMatch(/^not analyzed: a LATERAL view/);
+    });
+  });
 });

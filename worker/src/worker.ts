@@ -1,6 +1,8 @@
 /**
  * The triage worker's loop: poll the PACS, score each CR/DX image that has no ChestAid result
  * for this model and calibration yet, and store the result SR (and the heatmap) back in the PACS.
+ * An image the model card excludes (core's intended-use gate) is recorded as not analyzed, with
+ * its reason, in the state and the log: no score, no SR, not a failure, never retried.
  *
  * The loop composes one module per concern: finding new work (studies.ts), which images already
  * have a result (existingResults.ts), scoring and storing one image (scoreImage.ts, results.ts),
@@ -60,7 +62,7 @@ export interface WorkerOptions {
 }
 
 export class TriageWorker {
-  readonly counts: Counts = { polls: 0, studies: 0, scored: 0, stored: 0, skipped: 0, failed: 0, deadLettered: 0 };
+  readonly counts: Counts = { polls: 0, studies: 0, scored: 0, stored: 0, skipped: 0, failed: 0, deadLettered: 0, refused: 0 };
   lastPollAt: Date | null = null;
 
   private readonly link: PacsLink;
@@ -142,7 +144,7 @@ export class TriageWorker {
 
   async runPass(): Promise<PassResult> {
     const started = performance.now();
-    const tally: PassTally = { studies: 0, scored: 0, skipped: 0, failed: 0, timings: [] };
+    const tally: PassTally = { studies: 0, scored: 0, skipped: 0, failed: 0, refused: 0, timings: [] };
     // Before anything else: a log that no longer verifies throws here, and nothing is scored.
     const changed = await this.calibration?.check();
     if (changed) this.useCalibration(changed.manifest);
@@ -197,6 +199,7 @@ export class TriageWorker {
       scored: result.scored,
       skipped: result.skipped,
       failed: result.failed,
+      refused: result.refused,
       stopped: result.stopped,
       ms: ms(result.ms),
     });
@@ -275,6 +278,13 @@ export class TriageWorker {
           this.counts.skipped++;
           tally.skipped++;
           this.logger.log('info', 'skipped', { study: studyUID, sop: sopUID, reason: 'a ChestAid result for this image, model and calibration is already in the PACS' });
+          continue;
+        }
+        const refused = this.state.data.refused[text];
+        if (refused) {
+          this.counts.skipped++;
+          tally.skipped++;
+          this.logger.log('info', 'skipped', { study: studyUID, sop: sopUID, reason: `not analyzed: ${refused.reason}` });
           continue;
         }
         const dead = this.state.data.deadLetter[text];

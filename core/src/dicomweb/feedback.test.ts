@@ -4,9 +4,10 @@
  * test/pacs/feedback.test.mjs runs it against a real Orthanc with the dcmjs builder.
  */
 import { FeedbackBook } from '../siteCalibration/feedbackBook';
+import { FeedbackOutbox } from '../siteCalibration/feedbackOutbox';
 import { MemoryFeedbackStore } from '../siteCalibration/memoryStores';
 import type { FeedbackInput, StoredFeedback } from '..';
-import { PacsUnreachable } from './client';
+import { PacsHttpError, PacsUnreachable, StowError } from './client';
 import { pacsFeedbackSink, UNCONFIGURED_ORGANIZATION, type FeedbackSrToBuild } from './feedback';
 import type { ArchivedResult } from './results';
 
@@ -41,7 +42,13 @@ const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => ({
   ...over,
 });
 
-function setup({ active = 'pacs', found = result as ArchivedResult | null, findError = null as Error | null, storeError = null as Error | null } = {}) {
+function setup({
+  active = 'pacs',
+  found = result as ArchivedResult | null,
+  findError = null as Error | null,
+  storeError = null as Error | null,
+  inPacs = [] as string[],
+} = {}) {
   const built: FeedbackSrToBuild[] = [];
   const stored: { buffers: readonly ArrayBuffer[]; study?: string }[] = [];
   const finds: unknown[] = [];
@@ -59,6 +66,7 @@ function setup({ active = 'pacs', found = result as ArchivedResult | null, findE
         stored.push({ buffers, study });
         return { stored: [], response: {} } as never;
       },
+      searchInstances: async (_study, _series, query) => (inPacs.includes(String(query?.SOPInstanceUID)) ? [{}] : []),
     },
     instanceMetadata: async () => header,
     codec: {
@@ -70,15 +78,17 @@ function setup({ active = 'pacs', found = result as ArchivedResult | null, findE
     activeDataSource: () => active,
     pacsDataSourceName: 'pacs',
   });
-  const book = new FeedbackBook({ store: new MemoryFeedbackStore(), sink, clock: () => new Date('2026-11-26T13:00:00.000Z') });
+  const store = new MemoryFeedbackStore();
+  const clock = () => new Date('2026-11-26T13:00:00.000Z');
+  const book = new FeedbackBook({ store, outbox: new FeedbackOutbox({ store, sink, clock }), clock });
   return { sink, book, built, stored, finds };
 }
 
 describe('pacsFeedbackSink', () => {
   it('stores a feedback SR in the image study that references the result SR of the same image, model and calibration', async () => {
     const { book, built, stored, finds } = setup();
-    const { sinkError } = await book.record(input({ comment: 'consolidation left lower lobe' }));
-    expect(sinkError).toBeNull();
+    const { delivery } = await book.record(input({ comment: 'consolidation left lower lobe' }));
+    expect(delivery).toMatchObject({ state: 'sent', lastError: null });
     expect(finds).toEqual([{ source: expect.objectContaining(image), model: { modelSha256: SHA, calibrationVersion: 'v1' } }]);
     expect(built).toEqual([
       {
@@ -116,33 +126,62 @@ describe('pacsFeedbackSink', () => {
 
   it('sends nothing for a study that does not come from the PACS data source', async () => {
     const { book, stored, finds } = setup({ active: 'dicomjson' });
-    expect((await book.record(input())).sinkError).toBeNull();
+    expect((await book.record(input())).delivery).toBeNull();
     expect(finds).toHaveLength(0);
     expect(stored).toHaveLength(0);
   });
 
   it('refuses to send unsigned feedback and asks for the reader name; the entry stays in the browser', async () => {
     const { book, stored } = setup();
-    const { entry, sinkError } = await book.record(input({ reader: '' }));
+    const { entry, delivery } = await book.record(input({ reader: '' }));
     expect(entry.reader).toBe('unknown');
-    expect(sinkError).toMatch(/readerName/);
+    expect(delivery).toMatchObject({ state: 'refused', lastError: expect.stringMatching(/readerName/) });
     expect(stored).toHaveLength(0);
     expect(await book.listFeedback()).toHaveLength(1);
   });
 
   it('asks for Save to PACS first when the PACS has no result SR to reference', async () => {
     const { book, stored } = setup({ found: null });
-    const { sinkError } = await book.record(input());
-    expect(sinkError).toMatch(/no ChestAid result for this image.*calibration v1: Save to PACS first/);
+    const { delivery } = await book.record(input());
+    expect(delivery).toMatchObject({ state: 'refused', lastError: expect.stringMatching(/no ChestAid result for this image.*calibration v1: Save to PACS first/) });
     expect(stored).toHaveLength(0);
   });
 
-  it('reports an unreachable PACS, keeps the entry, and a second recording retries', async () => {
+  it('reports an unreachable PACS as retryable and keeps the entry queued for the outbox', async () => {
     const down = setup({ storeError: new PacsUnreachable('http://pacs/dicom-web/studies', new Error('ECONNREFUSED')) });
     const failed = await down.book.record(input());
-    expect(failed.sinkError).toMatch(/Record the label again to retry/);
+    expect(failed.delivery).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/^PACS unreachable: http:\/\/pacs\/dicom-web\/studies \(ECONNREFUSED\)$/) });
     expect((await down.book.listFeedback()).map((e: StoredFeedback) => e.label)).toEqual(['pneumonia']);
     const lookupDown = setup({ findError: new PacsUnreachable('http://pacs/dicom-web/studies', new Error('ECONNREFUSED')) });
-    expect((await lookupDown.book.record(input())).sinkError).toMatch(/retry/);
+    expect((await lookupDown.book.record(input())).delivery).toMatchObject({ state: 'pending' });
+  });
+
+  it.each([
+    ['a 503 from the proxy', new PacsHttpError('http://pacs/dicom-web/studies', 503, ''), true],
+    ['a 429', new PacsHttpError('http://pacs/dicom-web/studies', 429, ''), true],
+    ['a STOW refusal (HTTP 409)', new StowError('http://pacs/dicom-web/studies', 409, [{ sopInstanceUID: '7.7.1', failureReason: 0xa700 }], []), false],
+    ['a 400', new PacsHttpError('http://pacs/dicom-web/studies', 400, 'bad request'), false],
+  ])('says whether %s can succeed on a retry', async (_name, error, retryable) => {
+    const { entry } = await setup().book.record(input());
+    await expect(setup({ storeError: error }).sink.send(entry)).rejects.toMatchObject({ name: 'FeedbackNotSent', retryable });
+  });
+
+  it('takes a refused resend of an SR the PACS already holds as landed (its first answer was lost)', async () => {
+    const first = setup();
+    const { entry } = await first.book.record(input());
+    const sop = first.built[0].sopInstanceUID;
+    const duplicate = new StowError('http://pacs/dicom-web/studies', 409, [{ sopInstanceUID: sop, failureReason: 0x0111 }], []);
+    await expect(setup({ storeError: duplicate, inPacs: [sop] }).sink.send(entry)).resolves.toBeUndefined();
+    await expect(setup({ storeError: duplicate, inPacs: [] }).sink.send(entry)).rejects.toMatchObject({ retryable: false });
+  });
+
+  it('decides at recording whether an entry goes to the PACS; a retry sends it whatever source is open then', async () => {
+    expect(setup().sink.wants(input() as never)).toBe(true);
+    expect(setup({ active: 'dicomjson' }).sink.wants(input() as never)).toBe(false);
+    const { book } = setup();
+    const { entry } = await book.record(input());
+    const later = setup({ active: 'dicomjson' });
+    await later.sink.send(entry);
+    expect(later.stored).toHaveLength(1);
   });
 });

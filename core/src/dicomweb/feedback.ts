@@ -6,20 +6,25 @@
  *
  * Each entry is its own SR (append-only like the browser store: a changed label is a new SR and
  * the old one stays as history), its UIDs derived from the entry (image, reader, time, label) so
- * that a STOW retried after a lost answer names the instance the PACS already has. A failure throws a message in the reader's terms; the book keeps
- * the entry and the panel says it was not sent, so nothing is lost and recording again retries.
+ * that a STOW retried after a lost answer names the instance the PACS already has: the feedback
+ * outbox (siteCalibration/feedbackOutbox.ts) retries a send until it lands, and the PACS never
+ * gets two. A failure throws FeedbackNotSent, a message in the reader's terms that says whether a
+ * retry can succeed (`retryable`: the PACS could not be reached or answered 5xx, 408 or 429).
  *
- * Refused rather than sent (the throw names the fix):
+ * Refused rather than sent (not retryable; the throw names the fix):
  *  - no reader name configured: the SR is VERIFIED, an attested statement with the reader as
  *    Verifying Observer, and "unknown" attests nothing;
  *  - no result SR in the PACS for this image, model and calibration: the feedback SR must reference
- *    the result it answers (Save to PACS first).
- * Studies not opened from the PACS data source are not sent at all (as Save to PACS): the image is
- * not in the PACS.
+ *    the result it answers (Save to PACS first);
+ *  - the PACS's result SR for it is unverified or a conflict (dicomweb/verifyResult.ts): feedback is
+ *    never attached to a result nobody can vouch for;
+ *  - the PACS refused the request or the SR (4xx, a STOW failure).
+ * Studies not opened from the PACS data source are not sent at all (as Save to PACS; `wants`
+ * decides when the label is recorded): the image is not in the PACS.
  */
 import { derivedUid } from '../dicom/resultUids';
 import { UNKNOWN_READER, type FeedbackSink, type StoredFeedback } from '../feedback';
-import type { DicomJson, StowResult } from './client';
+import { isRetryable, type DicomJson, type QidoQuery, type StowResult } from './client';
 import { pacsProblem, type ArchivedContent, type ArchivedResult, type BuiltInstance, type PacsResults } from './results';
 
 export interface FeedbackSrToBuild {
@@ -39,7 +44,11 @@ export interface FeedbackCodec {
 
 export interface PacsFeedbackOptions {
   readonly results: Pick<PacsResults, 'find'>;
-  readonly client: { store(instances: readonly ArrayBuffer[], studyUID?: string): Promise<StowResult> };
+  readonly client: {
+    store(instances: readonly ArrayBuffer[], studyUID?: string): Promise<StowResult>;
+    /** QIDO-RS, to tell a refused resend of an SR the PACS already holds from a real refusal (absent: not checked). */
+    searchInstances?(studyUID?: string, seriesUID?: string, query?: QidoQuery): Promise<DicomJson[]>;
+  };
   /** WADO-RS metadata of the source image (patient and study attributes the SR repeats). */
   readonly instanceMetadata: (studyUID: string, seriesUID: string, sopUID: string) => Promise<DicomJson>;
   readonly codec: FeedbackCodec;
@@ -55,10 +64,16 @@ export interface PacsFeedbackOptions {
 export const UNCONFIGURED_ORGANIZATION = 'Not configured';
 
 export class FeedbackNotSent extends Error {
-  constructor(message: string) {
+  /** @param retryable whether sending the same entry again may succeed (false: it never will as things are). */
+  constructor(message: string, readonly retryable: boolean) {
     super(message);
     this.name = 'FeedbackNotSent';
   }
+}
+
+/** The PACS's failure as FeedbackNotSent, retryable when a later attempt may not repeat it. */
+function notSent(error: unknown): FeedbackNotSent {
+  return new FeedbackNotSent(pacsProblem(error).message, isRetryable(error));
 }
 
 export function pacsFeedbackSink({
@@ -70,31 +85,44 @@ export function pacsFeedbackSink({
   pacsDataSourceName,
   organization = UNCONFIGURED_ORGANIZATION,
 }: PacsFeedbackOptions): FeedbackSink {
+  /** Whether the PACS holds this SOP instance already (a resend whose first answer was lost). */
+  async function alreadyStored(study: string, series: string, sop: string): Promise<boolean> {
+    if (!client.searchInstances) return false;
+    try {
+      return (await client.searchInstances(study, series, { SOPInstanceUID: sop })).length > 0;
+    } catch {
+      return false;
+    }
+  }
   return {
+    wants: () => activeDataSource() === pacsDataSourceName,
     async send(entry: StoredFeedback): Promise<void> {
-      if (activeDataSource() !== pacsDataSourceName) return;
       if (entry.reader === UNKNOWN_READER) {
-        throw new FeedbackNotSent('no reader name is configured (readerName in the ChestAid configuration), and a feedback SR in the PACS is signed by its reader.');
+        throw new FeedbackNotSent('no reader name is configured (readerName in the ChestAid configuration), and a feedback SR in the PACS is signed by its reader.', false);
       }
       let result: ArchivedResult | null;
       try {
         result = await results.find(entry, { modelSha256: entry.modelSha256, calibrationVersion: entry.calibrationVersion });
       } catch (error) {
-        throw new FeedbackNotSent(`${pacsProblem(error).message} Record the label again to retry.`);
+        throw notSent(error);
       }
       if (result && result.verdict.status !== 'verified') {
-        throw new FeedbackNotSent(`the PACS's ChestAid result for this image is ${result.verdict.status === 'conflict' ? 'a conflict' : 'unverified'} (${result.verdict.reason}): feedback is not attached to it.`);
+        throw new FeedbackNotSent(
+          `the PACS's ChestAid result for this image is ${result.verdict.status === 'conflict' ? 'a conflict' : 'unverified'} (${result.verdict.reason}): feedback is not attached to it.`,
+          false,
+        );
       }
       if (!result) {
         throw new FeedbackNotSent(
-          `the PACS has no ChestAid result for this image under model ${entry.modelSha256.slice(0, 12)}… and calibration ${entry.calibrationVersion}: Save to PACS first, then record the label again.`,
+          `the PACS has no ChestAid result for this image under model ${entry.modelSha256.slice(0, 12)}… and calibration ${entry.calibrationVersion}: Save to PACS first, then send it again.`,
+          false,
         );
       }
+      const [seriesInstanceUID, sopInstanceUID] = await Promise.all([
+        derivedUid(`chestaid feedback SR series of study ${entry.studyInstanceUID} reader ${entry.reader}`),
+        derivedUid(`chestaid feedback SR of ${entry.sopInstanceUID} reader ${entry.reader} at ${entry.at} label ${entry.label}`),
+      ]);
       try {
-        const [seriesInstanceUID, sopInstanceUID] = await Promise.all([
-          derivedUid(`chestaid feedback SR series of study ${entry.studyInstanceUID} reader ${entry.reader}`),
-          derivedUid(`chestaid feedback SR of ${entry.sopInstanceUID} reader ${entry.reader} at ${entry.at} label ${entry.label}`),
-        ]);
         const source = await instanceMetadata(entry.studyInstanceUID, entry.seriesInstanceUID, entry.sopInstanceUID);
         const built = codec.buildFeedbackSr({
           source,
@@ -108,7 +136,9 @@ export function pacsFeedbackSink({
         });
         await client.store([built.part10], entry.studyInstanceUID);
       } catch (error) {
-        throw new FeedbackNotSent(`${pacsProblem(error).message} Record the label again to retry.`);
+        // A PACS that refuses a duplicate rather than accepting it again: the first send landed.
+        if (!isRetryable(error) && (await alreadyStored(entry.studyInstanceUID, seriesInstanceUID, sopInstanceUID))) return;
+        throw notSent(error);
       }
     },
   };

@@ -45,12 +45,15 @@ export function refusalText(reasons: readonly string[]): string {
 function entryText(e: AuditEntry): string {
   const metrics = e.metricsBefore && e.metricsAfter ? `, ECE ${decimal(e.metricsBefore.ece)} -> ${decimal(e.metricsAfter.ece)}` : '';
   const cohort = e.cohort ? `, cohort ${e.cohort.n} (sha256 ${e.cohort.sha256.slice(0, 12)})` : '';
+  if (e.action === 'repair') return `#${e.seq} ${e.at} ${e.actor}: repair (${e.repair?.what}): ${e.repair?.detail}; ${e.version} stays active ${e.hash.slice(0, 12)}`;
+  if (e.action === 'policy') return `#${e.seq} ${e.at} ${e.actor}: policy: minimum target sensitivity raised to ${percent(e.minTargetSensitivity as number)}; ${e.version} stays active ${e.hash.slice(0, 12)}`;
   return `#${e.seq} ${e.at} ${e.actor}: ${e.action} ${e.previousVersion} -> ${e.version} (${e.method}, threshold ${percent(e.threshold)}${cohort}${metrics}) ${e.hash.slice(0, 12)}`;
 }
 
 export function historyText(history: CalibrationHistory): string {
   return [
     `Versions: ${history.versions.map(v => (v === history.active ? `${v} (active)` : v)).join(', ')}`,
+    `Minimum target sensitivity: ${percent(history.minTargetSensitivity)}`,
     history.entries.length ? 'Audit log:' : 'Audit log: empty (the manifest\'s own calibration is active)',
     ...history.entries.map(entryText),
   ].join('\n');

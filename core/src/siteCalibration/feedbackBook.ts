@@ -1,47 +1,63 @@
 /**
  * The radiologists' feedback as the panel records it and the admin and monitoring pages read it:
- * one object over a FeedbackStore (IndexedDB in the browser), with the rules of core/feedback.ts.
+ * one object over a FeedbackStore (IndexedDB in the browser), with the rules of core/feedback.ts,
+ * and the outbox that takes an entry bound for the PACS there (feedbackOutbox.ts).
  */
-import { checkFeedback, feedbackCohort, feedbackConflicts, type FeedbackCohort, type FeedbackConflict, type FeedbackInput, type FeedbackSink, type FeedbackStore, type StoredFeedback } from '../feedback';
+import { checkFeedback, feedbackCohort, feedbackConflicts, type FeedbackCohort, type FeedbackConflict, type FeedbackInput, type FeedbackStore, type StoredFeedback } from '../feedback';
 import type { ImageIdentity } from '../triage';
 import { currentLabels } from '../feedback';
+import type { FeedbackDelivery, FeedbackOutbox } from './feedbackOutbox';
 
 export interface FeedbackBookOptions {
   readonly store: FeedbackStore;
   /**
-   * Where feedback also goes once stored: the PACS as a feedback SR (pacs/feedback.ts) for
-   * studies opened from it. A failure there is reported, and the stored entry stays.
+   * Where feedback also goes once stored: the PACS as a feedback SR (dicomweb/feedback.ts) for
+   * studies opened from it, through an outbox over the SAME store, which queues the entry in the
+   * write that stores it and sends it until it lands.
    */
-  readonly sink?: FeedbackSink | null;
+  readonly outbox?: FeedbackOutbox | null;
   readonly clock?: () => Date;
+}
+
+/** What recording did: the entry as stored and, for one bound for the PACS, its delivery after the first try. */
+export interface Recorded {
+  readonly entry: StoredFeedback;
+  readonly delivery: FeedbackDelivery | null;
 }
 
 export class FeedbackBook {
   private readonly store: FeedbackStore;
-  private readonly sink: FeedbackSink | null;
+  readonly outbox: FeedbackOutbox | null;
   private readonly clock: () => Date;
 
-  constructor({ store, sink = null, clock = () => new Date() }: FeedbackBookOptions) {
+  constructor({ store, outbox = null, clock = () => new Date() }: FeedbackBookOptions) {
     this.store = store;
-    this.sink = sink;
+    this.outbox = outbox;
     this.clock = clock;
   }
 
   /**
-   * Records a label (appends; an earlier label of the same reader stays in the history). Resolves
-   * with the stored entry and, when a sink is set and fails, the reason it was not sent.
+   * Records a label (appends; an earlier label of the same reader stays in the history). An entry
+   * the outbox wants is stored and queued in one write, then tried once at once; a failed try
+   * leaves it queued (pending or refused, with the reason), never lost. Rejects only when the
+   * entry could not be stored.
    */
-  async record(input: FeedbackInput): Promise<{ entry: StoredFeedback; sinkError: string | null }> {
-    const entry = await this.store.add(checkFeedback(input, this.clock().toISOString()));
-    let sinkError: string | null = null;
-    if (this.sink) {
-      try {
-        await this.sink.send(entry);
-      } catch (error) {
-        sinkError = error instanceof Error ? error.message : String(error);
-      }
+  async record(input: FeedbackInput): Promise<Recorded> {
+    const checked = checkFeedback(input, this.clock().toISOString());
+    if (!this.outbox?.wants(checked)) return { entry: await this.store.add(checked), delivery: null };
+    const queued = await this.outbox.add(checked);
+    let delivery: FeedbackDelivery | null = queued;
+    try {
+      delivery = (await this.outbox.sendNow(queued.id)) ?? queued;
+    } catch {
+      // The try's outcome could not be written: the delivery is still queued, the runner retries it.
     }
-    return { entry, sinkError };
+    return { entry: queued.entry, delivery };
+  }
+
+  /** The delivery to the PACS of a stored entry (null: not bound for it, or no outbox). */
+  deliveryOf(id: number): Promise<FeedbackDelivery | null> {
+    return this.outbox ? this.outbox.delivery(id) : Promise.resolve(null);
   }
 
   /** Every entry, history included, in the order recorded. */

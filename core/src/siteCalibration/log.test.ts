@@ -8,9 +8,15 @@ import {
   canonicalJson,
   entryHash,
   sha256Hex,
+  sealEntry,
+  unchangedDraft,
   verifyLog,
   type AuditEntry,
+  type SiteCalibrationStore,
 } from './log';
+import { UntrustedLogError, VolatileHeadMemory } from './trust';
+import { overlayHash } from './log';
+import { parseOverlay, type CalibrationOverlay } from './overlay';
 import { DEMO_SHA, demoManifest, overlayJson } from '../testing/overlays';
 
 const manifest = demoManifest();
@@ -209,5 +215,129 @@ describe('verifyLog', () => {
     changed.threshold.value = 0.3;
     store.overlays.set('site-1', changed);
     await expect(versions.manifestOf()).rejects.toThrow(/corrupt at entry 1: the stored overlay of version "site-1" does not match the hash the log recorded/);
+  });
+});
+
+/** A memory store that a test can delete, as a disk or a person might. */
+class DeletableStore implements SiteCalibrationStore {
+  deleted = false;
+  constructor(readonly memory = new MemorySiteCalibrationStore()) {}
+  get entries() {
+    return this.memory.entries;
+  }
+  async readEntries() {
+    return this.deleted ? null : this.memory.readEntries();
+  }
+  readOverlay(version: string) {
+    return this.memory.readOverlay(version);
+  }
+  append(entry: AuditEntry, overlay?: CalibrationOverlay) {
+    return this.memory.append(entry, overlay);
+  }
+}
+
+describe('a reader that remembers the head it trusted', () => {
+  async function trustedReader() {
+    const { store } = await threeEntryLog();
+    const deletable = new DeletableStore(store);
+    const memory = new VolatileHeadMemory('this viewer');
+    const reader = new SiteCalibrationLog({ store: deletable, manifest, clock, trusted: memory });
+    const { head } = await reader.history();
+    return { store: deletable, memory, reader, head };
+  }
+
+  it('remembers the head it verified, and follows the log as it grows', async () => {
+    const { memory, reader, store, head } = await trustedReader();
+    expect(await memory.recall()).toEqual({ ...head, at: '2026-11-26T12:30:00.000Z' });
+    await new SiteCalibrationLog({ store, manifest, clock }).accept(overlayJson({ version: 'site-3', previous_version: 'site-1' }), { actor: 'Dr C', expectedHead: head });
+    expect((await reader.history()).head.seq).toBe(4);
+    expect((await memory.recall())?.seq).toBe(4);
+  });
+
+  it('fails closed on a deleted log, naming the entry it had trusted', async () => {
+    const { reader, store, head } = await trustedReader();
+    store.deleted = true;
+    const failure = reader.manifestOf();
+    await expect(failure).rejects.toBeInstanceOf(UntrustedLogError);
+    await expect(failure).rejects.toMatchObject({ kind: 'missing' });
+    await expect(reader.history()).rejects.toThrow(
+      `the calibration log is missing: the calibration log does not exist, but this viewer trusted its entry 3 (hash ${head.hash.slice(0, 12)}…) on 2026-11-26T12:30:00.000Z: it was deleted`,
+    );
+  });
+
+  it('fails closed on a log whose last entries were cut, though what is left verifies', async () => {
+    const { reader, store } = await trustedReader();
+    store.entries.pop();
+    expect((await verifyLog(await store.readEntries() as AuditEntry[])).ok).toBe(true);
+    await expect(reader.manifestOf()).rejects.toMatchObject({ kind: 'truncated' });
+    await expect(reader.history()).rejects.toThrow(/the calibration log is truncated: it ends at entry 2, but this viewer trusted entry 3 .*restore it from a backup/);
+  });
+
+  it('fails closed on a log rewound to an earlier entry and written on again', async () => {
+    const { reader, store } = await trustedReader();
+    store.entries.pop();
+    const writer = new SiteCalibrationLog({ store, manifest, clock });
+    await writer.rollbackTo('1', { actor: 'Dr Mallory', expectedHead: (await writer.history()).head });
+    await expect(reader.manifestOf()).rejects.toMatchObject({ kind: 'rewound' });
+    await expect(reader.history()).rejects.toThrow(/the calibration log is rewound: its entry 3 has hash [0-9a-f]{12}…, but this viewer trusted [0-9a-f]{12}… there/);
+  });
+
+  it('without a memory, reads a missing log as missing, never as the manifest calibration', async () => {
+    const store = new DeletableStore();
+    store.deleted = true;
+    await expect(new SiteCalibrationLog({ store, manifest }).manifestOf()).rejects.toThrow(/the calibration log is missing: .*chestaid-recalibrate --init/);
+  });
+});
+
+describe('the minimum target sensitivity', () => {
+  const target = (value: number, more: Record<string, unknown> = {}) =>
+    overlayJson({ ...more, threshold: { value: 0.62, rule: 'site rule', target_sensitivity: value, interval: { ci_low: 0.55, ci_high: 0.7, level: 0.95, n_boot: 1000 } } });
+
+  it("is the manifest's clinical target: an overlay targeting less is refused with the reason, and nothing is written", async () => {
+    const { store, versions } = versionsOver();
+    expect((await versions.history()).minTargetSensitivity).toBe(0.9);
+    await expect(versions.accept(target(0.85), { actor: 'Dr A', expectedHead: EMPTY_HEAD })).rejects.toThrow(
+      'calibration overlay "site-1" is refused: it targets sensitivity 0.85, below the minimum 0.9 this model\'s calibration may target',
+    );
+    expect(store.entries).toHaveLength(0);
+    await versions.accept(target(0.9), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
+  });
+
+  it('is raised by a policy entry, never lowered, and never above what the active calibration targets', async () => {
+    const { versions } = versionsOver();
+    await expect(versions.raiseMinimum(0.95, { actor: 'Dr A', expectedHead: EMPTY_HEAD })).rejects.toThrow(
+      'the active calibration "1" targets sensitivity 0.9, below 0.95: recalibrate at 0.95 or more first',
+    );
+    await expect(versions.raiseMinimum(0.8, { actor: 'Dr A', expectedHead: EMPTY_HEAD })).rejects.toThrow(
+      "the minimum target sensitivity can only be raised: 0.8 is not above the current 0.9 (the manifest's clinical target)",
+    );
+    const accepted = await versions.accept(target(0.96), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
+    const policy = await versions.raiseMinimum(0.95, { actor: 'Dr B', expectedHead: { seq: 1, hash: accepted.hash } });
+    expect(policy).toMatchObject({ action: 'policy', version: 'site-1', previousVersion: 'site-1', minTargetSensitivity: 0.95, threshold: 0.62, overlaySha256: accepted.overlaySha256 });
+    const history = await versions.history();
+    expect(history).toMatchObject({ active: 'site-1', minTargetSensitivity: 0.95 });
+    // Every later change is held to it: a refit at 0.9, and a rollback to the manifest's 0.9.
+    await expect(versions.accept(target(0.9, { version: 'site-2', previous_version: 'site-1' }), { actor: 'Dr A', expectedHead: history.head })).rejects.toThrow(/below the minimum 0.95/);
+    await expect(versions.rollbackTo('1', { actor: 'Dr A', expectedHead: history.head })).rejects.toThrow(
+      'cannot roll back to calibration version "1": it targets sensitivity 0.9, below the minimum 0.95',
+    );
+    await expect(versions.raiseMinimum(0.93, { actor: 'Dr A', expectedHead: history.head })).rejects.toThrow(/can only be raised: 0.93 is not above the current 0.95$/);
+  });
+
+  it('is checked on read: a log whose entries lower it, or an active calibration below it, is refused', async () => {
+    const { store, versions } = versionsOver();
+    // Written past SiteCalibrationLog, as a hand-edited log would be: hashes valid, policy ignored.
+    const overlay = parseOverlay(target(0.8));
+    const accept = await sealEntry({
+      ...unchangedDraft(null, manifest, DEMO_SHA), seq: 1, at: '2026-11-26T12:00:00Z', actor: 'Dr Mallory', action: 'accept',
+      version: 'site-1', overlaySha256: await overlayHash(overlay), prevHash: GENESIS_HASH,
+    });
+    await store.append(accept, overlay);
+    await expect(versions.manifestOf()).rejects.toThrow('the active calibration "site-1" cannot be used: it targets sensitivity 0.8, below the minimum 0.9');
+    const lower = await sealEntry({
+      ...unchangedDraft(accept, manifest, DEMO_SHA), seq: 2, at: '2026-11-26T12:01:00Z', actor: 'Dr Mallory', action: 'policy', prevHash: accept.hash, minTargetSensitivity: 0.5,
+    });
+    await store.append(lower);
+    await expect(versions.history()).rejects.toThrow('corrupt at entry 2: it sets the minimum target sensitivity to 0.5, not above 0.9: the minimum is only ever raised');
   });
 });

@@ -6,27 +6,55 @@
  *
  * Nothing here ever rewrites the log. A rollback is a new entry that makes an earlier version
  * active again. A log that fails verification blocks every change (CorruptLogError) and is left
- * as it is for a person to restore from a backup.
+ * as it is for a person to restore from a backup. The one exception is a torn last line (text
+ * after the last newline: an interrupted append, never reported done, since a change is reported
+ * only once its newline is on disk): readers refuse it (TornLogError), and the writer cuts it
+ * under its lock with a 'repair' entry that keeps the bytes cut (fileStore.ts recover()).
  *
- * Storage is an interface (SiteCalibrationStore); adapters live in extension/src/siteCalibrationLog
- * (memory, IndexedDB, a JSONL file). Each must append atomically and only on top of the head the
+ * Four actions: 'accept' (a new version), 'rollback' (an earlier one again), 'repair' (what a
+ * writer mended: a torn tail cut, an orphan overlay moved aside; the active version is unchanged)
+ * and 'policy' (the site raises its minimum target sensitivity; never lowers it).
+ *
+ * Storage is an interface (SiteCalibrationStore); adapters: memoryStores.ts, fileStore.ts (a JSONL
+ * file, Node only), and in extension/src/siteCalibration/ IndexedDB and the served read-only log. Each must append atomically and only on top of the head the
  * entry was built on: two admins recalibrating at once, the second gets a ConflictError naming
  * the first's change, and neither change is lost.
  *
- * Limit, stated: a chain proves the order and content of the entries it holds; it cannot tell
- * that entries were cut off the END of the log, nor that a whole log was rewritten and rehashed.
- * The file adapter's served active.json carries the head (seq, hash) for a deployment to compare
- * with a copy kept elsewhere.
+ * A chain proves the order and content of the entries it holds; it cannot tell that entries were
+ * cut off the END of the log, that an older copy was put back, or that the log is gone. history()
+ * checks those against heads kept apart from the log (trust.ts): the reader's remembered head and
+ * the store's own record of it (the file store's active.json). Limit, stated: a reader that
+ * remembers nothing, facing a log and active.json rewritten together, cannot tell.
+ *
+ * Every change is held to a minimum target sensitivity: the base manifest's clinical target,
+ * raised (never lowered) by 'policy' entries. An accept or rollback to a calibration that targets
+ * less is refused, and a reader refuses an active calibration below it.
  */
 import type { CalibrationMethod } from '../calibration';
 import { applyOverlay, nextSiteVersion, parseOverlay, type CalibrationOverlay, type OverlayMetrics, type OverlayParams } from './overlay';
 import { InputError, show } from '../errors';
 import type { Manifest } from '../manifest';
+import { headProblem, missingLog, UntrustedLogError, type TrustedHeadMemory } from './trust';
 
 /** prevHash of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type AuditAction = 'accept' | 'rollback';
+export type AuditAction = 'accept' | 'rollback' | 'repair' | 'policy';
+
+/** What a 'repair' entry mended. Every byte taken out of the log or the overlays is accounted for. */
+export interface RepairRecord {
+  readonly what: 'torn-tail' | 'orphan-overlay' | 'head-record';
+  /** In words, for the history. */
+  readonly detail: string;
+  /** sha256 and length of the bytes cut (torn-tail) or moved aside (orphan-overlay). */
+  readonly sha256?: string;
+  readonly bytes?: number;
+  /** torn-tail: the bytes cut, base64, so nothing is lost. */
+  readonly cutBase64?: string;
+  /** orphan-overlay: the version the file claimed, and where it now lies (relative to the calibration directory). */
+  readonly version?: string;
+  readonly movedTo?: string;
+}
 
 export interface AuditEntry {
   /** 1, 2, 3, ... with no gap. */
@@ -55,6 +83,10 @@ export interface AuditEntry {
   readonly prevHash: string;
   /** sha256 of this entry's canonical JSON without `hash`. */
   readonly hash: string;
+  /** 'repair' entries only. */
+  readonly repair?: RepairRecord;
+  /** 'policy' entries only: the site's minimum target sensitivity from this entry on. */
+  readonly minTargetSensitivity?: number;
 }
 
 /** Where the next entry goes: the last entry's seq and hash (0 and GENESIS_HASH when empty). */
@@ -68,6 +100,8 @@ export const EMPTY_HEAD: LogHead = Object.freeze({ seq: 0, hash: GENESIS_HASH })
 /** A stored line that could not even be read as an entry (a torn write, a stray edit). */
 export interface UnreadableEntry {
   readonly unreadable: string;
+  /** Text after the last newline: an interrupted append, which the writer may cut. */
+  readonly torn?: true;
 }
 
 /**
@@ -88,7 +122,7 @@ export function logLines(
       return { unreadable: describe.notJson(i + 1, line) };
     }
   });
-  if (torn !== '') entries.push({ unreadable: describe.torn(lines.length + 1) });
+  if (torn !== '') entries.push({ unreadable: describe.torn(lines.length + 1), torn: true });
   return entries;
 }
 
@@ -97,8 +131,11 @@ export function logLines(
  * model's log (its sha256 is in every entry and checked).
  */
 export interface SiteCalibrationStore {
-  /** Every stored entry, in stored order, as stored: unverified (verifyLog judges them). */
-  readEntries(): Promise<readonly (AuditEntry | UnreadableEntry)[]>;
+  /**
+   * Every stored entry, in stored order, as stored: unverified (verifyLog judges them). Null when
+   * the store holds no log at all (a file that does not exist, a 404): never read as "empty".
+   */
+  readEntries(): Promise<readonly (AuditEntry | UnreadableEntry)[] | null>;
   /** The overlay stored under `version`, unparsed, or null. */
   readOverlay(version: string): Promise<unknown | null>;
   /**
@@ -108,6 +145,27 @@ export interface SiteCalibrationStore {
    * Never changes or removes a stored entry or overlay.
    */
   append(entry: AuditEntry, overlay?: CalibrationOverlay): Promise<void>;
+  /**
+   * The head the store records apart from its lines (the file store's active.json), which the log
+   * must still hold; `head` null: that record is missing. Left out by stores that keep none.
+   */
+  readHeadRecord?(): Promise<{ readonly name: string; readonly head: LogHead | null } | null>;
+  /** Where the log is, in words for messages ("the served log https://…/log.jsonl"). */
+  readonly where?: string;
+  /**
+   * The memory of the head this reader last trusted in this log, where the reader keeps it (the
+   * viewer's browser storage); SiteCalibrationLogOptions.trusted, when given, wins.
+   */
+  readonly trusted?: TrustedHeadMemory;
+}
+
+/** A change to a calibration that targets less sensitivity than the minimum in force: refused, nothing written. */
+export class BelowMinimumError extends InputError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BelowMinimumError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
 }
 
 /** Another change reached the log first. Nothing was written; the admin reloads and reviews. */
@@ -126,12 +184,31 @@ export class ConflictError extends Error {
 
 /** The log failed verification: no change can be made, and the log is left untouched. */
 export class CorruptLogError extends Error {
-  constructor(readonly position: number, readonly problem: string) {
+  constructor(readonly position: number, readonly problem: string, message?: string) {
     super(
-      `the calibration audit log is corrupt at entry ${position}: ${problem}. ` +
-        'No calibration change can be made until it is restored from a backup; the log is never rewritten.',
+      message ??
+        `the calibration audit log is corrupt at entry ${position}: ${problem}. ` +
+          'No calibration change can be made until it is restored from a backup; the log is never rewritten.',
     );
     this.name = 'CorruptLogError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/**
+ * The log's last line is incomplete (an interrupted append). Readers refuse the whole log, since
+ * they cannot tell what the line was; the writer cuts it under its lock with an audit entry.
+ */
+export class TornLogError extends CorruptLogError {
+  constructor(position: number, problem: string) {
+    super(
+      position,
+      problem,
+      `the calibration audit log is torn: its last line (entry ${position}) is incomplete, an interrupted write (${problem}). ` +
+        'Nothing is scored under it until an administrator repairs it with `chestaid-recalibrate --repair --actor NAME`, ' +
+        'which cuts the line under the log lock and records the bytes cut in an audit entry.',
+    );
+    this.name = 'TornLogError';
     Object.setPrototypeOf(this, new.target.prototype);
   }
 }
@@ -182,6 +259,9 @@ const ENTRY_KEYS = [
   'seq', 'at', 'actor', 'action', 'version', 'previousVersion', 'cohort', 'method', 'params', 'threshold',
   'metricsBefore', 'metricsAfter', 'modelSha256', 'overlaySha256', 'prevHash', 'hash',
 ];
+/** Present on one action only: repair on 'repair', minTargetSensitivity on 'policy'. */
+const ACTION_KEYS: Readonly<Record<string, AuditAction>> = { repair: 'repair', minTargetSensitivity: 'policy' };
+const REPAIRS = ['torn-tail', 'orphan-overlay', 'head-record'];
 
 /** What is wrong with the shape of one stored entry, or null. */
 function shapeProblem(raw: unknown): string | null {
@@ -190,10 +270,22 @@ function shapeProblem(raw: unknown): string | null {
   const e = raw as Record<string, unknown>;
   const missing = ENTRY_KEYS.filter(k => !(k in e));
   if (missing.length > 0) return `it lacks ${missing.join(', ')}`;
-  const extra = Object.keys(e).filter(k => !ENTRY_KEYS.includes(k));
+  const extra = Object.keys(e).filter(k => !ENTRY_KEYS.includes(k) && !(k in ACTION_KEYS));
   if (extra.length > 0) return `it has unknown fields ${extra.join(', ')}`;
   if (!Number.isInteger(e.seq)) return `seq ${show(e.seq)} is not an integer`;
-  if (e.action !== 'accept' && e.action !== 'rollback') return `action ${show(e.action)} is neither accept nor rollback`;
+  if (!['accept', 'rollback', 'repair', 'policy'].includes(e.action as string)) return `action ${show(e.action)} is not accept, rollback, repair or policy`;
+  for (const [key, action] of Object.entries(ACTION_KEYS)) {
+    if ((key in e) !== (e.action === action)) return `${key} ${key in e ? 'appears on' : 'is missing from'} a ${show(e.action)} entry`;
+  }
+  if (e.action === 'repair') {
+    const r = e.repair as Record<string, unknown> | null;
+    if (typeof r !== 'object' || r === null || !REPAIRS.includes(r.what as string) || typeof r.detail !== 'string') {
+      return `repair ${show(e.repair)} does not say what was repaired (${REPAIRS.join(', ')}) and how`;
+    }
+  }
+  if (e.action === 'policy' && !(typeof e.minTargetSensitivity === 'number' && e.minTargetSensitivity > 0 && e.minTargetSensitivity <= 1)) {
+    return `minTargetSensitivity ${show(e.minTargetSensitivity)} is not a sensitivity in (0, 1]`;
+  }
   for (const k of ['at', 'actor', 'version', 'previousVersion'] as const) {
     if (typeof e[k] !== 'string' || e[k] === '') return `${k} ${show(e[k])} is not a non-empty string`;
   }
@@ -223,6 +315,8 @@ export interface VerifyOptions {
   readonly modelSha256?: string;
   /** The manifest's calibration version: the first entry's previousVersion, and what a rollback may return to. */
   readonly baseVersion?: string;
+  /** The manifest's minimum target sensitivity: a 'policy' entry must raise the minimum above it. */
+  readonly minTargetSensitivity?: number;
 }
 
 /**
@@ -231,10 +325,11 @@ export interface VerifyOptions {
  * returns to one accepted before or to the base, each previousVersion is the version active
  * before it). Reports the first entry that fails and why; entries before it verify.
  */
-export async function verifyLog(stored: readonly unknown[], { modelSha256, baseVersion }: VerifyOptions = {}): Promise<LogCheck> {
+export async function verifyLog(stored: readonly unknown[], { modelSha256, baseVersion, minTargetSensitivity = 0 }: VerifyOptions = {}): Promise<LogCheck> {
   const good: AuditEntry[] = [];
   let head = EMPTY_HEAD;
   let active = baseVersion;
+  let minimum = minTargetSensitivity;
   const known = new Set<string>(baseVersion === undefined ? [] : [baseVersion]);
   for (let i = 0; i < stored.length; i++) {
     const fail = (problem: string): LogCheck => ({ ok: false, position: i + 1, problem, validPrefix: good });
@@ -259,6 +354,15 @@ export async function verifyLog(stored: readonly unknown[], { modelSha256, baseV
     if (entry.action === 'accept' && entry.overlaySha256 === null) return fail(`it accepts version ${show(entry.version)} without the overlay's hash`);
     if (entry.action === 'rollback' && baseVersion !== undefined && !known.has(entry.version)) {
       return fail(`it rolls back to version ${show(entry.version)}, which was never accepted`);
+    }
+    if ((entry.action === 'repair' || entry.action === 'policy') && entry.version !== entry.previousVersion) {
+      return fail(`a ${entry.action} entry changes the version from ${show(entry.previousVersion)} to ${show(entry.version)}`);
+    }
+    if (entry.action === 'policy') {
+      if (!((entry.minTargetSensitivity as number) > minimum)) {
+        return fail(`it sets the minimum target sensitivity to ${show(entry.minTargetSensitivity)}, not above ${show(minimum)}: the minimum is only ever raised`);
+      }
+      minimum = entry.minTargetSensitivity as number;
     }
     known.add(entry.version);
     active = entry.version;
@@ -301,6 +405,8 @@ export interface CalibrationHistory {
   readonly active: string;
   /** Every version that can be made active: the base, then each accepted one, in order. */
   readonly versions: readonly string[];
+  /** The minimum target sensitivity every change is held to: the manifest's, or a 'policy' entry's above it. */
+  readonly minTargetSensitivity: number;
 }
 
 export interface SiteCalibrationLogOptions {
@@ -310,6 +416,8 @@ export interface SiteCalibrationLogOptions {
   /** The sha256 of the ONNX file in use (the analyzer's), when not the manifest's onnx.sha256. */
   readonly modelSha256?: string;
   readonly clock?: () => Date;
+  /** The last head this reader trusted: a log that no longer holds it (or is gone) is refused. */
+  readonly trusted?: TrustedHeadMemory;
 }
 
 export interface ChangeOptions {
@@ -327,24 +435,58 @@ export class SiteCalibrationLog {
   private readonly base: Manifest;
   readonly modelSha256: string;
   private readonly clock: () => Date;
+  private readonly trusted: TrustedHeadMemory | null;
 
-  constructor({ store, manifest, modelSha256 = manifest.onnx.sha256, clock = () => new Date() }: SiteCalibrationLogOptions) {
+  constructor({ store, manifest, modelSha256 = manifest.onnx.sha256, clock = () => new Date(), trusted }: SiteCalibrationLogOptions) {
     this.store = store;
     this.base = manifest;
     this.modelSha256 = modelSha256.toLowerCase();
     this.clock = clock;
+    this.trusted = trusted ?? store.trusted ?? null;
+  }
+
+  /** The manifest's own minimum target sensitivity: its clinical threshold's target. */
+  get manifestMinimum(): number {
+    return this.base.thresholds.clinical.target_sensitivity;
   }
 
   get baseVersion(): string {
     return this.base.calibration.version;
   }
 
-  /** The verified log; throws CorruptLogError naming the first bad entry. */
+  /**
+   * The verified log. Throws UntrustedLogError when the log is missing, or no longer holds a head
+   * trusted before (the reader's or the store's own record): truncated or rewound; TornLogError for
+   * an incomplete last line; CorruptLogError naming the first bad entry. Remembers the head it
+   * verified, for the next read.
+   */
   async history(): Promise<CalibrationHistory> {
-    const check = await verifyLog(await this.store.readEntries(), { modelSha256: this.modelSha256, baseVersion: this.baseVersion });
-    if (!check.ok) throw new CorruptLogError(check.position, check.problem);
+    const stored = await this.store.readEntries();
+    const trusted = (await this.trusted?.recall()) ?? null;
+    if (stored === null) throw missingLog(this.store.where ?? 'the calibration log', trusted, this.trusted?.who ?? null);
+    const check = await verifyLog(stored, { modelSha256: this.modelSha256, baseVersion: this.baseVersion, minTargetSensitivity: this.manifestMinimum });
+    if (!check.ok) {
+      const bad = stored[check.position - 1] as Partial<UnreadableEntry>;
+      if (check.position === stored.length && bad?.torn === true) throw new TornLogError(check.position, bad.unreadable as string);
+      throw new CorruptLogError(check.position, check.problem);
+    }
+    const record = (await this.store.readHeadRecord?.()) ?? null;
+    if (record && record.head === null && check.entries.length > 0) {
+      throw new UntrustedLogError(
+        'truncated',
+        `${record.name}, the record of its head kept beside it, is missing while the log holds ${check.entries.length} entries: ` +
+          'the two may have been cut together; an administrator checks the log against a backup and rewrites the record with `chestaid-recalibrate --repair --actor NAME`',
+      );
+    }
+    const problem = (record?.head && headProblem(check.entries, record.head, `its own ${record.name}`)) || (trusted && headProblem(check.entries, trusted, this.trusted?.who ?? 'this reader'));
+    if (problem) throw problem;
+    if (this.trusted && (trusted?.seq !== check.head.seq || trusted.hash !== check.head.hash)) {
+      await this.trusted.remember({ ...check.head, at: this.clock().toISOString() });
+    }
     const versions = [this.baseVersion, ...check.entries.filter(e => e.action === 'accept').map(e => e.version)];
-    return { baseVersion: this.baseVersion, entries: check.entries, head: check.head, active: activeVersion(check.entries, this.baseVersion), versions };
+    const policies = check.entries.filter(e => e.action === 'policy');
+    const minTargetSensitivity = policies.length > 0 ? (policies[policies.length - 1].minTargetSensitivity as number) : this.manifestMinimum;
+    return { baseVersion: this.baseVersion, entries: check.entries, head: check.head, active: activeVersion(check.entries, this.baseVersion), versions, minTargetSensitivity };
   }
 
   /** The overlay of an accepted version, parsed and checked against its hash in the log. */
@@ -365,8 +507,11 @@ export class SiteCalibrationLog {
   async manifestOf(version?: string): Promise<{ manifest: Manifest; history: CalibrationHistory }> {
     const history = await this.history();
     const wanted = version ?? history.active;
-    if (wanted === this.baseVersion) return { manifest: this.base, history };
-    return { manifest: applyOverlay(this.base, await this.overlay(wanted, history)), history };
+    const manifest = wanted === this.baseVersion ? this.base : applyOverlay(this.base, await this.overlay(wanted, history));
+    // A log written past the CLI (or before the site raised its minimum) must not score below it.
+    const below = belowMinimum(manifest.thresholds.clinical.target_sensitivity, history);
+    if (version === undefined && below) throw new InputError(`the active calibration ${show(wanted)} cannot be used: ${below}`);
+    return { manifest, history };
   }
 
   /** The version the next accept must carry. */
@@ -393,6 +538,8 @@ export class SiteCalibrationLog {
         `calibration overlay ${show(overlay.version)} was made against version ${show(overlay.previous_version)}, but ${show(history.active)} is active; refit against it`,
       );
     }
+    const below = belowMinimum(overlay.threshold.target_sensitivity, history);
+    if (below) throw new BelowMinimumError(`calibration overlay ${show(overlay.version)} is refused: ${below}`);
     applyOverlay(this.base, overlay);
     const entry = await sealEntry({
       seq: history.head.seq + 1,
@@ -424,6 +571,8 @@ export class SiteCalibrationLog {
     }
     if (version === history.active) throw new InputError(`calibration version ${show(version)} is already active`);
     const { manifest } = await this.manifestOf(version);
+    const below = belowMinimum(manifest.thresholds.clinical.target_sensitivity, history);
+    if (below) throw new BelowMinimumError(`cannot roll back to calibration version ${show(version)}: ${below}`);
     const accepted = history.entries.find(e => e.action === 'accept' && e.version === version);
     const method = manifest.calibration.selected;
     const entry = await sealEntry({
@@ -447,11 +596,75 @@ export class SiteCalibrationLog {
     return entry;
   }
 
+  /**
+   * Raises the site's minimum target sensitivity with a 'policy' entry. Only upward, and only to
+   * what the active calibration already meets (recalibrate first): a minimum the calibration in
+   * use breaks would stop every reader.
+   */
+  async raiseMinimum(value: number, { actor, expectedHead }: ChangeOptions): Promise<AuditEntry> {
+    const { manifest, history } = await this.manifestOf();
+    this.checkHead(history, expectedHead);
+    if (!(typeof value === 'number' && value > 0 && value <= 1)) throw new InputError(`a minimum target sensitivity must be in (0, 1], got ${show(value)}`);
+    if (!(value > history.minTargetSensitivity)) {
+      throw new InputError(
+        `the minimum target sensitivity can only be raised: ${show(value)} is not above the current ${show(history.minTargetSensitivity)}` +
+          (history.minTargetSensitivity === this.manifestMinimum ? " (the manifest's clinical target)" : ''),
+      );
+    }
+    const active = manifest.thresholds.clinical.target_sensitivity;
+    if (active < value) {
+      throw new InputError(`the active calibration ${show(history.active)} targets sensitivity ${show(active)}, below ${show(value)}: recalibrate at ${show(value)} or more first`);
+    }
+    const entry = await sealEntry({
+      ...unchangedDraft(history.entries[history.entries.length - 1] ?? null, this.base, this.modelSha256),
+      seq: history.head.seq + 1,
+      at: this.clock().toISOString(),
+      actor: checkActor(actor),
+      action: 'policy',
+      prevHash: history.head.hash,
+      minTargetSensitivity: value,
+    });
+    await this.store.append(entry);
+    return entry;
+  }
+
   private checkHead(history: CalibrationHistory, expected: LogHead): void {
     if (history.head.seq !== expected.seq || history.head.hash !== expected.hash) {
       throw new ConflictError(history.entries[history.entries.length - 1] ?? null, expected);
     }
   }
+}
+
+/**
+ * The calibration fields of an entry that leaves the active calibration as it is ('repair',
+ * 'policy'): the last entry's, since every entry records the calibration active after it, or the
+ * base manifest's for an empty log.
+ */
+export function unchangedDraft(
+  last: AuditEntry | null,
+  base: Manifest,
+  modelSha256: string,
+): Pick<AuditEntry, 'version' | 'previousVersion' | 'cohort' | 'method' | 'params' | 'threshold' | 'metricsBefore' | 'metricsAfter' | 'modelSha256' | 'overlaySha256'> {
+  const version = last?.version ?? base.calibration.version;
+  const method = last?.method ?? base.calibration.selected;
+  return {
+    version,
+    previousVersion: version,
+    cohort: last?.cohort ?? null,
+    method,
+    params: last?.params ?? base.calibration.methods[method].params,
+    threshold: last?.threshold ?? base.thresholds.clinical.value,
+    metricsBefore: null,
+    metricsAfter: null,
+    modelSha256: modelSha256.toLowerCase(),
+    overlaySha256: last?.overlaySha256 ?? null,
+  };
+}
+
+/** Why a calibration targeting `target` breaks the history's minimum, or null. */
+function belowMinimum(target: number, history: CalibrationHistory): string | null {
+  if (target >= history.minTargetSensitivity - 1e-12) return null;
+  return `it targets sensitivity ${show(target)}, below the minimum ${show(history.minTargetSensitivity)} this model's calibration may target`;
 }
 
 function checkActor(actor: string): string {

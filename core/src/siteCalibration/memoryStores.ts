@@ -8,6 +8,7 @@ import type { ImageIdentity } from '../triage';
 import { appendConflict, type AuditEntry, type SiteCalibrationStore, type UnreadableEntry } from './log';
 import type { CalibrationOverlay } from './overlay';
 import { imageKey } from '../feedback';
+import { newDelivery, type FeedbackDelivery, type OutboxStore } from './feedbackOutbox';
 
 export class MemorySiteCalibrationStore implements SiteCalibrationStore {
   /** Public so tests can damage it the way a disk or a person might. */
@@ -35,8 +36,10 @@ export class MemorySiteCalibrationStore implements SiteCalibrationStore {
   }
 }
 
-export class MemoryFeedbackStore implements FeedbackStore {
+/** Feedback and its outbox queue in memory (the queue is lost with the page, like the entries). */
+export class MemoryFeedbackStore implements FeedbackStore, OutboxStore {
   private readonly entries: StoredFeedback[] = [];
+  private readonly queue = new Map<number, FeedbackDelivery>();
 
   async add(entry: FeedbackEntry): Promise<StoredFeedback> {
     const stored = { ...structuredClone(entry), id: this.entries.length + 1 };
@@ -51,5 +54,25 @@ export class MemoryFeedbackStore implements FeedbackStore {
   async forImage(image: ImageIdentity): Promise<StoredFeedback[]> {
     const key = imageKey(image);
     return structuredClone(this.entries.filter(e => imageKey(e) === key));
+  }
+
+  async addQueued(entry: FeedbackEntry, queuedAt: string): Promise<FeedbackDelivery> {
+    const stored = await this.add(entry);
+    const delivery = newDelivery(stored, queuedAt);
+    this.queue.set(delivery.id, structuredClone(delivery));
+    return delivery;
+  }
+
+  async deliveries(): Promise<FeedbackDelivery[]> {
+    return structuredClone([...this.queue.values()]);
+  }
+
+  async delivery(id: number): Promise<FeedbackDelivery | null> {
+    return structuredClone(this.queue.get(id) ?? null);
+  }
+
+  async putDelivery(delivery: FeedbackDelivery): Promise<void> {
+    if (!this.queue.has(delivery.id)) throw new Error(`no queued feedback delivery ${delivery.id}`);
+    this.queue.set(delivery.id, structuredClone(delivery));
   }
 }

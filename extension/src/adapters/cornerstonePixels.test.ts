@@ -79,6 +79,39 @@ describe('readImagePixels', () => {
       hasModalityLutSequence: false,
       hasVoiLutSequence: false,
       modalityLutApplied: false,
+      highBit: 11,
+      pixelPaddingValue: undefined,
+      pixelPaddingRangeLimit: undefined,
+      viewPosition: undefined,
+      bodyPartExamined: undefined,
+      presentationIntentType: undefined,
+      patientAge: undefined,
+      patientBirthDate: undefined,
+      studyDate: undefined,
+    });
+  });
+
+  it('reads what the intended-use gate needs from OHIF\'s naturalised instance', async () => {
+    const instance = {
+      ViewPosition: 'LL',
+      BodyPartExamined: ['CSPINE'],
+      PresentationIntentType: 'FOR PROCESSING',
+      PatientAge: '006M',
+      PatientBirthDate: '20250701',
+      StudyDate: '20260101',
+      PixelPaddingValue: 4095,
+      PixelPaddingRangeLimit: [4000],
+    };
+    const { cornerstone } = fakeCornerstone({ getPixelData: () => stored }, modules({ instance }));
+    expect((await readImagePixels(cornerstone, IMAGE_ID)).attributes).toMatchObject({
+      viewPosition: 'LL',
+      bodyPartExamined: 'CSPINE',
+      presentationIntentType: 'FOR PROCESSING',
+      patientAge: '006M',
+      patientBirthDate: '20250701',
+      studyDate: '20260101',
+      pixelPaddingValue: 4095,
+      pixelPaddingRangeLimit: 4000,
     });
   });
 

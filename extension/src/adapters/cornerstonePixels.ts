@@ -10,7 +10,7 @@
  * the core undoes them instead of applying them a second time. The pixel array is handed over as
  * the loader holds it: never copied here.
  */
-import { InputError, type PixelAttributes, type StoredPixels } from '@chestaid/core';
+import { type ImageAttributes, InputError, type StoredPixels } from '@chestaid/core';
 
 export interface ScalingParametersLike {
   readonly rescaleSlope?: number;
@@ -32,7 +32,7 @@ export interface CornerstoneLike {
 export interface ImagePixels {
   readonly imageId: string;
   readonly sopInstanceUID: string;
-  readonly attributes: PixelAttributes;
+  readonly attributes: ImageAttributes;
   /** The loader's own array (not a copy); modality values when attributes.modalityLutApplied. */
   readonly pixels: StoredPixels;
 }
@@ -65,6 +65,10 @@ function numbers(value: unknown): number | number[] | undefined {
 function firstString(value: unknown): string | undefined {
   const first = Array.isArray(value) ? value[0] : value;
   return typeof first === 'string' ? first : undefined;
+}
+
+function firstOf(value: unknown): unknown {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function nonEmpty(value: unknown): boolean {
@@ -159,7 +163,11 @@ export async function readImagePixels(cornerstone: CornerstoneLike, imageId: str
     rescaleIntercept = intercept;
   }
 
-  const attributes: PixelAttributes = {
+  // The naturalised instance OHIF's metadata provider keeps (dcmjs keywords): the attributes no
+  // Cornerstone module carries (ViewPosition, PresentationIntentType, PixelPaddingValue...).
+  const instance = moduleOf(cornerstone, 'instance', imageId);
+  const tag = (keyword: string) => firstString(instance[keyword])?.trim();
+  const attributes: ImageAttributes = {
     rows: numberOrUndefined(pixelModule.rows) as number,
     columns: numberOrUndefined(pixelModule.columns) as number,
     samplesPerPixel: numberOrUndefined(pixelModule.samplesPerPixel) as number,
@@ -177,6 +185,15 @@ export async function readImagePixels(cornerstone: CornerstoneLike, imageId: str
     hasModalityLutSequence: nonEmpty(modalityLut.modalityLUTSequence),
     hasVoiLutSequence: nonEmpty(voiLut.voiLUTSequence),
     modalityLutApplied: scaled,
+    highBit: numberOrUndefined(pixelModule.highBit ?? instance.HighBit),
+    pixelPaddingValue: numberOrUndefined(firstOf(instance.PixelPaddingValue)),
+    pixelPaddingRangeLimit: numberOrUndefined(firstOf(instance.PixelPaddingRangeLimit)),
+    viewPosition: tag('ViewPosition'),
+    bodyPartExamined: tag('BodyPartExamined'),
+    presentationIntentType: tag('PresentationIntentType'),
+    patientAge: tag('PatientAge'),
+    patientBirthDate: tag('PatientBirthDate'),
+    studyDate: tag('StudyDate'),
   };
   return { imageId, sopInstanceUID, attributes, pixels: pixelsOf(image, imageId) };
 }

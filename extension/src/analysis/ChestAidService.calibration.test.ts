@@ -23,7 +23,7 @@ import {
 } from '@chestaid/core';
 import { FileSiteCalibrationStore } from '@chestaid/core/node';
 import { applyOverlay, calibrationName, parseOverlay, withCalibrationIdentity } from '@chestaid/core';
-import { ServedSiteCalibrationStore } from '../siteCalibration/servedCalibration';
+import { BrowserHeadMemory, ServedSiteCalibrationStore, type FetchText } from '../siteCalibration/servedCalibration';
 import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
 import { outcomeStoreOver } from '../triage/outcomeStore';
@@ -214,24 +214,106 @@ describe('ChestAidService with a calibration log', () => {
   it("reads a deployment's log served next to the model, as the CLI wrote it", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chestaid-served-'));
     const file = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    await file.init('1');
     await new SiteCalibrationLog({ store: file, manifest: parseManifest(demoManifestJson()) }).accept(overlayJson(), { actor: 'CLI admin', expectedHead: EMPTY_HEAD });
     const fetched: string[] = [];
-    const served = new ServedSiteCalibrationStore('https://pacs.example/models/chestaid-demo/calibration/', async url => {
-      fetched.push(url);
-      const path = join(dir, url.replace('https://pacs.example/models/chestaid-demo/calibration/', ''));
-      return fs.readFile(path, 'utf8').then(
-        text => ({ status: 200, text: async () => text }),
-        () => ({ status: 404, text: async () => '' }),
-      );
+    const served = new ServedSiteCalibrationStore(SERVED, {
+      fetchText: async url => {
+        fetched.push(url);
+        return serveFrom(dir)(url);
+      },
     });
     const { service } = await serviceOver(served);
     const { model } = service.getState();
     expect(model.status === 'ready' && calibrationName(model.info.calibrationVersion)).toBe('site-1');
     expect(fetched).toEqual([
       'https://pacs.example/models/chestaid-demo/calibration/log.jsonl',
+      'https://pacs.example/models/chestaid-demo/calibration/active.json',
       'https://pacs.example/models/chestaid-demo/calibration/overlays/site-1.json',
     ]);
     await expect(service.rollbackTo('1', { actor: 'viewer', expectedHead: { seq: 1, hash: 'x' } })).rejects.toThrow();
+  });
+});
+
+const SERVED = 'https://pacs.example/models/chestaid-demo/calibration/';
+
+/** A web server over `dir`, as the deployment serves `<model dir>/calibration/`: 404 for what is not there. */
+function serveFrom(dir: string): FetchText {
+  return async url =>
+    fs.readFile(join(dir, url.replace(SERVED, '')), 'utf8').then(
+      text => ({ status: 200, text: async () => text }),
+      () => ({ status: 404, text: async () => '' }),
+    );
+}
+
+describe('ChestAidService over a served log that can no longer be trusted', () => {
+  /** A deployment at site-2 (two accepts), served, read once by a browser that remembers its head. */
+  async function servedDeployment() {
+    const dir = mkdtempSync(join(tmpdir(), 'chestaid-served-'));
+    const file = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    await file.init('1');
+    const writer = new SiteCalibrationLog({ store: file, manifest: parseManifest(demoManifestJson()) });
+    const first = await writer.accept(overlayJson(), { actor: 'CLI admin', expectedHead: EMPTY_HEAD });
+    await writer.accept(overlayJson({ version: 'site-2', previous_version: 'site-1' }), { actor: 'CLI admin', expectedHead: { seq: 1, hash: first.hash } });
+    const storage = new Map<string, string>();
+    const trusted = new BrowserHeadMemory({ getItem: k => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) }, 'head');
+    const served = new ServedSiteCalibrationStore(SERVED, { fetchText: serveFrom(dir), trusted, modelSha256: DEMO_SHA });
+    const { service } = await serviceOver(served);
+    const { model } = service.getState();
+    expect(model.status === 'ready' && calibrationName(model.info.calibrationVersion)).toBe('site-2');
+    expect(JSON.parse(storage.get('head') as string)).toMatchObject({ seq: 2 });
+    return { dir, service, log: join(dir, 'log.jsonl'), active: join(dir, 'active.json') };
+  }
+
+  /** The reason analysis is blocked with, after the log is read again. */
+  async function blockedWith(service: ChestAidService): Promise<string> {
+    await service.reloadCalibration().catch(() => undefined);
+    const { model } = service.getState();
+    expect(model.status).toBe('error');
+    expect(service.blocker()).toBe(model.status === 'error' ? model.message : null);
+    return model.status === 'error' ? model.message : '';
+  }
+
+  it('refuses a deleted log (a 404), naming the entry this browser trusted, rather than using the manifest calibration', async () => {
+    const { dir, service } = await servedDeployment();
+    await fs.rm(dir, { recursive: true });
+    expect(await blockedWith(service)).toMatch(
+      /calibration: the calibration log is missing: the served calibration log https:\/\/pacs\.example\/.*\/log\.jsonl does not exist, but this browser trusted its entry 2 \(hash [0-9a-f]{12}…\) on .*: it was deleted/,
+    );
+  });
+
+  it('refuses a 404 even in a browser that never read the log: served calibration is configured', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chestaid-served-none-'));
+    const { service } = await serviceOver(new ServedSiteCalibrationStore(SERVED, { fetchText: serveFrom(dir) }));
+    expect(service.getState().model).toMatchObject({ status: 'error', message: expect.stringMatching(/log\.jsonl does not exist: .*calibrationSource 'none'/) });
+  });
+
+  it('refuses a truncated log, though active.json was cut back to match it', async () => {
+    const { service, log, active } = await servedDeployment();
+    const lines = (await fs.readFile(log, 'utf8')).split('\n');
+    await fs.writeFile(log, `${lines[0]}\n`);
+    const pointer = JSON.parse(await fs.readFile(active, 'utf8'));
+    await fs.writeFile(active, JSON.stringify({ ...pointer, head: { seq: 1, hash: JSON.parse(lines[0]).hash } }));
+    expect(await blockedWith(service)).toMatch(/calibration: the calibration log is truncated: it ends at entry 1, but this browser trusted entry 2/);
+  });
+
+  it('refuses a log rewound to entry 1 and written on again', async () => {
+    const { dir, service, log } = await servedDeployment();
+    const lines = (await fs.readFile(log, 'utf8')).split('\n');
+    await fs.writeFile(log, `${lines[0]}\n`);
+    await fs.rm(join(dir, 'overlays', 'site-2.json'));
+    await fs.rm(join(dir, 'active.json'));
+    const file = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    await file.recover({ actor: 'Mallory', manifest: parseManifest(demoManifestJson()) });
+    expect(await blockedWith(service)).toMatch(/calibration: the calibration log is rewound: its entry 2 has hash [0-9a-f]{12}…, but this browser trusted [0-9a-f]{12}… there/);
+  });
+
+  it('refuses a torn last line, saying how an administrator repairs it', async () => {
+    const { service, log } = await servedDeployment();
+    await fs.appendFile(log, '{"seq":3,"at":"2026-');
+    expect(await blockedWith(service)).toMatch(
+      /calibration: the calibration audit log is torn: its last line \(entry 3\) is incomplete, an interrupted write \(line 3 of the served log\.jsonl is incomplete \(no newline\)\).*chestaid-recalibrate --repair --actor NAME/,
+    );
   });
 });
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { calibrationIdentity, parseManifest, type Analysis, type ModelIdentity } from '@chestaid/core';
+import { calibrationIdentity, NotAnalyzedError, parseManifest, type Analysis, type ModelIdentity } from '@chestaid/core';
 import { resultKey } from '../inference';
 import { outcomeStoreOver } from '../triage/outcomeStore';
 import { MemoryResultStore, scoredRecord } from '../triage/resultStore';
@@ -62,6 +62,20 @@ async function serviceWith(store: OutcomeStore, run: (t: AnalysisTarget) => Prom
 }
 
 describe('ChestAidService with an outcome store', () => {
+  it('keeps a refusal where the worklist reads it: not analyzed, with the reason, no score', async () => {
+    const store = new MemoryResultStore();
+    const refusal = { code: 'for-processing', reason: 'a FOR PROCESSING image (raw detector data)' };
+    const { service } = await serviceWith(outcomeStoreOver(store, () => 42), async () => {
+      throw new NotAnalyzedError(refusal);
+    });
+    const target = targetOf(3);
+    await service.analyze(target);
+    await flush();
+    const record = await store.get({ studyInstanceUID: '2.25.3', seriesInstanceUID: '2.25.3.0', sopInstanceUID: target.sopInstanceUID, ...MODEL });
+    expect(record).toMatchObject({ status: 'refused', ...refusal, source: 'panel', analyzedAt: 42 });
+    expect(record).not.toHaveProperty('probability');
+  });
+
   it('saves each finished analysis under the image, the model sha256 and the calibration version', async () => {
     const results = new MemoryResultStore();
     const { service } = await serviceWith(outcomeStoreOver(results, () => 42));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import type { Analysis, Manifest } from '@chestaid/core';
+import { NotAnalyzedError, type Analysis, type Manifest } from '@chestaid/core';
 import { resultKey, SupersededError } from '../inference';
 import { ChestAidService, EVENTS } from './ChestAidService';
 import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidState } from './types';
@@ -154,6 +154,31 @@ describe('ChestAidService', () => {
     );
     await service.analyze(target);
     expect(service.getState().analysis).toEqual({ status: 'error', message: 'PhotometricInterpretation "RGB" is not supported' });
+  });
+
+  it('shows an image the gate refuses as not analyzed, with the reason: no score, no heatmap, no retry loop', async () => {
+    const refusal = { code: 'non-frontal-view', reason: 'a LL view; the model reads frontal chest radiographs (ViewPosition PA or AP) only' };
+    let runs = 0;
+    const { service } = await readyService(
+      instantAnalyzer(async () => {
+        runs++;
+        throw new NotAnalyzedError(refusal);
+      }),
+    );
+    service.setStudyImages([{ ...target, label: 'CHEST LAT' }]);
+    await service.analyze(target);
+    expect(service.getState().analysis).toEqual({ status: 'not-analyzed', target, refusal });
+    expect(service.getState().images[0]).toMatchObject({ status: 'not-analyzed', refusal });
+    expect(service.outcomeForImage(target.sopInstanceUID)).toBeNull();
+    // Any refusal reason travels the same path (the out-of-distribution check's, for one).
+    const { service: other } = await readyService(
+      instantAnalyzer(async () => {
+        throw new NotAnalyzedError({ code: 'out-of-distribution', reason: 'outside what this model was trained on' });
+      }),
+    );
+    await other.analyze(target);
+    expect(other.getState().analysis).toMatchObject({ status: 'not-analyzed', refusal: { code: 'out-of-distribution' } });
+    expect(runs).toBe(1);
   });
 
   it('forgets the study but keeps the model when the mode exits', async () => {

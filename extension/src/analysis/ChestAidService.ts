@@ -22,7 +22,7 @@
  * under; one from another version is shown as stale, never as current. accept/rollback go through
  * the site's log and announce EVENTS.CALIBRATION_CHANGED.
  */
-import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf, type VerifyContext } from '@chestaid/core';
+import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf, type OutboxSummary, type VerifyContext } from '@chestaid/core';
 import { resultKey } from '../inference';
 import { checkModalities } from '../modalities';
 import { ActiveManifest, modelInfoOf } from './activeManifest';
@@ -35,7 +35,7 @@ import { SessionResults } from './sessionResults';
 import { SiteCalibrationLink } from './siteCalibrationLink';
 import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
 import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings } from './types';
-import type { RuntimeState, ScoredImage, StudyImage } from './types';
+import type { RuntimeState, ScoredImage, StoragePersistence, StudyImage } from './types';
 
 export const EVENTS = Object.freeze({
   STATE_CHANGED: 'event::chestaid:stateChanged',
@@ -266,6 +266,22 @@ export class ChestAidService {
     return this.feedback.record(label, comment, answered);
   }
 
+  /** Sends the readings the PACS refused again, after their reason was dealt with (Save to PACS...). */
+  resendFeedback(): Promise<void> {
+    return this.feedback.resend();
+  }
+
+  /** The feedback outbox's state (analysis/wire.ts follows it): the panel's line, and the delivery of the label on show. */
+  setOutbox(outbox: OutboxSummary): void {
+    this.update({ outbox });
+    this.feedback.deliveryChanged();
+  }
+
+  /** What the browser answered when asked to keep ChestAid's storage (navigator.storage.persist). */
+  setStorage(storage: StoragePersistence): void {
+    this.update({ storage });
+  }
+
   /** The analyzer in use: the triage batch runs the same one (one worker, one model download). */
   getAnalyzer(): Analyzer | null {
     return this.analyzer;
@@ -375,6 +391,7 @@ export class ChestAidService {
       image,
       () => analyzer.analyze(target, manifest),
       outcome => this.stored.save(image, outcome),
+      refusal => this.stored.saveRefusal(image, refusal),
     );
   }
 

@@ -5,6 +5,10 @@
  *
  * Reads are tied to the image they were made for: one that arrives after the reader moved to
  * another image is dropped.
+ *
+ * A label bound for the PACS goes through the book's outbox: the state carries where this
+ * reader's current label stands on its way there (`delivery`), read again whenever the outbox
+ * changes (deliveryChanged), so "waiting for the PACS" turns into "sent" without a click.
  */
 import { currentLabels, type FeedbackBook, type GroundTruth, type ImageIdentity, messageOf } from '@chestaid/core';
 import type { AnalysisOutcome, AnalysisTarget, FeedbackState } from './types';
@@ -54,10 +58,10 @@ export class FeedbackLink {
     const book = this.book;
     const base = { ...this.state, reader: this.reader, available: book !== null };
     if (!image || !book) {
-      this.set({ ...base, status: 'idle', mine: null, others: [], conflict: false, message: null });
+      this.set({ ...base, status: 'idle', mine: null, others: [], conflict: false, message: null, delivery: null });
       return;
     }
-    this.set({ ...base, status: 'loading', mine: null, others: [], conflict: false, message: null });
+    this.set({ ...base, status: 'loading', mine: null, others: [], conflict: false, message: null, delivery: null });
     this.read(book, image, ticket, 'idle', null).catch(error => {
       if (ticket === this.ticket) this.set({ ...this.state, status: 'error', message: `Feedback could not be read: ${messageOf(error)}` });
     });
@@ -79,7 +83,7 @@ export class FeedbackLink {
     const ticket = this.ticket;
     this.set({ ...this.state, status: 'saving', message: null });
     try {
-      const { sinkError } = await book.record({
+      await book.record({
         ...image,
         modelSha256,
         calibrationVersion: outcome.analysis.calibrationVersion,
@@ -91,10 +95,33 @@ export class FeedbackLink {
         reader: this.reader,
       });
       if (ticket !== this.ticket) return;
-      await this.read(book, image, ticket, 'saved', sinkError ? `Saved here; not sent to the PACS: ${sinkError}` : null);
+      // Where it stands with the PACS is the delivery's line (read with the entries), kept live.
+      await this.read(book, image, ticket, 'saved', null);
     } catch (error) {
       if (ticket === this.ticket) fail(`The feedback could not be saved: ${messageOf(error)}`);
     }
+  }
+
+  /**
+   * Queues the readings the PACS refused again and tries them now (after the reason was dealt
+   * with: Save to PACS, a reader name configured). A refusal is never retried without this.
+   */
+  async resend(): Promise<void> {
+    await this.book?.outbox?.resend();
+  }
+
+  /** The outbox changed (a send landed, failed or was queued): the delivery on show is read again. */
+  deliveryChanged(): void {
+    const book = this.book;
+    const id = this.state.mine?.id;
+    if (!book || id === undefined) return;
+    const ticket = this.ticket;
+    book
+      .deliveryOf(id)
+      .then(delivery => {
+        if (ticket === this.ticket && this.state.mine?.id === id) this.set({ ...this.state, delivery });
+      })
+      .catch(() => undefined);
   }
 
   private async read(book: FeedbackBook, image: ImageIdentity, ticket: number, status: FeedbackState['status'], message: string | null): Promise<void> {
@@ -102,6 +129,8 @@ export class FeedbackLink {
     if (ticket !== this.ticket) return;
     const current = currentLabels(entries);
     const mine = current.find(e => e.reader === this.reader) ?? null;
+    const delivery = mine ? await book.deliveryOf(mine.id).catch(() => null) : null;
+    if (ticket !== this.ticket) return;
     const others = current.filter(e => e.reader !== this.reader).map(e => ({ reader: e.reader, label: e.label, at: e.at }));
     const labels = new Set(current.map(e => e.label));
     this.set({
@@ -113,6 +142,7 @@ export class FeedbackLink {
       others,
       conflict: labels.has('pneumonia') && labels.has('normal'),
       message,
+      delivery,
     });
   }
 

@@ -5,6 +5,7 @@
  * reload) opens with its result and without a second run. A store failure costs the copy, never
  * the result on screen.
  */
+import type { Refusal } from '@chestaid/core';
 import { withCalibration } from './sessionResults';
 import type { AnalysisOutcome, OutcomeStore, ScoredImage } from './types';
 
@@ -21,6 +22,12 @@ export class OutcomeStoreLink {
   save(image: ScoredImage, outcome: AnalysisOutcome): void {
     this.store?.save(image.target, outcome, image.model).catch(error => {
       console.warn('ChestAid: the result could not be stored for later', error);
+    });
+  }
+
+  saveRefusal(image: ScoredImage, refusal: Refusal): void {
+    this.store?.saveRefusal?.(image.target, refusal, image.model).catch(error => {
+      console.warn('ChestAid: the refusal could not be stored for later', error);
     });
   }
 

@@ -1,10 +1,11 @@
 /**
  * The analyses of this session, in memory, keyed by what they are about: resultKey(SOPInstanceUID,
  * model sha256). Per key: the latest outcome (with the calibration version it was computed under),
- * the run under way, or why the last run failed. Only a result under the active calibration
+ * the run under way, why the last run failed, or why the image is not analyzed (a refusal, which
+ * is not a failure: the panel says "Not analyzed: <reason>" and never shows a score). Only a result under the active calibration
  * version is current; one under another version is kept and shown as stale, never as current.
  */
-import { messageOf } from '@chestaid/core';
+import { messageOf, NotAnalyzedError, type Refusal } from '@chestaid/core';
 import { SupersededError } from '../inference';
 import type { AnalysisOutcome, AnalysisState, ImageRow, ScoredImage, StudyImage } from './types';
 
@@ -21,6 +22,7 @@ export class SessionResults {
   private readonly outcomes = new Map<string, AnalysisOutcome>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, string>();
+  private readonly refusals = new Map<string, Refusal>();
 
   /**
    * `activeVersion` names the calibration version in use (null: none); `changed` is called
@@ -52,6 +54,8 @@ export class SessionResults {
   }
 
   remember(outcome: AnalysisOutcome): void {
+    // A score found in a store for an image the gate now refuses stays hidden: the refusal stands.
+    if (this.refusals.has(outcome.key)) return;
     this.outcomes.delete(outcome.key);
     this.outcomes.set(outcome.key, outcome);
     if (this.outcomes.size > MAX_RESULTS) {
@@ -65,7 +69,12 @@ export class SessionResults {
    * the version changes meanwhile it is stale, never current) and handed to `kept` unless it is
    * about other pixels than the image asked for. Resolves when the run has settled.
    */
-  run(image: ScoredImage, analyze: () => Promise<AnalysisOutcome>, kept: (outcome: AnalysisOutcome) => void): Promise<void> {
+  run(
+    image: ScoredImage,
+    analyze: () => Promise<AnalysisOutcome>,
+    kept: (outcome: AnalysisOutcome) => void,
+    refused: (refusal: Refusal) => void = () => undefined,
+  ): Promise<void> {
     const { key } = image;
     const known = this.running.get(key);
     if (known || this.current(key)) {
@@ -73,6 +82,7 @@ export class SessionResults {
       return known ?? Promise.resolve();
     }
     this.failures.delete(key);
+    this.refusals.delete(key);
     const run = analyze().then(
       analyzed => {
         const outcome = withCalibration(analyzed, image.manifest.calibration.version);
@@ -85,7 +95,12 @@ export class SessionResults {
       },
       error => {
         // Superseded: a newer request in the same viewport replaced it; nobody waits for it.
-        if (!(error instanceof SupersededError)) this.failures.set(key, messageOf(error));
+        if (error instanceof NotAnalyzedError) {
+          // A score of this key from before would contradict the refusal: it goes.
+          this.outcomes.delete(key);
+          this.refusals.set(key, error.refusal);
+          refused(error.refusal);
+        } else if (!(error instanceof SupersededError)) this.failures.set(key, messageOf(error));
       },
     );
     const settled = run.finally(() => {
@@ -105,6 +120,8 @@ export class SessionResults {
     if (outcome && this.current(key)) return { status: 'done', target, outcome };
     if (this.running.has(key)) return { status: 'running', target };
     if (outcome) return { status: 'stale', target, outcome, calibrationVersion: outcome.analysis.calibrationVersion };
+    const refusal = this.refusals.get(key);
+    if (refusal) return { status: 'not-analyzed', target, refusal };
     const failure = this.failures.get(key);
     if (failure) return { status: 'error', message: failure };
     return { status: 'idle' };
@@ -116,6 +133,8 @@ export class SessionResults {
     const outcome = this.outcomes.get(key);
     if (this.running.has(key)) return { image, status: 'running', active };
     if (outcome) return { image, status: this.current(key) ? 'done' : 'stale', outcome, active };
+    const refusal = this.refusals.get(key);
+    if (refusal) return { image, status: 'not-analyzed', refusal, active };
     const message = this.failures.get(key);
     return message ? { image, status: 'error', message, active } : { image, status: 'idle', active };
   }

@@ -1,10 +1,12 @@
 /**
  * ChestAidService's link to the site's calibration versions (issue 8): which calibration log
  * belongs to the model bytes in use (the site's audit log, per model sha256) and the manifest with
- * its active version applied (core SiteCalibrationLog, applyOverlay). Without a log, the
- * manifest's own calibration is the only one. The manifest handed out carries the calibration's
- * identity as its calibration.version (core withCalibrationIdentity), which every result, key and
- * derived UID made from it then carries.
+ * its active version applied (core SiteCalibrationLog, applyOverlay). With no log configured
+ * (calibrationSource 'none'), the manifest's own calibration is the only one; a configured log
+ * that is missing, cut back, rewound or torn is an error with the reason (core trust.ts), which
+ * blocks analysis: never the manifest's calibration in its place. The manifest handed out carries
+ * the calibration's identity as its calibration.version (core withCalibrationIdentity), which
+ * every result, key and derived UID made from it then carries.
  */
 import { SiteCalibrationLog, withCalibrationIdentity, type Manifest } from '@chestaid/core';
 import type { SiteCalibrationStoreFor } from './types';

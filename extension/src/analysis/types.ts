@@ -8,9 +8,12 @@ import type {
   CalibrationOrigin,
   SiteCalibrationStore,
   FeedbackBook,
+  FeedbackDelivery,
   GroundTruth,
   Manifest,
   ModelIdentity,
+  OutboxSummary,
+  Refusal,
   StoredFeedback,
 } from '@chestaid/core';
 import type { Applicability } from '../modalities';
@@ -41,6 +44,8 @@ export interface OutcomeStore {
    */
   findOther?(target: AnalysisTarget, model: ModelIdentity): Promise<{ outcome: AnalysisOutcome; calibrationVersion: string } | null>;
   save(target: AnalysisTarget, outcome: AnalysisOutcome, model: ModelIdentity): Promise<void>;
+  /** Keeps a refusal (not analyzed, with its reason), so the worklist shows it too. Optional. */
+  saveRefusal?(target: AnalysisTarget, refusal: Refusal, model: ModelIdentity): Promise<void>;
 }
 
 /**
@@ -168,9 +173,13 @@ export interface StudyImage {
 /** One row of the panel's image list: the image and where its analysis stands. */
 export interface ImageRow {
   readonly image: StudyImage;
-  /** stale: a result computed under another calibration version (outcome holds it; not current). */
-  readonly status: 'idle' | 'running' | 'done' | 'stale' | 'error';
+  /**
+   * stale: a result computed under another calibration version (outcome holds it; not current).
+   * not-analyzed: the model card excludes the image (refusal holds why): no score, ever.
+   */
+  readonly status: 'idle' | 'running' | 'done' | 'stale' | 'not-analyzed' | 'error';
   readonly outcome?: AnalysisOutcome;
+  readonly refusal?: Refusal;
   readonly message?: string;
   /** Whether it is the image in the active viewport. */
   readonly active: boolean;
@@ -191,6 +200,8 @@ export type AnalysisState =
   | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
   /** A result computed under another calibration version: shown as such, with a way to re-analyze. */
   | { readonly status: 'stale'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome; readonly calibrationVersion: string }
+  /** Refused before (or instead of) a score: shown as "Not analyzed: <reason>", no heatmap, nothing to save. */
+  | { readonly status: 'not-analyzed'; readonly target: AnalysisTarget; readonly refusal: Refusal }
   | { readonly status: 'error'; readonly message: string };
 
 /** The reader's ground truth for the active image's result. */
@@ -207,7 +218,16 @@ export interface FeedbackState {
   /** Readers' current labels contradict each other (pneumonia vs normal). */
   readonly conflict: boolean;
   readonly message: string | null;
+  /** Where `mine` stands on its way to the PACS (feedback outbox); absent or null: not bound for it. */
+  readonly delivery?: FeedbackDelivery | null;
 }
+
+/**
+ * Whether the browser keeps ChestAid's storage (results, feedback, the browser calibration log)
+ * under storage pressure: 'persistent' (navigator.storage.persist() granted), 'best-effort' (asked
+ * and refused: the browser may clear it), 'unavailable' (this browser offers no StorageManager).
+ */
+export type StoragePersistence = 'persistent' | 'best-effort' | 'unavailable';
 
 export interface ChestAidState {
   readonly model: ModelState;
@@ -228,6 +248,10 @@ export interface ChestAidState {
   /** The active image's result as the PACS holds it (any reader's), or null. */
   readonly archived: ArchivedScore | null;
   readonly feedback: FeedbackState;
+  /** What the browser said when asked to persist ChestAid's storage; absent until it answered. */
+  readonly storage?: StoragePersistence;
+  /** The feedback outbox (readings waiting for the PACS, refused, landed); absent: no PACS to send to. */
+  readonly outbox?: OutboxSummary;
 }
 
 /** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */

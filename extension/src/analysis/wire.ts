@@ -1,8 +1,9 @@
 /**
  * Binds ChestAidService to the viewer (called from index.ts). At registration: the service, given
  * everything it works with in one configure() call (the analyzer over onnxruntime and the host's
- * Cornerstone, the site's calibration log and feedback store, the PACS archive, the result store
- * it shares with the triage worklist, the reader's name), then the manifest, and the heatmap layer
+ * Cornerstone, the site's calibration log and feedback store with the outbox that sends feedback to
+ * the PACS in the background, the PACS archive, the result store it shares with the triage
+ * worklist, the reader's name), then the manifest, and the heatmap layer
  * drawn from its results. While a mode is on: what the viewer shows (the study's modalities and
  * images, the image in the active viewport), with the layer redrawn whenever either changes.
  */
@@ -17,7 +18,9 @@ import { HeatmapController } from '../heatmap/heatmapController';
 import { hostProblem } from '../hostCheck';
 import { inferenceConfigFor } from '../inference';
 import { createInferenceClient } from '../inference/browser';
+import { startFeedbackOutbox } from '../siteCalibration/outbox';
 import { siteStores } from '../siteCalibration/wire';
+import { askPersistentStorage } from '../storagePersistence';
 import { studyImages, type DisplaySetWithImages } from '../studyImages';
 import { outcomeStoreOver } from '../triage/outcomeStore';
 import type { ResultStore } from '../triage/resultStore';
@@ -64,6 +67,9 @@ export function wireAnalysis({ servicesManager, config, archive, feedbackSink, r
   servicesManager.registerService(ChestAidService.REGISTRATION);
   const { chestAidService } = servicesManager.services;
   chestAidService.setHostProblem(hostProblem(window as unknown as Parameters<typeof hostProblem>[0]));
+  // Results, feedback and the browser calibration log live in IndexedDB: ask the browser to keep
+  // them; the panel says so when it will not.
+  void askPersistentStorage(navigator.storage).then(storage => chestAidService.setStorage(storage));
   const urls = inferenceUrls(config, document.baseURI);
   const site = siteStores(config.calibrationSource, urls.manifestUrl);
   // Before the manifest arrives: the active calibration is read from the log right after it.
@@ -77,7 +83,10 @@ export function wireAnalysis({ servicesManager, config, archive, feedbackSink, r
     outcomeStore: outcomeStoreOver(results),
     archive,
     calibrationStoreFor: site.calibrationStoreFor,
-    feedbackBook: new FeedbackBook({ store: site.feedbackStore, sink: feedbackSink }),
+    feedbackBook: new FeedbackBook({
+      store: site.feedbackStore,
+      outbox: feedbackSink ? startFeedbackOutbox({ store: site.feedbackStore, sink: feedbackSink, onChange: outbox => chestAidService.setOutbox(outbox) }).outbox : null,
+    }),
     reader: config.readerName,
   });
   // The service records a failure in its state, where the panel shows it.

@@ -218,8 +218,8 @@ describe('InferenceClient', () => {
     );
     const { client, worker } = setup();
     await ready(client, worker);
-    const grey = new Uint16Array(16 * 16).fill(2048);
-    const attributes = crAttributes({ rows: 16, columns: 16 });
+    const grey = new Uint16Array(224 * 224).fill(2048);
+    const attributes = crAttributes({ rows: 224, columns: 224 });
     const analysis = analyze(attributes, grey, manifest, client.classifierFor('1.2.3@sha256:x', 'viewport-1'));
     await flush();
     const run = worker().last('run');

@@ -96,6 +96,24 @@ describe('ChestAidPanel', () => {
     expect(html).toMatch(/<label for="([^"]+)-value"[^>]*>Threshold \(0 to 1\)<\/label><input id="\1-value" type="number"/);
   });
 
+  it('shows an image the gate refuses as "Not analyzed: <reason>": no score, no decision, no heatmap, nothing to save', () => {
+    const refusal = { code: 'non-frontal-view', reason: 'a LL view; the model reads frontal chest radiographs (ViewPosition PA or AP) only' };
+    const html = render({
+      ...base,
+      analysis: { status: 'not-analyzed', target, refusal },
+      archive: { status: 'idle' },
+      images: [{ image: { ...target, label: 'CHEST LAT' }, status: 'not-analyzed', refusal, active: true }],
+    });
+    const shown = text(html);
+    expect(html).toContain('data-cy="chestaid-not-analyzed" data-code="non-frontal-view"');
+    expect(shown).toContain(`Not analyzed: ${refusal.reason}`);
+    expect(shown).toContain(`CHEST LAT Not analyzed: ${refusal.reason}`);
+    expect(shown).not.toMatch(/Risk score|threshold:|Below the clinical threshold|Above the clinical threshold/i);
+    expect(html).not.toContain('data-cy="chestaid-result"');
+    expect(html).not.toContain('data-cy="chestaid-heatmap');
+    expect(html).not.toContain('data-cy="chestaid-save-pacs"');
+  });
+
   it('shows a failure as an alert with the message', () => {
     const html = render({ ...base, analysis: { status: 'error', message: 'PhotometricInterpretation "RGB" is not supported' } });
     expect(html).toMatch(/role="alert"[^>]*>PhotometricInterpretation &quot;RGB&quot; is not supported/);

@@ -9,12 +9,14 @@ import { calibrationName } from '@chestaid/core';
 import { useCallback, useSyncExternalStore } from 'react';
 
 import { blockedReason } from '../analysis/ChestAidService';
+import { notAnalyzedText } from '@chestaid/core';
 import { staleText, statusText } from './format';
 import { DownloadProgress } from './parts/DownloadProgress';
 import { Feedback } from './parts/Feedback';
 import { HeatmapControls } from './parts/HeatmapControls';
 import { ImageList } from './parts/ImageList';
 import { ModelLines } from './parts/ModelLines';
+import { Outbox, StorageLine } from './parts/Outbox';
 import { PacsSection } from './parts/PacsSection';
 import { Result } from './parts/Result';
 import { ThresholdControl } from './parts/ThresholdControl';
@@ -68,7 +70,9 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         role={analysis.status === 'error' ? 'alert' : 'status'}
         aria-live="polite"
         // With a result (or the stale notice) on show the line repeats it: kept for screen readers only.
-        className={analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' || analysis.status === 'stale' ? 'sr-only' : undefined}
+        className={
+          analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' || analysis.status === 'stale' || analysis.status === 'not-analyzed' ? 'sr-only' : undefined
+        }
         // Messages carry hashes and URLs: long words that must wrap inside the panel.
         style={{ overflowWrap: 'anywhere' }}
         data-cy="chestaid-status"
@@ -83,10 +87,22 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
           {staleText(analysis.calibrationVersion)}
         </p>
       )}
+      {analysis.status === 'not-analyzed' && (
+        // No score, so neither the green of "below threshold" nor the red of "above": a plain notice.
+        <p
+          className="rounded border p-3 text-xs font-semibold"
+          style={{ overflowWrap: 'anywhere' }}
+          data-cy="chestaid-not-analyzed"
+          data-code={analysis.refusal.code}
+        >
+          {notAnalyzedText(analysis.refusal)}
+        </p>
+      )}
       {(analysis.status === 'done' || state.archived || state.archive.status !== 'idle') && <PacsSection state={state} onSaveToPacs={onSaveToPacs} />}
       {analysis.status === 'done' && state.feedback.available && service.recordFeedback && (
         <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />
       )}
+      {state.outbox && <Outbox outbox={state.outbox} resend={service.resendFeedback?.bind(service)} />}
       {analysis.status === 'done' && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
       {threshold && (
         <ThresholdControl
@@ -96,6 +112,7 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         />
       )}
       {state.images.length > 0 && <ImageList state={state} service={service} onShowImage={onShowImage} canAnalyze={!blocked && model.status === 'ready'} />}
+      <StorageLine storage={state.storage} hasPacs={state.outbox !== undefined} />
     </section>
   );
 }

@@ -2,7 +2,7 @@
  * The words and numbers the panel shows, as plain functions of the service's state, so they are
  * tested without rendering.
  */
-import { ABOVE_LABEL, calibrationName, decide, type CalibrationMethod, type Decision } from '@chestaid/core';
+import { ABOVE_LABEL, calibrationName, decide, notAnalyzedText, type CalibrationMethod, type Decision } from '@chestaid/core';
 import { blockedReason } from '../analysis/ChestAidService';
 import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
 
@@ -114,6 +114,8 @@ export function statusText(state: ChestAidState): string {
     }
     case 'stale':
       return staleText(analysis.calibrationVersion);
+    case 'not-analyzed':
+      return `${notAnalyzedText(analysis.refusal)}.`;
     case 'error':
       return asSentence(analysis.message);
     case 'idle':
@@ -159,7 +161,7 @@ export function captureCaption(
 }
 
 /** A row of the image list: its score and decision, or where its analysis stands. */
-export function imageRowText(row: Pick<ImageRow, 'status' | 'outcome' | 'message'>, threshold: number): string {
+export function imageRowText(row: Pick<ImageRow, 'status' | 'outcome' | 'message' | 'refusal'>, threshold: number): string {
   switch (row.status) {
     case 'done': {
       const { probability } = row.outcome!.analysis;
@@ -170,6 +172,8 @@ export function imageRowText(row: Pick<ImageRow, 'status' | 'outcome' | 'message
       return `stale: calibration ${versionName(row.outcome!.analysis.calibrationVersion)}; re-analyze`;
     case 'running':
       return 'analyzing...';
+    case 'not-analyzed':
+      return notAnalyzedText(row.refusal ?? { reason: 'no reason given' });
     case 'error':
       return `failed: ${row.message ?? 'unknown error'}`;
     case 'idle':

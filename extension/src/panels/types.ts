@@ -20,6 +20,8 @@ export interface ChestAidPanelService extends ChestAidStateSource {
   cancelAnalyzeAll(): void;
   /** Records the reader's ground truth for the result on screen (absent: no feedback offered). */
   recordFeedback?(label: GroundTruth, comment?: string): Promise<void>;
+  /** Sends the readings the PACS refused again (absent: not offered). */
+  resendFeedback?(): Promise<void>;
 }
 
 export interface ChestAidPanelProps {

@@ -250,7 +250,13 @@ export class RecalibrationService {
       const model = this.ready();
       const report = this.need().recalibrate(
         cohort.cases.map(({ key, logit, label, modelSha256 }) => ({ key, logit, label, modelSha256 })),
-        { current: model.active.calibration, currentThreshold: model.active.thresholds.clinical.value, modelSha256: model.modelSha256 },
+        // The threshold is chosen for the minimum target sensitivity in force: one below it is refused at accept.
+        {
+          current: model.active.calibration,
+          currentThreshold: model.active.thresholds.clinical.value,
+          modelSha256: model.modelSha256,
+          targetSensitivity: model.history.minTargetSensitivity,
+        },
       );
       this.update({ fit: { status: 'ready', report } });
     } catch (error) {

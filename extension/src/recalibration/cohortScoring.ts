@@ -138,6 +138,10 @@ export async function scoreCohort(
       failures.push(`line ${row.line}: ${image.sopInstanceUID}: ${record.reason}`);
       continue;
     }
+    if (record.status === 'refused') {
+      failures.push(`line ${row.line}: ${image.sopInstanceUID}: not analyzed: ${record.reason}`);
+      continue;
+    }
     const analysis = record.outcome?.analysis;
     if (!analysis) {
       failures.push(`line ${row.line}: ${image.sopInstanceUID}: the analysis kept no logit`);

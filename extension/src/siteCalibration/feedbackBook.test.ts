@@ -1,6 +1,6 @@
 import { IDBFactory } from 'fake-indexeddb';
 
-import { FeedbackBook, type FeedbackInput, type FeedbackStore, MemoryFeedbackStore, type StoredFeedback } from '@chestaid/core';
+import { FeedbackBook, FeedbackOutbox, type FeedbackInput, type FeedbackStore, MemoryFeedbackStore, type OutboxStore, type StoredFeedback } from '@chestaid/core';
 import { IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
 
 const SHA = 'f'.repeat(64);
@@ -28,7 +28,7 @@ function ticking(start = Date.parse('2026-11-26T12:00:00Z')) {
   return () => new Date((t += 60_000));
 }
 
-const stores: [string, () => FeedbackStore][] = [
+const stores: [string, () => FeedbackStore & OutboxStore][] = [
   ['MemoryFeedbackStore', () => new MemoryFeedbackStore()],
   ['IndexedDbFeedbackStore (fake-indexeddb)', () => new IndexedDbFeedbackStore(new SiteDatabase({ indexedDB: new IDBFactory() }))],
 ];
@@ -102,12 +102,21 @@ describe.each(stores)('FeedbackBook over %s', (_name, makeStore) => {
     expect(await book.listFeedback()).toEqual([]);
   });
 
-  it('keeps an entry whose PACS send failed, and says why', async () => {
+  it('keeps an entry whose PACS send failed, queued with the reason', async () => {
     const sent: StoredFeedback[] = [];
-    const book = new FeedbackBook({ store: makeStore(), sink: { send: async entry => { sent.push(entry); throw new Error('STOW-RS answered 503'); } } });
-    const { entry, sinkError } = await book.record(input(1));
-    expect(sinkError).toBe('STOW-RS answered 503');
+    const store = makeStore();
+    const sink = {
+      wants: () => true,
+      send: async (entry: StoredFeedback) => {
+        sent.push(entry);
+        throw new Error('STOW-RS answered 503');
+      },
+    };
+    const book = new FeedbackBook({ store, outbox: new FeedbackOutbox({ store, sink }) });
+    const { entry, delivery } = await book.record(input(1));
+    expect(delivery).toMatchObject({ id: entry.id, state: 'pending', lastError: 'STOW-RS answered 503' });
     expect(sent).toEqual([entry]);
     expect(await book.listFeedback()).toEqual([entry]);
+    expect(await store.deliveries()).toEqual([delivery]);
   });
 });

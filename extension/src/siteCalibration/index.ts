@@ -12,12 +12,14 @@
  */
 export { MemorySiteCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
 export { IndexedDbSiteCalibrationStore, IndexedDbFeedbackStore, SiteDatabase, SITE_DATABASE } from './indexedDbStores';
-export { ServedSiteCalibrationStore, servedCalibrationUrl, type FetchText } from './servedCalibration';
+export { BrowserHeadMemory, ServedSiteCalibrationStore, servedCalibrationUrl, trustedHeadKey, type FetchText, type HeadStorage } from './servedCalibration';
 export { FeedbackBook, type FeedbackBookOptions } from '@chestaid/core';
 export {
   SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
+  TornLogError,
+  UntrustedLogError,
   parseOverlay,
   applyOverlay,
   calibrationLabel,

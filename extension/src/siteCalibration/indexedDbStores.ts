@@ -3,11 +3,18 @@
  * database of their own ("chestaid-site"): the triage results' database ("chestaid") is left at
  * its version, so no upgrade can lose or block what it holds.
  *
- * Schema (version 1):
+ * Schema (version 2; version 1 lacked the outbox, added by the upgrade without touching the rest):
  *   calibrationLog       keyPath [modelSha256, seq]: one chain per model; index "model"
  *   calibrationOverlays  keyPath [modelSha256, version], value { modelSha256, version, overlay }
  *   feedback             autoIncrement id, index "image" on [study, series, instance UID],
  *                        index "model" on modelSha256
+ *   feedbackOutbox       keyPath id (the feedback entry's): its delivery to the PACS
+ *                        (core's siteCalibration/feedbackOutbox.ts)
+ *
+ * Every write here is ground truth or an audit record, so it commits with durability 'strict':
+ * the transaction completes only once the browser has flushed it to disk, not when the write
+ * sits in the OS cache (Chromium's default, 'relaxed', can lose it to a power cut). Feedback
+ * bound for the PACS is stored and queued in one transaction, so a crash leaves both or neither.
  *
  * An append runs in ONE readwrite transaction over the log and the overlays, with callbacks, not
  * awaits, between its read of the head and its writes, so the transaction cannot commit in
@@ -26,14 +33,20 @@ import {
   type FeedbackStore,
   type ImageIdentity,
   type StoredFeedback,
+  newDelivery,
+  type FeedbackDelivery,
+  type OutboxStore,
 } from '@chestaid/core';
 import { committed as idbCommitted, IdbConnection, type IdbStoreLabel } from '../idb';
 
 export const SITE_DATABASE = 'chestaid-site';
-const VERSION = 1;
+const VERSION = 2;
 const LOG = 'calibrationLog';
 const OVERLAYS = 'calibrationOverlays';
 const FEEDBACK = 'feedback';
+const OUTBOX = 'feedbackOutbox';
+/** For every readwrite transaction of this database (see the header). */
+export const STRICT: IDBTransactionOptions = Object.freeze({ durability: 'strict' });
 const IMAGE_INDEX = 'image';
 const MODEL_INDEX = 'model';
 
@@ -64,6 +77,7 @@ function upgrade(db: IDBDatabase): void {
     feedback.createIndex(IMAGE_INDEX, ['studyInstanceUID', 'seriesInstanceUID', 'sopInstanceUID'], { unique: false });
     feedback.createIndex(MODEL_INDEX, 'modelSha256', { unique: false });
   }
+  if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { keyPath: 'id' });
 }
 
 /** One connection per factory and name, opened on first use and reopened after a version change. */
@@ -114,7 +128,7 @@ export class IndexedDbSiteCalibrationStore implements SiteCalibrationStore {
     }
     if (overlay && overlay.version !== entry.version) throw new Error(`overlay ${overlay.version} does not belong to entry version ${entry.version}`);
     const db = await this.db.open();
-    const transaction = db.transaction([LOG, OVERLAYS], 'readwrite');
+    const transaction = db.transaction([LOG, OVERLAYS], 'readwrite', STRICT);
     const log = transaction.objectStore(LOG);
     let refused: Error | null = null;
     const last = log.index(MODEL_INDEX).openCursor(this.modelSha256, 'prev');
@@ -137,17 +151,65 @@ export class IndexedDbSiteCalibrationStore implements SiteCalibrationStore {
   }
 }
 
-/** Radiologists' feedback in the site database: append-only, every entry kept. */
-export class IndexedDbFeedbackStore implements FeedbackStore {
+/**
+ * Radiologists' feedback in the site database: append-only, every entry kept; and the outbox of
+ * the entries bound for the PACS (addQueued stores and queues in one transaction).
+ */
+export class IndexedDbFeedbackStore implements FeedbackStore, OutboxStore {
   constructor(private readonly db: SiteDatabase = new SiteDatabase()) {}
 
   async add(entry: FeedbackEntry): Promise<StoredFeedback> {
     const db = await this.db.open();
-    const transaction = db.transaction(FEEDBACK, 'readwrite');
+    const transaction = db.transaction(FEEDBACK, 'readwrite', STRICT);
     // The store assigns the id (autoIncrement); an entry never carries one in.
     const { id: _id, ...body } = entry as FeedbackEntry & { id?: number };
     const request = transaction.objectStore(FEEDBACK).add(body);
     return committed(transaction, 'record the feedback', () => ({ ...body, id: request.result as number }));
+  }
+
+  async addQueued(entry: FeedbackEntry, queuedAt: string): Promise<FeedbackDelivery> {
+    const db = await this.db.open();
+    const transaction = db.transaction([FEEDBACK, OUTBOX], 'readwrite', STRICT);
+    const { id: _id, ...body } = entry as FeedbackEntry & { id?: number };
+    let delivery: FeedbackDelivery | null = null;
+    const request = transaction.objectStore(FEEDBACK).add(body);
+    request.onsuccess = () => {
+      delivery = newDelivery({ ...body, id: request.result as number }, queuedAt);
+      transaction.objectStore(OUTBOX).add(delivery);
+    };
+    return committed(transaction, 'record and queue the feedback', () => delivery as FeedbackDelivery);
+  }
+
+  async deliveries(): Promise<FeedbackDelivery[]> {
+    const db = await this.db.open();
+    const transaction = db.transaction(OUTBOX, 'readonly');
+    const request = transaction.objectStore(OUTBOX).getAll();
+    return committed(transaction, 'read the feedback outbox', () => request.result as FeedbackDelivery[]);
+  }
+
+  async delivery(id: number): Promise<FeedbackDelivery | null> {
+    const db = await this.db.open();
+    const transaction = db.transaction(OUTBOX, 'readonly');
+    const request = transaction.objectStore(OUTBOX).get(id);
+    return committed(transaction, 'read a feedback delivery', () => (request.result as FeedbackDelivery | undefined) ?? null);
+  }
+
+  async putDelivery(delivery: FeedbackDelivery): Promise<void> {
+    const db = await this.db.open();
+    const transaction = db.transaction(OUTBOX, 'readwrite', STRICT);
+    const outbox = transaction.objectStore(OUTBOX);
+    let missing = false;
+    // Only a queued delivery is updated: a put must never invent one.
+    const known = outbox.getKey(delivery.id);
+    known.onsuccess = () => {
+      if (known.result === undefined) {
+        missing = true;
+        transaction.abort();
+        return;
+      }
+      outbox.put(delivery);
+    };
+    await committed(transaction, 'update a feedback delivery', () => undefined, () => (missing ? new Error(`no queued feedback delivery ${delivery.id}`) : null));
   }
 
   async list(): Promise<StoredFeedback[]> {

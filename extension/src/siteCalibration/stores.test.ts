@@ -15,6 +15,8 @@ import {
   overlayHash,
   parseOverlay,
   sealEntry,
+  TornLogError,
+  UntrustedLogError,
 } from '@chestaid/core';
 import { DEMO_SHA, demoManifest, overlayJson } from '@chestaid/core/testing';
 import { FileSiteCalibrationStore, LOCK_FILE } from '@chestaid/core/node';
@@ -23,10 +25,17 @@ import { IndexedDbSiteCalibrationStore, SiteDatabase } from './indexedDbStores';
 const manifest = demoManifest();
 const tempDir = () => mkdtempSync(join(tmpdir(), 'chestaid-calibration-'));
 
-const stores: [string, () => SiteCalibrationStore][] = [
-  ['MemorySiteCalibrationStore', () => new MemorySiteCalibrationStore()],
-  ['IndexedDbSiteCalibrationStore (fake-indexeddb)', () => new IndexedDbSiteCalibrationStore(DEMO_SHA, new SiteDatabase({ indexedDB: new IDBFactory() }))],
-  ['FileSiteCalibrationStore (temp dir)', () => new FileSiteCalibrationStore(tempDir(), { modelSha256: DEMO_SHA })],
+/** A file store over an initialised (empty) log, as `chestaid-recalibrate --init` leaves it. */
+async function fileStore(dir = tempDir(), options: { lockTimeoutMs?: number } = {}): Promise<FileSiteCalibrationStore> {
+  const store = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA, ...options });
+  if (!(await fs.access(join(dir, 'log.jsonl')).then(() => true, () => false))) await store.init('1');
+  return store;
+}
+
+const stores: [string, () => Promise<SiteCalibrationStore>][] = [
+  ['MemorySiteCalibrationStore', async () => new MemorySiteCalibrationStore()],
+  ['IndexedDbSiteCalibrationStore (fake-indexeddb)', async () => new IndexedDbSiteCalibrationStore(DEMO_SHA, new SiteDatabase({ indexedDB: new IDBFactory() }))],
+  ['FileSiteCalibrationStore (temp dir)', () => fileStore()],
 ];
 
 describe.each(stores)('%s', (_name, makeStore) => {
@@ -38,7 +47,7 @@ describe.each(stores)('%s', (_name, makeStore) => {
     });
 
   it('keeps entries and overlays across objects over the same storage, and derives the active version', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const versions = new SiteCalibrationLog({ store, manifest });
     await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     let history = await versions.history();
@@ -55,7 +64,7 @@ describe.each(stores)('%s', (_name, makeStore) => {
   });
 
   it('appends only on its head: a second entry on the same head is a ConflictError and nothing of it is stored', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const a = new SiteCalibrationLog({ store, manifest });
     const b = new SiteCalibrationLog({ store, manifest });
     const results = await Promise.allSettled([
@@ -76,7 +85,7 @@ describe.each(stores)('%s', (_name, makeStore) => {
   });
 
   it('lets exactly one of two racing raw appends on the same head through (the store, not the caller, decides)', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const overlay = parseOverlay(overlayJson());
     const draft = {
       seq: 1, at: '2026-11-26T12:00:00.000Z', action: 'accept' as const, version: 'site-1', previousVersion: '1',
@@ -91,7 +100,7 @@ describe.each(stores)('%s', (_name, makeStore) => {
   });
 
   it('refuses an entry whose overlay version is already stored, and stores neither of them', async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const versions = new SiteCalibrationLog({ store, manifest });
     const first = await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     const again = parseOverlay(overlayJson({ created: { by: 'Dr B', at: '2026-11-26T13:00:00Z' } }));
@@ -109,7 +118,7 @@ describe.each(stores)('%s', (_name, makeStore) => {
 describe('FileSiteCalibrationStore', () => {
   it('writes one canonical JSON line per entry, the overlay file and the active pointer', async () => {
     const dir = tempDir();
-    const store = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    const store = await fileStore(dir);
     const versions = new SiteCalibrationLog({ store, manifest });
     const entry = await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     const log = await fs.readFile(join(dir, 'log.jsonl'), 'utf8');
@@ -123,6 +132,7 @@ describe('FileSiteCalibrationStore', () => {
 
   it('serialises two appenders on separate store objects through the lock file: one wins, one conflicts, the log verifies', async () => {
     const dir = tempDir();
+    await fileStore(dir);
     const appenders = ['Dr A', 'Dr B', 'Dr C'].map(actor => ({
       actor,
       versions: new SiteCalibrationLog({ store: new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA }), manifest }),
@@ -139,6 +149,7 @@ describe('FileSiteCalibrationStore', () => {
 
   it('waits for a held lock and then says who holds it', async () => {
     const dir = tempDir();
+    await fileStore(dir);
     await fs.writeFile(join(dir, LOCK_FILE), 'pid 1234 on ward-pc since 2026-11-26T12:00:00Z\n');
     const versions = new SiteCalibrationLog({ store: new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA, lockTimeoutMs: 60 }), manifest });
     await expect(versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD })).rejects.toThrow(
@@ -149,7 +160,7 @@ describe('FileSiteCalibrationStore', () => {
 
   it('refuses to append to a log with a damaged line and leaves its bytes untouched', async () => {
     const dir = tempDir();
-    const store = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    const store = await fileStore(dir);
     const versions = new SiteCalibrationLog({ store, manifest });
     const first = await versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     const second = await versions.rollbackTo('1', { actor: 'Dr A', expectedHead: { seq: 1, hash: first.hash } });
@@ -162,14 +173,29 @@ describe('FileSiteCalibrationStore', () => {
     expect(await fs.readFile(path, 'utf8')).toBe(damaged);
   });
 
-  it('reports a torn last line as an interrupted write', async () => {
+  it('reports a torn last line as an interrupted write, with the way to repair it', async () => {
     const dir = tempDir();
-    const store = new FileSiteCalibrationStore(dir, { modelSha256: DEMO_SHA });
+    const store = await fileStore(dir);
     await new SiteCalibrationLog({ store, manifest }).accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD });
     await fs.appendFile(join(dir, 'log.jsonl'), '{"seq":2,"at":');
-    await expect(new SiteCalibrationLog({ store, manifest }).history()).rejects.toThrow(
-      'corrupt at entry 2: it cannot be read (line 2 of log.jsonl is incomplete (no newline): an interrupted write)',
+    const failure = new SiteCalibrationLog({ store, manifest }).history();
+    await expect(failure).rejects.toBeInstanceOf(TornLogError);
+    await expect(failure).rejects.toThrow(
+      /the calibration audit log is torn: its last line \(entry 2\) is incomplete, an interrupted write \(line 2 of log\.jsonl is incomplete \(no newline\)\)\..*chestaid-recalibrate --repair/,
     );
+  });
+
+  it('reads a log that does not exist as missing, never as an empty one, and appends nothing to it', async () => {
+    const dir = tempDir();
+    const store = new FileSiteCalibrationStore(join(dir, 'calibration'), { modelSha256: DEMO_SHA });
+    expect(await store.readEntries()).toBeNull();
+    const versions = new SiteCalibrationLog({ store, manifest });
+    await expect(versions.history()).rejects.toThrow(/the calibration log is missing: the calibration log .*log\.jsonl does not exist: .*chestaid-recalibrate --init/);
+    await expect(versions.accept(overlayJson(), { actor: 'Dr A', expectedHead: EMPTY_HEAD })).rejects.toBeInstanceOf(UntrustedLogError);
+    await expect(fs.access(join(dir, 'calibration', 'log.jsonl'))).rejects.toThrow();
+    await store.init('1');
+    await expect(store.init('1')).rejects.toThrow(/already exists; a calibration log is never replaced/);
+    expect(await versions.history()).toMatchObject({ active: '1', head: EMPTY_HEAD });
   });
 });
 

@@ -2,14 +2,15 @@
  * The browser's calibration log and feedback store, as the extension's configuration says
  * (config.calibrationSource). Called once at registration (index.ts).
  */
-import { type SiteCalibrationStore, type FeedbackStore, MemorySiteCalibrationStore, MemoryFeedbackStore } from '@chestaid/core';
+import { type SiteCalibrationStore, type FeedbackStore, MemorySiteCalibrationStore, MemoryFeedbackStore, type OutboxStore } from '@chestaid/core';
 import type { CalibrationSource } from '../config';
 import { IndexedDbSiteCalibrationStore, IndexedDbFeedbackStore, SiteDatabase } from './indexedDbStores';
-import { ServedSiteCalibrationStore, servedCalibrationUrl } from './servedCalibration';
+import { BrowserHeadMemory, type HeadStorage, ServedSiteCalibrationStore, servedCalibrationUrl, trustedHeadKey } from './servedCalibration';
 
 export interface SiteStores {
   readonly calibrationStoreFor: ((modelSha256: string) => SiteCalibrationStore) | null;
-  readonly feedbackStore: FeedbackStore;
+  /** Feedback and its outbox (the entries bound for the PACS), in one store so both are written together. */
+  readonly feedbackStore: FeedbackStore & OutboxStore;
 }
 
 function siteDatabase(): SiteDatabase | null {
@@ -21,9 +22,19 @@ function siteDatabase(): SiteDatabase | null {
   }
 }
 
+function localStorageOrNull(): HeadStorage | null {
+  try {
+    return (globalThis as { localStorage?: HeadStorage }).localStorage ?? null;
+  } catch {
+    // Reading localStorage itself throws where storage is blocked.
+    return null;
+  }
+}
+
 /**
  * The stores for `source`. The served log is fetched from beside the manifest (its absolute URL),
- * the only place besides the DICOMweb server ChestAid talks to.
+ * the only place besides the DICOMweb server ChestAid talks to; the head last trusted in it is
+ * remembered in this browser's localStorage, so a log deleted, cut or rewound is refused.
  */
 export function siteStores(source: CalibrationSource, manifestUrl: string): SiteStores {
   const db = siteDatabase();
@@ -31,7 +42,11 @@ export function siteStores(source: CalibrationSource, manifestUrl: string): Site
   const memory = new Map<string, MemorySiteCalibrationStore>();
   const calibrationStoreFor = {
     none: null,
-    served: () => new ServedSiteCalibrationStore(servedCalibrationUrl(manifestUrl)),
+    served: (sha: string) => {
+      const base = servedCalibrationUrl(manifestUrl);
+      const trusted = new BrowserHeadMemory(localStorageOrNull(), trustedHeadKey(new URL('log.jsonl', base).href, sha));
+      return new ServedSiteCalibrationStore(base, { trusted, modelSha256: sha });
+    },
     browser: (sha: string) => {
       if (db) return new IndexedDbSiteCalibrationStore(sha, db);
       const store = memory.get(sha) ?? new MemorySiteCalibrationStore();

@@ -25,6 +25,8 @@ export const TONE_COLOURS: Readonly<Record<RiskTone, string>> = {
   stale: '#fbbf24',
   failed: '#fb923c',
   unverified: '#e879f9',
+  // Neither the green of a low score nor the red of a high one: there is no score.
+  refused: '#e5e7eb',
   muted: '#9ca3af',
 };
 

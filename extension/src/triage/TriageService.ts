@@ -336,7 +336,7 @@ export class TriageService {
 
   /**
    * Analyses every CR/DX study of the list without a current score (unanalyzed, stale, failed),
-   * in the usual order (newest first). Resolves when the batch ends; failures end up in the state.
+   * but those refused under the current model (the same image is refused again), in the usual order (newest first). Resolves when the batch ends; failures end up in the state.
    */
   async analyzeAll(): Promise<void> {
     await this.exclusively(async controller => {
@@ -345,7 +345,7 @@ export class TriageService {
       const entries = entriesIn(this.state);
       if (!entries) throw new Error('the study list and its stored results are not read yet');
       const plan = orderByDate(entries)
-        .filter(entry => entry.status.kind !== 'scored' && entry.status.kind !== 'not-applicable')
+        .filter(entry => !['scored', 'refused', 'not-applicable'].includes(entry.status.kind))
         .map(entry => entry.studyInstanceUID);
       if (plan.length === 0) {
         this.update({ batch: { status: 'nothing-to-do' } });

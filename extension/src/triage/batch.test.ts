@@ -1,6 +1,6 @@
 import { IDBFactory } from 'fake-indexeddb';
 
-import type { Analysis } from '@chestaid/core';
+import { NotAnalyzedError, type Analysis } from '@chestaid/core';
 import { resultKey } from '../inference';
 import type { AnalysisOutcome } from '../analysis/types';
 import { runBatch, type BatchDeps, type BatchProgress, type ImageToScore, type StudyRun } from './batch';
@@ -102,6 +102,27 @@ describe('runBatch', () => {
     expect(summary).toMatchObject({ done: 4, failed: 2, cancelled: false });
     expect((await store.get({ ...imageOf('BAD'), ...MODEL }))).toMatchObject({ status: 'failed', reason: 'the image has no pixel data' });
     expect((await store.get({ ...imageOf('OK'), ...MODEL }))?.status).toBe('scored');
+  });
+
+  it('records an image the gate refuses as not analyzed, not as a failure, and does not run it again', async () => {
+    const store = new MemoryResultStore();
+    const runs: StudyRun[] = [];
+    const { imagesOf } = catalog({ LAT: [imageOf('LAT')], OK: [imageOf('OK')] });
+    const ran: string[] = [];
+    const analyze = async (image: ImageToScore) => {
+      ran.push(image.sopInstanceUID);
+      if (image.studyInstanceUID === 'LAT') throw new NotAnalyzedError({ code: 'non-frontal-view', reason: 'a LL view' });
+      return outcomeOf(image, 0.8);
+    };
+    const summary = await runBatch(['LAT', 'OK'], deps({ imagesOf, analyze }, store), { onStudy: run => runs.push(run) });
+    expect(summary).toMatchObject({ done: 2, failed: 0 });
+    expect(runs[0]).toEqual({ studyInstanceUID: 'LAT', kind: 'scored', analyzedImages: 1, failedImages: 0 });
+    expect(await store.get({ ...imageOf('LAT'), ...MODEL })).toMatchObject({ status: 'refused', code: 'non-frontal-view', reason: 'a LL view', source: 'batch' });
+    await runBatch(['LAT'], deps({ imagesOf, analyze }, store));
+    expect(ran).toEqual(['LAT.1.1', 'OK.1.1']);
+    // A later failure does not replace the refusal.
+    await store.put({ ...(await store.get({ ...imageOf('LAT'), ...MODEL }))!, status: 'failed', reason: 'fetch failed' } as never);
+    expect((await store.get({ ...imageOf('LAT'), ...MODEL }))?.status).toBe('refused');
   });
 
   it('does not store a result whose pixels came from another image', async () => {

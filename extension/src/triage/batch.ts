@@ -9,10 +9,10 @@
  * (ResultStore.put). Studies run one after another: the inference worker runs one model at a
  * time anyway, and the reader's own Analyze must not wait behind a queue of batch requests.
  */
-import { type ImageIdentity, messageOf, type ModelIdentity, remainingMs } from '@chestaid/core';
+import { type ImageIdentity, messageOf, type ModelIdentity, NotAnalyzedError, remainingMs } from '@chestaid/core';
 import { resultKey } from '../inference';
 import type { AnalysisOutcome } from '../analysis/types';
-import { failedRecord, scoredRecord, type ResultStore } from './resultStore';
+import { failedRecord, refusedRecord, scoredRecord, type ResultStore } from './resultStore';
 
 export interface ImageToScore extends ImageIdentity {
   /** The Cornerstone imageId the data source gives for the instance. */
@@ -120,7 +120,8 @@ export async function runBatch(
           break;
         }
         const known = await store.get({ ...image, ...model });
-        if (known?.status === 'scored') continue;
+        // A refusal is decided like a score: the same image is refused again, so it is not re-run.
+        if (known?.status === 'scored' || known?.status === 'refused') continue;
         analyzedImages++;
         try {
           const outcome = await analyze(image);
@@ -130,6 +131,11 @@ export async function runBatch(
           }
           await store.put(scoredRecord({ image, model, outcome, source: 'batch', imageId: image.imageId, analyzedAt: clock() }));
         } catch (error) {
+          if (error instanceof NotAnalyzedError) {
+            // Not analyzed is not a failure: recorded with its reason, shown in place of a score.
+            await store.put(refusedRecord({ image, model, refusal: error.refusal, source: 'batch', imageId: image.imageId, analyzedAt: clock() }));
+            continue;
+          }
           failedImages++;
           lastFailure = messageOf(error);
           await store.put(failedRecord({ image, model, reason: lastFailure, source: 'batch', imageId: image.imageId, analyzedAt: clock() }));

@@ -26,6 +26,14 @@ const summary = (over: Partial<BatchSummary>): BatchSummary => ({
 });
 
 describe('riskText', () => {
+  it('shows a refused study\'s reason in place of a score, in no score colour', () => {
+    expect(riskText({ kind: 'refused', code: 'for-processing', reason: 'a FOR PROCESSING image' }, 0.75)).toEqual({
+      label: 'Not analyzed: a FOR PROCESSING image',
+      detail: 'The model card excludes this image: read it without ChestAid',
+      tone: 'refused',
+    });
+  });
+
   it('gives the calibrated score and which side of the threshold it is on', () => {
     expect(riskText(scored(0.923), 0.75)).toEqual({
       label: '92.3 % above threshold',

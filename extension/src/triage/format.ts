@@ -2,11 +2,11 @@
  * The words and numbers of the study list's risk column and the triage page, as plain functions
  * so they are tested without rendering. Scores are shown as the panel shows them (panels/format).
  */
-import { decide, perMinute, type StudyStatus, type TriageGroup } from '@chestaid/core';
+import { decide, notAnalyzedText, perMinute, type StudyStatus, type TriageGroup } from '@chestaid/core';
 import { scoreAndThreshold } from '../panels/format';
 import type { BatchArchiving, BatchState } from './TriageService';
 
-export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed' | 'unverified';
+export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed' | 'unverified' | 'refused';
 
 export interface RiskText {
   /** The cell's text, e.g. "92.3 % above threshold", "not analyzed", "stale". */
@@ -46,6 +46,9 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
       return { label: 'failed', detail: status.reason, tone: 'failed' };
     case 'unverified':
       return { label: status.conflict ? 'conflicting results' : 'unverified result', detail: status.reason, tone: 'unverified' };
+    case 'refused':
+      // The reason in place of a score: the model card excludes the image, so there is none to rank.
+      return { label: notAnalyzedText(status), detail: 'The model card excludes this image: read it without ChestAid', tone: 'refused' };
     case 'stale':
       return {
         label: STALE,
@@ -65,6 +68,7 @@ export const GROUP_TITLES: Readonly<Record<TriageGroup, string>> = {
   scored: 'Scored: highest risk first',
   unverified: 'Unverified or conflicting results in the PACS: not ranked; read these without ChestAid',
   failed: 'Could not be analyzed: read these without ChestAid',
+  refused: 'Not analyzed: outside the model card, read these without ChestAid',
   stale: 'Stale: scored by another model or calibration',
   unanalyzed: 'Not analyzed yet',
   'not-applicable': 'No CR/DX image: ChestAid does not read these',

@@ -13,7 +13,7 @@
  * between the read and the write.
  */
 import { recordKey, type ImageIdentity, type ModelIdentity } from '@chestaid/core';
-import { normalised, StoreListeners, type BatchMarker, type ResultStore, type StoredResult } from './resultStore';
+import { normalised, replaces, StoreListeners, type BatchMarker, type ResultStore, type StoredResult } from './resultStore';
 import { committed as idbCommitted, IdbConnection, type IdbStoreLabel } from '../idb';
 
 export const DATABASE_NAME = 'chestaid';
@@ -67,7 +67,7 @@ export class IndexedDbResultStore implements ResultStore {
     const read = results.get(recordKey(stored) as unknown as IDBValidKey);
     read.onsuccess = () => {
       const existing = read.result as StoredResult | undefined;
-      if (stored.status === 'failed' && existing?.status === 'scored') return;
+      if (!replaces(stored, existing)) return;
       results.put(stored);
       written = true;
     };

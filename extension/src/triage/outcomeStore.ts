@@ -6,7 +6,7 @@
  * panel to show as stale.
  */
 import type { OutcomeStore } from '../analysis/types';
-import { scoredRecord, type ResultStore } from './resultStore';
+import { refusedRecord, scoredRecord, type ResultStore } from './resultStore';
 
 export function outcomeStoreOver(store: ResultStore, clock: () => number = () => Date.now()): OutcomeStore {
   return {
@@ -42,6 +42,14 @@ export function outcomeStoreOver(store: ResultStore, clock: () => number = () =>
           imageId,
           analyzedAt: clock(),
         }),
+      );
+    },
+
+    async saveRefusal(target, refusal, model) {
+      const { studyInstanceUID, seriesInstanceUID, sopInstanceUID, imageId } = target;
+      if (!studyInstanceUID || !seriesInstanceUID) return;
+      await store.put(
+        refusedRecord({ image: { studyInstanceUID, seriesInstanceUID, sopInstanceUID }, model, refusal, source: 'panel', imageId, analyzedAt: clock() }),
       );
     },
   };

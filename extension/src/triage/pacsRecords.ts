@@ -56,7 +56,8 @@ export async function cacheShared(store: ResultStore, records: readonly StoredRe
     // Only verified scores: an unverified SR is shown while the PACS holds it, never kept here.
     if (record.status !== 'scored') continue;
     const known = await store.get(record);
-    if (known?.status === 'scored') continue;
+    // A refusal here stands too: an SR for an image the gate refuses is not shown as its score.
+    if (known?.status === 'scored' || known?.status === 'refused') continue;
     await store.put(record);
   }
 }

@@ -3,11 +3,14 @@
  * ChestAidService through outcomeStore.ts) need it. The browser's adapter is IndexedDB
  * (indexedDbResultStore.ts); MemoryResultStore serves where storage is blocked and in tests.
  *
+ * A failure never replaces a score or a refusal (a later fetch failure must not lose what was
+ * decided); a refusal replaces a score (the gate refuses what was scored before it existed).
+ *
  * Records are keyed by core.recordKey (study, series, instance, model sha256, calibration
  * version): results of another model or calibration are kept beside the current ones, never
  * overwritten by them nor mixed with them; core.studyStatus calls them stale.
  */
-import { checkRecord, recordKey, type ImageIdentity, type ModelIdentity, type ResultRecord } from '@chestaid/core';
+import { checkRecord, recordKey, type ImageIdentity, type ModelIdentity, type Refusal, type ResultRecord } from '@chestaid/core';
 import type { AnalysisOutcome } from '../analysis/types';
 
 /** A stored result: the core's record, plus what the panel needs to show it without a re-run. */
@@ -88,6 +91,16 @@ export function failedRecord({ reason, ...args }: RecordArgs & { reason: string 
   return { ...recordBase(args), status: 'failed', reason };
 }
 
+/** The record of an image not analyzed: the refusal's code and the reason a reader will see. */
+export function refusedRecord({ refusal, ...args }: RecordArgs & { refusal: Refusal }): StoredResult {
+  return { ...recordBase(args), status: 'refused', code: refusal.code, reason: refusal.reason };
+}
+
+/** Whether `record` may take the place of `existing` under the same key: a failure never replaces a decision. */
+export function replaces(record: StoredResult, existing: StoredResult | undefined): boolean {
+  return !(record.status === 'failed' && (existing?.status === 'scored' || existing?.status === 'refused'));
+}
+
 /** Listeners of a store, told after each write. */
 export class StoreListeners {
   private readonly listeners = new Set<(record: StoredResult) => void>();
@@ -118,7 +131,7 @@ export class MemoryResultStore implements ResultStore {
   async put(record: StoredResult): Promise<boolean> {
     const stored = normalised(record);
     const key = keyText(stored);
-    if (stored.status === 'failed' && this.records.get(key)?.status === 'scored') return false;
+    if (!replaces(stored, this.records.get(key))) return false;
     this.records.set(key, structuredClone(stored));
     this.listeners.notify(stored);
     return true;

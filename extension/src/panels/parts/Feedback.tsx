@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 
 import { GROUND_TRUTHS, type GroundTruth } from '@chestaid/core';
 import type { FeedbackState } from '../../analysis/types';
+import { deliveryText } from '../outboxFormat';
 import type { ChestAidPanelService } from '../types';
 
 const LABEL_NAMES: Readonly<Record<GroundTruth, string>> = { pneumonia: 'Pneumonia', normal: 'Normal', unsure: 'Unsure' };
@@ -63,6 +64,19 @@ export function Feedback({ feedback, record }: { feedback: FeedbackState; record
       {feedback.mine && (
         <p className="text-xs" data-cy="chestaid-feedback-mine" data-label={feedback.mine.label}>
           Recorded by {feedback.mine.reader}: {LABEL_NAMES[feedback.mine.label]} ({feedback.mine.at.slice(0, 16).replace('T', ' ')})
+        </p>
+      )}
+      {feedback.mine && feedback.delivery && (
+        <p
+          className={feedback.delivery.state === 'refused' ? 'text-red-500 text-xs' : 'text-muted-foreground text-xs'}
+          role="status"
+          aria-live="polite"
+          style={{ overflowWrap: 'anywhere' }}
+          data-cy="chestaid-feedback-delivery"
+          data-state={feedback.delivery.state}
+          data-attempts={feedback.delivery.attempts}
+        >
+          {deliveryText(feedback.delivery)}
         </p>
       )}
       {feedback.others.length > 0 && (

@@ -1,0 +1,58 @@
+/**
+ * Debian's nginx as a plain process for one test file: a configuration written by
+ * deploy/nginx/render.mjs under a temporary prefix, on a free loopback port, no root needed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { writeStandalone } from '../../deploy/nginx/render.mjs';
+import { freePort } from '../../pacs/orthanc.mjs';
+
+export const NGINX = process.env.NGINX_BINARY || '/usr/sbin/nginx';
+
+export function checkNginxInstalled() {
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} not found: run scripts/setup.sh (Debian package nginx)`);
+}
+
+/** Starts nginx serving `root` and proxying /pacs/ to `pacs` ("127.0.0.1:8042"). */
+export async function startNginx({ prefix, root, pacs, timeoutMs = 15_000 }) {
+  checkNginxInstalled();
+  const port = await freePort();
+  const conf = writeStandalone({ prefix, root, pacs, listen: `127.0.0.1:${port}` });
+  const errorLog = join(prefix, 'logs/error.log');
+  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', errorLog, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  child.stdout.on('data', chunk => output.push(chunk.toString()));
+  child.stderr.on('data', chunk => output.push(chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise(resolve => child.once('exit', resolve));
+      child.kill('SIGQUIT');
+      await exited;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  let answer = 'no answer';
+  for (;;) {
+    if (child.exitCode !== null) {
+      const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '';
+      throw new Error(`nginx exited (${child.exitCode}): ${output.join('')}${log}`);
+    }
+    try {
+      const response = await fetch(`${url}/app-config.js`);
+      if (response.ok) break;
+      answer = `answered ${response.status}`;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`nginx on ${url}: GET /app-config.js ${answer} within ${timeoutMs} ms ${output.join('')}`);
+    }
+    await sleep(100);
+  }
+  return { url, port, conf, errorLog, stop };
+}
