@@ -131,6 +131,8 @@ export {
   applyOverlay,
   calibrationOrigin,
   calibrationLabel,
+  calibrationName,
+  isCalibrationIdentity,
   nextSiteVersion,
   SITE_VERSION,
   SUPPORTED_OVERLAY_MAJOR,
@@ -197,6 +199,7 @@ export {
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
+export { calibrationHash, calibrationIdentity, withCalibrationIdentity } from './siteCalibration/identity';
 export { FeedbackBook, type FeedbackBookOptions, type Recorded } from './siteCalibration/feedbackBook';
 export {
   FeedbackOutbox,
@@ -218,5 +221,6 @@ export { MemorySiteCalibrationStore, MemoryFeedbackStore } from './siteCalibrati
 export * from './dicom';
 export * from './dicomweb/client';
 export * from './dicomweb/results';
+export * from './dicomweb/verifyResult';
 export * from './dicomweb/feedback';
 export * from './dicomweb/codec';

@@ -26,6 +26,7 @@ const result: ArchivedResult = {
     model: { id: 'm', version: '1', sha256: SHA, deviceUID: '1.2.9' },
     observedAt: '2026-11-26T12:00:00.000Z',
   },
+  verdict: { status: 'verified' },
 };
 const header = { '00080018': { vr: 'UI', Value: [image.sopInstanceUID] } };
 

@@ -22,7 +22,7 @@
  * under; one from another version is shown as stale, never as current. accept/rollback go through
  * the site's log and announce EVENTS.CALIBRATION_CHANGED.
  */
-import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf, type OutboxSummary } from '@chestaid/core';
+import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf, type OutboxSummary, type VerifyContext } from '@chestaid/core';
 import { resultKey } from '../inference';
 import { checkModalities } from '../modalities';
 import { ActiveManifest, modelInfoOf } from './activeManifest';
@@ -285,6 +285,29 @@ export class ChestAidService {
   /** The analyzer in use: the triage batch runs the same one (one worker, one model download). */
   getAnalyzer(): Analyzer | null {
     return this.analyzer;
+  }
+
+  /**
+   * What the PACS's ChestAid SRs are verified against (core verifyResult): the model bytes this
+   * viewer runs, the manifest's device UID and the calibrations this site holds. Waits for the
+   * manifest being loaded (the worklist reads the PACS as the page opens); null when there is no
+   * model: every SR is then unverified, never shown as a score.
+   */
+  async verifyContext(): Promise<VerifyContext | null> {
+    try {
+      await this.model.attempt;
+    } catch {
+      return null;
+    }
+    const manifest = this.manifest;
+    const analyzer = this.analyzer;
+    const deviceUID = manifest?.model.device_uid;
+    if (!manifest || !analyzer || !deviceUID) return null;
+    return {
+      modelSha256: analyzer.modelSha256(manifest),
+      deviceUID,
+      calibrationOf: identity => this.calibration.calibrationOf(identity, manifest),
+    };
   }
 
   /**
