@@ -6,6 +6,7 @@
 import { FeedbackBook } from '../siteCalibration/feedbackBook';
 import { FeedbackOutbox } from '../siteCalibration/feedbackOutbox';
 import { MemoryFeedbackStore } from '../siteCalibration/memoryStores';
+import { feedbackInput } from '../testing/feedback';
 import type { FeedbackInput, StoredFeedback } from '..';
 import { PacsHttpError, PacsUnreachable, StowError } from './client';
 import { pacsFeedbackSink, UNCONFIGURED_ORGANIZATION, type FeedbackSrToBuild } from './feedback';
@@ -30,17 +31,7 @@ const result: ArchivedResult = {
 };
 const header = { '00080018': { vr: 'UI', Value: [image.sopInstanceUID] } };
 
-const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => ({
-  ...image,
-  modelSha256: SHA,
-  calibrationVersion: 'v1',
-  score: 0.8,
-  logit: 1.4,
-  decision: { above: true, threshold: 0.5 },
-  label: 'pneumonia',
-  reader: 'Doe^Jane',
-  ...over,
-});
+const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => feedbackInput({ ...image, modelSha256: SHA, ...over });
 
 function setup({
   active = 'pacs',
