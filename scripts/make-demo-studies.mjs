@@ -285,6 +285,9 @@ export function writeLargeStudies({ sourceDir, outDir } = DEMO) {
   });
 }
 
+/** core/src/analysis.ts's reason for an image the input check refuses. */
+const OUT_OF_DISTRIBUTION_REASON = /^outside what this model was trained on \(input check \d+\.\d > \d+\.\d: the image does not look like a frontal chest radiograph\)$/;
+
 /**
  * Studies the model card excludes, for the refusal tests (panel, worklist, worker): the first
  * PNEUMONIA demo image's pixels under new UIDs with the tags of an image the intended-use gate
@@ -315,15 +318,57 @@ export const REFUSED_STUDIES = Object.freeze({
       code: 'age-out-of-range',
       reason: /^the patient's age, 6 months \(PatientAge 006M\), is outside the model's intended use \(1 year and older\)$/,
     }),
+    // Pixels that are no chest radiograph under the tags of one (an adult frontal chest CR): the
+    // tags pass the gate, the image-based input check must refuse them. The CT, MR, photo, hand and
+    // knee classes of the training report's set need images Python packages ship; they are checked
+    // in core/src/inputCheck.test.ts and training/tests/test_input_check.py.
+    Object.freeze({
+      name: 'noise',
+      pixels: v => {
+        let state = 2026;
+        return v.map(() => {
+          state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+          return (state >>> 16) % 4096;
+        });
+      },
+      code: 'out-of-distribution',
+      reason: OUT_OF_DISTRIBUTION_REASON,
+    }),
+    Object.freeze({
+      name: 'stripes',
+      pixels: (v, _rows, columns) => v.map((_, i) => (Math.floor((i % columns) / 16) % 2 ? 3500 : 500)),
+      code: 'out-of-distribution',
+      reason: OUT_OF_DISTRIBUTION_REASON,
+    }),
+    Object.freeze({
+      name: 'rotated',
+      // The chest turned a quarter: Rows and Columns swap (rotatedPixels).
+      rotate: true,
+      code: 'out-of-distribution',
+      reason: OUT_OF_DISTRIBUTION_REASON,
+    }),
   ]),
 });
 
-/** One REFUSED_STUDIES case from a demo image: its pixels under new UIDs and the case's tags. */
-export function refusedVariantFrom({ dataset, meta }, { name, patch }) {
+/** A case's pixels: changed by its `pixels` function or turned a quarter clockwise; else the source's. */
+function casePixels(dataset, { pixels, rotate }) {
+  if (!pixels && !rotate) return {};
+  const { Rows: rows, Columns: columns } = dataset;
+  const source = new Uint16Array(dataset.PixelData[0], 0, rows * columns);
+  if (pixels) return { PixelData: [Uint16Array.from(pixels(source, rows, columns)).buffer] };
+  const turned = new Uint16Array(rows * columns);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) turned[c * rows + (rows - 1 - r)] = source[r * columns + c];
+  return { PixelData: [turned.buffer], Rows: columns, Columns: rows };
+}
+
+/** One REFUSED_STUDIES case from a demo image: its pixels (or the case's) under new UIDs and the case's tags. */
+export function refusedVariantFrom({ dataset, meta }, kase) {
+  const { name, patch } = kase;
   const sourceUid = dataset.SOPInstanceUID;
   const study = {
     ...dataset,
     ...patch,
+    ...casePixels(dataset, kase),
     StudyInstanceUID: uidFor(`chestaid synthetic refused ${name} study from ${sourceUid}`),
     SeriesInstanceUID: uidFor(`chestaid synthetic refused ${name} series from ${sourceUid}`),
     SOPInstanceUID: uidFor(`chestaid synthetic refused ${name} instance from ${sourceUid}`),
@@ -332,7 +377,9 @@ export function refusedVariantFrom({ dataset, meta }, { name, patch }) {
     AccessionNumber: `SYNNA${name.toUpperCase().replace(/[^A-Z]/g, '')}`.slice(0, 16),
     StudyDescription: `SYNTHETIC ${name} radiograph the model card excludes (test case)`,
     ImageComments:
-      `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} with the tags of a ${name} image, ` +
+      (kase.pixels || kase.rotate
+        ? `Synthetic test case made by ChestAid: ${name} pixels made from synthetic demo CR ${sourceUid} under the tags of an adult frontal chest radiograph, `
+        : `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} with the tags of a ${name} image, `) +
       'which ChestAid must not analyze. Not a real patient.',
   };
   return { dataset: study, bytes: part10Bytes(study, meta) };
