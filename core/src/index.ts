@@ -150,12 +150,17 @@ export {
   TornLogError,
   BelowMinimumError,
   unchangedDraft,
+  appendConflict,
+  type SiteCalibrationStore,
+  type CalibrationHistory,
+  type ChangeOptions,
+} from './siteCalibration/log';
+export {
   verifyLog,
   logLines,
   activeVersion,
   headOf,
   sealEntry,
-  appendConflict,
   canonicalJson,
   sha256Hex,
   entryHash,
@@ -167,11 +172,8 @@ export {
   type LogHead,
   type LogCheck,
   type UnreadableEntry,
-  type SiteCalibrationStore,
-  type CalibrationHistory,
-  type ChangeOptions,
   type RepairRecord,
-} from './siteCalibration/log';
+} from './siteCalibration/chain';
 export {
   UntrustedLogError,
   VolatileHeadMemory,

@@ -9,7 +9,7 @@
  * shape, not on the fitting code.
  */
 import type { Manifest } from '../manifest';
-import { sha256Hex } from '../siteCalibration/log';
+import { sha256Hex } from '../siteCalibration/chain';
 import { OVERLAY_SCHEMA_VERSION, type CalibrationOverlay } from '../siteCalibration/overlay';
 
 type Method = 'temperature' | 'platt' | 'isotonic';

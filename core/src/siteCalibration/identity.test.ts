@@ -2,7 +2,8 @@ import { calibrationOfSoftwareVersions, softwareVersions } from '../dicom/srDocu
 import { resultKeyText, resultUids } from '../dicom/resultUids';
 import { DEMO_SHA, demoManifest, overlayJson } from '../testing';
 import { calibrationIdentity, calibrationName, isCalibrationIdentity, withCalibrationIdentity } from './identity';
-import { EMPTY_HEAD, SiteCalibrationLog } from './log';
+import { SiteCalibrationLog } from './log';
+import { EMPTY_HEAD } from './chain';
 import { MemorySiteCalibrationStore } from './memoryStores';
 import { calibrationLabel, calibrationOrigin } from './overlay';
 

@@ -17,7 +17,7 @@
  * manifest carries it too. People see the name (calibrationName).
  */
 import { deepFreeze, type Manifest } from '../manifest';
-import { canonicalJson, sha256Hex } from './log';
+import { canonicalJson, sha256Hex } from './chain';
 import { calibrationName } from './overlay';
 
 export { calibrationName, isCalibrationIdentity } from './overlay';

@@ -3,19 +3,21 @@ import {
   SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
+  unchangedDraft,
+  type SiteCalibrationStore,
+} from './log';
+import {
   EMPTY_HEAD,
   GENESIS_HASH,
   canonicalJson,
   entryHash,
+  overlayHash,
   sha256Hex,
   sealEntry,
-  unchangedDraft,
   verifyLog,
   type AuditEntry,
-  type SiteCalibrationStore,
-} from './log';
+} from './chain';
 import { UntrustedLogError, VolatileHeadMemory } from './trust';
-import { overlayHash } from './log';
 import { parseOverlay, type CalibrationOverlay } from './overlay';
 import { DEMO_SHA, demoManifest, overlayJson } from '../testing/overlays';
 
