@@ -319,46 +319,22 @@ export const REFUSED_STUDIES = Object.freeze({
       reason: /^the patient's age, 6 months \(PatientAge 006M\), is outside the model's intended use \(1 year and older\)$/,
     }),
     // Pixels that are no chest radiograph under the tags of one (an adult frontal chest CR): the
-    // tags pass the gate, the image-based input check must refuse them. The CT, MR, photo, hand and
-    // knee classes of the training report's set need images Python packages ship; they are checked
-    // in core/src/inputCheck.test.ts and training/tests/test_input_check.py.
-    Object.freeze({
-      name: 'noise',
-      pixels: v => {
-        let state = 2026;
-        return v.map(() => {
-          state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-          return (state >>> 16) % 4096;
-        });
-      },
-      code: 'out-of-distribution',
-      reason: OUT_OF_DISTRIBUTION_REASON,
-    }),
-    Object.freeze({
-      name: 'stripes',
-      pixels: (v, _rows, columns) => v.map((_, i) => (Math.floor((i % columns) / 16) % 2 ? 3500 : 500)),
-      code: 'out-of-distribution',
-      reason: OUT_OF_DISTRIBUTION_REASON,
-    }),
-    Object.freeze({
-      name: 'rotated',
-      // The chest turned a quarter: Rows and Columns swap (rotatedPixels).
-      rotate: true,
-      code: 'out-of-distribution',
-      reason: OUT_OF_DISTRIBUTION_REASON,
-    }),
+    // tags pass the gate, the image-based input check must refuse them. One case per
+    // out-of-distribution class of the training report, from its 224 x 224 8-bit parity images
+    // (test/fixtures/input-check/ood-<class>.u8, written by `python3 -m chestaid_train input-check`).
+    ...['ct', 'mr', 'hand', 'knee', 'lateral_chest', 'inverted_chest', 'rotated_chest', 'photo', 'noise', 'pattern'].map(name =>
+      Object.freeze({ name: name.replace('_', '-'), fixture: `ood-${name}`, code: 'out-of-distribution', reason: OUT_OF_DISTRIBUTION_REASON }),
+    ),
   ]),
 });
 
-/** A case's pixels: changed by its `pixels` function or turned a quarter clockwise; else the source's. */
-function casePixels(dataset, { pixels, rotate }) {
-  if (!pixels && !rotate) return {};
-  const { Rows: rows, Columns: columns } = dataset;
-  const source = new Uint16Array(dataset.PixelData[0], 0, rows * columns);
-  if (pixels) return { PixelData: [Uint16Array.from(pixels(source, rows, columns)).buffer] };
-  const turned = new Uint16Array(rows * columns);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) turned[c * rows + (rows - 1 - r)] = source[r * columns + c];
-  return { PixelData: [turned.buffer], Rows: columns, Columns: rows };
+/** A case's pixels: an input-check parity image (8-bit, scaled to the 12 bits stored) or the source's. */
+function casePixels({ fixture }) {
+  if (!fixture) return {};
+  const side = 224;
+  const bytes = readFileSync(join(root, 'test/fixtures/input-check', `${fixture}.u8`));
+  if (bytes.length !== side * side) throw new Error(`${fixture}.u8: expected ${side * side} bytes, got ${bytes.length}`);
+  return { PixelData: [Uint16Array.from(bytes, v => v * 16).buffer], Rows: side, Columns: side };
 }
 
 /** One REFUSED_STUDIES case from a demo image: its pixels (or the case's) under new UIDs and the case's tags. */
@@ -368,7 +344,7 @@ export function refusedVariantFrom({ dataset, meta }, kase) {
   const study = {
     ...dataset,
     ...patch,
-    ...casePixels(dataset, kase),
+    ...casePixels(kase),
     StudyInstanceUID: uidFor(`chestaid synthetic refused ${name} study from ${sourceUid}`),
     SeriesInstanceUID: uidFor(`chestaid synthetic refused ${name} series from ${sourceUid}`),
     SOPInstanceUID: uidFor(`chestaid synthetic refused ${name} instance from ${sourceUid}`),
@@ -377,8 +353,8 @@ export function refusedVariantFrom({ dataset, meta }, kase) {
     AccessionNumber: `SYNNA${name.toUpperCase().replace(/[^A-Z]/g, '')}`.slice(0, 16),
     StudyDescription: `SYNTHETIC ${name} radiograph the model card excludes (test case)`,
     ImageComments:
-      (kase.pixels || kase.rotate
-        ? `Synthetic test case made by ChestAid: ${name} pixels made from synthetic demo CR ${sourceUid} under the tags of an adult frontal chest radiograph, `
+      (kase.fixture
+        ? `Synthetic test case made by ChestAid: a ${name} image (ChestAid's input-check test set) under the tags of demo CR ${sourceUid}, an adult frontal chest radiograph, `
         : `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} with the tags of a ${name} image, `) +
       'which ChestAid must not analyze. Not a real patient.',
   };
