@@ -108,6 +108,11 @@ function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl, de
     defaultDataSourceName,
     pacsDataSourceName: DATA_SOURCES.pacs,
     pacsRoot: PATHS.pacs,
+    // ChestAid's results go to the PACS when it is the viewer's study list (CHESTAID_DATA_SOURCE=pacs).
+    // A browser's own calibration log is refused beside a PACS: there the calibration is the served
+    // log, or the manifest's own ('none', the default here: the demo model has no served log).
+    resultsPacsRoot: defaultDataSourceName === DATA_SOURCES.pacs ? PATHS.pacs : null,
+    calibrationSource: defaultDataSourceName === DATA_SOURCES.pacs ? process.env.CHESTAID_CALIBRATION_SOURCE || 'none' : process.env.CHESTAID_CALIBRATION_SOURCE || 'browser',
     manifestUrl: PATHS.manifest,
     ortWasmPaths: PATHS.ort,
   };

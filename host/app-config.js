@@ -52,10 +52,12 @@
         {
           manifestUrl: host.manifestUrl,
           ortWasmPaths: host.ortWasmPaths,
-          // Where ChestAid reads and writes its results as DICOM, and which data source reads
-          // the same PACS (Save to PACS is offered for that source's studies only).
-          pacsRoot: host.pacsRoot,
+          // Where ChestAid reads and writes its results as DICOM (null: in this browser only), and
+          // which data source reads the same PACS (Save to PACS is offered for that source's
+          // studies only). With a PACS, the calibration is the served log (config.ts).
+          pacsRoot: host.resultsPacsRoot,
           pacsDataSourceName: host.pacsDataSourceName,
+          calibrationSource: host.calibrationSource,
         },
       ],
     ],

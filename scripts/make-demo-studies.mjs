@@ -285,6 +285,9 @@ export function writeLargeStudies({ sourceDir, outDir } = DEMO) {
   });
 }
 
+/** core/src/analysis.ts's reason for an image the input check refuses. */
+const OUT_OF_DISTRIBUTION_REASON = /^outside what this model was trained on \(input check \d+\.\d > \d+\.\d: the image does not look like a frontal chest radiograph\)$/;
+
 /**
  * Studies the model card excludes, for the refusal tests (panel, worklist, worker): the first
  * PNEUMONIA demo image's pixels under new UIDs with the tags of an image the intended-use gate
@@ -315,15 +318,33 @@ export const REFUSED_STUDIES = Object.freeze({
       code: 'age-out-of-range',
       reason: /^the patient's age, 6 months \(PatientAge 006M\), is outside the model's intended use \(1 year and older\)$/,
     }),
+    // Pixels that are no chest radiograph under the tags of one (an adult frontal chest CR): the
+    // tags pass the gate, the image-based input check must refuse them. One case per
+    // out-of-distribution class of the training report, from its 224 x 224 8-bit parity images
+    // (test/fixtures/input-check/ood-<class>.u8, written by `python3 -m chestaid_train input-check`).
+    ...['ct', 'mr', 'hand', 'knee', 'lateral_chest', 'inverted_chest', 'rotated_chest', 'photo', 'noise', 'pattern'].map(name =>
+      Object.freeze({ name: name.replace('_', '-'), fixture: `ood-${name}`, code: 'out-of-distribution', reason: OUT_OF_DISTRIBUTION_REASON }),
+    ),
   ]),
 });
 
-/** One REFUSED_STUDIES case from a demo image: its pixels under new UIDs and the case's tags. */
-export function refusedVariantFrom({ dataset, meta }, { name, patch }) {
+/** A case's pixels: an input-check parity image (8-bit, scaled to the 12 bits stored) or the source's. */
+function casePixels({ fixture }) {
+  if (!fixture) return {};
+  const side = 224;
+  const bytes = readFileSync(join(root, 'test/fixtures/input-check', `${fixture}.u8`));
+  if (bytes.length !== side * side) throw new Error(`${fixture}.u8: expected ${side * side} bytes, got ${bytes.length}`);
+  return { PixelData: [Uint16Array.from(bytes, v => v * 16).buffer], Rows: side, Columns: side };
+}
+
+/** One REFUSED_STUDIES case from a demo image: its pixels (or the case's) under new UIDs and the case's tags. */
+export function refusedVariantFrom({ dataset, meta }, kase) {
+  const { name, patch } = kase;
   const sourceUid = dataset.SOPInstanceUID;
   const study = {
     ...dataset,
     ...patch,
+    ...casePixels(kase),
     StudyInstanceUID: uidFor(`chestaid synthetic refused ${name} study from ${sourceUid}`),
     SeriesInstanceUID: uidFor(`chestaid synthetic refused ${name} series from ${sourceUid}`),
     SOPInstanceUID: uidFor(`chestaid synthetic refused ${name} instance from ${sourceUid}`),
@@ -332,7 +353,9 @@ export function refusedVariantFrom({ dataset, meta }, { name, patch }) {
     AccessionNumber: `SYNNA${name.toUpperCase().replace(/[^A-Z]/g, '')}`.slice(0, 16),
     StudyDescription: `SYNTHETIC ${name} radiograph the model card excludes (test case)`,
     ImageComments:
-      `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} with the tags of a ${name} image, ` +
+      (kase.fixture
+        ? `Synthetic test case made by ChestAid: a ${name} image (ChestAid's input-check test set) under the tags of demo CR ${sourceUid}, an adult frontal chest radiograph, `
+        : `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} with the tags of a ${name} image, `) +
       'which ChestAid must not analyze. Not a real patient.',
   };
   return { dataset: study, bytes: part10Bytes(study, meta) };

@@ -9,6 +9,7 @@ import { NotAnalyzedError } from './intendedUse';
 import { parseManifest } from './manifest';
 import type { PixelAttributes } from './pixels';
 import type { TensorDims } from './preprocess';
+import { readDicom } from './testing/dicomFile';
 
 const demoManifest = parseManifest(
   JSON.parse(readFileSync(resolve(__dirname, '../../models/chestaid-demo/manifest.json'), 'utf8')),
@@ -74,6 +75,20 @@ describe('analyze', () => {
     await expect(refused).rejects.toMatchObject({ refusal: { code: OUT_OF_DISTRIBUTION } });
     await expect(refused).rejects.toThrow(/outside what this model was trained on/);
     expect(classifier.calls).toHaveLength(0);
+  });
+
+  it('analyzes a demo study darkened as another site could expose it (grey levels x0.6), input check on', async () => {
+    // The recalibration tests' shifted cohort darkens its images the same way; the input check
+    // must keep such a site's studies, or site recalibration could never score one.
+    const { attributes, pixels: stored } = readDicom(
+      readFileSync(resolve(__dirname, '../../test/demo-studies/dicom/study-01.dcm')),
+    );
+    expect(attributes.photometricInterpretation).toBe('MONOCHROME2');
+    const darkened = Uint16Array.from(stored, (v) => Math.floor(v * 0.6 + 0.5));
+    const classifier = new FakeClassifier({ logit: 0.5, cam: new Float32Array(4), camDims: [2, 2] });
+    const result = await analyze(attributes, darkened, demoManifest, classifier);
+    expect(classifier.calls).toHaveLength(1);
+    expect(result.probability).toBe(calibrate(0.5, demoManifest.calibration));
   });
 
   it('refuses a classifier whose CAM does not match its dims', async () => {

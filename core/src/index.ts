@@ -136,6 +136,8 @@ export {
   applyOverlay,
   calibrationOrigin,
   calibrationLabel,
+  calibrationName,
+  isCalibrationIdentity,
   nextSiteVersion,
   SITE_VERSION,
   SUPPORTED_OVERLAY_MAJOR,
@@ -153,12 +155,17 @@ export {
   TornLogError,
   BelowMinimumError,
   unchangedDraft,
+  appendConflict,
+  type SiteCalibrationStore,
+  type CalibrationHistory,
+  type ChangeOptions,
+} from './siteCalibration/log';
+export {
   verifyLog,
   logLines,
   activeVersion,
   headOf,
   sealEntry,
-  appendConflict,
   canonicalJson,
   sha256Hex,
   entryHash,
@@ -170,11 +177,8 @@ export {
   type LogHead,
   type LogCheck,
   type UnreadableEntry,
-  type SiteCalibrationStore,
-  type CalibrationHistory,
-  type ChangeOptions,
   type RepairRecord,
-} from './siteCalibration/log';
+} from './siteCalibration/chain';
 export {
   UntrustedLogError,
   VolatileHeadMemory,
@@ -202,6 +206,7 @@ export {
   type FeedbackStore,
   type FeedbackSink,
 } from './feedback';
+export { calibrationHash, calibrationIdentity, withCalibrationIdentity } from './siteCalibration/identity';
 export { FeedbackBook, type FeedbackBookOptions, type Recorded } from './siteCalibration/feedbackBook';
 export {
   FeedbackOutbox,
@@ -223,5 +228,6 @@ export { MemorySiteCalibrationStore, MemoryFeedbackStore } from './siteCalibrati
 export * from './dicom';
 export * from './dicomweb/client';
 export * from './dicomweb/results';
+export * from './dicomweb/verifyResult';
 export * from './dicomweb/feedback';
 export * from './dicomweb/codec';

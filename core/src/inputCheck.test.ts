@@ -105,8 +105,20 @@ describe('demo studies (test/demo-studies) are kept', () => {
 describe('descriptor', () => {
   it('averages each cell, counts the histogram and measures left-right asymmetry', () => {
     // Left half 0.25, right half 0.75 on an 8 x 8 image, grid 2, 4 bins.
+    // The grid [0.25, 0.75; 0.25, 0.75] standardised by its own mean 0.5 and deviation 0.25.
     const d = inputDescriptor(grey(8, 8, (_r, c) => (c < 4 ? 0.25 : 0.75)), 2, 4);
-    expect(Array.from(d)).toEqual([0.25, 0.75, 0.25, 0.75, 0, 0.5, 0, 0.5, 0.5]);
+    expect(Array.from(d)).toEqual([-1, 1, -1, 1, 0, 0.5, 0, 0.5, 2]);
+  });
+
+  it('reads the same layout whatever the exposure, and a constant image as no layout', () => {
+    const bright = inputDescriptor(grey(8, 8, (r, c) => 0.1 + 0.05 * r + 0.05 * c), 2, 4);
+    const dark = inputDescriptor(grey(8, 8, (r, c) => 0.5 * (0.1 + 0.05 * r + 0.05 * c)), 2, 4);
+    for (let i = 0; i < 4; i++) expect(dark[i]).toBeCloseTo(bright[i], 12);
+    expect(Array.from(inputDescriptor(grey(8, 8, () => 0.4), 2, 4).slice(0, 4))).toEqual([0, 0, 0, 0]);
+  });
+
+  it('refuses a section of another descriptor version', () => {
+    expect(() => new InputCheck({ ...section, version: '1' })).toThrow(/version "1" is not the one this viewer computes/);
   });
 
   it('puts 1.0 in the last histogram bin', () => {

@@ -9,8 +9,9 @@
  * retrained, int8 or second-engine model leaves it unchanged.
  *
  * Score (probabilistic PCA on a small descriptor, Tipping and Bishop 1999): descriptor d = the
- * image area-averaged to grid x grid, its histogram in `histogram_bins` equal bins of [0, 1], and
- * the mean |g - mirror(g)| over the grid; z = (d - mean) / scale; t = components z;
+ * image area-averaged to grid x grid and standardised by that grid's own mean and standard
+ * deviation (version 2: the layout whatever the exposure), its histogram in `histogram_bins` equal bins of [0, 1], and
+ * the mean |g - mirror(g)| over the standardised grid; z = (d - mean) / scale; t = components z;
  * score = (sum t_i^2 / variances_i + |z - components^T t|^2 / residual_variance) / D.
  * Above `threshold`, the image is outside what the model was trained on.
  */
@@ -105,6 +106,12 @@ export function decodeF32(array: F32Array, name: string): Float64Array {
   return out;
 }
 
+/** The descriptor this file computes (input_check.VERSION); version 1 read the grid unstandardised. */
+export const INPUT_CHECK_VERSION = '2';
+
+/** As input_check.GRID_SD_FLOOR. */
+const GRID_SD_FLOOR = 1e-6;
+
 export function descriptorSize(grid: number, histogramBins: number): number {
   return grid * grid + histogramBins + 1;
 }
@@ -112,6 +119,9 @@ export function descriptorSize(grid: number, histogramBins: number): number {
 /** What the schema cannot say about the section; empty when it is usable. */
 export function inputCheckProblems(section: InputCheckSection): string[] {
   const problems: string[] = [];
+  if (section.version !== INPUT_CHECK_VERSION) {
+    problems.push(`version ${show(section.version)} is not the one this viewer computes (${INPUT_CHECK_VERSION}); its scores would mean something else`);
+  }
   const { grid, histogram_bins: bins } = section.descriptor;
   const n = descriptorSize(grid, bins);
   const shapeOf = (a: F32Array) => JSON.stringify(a.shape);
@@ -147,6 +157,15 @@ export function inputDescriptor(image: GreyImage, grid: number, histogramBins: n
     }
   }
   for (let i = 0; i < hist; i++) out[i] /= cell * cell;
+  // The layout, not the exposure (version 2): the grid standardised by its own mean and
+  // (population) standard deviation, floored so a constant image's grid stays all zeros.
+  let sum = 0;
+  for (let i = 0; i < hist; i++) sum += out[i];
+  const gridMean = sum / hist;
+  let squares = 0;
+  for (let i = 0; i < hist; i++) squares += (out[i] - gridMean) ** 2;
+  const gridSd = Math.max(Math.sqrt(squares / hist), GRID_SD_FLOOR);
+  for (let i = 0; i < hist; i++) out[i] = (out[i] - gridMean) / gridSd;
   for (let i = 0; i < histogramBins; i++) out[hist + i] /= width * height;
   let asym = 0;
   for (let r = 0; r < grid; r++) {

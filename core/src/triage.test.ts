@@ -38,6 +38,10 @@ function failed(study: string, reason: string, over: Partial<ResultRecord> = {})
   return { ...scored(study, 0, over), status: 'failed', reason, ...over } as unknown as ResultRecord;
 }
 
+function unverified(study: string, reason: string, over: Partial<ResultRecord> & { conflict?: boolean } = {}): ResultRecord {
+  return { ...scored(study, 0, over), status: 'unverified', reason, ...over } as unknown as ResultRecord;
+}
+
 function refused(study: string, reason: string, over: Partial<ResultRecord> = {}): ResultRecord {
   return { ...scored(study, 0, over), status: 'refused', code: 'non-frontal-view', reason, ...over } as unknown as ResultRecord;
 }
@@ -152,6 +156,36 @@ describe('studyStatus', () => {
     expect(studyStatus(facts([failed('s', 'old model', { modelSha256: SHA_B })]), MODEL)).toEqual({ kind: 'unanalyzed' });
   });
 
+  it('shows an unverified SR, of this model or another, as unverified with its reason: never a score, never stale', () => {
+    const planted = unverified('s', 'unverified result: decision "below" contradicts score 0.9');
+    expect(studyStatus(facts([planted]), MODEL)).toEqual({ kind: 'unverified', reason: 'unverified result: decision "below" contradicts score 0.9', conflict: false });
+    const otherBytes = unverified('s', 'unverified result: made by model sha256 bbbb', { modelSha256: SHA_B });
+    expect(studyStatus(facts([otherBytes, scored('s', 0.4, { modelSha256: SHA_B })]), MODEL).kind).toBe('unverified');
+  });
+
+  it('shows a conflict as such, before any plain unverified SR of the study', () => {
+    const status = studyStatus(
+      facts([unverified('s', 'unverified result: foreign UID', { sopInstanceUID: 'x' }), unverified('s', 'conflicting results: 2 disagree', { conflict: true })]),
+      MODEL,
+    );
+    expect(status).toEqual({ kind: 'unverified', reason: 'conflicting results: 2 disagree', conflict: true });
+  });
+
+  it('shows an unverified SR before a failure or a refusal of the study: it may be planted, a person looks first', () => {
+    const planted = unverified('s', 'planted', { sopInstanceUID: 'pa' });
+    expect(studyStatus(facts([refused('s', 'a LL view', { sopInstanceUID: 'lat' }), planted]), MODEL).kind).toBe('unverified');
+    expect(studyStatus(facts([failed('s', 'corrupt', { sopInstanceUID: 'lat' }), planted]), MODEL).kind).toBe('unverified');
+  });
+
+  it('ranks a verified current score, and counts the images with only an unverified result', () => {
+    const status = studyStatus(facts([scored('s', 0.3, { sopInstanceUID: 'a' }), unverified('s', 'planted', { sopInstanceUID: 'b' }), unverified('s', 'planted', { sopInstanceUID: 'a' })]), MODEL);
+    expect(status).toMatchObject({ kind: 'scored', probability: 0.3, unverifiedImages: 1 });
+  });
+
+  it('refuses an unverified record without its reason', () => {
+    expect(() => checkRecord(unverified('s', ''))).toThrow('an unverified triage result needs its reason');
+  });
+
   it('shows a study whose only current results are refusals as refused, with the reason, and never as a score', () => {
     expect(studyStatus(facts([refused('s', 'a LL view')]), MODEL)).toEqual({ kind: 'refused', code: 'non-frontal-view', reason: 'a LL view' });
     // The frontal view of the same study is scored: that score is the study's, the lateral adds nothing.
@@ -184,8 +218,9 @@ describe('studyStatus', () => {
 });
 
 describe('orderByRisk', () => {
-  it('puts scored studies first, highest score first, then failed, refused, stale, unanalyzed, not applicable', () => {
+  it('puts scored studies first, highest score first, then unverified, failed, refused, stale, unanalyzed, not applicable', () => {
     const entries = [
+      entry('unv', { kind: 'unverified', reason: 'decision contradicts score', conflict: false }),
       entry('ref', { kind: 'refused', code: 'for-processing', reason: 'a FOR PROCESSING image' }),
       entry('na', { kind: 'not-applicable', reason: 'CT' }),
       entry('un', { kind: 'unanalyzed' }),
@@ -195,8 +230,8 @@ describe('orderByRisk', () => {
       entry('high', score(0.95)),
       entry('mid', score(0.5)),
     ];
-    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'fail', 'ref', 'st', 'un', 'na']);
-    expect(GROUP_ORDER).toEqual(['scored', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable']);
+    expect(uids(orderByRisk(entries))).toEqual(['high', 'mid', 'low', 'unv', 'fail', 'ref', 'st', 'un', 'na']);
+    expect(GROUP_ORDER).toEqual(['scored', 'unverified', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable']);
   });
 
   it('keeps every study, and does not change its input', () => {

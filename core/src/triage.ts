@@ -29,6 +29,11 @@ export type ResultRecord = ImageIdentity &
   } & (
     | { readonly status: 'scored'; readonly probability: number }
     | { readonly status: 'failed'; readonly reason: string }
+    /**
+     * A ChestAid SR in the PACS that failed verification (dicomweb/verifyResult.ts), or verified
+     * SRs of the image that disagree (`conflict`): never a score, never ranked as one.
+     */
+    | { readonly status: 'unverified'; readonly reason: string; readonly conflict?: boolean }
     /** Not analyzed: the model card excludes the image (intendedUse.ts) or a later check refused it. */
     | { readonly status: 'refused'; readonly code: string; readonly reason: string }
   );
@@ -64,8 +69,8 @@ export function checkRecord<R extends ResultRecord>(record: R): R {
   if (record.status === 'scored' && !(record.probability >= 0 && record.probability <= 1)) {
     throw new Error(`a triage score must be a probability in [0, 1], got ${record.probability}`);
   }
-  if (record.status === 'failed' && !record.reason) {
-    throw new Error('a failed triage result needs its reason');
+  if ((record.status === 'failed' || record.status === 'unverified') && !record.reason) {
+    throw new Error(`${record.status === 'failed' ? 'a failed' : 'an unverified'} triage result needs its reason`);
   }
   if (record.status === 'refused' && !(record.reason && record.code)) {
     throw new Error('a triage result not analyzed needs its code and reason');
@@ -96,10 +101,14 @@ export type StudyStatus =
       readonly analyzedAt: number;
       /** Images of the study whose analysis failed under the current model. */
       readonly failedImages: number;
+      /** Other images of the study with only an unverified result or a conflict in the PACS. */
+      readonly unverifiedImages?: number;
     }
   | { readonly kind: 'failed'; readonly reason: string }
-  /** Every current result of the study is a refusal: no score, never ranked, the reason shown instead. */
-  | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
+  /** No verified score; a result in the PACS that failed verification, or verified ones that disagree. */
+  | { readonly kind: 'unverified'; readonly reason: string; readonly conflict: boolean }
+    /** Every current result of the study is a refusal: no score, never ranked, the reason shown instead. */
+    | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
   | { readonly kind: 'stale'; readonly scoredBy: ModelIdentity; readonly analyzedAt: number }
   | { readonly kind: 'unanalyzed' }
   | { readonly kind: 'not-applicable'; readonly reason: string };
@@ -107,13 +116,14 @@ export type StudyStatus =
 export type TriageGroup = StudyStatus['kind'];
 
 /**
- * The groups, top to bottom. Failures come straight after the scores: a person has to look at
- * them (Analyze all cannot fix a corrupt file), while stale and unanalyzed studies only wait for
- * a run. Studies the model card excludes (refused: a lateral view, a child outside its ages...)
- * follow: read without ChestAid, in the usual order, never ranked by a score they do not have.
- * Studies ChestAid does not read (no CR/DX image) close the list, still visible.
+ * The groups, top to bottom. Unverified results and failures come straight after the scores: a
+ * person has to look at them (an SR that fails verification may be planted, and verified results
+ * that disagree need a reader; Analyze all cannot fix a corrupt file). Studies the model card
+ * excludes (refused: a lateral view, a child outside its ages...) follow: read without ChestAid,
+ * in the usual order, never ranked by a score they do not have. Stale and unanalyzed studies only
+ * wait for a run. Studies ChestAid does not read (no CR/DX image) close the list, still visible.
  */
-export const GROUP_ORDER: readonly TriageGroup[] = ['scored', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable'];
+export const GROUP_ORDER: readonly TriageGroup[] = ['scored', 'unverified', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable'];
 
 export interface StudyFacts {
   /** Every stored result of the study, under any model. */
@@ -132,9 +142,9 @@ function compareStrings(a: string, b: string): number {
 
 /**
  * A study's status under `model`. A current score wins over everything (it is what the reader
- * needs: a frontal view's score beside its study's refused lateral); then a current failure; then a
- * current refusal; then a result from another model or calibration (stale, never
- * mixed in); then nothing.
+ * needs: a frontal view's score beside its study's refused lateral); then an unverified or
+ * conflicting SR under any model (never a score); then a current failure; then a current refusal;
+ * then a result from another model or calibration (stale, never mixed in); then nothing.
  */
 export function studyStatus({ records, applicable, notApplicableReason, problem }: StudyFacts, model: ModelIdentity): StudyStatus {
   const current = records.filter(record => isCurrent(record, model));
@@ -149,13 +159,27 @@ export function studyStatus({ records, applicable, notApplicableReason, problem 
     )[0];
     const scoredImages = new Set(scored.map(r => `${r.seriesInstanceUID}|${r.sopInstanceUID}`));
     const failedImages = current.filter(r => r.status === 'failed' && !scoredImages.has(`${r.seriesInstanceUID}|${r.sopInstanceUID}`)).length;
+    const unverifiedImages = new Set(
+      records
+        .filter(r => r.status === 'unverified' && !scoredImages.has(`${r.seriesInstanceUID}|${r.sopInstanceUID}`))
+        .map(r => `${r.seriesInstanceUID}|${r.sopInstanceUID}`),
+    ).size;
     return {
       kind: 'scored',
       probability: best.probability,
       image: { studyInstanceUID: best.studyInstanceUID, seriesInstanceUID: best.seriesInstanceUID, sopInstanceUID: best.sopInstanceUID },
       analyzedAt: best.analyzedAt,
       failedImages,
+      ...(unverifiedImages > 0 ? { unverifiedImages } : {}),
     };
+  }
+  // Under any model: an SR claiming other model bytes is as suspect as one with a wrong score.
+  const unverified = records.filter((r): r is Extract<ResultRecord, { status: 'unverified' }> => r.status === 'unverified');
+  if (unverified.length > 0) {
+    const conflicts = unverified.filter(r => r.conflict === true);
+    const shown = conflicts.length > 0 ? conflicts : unverified;
+    const reasons = [...new Set(shown.map(r => r.reason))];
+    return { kind: 'unverified', reason: reasons.join('; '), conflict: conflicts.length > 0 };
   }
   if (problem) {
     return problem.kind === 'failed' ? { kind: 'failed', reason: problem.reason } : { kind: 'not-applicable', reason: problem.reason };

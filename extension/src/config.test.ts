@@ -33,6 +33,15 @@ describe('the PACS configuration', () => {
 });
 
 describe('resolveConfig', () => {
+  it("refuses this browser's own calibration log when a PACS is configured, and reads the served one by default there", () => {
+    expect(() => resolveConfig({ pacsRoot: '/pacs/dicom-web', pacsDataSourceName: 'pacs', calibrationSource: 'browser' })).toThrow(
+      /^ChestAid calibrationSource "browser" cannot be used with a PACS \(pacsRoot "\/pacs\/dicom-web"\): .* Use "served" .* or "none"\.$/,
+    );
+    expect(resolveConfig({ pacsRoot: '/pacs/dicom-web', pacsDataSourceName: 'pacs' }).calibrationSource).toBe('served');
+    expect(resolveConfig({ pacsRoot: '/pacs/dicom-web', pacsDataSourceName: 'pacs', calibrationSource: 'none' }).calibrationSource).toBe('none');
+    expect(resolveConfig({ pacsRoot: null, calibrationSource: 'browser' }).calibrationSource).toBe('browser');
+  });
+
   it('reads the calibration log from this browser unless told otherwise, and refuses an unknown source', () => {
     expect(resolveConfig(undefined)).toMatchObject({ calibrationSource: 'browser', readerName: null });
     expect(resolveConfig({ calibrationSource: 'served', readerName: 'Dr Reader' })).toMatchObject({ calibrationSource: 'served', readerName: 'Dr Reader' });

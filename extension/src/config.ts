@@ -19,9 +19,12 @@ export interface ChestAidConfig {
    * Where the calibration audit log (site recalibrations, rollbacks) is read:
    *  - 'served': `<model dir>/calibration/` beside the manifest, written by the ChestAid CLI on the
    *    server and served read-only: the one log every viewer of a deployment shares;
-   *  - 'browser': this browser's IndexedDB, written by the admin page here (a demo, or a site
-   *    without a server-side write path: each browser then has its own log);
+   *  - 'browser': this browser's IndexedDB, written by the admin page here (a demo without a
+   *    PACS: each browser then has its own log). Refused when a PACS is configured: results in
+   *    the PACS are read by every viewer and the worker, so the calibration they are scored
+   *    under must be the one log they all read (the served one);
    *  - 'none': the manifest's own calibration only.
+   * Default: 'served' when a PACS is configured, else 'browser'.
    */
   readonly calibrationSource: CalibrationSource;
   /** The reader's name stored with their feedback; feedback says 'unknown' without one. */
@@ -41,7 +44,8 @@ export const DEFAULT_CONFIG: ChestAidConfig = {
 };
 
 export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined): ChestAidConfig {
-  const config = { ...DEFAULT_CONFIG, ...configuration };
+  const withPacs = configuration?.pacsRoot !== undefined && configuration.pacsRoot !== null;
+  const config = { ...DEFAULT_CONFIG, ...(withPacs ? { calibrationSource: 'served' as const } : {}), ...configuration };
   for (const key of ['pacsRoot', 'pacsDataSourceName'] as const) {
     const value: unknown = config[key];
     if (value !== null && (typeof value !== 'string' || value.trim() === '')) {
@@ -50,6 +54,13 @@ export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined
   }
   if (!CALIBRATION_SOURCES.includes(config.calibrationSource)) {
     throw new Error(`ChestAid calibrationSource must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(config.calibrationSource)}`);
+  }
+  if (config.calibrationSource === 'browser' && config.pacsRoot !== null) {
+    throw new Error(
+      `ChestAid calibrationSource "browser" cannot be used with a PACS (pacsRoot ${JSON.stringify(config.pacsRoot)}): ` +
+        "each browser would keep its own calibration log, and the PACS's results would be scored under calibrations no other " +
+        'reader nor the worker holds. Use "served" (the log the ChestAid CLI writes beside the model, the one every reader shares) or "none".',
+    );
   }
   return config;
 }

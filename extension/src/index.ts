@@ -33,7 +33,9 @@ const extension = {
 
   preRegistration({ servicesManager, extensionManager, configuration }: RegistrationArgs) {
     const config = resolveConfig(configuration);
-    const pacs = wirePacs({ config, baseUri: document.baseURI, extensionManager });
+    // The service registers in wireAnalysis, below: asked for lazily, at each PACS read.
+    const trust = () => servicesManager.services.chestAidService?.verifyContext() ?? null;
+    const pacs = wirePacs({ config, baseUri: document.baseURI, extensionManager, trust });
     // One result store for the panel and the worklist: a study scored by either opens scored in both.
     const results = browserResultStore();
     wireAnalysis({ servicesManager, config, archive: pacs.archive, feedbackSink: pacs.feedbackSink, results });

@@ -101,7 +101,8 @@ test('the score names its calibration version, and the reader records ground tru
   const [entry] = await readSiteStore('feedback');
   assert.equal(entry.sopInstanceUID, study.SOPInstanceUID);
   assert.equal(entry.modelSha256, manifest.onnx.sha256);
-  assert.equal(entry.calibrationVersion, '1');
+  // The calibration's identity: its version and the sha256 of what it stands for (issue 15).
+  assert.match(entry.calibrationVersion, /^1\+sha256:[0-9a-f]{64}$/);
   assert.equal(entry.label, 'pneumonia');
   assert.equal(entry.comment, 'consolidation, right lower zone');
   assert.equal(entry.reader, 'unknown');

@@ -1,7 +1,9 @@
-// The intended-use gate end to end, in Debian Chromium against the viewer `npm start` serves, with
-// the real demo model: three synthetic studies the model card excludes (a lateral view, a FOR
-// PROCESSING DX, an infant's study: scripts/make-demo-studies.mjs REFUSED_STUDIES, listed through
-// CHESTAID_EXTRA_STUDIES=refused) are
+// The intended-use gate and the input check end to end, in Debian Chromium against the viewer `npm
+// start` serves, with the real demo model: synthetic studies the model card excludes (a lateral
+// view, a FOR PROCESSING DX, an infant's study) and images that are no chest radiograph under the
+// tags of one (one per out-of-distribution class of the training report: CT, MR, hand, knee,
+// lateral, inverted and rotated chests, a photograph, noise, a pattern), all from
+// scripts/make-demo-studies.mjs REFUSED_STUDIES, listed through CHESTAID_EXTRA_STUDIES=refused, are
 //  - in the panel: "Not analyzed: <reason>" after Analyze, no score, no green "below threshold",
 //    no heatmap (the layer's controls and the viewport's layer absent), no Save to PACS;
 //  - on the triage page after "Analyze all": the reason in place of a score, in the group of
@@ -45,7 +47,7 @@ after(async () => {
   await viewer?.stop();
 });
 
-test('the study list holds the three studies the model card excludes', () => {
+test('the study list holds the studies the model card or the input check excludes', () => {
   for (const kase of cases) assert.ok(studies.some(s => s.StudyInstanceUID === kase.studyInstanceUID), `${kase.name} listed`);
 });
 

@@ -119,7 +119,7 @@ async function batchEnd(p = page, timeout = 300_000) {
 
 /** Checks the order of risk: groups in order, scores never rising, equal scores newest first. */
 function assertRiskOrder(rows) {
-  const groups = ['scored', 'failed', 'stale', 'unanalyzed', 'not-applicable'];
+  const groups = ['scored', 'unverified', 'failed', 'refused', 'stale', 'unanalyzed', 'not-applicable'];
   for (let i = 1; i < rows.length; i++) {
     const [a, b] = [rows[i - 1], rows[i]];
     const rank = groups.indexOf(b.group) - groups.indexOf(a.group);

@@ -20,7 +20,9 @@ const dicom = requireBuilt('@chestaid/core');
 const manifest = JSON.parse(readFileSync(new URL('../../models/chestaid-demo/manifest.json', import.meta.url), 'utf8'));
 const [first] = JSON.parse(readFileSync(new URL('../demo-studies/index.json', import.meta.url), 'utf8')).studies;
 const SHA = manifest.onnx.sha256;
-const VERSION = String(manifest.calibration.version);
+/** The calibration identity results carry (core withCalibrationIdentity), set before the tests. */
+let VERSION;
+let stamped;
 
 let pacs;
 let results;
@@ -32,16 +34,20 @@ before(async () => {
   pacs = await startOrthanc();
   await loadDemoStudies(pacs.client, demoStudyFiles().filter(file => file.includes('demo-studies')));
   const header = await pacs.client.retrieveInstanceMetadata(image.studyInstanceUID, image.seriesInstanceUID, image.sopInstanceUID);
-  results = new PacsResults({ client: pacs.client, codec: dicomCodec });
+  stamped = await dicom.withCalibrationIdentity(dicom.parseManifest(manifest));
+  VERSION = stamped.calibration.version;
+  const trust = { modelSha256: SHA, deviceUID: manifest.model.device_uid, calibrationOf: id => (id === VERSION ? stamped : null) };
+  results = new PacsResults({ client: pacs.client, codec: dicomCodec, trust: () => trust });
   const threshold = manifest.thresholds.clinical.value;
+  const score = dicom.calibrate(1.4, stamped.calibration);
   saved = await results.save({
     sourceHeader: header,
     source: { ...image, sopClassUID: header['00080016'].Value[0] },
     result: {
-      score: 0.8,
+      score,
       logit: 1.4,
       threshold,
-      decision: 0.8 >= threshold ? 'above' : 'below',
+      decision: score >= threshold ? 'above' : 'below',
       calibration: { method: manifest.calibration.selected, version: VERSION },
       model: { id: manifest.model.id, version: manifest.model.version, sha256: SHA, deviceUID: manifest.model.device_uid },
       observedAt: '2026-11-26T12:00:00.000Z',

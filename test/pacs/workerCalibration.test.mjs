@@ -65,10 +65,12 @@ const sigmoid = t => 1 / (1 + Math.exp(-t));
 
 /** Every result SR under `version` holds the score that version's calibration gives its logit. */
 function assertCalibratedUnder(results, version) {
-  const { calibrate, parseManifest } = requireBuilt('@chestaid/core');
+  const { calibrate, calibrationName, parseManifest } = requireBuilt('@chestaid/core');
   const base = parseManifest(manifestJson);
   for (const { content } of results) {
-    assert.equal(content.calibration.version, version);
+    // The SR names its calibration by identity: the version and the sha256 of what it stands for.
+    assert.equal(calibrationName(content.calibration.version), version);
+    assert.match(content.calibration.version, /\+sha256:[0-9a-f]{64}$/);
     if (version === 'site-1') {
       assert.equal(content.calibration.method, 'platt');
       assert.ok(Math.abs(content.score - sigmoid(PLATT.a * content.logit + PLATT.b)) <= 1e-6, `score ${content.score} for logit ${content.logit}`);
@@ -140,7 +142,7 @@ describe('a recalibration while the worker runs', () => {
       const mark = worker.events.length;
       await acceptOverlay(dir);
       const changed = await worker.waitFor(e => e.event === 'calibration-changed', 30_000, mark);
-      assert.equal(changed.to, 'site-1');
+      assert.equal(requireBuilt('@chestaid/core').calibrationName(changed.to), 'site-1');
       const rescored = await worker.waitFor(e => e.event === 'pass' && e.scored > 0, 120_000, worker.events.indexOf(changed));
       const images = await radiographs(demo.pacs.client);
       assert.equal(rescored.scored, images.length);
@@ -151,8 +153,9 @@ describe('a recalibration while the worker runs', () => {
 
     const images = await radiographs(demo.pacs.client);
     const results = await resultSrs(demo.pacs.client);
-    const base = results.filter(r => r.content.calibration.version === manifestJson.calibration.version);
-    const site = results.filter(r => r.content.calibration.version === 'site-1');
+    const { calibrationName } = requireBuilt('@chestaid/core');
+    const base = results.filter(r => calibrationName(r.content.calibration.version) === manifestJson.calibration.version);
+    const site = results.filter(r => calibrationName(r.content.calibration.version) === 'site-1');
     assert.equal(base.length, images.length);
     assert.equal(site.length, images.length);
     assert.equal(results.length, 2 * images.length);

@@ -78,10 +78,20 @@ export function startWorker(args, { env = {} } = {}) {
       const found = events.slice(since).find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const waiter = { predicate, resolve, since };
+        // A met waiter's timer is cleared: left running, it would later remove whichever waiter
+        // is last (indexOf -1 splices the end), and that later wait would never be met.
+        const waiter = {
+          predicate,
+          resolve: event => {
+            clearTimeout(timer);
+            resolve(event);
+          },
+          since,
+        };
         waiters.push(waiter);
         const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(waiter), 1);
+          const at = waiters.indexOf(waiter);
+          if (at >= 0) waiters.splice(at, 1);
           reject(new Error(`no such worker event in ${timeoutMs} ms; last events: ${events.slice(-5).map(e => JSON.stringify(e)).join('\n')}\n${stderr.join('')}`));
         }, timeoutMs);
         exited.then(() => {

@@ -1,7 +1,9 @@
 // The triage worker against a real Orthanc holding images the model card excludes (a lateral
-// view, a FOR PROCESSING DX, an infant's study; scripts/make-demo-studies.mjs REFUSED_STUDIES)
-// beside a frontal demo radiograph: each excluded image is recorded as not analyzed with the
-// gate's reason (log and state file), gets no SR and no heatmap, is not a failure (exit code 0,
+// view, a FOR PROCESSING DX, an infant's study) or that are no chest radiograph under the tags of
+// one (each out-of-distribution class of the training report; scripts/make-demo-studies.mjs
+// REFUSED_STUDIES)
+// beside a frontal demo radiograph: each is recorded as not analyzed with the gate's or the input
+// check's reason (log and state file), gets no SR and no heatmap, is not a failure (exit code 0,
 // nothing dead-lettered), and is not fetched or refused again on the next pass; the frontal one
 // is scored as usual.
 import assert from 'node:assert/strict';

@@ -12,8 +12,9 @@ alone.
 Method (probabilistic PCA on a small descriptor, Tipping and Bishop 1999):
 
 1. descriptor: the image area-averaged to GRID x GRID (each cell the mean of a 224/GRID square),
-   its grey-level histogram in HIST_BINS equal bins of [0, 1] (fractions), and one left-right
-   asymmetry value, the mean |g - mirror(g)| over the grid. D = GRID**2 + HIST_BINS + 1 values.
+   standardised by the grid's own mean and standard deviation (version 2: the layout, whatever the
+   exposure or contrast), its grey-level histogram in HIST_BINS equal bins of [0, 1] (fractions), and one left-right
+   asymmetry value, the mean |g - mirror(g)| over the standardised grid. D = GRID**2 + HIST_BINS + 1 values.
 2. each value standardised by the training split's mean and standard deviation (the standard
    deviation floored at a fraction of the median one, so a value that never varies in training
    cannot make the score divide by zero).
@@ -22,6 +23,9 @@ Method (probabilistic PCA on a small descriptor, Tipping and Bishop 1999):
    sigma2 the mean variance of the discarded components: the Mahalanobis distance inside the
    principal subspace plus the normalised reconstruction residual, i.e. PPCA's negative
    log-likelihood up to constants, divided by D so that a typical training image scores about 1.
+   Version 2 fits on each training image and AUGMENT_COPIES acquisition variants of it (exposure,
+   tone curve, window, blur, noise, pose; see acquisition_variant) and sets the threshold on the
+   held-out images with their variants, so that another site's exposure is not "out of distribution".
 4. threshold: the smallest score that keeps at least TARGET_KEPT of the in-distribution held-out
    images (calib and val_report pooled, never used to fit); an image scoring above it is "outside
    what this model was trained on". The kept rate on test and the caught rate of each class of
@@ -44,7 +48,7 @@ import numpy as np
 from . import data, ood_set, preprocess
 
 METHOD = "ppca-descriptor"
-VERSION = "1"
+VERSION = "2"
 GRID = 16
 HIST_BINS = 16
 N_COMPONENTS = 16
@@ -55,9 +59,29 @@ N_COMPONENTS = 16
 TARGET_KEPT = 0.99
 KEPT_FLOOR = 0.97
 SCALE_FLOOR = 0.05  # of the median standard deviation
+GRID_SD_FLOOR = 1e-6  # a constant image's grid stays all zeros instead of dividing by zero
 FIT_SPLIT = "train"
 THRESHOLD_SPLITS = ("calib", "val_report")
 REPORT_TITLE = "Input check (out of distribution)"
+# Acquisition variation (version 2). Version 1 was fitted on the training images as generated, all
+# with one exposure and tone curve, so an image from a site that exposes or processes differently
+# scored as if it were another kind of image (the recalibration tests' darkened cohort, a grey gain of
+# 0.6, scored 3.0-5.1 against a threshold of 2.52, while CT scored 16 and a lateral view 25). The fit
+# and the threshold now see each image also as another site could have acquired it: a generic
+# range, set without looking at the shifted cohort or the out-of-distribution set (which are only
+# measured), of one photographic stop of exposure either way, a tone curve (gamma 2/3 to 3/2), a
+# window/level change, a little blur and noise, and a small pose change (within the few degrees and
+# per cent a frontal positioning varies). A lateral view, CT, MR, a photo or an inverted or turned
+# chest is none of these.
+AUGMENT_COPIES = 2  # acquisition variants of each fit / threshold image, besides the image itself
+AUGMENT_SEED = 1503
+EXPOSURE_STOPS = 1.0  # grey gain 2**U(-1, 1), clipped to [0, 1]
+GAMMA_RANGE = (2 / 3, 3 / 2)  # log-uniform
+LEVEL_SHIFT = 0.08  # window centre moved by U(-0.08, 0.08)
+WIDTH_RANGE = (0.8, 1.25)  # window width multiplied by a log-uniform factor
+BLUR_SIGMA = 1.0  # Gaussian blur of U(0, 1) pixels at the model's input size
+NOISE_SD = 0.02  # Gaussian noise of U(0, 0.02) grey levels
+POSE = {"degrees": 4.0, "shift": 0.04, "scale": (0.95, 1.05)}
 
 
 def grid_for(size: int, wanted: int = GRID) -> int:
@@ -84,10 +108,49 @@ def descriptor(image: np.ndarray, grid: int = GRID, hist_bins: int = HIST_BINS) 
         raise ValueError(f"grey values must lie in [0, 1], got [{lo}, {hi}]")
     cell = size // grid
     g = x.reshape(grid, cell, grid, cell).mean(axis=(1, 3))
+    # The layout, not the exposure (version 2): the grid standardised by its own mean and standard
+    # deviation, so a darker, brighter or lower-contrast chest keeps its pattern while a flat image
+    # (constant, or fine noise the area average flattens) shows none or a random one.
+    g = (g - g.mean()) / max(float(g.std()), GRID_SD_FLOOR)
     bins = np.clip(np.floor(x * hist_bins), 0, hist_bins - 1).astype(np.int64)
     hist = np.bincount(bins.ravel(), minlength=hist_bins) / x.size
     asym = np.abs(g - g[:, ::-1]).mean()
     return np.concatenate([g.ravel(), hist, [asym]])
+
+
+def acquisition_variant(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`image` (the resized grey image, [0, 1]) as a site with another exposure, tone curve, window,
+    sharpness, noise and positioning could have produced it (the ranges above). float32, [0, 1]."""
+    from scipy import ndimage
+
+    x = np.asarray(image, dtype=np.float64)
+    side = x.shape[0]
+    # pose: a small rotation, shift and zoom about the centre, edges continued
+    a = math.radians(rng.uniform(-POSE["degrees"], POSE["degrees"]))
+    zoom = rng.uniform(*POSE["scale"])
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) / zoom
+    centre = np.array([(side - 1) / 2, (side - 1) / 2])
+    offset = centre - rot @ centre + rng.uniform(-POSE["shift"], POSE["shift"], 2) * side
+    x = ndimage.affine_transform(x, rot, offset=offset, order=1, mode="nearest")
+    # exposure, then the processing's tone curve and window
+    x = np.clip(x * 2.0 ** rng.uniform(-EXPOSURE_STOPS, EXPOSURE_STOPS), 0, 1)
+    x = x ** math.exp(rng.uniform(math.log(GAMMA_RANGE[0]), math.log(GAMMA_RANGE[1])))
+    width = math.exp(rng.uniform(math.log(WIDTH_RANGE[0]), math.log(WIDTH_RANGE[1])))
+    x = np.clip((x - 0.5 - rng.uniform(-LEVEL_SHIFT, LEVEL_SHIFT)) / width + 0.5, 0, 1)
+    # detector sharpness and noise
+    x = ndimage.gaussian_filter(x, rng.uniform(0, BLUR_SIGMA), mode="nearest")
+    x = x + rng.normal(0, rng.uniform(0, NOISE_SD), x.shape)
+    return np.clip(x, 0, 1).astype(np.float32)
+
+
+def with_variants(images: Sequence[np.ndarray], copies: int = AUGMENT_COPIES, seed: int = AUGMENT_SEED) -> list[np.ndarray]:
+    """Each image followed by `copies` acquisition variants of it (deterministic for the seed)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for im in images:
+        out.append(np.asarray(im, dtype=np.float32))
+        out += [acquisition_variant(im, rng) for _ in range(copies)]
+    return out
 
 
 def encode_f32(a: np.ndarray) -> dict:
@@ -109,6 +172,9 @@ class InputCheck:
     """The scoring half: built from the manifest section, as the viewer builds it."""
 
     def __init__(self, section: dict):
+        if section.get("version") != VERSION:
+            raise ValueError(f"input_check version {section.get('version')!r} is not the one this code computes "
+                             f"({VERSION}); its scores would mean something else")
         d = section["descriptor"]
         self.grid, self.hist_bins = int(d["grid"]), int(d["histogram_bins"])
         self.image_size = d.get("image_size")
@@ -169,7 +235,8 @@ def fit(train_images: Sequence[np.ndarray], n_components: int = N_COMPONENTS, gr
             "grid": grid,
             "histogram_bins": hist_bins,
             "definition": f"[mean of each {side // grid}x{side // grid} cell of a "
-                          f"{grid}x{grid} grid, row-major; fraction of pixels in each of {hist_bins} equal bins of "
+                          f"{grid}x{grid} grid, row-major, standardised by the grid's own mean and (population) "
+                          f"standard deviation floored at {GRID_SD_FLOOR:g}; fraction of pixels in each of {hist_bins} equal bins of "
                           "[0, 1] (bin floor(v * bins), the last bin closed); mean |g - g mirrored left-right| "
                           "over the grid]",
         },
@@ -334,12 +401,31 @@ def measure(root: Path, splits: dict, cache=None, size: int = preprocess.INPUT_S
             n_components: int = N_COMPONENTS) -> tuple[dict, dict]:
     """Fit on train, set the threshold on calib + val_report, measure on test and the OOD set, all
     at the model's input size (the image the viewer's check reads)."""
-    train = resized_images(root, splits[FIT_SPLIT], cache, size)
+    train = with_variants(resized_images(root, splits[FIT_SPLIT], cache, size), seed=AUGMENT_SEED)
     section = fit(train, min(n_components, len(train) - 2))
-    held = [im for s in THRESHOLD_SPLITS for im in resized_images(root, splits[s], cache, size)]
+    section["n_fit"] = len(splits[FIT_SPLIT])
+    section["augmentation"] = augmentation_settings()
+    held = with_variants([im for s in THRESHOLD_SPLITS for im in resized_images(root, splits[s], cache, size)],
+                         seed=AUGMENT_SEED + 1)
+    test = resized_images(root, splits["test"], cache, size)
+    # The test split as generated (the promise) and one acquisition variant of each test image,
+    # drawn with a seed neither the fit nor the threshold used.
+    rng = np.random.default_rng(AUGMENT_SEED + 2)
     classes = ood_set.available_classes()
-    return complete(section, held, {"test": resized_images(root, splits["test"], cache, size)},
+    return complete(section, held, {"test": test, TEST_VARIANTS: [acquisition_variant(im, rng) for im in test]},
                     ood_images(classes, size), ood_note=ood_note(classes))
+
+
+TEST_VARIANTS = "test_acquisition_variants"
+
+
+def augmentation_settings() -> dict:
+    return {"copies": AUGMENT_COPIES, "seed": AUGMENT_SEED, "exposure_stops": EXPOSURE_STOPS,
+            "gamma": list(GAMMA_RANGE), "level_shift": LEVEL_SHIFT, "width": list(WIDTH_RANGE),
+            "blur_sigma_px": BLUR_SIGMA, "noise_sd": NOISE_SD, "pose": {**POSE, "scale": list(POSE["scale"])},
+            "note": f"the fit ({FIT_SPLIT}) and the threshold ({'+'.join(THRESHOLD_SPLITS)}) images each with "
+                    f"{AUGMENT_COPIES} acquisition variants (input_check.acquisition_variant); n_fit counts the "
+                    "images before augmentation"}
 
 
 def kept_warning(section: dict) -> str | None:
@@ -370,7 +456,10 @@ def write_fixture(man: dict, studies_dir: Path, path: Path = FIXTURE, n_chest: i
     index = json.loads((Path(studies_dir) / "index.json").read_text())
     chests = [(f"chest-{i + 1}", "in_distribution", Path(studies_dir) / s["file"]) for i, s in
               enumerate(index["studies"][:n_chest])]
-    sources = [(f"ood-{k}", k, v[0]) for k, v in ood.items()] + chests
+    # The first chest also darkened as the recalibration tests' cohort is (grey levels x0.6): kept.
+    darkened = ("chest-1-darkened", "in_distribution",
+                dicom.stored_to_unit_float(pydicom.dcmread(chests[0][2])) * np.float32(0.6)) if chests else None
+    sources = [(f"ood-{k}", k, v[0]) for k, v in ood.items()] + chests + ([darkened] if darkened else [])
     for name, klass, src in sources:
         unit = dicom.stored_to_unit_float(pydicom.dcmread(src)) if isinstance(src, Path) else np.asarray(src, np.float32)
         u8 = np.floor(preprocess.resize(np.ascontiguousarray(unit, dtype=np.float32), size) * 255.0 + 0.5).astype(np.uint8)

@@ -22,7 +22,15 @@ def test_descriptor_averages_cells_counts_the_histogram_and_measures_asymmetry()
     image = np.zeros((8, 8), np.float32)
     image[:, :4], image[:, 4:] = 0.25, 0.75
     d = ic.descriptor(image, grid=2, hist_bins=4)
-    assert d.tolist() == [0.25, 0.75, 0.25, 0.75, 0, 0.5, 0, 0.5, 0.5]
+    # the grid [0.25, 0.75; 0.25, 0.75] standardised by its own mean 0.5 and deviation 0.25
+    assert d.tolist() == [-1, 1, -1, 1, 0, 0.5, 0, 0.5, 2]
+
+
+def test_the_descriptor_reads_the_layout_whatever_the_exposure_and_a_constant_image_as_none():
+    r, c = np.mgrid[0:8, 0:8]
+    bright = (0.1 + 0.05 * r + 0.05 * c).astype(np.float64)
+    np.testing.assert_allclose(ic.descriptor(0.5 * bright, 2, 4)[:4], ic.descriptor(bright, 2, 4)[:4], atol=1e-12)
+    assert ic.descriptor(np.full((8, 8), 0.4), 2, 4)[:4].tolist() == [0, 0, 0, 0]
 
 
 def test_descriptor_puts_one_in_the_last_bin_and_does_not_modify_the_image():
@@ -198,3 +206,57 @@ def test_a_check_fitted_at_one_size_refuses_another():
     check.score(images[0])
     with pytest.raises(ValueError, match="fitted on 64 x 64"):
         check.score(_toy_images(1, 16)[0])
+
+
+# --- acquisition variation (version 2) --------------------------------------------------------------
+
+def test_an_acquisition_variant_is_a_grey_image_of_the_same_size_and_deterministic_for_a_seed():
+    image = _toy_images(1, 17)[0]
+    a = ic.acquisition_variant(image, np.random.default_rng(1))
+    b = ic.acquisition_variant(image, np.random.default_rng(1))
+    assert a.dtype == np.float32 and a.shape == image.shape and a.min() >= 0 and a.max() <= 1
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, image)
+    variants = ic.with_variants([image, image], copies=2, seed=3)
+    assert len(variants) == 6 and np.array_equal(variants[0], image) and np.array_equal(variants[3], image)
+
+
+def _shifted_chests(tone, n=10, seed=31337):
+    """New synthetic chests (a seed neither the demo data nor the recalibration cohort uses) at the
+    model's input size after a tone change `tone` of their 8-bit grey levels."""
+    from chestaid_train import preprocess
+    from chestaid_train.synthetic import render_case
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        u8 = render_case(rng, i % 2).image.astype(np.float64)
+        out.append(preprocess.resize(np.ascontiguousarray(tone(u8 / 255.0), dtype=np.float32), 224))
+    return out
+
+
+@pytest.mark.parametrize("name, tone", [
+    # the recalibration tests' cohort: grey levels x0.6, stored as 8 bits (make_shifted_cohort.py)
+    ("darkened x0.6", lambda x: np.floor(x * 255 * 0.6 + 0.5) / 255),
+    ("one stop under", lambda x: x * 0.5),
+    ("brighter, clipped", lambda x: np.clip(x * 1.5, 0, 1)),
+    ("gamma 1.4", lambda x: x ** 1.4),
+    ("gamma 0.7", lambda x: x ** 0.7),
+])
+def test_the_demo_check_keeps_frontal_chests_whose_exposure_or_tone_differs(demo_manifest, name, tone):
+    check = ic.InputCheck(demo_manifest["input_check"])
+    scores = [check.score(im) for im in _shifted_chests(tone)]
+    assert max(scores) <= check.threshold, f"{name}: scores {np.round(scores, 2)} > {check.threshold:.3f}"
+
+
+def test_the_demo_check_still_refuses_those_chests_inverted_or_turned(demo_manifest):
+    check = ic.InputCheck(demo_manifest["input_check"])
+    darker = _shifted_chests(lambda x: x * 0.6, n=6)
+    assert all(not check.check(1 - im)["in_distribution"] for im in darker)
+    assert all(not check.check(np.ascontiguousarray(np.rot90(im)))["in_distribution"] for im in darker)
+
+
+def test_the_demo_manifest_records_the_augmentation_and_keeps_acquisition_variants_of_test(demo_manifest):
+    section = demo_manifest["input_check"]
+    assert section["version"] == ic.VERSION and section["augmentation"] == ic.augmentation_settings()
+    assert section["evaluation"]["kept"][ic.TEST_VARIANTS]["rate"] >= ic.KEPT_FLOOR

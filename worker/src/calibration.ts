@@ -22,7 +22,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
 import { FileSiteCalibrationStore, LOG_FILE, OVERLAY_DIR } from '@chestaid/core/node';
-import { SiteCalibrationLog, CorruptLogError, EMPTY_HEAD, TornLogError, type LogHead, type Manifest, type TrustedHead, type TrustedHeadMemory, UntrustedLogError } from '@chestaid/core';
+import { SiteCalibrationLog, CorruptLogError, EMPTY_HEAD, TornLogError, type LogHead, type Manifest, type TrustedHead, type TrustedHeadMemory, UntrustedLogError, withCalibrationIdentity } from '@chestaid/core';
 import type { WorkerState } from './state';
 
 /** The calibration log cannot be used: missing, truncated, rewound, torn or corrupt, an overlay changed or invalid. */
@@ -40,7 +40,10 @@ export class CalibrationError extends Error {
 }
 
 export interface CalibrationState {
-  /** The manifest with the active calibration applied (the base manifest when the log is empty). */
+  /**
+   * The manifest with the active calibration applied (the base manifest when the log is empty),
+   * its calibration.version the calibration's identity (core withCalibrationIdentity).
+   */
   readonly manifest: Manifest;
   readonly version: string;
   readonly head: LogHead;
@@ -102,6 +105,8 @@ export class WatchedCalibration {
   static async open(options: WatchedCalibrationOptions): Promise<WatchedCalibration> {
     const watched = new WatchedCalibration(options);
     await watched.reload();
+    // Results carry the calibration's identity (name + sha256), not its bare version.
+    watched.current = { ...watched.current, manifest: await withCalibrationIdentity(watched.current.manifest) };
     return watched;
   }
 
@@ -142,7 +147,7 @@ export class WatchedCalibration {
       try {
         const { manifest, history } = await this.versions.manifestOf();
         this.current = {
-          manifest,
+          manifest: await withCalibrationIdentity(manifest),
           version: history.active,
           head: history.head,
           source: history.active === this.base.calibration.version ? 'manifest' : 'site',

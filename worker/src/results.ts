@@ -34,11 +34,12 @@ export interface Outputs {
   readonly map: BuiltObject;
 }
 
-export async function buildOutputs(image: Part10Image, analysis: Analysis, model: ModelFacts, observedAt: Date): Promise<Outputs> {
+/** `revision`: which of the key's UID sets to write under (resultUids; above 0 when an unverified SR holds the usual ones). */
+export async function buildOutputs(image: Part10Image, analysis: Analysis, model: ModelFacts, observedAt: Date, revision = 0): Promise<Outputs> {
   const { manifest } = model;
   // The version the probability was computed under (core/analysis.ts), which keys the result.
   const key: ResultKey = { sopInstanceUID: image.sopInstanceUID, modelSha256: model.sha256, calibrationVersion: analysis.calibrationVersion };
-  const uids = await resultUids(image.studyInstanceUID, key);
+  const uids = await resultUids(image.studyInstanceUID, key, revision);
   const deviceUID = manifest.model.device_uid;
   if (!deviceUID) throw new Error(`the manifest of ${manifest.model.id} has no model.device_uid, which the SR's Contributing Equipment needs`);
   const modelIdentity = { id: manifest.model.id, version: manifest.model.version, sha256: model.sha256, deviceUID };

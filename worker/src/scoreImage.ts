@@ -69,6 +69,7 @@ export class ImageScorer {
     key: string,
     model: ModelFacts,
     tally: Pick<PassTally, 'scored' | 'failed' | 'refused' | 'timings'>,
+    revision = 0,
   ): Promise<'stored' | 'refused' | 'retry' | 'dead'> {
     const { link, failures, state, counts, logger, now } = this.deps;
     const { studyUID, seriesUID, sopUID } = image;
@@ -95,7 +96,7 @@ export class ImageScorer {
         ms: { fetch: ms(fetched - started), decode: ms(decoded - fetched), preprocess: ms(scoredAt - decoded - infer), infer: ms(infer) },
       });
       stage = 'write';
-      const outputs = await buildOutputs(part10, analysis, model, now());
+      const outputs = await buildOutputs(part10, analysis, model, now(), revision);
       await storeOutputs(link, outputs, studyUID);
       const written = performance.now();
       counts.stored++;

@@ -42,6 +42,7 @@ async function viewerSave(calibrationVersion: string) {
       },
     },
     codec: dicomCodec,
+    trust: () => null,
   });
   const a = analysis(calibrationVersion);
   await results.save({

@@ -3,12 +3,16 @@ import { resolve } from 'node:path';
 
 import {
   buildResultSr,
+  calibrate,
   type Classifier,
   HEATMAP_SERIES_DESCRIPTION,
   PacsUnreachable,
   parseManifest,
   RESULT_SR_SERIES_DESCRIPTION,
+  readResultSr,
+  resultUids,
   StowError,
+  withCalibrationIdentity,
 } from '@chestaid/core';
 import { dcmjs } from './dcmjs';
 import type { Logger, LogFields } from './log';
@@ -58,25 +62,87 @@ describe('TriageWorker', () => {
     expect(pacs.calls).toEqual(['searchStudies']);
   });
 
-  it('skips an image whose result another writer already stored, with other UIDs', async () => {
-    const { pacs, logger, worker } = setUp();
+  /** The SR ChestAid writes for the demo image (logit 2) under `uids`, with `change` applied: planted when it changes anything. */
+  async function resultSr(pacs: FakePacs, change: Partial<Parameters<typeof buildResultSr>[0]> = {}, revision = 0) {
+    const stamped = await withCalibrationIdentity(manifest);
     const source = pacs.instances[0];
-    const other = buildResultSr({
+    const score = calibrate(2, stamped.calibration);
+    const threshold = stamped.thresholds.clinical.value;
+    const key = { sopInstanceUID: source.sop, modelSha256: SHA, calibrationVersion: stamped.calibration.version };
+    const uids = await resultUids(source.study, key, revision);
+    return buildResultSr({
       source: source.bytes,
-      score: 0.9,
+      score,
       logit: 2,
-      threshold: manifest.thresholds.clinical.value,
-      decision: 0.9 >= manifest.thresholds.clinical.value ? 'above' : 'below',
-      calibration: { method: 'isotonic', version: manifest.calibration.version },
+      threshold,
+      decision: score >= threshold ? 'above' : 'below',
+      calibration: { method: stamped.calibration.selected, version: stamped.calibration.version },
       model: { id: manifest.model.id, version: manifest.model.version, sha256: SHA, deviceUID: manifest.model.device_uid! },
-      observedAt: new Date().toISOString(),
+      observedAt: '2026-11-26T10:00:00.000Z',
       trainedOnSyntheticData: true,
+      seriesInstanceUID: uids.srSeries,
+      sopInstanceUID: uids.srInstance,
+      ...change,
     });
-    pacs.add(other.part10);
+  }
+
+  /** The SRs in the PACS that verify as the worker's own result for the demo image. */
+  const results = (pacs: FakePacs) => pacs.instances.filter(i => i.description === RESULT_SR_SERIES_DESCRIPTION).map(i => ({ sop: i.sop, content: readResultSr(i.bytes) }));
+
+  it('skips an image whose true result another writer already stored (another worker, a viewer)', async () => {
+    const { pacs, logger, worker } = setUp();
+    pacs.add((await resultSr(pacs)).part10);
     const pass = await worker.runPass();
     expect(pass.scored).toBe(0);
     expect(pacs.calls).not.toContain('store');
     expect(named(logger, 'skipped')[0].reason).toMatch(/already in the PACS/);
+  });
+
+  it.each([
+    ['an earlier date and a contradicting score', { score: 0.01, decision: 'below' as const, observedAt: '1900-01-01T00:00:00.000Z' }, /^score 0\.01 is not calibration 1 of its logit 2/],
+    ['a foreign SOP Instance UID', { sopInstanceUID: '1.2.826.0.1.3680043.8.498.1', seriesInstanceUID: '1.2.826.0.1.3680043.8.498.2' }, /SOP Instance UID 1\.2\.826\.0\.1\.3680043\.8\.498\.1 is not one ChestAid derives/],
+    ['another device', { model: { id: manifest.model.id, version: manifest.model.version, sha256: SHA, deviceUID: '2.25.42' } }, /^device UID 2\.25\.42 is not this model's/],
+    ['other model bytes', { model: { id: manifest.model.id, version: manifest.model.version, sha256: 'b'.repeat(64), deviceUID: manifest.model.device_uid! } }, /^made by model sha256 bbbbbbbbbbbb…/],
+    ['a bare calibration version', { calibration: { method: manifest.calibration.selected, version: '1' } }, /^calibration "1" is not one this site holds$/],
+  ])('writes its true result when the only SR of the image is planted with %s, and logs why that one is unverified', async (_what, change, reason) => {
+    const { pacs, logger, worker } = setUp();
+    // Under the derived UIDs unless the plant names its own: then the worker takes the next revision.
+    pacs.add((await resultSr(pacs, change)).part10);
+    expect((await worker.runPass()).scored).toBe(1);
+    expect(named(logger, 'unverified-result')[0].reason).toMatch(reason);
+    const truth = await resultSr(pacs, {}, 'sopInstanceUID' in change ? 0 : 1);
+    const written = results(pacs).find(r => r.sop === truth.sopInstanceUID);
+    expect(written?.content.score).toBe(readResultSr(truth.part10).score);
+    // The next pass finds its own result verified and writes nothing.
+    pacs.calls.length = 0;
+    expect((await worker.runPass()).scored).toBe(0);
+    expect(pacs.calls).not.toContain('store');
+  });
+
+  it('counts the UIDs of an SR planted under the derived series with another description as taken', async () => {
+    const { pacs, worker } = setUp();
+    const planted = await resultSr(pacs, { score: 0.01, decision: 'below' });
+    pacs.add(planted.part10);
+    // The series' description is the first instance's: the planted one hides ChestAid's series.
+    (pacs.instances[1] as { description: string }).description = 'Something else';
+    expect((await worker.runPass()).scored).toBe(1);
+    const revised = await resultSr(pacs, {}, 1);
+    expect(pacs.instances.some(i => i.sop === revised.sopInstanceUID)).toBe(true);
+    expect((await worker.runPass()).scored).toBe(0);
+  });
+
+  it('writes under the next revision of the UIDs when a planted SR occupies the derived one (the PACS keeps the first instance)', async () => {
+    const { pacs, logger, worker } = setUp();
+    const planted = await resultSr(pacs, { score: 0.01, decision: 'below', observedAt: '1900-01-01T00:00:00.000Z' });
+    pacs.add(planted.part10);
+    expect((await worker.runPass()).scored).toBe(1);
+    expect(named(logger, 'rewrite')[0]).toMatchObject({ revision: 1 });
+    const revised = await resultSr(pacs, {}, 1);
+    expect(results(pacs).map(r => r.sop).sort()).toEqual([planted.sopInstanceUID, revised.sopInstanceUID].sort());
+    expect(results(pacs).find(r => r.sop === planted.sopInstanceUID)?.content.score).toBe(0.01);
+    pacs.calls.length = 0;
+    expect((await worker.runPass()).scored).toBe(0);
+    expect(pacs.calls).not.toContain('store');
   });
 
   it('ends the pass without charging the image when the PACS does not answer, and scores it once it does', async () => {

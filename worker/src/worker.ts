@@ -17,7 +17,7 @@
  * rollback to a version the images were already scored under finds those results and writes
  * nothing. The check runs between passes only: one pass is under one version.
  */
-import { type DicomJson, type Manifest, messageOf } from '@chestaid/core';
+import { type DicomJson, freeRevision, isCalibrationIdentity, type Manifest, messageOf, RESULT_REVISIONS, type VerifyContext, withCalibrationIdentity } from '@chestaid/core';
 import { TAG, value } from './dicomJson';
 import { existingResults } from './existingResults';
 import { errorKind, FailureLedger } from './failures';
@@ -148,6 +148,7 @@ export class TriageWorker {
     // Before anything else: a log that no longer verifies throws here, and nothing is scored.
     const changed = await this.calibration?.check();
     if (changed) this.useCalibration(changed.manifest);
+    await this.useIdentity();
     this.counts.polls++;
     this.lastPollAt = this.now();
     const finish = (completed: boolean): PassResult => {
@@ -205,6 +206,27 @@ export class TriageWorker {
     return result;
   }
 
+  /**
+   * Results carry the calibration's identity (name + sha256), not its bare version: stamped on the
+   * manifest in use once, before the pass that first uses it.
+   */
+  private async useIdentity(): Promise<void> {
+    if (isCalibrationIdentity(this.model.manifest.calibration.version)) return;
+    const manifest = await withCalibrationIdentity(this.model.manifest);
+    this.model = { ...this.model, manifest };
+    this.modelKey = `${this.model.sha256}|${manifest.calibration.version}`;
+  }
+
+  /** What this worker verifies the PACS's SRs against: its model bytes, device and active calibration. */
+  private verifyContext(): VerifyContext {
+    const { manifest } = this.model;
+    return {
+      modelSha256: this.model.sha256,
+      deviceUID: manifest.model.device_uid ?? '',
+      calibrationOf: identity => (identity === manifest.calibration.version ? manifest : null),
+    };
+  }
+
   private useCalibration(manifest: Manifest): void {
     const from = this.calibrationVersion;
     this.model = { ...this.model, manifest };
@@ -237,7 +259,7 @@ export class TriageWorker {
     }
 
     const series = await this.link.ask(pacs => pacs.searchSeries(studyUID, { includefield: SERIES_FIELDS }));
-    const done = await existingResults(this.link, this.logger, studyUID, series);
+    const { done, occupied } = await existingResults(this.link, this.logger, studyUID, series, this.verifyContext());
     let complete = true;
     let wrote = false;
     for (const s of series) {
@@ -272,7 +294,21 @@ export class TriageWorker {
           this.logger.log('info', 'skipped', { study: studyUID, sop: sopUID, reason: `dead-lettered after ${dead.attempts} attempt(s): ${dead.lastError}` });
           continue;
         }
-        const outcome = await this.scorer.score({ studyUID, seriesUID, sopUID }, text, this.model, tally);
+        // Only unverified SRs (or none) for this key: the first UIDs none of them occupies.
+        const revision = await freeRevision(studyUID, key, occupied);
+        if (revision === null) {
+          this.counts.failed++;
+          tally.failed++;
+          complete = false;
+          this.logger.log('error', 'no-free-uid', {
+            study: studyUID,
+            sop: sopUID,
+            reason: `all ${RESULT_REVISIONS} UIDs this result can be written under are held by SRs that fail verification; the PACS needs a person's attention`,
+          });
+          continue;
+        }
+        if (revision > 0) this.logger.log('warn', 'rewrite', { study: studyUID, sop: sopUID, revision, reason: 'an SR that fails verification occupies the usual UIDs' });
+        const outcome = await this.scorer.score({ studyUID, seriesUID, sopUID }, text, this.model, tally, revision);
         if (outcome === 'stored') wrote = true;
         else if (outcome === 'retry') complete = false;
       }

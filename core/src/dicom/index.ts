@@ -52,4 +52,4 @@ export {
   DEFAULT_ATTENTION_LEVELS,
   type HeatmapSegmentationInput,
 } from './segmentation';
-export { derivedUid, resultUids, resultKeyText, type ResultKey, type ResultUids } from './resultUids';
+export { derivedUid, resultUids, resultKeyText, revisionOf, freeRevision, RESULT_REVISIONS, type ResultKey, type ResultUids } from './resultUids';

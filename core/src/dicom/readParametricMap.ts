@@ -7,6 +7,7 @@ import type { GreyImage } from '../resize';
 import type { HeatmapReference } from './parametricMap';
 import { SOP_CLASS, CHESTAID_MANUFACTURER, HEATMAP_SERIES_DESCRIPTION } from './types';
 import { DicomReadError, isUid, itemsOf, naturalize, numberOf, text, type Dataset, type DatasetSource } from './values';
+import { calibrationOfSoftwareVersions } from './srDocument';
 
 const CALIBRATION_MARK = /calibration version: (.+)$/;
 
@@ -68,7 +69,7 @@ export function readHeatmapReference(source: DatasetSource): HeatmapReference {
   const deviceUID = text(equipment.DeviceUID);
   if (!isUid(deviceUID)) throw new DicomReadError(`ChestAid heatmap has no valid DeviceUID (got ${JSON.stringify(deviceUID ?? null)})`);
   const calibration =
-    versions.find(v => v.startsWith('calibration '))?.slice('calibration '.length) ??
+    calibrationOfSoftwareVersions(versions) ??
     CALIBRATION_MARK.exec(derivationDescription(dataset) ?? '')?.[1];
 
   const rows = numberOf(dataset.Rows);

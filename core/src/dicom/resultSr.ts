@@ -37,7 +37,7 @@
  */
 import { CODES } from './codes';
 import { codeItem, container, imageItem, numItem, polylineItem, textItem, uidItem } from './contentItems';
-import { contributingEquipment, softwareVersions, srHeader, type DeviceIdentity } from './srDocument';
+import { calibrationVersionName, contributingEquipment, softwareVersions, srHeader, type DeviceIdentity } from './srDocument';
 import {
   CHESTAID_MANUFACTURER,
   RESULT_SR_SERIES_DESCRIPTION,
@@ -95,7 +95,9 @@ function unitInterval(name: string, value: unknown): number {
 /** The model and calibration identity every ChestAid object carries, checked field by field. */
 export function checkIdentity(result: Pick<ChestAidResultContent, 'model' | 'calibration'>): void {
   nonEmptyText('calibration method', result.calibration?.method);
-  nonEmptyText('calibration version', result.calibration?.version, LO_MAX - 'calibration '.length);
+  // The name goes into one SoftwareVersions LO after "calibration "; an identity's sha256 into the next.
+  const version = nonEmptyText('calibration version', result.calibration?.version, LO_MAX + '+sha256:'.length + 64);
+  nonEmptyText('calibration version name', calibrationVersionName(version), LO_MAX - 'calibration '.length);
   nonEmptyText('model id', result.model?.id);
   nonEmptyText('model version', result.model?.version);
   if (typeof result.model?.sha256 !== 'string' || !SHA256.test(result.model.sha256)) {

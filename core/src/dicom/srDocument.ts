@@ -16,13 +16,32 @@ export interface DeviceIdentity {
   readonly deviceUID: string;
 }
 
+const IDENTITY = /^(.+)\+sha256:([0-9a-f]{64})$/;
+
+/** The name part of a calibration identity ("site-1" of "site-1+sha256:<hex>"); a bare version as is. */
+export function calibrationVersionName(version: string): string {
+  return IDENTITY.exec(version)?.[1] ?? version;
+}
+
 /**
  * SoftwareVersions, in this order: model version, model file SHA-256 (hex, 64 characters: exactly
- * an LO's limit), "calibration <version>". A worker can tell from the header alone (WADO-RS
- * metadata) whether an object was made by the same model and calibration.
+ * an LO's limit), "calibration <version name>", then the calibration's SHA-256 (hex) when the
+ * version is an identity ("site-1+sha256:<hex>", too long for one LO). A worker can tell from the
+ * header alone (WADO-RS metadata) whether an object was made by the same model and calibration.
  */
 export function softwareVersions(device: DeviceIdentity): string[] {
-  return [device.modelVersion, device.sha256, `calibration ${device.calibrationVersion}`];
+  const identity = IDENTITY.exec(device.calibrationVersion);
+  if (!identity) return [device.modelVersion, device.sha256, `calibration ${device.calibrationVersion}`];
+  return [device.modelVersion, device.sha256, `calibration ${identity[1]}`, identity[2]];
+}
+
+/** The calibration version (identity when it has one) from softwareVersions' values, or undefined. */
+export function calibrationOfSoftwareVersions(versions: readonly string[]): string | undefined {
+  const at = versions.findIndex(v => v.startsWith('calibration '));
+  if (at < 0) return undefined;
+  const name = versions[at].slice('calibration '.length);
+  const hash = versions[at + 1];
+  return hash !== undefined && /^[0-9a-f]{64}$/.test(hash) ? `${name}+sha256:${hash}` : name;
 }
 
 export function contributingEquipment(device: DeviceIdentity, at: Date): Dataset[] {

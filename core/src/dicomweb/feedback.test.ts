@@ -6,6 +6,7 @@
 import { FeedbackBook } from '../siteCalibration/feedbackBook';
 import { FeedbackOutbox } from '../siteCalibration/feedbackOutbox';
 import { MemoryFeedbackStore } from '../siteCalibration/memoryStores';
+import { feedbackInput } from '../testing/feedback';
 import type { FeedbackInput, StoredFeedback } from '..';
 import { PacsHttpError, PacsUnreachable, StowError } from './client';
 import { pacsFeedbackSink, UNCONFIGURED_ORGANIZATION, type FeedbackSrToBuild } from './feedback';
@@ -26,20 +27,11 @@ const result: ArchivedResult = {
     model: { id: 'm', version: '1', sha256: SHA, deviceUID: '1.2.9' },
     observedAt: '2026-11-26T12:00:00.000Z',
   },
+  verdict: { status: 'verified' },
 };
 const header = { '00080018': { vr: 'UI', Value: [image.sopInstanceUID] } };
 
-const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => ({
-  ...image,
-  modelSha256: SHA,
-  calibrationVersion: 'v1',
-  score: 0.8,
-  logit: 1.4,
-  decision: { above: true, threshold: 0.5 },
-  label: 'pneumonia',
-  reader: 'Doe^Jane',
-  ...over,
-});
+const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => feedbackInput({ ...image, modelSha256: SHA, ...over });
 
 function setup({
   active = 'pacs',

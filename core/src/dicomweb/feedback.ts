@@ -16,6 +16,8 @@
  *    Verifying Observer, and "unknown" attests nothing;
  *  - no result SR in the PACS for this image, model and calibration: the feedback SR must reference
  *    the result it answers (Save to PACS first);
+ *  - the PACS's result SR for it is unverified or a conflict (dicomweb/verifyResult.ts): feedback is
+ *    never attached to a result nobody can vouch for;
  *  - the PACS refused the request or the SR (4xx, a STOW failure).
  * Studies not opened from the PACS data source are not sent at all (as Save to PACS; `wants`
  * decides when the label is recorded): the image is not in the PACS.
@@ -103,6 +105,12 @@ export function pacsFeedbackSink({
         result = await results.find(entry, { modelSha256: entry.modelSha256, calibrationVersion: entry.calibrationVersion });
       } catch (error) {
         throw notSent(error);
+      }
+      if (result && result.verdict.status !== 'verified') {
+        throw new FeedbackNotSent(
+          `the PACS's ChestAid result for this image is ${result.verdict.status === 'conflict' ? 'a conflict' : 'unverified'} (${result.verdict.reason}): feedback is not attached to it.`,
+          false,
+        );
       }
       if (!result) {
         throw new FeedbackNotSent(

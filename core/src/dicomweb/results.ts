@@ -1,36 +1,32 @@
 /**
  * ChestAid's results in the PACS: found with QIDO-RS (SR series of a study carrying ChestAid's
- * series description), read with WADO-RS metadata and the dicom module's reader, and written with
- * STOW-RS, at most once per image, model bytes and calibration version.
+ * series description), read with WADO-RS metadata and the dicom module's reader, verified
+ * (verifyResult.ts), and written with STOW-RS, at most once per image, model bytes and calibration
+ * identity.
  *
  * The DICOM itself (building and reading the SR and the heatmap map) is the ResultCodec's
  * business, passed in (core/src/dicom through the codec; fakes in tests, STYLE.md 11); the client
  * is the DicomWebClient or anything shaped like it. No framework here: the viewer and a Node
  * process can both use it.
  *
- * Idempotency is checked against the PACS itself before each write (the same image + model sha256
- * + calibration version already has a ChestAid SR -> nothing is written), so a second reader, a
- * second click or a reload never adds a duplicate. Two writers racing between the check and the
- * write both write the same SOP Instance UIDs, derived from image + model sha256 + calibration
- * version as the triage worker derives them (dicom/resultUids.ts): the PACS keeps one copy
- * (Orthanc: OverwriteInstances false). A PACS that keeps both, or SRs written before UIDs were
- * derived, leave readers to take the earliest (see `pick`), so the score shown is the same everywhere.
+ * Every SR read is judged before anyone sees it: verified, unverified (with the reason) or, when
+ * two verified SRs of the same key disagree, a conflict. Nothing is decided by a date the SR
+ * carries itself.
+ *
+ * Idempotency is checked against the PACS itself before each write (a verified SR for the same
+ * image + model sha256 + calibration identity -> nothing is written), so a second reader, a second
+ * click or a reload never adds a duplicate. Two writers racing between the check and the write
+ * both write the same SOP Instance UIDs, derived from image + model sha256 + calibration identity
+ * as the triage worker derives them (dicom/resultUids.ts): the PACS keeps one copy (Orthanc:
+ * OverwriteInstances false). When an SR that fails verification occupies those UIDs, the writer
+ * takes the next revision of them (RESULT_REVISIONS), which readers verify the same way.
  */
-import { resultUids } from '../dicom/resultUids';
+import { freeRevision, RESULT_REVISIONS, resultUids } from '../dicom/resultUids';
 import { PacsHttpError, PacsUnreachable, StowError, type DicomJson, type QidoQuery, type StowResult } from './client';
 import { messageOf } from '../errors';
+import { judgeResults, type ArchivedContent, type ArchivedResult, type FoundResult, type VerifyContext } from './verifyResult';
 
-/** The result content a ChestAid SR holds (the dicom module's ChestAidResultContent). */
-export interface ArchivedContent {
-  readonly source: { readonly studyInstanceUID: string; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly sopClassUID: string };
-  readonly score: number;
-  readonly logit: number;
-  readonly threshold: number;
-  readonly decision: 'above' | 'below';
-  readonly calibration: { readonly method: string; readonly version: string };
-  readonly model: { readonly id: string; readonly version: string; readonly sha256: string; readonly deviceUID: string };
-  readonly observedAt: string;
-}
+export type { ArchivedContent, ArchivedResult } from './verifyResult';
 
 /** A DICOM object ready to STOW. */
 export interface BuiltInstance {
@@ -81,11 +77,10 @@ export interface ResultsClient {
   store(instances: readonly ArrayBuffer[], studyUID?: string): Promise<StowResult>;
 }
 
-/** A ChestAid SR found in the PACS. */
-export interface ArchivedResult {
-  readonly content: ArchivedContent;
-  readonly srSopInstanceUID: string;
-  readonly srSeriesInstanceUID: string;
+/** A study's ChestAid SRs, judged, and the SOP Instance UIDs its ChestAid series hold (read or not). */
+export interface StudyScan {
+  readonly results: ArchivedResult[];
+  readonly occupied: ReadonlySet<string>;
 }
 
 export interface ModelKey {
@@ -144,30 +139,16 @@ function sameModel(content: ArchivedContent, model: ModelKey): boolean {
   return content.model.sha256.toLowerCase() === model.modelSha256.toLowerCase() && content.calibration.version === model.calibrationVersion;
 }
 
-/**
- * Of several SRs for the same image and model (two writers raced), the earliest observation, then
- * the lowest SOP Instance UID: every reader picks the same one.
- */
-function pick(a: ArchivedResult, b: ArchivedResult): ArchivedResult {
-  if (a.content.observedAt !== b.content.observedAt) return a.content.observedAt < b.content.observedAt ? a : b;
-  return a.srSopInstanceUID <= b.srSopInstanceUID ? a : b;
-}
-
-/** One result per image and model: the SRs of a study, deduplicated. */
-export function distinctResults(results: readonly ArchivedResult[]): ArchivedResult[] {
-  const byKey = new Map<string, ArchivedResult>();
-  for (const result of results) {
-    const { source, model, calibration } = result.content;
-    const key = JSON.stringify([source.sopInstanceUID, model.sha256.toLowerCase(), calibration.version]);
-    const known = byKey.get(key);
-    byKey.set(key, known ? pick(known, result) : result);
-  }
-  return [...byKey.values()];
+function findIn(results: readonly ArchivedResult[], source: Pick<ArchivedContent['source'], 'sopInstanceUID'>, model: ModelKey): ArchivedResult | null {
+  const ofImage = results.filter(r => r.content.source.sopInstanceUID === source.sopInstanceUID);
+  return ofImage.find(r => sameModel(r.content, model)) ?? ofImage.find(r => r.verdict.status === 'unverified') ?? null;
 }
 
 export interface PacsResultsOptions {
   readonly client: ResultsClient;
   readonly codec: ResultCodec;
+  /** What SRs are verified against: the model and calibrations loaded now (null: none yet, every SR is unverified). */
+  readonly trust: () => Promise<VerifyContext | null> | VerifyContext | null;
   /** Told of an SR that is in a ChestAid series but cannot be read (it is skipped). */
   readonly onUnreadable?: (srSopInstanceUID: string, reason: string) => void;
 }
@@ -176,30 +157,49 @@ export class PacsResults {
   private readonly client: ResultsClient;
   private readonly codec: ResultCodec;
   private readonly onUnreadable: (uid: string, reason: string) => void;
+  private readonly trust: PacsResultsOptions['trust'];
 
-  constructor({ client, codec, onUnreadable = () => undefined }: PacsResultsOptions) {
+  constructor({ client, codec, trust, onUnreadable = () => undefined }: PacsResultsOptions) {
     this.client = client;
     this.codec = codec;
+    this.trust = trust;
     this.onUnreadable = onUnreadable;
   }
 
-  /** Every readable ChestAid result SR of a study, one per image and model. */
+  /** Every readable ChestAid result SR of a study, judged: one per image, model and calibration. */
   async resultsOf(studyInstanceUID: string): Promise<ArchivedResult[]> {
+    return (await this.scan(studyInstanceUID)).results;
+  }
+
+  /** The study's ChestAid results, judged, with every SOP Instance UID its ChestAid series hold. */
+  async scan(studyInstanceUID: string): Promise<StudyScan> {
     let series: DicomJson[];
     try {
       series = await this.client.searchSeries(studyInstanceUID, { Modality: 'SR', includefield: SERIES_DESCRIPTION });
     } catch (error) {
       // A study the PACS does not hold has no results; some servers say so with 404.
-      if (error instanceof PacsHttpError && error.status === 404) return [];
+      if (error instanceof PacsHttpError && error.status === 404) return { results: [], occupied: new Set() };
       throw error;
     }
     const ours = series.filter(s => stringOf(s, SERIES_DESCRIPTION) === this.codec.resultSeriesDescription);
-    const found: ArchivedResult[] = [];
+    const found: FoundResult[] = [];
+    const occupied = new Set<string>();
+    // The other SR series' instances take UIDs too: an SR planted under ChestAid's derived series
+    // UID with another description (the first instance stored sets it) hides there.
+    for (const row of series.filter(s => !ours.includes(s))) {
+      const seriesUID = stringOf(row, SERIES_UID);
+      if (!seriesUID) continue;
+      for (const instance of await this.client.retrieveSeriesMetadata(studyInstanceUID, seriesUID)) {
+        const sop = stringOf(instance, SOP_UID);
+        if (sop) occupied.add(sop);
+      }
+    }
     for (const row of ours) {
       const seriesUID = stringOf(row, SERIES_UID);
       if (!seriesUID) continue;
       for (const instance of await this.client.retrieveSeriesMetadata(studyInstanceUID, seriesUID)) {
         const sop = stringOf(instance, SOP_UID) ?? '(no SOP Instance UID)';
+        occupied.add(sop);
         if (!this.codec.isChestAidResultSr(instance)) continue;
         try {
           const content = this.codec.readResultSr(instance);
@@ -209,7 +209,7 @@ export class PacsResults {
         }
       }
     }
-    return distinctResults(found);
+    return { results: await judgeResults(found, await this.trust()), occupied };
   }
 
   /** The results of several studies; a study whose read fails makes the whole call fail. */
@@ -222,10 +222,13 @@ export class PacsResults {
     return found;
   }
 
-  /** The SR of this image under this model and calibration, or null. */
+  /**
+   * The result of this image under this model and calibration (verified, unverified or a
+   * conflict: see its verdict); else an unverified SR about the image under another key (other
+   * model bytes or an unknown calibration, which may be planted), so the reader is told of it; else null.
+   */
   async find(source: Pick<ArchivedContent['source'], 'studyInstanceUID' | 'sopInstanceUID'>, model: ModelKey): Promise<ArchivedResult | null> {
-    const results = await this.resultsOf(source.studyInstanceUID);
-    return results.find(r => r.content.source.sopInstanceUID === source.sopInstanceUID && sameModel(r.content, model)) ?? null;
+    return findIn((await this.scan(source.studyInstanceUID)).results, source, model);
   }
 
   /**
@@ -235,9 +238,20 @@ export class PacsResults {
    */
   async save(input: SaveInput): Promise<SaveOutcome> {
     const model = { modelSha256: input.result.model.sha256, calibrationVersion: input.result.calibration.version };
-    const existing = await this.find(input.source, model);
-    if (existing) return { status: 'already-saved', srSopInstanceUID: existing.srSopInstanceUID };
-    const uids = await resultUids(input.source.studyInstanceUID, { sopInstanceUID: input.source.sopInstanceUID, ...model });
+    const { results, occupied } = await this.scan(input.source.studyInstanceUID);
+    const existing = findIn(results, input.source, model);
+    if (existing && existing.verdict.status !== 'unverified' && sameModel(existing.content, model)) {
+      return { status: 'already-saved', srSopInstanceUID: existing.srSopInstanceUID };
+    }
+    // Only unverified SRs (or none): write ours, under the first UIDs no such SR occupies.
+    const key = { sopInstanceUID: input.source.sopInstanceUID, ...model };
+    const revision = await freeRevision(input.source.studyInstanceUID, key, occupied);
+    if (revision === null) {
+      throw new Error(
+        `every one of the ${RESULT_REVISIONS} UIDs this result can be written under is held by an SR that fails verification; the PACS's ChestAid series of study ${input.source.studyInstanceUID} need a person's attention`,
+      );
+    }
+    const uids = await resultUids(input.source.studyInstanceUID, key, revision);
     const sr = this.codec.buildResultSr(input, { seriesInstanceUID: uids.srSeries, sopInstanceUID: uids.srInstance });
     const map =
       input.heatmap && this.codec.buildHeatmap

@@ -2,7 +2,8 @@
  * A recalibration report, a refusal and a calibration history as plain text: what the CLI prints
  * (the page shows the same numbers as charts and tables). Framework-free.
  */
-import type { AuditEntry, CalibrationHistory } from '../siteCalibration/log';
+import type { CalibrationHistory } from '../siteCalibration/log';
+import type { AuditEntry } from '../siteCalibration/chain';
 import type { Confusion } from './metrics';
 import type { RecalibrationReport } from './recalibrate';
 import { decimal, methodName, percent, withInterval } from './format';

@@ -10,7 +10,7 @@
  */
 import type { ClipParams } from '../calibration';
 import type { Manifest } from '../manifest';
-import { sha256Hex } from '../siteCalibration/log';
+import { sha256Hex } from '../siteCalibration/chain';
 import { OVERLAY_SCHEMA_VERSION, type CalibrationOverlay } from '../siteCalibration/overlay';
 
 type Method = 'none' | 'temperature' | 'platt' | 'isotonic';

@@ -9,22 +9,11 @@ import type { FeedbackEntry, FeedbackInput, FeedbackSink, StoredFeedback } from 
 import { FeedbackBook } from './feedbackBook';
 import { FeedbackOutbox, OUTBOX_BACKOFF, OutboxRunner, outboxDelay, type OutboxStore } from './feedbackOutbox';
 import { MemoryFeedbackStore } from './memoryStores';
+import { feedbackInput } from '../testing/feedback';
 
 const SHA = 'a'.repeat(64);
 
-const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => ({
-  studyInstanceUID: '1.2.3',
-  seriesInstanceUID: '1.2.3.1',
-  sopInstanceUID: '1.2.3.1.1',
-  modelSha256: SHA,
-  calibrationVersion: 'v1',
-  score: 0.8,
-  logit: 1.4,
-  decision: { above: true, threshold: 0.5 },
-  label: 'pneumonia',
-  reader: 'Doe^Jane',
-  ...over,
-});
+const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => feedbackInput({ modelSha256: SHA, ...over });
 
 /** A PACS that can be down (retryable), refuse for good, or answer; it records what it received. */
 class FakeSink implements FeedbackSink {

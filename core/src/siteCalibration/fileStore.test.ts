@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { FileSiteCalibrationStore } from './fileStore';
-import { EMPTY_HEAD, SiteCalibrationLog, TornLogError, verifyLog, type AuditEntry } from './log';
+import { SiteCalibrationLog, TornLogError } from './log';
+import { EMPTY_HEAD, verifyLog, type AuditEntry } from './chain';
 import { UntrustedLogError } from './trust';
 import { DEMO_SHA, demoManifest, overlayJson } from '../testing/overlays';
 

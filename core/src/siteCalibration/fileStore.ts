@@ -36,19 +36,21 @@ import { join } from 'node:path';
 import type { Manifest } from '../manifest';
 import {
   appendConflict,
-  canonicalJson,
   CorruptLogError,
+  unchangedDraft,
+  type SiteCalibrationStore,
+} from './log';
+import {
+  canonicalJson,
   headOf,
   logLines,
   sealEntry,
-  unchangedDraft,
   verifyLog,
   type AuditEntry,
   type LogHead,
   type RepairRecord,
-  type SiteCalibrationStore,
   type UnreadableEntry,
-} from './log';
+} from './chain';
 import type { CalibrationOverlay } from './overlay';
 import { headProblem, missingLog } from './trust';
 

@@ -3,21 +3,24 @@ import {
   SiteCalibrationLog,
   ConflictError,
   CorruptLogError,
+  unchangedDraft,
+  type SiteCalibrationStore,
+} from './log';
+import {
   EMPTY_HEAD,
   GENESIS_HASH,
   canonicalJson,
   entryHash,
+  overlayHash,
   sha256Hex,
   sealEntry,
-  unchangedDraft,
   verifyLog,
   type AuditEntry,
-  type SiteCalibrationStore,
-} from './log';
+} from './chain';
 import { UntrustedLogError, VolatileHeadMemory } from './trust';
-import { overlayHash } from './log';
 import { parseOverlay, type CalibrationOverlay } from './overlay';
-import { DEMO_SHA, demoManifest, overlayJson } from '../testing/overlays';
+import { DEMO_SHA, demoManifest, demoManifestJson, overlayJson } from '../testing/overlays';
+import { parseManifest } from '../manifest';
 
 const manifest = demoManifest();
 const clock = () => new Date('2026-11-26T12:30:00Z');
@@ -345,10 +348,12 @@ describe('the minimum target sensitivity', () => {
 describe("a manifest that selects 'none' (schema 1.4.0)", () => {
   it("records 'none' and its clip as the calibration in force", () => {
     const clip = { low: 1 / 202, high: 1 - 1 / 202 };
-    const base = {
-      ...manifest,
-      calibration: { ...manifest.calibration, selected: 'none' as const, methods: { ...manifest.calibration.methods, none: { params: { clip } } } },
-    };
+    const json = demoManifestJson();
+    const calibration = json.calibration as { methods: Record<string, { metrics: unknown }> };
+    const base = parseManifest({
+      ...json,
+      calibration: { ...calibration, selected: 'none', methods: { ...calibration.methods, none: { params: { clip }, metrics: calibration.methods.platt.metrics } } },
+    });
     expect(unchangedDraft(null, base, DEMO_SHA)).toMatchObject({ method: 'none', params: { clip } });
   });
 });

@@ -5,7 +5,8 @@
  */
 import type { FeedbackEntry, FeedbackStore, StoredFeedback } from '../feedback';
 import type { ImageIdentity } from '../triage';
-import { appendConflict, type AuditEntry, type SiteCalibrationStore, type UnreadableEntry } from './log';
+import { appendConflict, type SiteCalibrationStore } from './log';
+import type { AuditEntry, UnreadableEntry } from './chain';
 import type { CalibrationOverlay } from './overlay';
 import { imageKey } from '../feedback';
 import { newDelivery, type FeedbackDelivery, type OutboxStore } from './feedbackOutbox';

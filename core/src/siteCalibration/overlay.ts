@@ -24,6 +24,19 @@ export const OVERLAY_SCHEMA_VERSION = '1.1.0';
 /** A site version: "site-<n>", n >= 1. */
 export const SITE_VERSION = /^site-([1-9]\d*)$/;
 
+/** A calibration identity, "<version>+sha256:<64 hex>" (siteCalibration/identity.ts). */
+const IDENTITY = /^(.+)\+sha256:([0-9a-f]{64})$/;
+
+/** The version name of an identity ("site-1" of "site-1+sha256:..."); a bare name is returned as is. */
+export function calibrationName(version: string): string {
+  return IDENTITY.exec(version)?.[1] ?? version;
+}
+
+/** Whether `version` is a full identity (name + sha256), as every result written since issue 15 carries. */
+export function isCalibrationIdentity(version: string): boolean {
+  return IDENTITY.test(version);
+}
+
 export type OverlayParams = TemperatureParams | PlattParams | IsotonicParams;
 
 export interface OverlayMetrics extends CalibrationMetrics {
@@ -173,7 +186,7 @@ export function applyOverlay(manifest: Manifest, overlay: CalibrationOverlay): M
       `calibration overlay ${show(overlay.version)} is for model sha256 ${overlay.model.sha256}, not this manifest's ${sha}`,
     );
   }
-  if (overlay.version === manifest.calibration.version) {
+  if (overlay.version === calibrationName(manifest.calibration.version)) {
     throw new ManifestError(`calibration overlay version ${show(overlay.version)} is the manifest's own calibration version`);
   }
   const { method, params, selection } = overlay.calibration;
@@ -205,7 +218,7 @@ export function applyOverlay(manifest: Manifest, overlay: CalibrationOverlay): M
 /** Where the manifest's calibration in use came from (training, or a site overlay). */
 export function calibrationOrigin(manifest: Manifest): CalibrationOrigin {
   const applied = (manifest.calibration as AppliedCalibration).overlay;
-  return applied ?? { version: manifest.calibration.version, source: 'training', createdAt: manifest.model.created };
+  return applied ?? { version: calibrationName(manifest.calibration.version), source: 'training', createdAt: manifest.model.created };
 }
 
 /**
@@ -214,7 +227,8 @@ export function calibrationOrigin(manifest: Manifest): CalibrationOrigin {
  */
 export function calibrationLabel(origin: Pick<CalibrationOrigin, 'version' | 'source' | 'createdAt'>): string {
   const day = /^\d{4}-\d{2}-\d{2}/.exec(origin.createdAt)?.[0];
-  const name = SITE_VERSION.test(origin.version) ? origin.version : `v${origin.version}`;
+  const bare = calibrationName(origin.version);
+  const name = SITE_VERSION.test(bare) ? bare : `v${bare}`;
   return `calibration ${name} (${origin.source}${day ? `, ${day}` : ''})`;
 }
 

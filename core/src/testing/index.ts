@@ -1,4 +1,5 @@
 /** @chestaid/core/testing: fixtures the tests of every package share (never imported by product code). */
 export * from './cohorts';
 export * from './crAttributes';
+export * from './feedback';
 export * from './overlays';

@@ -102,7 +102,7 @@ describe('Save to PACS', () => {
 
   it('shows a result another reader stored, and does not offer to save it again', async () => {
     const archive = new FakeArchive();
-    archive.held = { status: 'found', score: { probability: 0.81, srSopInstanceUID: '7.7.7', observedAt: '2026-11-26T10:00:00.000Z', modelId: 'chestaid-demo', modelVersion: '1' } };
+    archive.held = { status: 'found', score: { verdict: 'verified', probability: 0.81, srSopInstanceUID: '7.7.7', observedAt: '2026-11-26T10:00:00.000Z', modelId: 'chestaid-demo', modelVersion: '1' } };
     const service = await serviceWith(archive);
     service.setActiveImage(target);
     expect(service.getState().archive.status).toBe('checking');
@@ -112,6 +112,24 @@ describe('Save to PACS', () => {
     await service.analyze(target);
     await service.saveToPacs();
     expect(archive.saves).toEqual([]);
+  });
+
+  it('shows an unverified SR in the PACS as such, and still saves the true result', async () => {
+    const archive = new FakeArchive();
+    const reason = 'its SOP Instance UID 1.2.666 is not one ChestAid derives for image 1.2.3.1, this model and calibration 1';
+    archive.held = {
+      status: 'found',
+      score: { verdict: 'unverified', reason, probability: 0.01, srSopInstanceUID: '1.2.666', observedAt: '1900-01-01T00:00:00.000Z', modelId: 'chestaid-demo', modelVersion: '1' },
+    };
+    const service = await serviceWith(archive);
+    service.setActiveImage(target);
+    await flush();
+    expect(service.getState().archived).toMatchObject({ verdict: 'unverified', reason });
+    expect(service.getState().archive.status).not.toBe('already-saved');
+    await service.analyze(target);
+    await service.saveToPacs();
+    expect(archive.saves).toHaveLength(1);
+    expect(service.getState().archived).toMatchObject({ verdict: 'verified', probability: 0.8 });
   });
 
   it('keeps the result when the PACS cannot be reached, and saves it on retry', async () => {

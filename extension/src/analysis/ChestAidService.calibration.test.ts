@@ -22,6 +22,7 @@ import {
   parseManifest,
 } from '@chestaid/core';
 import { FileSiteCalibrationStore } from '@chestaid/core/node';
+import { applyOverlay, calibrationName, parseOverlay, withCalibrationIdentity } from '@chestaid/core';
 import { BrowserHeadMemory, ServedSiteCalibrationStore, type FetchText } from '../siteCalibration/servedCalibration';
 import { DEMO_SHA, demoManifestJson, overlayJson } from '@chestaid/core/testing';
 import { resultKey } from '../inference';
@@ -89,23 +90,47 @@ async function storeWithSite1() {
 
 const plattP = 1 / (1 + Math.exp(-(0.8 * LOGIT - 0.4)));
 
+describe('ChestAidService.verifyContext', () => {
+  it("checks PACS results against the model in use and every calibration its log holds, by identity, never by name", async () => {
+    const { service } = await serviceOver(await storeWithSite1());
+    const context = await service.verifyContext();
+    expect(context).toMatchObject({ modelSha256: DEMO_SHA, deviceUID: (demoManifestJson().model as { device_uid: string }).device_uid });
+    const active = service.getManifest()!;
+    expect(await context!.calibrationOf(active.calibration.version)).toBe(active);
+    // The manifest's own calibration, which results written before site-1 are under.
+    const base = await withCalibrationIdentity(parseManifest(demoManifestJson()));
+    expect((await context!.calibrationOf(base.calibration.version))?.thresholds.clinical.value).toBe(base.thresholds.clinical.value);
+    // Another log's site-1, and bare names, are no calibration of this site.
+    const elsewhere = await withCalibrationIdentity(applyOverlay(parseManifest(demoManifestJson()), parseOverlay(overlayJson({ created: { by: 'Dr Elsewhere', at: '2026-11-26T12:00:00Z' } }))));
+    expect(elsewhere.calibration.version).not.toBe(active.calibration.version);
+    expect(await context!.calibrationOf(elsewhere.calibration.version)).toBeNull();
+    expect(await context!.calibrationOf('site-1')).toBeNull();
+  });
+
+  it('has nothing to check against when the manifest could not be loaded', async () => {
+    const service = new ChestAidService({ fetchJson: async () => Promise.reject(new Error('404')), storage: null });
+    await service.loadManifest('/nowhere.json').catch(() => undefined);
+    expect(await service.verifyContext()).toBeNull();
+  });
+});
+
 describe('ChestAidService with a calibration log', () => {
   it('applies the active site version after the manifest: analyses run under it and it is named beside the score', async () => {
     const { service, manifests } = await serviceOver(await storeWithSite1());
     const { model, threshold } = service.getState();
     expect(model.status === 'ready' && model.info).toMatchObject({
-      calibrationVersion: 'site-1',
+      calibrationVersion: expect.stringMatching(/^site-1\+sha256:[0-9a-f]{64}$/),
       calibrationMethod: 'platt',
       calibrationLabel: 'calibration site-1 (site, 2026-11-26)',
       calibration: { source: 'site', createdBy: 'Dr Admin', cohortN: 200 },
     });
     expect(threshold).toEqual({ value: 0.62, clinical: 0.62, custom: false });
     await service.analyze(targetOf(1));
-    expect(manifests[0].calibration.version).toBe('site-1');
+    expect(calibrationName(manifests[0].calibration.version)).toBe('site-1');
     const { analysis } = service.getState();
     expect(analysis.status).toBe('done');
     expect(analysis.status === 'done' && analysis.outcome.analysis.probability).toBeCloseTo(plattP, 12);
-    expect(analysis.status === 'done' && analysis.outcome.analysis.calibrationVersion).toBe('site-1');
+    expect(analysis.status === 'done' && calibrationName(analysis.outcome.analysis.calibrationVersion)).toBe('site-1');
   });
 
   it('uses the manifest calibration when the log is empty or none is configured', async () => {
@@ -126,29 +151,29 @@ describe('ChestAidService with a calibration log', () => {
     expect(service.getState().analysis.status).toBe('done');
 
     await service.acceptCalibration(overlayJson(), { actor: 'Dr Admin', expectedHead: EMPTY_HEAD });
-    expect(changes).toEqual(['site-1']);
-    expect(service.getState().analysis).toMatchObject({ status: 'stale', calibrationVersion: '1' });
+    expect(changes.map(calibrationName)).toEqual(['site-1']);
+    expect(service.getState().analysis).toMatchObject({ status: 'stale', calibrationVersion: expect.stringMatching(/^1\+sha256:/) });
     expect(service.getState().images).toEqual([]);
     expect(service.outcomeForImage(target.sopInstanceUID)).toBeNull();
 
     await service.analyze(target);
     const fresh = service.getState().analysis;
-    expect(fresh.status === 'done' && fresh.outcome.analysis.calibrationVersion).toBe('site-1');
+    expect(fresh.status === 'done' && calibrationName(fresh.outcome.analysis.calibrationVersion)).toBe('site-1');
     expect(fresh.status === 'done' && fresh.outcome.analysis.probability).toBeCloseTo(plattP, 12);
     await flush();
     // Both results are stored, each under its own version.
     const stored = (await results.forStudies(['2.25.2'])).get('2.25.2') ?? [];
-    expect(stored.map(r => r.calibrationVersion).sort()).toEqual(['1', 'site-1']);
+    expect(stored.map(r => calibrationName(r.calibrationVersion)).sort()).toEqual(['1', 'site-1']);
 
     const { head } = await service.calibrationHistory();
     await service.rollbackTo('1', { actor: 'Dr Admin', expectedHead: head });
-    expect(changes).toEqual(['site-1', '1']);
+    expect(changes.map(calibrationName)).toEqual(['site-1', '1']);
     const history = await service.calibrationHistory();
     expect(history.entries.map(e => e.action)).toEqual(['accept', 'rollback']);
     // The score stored under v1 is current again; the site-1 one in memory is not shown as current.
     await flush();
     const back = service.getState().analysis;
-    expect(back.status === 'done' ? back.outcome.analysis.calibrationVersion : back.status).toBe('1');
+    expect(back.status === 'done' ? calibrationName(back.outcome.analysis.calibrationVersion) : back.status).toBe('1');
   });
 
   it('marks a study image row stale after a change', async () => {
@@ -169,7 +194,7 @@ describe('ChestAidService with a calibration log', () => {
     ).rejects.toThrow(ConflictError);
     expect(changes).toEqual([]);
     const { model } = service.getState();
-    expect(model.status === 'ready' && model.info.calibrationVersion).toBe('site-1');
+    expect(model.status === 'ready' && calibrationName(model.info.calibrationVersion)).toBe('site-1');
   });
 
   it('blocks analysis with the reason when the log is corrupt, and leaves the log as it is', async () => {
@@ -200,7 +225,7 @@ describe('ChestAidService with a calibration log', () => {
     });
     const { service } = await serviceOver(served);
     const { model } = service.getState();
-    expect(model.status === 'ready' && model.info.calibrationVersion).toBe('site-1');
+    expect(model.status === 'ready' && calibrationName(model.info.calibrationVersion)).toBe('site-1');
     expect(fetched).toEqual([
       'https://pacs.example/models/chestaid-demo/calibration/log.jsonl',
       'https://pacs.example/models/chestaid-demo/calibration/active.json',
@@ -235,7 +260,7 @@ describe('ChestAidService over a served log that can no longer be trusted', () =
     const served = new ServedSiteCalibrationStore(SERVED, { fetchText: serveFrom(dir), trusted, modelSha256: DEMO_SHA });
     const { service } = await serviceOver(served);
     const { model } = service.getState();
-    expect(model.status === 'ready' && model.info.calibrationVersion).toBe('site-2');
+    expect(model.status === 'ready' && calibrationName(model.info.calibrationVersion)).toBe('site-2');
     expect(JSON.parse(storage.get('head') as string)).toMatchObject({ seq: 2 });
     return { dir, service, log: join(dir, 'log.jsonl'), active: join(dir, 'active.json') };
   }
@@ -306,7 +331,7 @@ describe('ChestAidService feedback', () => {
       seriesInstanceUID: '2.25.4.0',
       sopInstanceUID: '2.25.4.1',
       modelSha256: DEMO_SHA,
-      calibrationVersion: 'site-1',
+      calibrationVersion: expect.stringMatching(/^site-1\+sha256:[0-9a-f]{64}$/),
       logit: LOGIT,
       decision: { above: plattP >= 0.62, threshold: 0.62 },
       label: 'pneumonia',

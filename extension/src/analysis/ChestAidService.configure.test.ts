@@ -5,6 +5,7 @@
  */
 import {
   type Analysis,
+  calibrationName,
   SiteCalibrationLog,
   EMPTY_HEAD,
   FeedbackBook,
@@ -41,9 +42,10 @@ function newService(): ChestAidService {
   return new ChestAidService({ fetchJson: async () => demoManifestJson(), storage: null });
 }
 
+/** The calibration in use by name (the identity's sha256 is checked in core's identity tests). */
 function calibrationVersion(service: ChestAidService): string {
   const { model } = service.getState();
-  return model.status === 'ready' ? model.info.calibrationVersion : model.status;
+  return model.status === 'ready' ? calibrationName(model.info.calibrationVersion) : model.status;
 }
 
 describe('ChestAidService.configure', () => {

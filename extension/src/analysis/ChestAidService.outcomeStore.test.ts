@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { NotAnalyzedError, type Analysis, type ModelIdentity } from '@chestaid/core';
+import { calibrationIdentity, NotAnalyzedError, parseManifest, type Analysis, type ModelIdentity } from '@chestaid/core';
 import { resultKey } from '../inference';
 import { outcomeStoreOver } from '../triage/outcomeStore';
 import { MemoryResultStore, scoredRecord } from '../triage/resultStore';
@@ -14,8 +14,13 @@ import type { AnalysisOutcome, AnalysisTarget, Analyzer, OutcomeStore } from './
 
 const manifestJson = () => JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
 const SHA: string = manifestJson().onnx.sha256;
-const CALIBRATION: string = manifestJson().calibration.version;
-const MODEL: ModelIdentity = { modelSha256: SHA, calibrationVersion: CALIBRATION };
+/** The calibration identity the service stamps on the manifest in use, which keys every stored result. */
+let CALIBRATION: string;
+let MODEL: ModelIdentity;
+beforeAll(async () => {
+  CALIBRATION = await calibrationIdentity(parseManifest(manifestJson()));
+  MODEL = { modelSha256: SHA, calibrationVersion: CALIBRATION };
+});
 
 function targetOf(n: number, over: Partial<AnalysisTarget> = {}): AnalysisTarget {
   return {

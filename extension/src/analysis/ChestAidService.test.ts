@@ -137,12 +137,12 @@ describe('ChestAidService', () => {
     await service.analyze(target);
     expect(calls).toEqual([target]);
     expect(states.map(s => s.analysis.status).slice(-2)).toEqual(['running', 'done']);
-    // Stamped with the calibration version of the manifest it ran under.
+    // Stamped with the calibration identity of the manifest it ran under ("1" and its sha256).
     const expected = outcomeFor(target);
     expect(service.getState().analysis).toEqual({
       status: 'done',
       target,
-      outcome: { ...expected, analysis: { ...expected.analysis, calibrationVersion: '1' } },
+      outcome: { ...expected, analysis: { ...expected.analysis, calibrationVersion: expect.stringMatching(/^1\+sha256:[0-9a-f]{64}$/) } },
     });
   });
 

@@ -16,52 +16,33 @@
  * the manifest in use (activeManifest.ts) with the site's calibration versions
  * (siteCalibrationLink.ts), the OutcomeStore that keeps results beyond the page
  * (outcomeStoreLink.ts), the PACS archive (archiveLink.ts), the readers' feedback
- * (feedbackLink.ts) and "Analyze all images" (analyzeAll.ts).
+ * (feedbackLink.ts), "Analyze all images" (analyzeAll.ts), an image's result key under the model
+ * (scoredImage.ts) and the state with who hears it change (stateEvents.ts).
  *
  * Calibration versions (issue 8): every result carries the calibration version it was computed
  * under; one from another version is shown as stale, never as current. accept/rollback go through
  * the site's log and announce EVENTS.CALIBRATION_CHANGED.
  */
-import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf, type OutboxSummary } from '@chestaid/core';
-import { resultKey } from '../inference';
+import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf, type OutboxSummary, type VerifyContext } from '@chestaid/core';
 import { checkModalities } from '../modalities';
 import { ActiveManifest, modelInfoOf } from './activeManifest';
 import { AnalyzeAll } from './analyzeAll';
-import { ArchiveLink, NO_ARCHIVE } from './archiveLink';
-import { FeedbackLink, NO_FEEDBACK } from './feedbackLink';
-import { changedHeatmap, DEFAULT_HEATMAP } from './heatmapSetting';
+import { ArchiveLink } from './archiveLink';
+import { FeedbackLink } from './feedbackLink';
+import { changedHeatmap } from './heatmapSetting';
 import { OutcomeStoreLink } from './outcomeStoreLink';
+import { keyOrNull, sameImage, scoredImage, scoredOrNull } from './scoredImage';
 import { SessionResults } from './sessionResults';
 import { SiteCalibrationLink } from './siteCalibrationLink';
+import { EVENTS, StateEvents, type Listener } from './stateEvents';
 import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
 import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings } from './types';
 import type { RuntimeState, ScoredImage, StoragePersistence, StudyImage } from './types';
 
-export const EVENTS = Object.freeze({
-  STATE_CHANGED: 'event::chestaid:stateChanged',
-  /** The active calibration version changed (accept, rollback, reload): scores under the old one are stale. */
-  CALIBRATION_CHANGED: 'event::chestaid:calibrationChanged',
-});
-
-const INITIAL_STATE: ChestAidState = {
-  model: { status: 'loading' },
-  study: null,
-  analysis: { status: 'idle' },
-  runtime: { status: 'idle' },
-  threshold: null,
-  hostProblem: null,
-  heatmap: DEFAULT_HEATMAP,
-  images: [],
-  batch: null,
-  archive: NO_ARCHIVE,
-  archived: null,
-  feedback: NO_FEEDBACK,
-};
+export { EVENTS };
 
 /** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
 const BATCH_SLOT = 'chestaid-analyze-all';
-
-type Listener = (state: ChestAidState) => void;
 
 /** How the service reaches the page; tests pass fakes. */
 export interface ChestAidServiceOptions {
@@ -69,13 +50,6 @@ export interface ChestAidServiceOptions {
   readonly fetchJson?: (url: string) => Promise<unknown>;
   /** Where the reader's threshold is kept; window.localStorage by default, null for none. */
   readonly storage?: StorageLike | null;
-}
-
-function sameImage(a: AnalysisTarget | null, b: AnalysisTarget | null): boolean {
-  return (
-    a === b ||
-    (a !== null && b !== null && a.viewportId === b.viewportId && a.imageId === b.imageId && a.sopInstanceUID === b.sopInstanceUID)
-  );
 }
 
 export class ChestAidService {
@@ -86,8 +60,7 @@ export class ChestAidService {
 
   readonly EVENTS = EVENTS;
 
-  private state: ChestAidState = INITIAL_STATE;
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly events = new StateEvents();
   private readonly storage: StorageLike | null;
   private readonly model: ActiveManifest;
   private analyzer: Analyzer | null = null;
@@ -136,7 +109,7 @@ export class ChestAidService {
     return this.analyzer?.modelSha256(base) ?? base.onnx.sha256;
   }
 
-  getState = (): ChestAidState => this.state;
+  getState = (): ChestAidState => this.events.state;
 
   /**
    * The analyses under way, by result key. The e2e tests wait on it for a run that finishes off
@@ -148,10 +121,7 @@ export class ChestAidService {
 
   /** OHIF's pub-sub shape, so the service reads like the host's own services. */
   subscribe(event: string, listener: Listener): { unsubscribe: () => void } {
-    const set = this.listeners.get(event) ?? new Set<Listener>();
-    set.add(listener);
-    this.listeners.set(event, set);
-    return { unsubscribe: () => set.delete(listener) };
+    return this.events.subscribe(event, listener);
   }
 
   /**
@@ -238,7 +208,7 @@ export class ChestAidService {
   }
 
   private announceCalibration(): void {
-    for (const listener of this.listeners.get(EVENTS.CALIBRATION_CHANGED) ?? []) listener(this.state);
+    this.events.announce(EVENTS.CALIBRATION_CHANGED);
   }
 
   /** The feedback book the panel records into: the admin and monitoring pages read it (listFeedback, feedbackCohort). */
@@ -257,7 +227,7 @@ export class ChestAidService {
    * be answered (a stale one is re-analyzed first). Changing one's label appends.
    */
   recordFeedback(label: GroundTruth, comment?: string): Promise<void> {
-    const { analysis, threshold } = this.state;
+    const { analysis, threshold } = this.events.state;
     const image = analysis.status === 'done' ? this.scored(analysis.target) : null;
     const answered =
       analysis.status === 'done' && image
@@ -285,6 +255,29 @@ export class ChestAidService {
   /** The analyzer in use: the triage batch runs the same one (one worker, one model download). */
   getAnalyzer(): Analyzer | null {
     return this.analyzer;
+  }
+
+  /**
+   * What the PACS's ChestAid SRs are verified against (core verifyResult): the model bytes this
+   * viewer runs, the manifest's device UID and the calibrations this site holds. Waits for the
+   * manifest being loaded (the worklist reads the PACS as the page opens); null when there is no
+   * model: every SR is then unverified, never shown as a score.
+   */
+  async verifyContext(): Promise<VerifyContext | null> {
+    try {
+      await this.model.attempt;
+    } catch {
+      return null;
+    }
+    const manifest = this.manifest;
+    const analyzer = this.analyzer;
+    const deviceUID = manifest?.model.device_uid;
+    if (!manifest || !analyzer || !deviceUID) return null;
+    return {
+      modelSha256: analyzer.modelSha256(manifest),
+      deviceUID,
+      calibrationOf: identity => this.calibration.calibrationOf(identity, manifest),
+    };
   }
 
   /**
@@ -329,8 +322,8 @@ export class ChestAidService {
 
   /** Why Analyze cannot run now, or null when it can. */
   blocker(): string | null {
-    const { model } = this.state;
-    const blocked = blockedReason(this.state);
+    const { model } = this.events.state;
+    const blocked = blockedReason(this.events.state);
     if (blocked) return blocked;
     if (model.status === 'error') return model.message;
     if (model.status === 'loading') return 'Loading the model manifest...';
@@ -405,11 +398,11 @@ export class ChestAidService {
 
   /** Changes how the heatmap layer is drawn (every viewport); throws InputError for a value out of range. */
   setHeatmap(patch: Partial<HeatmapSettings>): void {
-    this.update({ heatmap: changedHeatmap(this.state.heatmap, patch) });
+    this.update({ heatmap: changedHeatmap(this.events.state.heatmap, patch) });
   }
 
   toggleHeatmap(): void {
-    this.setHeatmap({ visible: !this.state.heatmap.visible });
+    this.setHeatmap({ visible: !this.events.state.heatmap.visible });
   }
 
   /** Reports a failure found outside analyze() (e.g. no image in the active viewport). */
@@ -440,24 +433,12 @@ export class ChestAidService {
     this.refresh();
   }
 
-  /** `target` under the model in use, or null when there is none yet or its key cannot be made. */
   private scored(target: AnalysisTarget | null): ScoredImage | null {
-    if (!target || !this.manifest || !this.analyzer) return null;
-    try {
-      return scoredImage(target, this.manifest, this.analyzer);
-    } catch {
-      return null;
-    }
+    return scoredOrNull(target, this.manifest, this.analyzer);
   }
 
-  /** The result key of an image under the model in use, or null. */
   private keyOf(sopInstanceUID: string): string | null {
-    if (!this.manifest || !this.analyzer) return null;
-    try {
-      return resultKey(sopInstanceUID, this.analyzer.modelSha256(this.manifest));
-    } catch {
-      return null;
-    }
+    return keyOrNull(sopInstanceUID, this.manifest, this.analyzer);
   }
 
   /**
@@ -493,20 +474,11 @@ export class ChestAidService {
   }
 
   private update(patch: Partial<ChestAidState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners.get(EVENTS.STATE_CHANGED) ?? []) {
-      listener(this.state);
-    }
+    this.events.update(patch);
   }
 }
 
 /** Why Analyze is unavailable whatever the model does: the host viewer or the open study. */
 export function blockedReason({ hostProblem, study }: ChestAidState): string | null {
   return hostProblem ?? (study && !study.valid ? study.description : null);
-}
-
-/** `target` under `analyzer`'s model and `manifest`'s calibration; throws when its key cannot be made. */
-function scoredImage(target: AnalysisTarget, manifest: Manifest, analyzer: Analyzer): ScoredImage {
-  const modelSha256 = analyzer.modelSha256(manifest);
-  return { target, manifest, key: resultKey(target.sopInstanceUID, modelSha256), model: { modelSha256, calibrationVersion: manifest.calibration.version } };
 }

@@ -71,7 +71,9 @@ export class ArchiveLink {
         const saving = this.states.get(slot)?.status === 'saving';
         if (found.status === 'found') {
           this.scores.set(slot, found.score);
-          if (!saving) this.states.set(slot, { status: 'already-saved', srSopInstanceUID: found.score.srSopInstanceUID });
+          // An unverified SR is not this result: Save to PACS stays open and writes the true one.
+          if (found.score.verdict === 'unverified') this.states.delete(slot);
+          else if (!saving) this.states.set(slot, { status: 'already-saved', srSopInstanceUID: found.score.srSopInstanceUID });
         } else if (!saving) {
           // A failed look-up is not worth an alarm before the reader asks to save: saving checks again.
           this.states.delete(slot);
@@ -104,7 +106,12 @@ export class ArchiveLink {
     }
     this.states.set(slot, answer);
     if (answer.status === 'saved' || answer.status === 'already-saved') {
+      // What was just written is this viewer's own result; a conflict already there stays one.
+      const known = this.scores.get(slot);
+      const conflict = answer.status === 'already-saved' && known?.verdict === 'conflict';
       this.scores.set(slot, {
+        verdict: conflict ? 'conflict' : 'verified',
+        ...(conflict ? { reason: known?.reason } : {}),
         probability: outcome.analysis.probability,
         srSopInstanceUID: answer.srSopInstanceUID,
         observedAt: this.scores.get(slot)?.observedAt ?? new Date().toISOString(),

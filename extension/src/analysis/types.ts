@@ -61,8 +61,15 @@ export interface ResultArchive {
   save(target: AnalysisTarget, outcome: AnalysisOutcome, manifest: Manifest, model: ModelIdentity): Promise<ArchiveSave>;
 }
 
-/** A result found in the archive. */
+/**
+ * A result found in the archive, with its verdict (core verifyResult): only a 'verified' one's
+ * probability may be shown as a score; an 'unverified' one is shown with its reason, a 'conflict'
+ * as such.
+ */
 export interface ArchivedScore {
+  readonly verdict: 'verified' | 'unverified' | 'conflict';
+  /** Why it is unverified or a conflict. */
+  readonly reason?: string;
   readonly probability: number;
   readonly srSopInstanceUID: string;
   readonly observedAt: string;

@@ -116,10 +116,16 @@ describe('pacsArchive', () => {
         ...resultToSave(outcome(0.42), manifest, header, SHA, new Date('2026-11-26T09:00:00Z')),
         source: { studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.0', sopInstanceUID: '1.2.3.1', sopClassUID: '1.2.840.10008.5.1.4.1.1.1' },
       },
+      verdict: { status: 'verified' },
     };
     expect(await archiveWith({ found }).archive.find(target, MODEL)).toEqual({
       status: 'found',
-      score: { probability: 0.42, srSopInstanceUID: '7.7', observedAt: '2026-11-26T09:00:00.000Z', modelId: manifest.model.id, modelVersion: manifest.model.version },
+      score: { verdict: 'verified', probability: 0.42, srSopInstanceUID: '7.7', observedAt: '2026-11-26T09:00:00.000Z', modelId: manifest.model.id, modelVersion: manifest.model.version },
+    });
+    const unverified = { ...found, verdict: { status: 'unverified', reason: 'score 0.42 is not calibration 1 of its logit 0.1 (0.3)' } } as const;
+    expect(await archiveWith({ found: unverified }).archive.find(target, MODEL)).toMatchObject({
+      status: 'found',
+      score: { verdict: 'unverified', reason: 'score 0.42 is not calibration 1 of its logit 0.1 (0.3)', srSopInstanceUID: '7.7' },
     });
   });
 });

@@ -48,8 +48,10 @@ export interface PacsArchiveOptions {
 const SOP_CLASS = '00080016';
 
 function archivedScore(found: ArchivedResult) {
-  const { content } = found;
+  const { content, verdict } = found;
   return {
+    verdict: verdict.status,
+    ...(verdict.status === 'verified' ? {} : { reason: verdict.reason }),
     probability: content.score,
     srSopInstanceUID: found.srSopInstanceUID,
     observedAt: content.observedAt,

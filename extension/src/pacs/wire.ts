@@ -13,6 +13,7 @@ import {
   pacsFeedbackSink,
   PacsResults,
   type RetryPolicy,
+  type VerifyContext,
 } from '@chestaid/core';
 import type { ResultArchive } from '../analysis/types';
 import { pacsUrl, type ChestAidConfig } from '../config';
@@ -31,6 +32,8 @@ export interface PacsWiring {
   /** The page's base URI: a relative pacsRoot is resolved against it. */
   readonly baseUri: string;
   readonly extensionManager: { readonly activeDataSourceName?: string };
+  /** What SRs read from the PACS are verified against (ChestAidService.verifyContext), asked at each read. */
+  readonly trust: () => Promise<VerifyContext | null> | VerifyContext | null;
 }
 
 /** What the PACS gives the other features. */
@@ -49,7 +52,7 @@ export interface PacsLinks {
 
 const NO_PACS: PacsLinks = { archive: null, feedbackSink: null, worklist: {} };
 
-export function wirePacs({ config, baseUri, extensionManager }: PacsWiring): PacsLinks {
+export function wirePacs({ config, baseUri, extensionManager, trust }: PacsWiring): PacsLinks {
   const pacsRoot = pacsUrl(config, baseUri);
   const { pacsDataSourceName } = config;
   if (!pacsRoot || !pacsDataSourceName) return NO_PACS;
@@ -57,6 +60,7 @@ export function wirePacs({ config, baseUri, extensionManager }: PacsWiring): Pac
   const results = new PacsResults({
     client,
     codec: dicomCodec,
+    trust,
     onUnreadable: (uid, reason) => console.warn(`ChestAid: SR ${uid} in the PACS could not be read: ${reason}`),
   });
   const activeDataSource = () => extensionManager.activeDataSourceName;

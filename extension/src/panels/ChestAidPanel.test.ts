@@ -170,7 +170,7 @@ describe('ChestAidPanel', () => {
       ...base,
       analysis: { status: 'done', target, outcome },
       archive: { status: 'failed', kind: 'unreachable', message: 'PACS unreachable: /pacs' },
-      archived: { probability: 0.61, srSopInstanceUID: '2.25.7', observedAt: '2026-11-26T10:00:00Z', modelId: 'chestaid-demo', modelVersion: '1' },
+      archived: { verdict: 'verified', probability: 0.61, srSopInstanceUID: '2.25.7', observedAt: '2026-11-26T10:00:00Z', modelId: 'chestaid-demo', modelVersion: '1' },
     });
     expect(html).toMatch(/<button type="button"[^>]*data-cy="chestaid-save-pacs">Retry saving to PACS<\/button>/);
     expect(html).toMatch(/role="alert"[^>]*data-kind="unreachable"/);
@@ -186,7 +186,7 @@ describe('ChestAidPanel', () => {
   it('names the calibration version beside the score and in the image list', () => {
     const image = { displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR', label: 'CHEST PA' };
     const html = render({ ...base, analysis: { status: 'done', target, outcome }, images: [{ image, status: 'done', outcome, active: true }] });
-    expect(html).toMatch(/data-cy="chestaid-score-calibration" data-version="3">calibration v3 \(training, 2026-11-26\)</);
+    expect(html).toMatch(/data-cy="chestaid-score-calibration" data-version="3" data-identity="3">calibration v3 \(training, 2026-11-26\)</);
     expect(text(html)).toContain('CHEST PA 61.0 %, above threshold · calibration v3');
     expect(text(html)).toContain('Calibrated by Platt scaling (calibration version 3): calibration v3 (training, 2026-11-26)');
   });

@@ -5,6 +5,7 @@
  * composed here. Only class names the host's stylesheet already defines are used; the rest is
  * inline style. Words and numbers come from format.ts.
  */
+import { calibrationName } from '@chestaid/core';
 import { useCallback, useSyncExternalStore } from 'react';
 
 import { blockedReason } from '../analysis/ChestAidService';
@@ -82,7 +83,7 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         <Result outcome={analysis.outcome} threshold={threshold.value} custom={threshold.custom} calibration={model.info.calibrationLabel} />
       )}
       {analysis.status === 'stale' && (
-        <p className="rounded border p-3 text-xs" style={{ color: '#fbbf24' }} role="status" data-cy="chestaid-stale" data-version={analysis.calibrationVersion}>
+        <p className="rounded border p-3 text-xs" style={{ color: '#fbbf24' }} role="status" data-cy="chestaid-stale" data-version={calibrationName(analysis.calibrationVersion)} data-identity={analysis.calibrationVersion}>
           {staleText(analysis.calibrationVersion)}
         </p>
       )}

@@ -212,8 +212,17 @@ describe('Save to PACS, in words', () => {
   });
 
   it('shows a stored result with its model and time, to the minute in UTC', () => {
-    const score = { probability: 0.734, srSopInstanceUID: '2.25.9', observedAt: '2026-11-26T10:05:59.123Z', modelId: 'chestaid-demo', modelVersion: '0.1.0' };
+    const score = { verdict: 'verified' as const, probability: 0.734, srSopInstanceUID: '2.25.9', observedAt: '2026-11-26T10:05:59.123Z', modelId: 'chestaid-demo', modelVersion: '0.1.0' };
     expect(archivedText(score, 0.5)).toBe('In the PACS: risk score 73.4 % (model chestaid-demo 0.1.0, 2026-11-26 10:05 UTC)');
+  });
+
+  it('shows an unverified or conflicting stored result with its reason and never its number', () => {
+    const score = { probability: 0.011, srSopInstanceUID: '2.25.9', observedAt: '1900-01-01T00:00:00.000Z', modelId: 'chestaid-demo', modelVersion: '0.1.0' };
+    const unverified = archivedText({ ...score, verdict: 'unverified', reason: 'decision "below" contradicts score 0.9 against threshold 0.5 ("above")' }, 0.5);
+    expect(unverified).toBe('Unverified result in the PACS, not a score: decision "below" contradicts score 0.9 against threshold 0.5 ("above").');
+    const conflict = archivedText({ ...score, verdict: 'conflict', reason: '2 verified ChestAid results of this image disagree' }, 0.5);
+    expect(conflict).toBe('Conflicting results in the PACS, no score shown: 2 verified ChestAid results of this image disagree.');
+    for (const shown of [unverified, conflict]) expect(shown).not.toContain('1.1 %');
   });
 });
 

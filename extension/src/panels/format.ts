@@ -2,7 +2,7 @@
  * The words and numbers the panel shows, as plain functions of the service's state, so they are
  * tested without rendering.
  */
-import { ABOVE_LABEL, decide, notAnalyzedText, type Decision, type SelectableMethod } from '@chestaid/core';
+import { ABOVE_LABEL, calibrationName, decide, notAnalyzedText, type Decision, type SelectableMethod } from '@chestaid/core';
 import { blockedReason } from '../analysis/ChestAidService';
 import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
 
@@ -38,14 +38,15 @@ const CALIBRATION_NAMES: Record<Exclude<SelectableMethod, 'none'>, string> = {
 };
 
 export function calibrationText(info: Pick<ModelInfo, 'calibrationMethod' | 'calibrationVersion'>): string {
-  const version = `(calibration version ${info.calibrationVersion})`;
+  const version = `(calibration version ${calibrationName(info.calibrationVersion)})`;
   if (info.calibrationMethod === 'none') return `No calibrator: the sigmoid of the logit ${version}`;
   return `Calibrated by ${CALIBRATION_NAMES[info.calibrationMethod] ?? info.calibrationMethod} ${version}`;
 }
 
-/** "v1" for a training version, "site-2" for a site version. */
+/** "v1" for a training version, "site-2" for a site version; an identity ("site-2+sha256:...") by its name. */
 export function versionName(version: string): string {
-  return /^site-\d+$/.test(version) ? version : `v${version}`;
+  const name = calibrationName(version);
+  return /^site-\d+$/.test(name) ? name : `v${name}`;
 }
 
 /** What the panel says instead of a score computed under another calibration version. */
@@ -221,6 +222,9 @@ export function archiveText(archive: ArchiveState): string {
 
 /** The result another reader (or the triage worker) stored in the PACS. */
 export function archivedText(score: ArchivedScore, threshold: number): string {
+  // Never a number: an unverified SR's score is what someone wrote, not what the model says.
+  if (score.verdict === 'unverified') return `Unverified result in the PACS, not a score: ${score.reason ?? 'it failed verification'}.`;
+  if (score.verdict === 'conflict') return `Conflicting results in the PACS, no score shown: ${score.reason ?? 'verified results of this image disagree'}.`;
   const shown = scoreAndThreshold(score.probability, threshold);
   // ISO 8601 to the minute, in UTC as stored: every reader sees the same words.
   const when = /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(score.observedAt) ? `${score.observedAt.slice(0, 10)} ${score.observedAt.slice(11, 16)} UTC` : score.observedAt;

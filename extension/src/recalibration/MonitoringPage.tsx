@@ -10,6 +10,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
   type BucketSize,
   calibrationLabel,
+  calibrationName,
   calibrationOrigin,
   decimal,
   type FeedbackEntry,
@@ -80,7 +81,7 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
         <h1 className="text-xl font-semibold">ChestAid monitoring: errors at the active threshold and score drift</h1>
         <SyntheticNotice manifest={data?.active ?? null} />
         {data && view && (
-          <p data-cy="chestaid-monitoring-active" data-version={view.activeVersion} data-threshold={view.threshold}>
+          <p data-cy="chestaid-monitoring-active" data-version={calibrationName(view.activeVersion)} data-identity={view.activeVersion} data-threshold={view.threshold}>
             Active {calibrationLabel(calibrationOrigin(data.active))}, threshold {percent(view.threshold)}. Each image&apos;s logit is re-scored
             under the active calibration; {view.rows.length} current label(s) from readers
             {view.otherModel > 0 && `, ${view.otherModel} about another model's results left out`}.

@@ -23,6 +23,7 @@ import {
   parseImageCohortCsv,
   type RecalibrationOptions,
   type RecalibrationReport,
+  withCalibrationIdentity,
 } from '@chestaid/core';
 import type { AnalysisOutcome } from '../analysis/types';
 import type { BatchProgress, ImageToScore } from '../triage/batch';
@@ -142,7 +143,8 @@ export class RecalibrationService {
     try {
       const versions = await this.need().versions();
       const { manifest, history } = await versions.manifestOf();
-      this.update({ model: { status: 'ready', active: manifest, history, modelSha256: versions.modelSha256 } });
+      // Under its identity, as the panel's: a cohort scored here is stored under the same key.
+      this.update({ model: { status: 'ready', active: await withCalibrationIdentity(manifest), history, modelSha256: versions.modelSha256 } });
     } catch (error) {
       const prefix = error instanceof CorruptLogError ? 'The calibration audit log is corrupt, nothing was changed: ' : 'Calibration history: ';
       this.update({ model: { status: 'error', message: `${prefix}${messageOf(error)}` } });
@@ -161,7 +163,12 @@ export class RecalibrationService {
     const versions = await deps.versions();
     const { manifest: active, history } = await versions.manifestOf();
     const { manifest: base } = await versions.manifestOf(history.baseVersion);
-    return { entries: await deps.listFeedback(), active, base, modelSha256: versions.modelSha256 };
+    return {
+      entries: await deps.listFeedback(),
+      active: await withCalibrationIdentity(active),
+      base: await withCalibrationIdentity(base),
+      modelSha256: versions.modelSha256,
+    };
   }
 
   /** The recorded feedback as the cohort: each image's current definite label with the logit it was given. */

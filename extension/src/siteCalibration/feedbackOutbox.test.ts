@@ -8,22 +8,10 @@
 import { IDBFactory } from 'fake-indexeddb';
 
 import { EMPTY_HEAD, FeedbackBook, FeedbackOutbox, type FeedbackInput, type FeedbackSink, OutboxRunner, SiteCalibrationLog, type StoredFeedback } from '@chestaid/core';
-import { DEMO_SHA, demoManifest, overlayJson } from '@chestaid/core/testing';
+import { DEMO_SHA, demoManifest, feedbackInput, overlayJson } from '@chestaid/core/testing';
 import { IndexedDbFeedbackStore, IndexedDbSiteCalibrationStore, SITE_DATABASE, SiteDatabase } from './indexedDbStores';
 
-const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => ({
-  studyInstanceUID: '1.2.3',
-  seriesInstanceUID: '1.2.3.1',
-  sopInstanceUID: '1.2.3.1.1',
-  modelSha256: DEMO_SHA,
-  calibrationVersion: '1',
-  score: 0.8,
-  logit: 1.4,
-  decision: { above: true, threshold: 0.5 },
-  label: 'pneumonia',
-  reader: 'Doe^Jane',
-  ...over,
-});
+const input = (over: Partial<FeedbackInput> = {}): FeedbackInput => feedbackInput({ modelSha256: DEMO_SHA, calibrationVersion: '1', ...over });
 
 function pacs(mode: 'up' | 'down' = 'up') {
   const received: StoredFeedback[] = [];

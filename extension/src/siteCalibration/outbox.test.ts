@@ -1,18 +1,8 @@
 import { MemoryFeedbackStore, type FeedbackInput, type FeedbackSink, type OutboxSummary, type StoredFeedback } from '@chestaid/core';
+import { feedbackInput } from '@chestaid/core/testing';
 import { OUTBOX_LOCK, startFeedbackOutbox } from './outbox';
 
-const input: FeedbackInput = {
-  studyInstanceUID: '1.2.3',
-  seriesInstanceUID: '1.2.3.1',
-  sopInstanceUID: '1.2.3.1.1',
-  modelSha256: 'a'.repeat(64),
-  calibrationVersion: '1',
-  score: 0.8,
-  logit: 1.4,
-  decision: { above: true, threshold: 0.5 },
-  label: 'pneumonia',
-  reader: 'Doe^Jane',
-};
+const input: FeedbackInput = feedbackInput({ calibrationVersion: '1' });
 
 const settle = () => new Promise(resolve => setTimeout(resolve, 10));
 

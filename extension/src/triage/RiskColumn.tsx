@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useSyncExternalStore } from 'react';
 
 import type { ChestAidStateSource } from '../panels/types';
+import { calibrationName } from '@chestaid/core';
 import { versionName } from '../panels/format';
 import { riskText, type RiskTone } from './format';
 import { statusIn, type TriageState } from './TriageService';
@@ -23,6 +24,7 @@ export const TONE_COLOURS: Readonly<Record<RiskTone, string>> = {
   below: '#4ade80',
   stale: '#fbbf24',
   failed: '#fb923c',
+  unverified: '#e879f9',
   // Neither the green of a low score nor the red of a high one: there is no score.
   refused: '#e5e7eb',
   muted: '#9ca3af',
@@ -68,7 +70,8 @@ export function RiskCell({ triage, chestAid, studyInstanceUID, modalities }: Ris
           style={{ fontSize: '0.7rem' }}
           title={`Scored under calibration ${versionName(version)}`}
           data-cy="chestaid-risk-calibration"
-          data-version={version}
+          data-version={calibrationName(version)}
+          data-identity={version}
         >
           {' '}
           ({versionName(version)})

@@ -9,7 +9,7 @@
 import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
 
 import { RECALIBRATION_PATH, MONITORING_PATH } from '../recalibration/ids';
-import { orderByDate, orderByRisk } from '@chestaid/core';
+import { calibrationName, orderByDate, orderByRisk } from '@chestaid/core';
 import type { ChestAidStateSource } from '../panels/types';
 import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
@@ -273,11 +273,11 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
                   </td>
                   <td style={CELL} className="text-muted-foreground text-xs" data-cy="chestaid-triage-calibration">
                     {entry.status.kind === 'scored' && calibration ? (
-                      <span title={calibration.label} data-version={calibration.version}>
+                      <span title={calibration.label} data-version={calibrationName(calibration.version)} data-identity={calibration.version}>
                         {versionName(calibration.version)}
                       </span>
                     ) : entry.status.kind === 'stale' ? (
-                      <span data-version={entry.status.scoredBy.calibrationVersion}>{versionName(entry.status.scoredBy.calibrationVersion)}</span>
+                      <span data-version={calibrationName(entry.status.scoredBy.calibrationVersion)} data-identity={entry.status.scoredBy.calibrationVersion}>{versionName(entry.status.scoredBy.calibrationVersion)}</span>
                     ) : null}
                   </td>
                   <td style={CELL}>{entry.study.patientName}</td>

@@ -35,6 +35,7 @@ function archived(uid: string, score: number, { sha256 = SHA, calibration = MODE
       model: { id: 'chestaid-demo', version: '1', sha256, deviceUID: '2.25.1' },
       observedAt: '2026-11-26T10:00:00.000Z',
     },
+    verdict: { status: 'verified' },
   };
 }
 
@@ -106,6 +107,26 @@ describe('TriageService with the PACS results', () => {
       status: 'error',
       message: "The PACS's results could not be read; showing this browser's: PACS unreachable: /pacs/dicom-web/studies/A/series",
     });
+  });
+
+  it('shows an unverified or conflicting SR as such, never ranks it, never caches it, and lets a score of this browser stand', async () => {
+    const planted = (uid: string, reason: string, status: 'unverified' | 'conflict' = 'unverified'): ArchivedResult => ({
+      ...archived(uid, 0.01),
+      verdict: { status, reason },
+    });
+    const { service, store } = setup(
+      fromPacs({ A: [planted('A', 'score 0.01 is not calibration 1 of its logit 0')], B: [planted('B', '2 verified ChestAid results of this image disagree', 'conflict')], C: [planted('C', 'foreign UID')] }),
+    );
+    const outcome = { key: resultKey('C.1.1', SHA), analysis: { probability: 0.6 } as Analysis, run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 } };
+    await store.put(scoredRecord({ image: image('C'), model: MODEL, outcome, source: 'panel', analyzedAt: 1 }));
+    await service.loadStudies();
+    await service.model();
+    await flush();
+    await flush();
+    expect(statusIn(service.getState(), 'A', 'CR')).toEqual({ kind: 'unverified', reason: 'unverified result: score 0.01 is not calibration 1 of its logit 0', conflict: false });
+    expect(statusIn(service.getState(), 'B', 'CR')).toEqual({ kind: 'unverified', reason: 'conflicting results: 2 verified ChestAid results of this image disagree', conflict: true });
+    expect(statusIn(service.getState(), 'C', 'CR')).toMatchObject({ kind: 'scored', probability: 0.6 });
+    expect(await store.get({ ...image('A'), ...MODEL })).toBeUndefined();
   });
 
   it('reads nothing from the PACS while the list comes from another data source', async () => {

@@ -470,6 +470,8 @@ export class TriageService {
     for (const uid of readStudies) if (!next.has(uid)) next.set(uid, []);
     for (const record of records) {
       const key = keyText(record);
+      // A score this browser computed is the truth for its key; an unverified SR does not replace it.
+      if (record.status === 'unverified' && (next.get(record.studyInstanceUID) ?? []).some(r => keyText(r) === key && r.status === 'scored')) continue;
       const list = (next.get(record.studyInstanceUID) ?? []).filter(r => keyText(r) !== key);
       next.set(record.studyInstanceUID, [...list, record]);
     }

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest } from '@chestaid/core';
 import { ChestAidService } from '../analysis/ChestAidService';
 import { triageButton, triageCustomizations } from './customization';
 import { riskColumnId, TRIAGE_PATH } from './ids';
@@ -18,7 +17,7 @@ async function customizations() {
   chestAidTriageService.configure({
     store,
     catalog: { studies: async () => [], imagesOf: async () => [] },
-    manifest: async () => parseManifest(manifestJson()),
+    manifest: async () => manifest,
     analyzer: { modelSha256: m => m.onnx.sha256, analyze: async () => Promise.reject(new Error('not here')) },
   });
   const commands: [string, object | undefined][] = [];

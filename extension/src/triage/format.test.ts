@@ -52,6 +52,18 @@ describe('riskText', () => {
     expect(riskText(scored(0.5, 2), 0.75).detail).toBe('Calibrated risk score 50.0 %; threshold 75.0 %. 2 other images of the study could not be analyzed');
   });
 
+  it('shows an unverified result or a conflict by its reason, with no number', () => {
+    expect(riskText({ kind: 'unverified', reason: 'unverified result: device UID 2.25.42 is not this model\'s', conflict: false }, 0.75)).toEqual({
+      label: 'unverified result',
+      detail: "unverified result: device UID 2.25.42 is not this model's",
+      tone: 'unverified',
+    });
+    expect(riskText({ kind: 'unverified', reason: 'conflicting results: 2 disagree', conflict: true }, 0.75)).toMatchObject({ label: 'conflicting results', tone: 'unverified' });
+    expect(riskText({ ...(scored(0.5) as object), unverifiedImages: 1 } as never, 0.75).detail).toBe(
+      'Calibrated risk score 50.0 %; threshold 75.0 %. 1 other image has only an unverified or conflicting result in the PACS',
+    );
+  });
+
   it('names unanalyzed, stale, failed and not-applicable studies', () => {
     expect(riskText({ kind: 'unanalyzed' }, 0.75)).toEqual({ label: 'not analyzed', detail: null, tone: 'muted' });
     expect(riskText({ kind: 'stale', scoredBy: { modelSha256: 'f'.repeat(64), calibrationVersion: '0' }, analyzedAt: 0 }, 0.75)).toEqual({

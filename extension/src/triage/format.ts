@@ -6,7 +6,7 @@ import { decide, notAnalyzedText, perMinute, type StudyStatus, type TriageGroup 
 import { scoreAndThreshold } from '../panels/format';
 import type { BatchArchiving, BatchState } from './TriageService';
 
-export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed' | 'refused';
+export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed' | 'unverified' | 'refused';
 
 export interface RiskText {
   /** The cell's text, e.g. "92.3 % above threshold", "not analyzed", "stale". */
@@ -25,9 +25,14 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
   switch (status.kind) {
     case 'scored': {
       const partial =
-        status.failedImages > 0
-          ? `${status.failedImages} other image${status.failedImages === 1 ? '' : 's'} of the study could not be analyzed`
-          : null;
+        [
+          status.failedImages > 0 ? `${status.failedImages} other image${status.failedImages === 1 ? '' : 's'} of the study could not be analyzed` : null,
+          status.unverifiedImages
+            ? `${status.unverifiedImages} other image${status.unverifiedImages === 1 ? ' has' : 's have'} only an unverified or conflicting result in the PACS`
+            : null,
+        ]
+          .filter(Boolean)
+          .join('; ') || null;
       if (threshold === null) return { label: `${(status.probability * 100).toFixed(1)} %`, detail: partial, tone: 'muted' };
       const shown = scoreAndThreshold(status.probability, threshold);
       const { above } = decide(status.probability, threshold);
@@ -39,6 +44,8 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
     }
     case 'failed':
       return { label: 'failed', detail: status.reason, tone: 'failed' };
+    case 'unverified':
+      return { label: status.conflict ? 'conflicting results' : 'unverified result', detail: status.reason, tone: 'unverified' };
     case 'refused':
       // The reason in place of a score: the model card excludes the image, so there is none to rank.
       return { label: notAnalyzedText(status), detail: 'The model card excludes this image: read it without ChestAid', tone: 'refused' };
@@ -59,6 +66,7 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
 
 export const GROUP_TITLES: Readonly<Record<TriageGroup, string>> = {
   scored: 'Scored: highest risk first',
+  unverified: 'Unverified or conflicting results in the PACS: not ranked; read these without ChestAid',
   failed: 'Could not be analyzed: read these without ChestAid',
   refused: 'Not analyzed: outside the model card, read these without ChestAid',
   stale: 'Stale: scored by another model or calibration',

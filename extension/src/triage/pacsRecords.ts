@@ -1,8 +1,10 @@
 /**
  * The PACS's ChestAid results as triage records (source 'pacs'), so the worklist shows what every
  * reader and the triage worker stored, not only what this browser computed. Keyed like every
- * record (image, model sha256, calibration version): an SR of another model or calibration is
- * stale here like any other result.
+ * record (image, model sha256, calibration identity): an SR of another model or calibration is
+ * stale here like any other result. Each SR was judged on read (core verifyResult): only a
+ * verified one becomes a score; an unverified one, or verified ones that disagree, become an
+ * 'unverified' record with the reason, which the worklist shows and never ranks.
  */
 import type { ArchivedResult, PacsResults } from '@chestaid/core';
 import { normalised, type ResultStore, type StoredResult } from './resultStore';
@@ -13,18 +15,22 @@ export interface SharedResults {
   forStudies(studyUIDs: readonly string[]): Promise<Map<string, StoredResult[]>>;
 }
 
-export function recordOf({ content, srSopInstanceUID }: ArchivedResult): StoredResult {
+export function recordOf({ content, srSopInstanceUID, verdict }: ArchivedResult): StoredResult {
   const analyzedAt = Date.parse(content.observedAt);
+  const outcome =
+    verdict.status === 'verified'
+      ? ({ status: 'scored', probability: content.score } as const)
+      : ({ status: 'unverified', reason: `${verdict.status === 'conflict' ? 'conflicting results' : 'unverified result'}: ${verdict.reason}`, conflict: verdict.status === 'conflict' } as const);
   return normalised({
     studyInstanceUID: content.source.studyInstanceUID,
     seriesInstanceUID: content.source.seriesInstanceUID,
     sopInstanceUID: content.source.sopInstanceUID,
     modelSha256: content.model.sha256,
     calibrationVersion: content.calibration.version,
+    // The SR's own date, kept for display only: nothing is ranked or chosen by it.
     analyzedAt: Number.isFinite(analyzedAt) ? analyzedAt : 0,
     source: 'pacs',
-    status: 'scored',
-    probability: content.score,
+    ...outcome,
     srSopInstanceUID,
   });
 }
@@ -47,6 +53,8 @@ export function sharedResultsOf(results: Pick<PacsResults, 'forStudies'>): Share
  */
 export async function cacheShared(store: ResultStore, records: readonly StoredResult[]): Promise<void> {
   for (const record of records) {
+    // Only verified scores: an unverified SR is shown while the PACS holds it, never kept here.
+    if (record.status !== 'scored') continue;
     const known = await store.get(record);
     // A refusal here stands too: an SR for an image the gate refuses is not shown as its score.
     if (known?.status === 'scored' || known?.status === 'refused') continue;

@@ -16,7 +16,15 @@ export function PacsSection({ state, onSaveToPacs }: { state: ChestAidState; onS
   return (
     <section className="flex flex-col gap-1 rounded border p-3" aria-label="PACS" data-cy="chestaid-pacs" data-status={archive.status}>
       {archived && threshold && (
-        <p className="text-xs" data-cy="chestaid-pacs-result" data-probability={archived.probability} data-sr={archived.srSopInstanceUID}>
+        <p
+          className={archived.verdict === 'verified' ? 'text-xs' : 'text-xs text-red-500'}
+          role={archived.verdict === 'verified' ? undefined : 'alert'}
+          style={{ overflowWrap: 'anywhere' }}
+          data-cy="chestaid-pacs-result"
+          data-verdict={archived.verdict}
+          data-probability={archived.verdict === 'verified' ? archived.probability : undefined}
+          data-sr={archived.srSopInstanceUID}
+        >
           {archivedText(archived, threshold.value)}
         </p>
       )}

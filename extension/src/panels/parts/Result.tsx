@@ -1,4 +1,4 @@
-import { decide } from '@chestaid/core';
+import { calibrationName, decide } from '@chestaid/core';
 import type { AnalysisOutcome } from '../../analysis/types';
 import { decisionText, fallbackText, runText, scoreAndThreshold } from '../format';
 import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';
@@ -17,7 +17,7 @@ export function Result({ outcome, threshold, custom, calibration }: { outcome: A
           {shown.score}
         </span>
       </div>
-      <p className="text-muted-foreground text-right text-xs" data-cy="chestaid-score-calibration" data-version={outcome.analysis.calibrationVersion}>
+      <p className="text-muted-foreground text-right text-xs" data-cy="chestaid-score-calibration" data-version={calibrationName(outcome.analysis.calibrationVersion)} data-identity={outcome.analysis.calibrationVersion}>
         {calibration}
       </p>
       <div className="flex items-center justify-between text-xs">
