@@ -2,7 +2,9 @@ import {
   calibrate,
   calibrateWith,
   calibrationProblems,
+  clipBounds,
   isotonicScale,
+  noCalibration,
   plattScale,
   sigmoid,
   temperatureScale,
@@ -97,5 +99,38 @@ describe('calibrationProblems', () => {
     ['lengths differ', { x: [0, 1, 2], y: [0, 1] }, /x has 3 knots but y has 2/],
   ])('reports isotonic knots with %s', (_name, isotonic, message) => {
     expect(calibrationProblems(section('isotonic', isotonic)).join('; ')).toMatch(message);
+  });
+});
+
+describe('the output clip of schema 1.4.0', () => {
+  const clip = clipBounds(8); // [0.1, 0.9]
+
+  it('holds every method inside [1/(n+2), 1 - 1/(n+2)] and leaves the middle alone', () => {
+    expect(clip).toEqual({ low: 0.1, high: 0.9 });
+    expect(isotonicScale(-5, { x: [-1, 1], y: [0, 1], clip })).toBe(0.1);
+    expect(isotonicScale(5, { x: [-1, 1], y: [0, 1], clip })).toBe(0.9);
+    expect(plattScale(40, { a: 1, b: 0, clip })).toBe(0.9);
+    expect(temperatureScale(-40, { temperature: 1, clip })).toBe(0.1);
+    expect(noCalibration(0.3, { clip })).toBe(sigmoid(0.3));
+  });
+
+  it('applies parameters without a clip unclipped, as older manifests were', () => {
+    expect(isotonicScale(-5, { x: [-1, 1], y: [0, 1] })).toBe(0);
+    expect(plattScale(40, { a: 1, b: 0 })).toBe(1);
+  });
+
+  it("calibrates with 'none' as the sigmoid, clipped by its own params", () => {
+    const s = { ...section('platt'), methods: { ...section('platt').methods, none: { params: { clip } } } };
+    expect(calibrateWith('none', 5, s)).toBe(0.9);
+    expect(calibrateWith('none', 0.2, section('platt'))).toBe(sigmoid(0.2));
+  });
+
+  it('names a clip the calibrators cannot use', () => {
+    const bad = { ...section('platt'), methods: { ...section('platt').methods, platt: { params: { a: 1, b: 0, clip: { low: 0.6, high: 0.4 } } } } };
+    expect(calibrationProblems(bad).join('; ')).toMatch(/platt clip \[0.6, 0.4\] must satisfy 0 < low < high < 1/);
+  });
+
+  it('refuses a count that is not a positive integer', () => {
+    expect(() => clipBounds(0)).toThrow(/positive integer; got 0/);
   });
 });

@@ -33,6 +33,17 @@ export interface Interval {
   readonly ci_high: number | null;
 }
 
+/** How a threshold proves its sensitivity (manifest thresholds.clinical.proof, schema 1.4.0). */
+export interface ThresholdProof {
+  readonly level: number;
+  readonly one_sided: true;
+  readonly method: 'clopper-pearson';
+  readonly lower_bound: number;
+  readonly flagged_positives: number;
+  readonly n_pos: number;
+  readonly positives_needed: number;
+}
+
 /** The parts of the manifest the viewer uses; the JSON may hold more (metrics, training...). */
 export interface Manifest {
   readonly schema_version: string;
@@ -74,7 +85,8 @@ export interface Manifest {
   };
   readonly calibration: CalibrationSection & {
     readonly version: string;
-    readonly selection: { readonly metric: 'ece'; readonly split: string; readonly n_bins: number };
+    /** 'oof_nll' from schema 1.4.0 (cross-validated NLL on `split`), 'ece' before. */
+    readonly selection: { readonly metric: 'ece' | 'oof_nll'; readonly split: string; readonly n_bins: number };
     readonly methods: CalibrationSection['methods'] & {
       readonly [method: string]: { readonly metrics: CalibrationMetrics };
     };
@@ -86,6 +98,11 @@ export interface Manifest {
       readonly target_sensitivity: number;
       readonly split: string;
       readonly at_threshold: Readonly<Record<string, unknown>>;
+      /** Schema 1.4.0: false only for a smoke run that could not prove the target. */
+      readonly proven?: boolean;
+      /** Schema 1.4.0: the one-sided Clopper-Pearson proof of the target sensitivity. */
+      readonly proof?: ThresholdProof;
+      readonly point_estimate_threshold?: number;
     };
   };
   readonly metrics: { readonly [split: string]: Readonly<Record<string, unknown>> };

@@ -29,7 +29,7 @@ def cmd_run(args) -> int:
     pipeline.run(cfg, model_id=args.model_id, model_dir=Path(args.model_dir or REPO / "models" / args.model_id),
                  version=args.version, target_sensitivity=args.target_sensitivity,
                  checkpoint=Path(args.checkpoint) if args.checkpoint else None, fp16=not args.no_fp16,
-                 n_boot=args.bootstrap)
+                 n_boot=args.bootstrap, require_proven_threshold=not args.allow_unproven_threshold)
     return 0
 
 
@@ -83,6 +83,9 @@ def main(argv=None) -> int:
     r.add_argument("--model-dir", help="where to publish (default models/<model-id>)")
     r.add_argument("--run-dir", help="checkpoints and logs (default runs/<model-id>)")
     r.add_argument("--checkpoint", help="skip training: calibrate/evaluate/export this checkpoint (run-dir must hold splits.json)")
+    r.add_argument("--allow-unproven-threshold", action="store_true",
+                   help="smoke runs only: when val_report has too few positives to prove the target sensitivity, keep "
+                        "the threshold that flags all of them and mark it unproven instead of stopping")
     add_train_args(r)
     r.set_defaults(fn=cmd_run)
 

@@ -18,9 +18,35 @@ Binary temperature scaling cannot move p = 0.5: z = 0 maps to 0.5 for every T. I
 or softens the scores around that point, so a prior shift (a site with a different prevalence)
 needs Platt's intercept b or isotonic regression.
 
-Fitting is on the ``calib`` split; comparing and selecting is on ``val_report`` (see
-:func:`fit_all`), because isotonic regression evaluated on its own fitting data looks almost
-perfectly calibrated by construction.
+Every fitted calibrator clips its output to [1/(n+2), 1 - 1/(n+2)], n = the cases it was
+fitted on (``params["clip"] = {"low", "high"}``; the viewer applies the same clip). n cases
+cannot support a probability closer to 0 or 1 than that (the Laplace estimate of a class seen
+n times in n), and an exact 0 or 1 makes one miss cost an infinite log-loss. Parameters without
+a clip (manifests written before 1.4.0) are applied unclipped, as they were.
+
+Selection (:func:`select_by_cv`) is by a proper scoring rule, on the ``calib`` split only:
+
+1. Candidates, simplest first: none < temperature < platt < isotonic; isotonic only when the
+   split has at least ``MIN_ISOTONIC_CASES`` (1,000) cases (scikit-learn's own warning: below
+   that it overfits).
+2. Repeated stratified k-fold cross-validation (``CV_REPEATS`` = 10 repeats of ``CV_FOLDS`` = 5
+   folds, folds dealt by :func:`chestaid_train.mulberry.repeated_stratified_folds` from
+   ``CV_SEED`` = 0). Each case gets, per repeat, the probability of the calibrator fitted on the
+   other four folds (clipped for that fit's n); its loss per method is the mean over repeats of
+   its negative log-likelihood (and of its squared error, for Brier).
+3. The best method has the lowest out-of-fold NLL (the mean over cases); NLLs within
+   ``NLL_TIE_TOL`` (1e-9) of each other tie, and a tie goes to the lower out-of-fold Brier, then
+   to the simpler method.
+4. One-standard-error rule: the selected method is the simplest one whose out-of-fold NLL exceeds
+   the best's by at most one standard error of the difference, SE = sd(d) / sqrt(n) with
+   d_i = loss_i(simpler) - loss_i(best) over the n cases and sd with n - 1 in the denominator.
+   A more flexible method must win by more than that to be chosen. (This SE treats the n
+   per-case differences as independent, which cross-validation does not make them exactly;
+   it is a stated convention, the usual one of the "one-standard-error rule".)
+
+The selected and the other methods are then refitted on the whole ``calib`` split and all are
+reported on ``val_report`` (ECE with the ECE a perfectly calibrated score would show, Brier,
+NLL, ROC-AUC): held-out figures, not used for the choice.
 """
 
 from __future__ import annotations
@@ -41,10 +67,12 @@ from .metrics import (
     as_labels,
     brier,
     expected_calibration_error,
+    expected_ece_if_calibrated,
     nll,
     roc_auc,
     show,
 )
+from .mulberry import repeated_stratified_folds
 
 __all__ = [
     "Calibrator",
@@ -54,11 +82,19 @@ __all__ = [
     "IsotonicCalibrator",
     "CALIBRATORS",
     "FITTED_METHODS",
+    "CANDIDATES",
+    "CV_FOLDS",
+    "CV_REPEATS",
+    "CV_SEED",
+    "MIN_ISOTONIC_CASES",
+    "SELECTION_RULE",
+    "clip_bounds",
+    "select_by_cv",
+    "one_se_choice",
     "CALIB_SPLIT",
     "REPORT_SPLIT",
     "sigmoid",
     "calibrator_from_params",
-    "select_lowest_ece",
     "CalibrationResult",
     "fit_all",
     "calibrator_from_manifest",
@@ -71,8 +107,28 @@ REPORT_SPLIT = "val_report"
 # temperature outside that is broken, not miscalibrated.
 _LOG_T_BOUNDS = (-7.0, 7.0)
 
-# ECEs this close are the same number up to summation order, so the simpler method wins.
-_ECE_TIE_TOL = 1e-12
+# Selection by out-of-fold NLL (see the module docstring for the rule).
+CV_FOLDS = 5
+CV_REPEATS = 10
+CV_SEED = 0
+MIN_ISOTONIC_CASES = 1000
+# Out-of-fold NLLs this close are the same number up to the fits' convergence tolerances (the
+# viewer's Newton and this L-BFGS-B agree to about 1e-10 on them), so Brier decides.
+NLL_TIE_TOL = 1e-9
+SELECTION_RULE = (
+    "lowest out-of-fold NLL over repeated stratified k-fold cross-validation on the calibration split "
+    "(NLLs within 1e-9 tie: lower out-of-fold Brier, then the simpler method), then the simplest method "
+    "(none < temperature < platt < isotonic) whose out-of-fold NLL exceeds the best's by at most one "
+    "standard error of the per-case difference; isotonic only with >= 1000 cases"
+)
+
+
+def clip_bounds(n: int) -> dict:
+    """The output range of a calibrator fitted on n cases: [1/(n+2), 1 - 1/(n+2)]."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"clip needs the number of fitting cases, a positive integer; got {show(n)}")
+    low = 1.0 / (int(n) + 2)
+    return {"low": low, "high": 1.0 - low}
 
 
 def sigmoid(z) -> np.ndarray:
@@ -109,10 +165,23 @@ def _finite_number(v, what: str) -> float:
 def _check_param_keys(params: dict, expected: set, method: str) -> None:
     if not isinstance(params, dict):
         raise ValueError(f"{method} params must be a dict, got {type(params).__name__}")
-    if set(params) != expected:
+    if set(params) - {"clip"} != expected:
         raise ValueError(
-            f"{method} params must have exactly the keys {sorted(expected)}, got {sorted(params)}"
+            f"{method} params must have exactly the keys {sorted(expected)} (and optionally 'clip'), "
+            f"got {sorted(params)}"
         )
+
+
+def _check_clip(clip) -> dict | None:
+    if clip is None:
+        return None
+    if not isinstance(clip, dict) or set(clip) != {"low", "high"}:
+        raise ValueError(f"clip must be a dict with exactly the keys 'high' and 'low', got {show(clip)}")
+    low = _finite_number(clip["low"], "clip low")
+    high = _finite_number(clip["high"], "clip high")
+    if not 0.0 < low < high < 1.0:
+        raise ValueError(f"clip [{show(low)}, {show(high)}] must satisfy 0 < low < high < 1")
+    return {"low": low, "high": high}
 
 
 @runtime_checkable
@@ -132,16 +201,26 @@ class Calibrator(Protocol):
 
 
 class _Fitted:
-    """Shared guard: a calibrator is usable once fitted or rebuilt from parameters."""
+    """Shared guard (a calibrator is usable once fitted or rebuilt from parameters) and the
+    output clip (set by ``fit`` from the number of cases, or read back from ``params``)."""
 
     method: ClassVar[str]
     _fitted: bool = False
+    clip: dict | None = None
 
     def _require_fitted(self) -> None:
         if not self._fitted:
             raise RuntimeError(
                 f"{self.method} calibrator is not fitted; call fit() or from_params()"
             )
+
+    def _clipped(self, p: np.ndarray) -> np.ndarray:
+        if self.clip is None:
+            return p
+        return np.clip(p, self.clip["low"], self.clip["high"])
+
+    def _with_clip(self, params: dict) -> dict:
+        return {**params, "clip": dict(self.clip)} if self.clip is not None else params
 
 
 class IdentityCalibrator(_Fitted):
@@ -151,19 +230,22 @@ class IdentityCalibrator(_Fitted):
     _fitted = True
 
     def fit(self, logits, y) -> "IdentityCalibrator":
-        _fit_inputs(logits, y)
+        z, _ = _fit_inputs(logits, y)
+        self.clip = clip_bounds(z.size)
         return self
 
     def predict(self, logits) -> np.ndarray:
-        return sigmoid(as_finite_1d(logits, "logits"))
+        return self._clipped(sigmoid(as_finite_1d(logits, "logits")))
 
     def params(self) -> dict:
-        return {}
+        return self._with_clip({})
 
     @classmethod
     def from_params(cls, params: dict) -> "IdentityCalibrator":
         _check_param_keys(params, set(), cls.method)
-        return cls()
+        out = cls()
+        out.clip = _check_clip(params.get("clip"))
+        return out
 
 
 class TemperatureCalibrator(_Fitted):
@@ -195,21 +277,24 @@ class TemperatureCalibrator(_Fitted):
             options={"xatol": 1e-10},
         )
         self.temperature = float(math.exp(res.x))
+        self.clip = clip_bounds(z.size)
         self._fitted = True
         return self
 
     def predict(self, logits) -> np.ndarray:
         self._require_fitted()
-        return sigmoid(as_finite_1d(logits, "logits") / self.temperature)
+        return self._clipped(sigmoid(as_finite_1d(logits, "logits") / self.temperature))
 
     def params(self) -> dict:
         self._require_fitted()
-        return {"temperature": self.temperature}
+        return self._with_clip({"temperature": self.temperature})
 
     @classmethod
     def from_params(cls, params: dict) -> "TemperatureCalibrator":
         _check_param_keys(params, {"temperature"}, cls.method)
-        return cls(params["temperature"])
+        out = cls(params["temperature"])
+        out.clip = _check_clip(params.get("clip"))
+        return out
 
 
 class PlattCalibrator(_Fitted):
@@ -256,21 +341,24 @@ class PlattCalibrator(_Fitted):
         if not np.all(np.isfinite(res.x)):
             raise RuntimeError(f"Platt fit diverged: {res.message}")
         self.a, self.b = float(res.x[0]), float(res.x[1])
+        self.clip = clip_bounds(n)
         self._fitted = True
         return self
 
     def predict(self, logits) -> np.ndarray:
         self._require_fitted()
-        return sigmoid(self.a * as_finite_1d(logits, "logits") + self.b)
+        return self._clipped(sigmoid(self.a * as_finite_1d(logits, "logits") + self.b))
 
     def params(self) -> dict:
         self._require_fitted()
-        return {"a": self.a, "b": self.b}
+        return self._with_clip({"a": self.a, "b": self.b})
 
     @classmethod
     def from_params(cls, params: dict) -> "PlattCalibrator":
         _check_param_keys(params, {"a", "b"}, cls.method)
-        return cls(params["a"], params["b"])
+        out = cls(params["a"], params["b"])
+        out.clip = _check_clip(params.get("clip"))
+        return out
 
 
 class IsotonicCalibrator(_Fitted):
@@ -325,22 +413,26 @@ class IsotonicCalibrator(_Fitted):
         iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(z, yy.astype(np.float64))
         self.x, self.y = self._check_knots(iso.X_thresholds_, iso.y_thresholds_)
+        self.clip = clip_bounds(z.size)
         self._fitted = True
         return self
 
     def predict(self, logits) -> np.ndarray:
         self._require_fitted()
-        # np.interp already holds the end values outside [x[0], x[-1]], i.e. clips.
-        return np.interp(as_finite_1d(logits, "logits"), self.x, self.y)
+        # np.interp already holds the end values outside [x[0], x[-1]]; the output clip then
+        # keeps the 0 and 1 plateaus of a small fit off exact 0 and 1.
+        return self._clipped(np.interp(as_finite_1d(logits, "logits"), self.x, self.y))
 
     def params(self) -> dict:
         self._require_fitted()
-        return {"x": [float(v) for v in self.x], "y": [float(v) for v in self.y]}
+        return self._with_clip({"x": [float(v) for v in self.x], "y": [float(v) for v in self.y]})
 
     @classmethod
     def from_params(cls, params: dict) -> "IsotonicCalibrator":
         _check_param_keys(params, {"x", "y"}, cls.method)
-        return cls(params["x"], params["y"])
+        out = cls(params["x"], params["y"])
+        out.clip = _check_clip(params.get("clip"))
+        return out
 
 
 CALIBRATORS: dict[str, type] = {
@@ -348,8 +440,9 @@ CALIBRATORS: dict[str, type] = {
     for cls in (IdentityCalibrator, TemperatureCalibrator, PlattCalibrator, IsotonicCalibrator)
 }
 
-# Order is the tie-break: simpler first.
 FITTED_METHODS: tuple[str, ...] = ("temperature", "platt", "isotonic")
+# Every candidate of the selection, simplest first (the order of the one-standard-error rule).
+CANDIDATES: tuple[str, ...] = ("none",) + FITTED_METHODS
 
 
 def calibrator_from_params(method: str, params: dict) -> Calibrator:
@@ -361,25 +454,111 @@ def calibrator_from_params(method: str, params: dict) -> Calibrator:
     return CALIBRATORS[method].from_params(params)
 
 
-def select_lowest_ece(eces: dict) -> str:
-    """The method with the lowest ECE; ties go to the simpler one (temperature < platt <
-    isotonic), since extra flexibility that buys nothing on held-out data is just variance."""
-    unknown = sorted(set(eces) - set(FITTED_METHODS))
-    if unknown:
-        raise ValueError(f"cannot select among {unknown}; candidates are {list(FITTED_METHODS)}")
-    if not eces:
-        raise ValueError("no candidate methods to select from")
-    for m, e in eces.items():
-        if e is None or not math.isfinite(float(e)):
-            raise ValueError(f"ECE of {m} = {show(e)} is not a finite number")
-    best = min(float(e) for e in eces.values())
-    return next(m for m in FITTED_METHODS if m in eces and float(eces[m]) <= best + _ECE_TIE_TOL)
+def _per_case_losses(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-case negative log-likelihood and squared error (p is clipped, so never 0 or 1)."""
+    yf = y.astype(np.float64)
+    return -(yf * np.log(p) + (1.0 - yf) * np.log1p(-p)), (p - yf) ** 2
+
+
+def _count(v, what: str, minimum: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {show(v)}")
+    return int(v)
+
+
+def select_by_cv(
+    logits,
+    y,
+    *,
+    folds: int = CV_FOLDS,
+    repeats: int = CV_REPEATS,
+    seed: int = CV_SEED,
+    min_isotonic_cases: int = MIN_ISOTONIC_CASES,
+) -> dict:
+    """Choose a calibrator by out-of-fold NLL on one split (the rule in the module docstring).
+
+    Returns (JSON-safe)::
+
+        {"selected": m, "best": m_lowest_nll, "n": n, "candidates": [...],
+         "isotonic_allowed": bool, "folds": k, "repeats": r, "seed": s,
+         "oof": {m: {"nll", "brier", "nll_minus_best", "se_of_difference"}}}
+
+    ``nll_minus_best`` and ``se_of_difference`` are 0 for the best method itself.
+    """
+    z, yy = _fit_inputs(logits, y, purpose="selecting a calibrator")
+    k = _count(folds, "folds", 2)
+    r = _count(repeats, "repeats", 1)
+    n = z.size
+    smaller_class = int(min(yy.sum(), n - yy.sum()))
+    if smaller_class < 2:
+        raise ValueError(
+            f"selecting a calibrator by cross-validation needs at least 2 cases of each class, but the "
+            f"split has {smaller_class} of one class (n={n}): every fold's fitting part must hold both"
+        )
+    candidates = [m for m in CANDIDATES if m != "isotonic" or n >= min_isotonic_cases]
+    fold_rows = repeated_stratified_folds(yy, k, r, seed)
+    loss = {m: np.zeros(n) for m in candidates}
+    sq = {m: np.zeros(n) for m in candidates}
+    for row in fold_rows:
+        for f in range(k):
+            held = row == f
+            if not held.any():
+                continue
+            for m in candidates:
+                p = CALIBRATORS[m]().fit(z[~held], yy[~held]).predict(z[held])
+                l, s = _per_case_losses(yy[held], p)
+                loss[m][held] += l
+                sq[m][held] += s
+    for m in candidates:
+        loss[m] /= r
+        sq[m] /= r
+    decision = one_se_choice(loss, sq)
+    return {
+        **decision,
+        "n": int(n),
+        "candidates": candidates,
+        "isotonic_allowed": "isotonic" in candidates,
+        "folds": k,
+        "repeats": r,
+        "seed": int(seed),
+    }
+
+
+def one_se_choice(nll_per_case: dict, sq_per_case: dict) -> dict:
+    """Steps 3 and 4 of the rule on per-case out-of-fold losses, candidates in the dicts' order
+    (simplest first): ``{"selected", "best", "oof": {m: {"nll", "brier", "nll_minus_best",
+    "se_of_difference"}}}``."""
+    candidates = list(nll_per_case)
+    if not candidates or list(sq_per_case) != candidates:
+        raise ValueError(f"need the same non-empty candidates for NLL and Brier, got {candidates} and {list(sq_per_case)}")
+    loss = {m: np.asarray(nll_per_case[m], dtype=np.float64) for m in candidates}
+    n = loss[candidates[0]].size
+    mean_nll = {m: float(np.mean(loss[m])) for m in candidates}
+    mean_brier = {m: float(np.mean(np.asarray(sq_per_case[m], dtype=np.float64))) for m in candidates}
+    lowest = min(mean_nll.values())
+    tied = [m for m in candidates if mean_nll[m] <= lowest + NLL_TIE_TOL]
+    lowest_brier = min(mean_brier[m] for m in tied)
+    best = next(m for m in tied if mean_brier[m] <= lowest_brier)
+
+    oof: dict = {}
+    selected = None
+    for m in candidates:
+        d = loss[m] - loss[best]
+        diff = float(np.mean(d))
+        se = float(np.std(d, ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+        oof[m] = {"nll": mean_nll[m], "brier": mean_brier[m], "nll_minus_best": diff, "se_of_difference": se}
+        if selected is None and diff <= se:
+            selected = m
+    # best itself has diff 0 <= se, so something simpler than or equal to best is always selected.
+    return {"selected": selected, "best": best, "oof": oof}
 
 
 def _evaluate(cal: Calibrator, z: np.ndarray, y: np.ndarray, n_bins: int) -> dict:
     p = cal.predict(z)
     return {
         "ece": expected_calibration_error(y, p, n_bins=n_bins),
+        # The ECE labels drawn from these very scores would show: the floor ECE cannot go below at this n.
+        "ece_if_calibrated": expected_ece_if_calibrated(p, n_bins=n_bins),
         "brier": brier(y, p),
         "nll": nll(y, p),
         "roc_auc": roc_auc(y, p),
@@ -389,18 +568,19 @@ def _evaluate(cal: Calibrator, z: np.ndarray, y: np.ndarray, n_bins: int) -> dic
 
 @dataclass
 class CalibrationResult:
-    """All calibrators fitted on ``calib``, their metrics on ``val_report``, the choice.
+    """Every candidate fitted on ``calib``, the cross-validated choice, their metrics on ``val_report``.
 
-    ``calibrators`` and ``metrics`` include the uncalibrated baseline ``"none"``, which is
-    reported but never selected.
+    ``calibrators`` and ``metrics`` hold all four methods (isotonic is fitted and reported even
+    where too few cases make it ineligible); ``selection`` is :func:`select_by_cv`'s record.
     """
 
     selected: str
     calibrators: dict
     metrics: dict
+    selection: dict
     n_bins: int = 15
-    selection_metric: ClassVar[str] = "ece"
-    selection_split: ClassVar[str] = REPORT_SPLIT
+    selection_metric: ClassVar[str] = "oof_nll"
+    selection_split: ClassVar[str] = CALIB_SPLIT
     binning: ClassVar[str] = "equal-width"
 
     @property
@@ -411,43 +591,97 @@ class CalibrationResult:
         """The manifest's calibration section (JSON-safe)::
 
             {"input": "logit", "selected": m,
-             "selection": {"metric": "ece", "split": "val_report", "n_bins": 15,
-                           "binning": "equal-width"},
-             "methods": {m: {"params": {...}, "metrics": {"ece", "brier", "nll", "roc_auc", "n"}}}}
+             "selection": {"metric": "oof_nll", "split": "calib", "rule": SELECTION_RULE,
+                           "cv": {"folds", "repeats", "seed", "stratified": true, "generator": "mulberry32"},
+                           "tie_break": "brier", "best": m, "isotonic_min_cases": 1000,
+                           "isotonic_allowed": bool, "n": n, "oof": {m: {...}},
+                           "n_bins": 15, "binning": "equal-width", "report_split": "val_report",
+                           "ece_if_calibrated": {"method": "simulation", "draws", "seed", "generator"}},
+             "methods": {m: {"params": {..., "clip": {"low", "high"}},
+                             "metrics": {"ece", "ece_if_calibrated", "brier", "nll", "roc_auc", "n"}}}}
+
+        ``metrics`` are on ``val_report``; ``n_bins`` and ``binning`` are the ECE's.
         """
+        s = self.selection
         return {
             "input": "logit",
             "selected": self.selected,
             "selection": {
                 "metric": self.selection_metric,
                 "split": self.selection_split,
+                "rule": SELECTION_RULE,
+                "cv": {"folds": s["folds"], "repeats": s["repeats"], "seed": s["seed"],
+                       "stratified": True, "generator": "mulberry32"},
+                "tie_break": "brier",
+                "best": s["best"],
+                "isotonic_min_cases": MIN_ISOTONIC_CASES,
+                "isotonic_allowed": s["isotonic_allowed"],
+                "n": s["n"],
+                "oof": s["oof"],
+                **({"skipped": s["skipped"]} if "skipped" in s else {}),
                 "n_bins": int(self.n_bins),
                 "binning": self.binning,
+                "report_split": REPORT_SPLIT,
+                "ece_if_calibrated": dict(ECE_IF_CALIBRATED),
             },
             "methods": {
                 m: {"params": self.calibrators[m].params(), "metrics": dict(self.metrics[m])}
-                for m in ("none",) + FITTED_METHODS
+                for m in CANDIDATES
                 if m in self.calibrators
             },
         }
 
 
-def fit_all(logits_calib, y_calib, logits_report, y_report, n_bins: int = 15) -> CalibrationResult:
-    """Fit temperature, Platt and isotonic on the calibration split, evaluate them and the
-    uncalibrated sigmoid on the report split (ECE, Brier, NLL, ROC-AUC), and select the fitted
-    method with the lowest ECE there (ties: temperature < platt < isotonic)."""
+# How metrics.expected_ece_if_calibrated computes its figure (its defaults).
+ECE_IF_CALIBRATED = {
+    "method": "simulation: labels drawn as Bernoulli(p) from the calibrated scores themselves, mean ECE",
+    "draws": 1000,
+    "seed": 0,
+    "generator": "mulberry32",
+}
+
+
+def fit_all(
+    logits_calib,
+    y_calib,
+    logits_report,
+    y_report,
+    n_bins: int = 15,
+    *,
+    folds: int = CV_FOLDS,
+    repeats: int = CV_REPEATS,
+    seed: int = CV_SEED,
+    min_isotonic_cases: int = MIN_ISOTONIC_CASES,
+) -> CalibrationResult:
+    """Select the calibrator by cross-validated NLL on the calibration split
+    (:func:`select_by_cv`), fit every method on the whole split, and report them all, and the
+    uncalibrated sigmoid, on the report split (ECE beside the ECE if calibrated, Brier, NLL,
+    ROC-AUC). The report split plays no part in the choice."""
     z_c, y_c = _fit_inputs(logits_calib, y_calib, "logits_calib", "y_calib")
     z_r, y_r = _fit_inputs(
-        logits_report, y_report, "logits_report", "y_report", purpose="comparing calibrators"
+        logits_report, y_report, "logits_report", "y_report", purpose="reporting calibrators"
     )
-
-    calibrators: dict = {"none": IdentityCalibrator()}
-    for m in FITTED_METHODS:
-        calibrators[m] = CALIBRATORS[m]().fit(z_c, y_c)
+    smaller_class = int(min(y_c.sum(), y_c.size - y_c.sum()))
+    if smaller_class >= 2:
+        selection = select_by_cv(
+            z_c, y_c, folds=folds, repeats=repeats, seed=seed, min_isotonic_cases=min_isotonic_cases
+        )
+    else:
+        # Smoke runs on a handful of images: one case of a class cannot be cross-validated, and
+        # nothing can be learnt from it, so the raw score stays, and the record says why.
+        selection = {
+            "selected": "none", "best": "none", "n": int(y_c.size), "candidates": ["none"],
+            "isotonic_allowed": False, "folds": int(folds), "repeats": int(repeats), "seed": int(seed), "oof": {},
+            "skipped": f"calib has {smaller_class} case(s) of one class: too few to cross-validate; 'none' kept",
+        }
+    calibrators: dict = {m: CALIBRATORS[m]().fit(z_c, y_c) for m in CANDIDATES}
     metrics = {m: _evaluate(cal, z_r, y_r, n_bins) for m, cal in calibrators.items()}
-    selected = select_lowest_ece({m: metrics[m]["ece"] for m in FITTED_METHODS})
     return CalibrationResult(
-        selected=selected, calibrators=calibrators, metrics=metrics, n_bins=n_bins
+        selected=selection["selected"],
+        calibrators=calibrators,
+        metrics=metrics,
+        selection=selection,
+        n_bins=n_bins,
     )
 
 

@@ -4,8 +4,12 @@ Layout: chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg (Kermany et al. 20
 The official val split holds 16 images, too few to calibrate or choose a threshold on, so it is
 pooled with train and validation is carved out of that pool BY PATIENT: the file names carry the
 child's id, and images of one child in two splits would leak. Validation is then split, again by
-patient, into `calib` (fits the calibrator) and `val_report` (reports the calibrator and picks
-the threshold without bias). The official test split is kept as it is.
+patient, into `calib` (fits and selects the calibrator) and `val_report` (reports the calibrator
+and picks the threshold without bias). Last, `early_stop` is carved from what is left for
+training, by patient (`EARLY_STOP_FRACTION`, 10 % of its images): the split early stopping and
+the learning-rate schedule are to watch, so that the checkpoint is not chosen on the calibration
+cases. It is carved after the other two, so that a seed gives the same `calib`, `val_report` and
+`test` as before it existed. The official test split is kept as it is.
 
 Patient ids are grouped within the official train and val folders together: a child with
 images in both stays on one side of the project's split (should two different children share a
@@ -35,7 +39,9 @@ from .resize_cache import ResizeCache, decode_and_resize
 
 CLASSES = ("NORMAL", "PNEUMONIA")  # index = label
 OFFICIAL_SPLITS = ("train", "val", "test")
-SPLITS = ("train", "calib", "val_report", "test")
+SPLITS = ("train", "early_stop", "calib", "val_report", "test")
+EARLY_STOP_SPLIT = "early_stop"
+EARLY_STOP_FRACTION = 0.10
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 # The numbering an official folder's patient ids belong to (see the module docstring).
@@ -99,10 +105,11 @@ def scan_kaggle(root: Path) -> list[Record]:
 
 
 def _split_patients(
-    records: Sequence[Record], fraction: float, rng: random.Random
+    records: Sequence[Record], fraction: float, rng: random.Random, at_least_one: bool = False
 ) -> tuple[list[Record], list[Record]]:
     """Move about `fraction` of the IMAGES to the second part, whole patients at a time,
-    separately per class so both parts keep the class balance."""
+    separately per class so both parts keep the class balance. With `at_least_one`, a class with
+    two or more patients always gives the second part one (tiny data sets round to nothing)."""
     first, second = [], []
     for label in (0, 1):
         by_patient: dict[str, list[Record]] = {}
@@ -120,21 +127,29 @@ def _split_patients(
                 taken += len(group)
             else:
                 first.extend(group)
+        if at_least_one and taken == 0 and len(patients) >= 2:
+            group = by_patient[patients[0]]
+            for r in group:
+                first.remove(r)
+            second.extend(group)
     return first, second
 
 
 def make_splits(
-    records: Sequence[Record], *, val_fraction: float = 0.15, calib_fraction: float = 0.5, seed: int = 42
+    records: Sequence[Record], *, val_fraction: float = 0.15, calib_fraction: float = 0.5, seed: int = 42,
+    early_stop_fraction: float = EARLY_STOP_FRACTION,
 ) -> dict[str, list[Record]]:
-    """train / calib / val_report from the pooled official train+val, test as shipped."""
-    if not 0 < val_fraction < 1 or not 0 < calib_fraction < 1:
-        raise ValueError(f"fractions must lie in (0, 1): val={val_fraction}, calib={calib_fraction}")
+    """train / early_stop / calib / val_report from the pooled official train+val, test as shipped."""
+    if not 0 < val_fraction < 1 or not 0 < calib_fraction < 1 or not 0 < early_stop_fraction < 1:
+        raise ValueError(f"fractions must lie in (0, 1): val={val_fraction}, calib={calib_fraction}, "
+                         f"early_stop={early_stop_fraction}")
     rng = random.Random(seed)
     pool = [r for r in records if r.official_split in ("train", "val")]
     test = [r for r in records if r.official_split == "test"]
-    train, val = _split_patients(pool, val_fraction, rng)
+    rest, val = _split_patients(pool, val_fraction, rng)
     val_report, calib = _split_patients(val, calib_fraction, rng)
-    splits = {"train": train, "calib": calib, "val_report": val_report, "test": test}
+    train, early_stop = _split_patients(rest, early_stop_fraction, rng, at_least_one=True)
+    splits = {"train": train, EARLY_STOP_SPLIT: early_stop, "calib": calib, "val_report": val_report, "test": test}
     for name, part in splits.items():
         if not part:
             raise ValueError(f"split {name!r} is empty: the data set is too small for these fractions")

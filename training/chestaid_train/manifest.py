@@ -12,9 +12,10 @@ from . import preprocess
 
 # 1.1.0: data.official_id_overlap (optional). 1.2.0: intended_use.patient_age, view_positions and
 # body_parts, the intended-use gate's rules (required: a manifest without them would let every age,
-# view and body part through). 1.3.0: input_check (optional; input_check.py). The viewer reads
-# every 1.x.
-SCHEMA_VERSION = "1.3.0"
+# view and body part through). 1.3.0: input_check (optional; input_check.py). 1.4.0: calibration
+# selected by out-of-fold NLL (selection.metric "oof_nll", selected may be "none"), params.clip,
+# metrics.ece_if_calibrated, thresholds.clinical.proof. Additions are minor; the viewer reads every 1.x.
+SCHEMA_VERSION = "1.4.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
@@ -150,27 +151,65 @@ def model_card(manifest: dict) -> str:
                       f"train and val {overlap['train_and_val']} (one numbering: each child kept on one side of the split); "
                       f"train/val and test {overlap['train_val_and_test']} (the test folder numbers its children "
                       "independently: counted, not matched; the official test folder stays the test split)."]
-    lines += ["", "## Calibration", "",
-              f"Fitted on `calib`, compared on `{cal['selection']['split']}` by ECE ({cal['selection']['n_bins']} equal-width bins). "
-              f"Selected: **{cal['selected']}** (calibration version {cal['version']}).", "",
-              "| method | parameters | ECE | Brier |", "|---|---|---|---|"]
+    sel = cal["selection"]
+    lines += ["", "## Calibration", ""]
+    if sel["metric"] == "oof_nll":
+        cv = sel["cv"]
+        lines += [f"Selected on `{sel['split']}` ({sel['n']} cases) by out-of-fold NLL over {cv['repeats']} repeats of "
+                  f"stratified {cv['folds']}-fold cross-validation (seed {cv['seed']}): {sel['rule']}. "
+                  f"Selected: **{cal['selected']}** (lowest out-of-fold NLL: {sel['best']}; calibration version {cal['version']}). "
+                  "Outputs are clipped to [1/(n+2), 1 - 1/(n+2)], never exactly 0 or 1.", "",
+                  "| method | out-of-fold NLL | minus best | SE of difference | out-of-fold Brier |", "|---|---|---|---|---|"]
+        for name, o in sel["oof"].items():
+            lines.append(f"| {name} | {_fmt(o['nll'], 4)} | {_fmt(o['nll_minus_best'], 4)} | "
+                         f"{_fmt(o['se_of_difference'], 4)} | {_fmt(o['brier'], 4)} |")
+        lines += ["", f"Each method refitted on all of `{sel['split']}`, reported on `{sel.get('report_split', 'val_report')}` "
+                      f"(ECE: {sel['n_bins']} equal-width bins, beside the mean ECE of labels drawn from the scores "
+                      "themselves, i.e. what perfect calibration shows at this n):", ""]
+    else:
+        lines += [f"Fitted on `calib`, compared on `{sel['split']}` by ECE ({sel['n_bins']} equal-width bins). "
+                  f"Selected: **{cal['selected']}** (calibration version {cal['version']}).", ""]
+    # Manifests before 1.4.0 have no ECE-if-calibrated: their card keeps its old columns.
+    with_floor = any("ece_if_calibrated" in v["metrics"] for v in cal["methods"].values())
+    lines += (["| method | parameters | ECE | ECE if calibrated | Brier |", "|---|---|---|---|---|"] if with_floor
+              else ["| method | parameters | ECE | Brier |", "|---|---|---|---|"])
     for name, v in cal["methods"].items():
         params = v.get("params", {})
-        shown = ", ".join(f"{k}={_fmt(p, 4)}" for k, p in params.items() if not isinstance(p, list)) or (
-            f"{len(params.get('x', []))} breakpoints" if params else "-")
+        shown = ", ".join(f"{k}={_fmt(p, 4)}" for k, p in params.items() if not isinstance(p, (list, dict))) or (
+            f"{len(params.get('x', []))} breakpoints" if params.get("x") else "-")
+        if params.get("clip"):
+            shown += f"; clip [{params['clip']['low']:.4f}, {params['clip']['high']:.4f}]"
+        floor = f" {_fmt(v['metrics'].get('ece_if_calibrated'), 4)} |" if with_floor else ""
         lines.append(f"| {name}{' (selected)' if name == cal['selected'] else ''} | {shown} | "
-                     f"{_fmt(v['metrics']['ece'], 4)} | {_fmt(v['metrics']['brier'], 4)} |")
+                     f"{_fmt(v['metrics']['ece'], 4)} |{floor} {_fmt(v['metrics']['brier'], 4)} |")
     at = thr["at_threshold"]
     lines += ["", "## Operating point", "",
               f"Clinical threshold **{thr['value']:.4f}**: {thr['rule']} (target {thr['target_sensitivity']}, split `{thr['split']}`).", ""]
+    proof = thr.get("proof")
+    if proof:
+        lines += [f"On `{thr['split']}` it flags {proof['flagged_positives']} of {proof['n_pos']} positives: one-sided "
+                  f"{proof['level']:.0%} Clopper-Pearson lower bound {proof['lower_bound']:.4f}"
+                  + (" (target proven)." if thr.get("proven", True) else
+                     f". **Target NOT proven**: at least {proof['positives_needed']} positives are needed (smoke run)."), ""]
+    exact = [(split, op["sensitivity_exact"]) for split, op in
+             [(thr["split"], at)] + list(manifest.get("evaluation", {}).get("at_threshold", {}).items())
+             if op.get("sensitivity_exact")]
+    if exact:
+        lines += ["| split | sensitivity | exact 95 % interval (Clopper-Pearson) |", "|---|---|---|"]
+        lines += [f"| {split} | {e['k']}/{e['n']} = {_fmt(e['value'])} | {_fmt(e['ci_low'])}-{_fmt(e['ci_high'])} |"
+                  for split, e in exact]
+        lines += [""]
     lines += ["| split | sensitivity | specificity | PPV | NPV | F1 |", "|---|---|---|---|---|---|"]
     for split, op in [(thr["split"], at)] + [(k, v) for k, v in manifest.get("evaluation", {}).get("at_threshold", {}).items()]:
         lines.append(f"| {split} | " + " | ".join(_interval(op[k]) for k in ("sensitivity", "specificity", "ppv", "npv", "f1")) + " |")
+    floor = any("ece_if_calibrated" in s for s in manifest["metrics"].values())
     lines += ["", "95 % bootstrap intervals in brackets.", "", "## Metrics", "",
-              "| split | n | ROC-AUC | PR-AUC | Brier (uncal.) | ECE (uncal.) | Brier | ECE |", "|---|---|---|---|---|---|---|---|"]
+              "| split | n | ROC-AUC | PR-AUC | Brier (uncal.) | ECE (uncal.) | Brier | ECE |" + (" ECE if calibrated |" if floor else ""),
+              "|---|---|---|---|---|---|---|---|" + ("---|" if floor else "")]
     for split, s in manifest["metrics"].items():
         lines.append(f"| {split} | {s['n']} | {_fmt(s['roc_auc'])} | {_fmt(s['pr_auc'])} | {_fmt(s['brier_uncalibrated'], 4)} | "
-                     f"{_fmt(s['ece_uncalibrated'], 4)} | {_fmt(s['brier'], 4)} | {_fmt(s['ece'], 4)} |")
+                     f"{_fmt(s['ece_uncalibrated'], 4)} | {_fmt(s['brier'], 4)} | {_fmt(s['ece'], 4)} |"
+                     + (f" {_fmt(s.get('ece_if_calibrated'), 4)} |" if floor else ""))
     extra = manifest.get("evaluation", {}).get("pointing_game")
     if extra is not None:
         lines += ["", f"Pointing game on test (CAM peak inside the lesion mask): {_fmt(extra)}."]

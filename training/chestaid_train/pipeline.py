@@ -65,6 +65,7 @@ def manifest_metrics(evaluated: dict) -> dict:
             # Discrimination of the model itself; isotonic calibration adds ties, which can only lower it.
             "roc_auc": u["roc_auc"], "pr_auc": u["pr_auc"], "roc_auc_calibrated": c["roc_auc"],
             "brier_uncalibrated": u["brier"], "ece_uncalibrated": u["ece"], "brier": c["brier"], "ece": c["ece"],
+            "ece_if_calibrated": c["ece_if_calibrated"],
         }
     return out
 
@@ -87,7 +88,10 @@ def run(
     checkpoint: Path | None = None,
     fp16: bool = True,
     n_boot: int = 1000,
+    require_proven_threshold: bool = True,
 ) -> dict | None:
+    """``require_proven_threshold=False`` lets a smoke run whose val_report has too few positives to
+    prove the target sensitivity finish, with ``thresholds.clinical.proven`` false (the demo's --quick)."""
     run_dir = Path(cfg.out_dir)
     root = Path(cfg.data_root)
     if checkpoint is None:
@@ -105,7 +109,7 @@ def run(
 
     scored = {}
     cache = resize_cache_for(cfg)
-    for name in ("calib", "val_report", "test"):
+    for name in ("calib", "val_report", "test"):  # early_stop is training's: not scored here
         recs = splits[name]
         logits, cams = infer(net, root, recs, cfg.batch_size, device, cache, cfg.size)
         scored[name] = {"y": np.array([r.label for r in recs]), "logits": logits, "cams": cams, "records": recs}
@@ -115,7 +119,8 @@ def run(
     chosen = cal.calibrators[cal.selected]
     for s in scored.values():
         s["p"] = chosen.predict(s["logits"])
-    thr = threshold.choose_threshold(scored["val_report"]["y"], scored["val_report"]["p"], target_sensitivity, n_boot=n_boot)
+    thr = threshold.choose_threshold(scored["val_report"]["y"], scored["val_report"]["p"], target_sensitivity, n_boot=n_boot,
+                                     require_proof=require_proven_threshold)
     arrays = {k: {"y": v["y"], "logits": v["logits"]} for k, v in scored.items()}
     evaluated = report.evaluate_splits(arrays, cal, thr, n_boot=n_boot)
 

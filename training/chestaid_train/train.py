@@ -2,8 +2,10 @@
 ROC-AUC, early stopping keeping the best checkpoint, AMP on CUDA, DistributedDataParallel under
 torchrun (NCCL on GPUs, gloo on CPU). Runs on torch 1.13 and 2.x.
 
-Early stopping watches the `calib` split only. `val_report` is never looked at during training,
-so the calibration and threshold figures reported on it stay unbiased.
+Early stopping (and the learning-rate schedule) watches its own split, `early_stop`
+(data.EARLY_STOP_SPLIT), only. Neither `calib`, on which the calibrator is selected and fitted,
+nor `val_report` is looked at during training, so the calibration and threshold figures fitted
+and reported on them stay unbiased.
 """
 from __future__ import annotations
 
@@ -203,7 +205,7 @@ def train(cfg: TrainConfig) -> dict:
 
     cache = resize_cache_for(cfg)
     train_ds = data.XrayDataset(root, train_records, augment=preprocess.Augment(), size=cfg.size, seed=cfg.seed, cache=cache)
-    calib_ds = data.XrayDataset(root, splits["calib"], size=cfg.size, cache=cache)
+    early_stop_ds = data.XrayDataset(root, splits[data.EARLY_STOP_SPLIT], size=cfg.size, cache=cache)
     sampler = DistributedSampler(train_ds, info.world, info.rank, shuffle=True, seed=cfg.seed) if info.world > 1 else None
     loader = DataLoader(
         train_ds, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
@@ -217,7 +219,7 @@ def train(cfg: TrainConfig) -> dict:
 
     history: list[dict] = []
     best_auc, best_epoch, stale = -math.inf, -1, 0
-    y_calib = calib_ds.labels()
+    y_early_stop = early_stop_ds.labels()
     for epoch in range(1, cfg.epochs + 1):
         train_ds.set_epoch(epoch)
         if sampler is not None:
@@ -248,10 +250,10 @@ def train(cfg: TrainConfig) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_seconds = time.perf_counter() - t0
-        logits = predict_logits(ddp, calib_ds, cfg.batch_size * 2, device, info, cfg.num_workers, use_amp)
-        val_auc = metrics.roc_auc(y_calib, expit(logits)) if len(set(y_calib.tolist())) == 2 else float("nan")
+        logits = predict_logits(ddp, early_stop_ds, cfg.batch_size * 2, device, info, cfg.num_workers, use_amp)
+        val_auc = metrics.roc_auc(y_early_stop, expit(logits)) if len(set(y_early_stop.tolist())) == 2 else float("nan")
         val_loss = float(criterion(torch.from_numpy(logits).view(-1, 1).to(device),
-                                   torch.from_numpy(y_calib.astype(np.float32)).view(-1, 1).to(device)))
+                                   torch.from_numpy(y_early_stop.astype(np.float32)).view(-1, 1).to(device)))
         scheduler.step(val_auc)
         row = {
             "epoch": epoch,

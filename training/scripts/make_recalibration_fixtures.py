@@ -3,9 +3,14 @@
 calibrators (chestaid_train.calibration), metrics and threshold rule.
 
 Cohorts: the demo model's calib/val_report logits (test/fixtures/calibration.json) and a few
-generated ones (heavy ties, a shifted-and-scaled site, a small one, a low-prevalence one), each
-fitted on its "fit" half and scored on its "eval" half as ``fit_all`` does. Plus metric-only
-cases with probabilities exactly on the ECE bin edges.
+generated ones (heavy ties, a shifted-and-scaled site, a small one, a low-prevalence one, one
+large enough for isotonic to be a candidate), each fitted on its "fit" half and scored on its
+"eval" half as ``fit_all`` does. Per cohort: the calibrator chosen by cross-validated NLL on the
+fit half (``select_by_cv``: its folds, out-of-fold NLL and Brier, best and selected), each
+method's clipped parameters, the ECE a perfectly calibrated score would show, and the
+thresholds by the point rule and by the Clopper-Pearson proven rule (or the number of positives
+it needs). Plus metric-only cases with probabilities exactly on the ECE bin edges, and a table of
+Clopper-Pearson bounds.
 
 Deterministic: same code and inputs give byte-identical JSON (pytest checks it).
 
@@ -25,18 +30,27 @@ from chestaid_train.calibration import fit_all
 from chestaid_train.metrics import (
     brier,
     expected_calibration_error,
+    expected_ece_if_calibrated,
     nll,
     pr_auc,
     reliability_curve,
     roc_auc,
 )
-from chestaid_train.threshold import threshold_for_sensitivity
+from chestaid_train.mulberry import Mulberry32, repeated_stratified_folds
+from chestaid_train.threshold import (
+    clopper_pearson_interval,
+    clopper_pearson_lower,
+    positives_needed,
+    threshold_for_sensitivity,
+    threshold_with_proven_sensitivity,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "test" / "fixtures" / "calibration.json"
 OUT = REPO / "test" / "fixtures" / "recalibration.json"
 TARGETS = (0.8, 0.9, 0.95)
 N_BINS = 15
+FOLD_REPEATS_SHOWN = 2  # fold rows written out per cohort (the selection itself uses all repeats)
 
 
 def _floats(a) -> list:
@@ -62,6 +76,13 @@ def _halves(z: np.ndarray, y: np.ndarray) -> dict:
             "eval": {"logits": _floats(z[1::2]), "y": [int(v) for v in y[1::2]]}}
 
 
+def _proven(y, p, target):
+    try:
+        return threshold_with_proven_sensitivity(y, p, target)
+    except ValueError:
+        return {"refused": True, "n_pos": int(np.sum(y)), "positives_needed": positives_needed(target)}
+
+
 def _case(name: str, split: dict, note: str) -> dict:
     zf = np.asarray(split["fit"]["logits"])
     yf = np.asarray(split["fit"]["y"])
@@ -82,8 +103,12 @@ def _case(name: str, split: dict, note: str) -> dict:
             "pr_auc": pr_auc(ye, p),
             "reliability": reliability_curve(ye, p, n_bins=N_BINS),
             "thresholds": {str(t): threshold_for_sensitivity(ye, p, t) for t in TARGETS},
+            "proven_thresholds": {str(t): _proven(ye, p, t) for t in TARGETS},
+            "ece_if_calibrated": expected_ece_if_calibrated(p, n_bins=N_BINS),
         }
-    return {"name": name, "note": note, **split, "selected": res.selected, "methods": methods}
+    sel = dict(res.selection)
+    sel["folds_shown"] = repeated_stratified_folds(yf, sel["folds"], FOLD_REPEATS_SHOWN, sel["seed"]).tolist()
+    return {"name": name, "note": note, **split, "selected": res.selected, "selection": sel, "methods": methods}
 
 
 def _edge_case() -> dict:
@@ -113,6 +138,8 @@ def build() -> dict:
          "a site whose logits are scaled by 0.6 and shifted by +1.5"),
         ("small", dict(seed=13, n=60, prevalence=0.5), "60 cases, 30 fit / 30 eval"),
         ("low_prevalence", dict(seed=14, n=400, prevalence=0.15), "15 % prevalence"),
+        ("large", dict(seed=15, n=2200, prevalence=0.4, shift=-0.8, scale=0.7),
+         "1,100 fit cases: isotonic is a candidate"),
     ):
         z, y = _generated(**kwargs)
         cases.append(_case(name, _halves(z, y), note))
@@ -122,6 +149,13 @@ def build() -> dict:
         "targets": list(TARGETS),
         "cases": cases,
         "metric_cases": [_edge_case()],
+        "clopper_pearson": [
+            {"k": k, "n": n, "lower_95": clopper_pearson_lower(k, n),
+             "interval_95": list(clopper_pearson_interval(k, n))}
+            for k, n in ((0, 1), (1, 1), (0, 29), (29, 29), (28, 29), (87, 97), (97, 97), (1, 400), (360, 400), (399, 400))
+        ],
+        "positives_needed": {str(t): positives_needed(t) for t in (0.5, 0.8, 0.85, 0.9, 0.95, 0.99)},
+        "mulberry32": {str(seed): Mulberry32(seed).take(5).tolist() for seed in (0, 1, 2026, 4294967295)},
     }
 
 

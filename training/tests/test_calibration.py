@@ -15,11 +15,15 @@ from chestaid_train.calibration import (
     TemperatureCalibrator,
     calibrator_from_manifest,
     calibrator_from_params,
+    MIN_ISOTONIC_CASES,
+    clip_bounds,
     fit_all,
-    select_lowest_ece,
+    one_se_choice,
+    select_by_cv,
     sigmoid,
 )
-from chestaid_train.metrics import expected_calibration_error
+from chestaid_train.metrics import expected_calibration_error, expected_ece_if_calibrated
+from chestaid_train.mulberry import repeated_stratified_folds
 
 N = 20_000
 
@@ -82,10 +86,12 @@ def test_isotonic_prediction_equals_scikit_learns_and_is_monotone(logits):
     # New points, the knots themselves, and points far outside the fitted range (clipped).
     z = np.sort(np.concatenate([rng.normal(0, 5, 5000), cal.x, [-1e3, -50.0, 50.0, 1e3]]))
     got = cal.predict(z)
-    # Equal up to floating-point rounding: scikit-learn interpolates with scipy's interp1d.
-    np.testing.assert_allclose(got, ref.predict(z), rtol=0, atol=1e-12)
+    # Equal up to floating-point rounding (scikit-learn interpolates with scipy's interp1d),
+    # then clipped to [1/(n+2), 1 - 1/(n+2)].
+    lo, hi = 1 / (N + 2), 1 - 1 / (N + 2)
+    np.testing.assert_allclose(got, np.clip(ref.predict(z), lo, hi), rtol=0, atol=1e-12)
     assert np.all(np.diff(got) >= 0)
-    assert got[0] == cal.y[0] and got[-1] == cal.y[-1]
+    assert got[0] == max(cal.y[0], lo) and got[-1] == min(cal.y[-1], hi)
 
 
 # ---- reproducible from parameters ----------------------------------------------------------------
@@ -119,7 +125,39 @@ def test_calibrator_round_trips_exactly_through_json_params(method, logits):
 def test_calibrator_matches_the_plain_formula_the_viewer_implements(method, formula, logits):
     cal = _fitted(method, logits)
     z = np.linspace(-30, 30, 601)
-    np.testing.assert_allclose(cal.predict(z), formula(z, cal.params()), rtol=1e-12, atol=1e-300)
+    clip = cal.params()["clip"]
+    expected = np.clip(formula(z, cal.params()), clip["low"], clip["high"])
+    np.testing.assert_allclose(cal.predict(z), expected, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("method", sorted(CALIBRATORS))
+def test_a_fitted_calibrator_never_outputs_exactly_0_or_1(method):
+    # Separable logits: unclipped, isotonic gives exact 0 and 1 and Platt saturates.
+    z = np.r_[np.linspace(-9, -1, 40), np.linspace(1, 9, 40)]
+    y = np.r_[np.zeros(40, int), np.ones(40, int)]
+    cal = CALIBRATORS[method]().fit(z, y)
+    p = cal.predict(np.r_[z, -1e4, 1e4])
+    assert cal.params()["clip"] == {"low": 1 / 82, "high": 1 - 1 / 82}
+    assert p.min() >= 1 / 82 and p.max() <= 1 - 1 / 82
+    assert 0 < p.min() and p.max() < 1
+
+
+def test_parameters_without_a_clip_are_applied_unclipped_as_older_manifests_were():
+    cal = calibrator_from_params("isotonic", {"x": [-1.0, 1.0], "y": [0.0, 1.0]})
+    assert cal.predict([-5.0, 5.0]).tolist() == [0.0, 1.0]
+    clipped = calibrator_from_params("isotonic", {"x": [-1.0, 1.0], "y": [0.0, 1.0], "clip": clip_bounds(8)})
+    assert clipped.predict([-5.0, 5.0]).tolist() == [0.1, 0.9]
+
+
+@pytest.mark.parametrize("clip, match", [
+    ({"low": 0.1}, "exactly the keys"),
+    ({"low": 0.6, "high": 0.4}, "0 < low < high < 1"),
+    ({"low": 0.0, "high": 1.0}, "0 < low < high < 1"),
+    ({"low": "0.1", "high": 0.9}, "clip low = '0.1' is not a number"),
+])
+def test_a_bad_clip_is_refused_by_value(clip, match):
+    with pytest.raises(ValueError, match=match):
+        calibrator_from_params("platt", {"a": 1.0, "b": 0.0, "clip": clip})
 
 
 @pytest.mark.parametrize("method", sorted(CALIBRATORS))
@@ -135,46 +173,89 @@ def test_sigmoid_is_stable_for_extreme_logits(method, logits):
 # ---- selection -------------------------------------------------------------------------------
 
 
-def test_fit_all_selects_the_method_with_the_lowest_ece_on_the_report_split(shifted):
+def test_selection_by_out_of_fold_nll_picks_platt_for_a_prior_shift(shifted):
     result = fit_all(*shifted)
-    fitted = {m: result.metrics[m]["ece"] for m in ("temperature", "platt", "isotonic")}
-    assert result.selected == min(fitted, key=fitted.get)
-    # The shifted prior is out of temperature's reach.
-    assert result.selected != "temperature"
+    # sigmoid(0.5 z - 1) is Platt's family and out of temperature's reach; isotonic is allowed
+    # (4,000 cases) but cannot beat the right parametric family by more than one SE.
+    assert result.selection["isotonic_allowed"]
+    assert result.selected == "platt"
+    oof = result.selection["oof"]
+    assert oof["platt"]["nll"] < oof["temperature"]["nll"] < oof["none"]["nll"]
     z_r, y_r = shifted[2], shifted[3]
     for m, cal in result.calibrators.items():
         assert result.metrics[m]["ece"] == expected_calibration_error(y_r, cal.predict(z_r))
+        assert result.metrics[m]["ece_if_calibrated"] == expected_ece_if_calibrated(cal.predict(z_r))
         assert result.metrics[m]["n"] == z_r.size
 
 
-@pytest.mark.parametrize(
-    "eces, expected",
-    [
-        ({"temperature": 0.03, "platt": 0.02, "isotonic": 0.01}, "isotonic"),
-        ({"temperature": 0.01, "platt": 0.02, "isotonic": 0.03}, "temperature"),
-        ({"temperature": 0.03, "platt": 0.01, "isotonic": 0.02}, "platt"),
-        ({"temperature": 0.02, "platt": 0.02, "isotonic": 0.02}, "temperature"),
-        ({"temperature": 0.05, "platt": 0.02, "isotonic": 0.02}, "platt"),
-        ({"temperature": 0.02, "platt": 0.05, "isotonic": 0.02}, "temperature"),
-        ({"temperature": 0.02 + 1e-15, "platt": 0.02, "isotonic": 0.03}, "temperature"),
-        ({"platt": 0.04, "isotonic": 0.04}, "platt"),
-    ],
-)
-def test_selection_prefers_lowest_ece_then_the_simpler_method(eces, expected):
-    assert select_lowest_ece(eces) == expected
+def test_selection_keeps_the_raw_score_when_it_is_already_calibrated():
+    rng = np.random.default_rng(21)
+    z = rng.normal(0.0, 2.0, 600)
+    y = _labels(sigmoid(z), 22)
+    sel = select_by_cv(z, y)
+    assert sel["selected"] == "none"
+    assert sel["candidates"] == ["none", "temperature", "platt"]
 
 
-@pytest.mark.parametrize(
-    "eces, match",
-    [
-        ({"none": 0.0, "platt": 0.1}, "cannot select among \\['none'\\]"),
-        ({}, "no candidate"),
-        ({"platt": float("nan")}, "ECE of platt = nan"),
-    ],
-)
-def test_selection_refuses_bad_candidates(eces, match):
-    with pytest.raises(ValueError, match=match):
-        select_lowest_ece(eces)
+def test_isotonic_is_a_candidate_only_from_1000_cases():
+    rng = np.random.default_rng(23)
+    z = rng.normal(0.0, 2.0, MIN_ISOTONIC_CASES)
+    y = _labels(sigmoid(z), 24)
+    assert "isotonic" in select_by_cv(z, y, repeats=1)["candidates"]
+    assert "isotonic" not in select_by_cv(z[1:], y[1:], repeats=1)["candidates"]
+
+
+def test_the_one_se_rule_keeps_the_simpler_method_unless_the_other_wins_by_more_than_one_se():
+    simple = np.array([1.0, 1.0, 1.0, 1.0])
+    # temperature better by 0.1 on average; differences 0.2, -0.1, 0.3, 0.0: sd 0.1826, SE 0.0913.
+    flexible_close = simple - np.array([0.2, -0.1, 0.3, 0.0])
+    sq = {"none": np.zeros(4), "temperature": np.zeros(4)}
+    out = one_se_choice({"none": simple, "temperature": flexible_close}, sq)
+    assert out["best"] == "temperature" and out["selected"] == "temperature"
+    assert out["oof"]["none"]["nll_minus_best"] == pytest.approx(0.1)
+    assert out["oof"]["none"]["se_of_difference"] == pytest.approx(np.std([0.2, -0.1, 0.3, 0.0], ddof=1) / 2)
+    # Differences 0.4, -0.3, 0.3, 0.0: mean 0.1, SE 0.158 > 0.1, so the simpler one stays.
+    flexible_noisy = simple - np.array([0.4, -0.3, 0.3, 0.0])
+    out = one_se_choice({"none": simple, "temperature": flexible_noisy}, sq)
+    assert out["best"] == "temperature" and out["selected"] == "none"
+
+
+def test_equal_out_of_fold_nll_is_broken_by_brier_then_by_simplicity():
+    nll = {"none": np.array([0.5, 0.7]), "temperature": np.array([0.6, 0.6]), "platt": np.array([0.7, 0.5])}
+    sq = {"none": np.array([0.2, 0.2]), "temperature": np.array([0.1, 0.2]), "platt": np.array([0.1, 0.2])}
+    out = one_se_choice(nll, sq)
+    assert out["best"] == "temperature"
+    # none ties on NLL (difference 0 <= SE), and the simplest method within one SE is chosen.
+    assert out["selected"] == "none"
+
+
+def test_folds_are_stratified_reproducible_and_differ_between_repeats():
+    y = np.array([0] * 23 + [1] * 12)
+    folds = repeated_stratified_folds(y, 5, 3, seed=7)
+    np.testing.assert_array_equal(folds, repeated_stratified_folds(y, 5, 3, seed=7))
+    for row in folds:
+        for label, size in ((0, 23), (1, 12)):
+            counts = np.bincount(row[y == label], minlength=5)
+            assert counts.min() == size // 5 and counts.max() == -(-size // 5)
+    assert not np.array_equal(folds[0], folds[1])
+
+
+def test_selection_refuses_a_class_too_small_to_cross_validate():
+    with pytest.raises(ValueError, match="at least 2 cases of each class"):
+        select_by_cv([0.1, 0.2, 0.3, 0.4], [0, 0, 0, 1])
+
+
+def test_expected_ece_of_a_perfect_score_is_far_from_zero_at_131_cases_and_falls_with_n():
+    # ECE's finite-sample bias: about sqrt(n_bins / n) in size, so ~30 times smaller n, ~5 times larger.
+    rng = np.random.default_rng(25)
+    small = expected_ece_if_calibrated(rng.uniform(0.02, 0.98, 131))
+    large = expected_ece_if_calibrated(rng.uniform(0.02, 0.98, 4000), n_draws=200)
+    assert 0.05 < small < 0.15
+    assert large < small / 3
+    # Reproducible from the seed, and a different seed draws other labels.
+    p = rng.uniform(0, 1, 50)
+    assert expected_ece_if_calibrated(p) == expected_ece_if_calibrated(p)
+    assert expected_ece_if_calibrated(p, seed=1) != expected_ece_if_calibrated(p)
 
 
 def test_manifest_section_has_the_agreed_shape_and_rebuilds_the_selected_calibrator(shifted):
@@ -182,13 +263,16 @@ def test_manifest_section_has_the_agreed_shape_and_rebuilds_the_selected_calibra
     section = json.loads(json.dumps(result.to_manifest(), allow_nan=False))
     assert section["input"] == "logit"
     assert section["selected"] == result.selected
-    assert section["selection"] == {
-        "metric": "ece", "split": "val_report", "n_bins": 15, "binning": "equal-width",
-    }
+    sel = section["selection"]
+    assert (sel["metric"], sel["split"], sel["n_bins"], sel["binning"]) == ("oof_nll", "calib", 15, "equal-width")
+    assert sel["cv"] == {"folds": 5, "repeats": 10, "seed": 0, "stratified": True, "generator": "mulberry32"}
+    assert sel["n"] == shifted[0].size and sel["isotonic_min_cases"] == 1000
+    assert set(sel["oof"]) == {"none", "temperature", "platt", "isotonic"}
     assert list(section["methods"]) == ["none", "temperature", "platt", "isotonic"]
     for m, entry in section["methods"].items():
         assert set(entry) == {"params", "metrics"}
-        assert set(entry["metrics"]) == {"ece", "brier", "nll", "roc_auc", "n"}
+        assert entry["params"]["clip"] == clip_bounds(shifted[0].size)
+        assert set(entry["metrics"]) == {"ece", "ece_if_calibrated", "brier", "nll", "roc_auc", "n"}
     cal = calibrator_from_manifest(section)
     np.testing.assert_array_equal(
         cal.predict(shifted[2]), result.selected_calibrator.predict(shifted[2])
@@ -242,6 +326,11 @@ def test_isotonic_from_params_keeps_its_own_copy_of_the_knots():
     cal = IsotonicCalibrator.from_params({"x": x, "y": y})
     x[1], y[1] = 5.0, 0.0
     assert cal.params() == {"x": [-1.0, 0.0, 2.0], "y": [0.1, 0.4, 0.9]}
+    # Same for the clip.
+    clip = {"low": 0.1, "high": 0.9}
+    cal = IsotonicCalibrator.from_params({"x": [-1.0, 2.0], "y": [0.1, 0.9], "clip": clip})
+    clip["low"] = 0.3
+    assert cal.params()["clip"] == {"low": 0.1, "high": 0.9}
 
 
 @pytest.mark.parametrize("method", ["temperature", "platt", "isotonic", "none"])

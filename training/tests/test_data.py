@@ -83,7 +83,9 @@ def test_default_fractions_give_the_original_study_sizes_on_kaggle_counts():
             made, p = made + k, p + 1
     recs += [data.Record(f"IM-9{i}-0001.jpeg", i % 2, f"IM-9{i}", "test") for i in range(624)]
     s = data.make_splits(recs)
-    assert abs(len(s["train"]) - 4434) < 40 and abs(len(s["calib"]) + len(s["val_report"]) - 782) < 40
+    # The original study's train 4,434 is now train + early_stop (early stopping's own 10 %).
+    assert abs(len(s["train"]) + len(s["early_stop"]) - 4434) < 40
+    assert abs(len(s["calib"]) + len(s["val_report"]) - 782) < 40
 
 
 def test_dataset_yields_normalised_tensors_and_labels(tiny_dataset):
@@ -138,9 +140,34 @@ def test_the_test_folder_counts_its_own_patients():
     summary = data.split_summary(data.make_splits(recs, val_fraction=0.3, seed=0))
     assert summary["test"] == {"images": 6, "patients": 6, "pneumonia": 3}
     pool_patients = {r.patient for r in recs if r.official_split != "test"}
-    assert sum(summary[s]["patients"] for s in ("train", "calib", "val_report")) == len(pool_patients)
+    assert sum(summary[s]["patients"] for s in ("train", "early_stop", "calib", "val_report")) == len(pool_patients)
 
 
 def test_a_record_from_an_unknown_official_split_is_refused_by_name():
     with pytest.raises(ValueError, match="'holdout'"):
         data.Record("x/person1_virus_1.jpeg", 1, "person1", "holdout").patient_key
+
+
+def test_early_stopping_gets_its_own_patients_carved_from_train_not_the_calibration_split():
+    recs = _records(seed=5)
+    splits = data.make_splits(recs, seed=5)
+    data.assert_no_patient_leak(splits)
+    rest = len(splits["train"]) + len(splits[data.EARLY_STOP_SPLIT])
+    assert abs(len(splits[data.EARLY_STOP_SPLIT]) / rest - data.EARLY_STOP_FRACTION) < 0.03
+    assert {r.official_split for r in splits[data.EARLY_STOP_SPLIT]} <= {"train", "val"}
+    assert {0, 1} <= {r.label for r in splits[data.EARLY_STOP_SPLIT]}
+
+
+def test_carving_early_stop_leaves_calib_val_report_and_test_as_the_seed_made_them():
+    # The carve comes last from the same generator, so the calibration and report splits of a
+    # seed are those of the three-way split before it existed.
+    import random
+
+    recs = _records(seed=6)
+    rng = random.Random(6)
+    pool = [r for r in recs if r.official_split in ("train", "val")]
+    rest, val = data._split_patients(pool, 0.15, rng)
+    val_report, calib = data._split_patients(val, 0.5, rng)
+    splits = data.make_splits(recs, seed=6)
+    assert splits["calib"] == calib and splits["val_report"] == val_report
+    assert sorted(splits["train"] + splits[data.EARLY_STOP_SPLIT], key=lambda r: r.path) == sorted(rest, key=lambda r: r.path)

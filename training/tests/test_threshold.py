@@ -4,11 +4,18 @@ import numpy as np
 import pytest
 
 from chestaid_train.metrics import confusion_at, rates
+from scipy.stats import binomtest
+
 from chestaid_train.threshold import (
+    POINT_RULE,
     RULE,
     choose_threshold,
+    clopper_pearson_interval,
+    clopper_pearson_lower,
     operating_point,
+    positives_needed,
     threshold_for_sensitivity,
+    threshold_with_proven_sensitivity,
 )
 
 
@@ -123,16 +130,88 @@ def test_operating_point_leaves_undefined_rates_as_none():
 # ---- choose_threshold -------------------------------------------------------------------------
 
 
-def test_choose_threshold_records_value_rule_target_split_and_metrics():
+def test_choose_threshold_records_value_rule_proof_target_split_and_metrics():
     y, p = _dataset("ties")
     out = choose_threshold(y, p, 0.9, n_boot=200, seed=0)
-    assert set(out) == {"value", "rule", "target_sensitivity", "split", "at_threshold"}
-    assert out["value"] == threshold_for_sensitivity(y, p, 0.9)
-    assert out["rule"] == RULE == "highest threshold whose sensitivity on the split is >= target"
-    assert out["target_sensitivity"] == 0.9 and out["split"] == "val_report"
+    assert set(out) == {"value", "rule", "target_sensitivity", "split", "proven", "proof",
+                        "point_estimate_threshold", "at_threshold"}
+    assert out["value"] == threshold_with_proven_sensitivity(y, p, 0.9)["value"]
+    assert out["point_estimate_threshold"] == threshold_for_sensitivity(y, p, 0.9) >= out["value"]
+    assert out["rule"] == RULE and "Clopper-Pearson lower bound" in RULE
+    assert out["target_sensitivity"] == 0.9 and out["split"] == "val_report" and out["proven"] is True
+    assert out["proof"]["lower_bound"] >= 0.9 and out["proof"]["positives_needed"] == 29
     assert out["at_threshold"] == operating_point(y, p, out["value"], n_boot=200, seed=0)
-    assert out["at_threshold"]["sensitivity"]["value"] >= 0.9
+    exact = out["at_threshold"]["sensitivity_exact"]
+    assert exact["k"] == out["proof"]["flagged_positives"] and exact["n"] == int(y.sum())
+    assert (exact["ci_low"], exact["ci_high"]) == clopper_pearson_interval(exact["k"], exact["n"])
     json.dumps(out, allow_nan=False)
+
+
+# ---- the proven threshold (Clopper-Pearson) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (1, 10), (9, 10), (10, 10), (90, 100), (97, 97), (250, 300)])
+def test_clopper_pearson_matches_scipys_exact_binomial_interval(k, n):
+    ci = binomtest(k, n).proportion_ci(0.95, method="exact")
+    low, high = clopper_pearson_interval(k, n)
+    assert low == pytest.approx(ci.low, rel=1e-9, abs=1e-300)
+    assert high == pytest.approx(ci.high, rel=1e-9)
+    # The one-sided 95 % bound is the two-sided 90 % one's lower end.
+    one = binomtest(k, n, alternative="greater").proportion_ci(0.95, method="exact").low
+    # (binomtest solves the one-sided bound by root finding: equal to 1e-9, not to the last digit.)
+    assert clopper_pearson_lower(k, n) == pytest.approx(one, rel=1e-9, abs=1e-300)
+
+
+def test_clopper_pearson_at_full_sensitivity_is_alpha_to_the_one_over_n():
+    for n in (1, 10, 29, 97):
+        assert clopper_pearson_lower(n, n) == pytest.approx(0.05 ** (1 / n), rel=1e-12)
+
+
+@pytest.mark.parametrize("target, needed", [(0.8, 14), (0.9, 29), (0.95, 59), (0.99, 299)])
+def test_positives_needed_is_the_smallest_count_whose_perfect_record_proves_the_target(target, needed):
+    assert positives_needed(target) == needed
+    assert clopper_pearson_lower(needed, needed) >= target > clopper_pearson_lower(needed - 1, needed - 1)
+
+
+def test_a_target_of_one_can_never_be_proven():
+    with pytest.raises(ValueError, match="never be proven"):
+        positives_needed(1.0)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties"])
+@pytest.mark.parametrize("target", [0.5, 0.8, 0.9])
+def test_proven_threshold_is_the_highest_whose_lower_bound_reaches_the_target(kind, target):
+    y, p = _dataset(kind)
+    out = threshold_with_proven_sensitivity(y, p, target)
+    t, n_pos = out["value"], int(y.sum())
+    k = int(np.sum(p[y == 1] >= t))
+    assert out["flagged_positives"] == k and out["n_pos"] == n_pos
+    assert clopper_pearson_lower(k, n_pos) == out["lower_bound"] >= target
+    higher = np.unique(p[y == 1])
+    higher = higher[higher > t]
+    if higher.size:
+        assert clopper_pearson_lower(int(np.sum(p[y == 1] >= higher[0])), n_pos) < target
+    # Proving costs some threshold: never above the point-estimate rule's.
+    assert t <= threshold_for_sensitivity(y, p, target)
+
+
+def test_too_few_positives_are_refused_with_the_count_needed():
+    y, p = _dataset("few_positives")  # 7 positives
+    with pytest.raises(ValueError, match="7 positives.*at least 29 positives are needed"):
+        threshold_with_proven_sensitivity(y, p, 0.9)
+    with pytest.raises(ValueError, match="at least 29"):
+        choose_threshold(y, p, 0.9, n_boot=20)
+
+
+def test_a_smoke_run_may_keep_an_unproven_threshold_that_says_so():
+    y, p = _dataset("few_positives")
+    out = choose_threshold(y, p, 0.9, n_boot=20, require_proof=False)
+    assert out["proven"] is False and out["value"] == p[y == 1].min()
+    assert out["proof"]["lower_bound"] == pytest.approx(0.05 ** (1 / 7)) and out["proof"]["positives_needed"] == 29
+
+
+def test_the_point_rule_is_kept_by_name_for_older_manifests():
+    assert POINT_RULE == "highest threshold whose sensitivity on the split is >= target"
 
 
 @pytest.mark.parametrize(

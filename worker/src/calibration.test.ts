@@ -154,6 +154,7 @@ const quiet: Logger & { events: (LogFields & { event: string })[] } = {
 };
 
 describe('TriageWorker with a site calibration', () => {
+  // Two inference passes over a demo study: about 4 s alone, past jest's 5 s default on a loaded machine.
   it('scores again under a version accepted while it runs: a second SR per image, its score the overlay calibration of the logit', async () => {
     const pacs = new FakePacs();
     pacs.add(bufferOf(join(ROOT, 'test/demo-studies/dicom/study-01.dcm')));
@@ -180,7 +181,7 @@ describe('TriageWorker with a site calibration', () => {
     const versions = versionsIn(dir);
     await versions.rollbackTo('1', { actor: 'Dr Admin', expectedHead: (await versions.history()).head });
     expect(await worker.runPass()).toMatchObject({ scored: 0, skipped: 1 });
-  });
+  }, 30_000);
 
   it('stops before a pass when the log stops verifying, scoring nothing', async () => {
     await acceptSite1();

@@ -6,8 +6,22 @@
  *   temperature  T = exp(argmin over log T in [-7, 7] of mean NLL), scipy's bounded Brent, xatol 1e-10
  *   platt        (a, b) = unregularised maximum likelihood of sigmoid(a z + b) (Newton-Raphson)
  *   isotonic     scikit-learn IsotonicRegression(increasing, y in [0, 1], clip) knots
+ *
+ * and every fit, 'none' included, carries the output clip [1/(n+2), 1 - 1/(n+2)] of its n
+ * fitting cases (calibration.clip_bounds), so no fitted calibrator outputs exactly 0 or 1.
  */
-import { isotonicScale, plattScale, sigmoid, temperatureScale, type IsotonicParams, type PlattParams, type TemperatureParams } from '../calibration';
+import {
+  clipBounds,
+  isotonicScale,
+  noCalibration,
+  plattScale,
+  sigmoid,
+  temperatureScale,
+  type IsotonicParams,
+  type NoneParams,
+  type PlattParams,
+  type TemperatureParams,
+} from '../calibration';
 import { InputError, show } from '../errors';
 import { checkFinite, checkLabels, numpyMean, requireBothClasses } from './numeric';
 
@@ -19,7 +33,7 @@ export const FITTED_METHODS: readonly Exclude<FitMethod, 'none'>[] = ['temperatu
 
 /** Parameters of a fitted calibrator in the manifest's shape. */
 export type CalibratorParams =
-  | { readonly method: 'none'; readonly params: Record<string, never> }
+  | { readonly method: 'none'; readonly params: NoneParams }
   | { readonly method: 'temperature'; readonly params: TemperatureParams }
   | { readonly method: 'platt'; readonly params: PlattParams }
   | { readonly method: 'isotonic'; readonly params: IsotonicParams };
@@ -43,15 +57,18 @@ function fitAny(method: FitMethod, logits: ArrayLike<number>, labels: ArrayLike<
   checkFinite(logits, 'logits');
   checkLabels(labels, 'labels');
   requireBothClasses(labels, `fitting ${method}`);
+  const clip = clipBounds(logits.length);
   switch (method) {
     case 'none':
-      return { method, params: {}, warnings: [] };
+      return { method, params: { clip }, warnings: [] };
     case 'temperature':
-      return { method, params: { temperature: fitTemperature(logits, labels) }, warnings: [] };
-    case 'platt':
-      return fitPlatt(logits, labels);
+      return { method, params: { temperature: fitTemperature(logits, labels), clip }, warnings: [] };
+    case 'platt': {
+      const fit = fitPlatt(logits, labels);
+      return { ...fit, params: { ...fit.params, clip } } as FittedCalibrator;
+    }
     case 'isotonic':
-      return { method, params: fitIsotonic(logits, labels), warnings: [] };
+      return { method, params: { ...fitIsotonic(logits, labels), clip }, warnings: [] };
     default:
       throw new InputError(`unknown calibration method ${show(method)}; expected none, temperature, platt or isotonic`);
   }
@@ -64,7 +81,7 @@ export function predictWith(calibrator: CalibratorParams, logits: ArrayLike<numb
     const z = logits[i];
     switch (calibrator.method) {
       case 'none':
-        out[i] = sigmoid(z);
+        out[i] = noCalibration(z, calibrator.params);
         break;
       case 'temperature':
         out[i] = temperatureScale(z, calibrator.params);

@@ -4,7 +4,8 @@
  * recalibration report and the training manifest quote comparable numbers.
  */
 import { InputError, show } from '../errors';
-import { checkPair, numpyMean, numpySum, requireBothClasses } from './numeric';
+import { checkPair, checkProbabilities, numpyMean, numpySum, requireBothClasses } from './numeric';
+import { mulberry32 } from './random';
 
 /** Default number of equal-width reliability/ECE bins, as in the training manifest. */
 export const DEFAULT_N_BINS = 15;
@@ -50,6 +51,31 @@ export function expectedCalibrationError(y: ArrayLike<number>, p: ArrayLike<numb
   for (let i = 0; i < y.length; i++) gap[binIndex(p[i], edges)] += y[i] - p[i];
   for (let b = 0; b < nBins; b++) gap[b] = Math.abs(gap[b]);
   return numpySum(gap) / y.length;
+}
+
+/**
+ * The ECE a perfectly calibrated score would show on these cases (metrics.expected_ece_if_calibrated):
+ * the mean ECE over nDraws label sets drawn as y_i ~ Bernoulli(p_i) from the scores themselves.
+ * Draw d uses numbers d*n .. d*n + n - 1 of mulberry32(seed) and y_i = 1 when u_i < p_i, as in
+ * Python, so both sides draw the same labels. By simulation, not analytically.
+ */
+export function expectedEceIfCalibrated(p: ArrayLike<number>, nBins = DEFAULT_N_BINS, nDraws = 1000, seed = 0): number {
+  checkNBins(nBins);
+  checkProbabilities(p);
+  if (p.length === 0) throw new InputError('expected ECE of no cases');
+  if (!Number.isInteger(nDraws) || nDraws < 1) throw new InputError(`nDraws must be a positive integer, got ${show(nDraws)}`);
+  const edges = binEdges(nBins);
+  const bin = Array.from(p, (v) => binIndex(v, edges));
+  const random = mulberry32(seed);
+  const gap = new Float64Array(nBins);
+  let total = 0;
+  for (let d = 0; d < nDraws; d++) {
+    gap.fill(0);
+    for (let i = 0; i < p.length; i++) gap[bin[i]] += (random() < p[i] ? 1 : 0) - p[i];
+    for (let b = 0; b < nBins; b++) gap[b] = Math.abs(gap[b]);
+    total += numpySum(gap) / p.length;
+  }
+  return total / nDraws;
 }
 
 /** Brier score: mean squared difference between p and the 0/1 label. */
@@ -240,6 +266,8 @@ export interface CalibrationMetricSet {
   readonly rocAuc: number | null;
   readonly n: number;
   readonly nPos: number;
+  /** The ECE labels drawn from these very scores would show (expectedEceIfCalibrated), where computed. */
+  readonly eceIfCalibrated?: number;
 }
 
 /** ECE, Brier, NLL and ROC-AUC (null with one class) of predictions p. */

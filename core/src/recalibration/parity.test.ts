@@ -8,15 +8,24 @@
  *   - ECE, Brier, NLL, AUC, PR-AUC, reliability on Python's own probabilities: 1e-12 absolute;
  *   - thresholds on Python's probabilities: exact;
  *   - metrics and thresholds from the TypeScript fits: 1e-9 absolute (measured within 3e-11;
- *     thresholds exact for isotonic), since a 1e-9 change of T moves p by about as much.
+ *     thresholds exact for isotonic), since a 1e-9 change of T moves p by about as much;
+ *   - the output clip [1/(n+2), 1 - 1/(n+2)]: exact (the same two operations);
+ *   - selection by cross-validated NLL: the same folds exactly (same generator), the same best
+ *     and selected method; out-of-fold NLL, Brier, difference and SE to 1e-9 absolute, like the
+ *     other metrics of the TypeScript fits (measured within 3e-10: Platt's Newton and L-BFGS-B
+ *     agree to about 1e-9 on each fold's parameters; temperature and isotonic are exact or nearly);
+ *   - ECE if perfectly calibrated on Python's probabilities: 1e-12 relative (same draws, same sums);
+ *   - Clopper-Pearson bounds: 1e-12 relative (scipy's beta.ppf against beta.ts's bisection);
+ *     proven thresholds on Python's probabilities: exact.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { fitCalibrator, predictWith, type FitMethod } from './fit';
-import { averagePrecision, brierScore, expectedCalibrationError, negativeLogLikelihood, reliabilityBins, rocAuc } from './metrics';
-import { selectLowestEce } from './recalibrate';
-import { thresholdForSensitivity } from './threshold';
+import { averagePrecision, brierScore, expectedCalibrationError, expectedEceIfCalibrated, negativeLogLikelihood, reliabilityBins, rocAuc } from './metrics';
+import { mulberry32 } from './random';
+import { repeatedStratifiedFolds, selectByCv } from './select';
+import { clopperPearsonInterval, clopperPearsonLower, positivesNeeded, thresholdForSensitivity, thresholdWithProvenSensitivity } from './threshold';
 
 interface PyReliability {
   count: number[];
@@ -34,12 +43,36 @@ interface PyMethod {
   pr_auc: number;
   reliability: PyReliability;
   thresholds: Record<string, number>;
+  proven_thresholds: Record<string, PyProven>;
+  ece_if_calibrated: number;
+}
+type PyProven =
+  | { value: number; flagged_positives: number; n_pos: number; sensitivity: number; lower_bound: number }
+  | { refused: true; n_pos: number; positives_needed: number };
+interface PyOof {
+  nll: number;
+  brier: number;
+  nll_minus_best: number;
+  se_of_difference: number;
+}
+interface PySelection {
+  selected: FitMethod;
+  best: FitMethod;
+  candidates: FitMethod[];
+  isotonic_allowed: boolean;
+  folds: number;
+  repeats: number;
+  seed: number;
+  n: number;
+  oof: Record<string, PyOof>;
+  folds_shown: number[][];
 }
 interface PyCase {
   name: string;
   fit: { logits: number[]; y: number[] };
   eval: { logits: number[]; y: number[] };
-  selected: 'temperature' | 'platt' | 'isotonic';
+  selected: FitMethod;
+  selection: PySelection;
   methods: Record<FitMethod, PyMethod>;
 }
 interface PyMetricCase {
@@ -60,6 +93,9 @@ const fixture = JSON.parse(readFileSync(resolve(__dirname, '../../../test/fixtur
   n_bins: number;
   cases: PyCase[];
   metric_cases: PyMetricCase[];
+  clopper_pearson: { k: number; n: number; lower_95: number; interval_95: [number, number] }[];
+  positives_needed: Record<string, number>;
+  mulberry32: Record<string, number[]>;
 };
 
 function expectRelClose(actual: number, expected: number, rel: number): void {
@@ -88,6 +124,10 @@ describe.each(fixture.cases.map((c) => [c.name, c] as const))('parity on the %s 
   it('fits the same temperature as scipy bounded Brent', () => {
     const fit = fitCalibrator('temperature', c.fit.logits, c.fit.y);
     expectRelClose(fit.params.temperature, c.methods.temperature.params.temperature as number, 1e-8);
+  });
+
+  it.each(['none', 'temperature', 'platt', 'isotonic'] as const)('clips %s to the same [1/(n+2), 1 - 1/(n+2)]', (m) => {
+    expect(fitCalibrator(m, c.fit.logits, c.fit.y).params.clip).toEqual(c.methods[m].params.clip);
   });
 
   it('fits the same Platt a and b as the L-BFGS-B maximum likelihood', () => {
@@ -130,9 +170,64 @@ describe.each(fixture.cases.map((c) => [c.name, c] as const))('parity on the %s 
     }
   });
 
-  it('selects the method Python selects', () => {
-    const eces = { temperature: c.methods.temperature.ece, platt: c.methods.platt.ece, isotonic: c.methods.isotonic.ece };
-    expect(selectLowestEce(eces)).toBe(c.selected);
+  it('deals the same cross-validation folds', () => {
+    const py = c.selection;
+    expect(repeatedStratifiedFolds(c.fit.y, py.folds, py.folds_shown.length, py.seed)).toEqual(py.folds_shown);
+  });
+
+  it('selects the method Python selects by cross-validated NLL, with the same losses', () => {
+    const py = c.selection;
+    const mine = selectByCv(c.fit.logits, c.fit.y, { folds: py.folds, repeats: py.repeats, seed: py.seed });
+    expect(mine.selected).toBe(c.selected);
+    expect(mine.best).toBe(py.best);
+    expect(mine.candidates).toEqual(py.candidates);
+    expect(mine.isotonicAllowed).toBe(py.isotonic_allowed);
+    for (const m of py.candidates) {
+      const o = mine.oof[m] as NonNullable<(typeof mine.oof)[typeof m]>;
+      expectAbsClose(o.nll, py.oof[m].nll, 1e-9);
+      expectAbsClose(o.brier, py.oof[m].brier, 1e-9);
+      expectAbsClose(o.nllMinusBest, py.oof[m].nll_minus_best, 1e-9);
+      expectAbsClose(o.seOfDifference, py.oof[m].se_of_difference, 1e-9);
+    }
+  });
+
+  it.each(['none', 'temperature', 'platt', 'isotonic'] as const)('simulates the same ECE-if-calibrated for %s', (m) => {
+    const py = c.methods[m];
+    expectRelClose(expectedEceIfCalibrated(py.p_eval, fixture.n_bins), py.ece_if_calibrated, 1e-12);
+  });
+
+  it.each(['none', 'temperature', 'platt', 'isotonic'] as const)('proves the same thresholds on %s probabilities, or refuses alike', (m) => {
+    const py = c.methods[m];
+    for (const [target, expected] of Object.entries(py.proven_thresholds)) {
+      if ('refused' in expected) {
+        expect(() => thresholdWithProvenSensitivity(c.eval.y, py.p_eval, Number(target))).toThrow(`at least ${expected.positives_needed} positives are needed`);
+      } else {
+        const mine = thresholdWithProvenSensitivity(c.eval.y, py.p_eval, Number(target));
+        expect(mine.value).toBe(expected.value);
+        expect(mine.flaggedPositives).toBe(expected.flagged_positives);
+        expectRelClose(mine.lowerBound, expected.lower_bound, 1e-12);
+      }
+    }
+  });
+});
+
+describe('parity of the exact binomial bounds and the generator', () => {
+  it.each(fixture.clopper_pearson.map((r) => [r.k, r.n, r] as const))('Clopper-Pearson %d of %d as scipy.stats.beta.ppf', (k, n, r) => {
+    expectRelClose(clopperPearsonLower(k, n), r.lower_95, 1e-12);
+    const { low, high } = clopperPearsonInterval(k, n);
+    expectRelClose(low, r.interval_95[0], 1e-12);
+    expectRelClose(high, r.interval_95[1], 1e-12);
+  });
+
+  it('needs the same number of positives for each target', () => {
+    for (const [target, n] of Object.entries(fixture.positives_needed)) expect(positivesNeeded(Number(target))).toBe(n);
+  });
+
+  it('draws the same mulberry32 numbers as the Python port', () => {
+    for (const [seed, numbers] of Object.entries(fixture.mulberry32)) {
+      const random = mulberry32(Number(seed));
+      expect(numbers.map(() => random())).toEqual(numbers);
+    }
   });
 });
 

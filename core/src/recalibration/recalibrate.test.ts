@@ -5,7 +5,8 @@ import type { CalibrationSection } from '../calibration';
 import { parseManifest } from '../manifest';
 import { syntheticCohort } from '../testing/cohorts';
 import { RefusalError } from './cohort';
-import { recalibrate, selectLowestEce, stratifiedFolds, stratifiedHoldout, type RecalibrationOptions } from './recalibrate';
+import { provableTargetProblem, recalibrate, type RecalibrationOptions } from './recalibrate';
+import { selectByCv } from './select';
 
 const demoManifest = JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
 
@@ -25,40 +26,48 @@ const options: RecalibrationOptions = { current: identity, currentThreshold: 0.7
 const shifted = syntheticCohort(300, 21, 0.5, 1.2);
 
 describe('recalibrate', () => {
-  it('improves held-out ECE on a shifted cohort and moves the threshold', () => {
+  it('chooses by cross-validated log loss, improves on a shifted cohort and moves the threshold', () => {
     const report = recalibrate(shifted, options);
+    // sigmoid(0.5 z + 1.2) is Platt's family: temperature cannot move the midpoint.
+    expect(report.selected).toBe('platt');
     expect(report.improvesOnCurrent).toBe(true);
-    expect(report.after.heldOut.metrics.ece).toBeLessThan(report.before.heldOut.metrics.ece / 2);
+    expect(report.after.heldOut.metrics.nll).toBeLessThan(report.before.heldOut.metrics.nll);
     expect(report.after.threshold).not.toBe(report.before.threshold);
-    expect(report.after.rates.sensitivity as number).toBeGreaterThanOrEqual(0.9);
-    expect(report.selected).not.toBe('temperature');
+    expect(report.manifest.calibration.selection).toMatchObject({ metric: 'oof_nll', cv: { folds: 5, repeats: 10, seed: 0 }, best: report.selection.best });
   });
 
-  it('warns when the threshold interval collapses onto one isotonic step', () => {
+  it('selects exactly as selectByCv on the cohort in key order', () => {
     const report = recalibrate(shifted, options);
-    const { low, high } = report.threshold.threshold;
-    // On this cohort isotonic is selected and every replicate picks its 0.5 step.
-    expect([report.selected, low, high]).toEqual(['isotonic', 0.5, 0.5]);
-    expect(report.warnings).toContainEqual(expect.stringMatching(/zero width \(0.5\)/));
+    const sorted = [...shifted].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const direct = selectByCv(
+      sorted.map((c) => c.logit),
+      sorted.map((c) => c.label as number),
+    );
+    expect(report.selected).toBe(direct.selected);
+    expect(report.selection.oof).toEqual(direct.oof);
   });
 
-  it('holds out half of a cohort of 200 or more, stratified, and says so', () => {
+  it('proves the target sensitivity at the new threshold and reports its exact interval', () => {
     const report = recalibrate(shifted, options);
-    expect(report.scheme).toMatchObject({ kind: 'holdout', nFit: 150, nHeldOut: 150 });
-    expect(report.candidates.current.metrics.n).toBe(150);
+    const t = report.threshold;
+    expect(t.proof.lowerBound).toBeGreaterThanOrEqual(0.9);
+    expect(t.proof.nPos).toBe(report.cohort.nPos);
+    expect(t.sensitivityExact.low).toBeLessThanOrEqual(t.sensitivityExact.value);
+    expect(report.manifest.thresholds.clinical).toMatchObject({ proven: true, proof: { method: 'clopper-pearson', one_sided: true, positives_needed: 29 } });
+    expect(t.pointEstimateThreshold).toBeGreaterThanOrEqual(report.after.threshold);
   });
 
-  it('cross-validates a cohort under 200 with 5 folds, scoring every case out of fold', () => {
-    const report = recalibrate(shifted.slice(0, 150), options);
-    expect(report.scheme).toMatchObject({ kind: 'cross-validation', folds: 5, nHeldOut: 150 });
-    expect(report.candidates.isotonic.metrics.n).toBe(150);
-  });
-
-  it('selects among the fitted methods by held-out ECE, as select_lowest_ece', () => {
+  it('shows isotonic under 1,000 cases without making it a candidate', () => {
     const report = recalibrate(shifted, options);
-    const eces = { temperature: report.candidates.temperature.metrics.ece, platt: report.candidates.platt.metrics.ece, isotonic: report.candidates.isotonic.metrics.ece };
-    expect(report.selected).toBe(selectLowestEce(eces));
-    expect(report.manifest.calibration.selected).toBe(report.selected);
+    expect(report.selection.candidates).toEqual(['none', 'temperature', 'platt']);
+    expect(report.candidates.isotonic.metrics.n).toBe(300);
+    expect(report.scheme.description).toMatch(/isotonic shown but not a candidate/);
+  });
+
+  it('never deploys a probability of exactly 0 or 1', () => {
+    const report = recalibrate(shifted, options);
+    const clip = report.fitted[report.selected].params.clip;
+    expect(clip).toEqual({ low: 1 / 302, high: 1 - 1 / 302 });
   });
 
   it('gives the same report whatever order the cohort arrives in', () => {
@@ -72,12 +81,14 @@ describe('recalibrate', () => {
     const report = recalibrate(shifted, options);
     const overlay = {
       ...demoManifest,
+      schema_version: '1.4.0',
       calibration: { version: '2', ...report.manifest.calibration },
       thresholds: report.manifest.thresholds,
     };
     const parsed = parseManifest(overlay);
     expect(parsed.calibration.selected).toBe(report.selected);
     expect(parsed.thresholds.clinical.value).toBe(report.after.threshold);
+    expect(parsed.thresholds.clinical.proof?.lower_bound).toBe(report.threshold.proof.lowerBound);
   });
 
   it('compares against the deployed demo calibration when given it', () => {
@@ -97,27 +108,26 @@ describe('recalibrate', () => {
     expect((caught as RefusalError).reasons).toContainEqual(expect.stringMatching(/only 60 labelled case\(s\)/));
   });
 
+  it('refuses a cohort with too few positives to prove the target, saying how many more it needs', () => {
+    const many = syntheticCohort(600, 7);
+    const cohort = [...many.filter((c) => c.label === 1).slice(0, 25), ...many.filter((c) => c.label === 0).slice(0, 150)];
+    let caught: unknown;
+    try {
+      recalibrate(cohort, options);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(RefusalError);
+    expect((caught as RefusalError).reasons).toEqual([expect.stringMatching(/^25 pneumonia cases cannot prove a sensitivity of 0.9 .* at least 29 are needed .* add 4 more$/)]);
+    // 29 positives are enough, and a higher target needs more.
+    expect(provableTargetProblem(29, 0.9)).toBeNull();
+    expect(provableTargetProblem(29, 0.95)).toMatch(/at least 59 are needed/);
+  });
+
   it('refuses options that cannot be right, naming them', () => {
     expect(() => recalibrate(shifted, { ...options, currentThreshold: 75 })).toThrow(/currentThreshold = 75/);
     expect(() => recalibrate(shifted, { ...options, folds: 1 })).toThrow(/folds = 1/);
-  });
-});
-
-describe('stratified splits', () => {
-  const items = syntheticCohort(203, 5).map((c) => ({ key: c.key, logit: c.logit, label: c.label as 0 | 1 }));
-  const nPos = items.filter((i) => i.label === 1).length;
-
-  it('hold out the same share of each class', () => {
-    const out = stratifiedHoldout(items, 0.5, 0);
-    expect(items.filter((it, i) => out[i] && it.label === 1).length).toBe(Math.round(nPos * 0.5));
-    expect(items.filter((it, i) => out[i] && it.label === 0).length).toBe(Math.round((items.length - nPos) * 0.5));
-  });
-
-  it('give every fold nearly equal numbers of each class', () => {
-    const fold = stratifiedFolds(items, 5, 0);
-    for (let f = 0; f < 5; f++) {
-      const pos = items.filter((it, i) => fold[i] === f && it.label === 1).length;
-      expect(Math.abs(pos - nPos / 5)).toBeLessThanOrEqual(1);
-    }
+    expect(() => recalibrate(shifted, { ...options, repeats: 0 })).toThrow(/repeats = 0/);
+    expect(() => recalibrate(shifted, { ...options, targetSensitivity: 1 })).toThrow(/cannot be proven/);
   });
 });

@@ -1,26 +1,29 @@
 /**
- * A site recalibration: fit temperature, Platt and isotonic on a local labelled cohort, compare
- * them with each other and with the deployed calibration on data they were not fitted on, pick
- * one as training/chestaid_train/calibration.select_lowest_ece does, refit it on the whole cohort
- * and choose the threshold for the target sensitivity.
+ * A site recalibration: choose a calibrator on a local labelled cohort by the rule of training
+ * (select.ts: out-of-fold NLL of 10 x stratified 5-fold cross-validation, one-standard-error rule,
+ * isotonic only from 1,000 cases), refit every method on the whole cohort, and choose the
+ * threshold by training's rule (threshold.ts: the highest whose one-sided 95 % Clopper-Pearson
+ * lower bound on sensitivity reaches the target).
  *
- * Evaluation scheme (stated in every report):
- *   - n >= minHoldoutCohort (200): one seeded, class-stratified split into a fit part and a
- *     held-out part (holdoutFraction 0.5 held out, as training's calib / val_report halves);
- *   - smaller cohorts: seeded, class-stratified k-fold cross-validation (k = 5); each method's
- *     out-of-fold predictions are pooled and scored once over the whole cohort.
- * The split depends on the set of image keys and the seed, not on the order items arrive in.
- * Final parameters of every method are refitted on the whole cleaned cohort; the threshold is
- * chosen on the whole cohort's probabilities under the refitted, selected calibrator.
+ * Refused (RefusalError, every reason) when checkCohort refuses the cohort, or when it has fewer
+ * positives than proving the target needs: the smallest n_pos whose lower bound at perfect
+ * sensitivity, 0.05^(1/n_pos), reaches the target (29 for 0.90). The report says how many.
+ *
+ * What the report shows of each method is its out-of-fold predictions of the first repeat (every
+ * case predicted once by a fit that did not see it); the deployed calibration is scored on the
+ * whole cohort, which it was not fitted on. The folds depend on the set of image keys and the
+ * seed, not on the order items arrive in. The threshold is chosen on the whole cohort's
+ * probabilities under the refitted, selected calibrator.
  */
-import { calibrateWith, type CalibrationSection, type IsotonicParams, type PlattParams, type TemperatureParams } from '../calibration';
+import { calibrateWith, type CalibrationSection, type IsotonicParams, type NoneParams, type PlattParams, type TemperatureParams } from '../calibration';
 import { InputError, show } from '../errors';
 import type { Manifest } from '../manifest';
 import { checkCohort, RefusalError, type CohortExclusions, type CohortItem, type CohortMinimums, type UsableItem } from './cohort';
-import { FITTED_METHODS, fitCalibrator, predictWith, type FitMethod, type FittedCalibrator } from './fit';
+import { fitCalibrator, predictWith, type FitMethod, type FittedCalibrator } from './fit';
 import {
   confusionAt,
   DEFAULT_N_BINS,
+  expectedEceIfCalibrated,
   rates,
   reliabilityBins,
   rocCurve,
@@ -31,8 +34,8 @@ import {
   type ReliabilityBin,
   type RocCurve,
 } from './metrics';
-import { mulberry32, shuffled } from './random';
-import { bootstrapThreshold, THRESHOLD_RULE, type ThresholdEstimate } from './threshold';
+import { CANDIDATES, CV_FOLDS, CV_REPEATS, MIN_ISOTONIC_CASES, repeatedStratifiedFolds, selectByCv, SELECTION_RULE, type CvSelection } from './select';
+import { bootstrapThreshold, positivesNeeded, PROOF_LEVEL, THRESHOLD_RULE, type ThresholdEstimate } from './threshold';
 
 /** Options of recalibrate; only the deployed calibration and threshold are required. */
 export interface RecalibrationOptions {
@@ -44,26 +47,29 @@ export interface RecalibrationOptions {
   readonly targetSensitivity?: number;
   /** The deployed ONNX sha256; items scored by another model refuse the cohort. */
   readonly modelSha256?: string;
-  /** Seed of the split, folds and bootstrap (default 0). */
+  /** Seed of the folds and bootstrap (default 0). */
   readonly seed?: number;
   /** ECE / reliability bins (default 15). */
   readonly nBins?: number;
   /** Bootstrap replicates for the threshold intervals (default 1000). */
   readonly nBoot?: number;
-  /** Cohorts at least this large use a held-out split, smaller ones k-fold CV (default 200). */
-  readonly minHoldoutCohort?: number;
-  /** Fraction held out in the split scheme (default 0.5). */
-  readonly holdoutFraction?: number;
-  /** k of the cross-validation scheme (default 5). */
+  /** k of the cross-validation (default 5). */
   readonly folds?: number;
+  /** Repeats of the cross-validation (default 10). */
+  readonly repeats?: number;
   /** Overrides of the cohort minimums (defaults 100 cases, 20 per class). */
   readonly minimums?: Partial<CohortMinimums>;
 }
 
 /** How the methods were compared, in words and numbers, for the report and the audit log. */
-export type EvaluationScheme =
-  | { readonly kind: 'holdout'; readonly nFit: number; readonly nHeldOut: number; readonly seed: number; readonly description: string }
-  | { readonly kind: 'cross-validation'; readonly folds: number; readonly nHeldOut: number; readonly seed: number; readonly description: string };
+export interface EvaluationScheme {
+  readonly kind: 'cross-validation';
+  readonly folds: number;
+  readonly repeats: number;
+  readonly nHeldOut: number;
+  readonly seed: number;
+  readonly description: string;
+}
 
 /** A candidate's held-out predictions, scored: metrics, reliability diagram and ROC. */
 export interface MethodEvaluation {
@@ -72,7 +78,7 @@ export interface MethodEvaluation {
   readonly roc: RocCurve;
 }
 
-/** Every candidate on held-out data: the deployed calibration, the raw sigmoid and the three fits. */
+/** Every method on data it was not fitted on: the deployed calibration, the raw sigmoid and the three fits. */
 export type Candidates = Readonly<Record<'current' | FitMethod, MethodEvaluation>>;
 
 /** One side of the before/after comparison. */
@@ -91,10 +97,23 @@ export interface OperatingSide {
 export interface ManifestUpdate {
   readonly calibration: {
     readonly input: 'logit';
-    readonly selected: Exclude<FitMethod, 'none'>;
-    readonly selection: { readonly metric: 'ece'; readonly split: string; readonly n_bins: number; readonly binning: 'equal-width' };
+    readonly selected: FitMethod;
+    readonly selection: {
+      readonly metric: 'oof_nll';
+      readonly split: string;
+      readonly rule: string;
+      readonly cv: { readonly folds: number; readonly repeats: number; readonly seed: number; readonly stratified: true; readonly generator: 'mulberry32' };
+      readonly tie_break: 'brier';
+      readonly best: FitMethod;
+      readonly isotonic_min_cases: number;
+      readonly isotonic_allowed: boolean;
+      readonly n: number;
+      readonly oof: Readonly<Partial<Record<FitMethod, { readonly nll: number; readonly brier: number; readonly nll_minus_best: number; readonly se_of_difference: number }>>>;
+      readonly n_bins: number;
+      readonly binning: 'equal-width';
+    };
     readonly methods: {
-      readonly none: { readonly params: Record<string, never>; readonly metrics: ManifestMetrics };
+      readonly none: { readonly params: NoneParams; readonly metrics: ManifestMetrics };
       readonly temperature: { readonly params: TemperatureParams; readonly metrics: ManifestMetrics };
       readonly platt: { readonly params: PlattParams; readonly metrics: ManifestMetrics };
       readonly isotonic: { readonly params: IsotonicParams; readonly metrics: ManifestMetrics };
@@ -107,6 +126,7 @@ export interface ManifestUpdate {
 /** Per-method metrics in the manifest's snake_case shape. */
 export interface ManifestMetrics {
   readonly ece: number;
+  readonly ece_if_calibrated?: number;
   readonly brier: number;
   readonly nll: number;
   readonly roc_auc: number | null;
@@ -121,8 +141,10 @@ export interface RecalibrationReport {
   readonly cohort: { readonly n: number; readonly nPos: number; readonly nNeg: number; readonly excluded: CohortExclusions; readonly canonical: string };
   readonly scheme: EvaluationScheme;
   readonly candidates: Candidates;
-  readonly selected: Exclude<FitMethod, 'none'>;
-  /** The selected method's held-out ECE is below the deployed calibration's. */
+  /** The cross-validated choice: out-of-fold NLL and Brier of each candidate, the best, the selected. */
+  readonly selection: CvSelection;
+  readonly selected: FitMethod;
+  /** The selected method's out-of-fold NLL (a proper score) is below the deployed calibration's on the cohort. */
   readonly improvesOnCurrent: boolean;
   /** Every method refitted on the whole cohort (the selected one is what gets deployed). */
   readonly fitted: FittedSet;
@@ -133,25 +155,7 @@ export interface RecalibrationReport {
   readonly warnings: readonly string[];
 }
 
-const ALL_METHODS: readonly FitMethod[] = ['none', ...FITTED_METHODS];
-
-// ECEs this close are equal up to summation order (calibration._ECE_TIE_TOL).
-const ECE_TIE_TOL = 1e-12;
-
-/**
- * The fitted method with the lowest ECE; ties within 1e-12 go to the simpler one (temperature <
- * platt < isotonic), exactly calibration.select_lowest_ece. Brier is reported, not used to break
- * ties, as in Python.
- */
-export function selectLowestEce(eces: Partial<Record<Exclude<FitMethod, 'none'>, number>>): Exclude<FitMethod, 'none'> {
-  const entries = FITTED_METHODS.filter((m) => eces[m] !== undefined);
-  if (!entries.length) throw new InputError('no candidate methods to select from');
-  for (const m of entries) {
-    if (!Number.isFinite(eces[m])) throw new InputError(`ECE of ${m} = ${show(eces[m])} is not a finite number`);
-  }
-  const best = Math.min(...entries.map((m) => eces[m] as number));
-  return entries.find((m) => (eces[m] as number) <= best + ECE_TIE_TOL) as Exclude<FitMethod, 'none'>;
-}
+const ALL_METHODS: readonly FitMethod[] = CANDIDATES;
 
 /** Canonical text of a cleaned cohort (sorted "key,label,logit" lines) for hashing in the audit log. */
 export function canonicalCohort(items: readonly UsableItem[]): string {
@@ -161,39 +165,13 @@ export function canonicalCohort(items: readonly UsableItem[]): string {
     .join('\n');
 }
 
-/** Stratified fold number (0..k-1) per item, seeded and independent of input order. */
-export function stratifiedFolds(items: readonly UsableItem[], k: number, seed: number): number[] {
-  const random = mulberry32(seed);
-  const fold = new Array<number>(items.length);
-  for (const label of [0, 1] as const) {
-    const idx = items.map((it, i) => ({ it, i })).filter(({ it }) => it.label === label);
-    idx.sort((a, b) => (a.it.key < b.it.key ? -1 : a.it.key > b.it.key ? 1 : 0));
-    shuffled(idx, random).forEach(({ i }, pos) => {
-      fold[i] = pos % k;
-    });
-  }
-  return fold;
-}
-
-/** Seeded stratified split: true for held-out items, about `fraction` of each class. */
-export function stratifiedHoldout(items: readonly UsableItem[], fraction: number, seed: number): boolean[] {
-  const random = mulberry32(seed);
-  const heldOut = new Array<boolean>(items.length).fill(false);
-  for (const label of [0, 1] as const) {
-    const idx = items.map((it, i) => ({ it, i })).filter(({ it }) => it.label === label);
-    idx.sort((a, b) => (a.it.key < b.it.key ? -1 : a.it.key > b.it.key ? 1 : 0));
-    const nOut = Math.round(idx.length * fraction);
-    shuffled(idx, random)
-      .slice(0, nOut)
-      .forEach(({ i }) => {
-        heldOut[i] = true;
-      });
-  }
-  return heldOut;
-}
-
 function evaluate(y: ArrayLike<number>, p: ArrayLike<number>, nBins: number): MethodEvaluation {
   return { metrics: summarize(y, p, nBins), reliability: reliabilityBins(y, p, nBins), roc: rocCurve(y, p) };
+}
+
+/** The evaluation with the ECE a perfectly calibrated score would show beside its ECE (1,000 draws). */
+function withEceFloor(e: MethodEvaluation, p: ArrayLike<number>, nBins: number, seed: number): MethodEvaluation {
+  return { ...e, metrics: { ...e.metrics, eceIfCalibrated: expectedEceIfCalibrated(p, nBins, 1000, seed) } };
 }
 
 function predictCurrent(section: CalibrationSection, logits: ArrayLike<number>): Float64Array {
@@ -203,96 +181,86 @@ function predictCurrent(section: CalibrationSection, logits: ArrayLike<number>):
 }
 
 function manifestMetrics(m: CalibrationMetricSet): ManifestMetrics {
-  return { ece: m.ece, brier: m.brier, nll: m.nll, roc_auc: m.rocAuc, n: m.n };
+  return { ece: m.ece, ...(m.eceIfCalibrated === undefined ? {} : { ece_if_calibrated: m.eceIfCalibrated }), brier: m.brier, nll: m.nll, roc_auc: m.rocAuc, n: m.n };
+}
+
+/** The refusal reason of a cohort with too few positives to prove the target, or null. */
+export function provableTargetProblem(nPos: number, target: number): string | null {
+  const needed = positivesNeeded(target, PROOF_LEVEL);
+  if (nPos >= needed) return null;
+  return (
+    `${nPos} pneumonia cases cannot prove a sensitivity of ${target} at ${Math.round(PROOF_LEVEL * 100)} % confidence: ` +
+    `at least ${needed} are needed (the smallest count whose one-sided Clopper-Pearson lower bound at perfect sensitivity, ` +
+    `${1 - PROOF_LEVEL}^(1/n), reaches ${target}); add ${needed - nPos} more`
+  );
 }
 
 /**
- * Recalibrates on a local cohort (see the module comment for the scheme). Throws RefusalError
- * with every reason when checkCohort refuses the cohort, InputError for bad options.
+ * Recalibrates on a local cohort (see the module comment). Throws RefusalError with every reason
+ * when checkCohort refuses the cohort or it has too few positives to prove the target,
+ * InputError for bad options.
  */
 export function recalibrate(cohort: readonly CohortItem[], options: RecalibrationOptions): RecalibrationReport {
   const seed = options.seed ?? 0;
   const nBins = options.nBins ?? DEFAULT_N_BINS;
   const target = options.targetSensitivity ?? 0.9;
-  const minHoldout = options.minHoldoutCohort ?? 200;
-  const fraction = options.holdoutFraction ?? 0.5;
-  const k = options.folds ?? 5;
+  const k = options.folds ?? CV_FOLDS;
+  const repeats = options.repeats ?? CV_REPEATS;
   if (!options.current || !options.current.methods) throw new InputError(`options.current must be the deployed calibration section, got ${show(options.current)}`);
   if (!(options.currentThreshold >= 0 && options.currentThreshold <= 1)) {
     throw new InputError(`options.currentThreshold = ${show(options.currentThreshold)} is not a probability in [0, 1]`);
   }
-  if (!(fraction > 0 && fraction < 1)) throw new InputError(`holdoutFraction = ${show(fraction)} is not in (0, 1)`);
   if (!Number.isInteger(k) || k < 2) throw new InputError(`folds = ${show(k)} must be an integer >= 2`);
+  if (!Number.isInteger(repeats) || repeats < 1) throw new InputError(`repeats = ${show(repeats)} must be an integer >= 1`);
+  if (!(target > 0 && target < 1)) throw new InputError(`targetSensitivity = ${show(target)} is not in (0, 1): a sensitivity of 1 cannot be proven`);
 
   const check = checkCohort(cohort, { modelSha256: options.modelSha256, minimums: options.minimums });
   if (!check.ok) throw new RefusalError(check.reasons);
-  // Key order, not arrival order: the same cohort then gives the same sums to the last bit.
+  const tooFew = provableTargetProblem(check.nPos, target);
+  if (tooFew) throw new RefusalError([tooFew]);
+  // Key order, not arrival order: the same cohort then gives the same folds and sums to the last bit.
   const items = [...check.items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const z = Float64Array.from(items, (it) => it.logit);
   const y = Float64Array.from(items, (it) => it.label);
   const warnings: string[] = [];
 
-  // Held-out predictions of every method: from the held-out part, or pooled out-of-fold.
-  let scheme: EvaluationScheme;
-  let evalIdx: number[];
-  const heldOutP: Record<FitMethod, Float64Array> = {} as Record<FitMethod, Float64Array>;
-  if (items.length >= minHoldout) {
-    const out = stratifiedHoldout(items, fraction, seed);
-    const fitIdx = items.map((_, i) => i).filter((i) => !out[i]);
-    evalIdx = items.map((_, i) => i).filter((i) => out[i]);
-    const zf = fitIdx.map((i) => z[i]);
-    const yf = fitIdx.map((i) => y[i]);
-    const ze = evalIdx.map((i) => z[i]);
-    for (const m of ALL_METHODS) {
-      const fit = fitCalibrator(m, zf, yf);
-      warnings.push(...fit.warnings.map((w) => `${m} on the fit part: ${w}`));
-      heldOutP[m] = predictWith(fit, ze);
-    }
-    scheme = {
-      kind: 'holdout',
-      nFit: fitIdx.length,
-      nHeldOut: evalIdx.length,
-      seed,
-      description: `fitted on ${fitIdx.length} cases, compared on ${evalIdx.length} held out (stratified by class, seed ${seed})`,
-    };
-  } else {
-    const fold = stratifiedFolds(items, k, seed);
-    evalIdx = items.map((_, i) => i);
-    for (const m of ALL_METHODS) heldOutP[m] = new Float64Array(items.length);
+  const selection = selectByCv(z, y, { folds: k, repeats, seed });
+  warnings.push(...selection.warnings);
+  const outOfFold: Record<FitMethod, Float64Array> = { ...selection.firstRepeat } as Record<FitMethod, Float64Array>;
+  if (!outOfFold.isotonic) {
+    // Not a candidate under 1,000 cases, but still shown: its first-repeat out-of-fold predictions on the same folds.
+    const fold = repeatedStratifiedFolds(y, k, 1, seed)[0];
+    const p = new Float64Array(items.length);
     for (let f = 0; f < k; f++) {
-      const fitIdx = evalIdx.filter((i) => fold[i] !== f);
-      const testIdx = evalIdx.filter((i) => fold[i] === f);
-      const zf = fitIdx.map((i) => z[i]);
-      const yf = fitIdx.map((i) => y[i]);
-      const zt = testIdx.map((i) => z[i]);
-      for (const m of ALL_METHODS) {
-        const fit = fitCalibrator(m, zf, yf);
-        warnings.push(...fit.warnings.map((w) => `${m} on fold ${f + 1}/${k}: ${w}`));
-        const p = predictWith(fit, zt);
-        testIdx.forEach((i, j) => {
-          heldOutP[m][i] = p[j];
-        });
-      }
+      const fitIdx = items.map((_, i) => i).filter((i) => fold[i] !== f);
+      const held = items.map((_, i) => i).filter((i) => fold[i] === f);
+      if (!held.length) continue;
+      const q = predictWith(fitCalibrator('isotonic', fitIdx.map((i) => z[i]), fitIdx.map((i) => y[i])), held.map((i) => z[i]));
+      held.forEach((i, j) => {
+        p[i] = q[j];
+      });
     }
-    scheme = {
-      kind: 'cross-validation',
-      folds: k,
-      nHeldOut: items.length,
-      seed,
-      description: `${k}-fold cross-validation stratified by class (seed ${seed}), out-of-fold predictions of all ${items.length} cases pooled (cohort under ${minHoldout})`,
-    };
+    outOfFold.isotonic = p;
   }
-  const yEval = evalIdx.map((i) => y[i]);
-  const zEval = evalIdx.map((i) => z[i]);
-  const currentHeldOut = predictCurrent(options.current, zEval);
-  const candidates = { current: evaluate(yEval, currentHeldOut, nBins) } as Record<'current' | FitMethod, MethodEvaluation>;
-  for (const m of ALL_METHODS) candidates[m] = evaluate(yEval, heldOutP[m], nBins);
-
-  const selected = selectLowestEce({
-    temperature: candidates.temperature.metrics.ece,
-    platt: candidates.platt.metrics.ece,
-    isotonic: candidates.isotonic.metrics.ece,
-  });
+  const scheme: EvaluationScheme = {
+    kind: 'cross-validation',
+    folds: k,
+    repeats,
+    nHeldOut: items.length,
+    seed,
+    description:
+      `${repeats} x stratified ${k}-fold cross-validation (seed ${seed}) on all ${items.length} cases, chosen by out-of-fold log loss ` +
+      `with the one-standard-error rule${selection.isotonicAllowed ? '' : `; isotonic shown but not a candidate (under ${MIN_ISOTONIC_CASES} cases)`}; ` +
+      'metrics and diagrams from the first repeat\'s out-of-fold predictions',
+  };
+  const pCurrent = predictCurrent(options.current, z);
+  const selected = selection.selected;
+  // The ECE floor (a simulation) for the two sides compared, before and after, not for every method.
+  const candidates = { current: withEceFloor(evaluate(y, pCurrent, nBins), pCurrent, nBins, seed) } as Record<'current' | FitMethod, MethodEvaluation>;
+  for (const m of ALL_METHODS) {
+    const e = evaluate(y, outOfFold[m], nBins);
+    candidates[m] = m === selected ? withEceFloor(e, outOfFold[m], nBins, seed) : e;
+  }
 
   const fitted: FittedSet = {
     none: fitCalibrator('none', z, y),
@@ -303,7 +271,7 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
   for (const m of ALL_METHODS) warnings.push(...fitted[m].warnings.map((w) => `${m} on the whole cohort: ${w}`));
 
   const pAfter = predictWith(fitted[selected], z);
-  const pBefore = predictCurrent(options.current, z);
+  const pBefore = pCurrent;
   const threshold = bootstrapThreshold(y, pAfter, target, { nBoot: options.nBoot ?? 1000, seed });
   const newT = threshold.threshold.value as number;
   if (threshold.threshold.low === threshold.threshold.high) {
@@ -315,15 +283,31 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
   }
   const beforeConfusion = confusionAt(y, pBefore, options.currentThreshold);
   const afterConfusion = confusionAt(y, pAfter, newT);
+  const oofSnake = Object.fromEntries(
+    Object.entries(selection.oof).map(([m, o]) => [m, { nll: o.nll, brier: o.brier, nll_minus_best: o.nllMinusBest, se_of_difference: o.seOfDifference }]),
+  );
+  const exact = threshold.sensitivityExact;
 
-  const split = scheme.kind === 'holdout' ? 'site-holdout' : `site-cv-${k}fold`;
   const manifest: ManifestUpdate = {
     calibration: {
       input: 'logit',
       selected,
-      selection: { metric: 'ece', split, n_bins: nBins, binning: 'equal-width' },
+      selection: {
+        metric: 'oof_nll',
+        split: 'site-cohort',
+        rule: SELECTION_RULE,
+        cv: { folds: k, repeats, seed, stratified: true, generator: 'mulberry32' },
+        tie_break: 'brier',
+        best: selection.best,
+        isotonic_min_cases: MIN_ISOTONIC_CASES,
+        isotonic_allowed: selection.isotonicAllowed,
+        n: items.length,
+        oof: oofSnake,
+        n_bins: nBins,
+        binning: 'equal-width',
+      },
       methods: {
-        none: { params: {}, metrics: manifestMetrics(candidates.none.metrics) },
+        none: { params: fitted.none.params, metrics: manifestMetrics(candidates.none.metrics) },
         temperature: { params: fitted.temperature.params, metrics: manifestMetrics(candidates.temperature.metrics) },
         platt: { params: fitted.platt.params, metrics: manifestMetrics(candidates.platt.metrics) },
         isotonic: { params: fitted.isotonic.params, metrics: manifestMetrics(candidates.isotonic.metrics) },
@@ -335,12 +319,24 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
         rule: THRESHOLD_RULE,
         target_sensitivity: target,
         split: 'site-cohort',
+        proven: true,
+        proof: {
+          level: threshold.proof.level,
+          one_sided: true,
+          method: 'clopper-pearson',
+          lower_bound: threshold.proof.lowerBound,
+          flagged_positives: threshold.proof.flaggedPositives,
+          n_pos: threshold.proof.nPos,
+          positives_needed: threshold.proof.positivesNeeded,
+        },
+        point_estimate_threshold: threshold.pointEstimateThreshold,
         at_threshold: {
           threshold: newT,
           n: items.length,
           n_pos: check.nPos,
           confusion: { tn: afterConfusion.tn, fp: afterConfusion.fp, fn: afterConfusion.fn, tp: afterConfusion.tp },
           sensitivity: { value: threshold.sensitivity.value, ci_low: threshold.sensitivity.low, ci_high: threshold.sensitivity.high },
+          sensitivity_exact: { value: exact.value, ci_low: exact.low, ci_high: exact.high, k: exact.k, n: exact.n, level: exact.level, method: 'clopper-pearson' },
           specificity: { value: threshold.specificity.value, ci_low: threshold.specificity.low, ci_high: threshold.specificity.high },
           threshold_interval: { value: newT, ci_low: threshold.threshold.low, ci_high: threshold.threshold.high },
           bootstrap: {
@@ -360,8 +356,9 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
     cohort: { n: items.length, nPos: check.nPos, nNeg: check.nNeg, excluded: check.excluded, canonical: canonicalCohort(items) },
     scheme,
     candidates,
+    selection,
     selected,
-    improvesOnCurrent: candidates[selected].metrics.ece < candidates.current.metrics.ece,
+    improvesOnCurrent: candidates[selected].metrics.nll < candidates.current.metrics.nll,
     fitted,
     threshold,
     before: {
@@ -381,5 +378,5 @@ export function recalibrate(cohort: readonly CohortItem[], options: Recalibratio
     },
     manifest,
     warnings,
-  };
+  }
 }

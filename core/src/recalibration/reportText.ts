@@ -16,15 +16,19 @@ export function reportText(report: RecalibrationReport): string {
   const t = report.threshold;
   const lines = [
     `Cohort: ${report.cohort.n} cases (${report.cohort.nPos} pneumonia, ${report.cohort.nNeg} normal)`,
-    `Compared on held-out cases: ${report.scheme.description}`,
+    `Compared on cases each fit did not see: ${report.scheme.description}`,
     '',
-    'method                                    ECE     Brier   log loss  ROC AUC',
+    'method                                    ECE     ECE if calibrated  Brier   log loss  ROC AUC',
     ...Object.entries(report.candidates).map(
       ([method, e]) =>
-        `${(method === report.selected ? '* ' : '  ') + methodName(method).padEnd(40)}${decimal(e.metrics.ece).padEnd(8)}${decimal(e.metrics.brier).padEnd(8)}${decimal(e.metrics.nll).padEnd(10)}${decimal(e.metrics.rocAuc)}`,
+        `${(method === report.selected ? '* ' : '  ') + methodName(method).padEnd(40)}${decimal(e.metrics.ece).padEnd(8)}${decimal(e.metrics.eceIfCalibrated).padEnd(19)}${decimal(e.metrics.brier).padEnd(8)}${decimal(e.metrics.nll).padEnd(10)}${decimal(e.metrics.rocAuc)}`,
     ),
     '',
-    `Chosen: ${methodName(report.selected)} (lowest held-out ECE), refitted on the whole cohort: ${JSON.stringify(report.fitted[report.selected].params)}`,
+    `Out-of-fold log loss (${report.selection.repeats} x ${report.selection.folds}-fold): ` +
+      Object.entries(report.selection.oof)
+        .map(([m, o]) => `${m} ${decimal(o?.nll, 4)} (+${decimal(o?.nllMinusBest, 4)}, SE ${decimal(o?.seOfDifference, 4)})`)
+        .join(', '),
+    `Chosen: ${methodName(report.selected)} (the simplest within one standard error of the lowest out-of-fold log loss, ${methodName(report.selection.best)}), refitted on the whole cohort: ${JSON.stringify(report.fitted[report.selected].params)}`,
     `                 before (${methodName(report.before.method)})   after (${methodName(report.after.method)})`,
     `ECE (held out)   ${decimal(report.before.heldOut.metrics.ece)}   ->   ${decimal(report.after.heldOut.metrics.ece)}`,
     `Brier (held out) ${decimal(report.before.heldOut.metrics.brier)}   ->   ${decimal(report.after.heldOut.metrics.brier)}`,
@@ -32,9 +36,10 @@ export function reportText(report: RecalibrationReport): string {
     `Confusion before at ${percent(report.before.threshold)}: ${confusionText(report.before.confusion)}`,
     `Confusion after  at ${percent(report.after.threshold)}: ${confusionText(report.after.confusion)}`,
     `Sensitivity at the new threshold ${withInterval(t.sensitivity.value, t.sensitivity.low, t.sensitivity.high)}, specificity ${withInterval(t.specificity.value, t.specificity.low, t.specificity.high)}`,
-    `Rule: ${t.rule} (target ${percent(t.targetSensitivity, 0)}), ${t.bootstrap.nBoot} bootstrap replicates stratified by class, seed ${t.bootstrap.seed}`,
+    `Rule: ${t.rule} (target ${percent(t.targetSensitivity, 0)}): it flags ${t.proof.flaggedPositives} of ${t.proof.nPos} pneumonia cases, lower bound ${percent(t.proof.lowerBound)}; exact 95 % interval of the sensitivity ${percent(t.sensitivityExact.low)} to ${percent(t.sensitivityExact.high)}`,
+    `Intervals of the threshold and specificity: ${t.bootstrap.nBoot} bootstrap replicates stratified by class, seed ${t.bootstrap.seed}`,
   ];
-  if (!report.improvesOnCurrent) lines.push('NOTE: the fit does not improve on the active calibration\'s held-out ECE; accepting it is not advised.');
+  if (!report.improvesOnCurrent) lines.push('NOTE: the fit does not improve on the active calibration\'s log loss; accepting it is not advised.');
   if (report.warnings.length) lines.push('Fitting notes:', ...report.warnings.map(w => `  - ${w}`));
   return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import { bootstrapThreshold, thresholdForSensitivity } from './threshold';
+import { bootstrapThreshold, clopperPearsonLower, minFlaggedToProve, positivesNeeded, sensitivityExact, thresholdForSensitivity, thresholdWithProvenSensitivity } from './threshold';
 import { syntheticCohort } from '../testing/cohorts';
 import { sigmoid } from '../calibration';
 
@@ -22,6 +22,44 @@ describe('thresholdForSensitivity', () => {
   });
 });
 
+describe('thresholdWithProvenSensitivity', () => {
+  const cohort = syntheticCohort(400, 9, 1, 0);
+  const y = cohort.map((c) => c.label as number);
+  const p = cohort.map((c) => sigmoid(c.logit));
+
+  it('is the highest threshold whose one-sided 95 % Clopper-Pearson lower bound reaches the target', () => {
+    const out = thresholdWithProvenSensitivity(y, p, 0.9);
+    const flagged = (t: number) => y.filter((v, i) => v === 1 && p[i] >= t).length;
+    expect(out.flaggedPositives).toBe(flagged(out.value));
+    expect(out.lowerBound).toBe(clopperPearsonLower(out.flaggedPositives, out.nPos));
+    expect(out.lowerBound).toBeGreaterThanOrEqual(0.9);
+    const higher = p.filter((v, i) => y[i] === 1 && v > out.value);
+    if (higher.length) expect(clopperPearsonLower(flagged(Math.min(...higher)), out.nPos)).toBeLessThan(0.9);
+    // Proving costs threshold: never above the point-estimate rule.
+    expect(out.value).toBeLessThanOrEqual(thresholdForSensitivity(y, p, 0.9));
+  });
+
+  it('needs the fewest flagged positives the bound allows, found by bisection', () => {
+    const k = minFlaggedToProve(100, 0.9) as number;
+    expect(clopperPearsonLower(k, 100)).toBeGreaterThanOrEqual(0.9);
+    expect(clopperPearsonLower(k - 1, 100)).toBeLessThan(0.9);
+    expect(minFlaggedToProve(28, 0.9)).toBeNull();
+  });
+
+  it('refuses too few positives, saying how many are needed', () => {
+    expect(positivesNeeded(0.9)).toBe(29);
+    const few = [...Array(28).fill(1), ...Array(50).fill(0)];
+    expect(() => thresholdWithProvenSensitivity(few, few.map((_, i) => i / 100), 0.9)).toThrow(/28 positives.*at least 29 positives are needed/);
+  });
+
+  it('reports a sensitivity with its exact two-sided interval', () => {
+    const e = sensitivityExact([1, 1, 1, 1, 0], [0.9, 0.8, 0.3, 0.7, 0.95], 0.5);
+    expect([e.k, e.n, e.value]).toEqual([3, 4, 0.75]);
+    expect(e.low).toBeLessThan(0.75);
+    expect(e.high).toBeGreaterThan(0.75);
+  });
+});
+
 describe('bootstrapThreshold', () => {
   const cohort = syntheticCohort(300, 7, 1, 0);
   const y = cohort.map((c) => c.label as number);
@@ -29,7 +67,8 @@ describe('bootstrapThreshold', () => {
 
   it('brackets the point estimates with its percentile intervals', () => {
     const est = bootstrapThreshold(y, p, 0.9, { nBoot: 500, seed: 3 });
-    expect(est.threshold.value).toBe(thresholdForSensitivity(y, p, 0.9));
+    expect(est.threshold.value).toBe(thresholdWithProvenSensitivity(y, p, 0.9).value);
+    expect(est.pointEstimateThreshold).toBe(thresholdForSensitivity(y, p, 0.9));
     for (const iv of [est.threshold, est.sensitivity, est.specificity]) {
       expect(iv.low as number).toBeLessThanOrEqual(iv.value as number);
       expect(iv.high as number).toBeGreaterThanOrEqual(iv.value as number);

@@ -1,3 +1,5 @@
+import { calibrate, noCalibration, plattScale } from '../calibration';
+import { applyOverlay } from '../siteCalibration/overlay';
 import { MemorySiteCalibrationStore } from '../siteCalibration/memoryStores';
 import { SiteCalibrationLog, EMPTY_HEAD, parseOverlay, sha256Hex } from '..';
 import { DEMO_SHA, demoManifest } from '../testing/overlays';
@@ -29,6 +31,22 @@ function report(overrides: Partial<ReportForOverlay> = {}): ReportForOverlay {
 const context = { manifest: demoManifest(), modelSha256: DEMO_SHA, version: 'site-1', previousVersion: '1', actor: ' Dr Admin ', at: '2026-11-26T12:00:00.000Z', source: 'csv' as const };
 
 describe('overlayFromReport', () => {
+  it("carries a choice of 'none' as its exact equivalent, temperature 1, and every fit's clip, so the applied overlay scores as fitted", async () => {
+    const clip = { low: 1 / 162, high: 1 - 1 / 162 };
+    const none = await overlayFromReport(report({ selected: 'none', fitted: { ...report().fitted, none: { params: { clip } } } }), context);
+    expect(none.calibration).toMatchObject({ method: 'temperature', params: { temperature: 1, clip } });
+    const platt = await overlayFromReport(report({ fitted: { ...report().fitted, platt: { params: { a: 0.7, b: -1.2, clip } } } }), context);
+    expect(platt.calibration.params).toEqual({ a: 0.7, b: -1.2, clip });
+    for (const [overlay, fitted] of [
+      [none, (z: number) => noCalibration(z, { clip })],
+      [platt, (z: number) => plattScale(z, { a: 0.7, b: -1.2, clip })],
+    ] as const) {
+      const applied = applyOverlay(demoManifest(), parseOverlay(JSON.parse(JSON.stringify(overlay)), { modelSha256: DEMO_SHA }));
+      for (const z of [-30, -2, 0, 1.5, 30]) expect(calibrate(z, applied.calibration)).toBe(fitted(z));
+    }
+    expect(calibrate(30, applyOverlay(demoManifest(), parseOverlay(JSON.parse(JSON.stringify(none)))).calibration)).toBe(clip.high);
+  });
+
   it('makes an overlay the schema accepts, with the chosen method, threshold interval, cohort hash and metrics', async () => {
     const overlay = await overlayFromReport(report(), context);
     expect(parseOverlay(JSON.parse(JSON.stringify(overlay)), { modelSha256: DEMO_SHA })).toBeTruthy();

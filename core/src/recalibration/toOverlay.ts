@@ -8,11 +8,12 @@
  * The report is taken structurally (the fields used here), so this file depends on the report's
  * shape, not on the fitting code.
  */
+import type { ClipParams } from '../calibration';
 import type { Manifest } from '../manifest';
 import { sha256Hex } from '../siteCalibration/chain';
 import { OVERLAY_SCHEMA_VERSION, type CalibrationOverlay } from '../siteCalibration/overlay';
 
-type Method = 'temperature' | 'platt' | 'isotonic';
+type Method = 'none' | 'temperature' | 'platt' | 'isotonic';
 
 interface MetricsLike {
   readonly ece: number;
@@ -70,9 +71,24 @@ function metrics(m: MetricsLike) {
   return { ece: m.ece, brier: m.brier, n: m.n };
 }
 
+/**
+ * The chosen calibration in the overlay's terms, applying exactly what was fitted. The overlay
+ * format (siteCalibration/overlay.ts) names the three fitted methods: 'none' is carried as its
+ * exact equivalent, temperature 1 (sigmoid(z / 1) = sigmoid(z)), with the same clip. Every fit's
+ * output clip travels in params.clip (overlay schema 1.1.0).
+ */
+function overlayCalibration(method: Method, params: object): { method: Exclude<Method, 'none'>; params: CalibrationOverlay['calibration']['params'] } {
+  if (method === 'none') {
+    const { clip } = params as { clip?: ClipParams };
+    return { method: 'temperature', params: clip === undefined ? { temperature: 1 } : { temperature: 1, clip } };
+  }
+  return { method, params: { ...(params as Record<string, unknown>) } as unknown as CalibrationOverlay['calibration']['params'] };
+}
+
 export async function overlayFromReport(report: ReportForOverlay, context: OverlayContext): Promise<CalibrationOverlay> {
   const t = report.threshold.threshold;
   if (t.value === null) throw new Error('the recalibration found no threshold reaching the target sensitivity: nothing to accept');
+  const chosen = overlayCalibration(report.selected, report.fitted[report.selected].params);
   const compared = Object.fromEntries(
     Object.entries(report.candidates).map(([method, { metrics: m }]) => [method, { ece: m.ece, brier: m.brier, n: m.n }]),
   );
@@ -83,8 +99,9 @@ export async function overlayFromReport(report: ReportForOverlay, context: Overl
     previous_version: context.previousVersion,
     calibration: {
       input: 'logit',
-      method: report.selected,
-      params: report.fitted[report.selected].params as CalibrationOverlay['calibration']['params'],
+      method: chosen.method,
+      params: chosen.params,
+      // The overlay schema names 'ece' or 'brier' only; the choice was by out-of-fold log loss, which the validation text says.
       selection: { metric: 'ece', n_bins: context.manifest.calibration.selection.n_bins, binning: 'equal-width', validation: report.scheme.description, compared },
     },
     threshold: {

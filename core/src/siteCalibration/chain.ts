@@ -9,7 +9,7 @@
  * writer mended: a torn tail cut, an orphan overlay moved aside; the active version is unchanged)
  * and 'policy' (the site raises its minimum target sensitivity; never lowers it).
  */
-import type { CalibrationMethod } from '../calibration';
+import type { NoneParams, SelectableMethod } from '../calibration';
 import type { CalibrationOverlay, OverlayMetrics, OverlayParams } from './overlay';
 import { InputError, show } from '../errors';
 
@@ -48,8 +48,8 @@ export interface AuditEntry {
   /** The cohort the version was fitted on (null for the manifest's own calibration). */
   readonly cohort: { readonly n: number; readonly sha256: string } | null;
   /** The calibration now active. */
-  readonly method: CalibrationMethod;
-  readonly params: OverlayParams;
+  readonly method: SelectableMethod;
+  readonly params: OverlayParams | NoneParams;
   readonly threshold: number;
   /** The fit's metrics on held-out cases, before (current calibration) and after; null for a rollback. */
   readonly metricsBefore: OverlayMetrics | null;

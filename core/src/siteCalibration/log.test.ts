@@ -19,7 +19,8 @@ import {
 } from './chain';
 import { UntrustedLogError, VolatileHeadMemory } from './trust';
 import { parseOverlay, type CalibrationOverlay } from './overlay';
-import { DEMO_SHA, demoManifest, overlayJson } from '../testing/overlays';
+import { DEMO_SHA, demoManifest, demoManifestJson, overlayJson } from '../testing/overlays';
+import { parseManifest } from '../manifest';
 
 const manifest = demoManifest();
 const clock = () => new Date('2026-11-26T12:30:00Z');
@@ -341,5 +342,18 @@ describe('the minimum target sensitivity', () => {
     });
     await store.append(lower);
     await expect(versions.history()).rejects.toThrow('corrupt at entry 2: it sets the minimum target sensitivity to 0.5, not above 0.9: the minimum is only ever raised');
+  });
+});
+
+describe("a manifest that selects 'none' (schema 1.4.0)", () => {
+  it("records 'none' and its clip as the calibration in force", () => {
+    const clip = { low: 1 / 202, high: 1 - 1 / 202 };
+    const json = demoManifestJson();
+    const calibration = json.calibration as { methods: Record<string, { metrics: unknown }> };
+    const base = parseManifest({
+      ...json,
+      calibration: { ...calibration, selected: 'none', methods: { ...calibration.methods, none: { params: { clip }, metrics: calibration.methods.platt.metrics } } },
+    });
+    expect(unchangedDraft(null, base, DEMO_SHA)).toMatchObject({ method: 'none', params: { clip } });
   });
 });

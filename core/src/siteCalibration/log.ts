@@ -28,6 +28,7 @@
  * raised (never lowered) by 'policy' entries. An accept or rollback to a calibration that targets
  * less is refused, and a reader refuses an active calibration below it.
  */
+import { paramsOf } from '../calibration';
 import { applyOverlay, nextSiteVersion, parseOverlay, type CalibrationOverlay } from './overlay';
 import { InputError, show } from '../errors';
 import type { Manifest } from '../manifest';
@@ -318,7 +319,7 @@ export class SiteCalibrationLog {
       previousVersion: history.active,
       cohort: accepted?.cohort ?? null,
       method,
-      params: manifest.calibration.methods[method].params,
+      params: paramsOf(manifest.calibration, method),
       threshold: manifest.thresholds.clinical.value,
       metricsBefore: null,
       metricsAfter: null,
@@ -386,7 +387,7 @@ export function unchangedDraft(
     previousVersion: version,
     cohort: last?.cohort ?? null,
     method,
-    params: last?.params ?? base.calibration.methods[method].params,
+    params: last?.params ?? paramsOf(base.calibration, method),
     threshold: last?.threshold ?? base.thresholds.clinical.value,
     metricsBefore: null,
     metricsAfter: null,

@@ -76,6 +76,21 @@ describe('applyOverlay', () => {
     expect(calibrate(2, applied.calibration)).toBeCloseTo(1 / (1 + Math.exp(-(0.8 * 2 - 0.4))), 12);
   });
 
+  it('applies the clip the site fitted, and refuses a clip outside (0, 1) or upside down', () => {
+    const clip = { low: 1 / 202, high: 1 - 1 / 202 };
+    const withClip = (params: object) =>
+      overlayJson({ overlay_schema_version: '1.1.0', calibration: { ...(overlayJson().calibration as object), params } });
+    const applied = applyOverlay(manifest, parseOverlay(withClip({ a: 0.8, b: -0.4, clip })));
+    expect(applied.calibration.methods.platt.params).toEqual({ a: 0.8, b: -0.4, clip });
+    // sigmoid(0.8 * 20 - 0.4) is above 1 - 1/202: the score is held at the fitted clip, not left at ~1.
+    expect(calibrate(20, applied.calibration)).toBe(clip.high);
+    expect(calibrate(-20, applied.calibration)).toBe(clip.low);
+    expect(calibrate(0, applied.calibration)).toBeCloseTo(1 / (1 + Math.exp(0.4)), 12);
+    expect(() => parseOverlay(withClip({ a: 0.8, b: -0.4, clip: { low: 0.9, high: 0.1 } }))).toThrow('platt clip [0.9, 0.1] must satisfy 0 < low < high < 1');
+    expect(() => parseOverlay(withClip({ a: 0.8, b: -0.4, clip: { low: 0, high: 0.9 } }))).toThrow('does not match its schema');
+    expect(() => parseOverlay(withClip({ a: 0.8, b: -0.4, clip: { low: 0.1 } }))).toThrow('does not match its schema');
+  });
+
   it('leaves its arguments untouched and returns a frozen manifest', () => {
     const overlay = parseOverlay(overlayJson());
     const before = JSON.stringify(manifest);

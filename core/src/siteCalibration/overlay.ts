@@ -18,7 +18,8 @@ import { deepFreeze, schemaCheck, type CalibrationMetrics, type Manifest } from 
 
 /** The overlay schema major this viewer reads. */
 export const SUPPORTED_OVERLAY_MAJOR = 1;
-export const OVERLAY_SCHEMA_VERSION = '1.0.0';
+/** 1.1.0: params.clip (optional), the fit's output range, applied as fitted. */
+export const OVERLAY_SCHEMA_VERSION = '1.1.0';
 
 /** A site version: "site-<n>", n >= 1. */
 export const SITE_VERSION = /^site-([1-9]\d*)$/;
@@ -102,14 +103,15 @@ function paramProblems(method: CalibrationMethod, params: Record<string, unknown
   for (const name of expected[method]) {
     if (!(name in params)) problems.push(`/calibration/params lacks ${show(name)} for method ${show(method)}`);
   }
+  // Every method may carry its fit's output clip (overlay schema 1.1.0); calibrationProblems checks its bounds.
   for (const name of Object.keys(params)) {
-    if (!expected[method].includes(name)) problems.push(`/calibration/params has ${show(name)}, which method ${show(method)} does not take`);
+    if (!expected[method].includes(name) && name !== 'clip') problems.push(`/calibration/params has ${show(name)}, which method ${show(method)} does not take`);
   }
   if (problems.length > 0) return problems;
   if (method === 'isotonic' && !(Array.isArray(params.x) && Array.isArray(params.y))) {
     return [`/calibration/params x and y must be arrays, got ${show(params.x)} and ${show(params.y)}`];
   }
-  if (method !== 'isotonic' && Object.values(params).some(v => typeof v !== 'number')) {
+  if (method !== 'isotonic' && expected[method].some(name => typeof params[name] !== 'number')) {
     return [`/calibration/params must be numbers, got ${show(params)}`];
   }
   return calibrationProblems(sectionFor(method, params as unknown as OverlayParams)).map(p => `/calibration/params: ${p}`);

@@ -86,6 +86,9 @@ describe('panel text', () => {
     expect(calibrationText({ calibrationMethod: 'isotonic', calibrationVersion: '2' })).toBe(
       'Calibrated by isotonic regression (calibration version 2)',
     );
+    expect(calibrationText({ calibrationMethod: 'none', calibrationVersion: '2' })).toBe(
+      'No calibrator: the sigmoid of the logit (calibration version 2)',
+    );
   });
 
   it('says where the model ran and how long the analysis took', () => {

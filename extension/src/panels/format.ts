@@ -2,7 +2,7 @@
  * The words and numbers the panel shows, as plain functions of the service's state, so they are
  * tested without rendering.
  */
-import { ABOVE_LABEL, calibrationName, decide, notAnalyzedText, type CalibrationMethod, type Decision } from '@chestaid/core';
+import { ABOVE_LABEL, calibrationName, decide, notAnalyzedText, type Decision, type SelectableMethod } from '@chestaid/core';
 import { blockedReason } from '../analysis/ChestAidService';
 import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
 
@@ -31,14 +31,16 @@ export function decisionText(decision: Pick<Decision, 'above'>): string {
   return label.charAt(0).toUpperCase() + label.slice(1);
 }
 
-const CALIBRATION_NAMES: Record<CalibrationMethod, string> = {
+const CALIBRATION_NAMES: Record<Exclude<SelectableMethod, 'none'>, string> = {
   temperature: 'temperature scaling',
   platt: 'Platt scaling',
   isotonic: 'isotonic regression',
 };
 
 export function calibrationText(info: Pick<ModelInfo, 'calibrationMethod' | 'calibrationVersion'>): string {
-  return `Calibrated by ${CALIBRATION_NAMES[info.calibrationMethod] ?? info.calibrationMethod} (calibration version ${calibrationName(info.calibrationVersion)})`;
+  const version = `(calibration version ${calibrationName(info.calibrationVersion)})`;
+  if (info.calibrationMethod === 'none') return `No calibrator: the sigmoid of the logit ${version}`;
+  return `Calibrated by ${CALIBRATION_NAMES[info.calibrationMethod] ?? info.calibrationMethod} ${version}`;
 }
 
 /** "v1" for a training version, "site-2" for a site version; an identity ("site-2+sha256:...") by its name. */

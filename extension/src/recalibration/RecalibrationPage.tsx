@@ -151,11 +151,14 @@ function Report({ report }: { report: RecalibrationReport }) {
       <h2 className="text-lg font-semibold">Result</h2>
       <p className="text-sm">
         {report.cohort.n} cases ({report.cohort.nPos} pneumonia, {report.cohort.nNeg} normal). Methods compared on cases they were not fitted on:{' '}
-        {report.scheme.description}. Chosen: <strong>{methodName(report.selected)}</strong> (lowest held-out ECE), refitted on the whole cohort.
+        {report.scheme.description}. Chosen: <strong>{methodName(report.selected)}</strong> (the simplest method within one standard error of the lowest
+        out-of-fold log loss), refitted on the whole cohort.
+        {' '}The new threshold flags {t.proof.flaggedPositives} of {t.proof.nPos} pneumonia cases: its sensitivity is at least{' '}
+        {percent(t.proof.lowerBound)} with 95 % confidence (Clopper-Pearson).
         {!report.improvesOnCurrent && (
           <strong className="text-yellow-500" data-cy="chestaid-calibration-no-gain">
             {' '}
-            It does not improve on the active calibration&apos;s held-out ECE: accepting it is not advised.
+            It does not improve on the active calibration&apos;s log loss: accepting it is not advised.
           </strong>
         )}
       </p>

@@ -23,6 +23,10 @@ function setup(feedback: FeedbackEntry[], extra: Partial<CalibrationDeps> = {}) 
   return { service, store, versions, activated };
 }
 
+// A recalibration runs 10 x 5-fold cross-validation and 1,000 bootstrap replicates: about 0.3 s
+// alone, several seconds on a loaded shared machine, past jest's default 5 s.
+jest.setTimeout(30_000);
+
 describe('RecalibrationService', () => {
   it('refuses a cohort below the minimums with the reasons, and fits nothing', async () => {
     const { service } = setup(shiftedFeedback(demoManifest(), 24));
