@@ -103,15 +103,23 @@ describe('SiteCalibrationLog over an append-only log', () => {
   it('gives the second of two admins a ConflictError naming the first change, and loses neither', async () => {
     const { versions, store } = versionsOver();
     const reviewed = (await versions.history()).head;
-    const first = versions.accept(overlayJson({ created: { by: 'Dr A', at: '2026-11-26T12:00:00Z' } }), { actor: 'Dr A', expectedHead: reviewed });
-    const second = versions.accept(overlayJson({ created: { by: 'Dr B', at: '2026-11-26T12:01:00Z' } }), { actor: 'Dr B', expectedHead: reviewed });
-    await expect(first).resolves.toMatchObject({ actor: 'Dr A' });
-    await expect(second).rejects.toThrow(ConflictError);
-    await expect(second).rejects.toThrow(
-      'calibration site-1 was accepted by Dr A at 2026-11-26T12:30:00.000Z (log entry 1) while this change was prepared on entry 0; reload and review',
+    // Both were prepared on the same head and race; which append lands first is up to the hashing
+    // (WebCrypto runs off the main thread), so the test names the winner after the fact.
+    const settled = await Promise.allSettled([
+      versions.accept(overlayJson({ created: { by: 'Dr A', at: '2026-11-26T12:00:00Z' } }), { actor: 'Dr A', expectedHead: reviewed }),
+      versions.accept(overlayJson({ created: { by: 'Dr B', at: '2026-11-26T12:01:00Z' } }), { actor: 'Dr B', expectedHead: reviewed }),
+    ]);
+    const won = settled.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []));
+    const lost = settled.flatMap(r => (r.status === 'rejected' ? [r.reason] : []));
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const winner = won[0].actor;
+    expect(lost[0]).toBeInstanceOf(ConflictError);
+    expect((lost[0] as Error).message).toBe(
+      `calibration site-1 was accepted by ${winner} at 2026-11-26T12:30:00.000Z (log entry 1) while this change was prepared on entry 0; reload and review`,
     );
     expect(store.entries).toHaveLength(1);
-    expect((store.overlays.get('site-1') as { created: { by: string } }).created.by).toBe('Dr A');
+    expect((store.overlays.get('site-1') as { created: { by: string } }).created.by).toBe(winner);
   });
 
   it('makes the store refuse an entry that does not sit on its head, even when the caller skipped the check', async () => {
