@@ -6,9 +6,11 @@
  *   <script src="/chestaid-config.js"></script>
  *
  * It appends ChestAid's extension to window.config.extensions and ChestAid's mode to
- * window.config.modes, and changes nothing else. Its settings come from `window.config.chestaid`,
- * an object the site sets in its app-config.js (or in a file included between the two); every one
- * is optional and listed, with its default, in docs/deploying.md:
+ * window.config.modes, and changes nothing else: ChestAid's customizations (its toolbar buttons,
+ * the worklist's risk column, its pages) come with the extension, as its default customization
+ * module, so the site's customizationService stays as it is. Its settings come from
+ * `window.config.chestaid`, an object the site sets in its app-config.js (or in a file included
+ * between the two); every one is optional and listed, with its default, in docs/deploying.md:
  *
  *   window.config.chestaid = {
  *     pacsRoot: '/pacs/dicom-web',          // the PACS's DICOMweb root as the page reaches it
