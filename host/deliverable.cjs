@@ -4,6 +4,7 @@
  *
  *   chestaid-config.js           host/chestaid-config.js with the build's values: adds ChestAid to
  *                                the site's window.config, its settings from window.config.chestaid
+ *   chestaid/LICENSE             ChestAid's licence (MIT)
  *   chestaid/ort/                the onnxruntime-web files the inference worker loads, and no others
  *   models/sha256-<hex>/         the model: manifest.json and the ONNX files it names, nothing else
  *                                (no splits, history or reports); <hex> is the sha256 of manifest.json,
@@ -21,6 +22,7 @@ const { gzipSync } = require('node:zlib');
 const { ORT_FILE } = require('../deploy/policy.cjs');
 
 const TEMPLATE = path.join(__dirname, 'chestaid-config.js');
+const LICENSE = path.join(__dirname, '../LICENSE');
 const PLACEHOLDER = 'CHESTAID_BUILD';
 
 /**
@@ -122,6 +124,8 @@ class DeliverablePlugin {
       const out = compiler.outputPath;
       copyInto(ortDist, path.join(out, ortPath), ortFiles(ortDist, ortPath), { gzip: /\.wasm$/ });
       copyInto(modelDir, path.join(out, this.model.dir), this.model.files, { gzip: /\.onnx$/ });
+      // The licence a hospital deploys ChestAid under, with the files it deploys.
+      fs.copyFileSync(LICENSE, path.join(out, 'chestaid/LICENSE'));
     });
   }
 }

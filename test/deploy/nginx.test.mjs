@@ -99,6 +99,8 @@ test("nginx serves the build's chestaid-config.js, included after the site's app
   // Its name is not content-addressed: revalidated, so a new build takes effect on the next load.
   assert.equal(config.headers.get('cache-control'), 'no-cache');
   assert.ok(config.text().includes(`"manifestUrl": "/models/${modelDir}/manifest.json"`), 'the default model URL is the content-addressed one');
+  // The build adds to the site's configuration; it brings none of its own.
+  assert.match((await get(`${nginx.url}/app-config.js`)).text(), /name: 'St Elsewhere Imaging'/);
   const index = (await get(`${nginx.url}/`)).text();
   assert.match(index, /src="\/app-config\.js"><\/script><script src="\/chestaid-config\.js"><\/script>/);
 });
