@@ -73,6 +73,7 @@
     async modeFactory(args) {
       try {
         const { mode } = await loadBundle();
+        if (mode.id !== build.modeId) throw new Error(`ChestAid bundle holds mode ${mode.id}, chestaid-config.js expected ${build.modeId}`);
         const instance = await mode.modeFactory(args);
         // The mode lists ChestAid's extension for viewers built with the packages; here it was
         // registered above, and the viewer could only import() its name as a URL.
