@@ -2,10 +2,13 @@
  * ChestAid inside the pinned prebuilt OHIF viewer (@ohif/app, fetched into .ohif/ by
  * scripts/fetch-ohif.mjs; nothing of OHIF is committed).
  *
- *   npm start       dev server: the OHIF dist as static files, our app-config.js and bundle from
- *                   memory, the model, onnxruntime-web and the demo studies; COOP/COEP everywhere
- *   npm run build   dist/app-config.js and dist/chestaid/chestaid.js: what to lay over the OHIF
- *                   dist to deploy it
+ *   npm start       dev server: the OHIF dist as static files, the demo's app-config.js
+ *                   (host/app-config.js) and bundle from memory, the model, onnxruntime-web and the
+ *                   demo studies; COOP/COEP everywhere
+ *   npm run build   dist/: what a site copies into the web root of the OHIF viewer it runs, beside
+ *                   its own app-config.js: chestaid-config.js, the bundle, onnxruntime-web's files
+ *                   and the model under its content address (host/deliverable.cjs). CHESTAID_MODEL_DIR
+ *                   names the model folder (default models/chestaid-demo).
  *
  * Before anything is built the OHIF dist is fetched if missing and checked against what the
  * extension assumes of it (scripts/check-ohif-host.mjs); a broken assumption stops the build.
@@ -14,6 +17,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const extensionPackage = require('./extension/package.json');
+const modePackage = require('./mode/package.json');
+const { DeliverablePlugin } = require('./host/deliverable.cjs');
 const { SECURITY_HEADERS, contentSecurityPolicy, pacsRefusal, MODEL_FILE, ORT_FILE } = require('./deploy/policy.cjs');
 const { version: reactVersion } = require('react/package.json');
 
@@ -143,7 +148,27 @@ class AppConfigPlugin {
   }
 }
 
-module.exports = async (_env, argv) => {
+/** The id ChestAid's mode registers under (mode/src/index.ts); checked when the bundle loads. */
+const MODE_ID = 'chestaid';
+
+/** The build's deliverable (dist/): chestaid-config.js, onnxruntime-web's files, the model. */
+function deliverablePlugin() {
+  return new DeliverablePlugin({
+    modelDir: path.resolve(ROOT, process.env.CHESTAID_MODEL_DIR || 'models/chestaid-demo'),
+    ortDist: path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
+    ortPath: PATHS.ort,
+    build: {
+      version: extensionPackage.version,
+      bundleUrl: `/${BUNDLE}`,
+      extensionId: extensionPackage.name,
+      modeId: MODE_ID,
+      modePackage: modePackage.name,
+      defaults: { ortWasmPaths: PATHS.ort },
+    },
+  });
+}
+
+module.exports = async (env = {}, argv = {}) => {
   const { fetchOhif, ohifAppDir, ohifDistDir } = await import('./scripts/fetch-ohif.mjs');
   const { checkOhifHost } = await import('./scripts/check-ohif-host.mjs');
   const { DEMO, makeDemoStudies } = await import('./scripts/make-demo-studies.mjs');
@@ -187,13 +212,17 @@ module.exports = async (_env, argv) => {
         },
       ],
     },
+    // The dev server serves the demo's whole configuration as /app-config.js; a build writes what a
+    // site adds to its own.
     plugins: [
-      new AppConfigPlugin({
-        dataSourceName,
-        dataSourceNamespace: `${extensionPackage.name}.dataSourcesModule.${dataSourceName}`,
-        studyListUrl: `${DEMO.urlPrefix}/${DEMO.documentName}`,
-        defaultDataSourceName: defaultDataSource(),
-      }),
+      env.WEBPACK_SERVE
+        ? new AppConfigPlugin({
+            dataSourceName,
+            dataSourceNamespace: `${extensionPackage.name}.dataSourcesModule.${dataSourceName}`,
+            studyListUrl: `${DEMO.urlPrefix}/${DEMO.documentName}`,
+            defaultDataSourceName: defaultDataSource(),
+          })
+        : deliverablePlugin(),
     ],
     performance: { hints: false },
     watchOptions: { ignored: ['**/node_modules/**', '**/.ohif/**', '**/build/**'] },

@@ -1,8 +1,9 @@
 // ChestAid's production web server: Debian's nginx with deploy/nginx's configuration, serving a
-// freshly built viewer and proxying a real Orthanc. The checks the dev server passes too are in
-// routes.mjs; this file adds what only nginx does: pre-compressed wasm and weights, and caching.
+// site's OHIF with a fresh `npm run build` installed in it (viewerRoot.mjs) and proxying a real
+// Orthanc. The checks the dev server passes too are in routes.mjs; this file adds what only nginx
+// does: pre-compressed wasm and weights, caching, and the deliverable's chestaid-config.js.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,6 +19,7 @@ let pacs;
 let nginx;
 let precompressed;
 let root;
+let modelDir;
 
 before(async () => {
   prefix = mkdtempSync(join(tmpdir(), 'chestaid-nginx-'));
@@ -25,10 +27,13 @@ before(async () => {
   chmodSync(prefix, 0o755);
   root = join(prefix, 'viewer');
   mkdirSync(root);
-  precompressed = assembleViewerRoot(root, { env: { CHESTAID_DATA_SOURCE: 'pacs' } });
-  // A model directory named by its content, as the build will serve it (issue 14, item 1).
-  const manifestHash = 'a'.repeat(64);
-  symlinkSync(join(root, 'models/chestaid-demo'), join(root, `models/sha256-${manifestHash}`));
+  precompressed = assembleViewerRoot(root, { buildDir: join(prefix, 'build') });
+  // The model as the build serves it, named by its content; beside it what a careless copy or the
+  // site's recalibration leaves there (the training splits, the served calibration log).
+  [modelDir] = readdirSync(join(root, 'models')).filter(name => /^sha256-[0-9a-f]{64}$/.test(name));
+  symlinkSync(join(ROOT, 'models/chestaid-demo/splits.json'), join(root, 'models', modelDir, 'splits.json'));
+  mkdirSync(join(root, 'models', modelDir, 'calibration'));
+  writeFileSync(join(root, 'models', modelDir, 'calibration/log.jsonl'), '');
   pacs = await startOrthanc();
   const files = demoStudyFiles();
   await loadDemoStudies(pacs.client, files.slice(0, -1));
@@ -69,21 +74,38 @@ test('nginx serves the wasm and the model weights pre-compressed to a client tha
 test('nginx marks content-addressed files immutable and revalidates the rest', async () => {
   const appBundle = readdirSync(root).find(name => /^app\.bundle\.[0-9a-f]{16}\.js$/.test(name));
   const chunk = readdirSync(join(root, 'chestaid')).find(name => /\.[0-9a-f]{16,}\.js$/.test(name));
-  for (const path of [`/${appBundle}`, `/chestaid/${chunk}`, `/models/sha256-${'a'.repeat(64)}/manifest.json`]) {
+  const { onnx } = JSON.parse(readFileSync(join(root, 'models', modelDir, 'manifest.json'), 'utf8'));
+  const model = [`/models/${modelDir}/manifest.json`, `/models/${modelDir}/${onnx.file}`, ...onnx.variants.map(v => `/models/${modelDir}/${v.file}`)];
+  for (const path of [`/${appBundle}`, `/chestaid/${chunk}`, ...model]) {
     const { status, headers } = await get(`${nginx.url}${path}`, { method: 'HEAD' });
     assert.equal(status, 200, path);
     assert.equal(headers.get('cache-control'), 'public, max-age=31536000, immutable', path);
   }
-  for (const path of ['/', '/app-config.js', '/models/chestaid-demo/manifest.json', '/chestaid/chestaid.js', '/chestaid/ort/ort-wasm-simd-threaded.wasm']) {
+  const revalidated = ['/', '/app-config.js', '/chestaid-config.js', '/models/chestaid-demo/manifest.json', '/chestaid/chestaid.js', '/chestaid/ort/ort-wasm-simd-threaded.wasm'];
+  // The site's calibration log changes under the model's folder: never cached as immutable.
+  for (const path of [...revalidated, `/models/${modelDir}/calibration/log.jsonl`]) {
     const { status, headers } = await get(`${nginx.url}${path}`, { method: 'HEAD' });
     assert.equal(status, 200, path);
     assert.equal(headers.get('cache-control'), 'no-cache', path);
   }
   // Content-addressed or not, only what the viewer fetches.
-  assert.equal((await get(`${nginx.url}/models/sha256-${'a'.repeat(64)}/splits.json`)).status, 404);
+  assert.equal((await get(`${nginx.url}/models/${modelDir}/splits.json`)).status, 404);
 });
 
-test('through nginx, the built viewer lists the PACS and analyses a radiograph under the CSP, with nothing refused', { timeout: 480_000 }, async t => {
+test("nginx serves the build's chestaid-config.js, included after the site's app-config.js, pointing at the content-addressed model", async () => {
+  const config = await get(`${nginx.url}/chestaid-config.js`);
+  assert.equal(config.status, 200);
+  assert.match(config.headers.get('content-type'), /javascript/);
+  // Its name is not content-addressed: revalidated, so a new build takes effect on the next load.
+  assert.equal(config.headers.get('cache-control'), 'no-cache');
+  assert.ok(config.text().includes(`"manifestUrl": "/models/${modelDir}/manifest.json"`), 'the default model URL is the content-addressed one');
+  // The build adds to the site's configuration; it brings none of its own.
+  assert.match((await get(`${nginx.url}/app-config.js`)).text(), /name: 'St Elsewhere Imaging'/);
+  const index = (await get(`${nginx.url}/`)).text();
+  assert.match(index, /src="\/app-config\.js"><\/script><script src="\/chestaid-config\.js"><\/script>/);
+});
+
+test("through nginx, the site's viewer with ChestAid installed lists the site's PACS and analyses a radiograph under the CSP, with nothing refused", { timeout: 480_000 }, async t => {
   const demo = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
   // A score away from 0 and 1, so the comparison means something.
   const study = demo.studies.find(s => s.name === 'study-19');
@@ -96,6 +118,9 @@ test('through nginx, the built viewer lists the PACS and analyses a radiograph u
     await page.goto(`${nginx.url}/`);
     await page.locator('[data-cy="chestaid-risk-header"]').waitFor({ timeout: 120_000 });
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP make the page cross-origin isolated');
+    // The site's configuration, as its app-config.js set it; ChestAid's extension beside its own.
+    const site = await page.evaluate(() => ({ sources: window.config.dataSources.map(s => s.sourceName), name: window.config.name }));
+    assert.deepEqual(site, { sources: ['st-elsewhere-pacs'], name: 'St Elsewhere Imaging' });
 
     await page.goto(`${nginx.url}/chestaid?StudyInstanceUIDs=${study.StudyInstanceUID}`);
     const panel = page.locator('[data-cy="chestaid-panel"]');

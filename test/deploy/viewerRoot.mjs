@@ -1,64 +1,71 @@
 /**
- * The tests' served viewer: what a site puts under nginx's root, assembled in a temporary
- * directory from the pinned OHIF dist, a fresh `npm run build` (webpack, into that directory),
- * onnxruntime-web's dist, the whole models/ folder (training output included, as a careless copy
- * would have it: the server must hide what the viewer does not fetch) and the demo studies, with
- * pre-compressed .gz copies of the wasm and the model weights beside them (gzip_static).
- * Files are symbolic links except the build and the .gz copies.
+ * The tests' served viewer: a site's OHIF with ChestAid installed as docs/deploying.md says, in a
+ * temporary directory. The pinned OHIF dist (linked) with a site's own app-config.js
+ * (test/deploy/site/app-config.js: its PACS under another name, stock modes, its own name), then
+ * `npm run build`'s dist/ installed by deploy/install.mjs (copied in, chestaid-config.js included
+ * in index.html). Beside them, as a careless copy would leave them, the whole models/ folder
+ * (training output included) and all of onnxruntime-web's dist: the server must hide what the
+ * viewer does not fetch. The demo studies are linked under chestaid/demo.
+ *
+ * The build runs fresh (webpack, into `buildDir`) unless CHESTAID_TEST_DIST names one already
+ * made by `npm run build` (the same command; it saves a production build when one was just run).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
+import { install } from '../../deploy/install.mjs';
 import { fetchOhif, ohifDistDir } from '../../scripts/fetch-ohif.mjs';
 import { DEMO, makeDemoStudies } from '../../scripts/make-demo-studies.mjs';
 import { ROOT } from '../e2e/harness.mjs';
 
-/** Links every entry of `from` into `to`, but `except`. */
+/** Links every entry of `from` into `to` that `to` does not hold, but `except`. */
 function linkEntries(from, to, except = []) {
   mkdirSync(to, { recursive: true });
-  for (const name of readdirSync(from)) if (!except.includes(name)) symlinkSync(join(from, name), join(to, name));
+  for (const name of readdirSync(from)) {
+    if (!except.includes(name) && !existsSync(join(to, name))) symlinkSync(join(from, name), join(to, name));
+  }
 }
 
-/** Writes name.gz beside each file of `dir` whose name matches `pattern`; returns [file, bytes, gzipped]. */
-export function precompress(dir, pattern) {
-  const saved = [];
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name);
-    if (!pattern.test(name) || !statSync(file).isFile()) continue;
-    const bytes = readFileSync(file);
-    const gz = gzipSync(bytes, { level: 9 });
-    writeFileSync(`${file}.gz`, gz);
-    saved.push([file, bytes.length, gz.length]);
-  }
-  return saved;
+/** [file, bytes, gzipped] for each file of `dir` with a .gz copy beside it. */
+function precompressed(dir) {
+  return readdirSync(dir)
+    .filter(name => name.endsWith('.gz'))
+    .map(name => {
+      const file = join(dir, name.slice(0, -'.gz'.length));
+      return [file, statSync(file).size, statSync(join(dir, name)).size];
+    });
+}
+
+/** `npm run build` into `buildDir`, or the dist CHESTAID_TEST_DIST names. */
+function deliverable(buildDir) {
+  if (process.env.CHESTAID_TEST_DIST) return resolve(ROOT, process.env.CHESTAID_TEST_DIST);
+  execFileSync('npx', ['webpack', '--mode', 'production', '--output-path', buildDir], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: 'pipe',
+  });
+  return buildDir;
 }
 
 /**
- * Assembles the viewer under `out` (a fresh directory) and returns the precompressed files.
- * `env` reaches the build (CHESTAID_DATA_SOURCE=pacs opens the PACS's study list).
+ * Assembles the viewer under `out` (a fresh directory; the build goes to `buildDir`, outside it)
+ * and returns the files the build pre-compressed, as [file under out, bytes, gzipped].
  */
-export function assembleViewerRoot(out, { env = {} } = {}) {
+export function assembleViewerRoot(out, { buildDir }) {
   fetchOhif({ log: () => {} });
   makeDemoStudies();
-  const build = join(out, '.build');
-  execFileSync('npx', ['webpack', '--mode', 'production', '--output-path', build], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, NO_COLOR: '1' },
-    stdio: 'pipe',
-  });
-  linkEntries(ohifDistDir, out, ['app-config.js']);
-  symlinkSync(join(build, 'app-config.js'), join(out, 'app-config.js'));
-  linkEntries(join(build, 'chestaid'), join(out, 'chestaid'));
+  const dist = deliverable(buildDir);
+  // The site's viewer: OHIF's files, its own configuration, and an index.html of its own (written to).
+  linkEntries(ohifDistDir, out, ['app-config.js', 'index.html']);
+  copyFileSync(join(ROOT, 'test/deploy/site/app-config.js'), join(out, 'app-config.js'));
+  copyFileSync(join(ohifDistDir, 'index.html'), join(out, 'index.html'));
+  install({ root: out, dist });
   linkEntries(join(ROOT, 'node_modules/onnxruntime-web/dist'), join(out, 'chestaid/ort'));
-  mkdirSync(join(out, 'models'));
   for (const model of readdirSync(join(ROOT, 'models'))) linkEntries(join(ROOT, 'models', model), join(out, 'models', model));
   mkdirSync(join(out, 'chestaid/demo'));
   linkEntries(DEMO.outDir, join(out, 'chestaid/demo'));
   symlinkSync(join(DEMO.sourceDir, 'dicom'), join(out, 'chestaid/demo/dicom'));
-  return [
-    ...precompress(join(out, 'chestaid/ort'), /^ort-wasm-simd-threaded(\.asyncify)?\.wasm$/),
-    ...readdirSync(join(out, 'models')).flatMap(model => precompress(join(out, 'models', model), /\.onnx$/)),
-  ];
+  const models = readdirSync(join(out, 'models')).filter(name => name.startsWith('sha256-'));
+  return [...precompressed(join(out, 'chestaid/ort')), ...models.flatMap(model => precompressed(join(out, 'models', model)))];
 }
