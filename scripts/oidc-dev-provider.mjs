@@ -42,7 +42,7 @@ const escapeHtml = text => String(text).replace(/[&<>"']/g, c => `&#${c.charCode
 
 function loginPage(uid, message) {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ChestAid dev login</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>ChestAid dev login</title></head>
 <body>
 <h1>ChestAid development login</h1>
 <p>Test users: reader / reader-password, admin / admin-password.</p>
