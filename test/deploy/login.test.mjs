@@ -22,7 +22,8 @@ import { loginForTokens } from './oidcLogin.mjs';
 import { get } from './routes.mjs';
 import { checkTokens } from './tokens.mjs';
 
-const TOKEN_TTL_S = 8;
+// Short, so the expiry check waits little; long enough for a loaded machine to use a fresh token.
+const TOKEN_TTL_S = 15;
 
 let prefix;
 let pacs;
