@@ -53,14 +53,31 @@ function defaultDataSource() {
 const PACS_URL = (process.env.CHESTAID_PACS_URL || 'http://127.0.0.1:8042').replace(/\/+$/, '');
 
 /**
+ * The login, when CHESTAID_OIDC_AUTHORITY names an OpenID provider (`node
+ * scripts/oidc-dev-provider.mjs` starts one on loopback): OHIF's own `oidc` configuration in
+ * app-config.js (authorization code with PKCE), and a PACS proxy that lets through only requests
+ * carrying an access token of that provider for the PACS (`CHESTAID_OIDC_AUDIENCE`), checked by
+ * the verifier nginx uses (deploy/auth/verifier.mjs). Without it, no login, as before.
+ */
+const LOGIN = process.env.CHESTAID_OIDC_AUTHORITY
+  ? {
+      authority: process.env.CHESTAID_OIDC_AUTHORITY,
+      clientId: process.env.CHESTAID_OIDC_CLIENT_ID || 'chestaid-viewer',
+      audience: process.env.CHESTAID_OIDC_AUDIENCE || 'urn:chestaid:pacs',
+      scope: process.env.CHESTAID_OIDC_SCOPE || 'openid profile roles',
+    }
+  : null;
+
+/**
  * The dev server keeps the limits of the production server (deploy/nginx, deploy/policy.cjs):
  * the same headers on every answer (cross-origin isolation, so multi-threaded wasm; the CSP; nosniff;
  * Referrer-Policy), nothing listed, no source maps, only the model and onnxruntime files the viewer
  * fetches, and a PACS proxy limited to the viewer's DICOMweb routes and methods, refusing other
- * sites. It runs before every other middleware, so refusals carry the headers too.
+ * sites, and, with a login, carrying a valid access token (`tokenCheck`: deploy/auth/verifier.mjs).
+ * It runs before every other middleware, so refusals carry the headers too.
  */
-function policyMiddleware(ohifIndexHtml) {
-  const headers = { ...SECURITY_HEADERS, 'Content-Security-Policy': contentSecurityPolicy(ohifIndexHtml) };
+function policyMiddleware(ohifIndexHtml, tokenCheck) {
+  const headers = { ...SECURITY_HEADERS, 'Content-Security-Policy': contentSecurityPolicy(ohifIndexHtml, { oidcAuthority: LOGIN?.authority }) };
   const notFound = (res, why) => {
     res.statusCode = 404;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -72,7 +89,19 @@ function policyMiddleware(ohifIndexHtml) {
     if (pathname.startsWith('/pacs/')) {
       const origin = `http://${req.headers.host}`;
       const refusal = pacsRefusal({ method: req.method, path: pathname, headers: req.headers }, origin);
-      if (!refusal) return next();
+      if (!refusal && !tokenCheck) return next();
+      if (!refusal) {
+        return void tokenCheck.verify(req.headers.authorization).then(
+          () => next(),
+          error => {
+            const status = error instanceof tokenCheck.TokenRefused ? error.status : 503;
+            res.statusCode = status;
+            res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+            if (status === 401) res.setHeader('WWW-Authenticate', tokenCheck.challenge(error));
+            res.end(`Refused: ${error.message}\n`);
+          },
+        );
+      }
       res.statusCode = refusal.status;
       res.setHeader('Content-Type', 'text/plain; charset=utf-8');
       return res.end(`Refused: ${refusal.reason}\n`);
@@ -118,6 +147,17 @@ function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl, de
     // log, or the manifest's own ('none', the default here: the demo model has no served log).
     resultsPacsRoot: defaultDataSourceName === DATA_SOURCES.pacs ? PATHS.pacs : null,
     calibrationSource: defaultDataSourceName === DATA_SOURCES.pacs ? process.env.CHESTAID_CALIBRATION_SOURCE || 'none' : process.env.CHESTAID_CALIBRATION_SOURCE || 'browser',
+    // OHIF's login (its `oidc` setting), or null for none.
+    oidc: LOGIN && {
+      authority: LOGIN.authority,
+      client_id: LOGIN.clientId,
+      redirect_uri: '/callback',
+      post_logout_redirect_uri: '/',
+      response_type: 'code',
+      scope: LOGIN.scope,
+      automaticSilentRenew: true,
+      revokeAccessTokenOnSignout: true,
+    },
     manifestUrl: PATHS.manifest,
     ortWasmPaths: PATHS.ort,
   };
@@ -172,6 +212,13 @@ module.exports = async (env = {}, argv = {}) => {
   const { fetchOhif, ohifAppDir, ohifDistDir } = await import('./scripts/fetch-ohif.mjs');
   const { checkOhifHost } = await import('./scripts/check-ohif-host.mjs');
   const { DEMO, makeDemoStudies } = await import('./scripts/make-demo-studies.mjs');
+
+  const verifier = LOGIN && (await import('./deploy/auth/verifier.mjs'));
+  const tokenCheck = verifier && {
+    verify: verifier.createVerifier({ issuer: LOGIN.authority, audience: LOGIN.audience }),
+    TokenRefused: verifier.TokenRefused,
+    challenge: verifier.challenge,
+  };
 
   fetchOhif();
   const host = checkOhifHost(ohifAppDir, { reactVersion });
@@ -234,7 +281,7 @@ module.exports = async (env = {}, argv = {}) => {
       historyApiFallback: true,
       setupMiddlewares(middlewares, devServer) {
         devServer.app.disable('x-powered-by');
-        middlewares.unshift({ name: 'chestaid-policy', middleware: policyMiddleware(fs.readFileSync(path.join(ohifDistDir, 'index.html'), 'utf8')) });
+        middlewares.unshift({ name: 'chestaid-policy', middleware: policyMiddleware(fs.readFileSync(path.join(ohifDistDir, 'index.html'), 'utf8'), tokenCheck) });
         return middlewares;
       },
       // /pacs/dicom-web/* -> <PACS>/dicom-web/*; the viewer's only way to the PACS (what may pass:

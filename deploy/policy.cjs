@@ -38,16 +38,37 @@ function inlineScriptHashes(indexHtml) {
 }
 
 /**
+ * The origin of the OpenID provider whose discovery document, keys and token endpoint the viewer
+ * fetches when it has a login (OHIF's oidc[0].authority); null without one.
+ */
+function oidcOrigin(authority) {
+  if (authority === undefined || authority === null || authority === '') return null;
+  let url;
+  try {
+    url = new URL(authority);
+  } catch {
+    throw new Error(`the OpenID provider's authority must be an absolute URL, got ${JSON.stringify(authority)}`);
+  }
+  if (url.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new Error(`the OpenID provider's authority must use https (plain http only on loopback), got ${authority}`);
+  }
+  return url.origin;
+}
+
+/**
  * The Content-Security-Policy for the viewer served from `indexHtml`.
  * 'unsafe-eval' is absent; 'wasm-unsafe-eval' compiles WebAssembly only. style-src keeps
- * 'unsafe-inline': OHIF's components set <style> elements at run time.
+ * 'unsafe-inline': OHIF's components set <style> elements at run time. With a login
+ * (`oidcAuthority`), the viewer may also fetch from its OpenID provider (discovery, keys, tokens);
+ * the login page itself is a navigation, which the CSP does not restrict.
  */
-function contentSecurityPolicy(indexHtml) {
+function contentSecurityPolicy(indexHtml, { oidcAuthority = null } = {}) {
+  const idp = oidcOrigin(oidcAuthority);
   return [
     "default-src 'self'",
     `script-src 'self' 'wasm-unsafe-eval' ${inlineScriptHashes(indexHtml).join(' ')}`.trim(),
     "worker-src 'self' blob:",
-    "connect-src 'self' blob: data:",
+    `connect-src 'self' blob: data:${idp ? ` ${idp}` : ''}`,
     "img-src 'self' data: blob:",
     "style-src 'self' 'unsafe-inline'",
     "font-src 'self' data:",
@@ -84,4 +105,4 @@ const MODEL_FILE = /^\/models\/[^/]+\/(manifest\.json|[A-Za-z0-9._-]+\.onnx|cali
 /** onnxruntime-web's builds the worker imports and the loaders and wasm they fetch. */
 const ORT_FILE = /^\/chestaid\/ort\/(ort\.(wasm|webgpu)\.min\.mjs|ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm))$/;
 
-module.exports = { SECURITY_HEADERS, contentSecurityPolicy, inlineScriptHashes, PACS_PREFIX, pacsRefusal, MODEL_FILE, ORT_FILE };
+module.exports = { SECURITY_HEADERS, contentSecurityPolicy, oidcOrigin, inlineScriptHashes, PACS_PREFIX, pacsRefusal, MODEL_FILE, ORT_FILE };

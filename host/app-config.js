@@ -75,6 +75,8 @@
     showErrorDetails: 'dev',
     // OHIF calls this for every failed image load and fails itself when it is missing.
     httpErrorHandler: error => console.warn('ChestAid viewer: request failed', error),
+    // The login (OHIF's OpenID Connect client, authorization code with PKCE), when the build has one.
+    ...(host.oidc ? { oidc: [host.oidc] } : {}),
     defaultDataSourceName: host.defaultDataSourceName,
     dataSources: [
       {

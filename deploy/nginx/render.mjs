@@ -2,13 +2,17 @@
 /**
  * Writes the generated parts of ChestAid's nginx configuration.
  *
- *   node deploy/nginx/render.mjs csp <viewer root>
+ *   node deploy/nginx/render.mjs csp <viewer root> [--oidc-authority URL]
  *       prints chestaid-csp.conf for the index.html in <viewer root> (its inline scripts allowed by
- *       their hashes): re-run it whenever the viewer is updated
+ *       their hashes; with a login, fetches to the OpenID provider allowed): re-run it whenever the
+ *       viewer is updated
  *   node deploy/nginx/render.mjs standalone --prefix DIR --root DIR --pacs HOST:PORT [--listen ADDR:PORT]
+ *                                           [--auth HOST:PORT --oidc-authority URL]
  *       writes DIR/conf/nginx.conf: a complete configuration for nginx run as a plain process
  *       (`nginx -p DIR -c conf/nginx.conf -e DIR/logs/error.log`), without root, on plain HTTP
- *       (loopback only: a secure context off localhost needs TLS, see docs/deploying.md)
+ *       (loopback only: a secure context off localhost needs TLS, see docs/deploying.md). With
+ *       --auth, /pacs/ needs a valid access token (chestaid-pacs-auth.conf, the token verifier
+ *       deploy/auth/verifier.mjs listening on HOST:PORT); without it, no login (a trial only).
  *
  * The static parts (chestaid-http.conf, chestaid-server.conf, chestaid-pacs-proxy.conf) are used
  * as they are; a site copies them to /etc/nginx/chestaid/ and writes its server block as in
@@ -23,19 +27,27 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const { contentSecurityPolicy } = createRequire(import.meta.url)('../policy.cjs');
 export const SNIPPETS = ['chestaid-http.conf', 'chestaid-server.conf', 'chestaid-pacs-proxy.conf'];
 export const MIME_TYPES = '/etc/nginx/mime.types';
+/** The login's snippet: copied as it is with --auth, replaced by a note without. */
+export const AUTH_SNIPPET = 'chestaid-pacs-auth.conf';
+const NO_LOGIN = `# Written by deploy/nginx/render.mjs without --auth: /pacs/ needs no login. For a trial on
+# loopback only; a hospital uses the committed chestaid-pacs-auth.conf (docs/deploying.md#login).
+`;
 
 /** chestaid-csp.conf for the viewer whose index.html is in `root`. */
-export function cspConf(root) {
-  const csp = contentSecurityPolicy(readFileSync(join(root, 'index.html'), 'utf8'));
+export function cspConf(root, { oidcAuthority = null } = {}) {
+  const csp = contentSecurityPolicy(readFileSync(join(root, 'index.html'), 'utf8'), { oidcAuthority });
   if (/["\\]/.test(csp)) throw new Error(`the CSP cannot be written into an nginx string: ${csp}`);
   return `# Written by deploy/nginx/render.mjs for ${join(root, 'index.html')}; re-run it when the viewer changes.\nmap $host $chestaid_csp {\n    default "${csp}";\n}\n`;
 }
 
 /** A complete nginx.conf under `prefix` for a plain nginx process; returns its path. */
-export function writeStandalone({ prefix, root, pacs, listen = '127.0.0.1:8080', pacsRoot = '/dicom-web' }) {
+export function writeStandalone({ prefix, root, pacs, listen = '127.0.0.1:8080', pacsRoot = '/dicom-web', auth = null, oidcAuthority = null }) {
+  if (auth && !oidcAuthority) throw new Error('render.mjs: --auth needs --oidc-authority (the viewer fetches its tokens there)');
   for (const dir of ['conf/chestaid', 'logs', 'temp']) mkdirSync(join(prefix, dir), { recursive: true });
   for (const file of SNIPPETS) copyFileSync(join(HERE, file), join(prefix, 'conf/chestaid', file));
-  writeFileSync(join(prefix, 'conf/chestaid/chestaid-csp.conf'), cspConf(root));
+  if (auth) copyFileSync(join(HERE, AUTH_SNIPPET), join(prefix, 'conf/chestaid', AUTH_SNIPPET));
+  else writeFileSync(join(prefix, 'conf/chestaid', AUTH_SNIPPET), NO_LOGIN);
+  writeFileSync(join(prefix, 'conf/chestaid/chestaid-csp.conf'), cspConf(root, { oidcAuthority }));
   const temp = name => join(prefix, 'temp', name);
   const conf = `# Written by deploy/nginx/render.mjs: ChestAid's viewer on ${listen}, plain HTTP, for trials and tests.
 worker_processes 1;
@@ -61,7 +73,16 @@ http {
         server ${pacs};
         keepalive 8;
     }
-
+${
+  auth
+    ? `
+    upstream chestaid_auth {
+        server ${auth};
+        keepalive 8;
+    }
+`
+    : ''
+}
     server {
         listen ${listen};
         server_name _;
@@ -88,7 +109,7 @@ function option(args, name, fallback) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [command, ...args] = process.argv.slice(2);
   if (command === 'csp' && args[0]) {
-    process.stdout.write(cspConf(args[0]));
+    process.stdout.write(cspConf(args[0], { oidcAuthority: option(args, '--oidc-authority', null) }));
   } else if (command === 'standalone') {
     const path = writeStandalone({
       prefix: resolve(option(args, '--prefix')),
@@ -96,10 +117,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       pacs: option(args, '--pacs'),
       listen: option(args, '--listen', '127.0.0.1:8080'),
       pacsRoot: option(args, '--pacs-root', '/dicom-web'),
+      auth: option(args, '--auth', null),
+      oidcAuthority: option(args, '--oidc-authority', null),
     });
     console.log(path);
   } else {
-    console.error('usage: render.mjs csp <viewer root> | render.mjs standalone --prefix DIR --root DIR --pacs HOST:PORT [--listen ADDR:PORT] [--pacs-root PATH]');
+    console.error(
+      'usage: render.mjs csp <viewer root> [--oidc-authority URL] | render.mjs standalone --prefix DIR --root DIR --pacs HOST:PORT [--listen ADDR:PORT] [--pacs-root PATH] [--auth HOST:PORT --oidc-authority URL]',
+    );
     process.exit(2);
   }
 }

@@ -3,6 +3,8 @@
  * `extensions: [[chestAidExtension, { manifestUrl, ortWasmPaths }]]`. Never read from
  * window.location (STYLE.md 13): the host decides where the model and the runtime live.
  */
+import { DEFAULT_LOGIN, type LoginSettings, resolveLoginSettings } from './login/identity';
+
 export interface ChestAidConfig {
   /** The model manifest (models/<id>/manifest.json); the ONNX file sits beside it. */
   readonly manifestUrl: string;
@@ -27,8 +29,14 @@ export interface ChestAidConfig {
    * Default: 'served' when a PACS is configured, else 'browser'.
    */
   readonly calibrationSource: CalibrationSource;
-  /** The reader's name stored with their feedback; feedback says 'unknown' without one. */
+  /**
+   * The reader's name stored with their feedback when the viewer has no login; feedback says
+   * 'unknown' without one. Not used when a login is configured (OHIF's `oidc`): then the reader is
+   * the logged-in user (login/identity.ts).
+   */
   readonly readerName: string | null;
+  /** Which ID token claims name the user and list their roles, and the role that may change the calibration. */
+  readonly login: LoginSettings;
 }
 
 export type CalibrationSource = 'served' | 'browser' | 'none';
@@ -41,11 +49,17 @@ export const DEFAULT_CONFIG: ChestAidConfig = {
   pacsDataSourceName: null,
   calibrationSource: 'browser',
   readerName: null,
+  login: DEFAULT_LOGIN,
 };
 
-export function resolveConfig(configuration: Partial<ChestAidConfig> | undefined): ChestAidConfig {
+export function resolveConfig(configuration: (Partial<Omit<ChestAidConfig, 'login'>> & { readonly login?: Partial<LoginSettings> }) | undefined): ChestAidConfig {
   const withPacs = configuration?.pacsRoot !== undefined && configuration.pacsRoot !== null;
-  const config = { ...DEFAULT_CONFIG, ...(withPacs ? { calibrationSource: 'served' as const } : {}), ...configuration };
+  const config = {
+    ...DEFAULT_CONFIG,
+    ...(withPacs ? { calibrationSource: 'served' as const } : {}),
+    ...configuration,
+    login: resolveLoginSettings(configuration?.login),
+  };
   for (const key of ['pacsRoot', 'pacsDataSourceName'] as const) {
     const value: unknown = config[key];
     if (value !== null && (typeof value !== 'string' || value.trim() === '')) {

@@ -11,11 +11,12 @@ import { cornerstone, sopInstanceUIDFromCornerstone, viewportCanvas } from './ad
 import { installVoiLutFunctionFix } from './adapters/voiLutFunction';
 import { followViewer, stopFollowingViewer, wireAnalysis, type AnalysisWiring } from './analysis/wire';
 import { getCommandsModule } from './commandsModule';
-import { resolveConfig, type ChestAidConfig } from './config';
+import { resolveConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { getToolbarModule } from './getToolbarModule';
 import { dataSourceName, id } from './id';
+import { wireLogin, type LoginWiring } from './login/wire';
 import { getPanelModule } from './panels/getPanelModule';
 import { wirePacs, type PacsWiring } from './pacs/wire';
 import { wireRecalibration, type RecalibrationWiring } from './recalibration/wire';
@@ -23,24 +24,30 @@ import { browserResultStore, wireTriage, type TriageWiring } from './triage/wire
 
 /** What OHIF hands preRegistration, as the features' wiring reads it. */
 interface RegistrationArgs {
-  readonly servicesManager: AnalysisWiring['servicesManager'] & TriageWiring['servicesManager'] & RecalibrationWiring['servicesManager'];
+  readonly servicesManager: AnalysisWiring['servicesManager'] &
+    TriageWiring['servicesManager'] &
+    RecalibrationWiring['servicesManager'] & { readonly services: LoginWiring['services'] };
   readonly extensionManager: TriageWiring['extensionManager'] & RecalibrationWiring['extensionManager'] & PacsWiring['extensionManager'];
-  readonly configuration?: Partial<ChestAidConfig>;
+  readonly appConfig?: LoginWiring['appConfig'];
+  readonly configuration?: Parameters<typeof resolveConfig>[0];
 }
 
 const extension = {
   id,
 
-  preRegistration({ servicesManager, extensionManager, configuration }: RegistrationArgs) {
+  preRegistration({ servicesManager, extensionManager, appConfig, configuration }: RegistrationArgs) {
     const config = resolveConfig(configuration);
+    // OHIF's login, when app-config.js has one: who reads and who changes the calibration, and the
+    // token ChestAid's PACS requests carry.
+    const login = wireLogin({ appConfig, services: servicesManager.services, readerName: config.readerName, settings: config.login });
     // The service registers in wireAnalysis, below: asked for lazily, at each PACS read.
     const trust = () => servicesManager.services.chestAidService?.verifyContext() ?? null;
-    const pacs = wirePacs({ config, baseUri: document.baseURI, extensionManager, trust });
+    const pacs = wirePacs({ config, baseUri: document.baseURI, extensionManager, trust, fetch: login.fetch });
     // One result store for the panel and the worklist: a study scored by either opens scored in both.
     const results = browserResultStore();
-    wireAnalysis({ servicesManager, config, archive: pacs.archive, feedbackSink: pacs.feedbackSink, results });
+    wireAnalysis({ servicesManager, config, archive: pacs.archive, feedbackSink: pacs.feedbackSink, results, reader: () => login.identity().reader });
     wireTriage({ servicesManager, extensionManager, manifestUrl: config.manifestUrl, store: results, ...pacs.worklist });
-    wireRecalibration({ servicesManager, extensionManager });
+    wireRecalibration({ servicesManager, extensionManager, actor: login.configured ? () => login.identity().calibrationActor : undefined });
   },
 
   onModeEnter({ servicesManager }: { servicesManager: AnalysisWiring['servicesManager'] }) {

@@ -16,11 +16,14 @@ export function checkNginxInstalled() {
   if (!existsSync(NGINX)) throw new Error(`${NGINX} not found: run scripts/setup.sh (Debian package nginx)`);
 }
 
-/** Starts nginx serving `root` and proxying /pacs/ to `pacs` ("127.0.0.1:8042"). */
-export async function startNginx({ prefix, root, pacs, timeoutMs = 15_000 }) {
+/**
+ * Starts nginx serving `root` and proxying /pacs/ to `pacs` ("127.0.0.1:8042"); with `auth` (the
+ * token verifier's "127.0.0.1:PORT") and `oidcAuthority`, /pacs/ needs a login.
+ */
+export async function startNginx({ prefix, root, pacs, auth = null, oidcAuthority = null, port: chosenPort, timeoutMs = 15_000 }) {
   checkNginxInstalled();
-  const port = await freePort();
-  const conf = writeStandalone({ prefix, root, pacs, listen: `127.0.0.1:${port}` });
+  const port = chosenPort ?? (await freePort());
+  const conf = writeStandalone({ prefix, root, pacs, listen: `127.0.0.1:${port}`, auth, oidcAuthority });
   const errorLog = join(prefix, 'logs/error.log');
   const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', errorLog, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];

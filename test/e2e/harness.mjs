@@ -42,8 +42,8 @@ async function waitFor(url, { timeoutMs, child, output }) {
  * Runs `npm start` on a free port; the first run also fetches OHIF (about 50 MB). `env` adds to
  * the server's environment, e.g. CHESTAID_DATA_SOURCE=pacs and CHESTAID_PACS_URL for a PACS.
  */
-export async function startViewer({ timeoutMs = 240_000, env = {} } = {}) {
-  const port = await freePort();
+export async function startViewer({ timeoutMs = 240_000, env = {}, port: chosenPort } = {}) {
+  const port = chosenPort ?? (await freePort());
   const output = [];
   // No live reload: an edit to the sources while tests run must not reload the page under them.
   const child = spawn('npm', ['start', '--', '--port', String(port), '--host', '127.0.0.1', '--no-live-reload'], {

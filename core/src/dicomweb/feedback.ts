@@ -98,7 +98,10 @@ export function pacsFeedbackSink({
     wants: () => activeDataSource() === pacsDataSourceName,
     async send(entry: StoredFeedback): Promise<void> {
       if (entry.reader === UNKNOWN_READER) {
-        throw new FeedbackNotSent('no reader name is configured (readerName in the ChestAid configuration), and a feedback SR in the PACS is signed by its reader.', false);
+        throw new FeedbackNotSent(
+          'the feedback names no reader (with a login: the name claim of the logged-in user; without one: readerName in the ChestAid configuration), and a feedback SR in the PACS is signed by its reader.',
+          false,
+        );
       }
       let result: ArchivedResult | null;
       try {

@@ -342,6 +342,19 @@ describe('ChestAidService feedback', () => {
     expect(service.getState().feedback).toMatchObject({ status: 'saved', mine: { label: 'pneumonia' }, conflict: false });
   });
 
+  it('asks a reader function at each record: the logged-in user, who may arrive after registration', async () => {
+    const store = new MemoryFeedbackStore();
+    const { service } = await serviceOver(null, { feedback: new FeedbackBook({ store }) });
+    let loggedIn: string | null = null;
+    await service.configure({ reader: () => loggedIn });
+    await service.analyze(targetOf(7));
+    expect(service.getState().feedback.reader).toBe('unknown');
+    loggedIn = 'Rita Reader';
+    await service.recordFeedback('normal');
+    expect((await store.list()).map(e => e.reader)).toEqual(['Rita Reader']);
+    expect(service.getState().feedback).toMatchObject({ reader: 'Rita Reader', mine: { reader: 'Rita Reader', label: 'normal' } });
+  });
+
   it('flags a contradiction with another reader and keeps both', async () => {
     const store = new MemoryFeedbackStore();
     const book = new FeedbackBook({ store });

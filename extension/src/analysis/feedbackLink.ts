@@ -32,7 +32,7 @@ function imageOf(target: AnalysisTarget): ImageIdentity | null {
 
 export class FeedbackLink {
   private book: FeedbackBook | null = null;
-  private reader = 'unknown';
+  private readerOf: () => string | null = () => null;
   /** Bumped whenever the image changes, so a late read is dropped. */
   private ticket = 0;
   private state: FeedbackState = NO_FEEDBACK;
@@ -46,9 +46,15 @@ export class FeedbackLink {
   }
 
   /** Where feedback is kept (null: none) and who the reader is; what is left undefined stays. Call load() after. */
-  use({ book, reader }: { readonly book?: FeedbackBook | null; readonly reader?: string | null }): void {
+  use({ book, reader }: { readonly book?: FeedbackBook | null; readonly reader?: string | null | (() => string | null) }): void {
     if (book !== undefined) this.book = book;
-    if (reader !== undefined) this.reader = typeof reader === 'string' && reader.trim() !== '' ? reader.trim() : 'unknown';
+    if (reader !== undefined) this.readerOf = typeof reader === 'function' ? reader : () => reader;
+  }
+
+  /** The reader as of now: asked at each use, so a login that completes later names them. */
+  private get reader(): string {
+    const name = this.readerOf();
+    return typeof name === 'string' && name.trim() !== '' ? name.trim() : 'unknown';
   }
 
   /** Reads the feedback of the image on screen (`target`; null: none). */

@@ -284,6 +284,9 @@ export interface ChestAidDeps {
   readonly calibrationStoreFor?: SiteCalibrationStoreFor | null;
   /** Where the readers' ground truth is kept; none: the panel offers no feedback. */
   readonly feedbackBook?: FeedbackBook | null;
-  /** The reader's name, stored with each feedback; blank or null: 'unknown'. */
-  readonly reader?: string | null;
+  /**
+   * The reader's name, stored with each feedback; blank or null: 'unknown'. A function is asked
+   * at each use (the logged-in user, who may arrive after registration).
+   */
+  readonly reader?: string | null | (() => string | null);
 }

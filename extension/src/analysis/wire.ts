@@ -57,13 +57,15 @@ export interface AnalysisWiring {
   readonly feedbackSink: FeedbackSink | null;
   /** Where results outlive the page: the triage worklist's store, so both show the same results. */
   readonly results: ResultStore;
+  /** The reader named in feedback, asked at each use (login/wire.ts); left out: config.readerName. */
+  readonly reader?: () => string | null;
 }
 
 /** Drawn from the service's results; made at registration, driven while a mode is on. */
 let heatmap: HeatmapController | null = null;
 let modeSubscriptions: { unsubscribe: () => void }[] = [];
 
-export function wireAnalysis({ servicesManager, config, archive, feedbackSink, results }: AnalysisWiring): void {
+export function wireAnalysis({ servicesManager, config, archive, feedbackSink, results, reader }: AnalysisWiring): void {
   servicesManager.registerService(ChestAidService.REGISTRATION);
   const { chestAidService } = servicesManager.services;
   chestAidService.setHostProblem(hostProblem(window as unknown as Parameters<typeof hostProblem>[0]));
@@ -87,7 +89,7 @@ export function wireAnalysis({ servicesManager, config, archive, feedbackSink, r
       store: site.feedbackStore,
       outbox: feedbackSink ? startFeedbackOutbox({ store: site.feedbackStore, sink: feedbackSink, onChange: outbox => chestAidService.setOutbox(outbox) }).outbox : null,
     }),
-    reader: config.readerName,
+    reader: reader ?? config.readerName,
   });
   // The service records a failure in its state, where the panel shows it.
   chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);

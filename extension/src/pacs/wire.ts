@@ -9,6 +9,7 @@ import {
   dicomCodec,
   DicomWebClient,
   feedbackCodec,
+  type FetchLike,
   type FeedbackSink,
   pacsFeedbackSink,
   PacsResults,
@@ -34,6 +35,8 @@ export interface PacsWiring {
   readonly extensionManager: { readonly activeDataSourceName?: string };
   /** What SRs read from the PACS are verified against (ChestAidService.verifyContext), asked at each read. */
   readonly trust: () => Promise<VerifyContext | null> | VerifyContext | null;
+  /** The fetch the PACS requests go through (login/wire.ts: with the logged-in user's token). */
+  readonly fetch?: FetchLike;
 }
 
 /** What the PACS gives the other features. */
@@ -52,11 +55,11 @@ export interface PacsLinks {
 
 const NO_PACS: PacsLinks = { archive: null, feedbackSink: null, worklist: {} };
 
-export function wirePacs({ config, baseUri, extensionManager, trust }: PacsWiring): PacsLinks {
+export function wirePacs({ config, baseUri, extensionManager, trust, fetch }: PacsWiring): PacsLinks {
   const pacsRoot = pacsUrl(config, baseUri);
   const { pacsDataSourceName } = config;
   if (!pacsRoot || !pacsDataSourceName) return NO_PACS;
-  const client = new DicomWebClient({ baseUrl: pacsRoot, retry: READER_RETRY });
+  const client = new DicomWebClient({ baseUrl: pacsRoot, retry: READER_RETRY, fetch });
   const results = new PacsResults({
     client,
     codec: dicomCodec,

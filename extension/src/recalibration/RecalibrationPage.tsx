@@ -34,7 +34,7 @@ const CELL = { padding: '4px 8px', borderBottom: '1px solid rgba(255,255,255,0.0
 const SECTION = { marginTop: 16 } as const;
 
 export interface RecalibrationPageProps {
-  readonly calibration: Pick<RecalibrationService, 'EVENTS' | 'getState' | 'subscribe' | 'open' | 'useFeedback' | 'useCsv' | 'cancel' | 'accept' | 'rollback'>;
+  readonly calibration: Pick<RecalibrationService, 'EVENTS' | 'getState' | 'subscribe' | 'open' | 'useFeedback' | 'useCsv' | 'cancel' | 'accept' | 'rollback' | 'actor'>;
   readonly navigate: (path: string) => void;
 }
 
@@ -286,7 +286,10 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
   const ready = model.status === 'ready';
   const scoring = cohort.status === 'scoring';
   const busy = change.status === 'saving' || scoring;
-  const named = actor.trim() !== '';
+  // With a login, the change is recorded under the logged-in admin; without one, under the name typed here.
+  const who = calibration.actor();
+  const named = who.kind === 'login' || (who.kind === 'typed' && actor.trim() !== '');
+  const typed = who.kind === 'typed' ? actor : undefined;
   const onFile = (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.target.files?.[0];
     event.target.value = '';
@@ -384,26 +387,38 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
 
       <section style={SECTION} aria-label="Change">
         <h2 className="text-lg font-semibold">2. Accept or roll back</h2>
-        <label className="flex items-center gap-2">
-          Your name (recorded in the audit log)
-          <input
-            type="text"
-            value={actor}
-            onChange={event => setActor(event.target.value)}
-            className="bg-muted rounded px-2 py-1"
-            data-cy="chestaid-calibration-actor"
-            autoComplete="name"
-          />
-        </label>
+        {who.kind === 'typed' && (
+          <label className="flex items-center gap-2">
+            Your name (recorded in the audit log)
+            <input
+              type="text"
+              value={actor}
+              onChange={event => setActor(event.target.value)}
+              className="bg-muted rounded px-2 py-1"
+              data-cy="chestaid-calibration-actor"
+              autoComplete="name"
+            />
+          </label>
+        )}
+        {who.kind === 'login' && (
+          <p data-cy="chestaid-calibration-actor-login" data-actor={who.name}>
+            Recorded in the audit log as <strong>{who.name}</strong>, the logged-in user.
+          </p>
+        )}
+        {who.kind === 'refused' && (
+          <p role="alert" className="text-red-500" data-cy="chestaid-calibration-actor-refused">
+            {who.reason}
+          </p>
+        )}
         {fit.status === 'ready' && (
           <button
             type="button"
             className={PRIMARY}
             style={{ marginTop: 8 }}
             disabled={!named || busy || !ready}
-            onClick={() => void calibration.accept(actor)}
+            onClick={() => void calibration.accept(typed)}
             data-cy="chestaid-calibration-accept"
-            title={named ? 'Make this calibration and threshold the active version' : 'Enter your name first'}
+            title={named ? 'Make this calibration and threshold the active version' : who.kind === 'refused' ? who.reason : 'Enter your name first'}
           >
             Accept as the new calibration version
           </button>
@@ -424,7 +439,7 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
           </div>
         )}
         {change.status === 'error' && <ErrorLine cy="chestaid-calibration-change-error">{change.message}</ErrorLine>}
-        {!named && <p className="text-xs text-muted-foreground">Enter your name to accept or roll back.</p>}
+        {who.kind === 'typed' && !named && <p className="text-xs text-muted-foreground">Enter your name to accept or roll back.</p>}
       </section>
 
       {ready && (
@@ -433,7 +448,7 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
           active={model.history.active}
           versions={model.history.versions}
           busy={busy || !named}
-          onRollback={version => void calibration.rollback(version, actor)}
+          onRollback={version => void calibration.rollback(version, typed)}
         />
       )}
     </main>

@@ -91,6 +91,39 @@ describe('RecalibrationService', () => {
     expect((await store.readEntries()).map(e => ('action' in e ? e.action : 'unreadable'))).toEqual(['accept', 'rollback']);
   });
 
+  it('with a login, records the change under the logged-in admin, not under what was typed', async () => {
+    const { service } = setup(shiftedFeedback(demoManifest(), 160), { actor: () => ({ kind: 'login', name: 'Ada Admin (admin)' }) });
+    await service.open();
+    await service.useFeedback();
+    await service.accept('Someone Else');
+    expect(service.getState().change).toMatchObject({ status: 'done', entry: { action: 'accept', actor: 'Ada Admin (admin)' } });
+    await service.rollback('1');
+    expect(service.getState().change).toMatchObject({ status: 'done', entry: { action: 'rollback', actor: 'Ada Admin (admin)' } });
+  });
+
+  it('with a login, refuses a change by a user who is not an admin, with the reason, and writes nothing', async () => {
+    const reason = 'Only a ChestAid administrator may change the calibration: Rita Reader (reader) is logged in without the "chestaid-admin" role.';
+    const { service, store } = setup(shiftedFeedback(demoManifest(), 160), { actor: () => ({ kind: 'refused', reason }) });
+    await service.open();
+    await service.useFeedback();
+    await service.accept('Rita Reader');
+    expect(service.getState().change).toEqual({ status: 'error', message: `Nothing was written. ${reason}` });
+    await service.rollback('1', 'Rita Reader');
+    expect(service.getState().change).toEqual({ status: 'error', message: `Nothing was written. ${reason}` });
+    expect(await store.readEntries()).toEqual([]);
+    expect(service.getState().model.status === 'ready' && service.getState().model).toMatchObject({ history: { active: '1' } });
+  });
+
+  it('without a login, refuses a change with no name typed, and writes nothing', async () => {
+    const { service, store } = setup(shiftedFeedback(demoManifest(), 160));
+    await service.open();
+    await service.useFeedback();
+    expect(service.actor()).toEqual({ kind: 'typed' });
+    await service.accept('  ');
+    expect(service.getState().change).toMatchObject({ status: 'error', message: /Enter your name/ });
+    expect(await store.readEntries()).toEqual([]);
+  });
+
   it('leaves out feedback about another model\'s results and says so', async () => {
     const mine = shiftedFeedback(demoManifest(), 150);
     const theirs = shiftedFeedback(demoManifest(), 5, { sha: 'f'.repeat(64), seed: 3 }).map(e => ({ ...e, sopInstanceUID: `${e.sopInstanceUID}.9` }));

@@ -26,6 +26,7 @@ import {
   withCalibrationIdentity,
 } from '@chestaid/core';
 import type { AnalysisOutcome } from '../analysis/types';
+import type { CalibrationActor } from '../login/identity';
 import type { BatchProgress, ImageToScore } from '../triage/batch';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { resolveCohortImages, scoreCohort, type ScoredCase } from './cohortScoring';
@@ -55,6 +56,11 @@ export interface CalibrationDeps {
   readonly activated?: () => Promise<void> | void;
   readonly clock?: () => Date;
   readonly pause?: () => Promise<void>;
+  /**
+   * Who a change is recorded under, asked at each change (login/identity.ts): the logged-in
+   * admin, or a refusal with its reason; left out (no login): the name typed on the page.
+   */
+  readonly actor?: () => CalibrationActor;
 }
 
 export type CohortSource = 'feedback' | 'csv';
@@ -266,10 +272,33 @@ export class RecalibrationService {
     }
   }
 
-  /** Makes the fitted calibration the active version, in the audit log under `actor`. */
-  async accept(actor: string): Promise<void> {
+  /** Who a change would be recorded under now: the logged-in admin, a refusal, or the name typed (no login). */
+  actor(): CalibrationActor {
+    return this.deps?.actor?.() ?? { kind: 'typed' };
+  }
+
+  /**
+   * The name a change is recorded under: the logged-in admin's (what was typed is not used), or
+   * `typed` without a login. Null, with the reason in `change`, when nobody may make it.
+   */
+  private actorName(typed: string | undefined): string | null {
+    const actor = this.actor();
+    if (actor.kind === 'login') return actor.name;
+    const reason = actor.kind === 'refused' ? actor.reason : typed === undefined || typed.trim() === '' ? 'Enter your name: it is recorded in the audit log.' : null;
+    if (reason) {
+      this.update({ change: { status: 'error', message: `Nothing was written. ${reason}` } });
+      return null;
+    }
+    return (typed as string).trim();
+  }
+
+  /** Makes the fitted calibration the active version, in the audit log under the actor (`typed`: the name given on the page, without a login). */
+  async accept(typed?: string): Promise<void> {
     const { fit, cohort } = this.state;
     if (fit.status !== 'ready' || cohort.status !== 'ready') return;
+    if (this.state.change.status === 'saving') return;
+    const actor = this.actorName(typed);
+    if (actor === null) return;
     await this.change(async (versions, model) => {
       const overlay = await overlayFromReport(fit.report, {
         manifest: model.active,
@@ -285,7 +314,10 @@ export class RecalibrationService {
   }
 
   /** Makes an earlier version active again (a new 'rollback' entry; nothing is removed). */
-  async rollback(version: string, actor: string): Promise<void> {
+  async rollback(version: string, typed?: string): Promise<void> {
+    if (this.state.change.status === 'saving') return;
+    const actor = this.actorName(typed);
+    if (actor === null) return;
     await this.change((versions, model) => versions.rollbackTo(version, { actor, expectedHead: model.history.head }));
   }
 

@@ -28,9 +28,11 @@ export function calibrationRoutes({ servicesManager, commandsManager }: Calibrat
   const Calibration = islandComponent(() => createElement(RecalibrationPage, { calibration: service(), navigate }), 'ChestAidCalibrationPage');
   const load = () => service().monitoringData();
   const Monitoring = islandComponent(() => createElement(MonitoringPage, { load, navigate }), 'ChestAidMonitoringPage');
+  // Private, like OHIF's own routes: with a login, a visit goes through it first (the page then
+  // knows who changes the calibration); without one, OHIF renders them as any route.
   const ours = [
-    { path: RECALIBRATION_PATH, children: Calibration },
-    { path: MONITORING_PATH, children: Monitoring },
+    { path: RECALIBRATION_PATH, children: Calibration, private: true },
+    { path: MONITORING_PATH, children: Monitoring, private: true },
   ];
   return (existing: Routes) => ({
     ...(existing ?? {}),

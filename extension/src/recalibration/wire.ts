@@ -8,6 +8,7 @@
 import { type Manifest, recalibrate } from '@chestaid/core';
 import type { ChestAidService } from '../analysis/ChestAidService';
 import type { Analyzer } from '../analysis/types';
+import type { CalibrationActor } from '../login/identity';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { RecalibrationService, COHORT_SLOT } from './RecalibrationService';
 
@@ -20,9 +21,11 @@ export interface RecalibrationWiring {
     registerService(registration: typeof RecalibrationService.REGISTRATION): void;
   };
   readonly extensionManager: { getActiveDataSource(): readonly CatalogDataSource[] | undefined };
+  /** Who a calibration change is recorded under, with a login (login/wire.ts); left out: the name typed on the page. */
+  readonly actor?: () => CalibrationActor;
 }
 
-export function wireRecalibration({ servicesManager, extensionManager }: RecalibrationWiring): void {
+export function wireRecalibration({ servicesManager, extensionManager, actor }: RecalibrationWiring): void {
   servicesManager.registerService(RecalibrationService.REGISTRATION);
   const { chestAidService, chestAidRecalibrationService: service } = servicesManager.services;
   if (!service) throw new Error('ChestAid calibration service did not register');
@@ -54,5 +57,6 @@ export function wireRecalibration({ servicesManager, extensionManager }: Recalib
     activated: () => chestAidService.reloadCalibration(),
     // A macrotask between studies, so the page paints and takes input while the cohort is scored.
     pause: () => new Promise(done => setTimeout(done, 0)),
+    ...(actor ? { actor } : {}),
   });
 }

@@ -103,7 +103,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
     'routes.customRoutes': {
       $apply: (existing: { routes?: { path?: string }[] } | undefined) => ({
         ...(existing ?? {}),
-        routes: [...(existing?.routes ?? []).filter(route => route.path !== TRIAGE_PATH), { path: TRIAGE_PATH, children: Page }],
+        routes: [...(existing?.routes ?? []).filter(route => route.path !== TRIAGE_PATH), { path: TRIAGE_PATH, children: Page, private: true }],
       }),
     },
   };
