@@ -1,6 +1,7 @@
 /**
- * Scoring one image: fetch it from the PACS, decode it, score it with the model, and store its
- * result (heatmap, then SR). Each stage is timed for the log and the benchmark; a failure is
+ * Scoring one image: check its metadata against the limits (imageLimits.ts), fetch it from the
+ * PACS under the byte cap those give, decode it, score it with the model, and store its result
+ * (heatmap, then SR). Each stage is timed for the log and the benchmark; a failure is
  * charged to the image (failures.ts), except the PACS not answering, which ends the pass.
  */
 import {
@@ -14,6 +15,7 @@ import {
   type TensorDims,
 } from '@chestaid/core';
 import type { FailureLedger, ImageRef } from './failures';
+import { checkBeforeFetch, DEFAULT_LIMITS, type ImageLimits } from './imageLimits';
 import { ms, type Logger } from './log';
 import { PassAborted, type PacsLink } from './pacsLink';
 import { readPart10 } from './part10';
@@ -48,6 +50,8 @@ export interface ImageScorerDeps {
   readonly counts: Counts;
   readonly logger: Logger;
   readonly now: () => Date;
+  /** What an image may cost, checked from its metadata before its pixels are fetched. */
+  readonly limits?: ImageLimits;
 }
 
 export class ImageScorer {
@@ -74,9 +78,12 @@ export class ImageScorer {
     const { link, failures, state, counts, logger, now } = this.deps;
     const { studyUID, seriesUID, sopUID } = image;
     const started = performance.now();
-    let stage = 'fetch';
+    let stage = 'metadata';
     try {
-      const bytes = await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID));
+      const metadata = await link.ask(pacs => pacs.retrieveInstanceMetadata(studyUID, seriesUID, sopUID));
+      const maxBytes = checkBeforeFetch(metadata, this.deps.limits ?? DEFAULT_LIMITS, `instance ${sopUID}`);
+      stage = 'fetch';
+      const bytes = await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes }));
       const fetched = performance.now();
       stage = 'decode';
       const part10 = readPart10(bytes, `instance ${sopUID}`);

@@ -83,6 +83,11 @@ export class FakePacs implements PacsLike {
     return this.instances.find(i => i.sop === sop)!.bytes;
   }
 
+  async retrieveInstanceMetadata(_study: string, _series: string, sop: string): Promise<DicomJson> {
+    this.call('retrieveInstanceMetadata');
+    return dcmjs.data.DicomMessage.readFile(this.instances.find(i => i.sop === sop)!.bytes).dict as DicomJson;
+  }
+
   async retrieveSeriesMetadata(study: string, series: string): Promise<DicomJson[]> {
     this.call('retrieveSeriesMetadata');
     return this.instances
