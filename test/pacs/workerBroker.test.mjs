@@ -121,6 +121,11 @@ describe('the broker restarted mid-run', () => {
 describe('no poison image', () => {
   const demo = smallPacs();
   const poisoned = [];
+  /** A worker declares the queues (with --max-attempts 2) and leaves; jobs then go straight in. */
+  const declareQueues = async () => {
+    const declare = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '1']));
+    assert.equal((await declare.exited).code, 0, declare.stderr.join(''));
+  };
   const rabbit = demoBroker();
   const temp = mkdtempSync(join(tmpdir(), 'chestaid-poison-'));
   after(() => rmSync(temp, { recursive: true, force: true }));
@@ -147,9 +152,7 @@ describe('no poison image', () => {
     });
     poisoned.push(frames.job.sop, huge.job.sop);
     await demo.pacs.client.store([frames.bytes, huge.bytes]);
-    // A worker declares the queues; the jobs then go straight in.
-    const declare = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '1']));
-    await declare.exited;
+    await declareQueues();
     await publishJobs(rabbit.broker.url, [frames.job, huge.job]);
     const worker = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '5']));
     assert.equal((await worker.exited).code, 0, worker.stderr.join(''));
@@ -164,6 +167,7 @@ describe('no poison image', () => {
   test('an image that kills its worker every time (as the OOM killer would) is dead-lettered after --max-attempts deliveries, never taken again', async () => {
     const image = (await radiographs(demo.pacs.client)).find(r => !poisoned.includes(r.sop));
     const job = { type: 'image', study: image.study, series: image.series, sop: image.sop };
+    await declareQueues();
     await publishJobs(rabbit.broker.url, [job]);
     const attempts = [];
     for (let i = 0; i < 2; i++) {
