@@ -4,7 +4,8 @@
 // page below the limit and says so with Warning 299 (the worker used to see only the first page),
 // one that answers HTML with 200 (a login page from a proxy), and one that cuts the body off. The
 // first three end with the studies the server let the worker see; the last two end the pass as a
-// PACS failure (exit 4 with --once), never as a crash (exit 1) nor charged to an image.
+// PACS failure (exit 4 with --once), never as a crash (exit 1) nor charged to an image. Each test
+// has a timeout: the server ignoring offset used to hold the worker forever.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -74,7 +75,7 @@ describe('QIDO-RS servers that page wrongly', () => {
     return runWorker(['--pacs', url, '--once', '--page-size', '2', '--retries', '0', '--threads', '1']);
   };
 
-  test('answers HTML with 200: the pass ends as a PACS failure (exit 4), not a crash', async () => {
+  test('answers HTML with 200: the pass ends as a PACS failure (exit 4), not a crash', { timeout: 180_000 }, async () => {
     const { code, events, stderr } = await run('html');
     assert.equal(code, EXIT.pacsUnreachable, stderr);
     const [down] = of(events, 'pacs-unreachable');
@@ -83,28 +84,28 @@ describe('QIDO-RS servers that page wrongly', () => {
     assert.deepEqual(of(events, 'failed'), [], 'no image charged');
   });
 
-  test('cuts the body off: a PACS failure (exit 4), not a crash', async () => {
+  test('cuts the body off: a PACS failure (exit 4), not a crash', { timeout: 180_000 }, async () => {
     const { code, events, stderr } = await run('cut');
     assert.equal(code, EXIT.pacsUnreachable, stderr);
     assert.equal(of(events, 'pacs-unreachable')[0].kind, 'pacs-unreachable');
     assert.deepEqual(of(events, 'internal-error'), []);
   });
 
-  test('caps each page below the limit with Warning 299: the worker pages on and sees every study', async () => {
+  test('caps each page below the limit with Warning 299: the worker pages on and sees every study', { timeout: 180_000 }, async () => {
     const { code, events, stderr } = await run('caps-299');
     assert.equal(code, EXIT.ok, stderr);
     assert.equal(of(events, 'polled')[0].studies, FILES.length);
     assert.equal(of(events, 'stored').length, FILES.length);
   });
 
-  test('ignores limit: the one long answer is the whole list', async () => {
+  test('ignores limit: the one long answer is the whole list', { timeout: 180_000 }, async () => {
     const { code, events, stderr } = await run('ignores-limit');
     assert.equal(code, EXIT.ok, stderr);
     assert.equal(of(events, 'polled')[0].studies, FILES.length);
     assert.deepEqual(of(events, 'listing-incomplete'), []);
   });
 
-  test('ignores offset: paging stops at the first page that adds nothing, and the worker says what it cannot see', async () => {
+  test('ignores offset: paging stops at the first page that adds nothing, and the worker says what it cannot see', { timeout: 180_000 }, async () => {
     const { code, events, stderr } = await run('ignores-offset');
     assert.equal(code, EXIT.ok, stderr);
     assert.equal(of(events, 'polled')[0].studies, 2);
