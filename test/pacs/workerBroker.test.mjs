@@ -4,7 +4,8 @@
 // redelivered; the broker is killed and restarted mid-run and nothing is lost; the feeder is
 // restarted and publishes nothing already published, so nothing is scored twice; an image that
 // kills its worker every time is dead-lettered after its delivery limit; poison images are refused
-// from their metadata before their pixels are fetched.
+// from their metadata before their pixels are fetched; SIGTERM with a PACS request that never ends
+// stops the worker within its grace period and the job goes back to the queue.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 
 import dcmjs from 'dcmjs';
 
+import { faultyProxy } from './faultyProxy.mjs';
 import { demoBroker, publishJobs, QUEUES, runFeeder, takeAll, waitStable } from './broker.mjs';
 import { startOrthanc } from './orthanc.mjs';
 import { bytesOf, heatmaps, of, radiographs, resultSrs, ROOT, startWorker } from './workerHarness.mjs';
@@ -185,5 +187,35 @@ describe('no poison image', () => {
     assert.equal(dead.length, 1);
     assert.equal(dead[0].messageId, image.sop);
     assert.equal(dead[0].headers['x-first-death-reason'], 'delivery_limit');
+  });
+
+  test('SIGTERM with a PACS request that never ends: the worker stops within --grace and the job goes back to the queue, done by the next worker', async () => {
+    const image = (await radiographs(demo.pacs.client)).filter(r => !poisoned.includes(r.sop)).at(-1);
+    const job = { type: 'image', study: image.study, series: image.series, sop: image.sop };
+    let stall = 'stall-instance';
+    let reached;
+    const stalled = new Promise(resolve => (reached = resolve));
+    const proxy = await faultyProxy(demo.pacs.url, () => stall, { onStall: reached });
+    try {
+      await declareQueues();
+      await publishJobs(rabbit.broker.url, [job]);
+      const url = `http://127.0.0.1:${proxy.address().port}/dicom-web`;
+      const worker = startWorker(['--pacs', url, '--broker', rabbit.broker.url, '--threads', '1', '--max-attempts', '2', '--grace', '2', '--request-timeout', '120', '--retries', '0']);
+      await stalled;
+      const signalled = Date.now();
+      worker.child.kill('SIGTERM');
+      assert.equal((await worker.exited).code, 0, worker.stderr.join(''));
+      const took = Date.now() - signalled;
+      assert.ok(took < 20_000, `stopped ${took} ms after SIGTERM`);
+      assert.equal(of(worker.events, 'grace-over').length, 1);
+      stall = 'none';
+      const next = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '4']));
+      assert.equal((await next.exited).code, 0, next.stderr.join(''));
+      assert.deepEqual(of(next.events, 'job').map(e => [e.sop, e.attempt]), [[image.sop, 2]]);
+      assert.deepEqual(of(next.events, 'stored').map(e => e.sop), [image.sop]);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 });

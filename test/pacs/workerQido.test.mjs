@@ -5,56 +5,19 @@
 // one that answers HTML with 200 (a login page from a proxy), and one that cuts the body off. The
 // first three end with the studies the server let the worker see; the last two end the pass as a
 // PACS failure (exit 4 with --once), never as a crash (exit 1) nor charged to an image. Each test
-// has a timeout: the server ignoring offset used to hold the worker forever.
+// has a timeout: the server ignoring offset used to hold the worker forever. And a PACS that never
+// answers the pixels of an image: SIGTERM stops the worker within its --grace, not its request
+// timeout.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { faultyProxy } from './faultyProxy.mjs';
 import { startOrthanc } from './orthanc.mjs';
-import { bytesOf, of, ROOT, runWorker } from './workerHarness.mjs';
+import { bytesOf, of, ROOT, runWorker, startWorker } from './workerHarness.mjs';
 
 const FILES = ['study-01.dcm', 'study-02.dcm', 'study-03.dcm', 'study-04.dcm', 'study-05.dcm'].map(f => join(ROOT, 'test', 'demo-studies', 'dicom', f));
 const EXIT = { ok: 0, pacsUnreachable: 4 };
-
-/** A proxy to `target` whose GET /dicom-web/studies misbehaves as `fault()` says at the time. */
-function faultyProxy(target, fault) {
-  const server = createServer(async (request, response) => {
-    const url = new URL(request.url, 'http://proxy');
-    const listing = request.method === 'GET' && url.pathname === '/dicom-web/studies';
-    const mode = listing ? fault() : 'none';
-    if (mode === 'html') {
-      response.writeHead(200, { 'content-type': 'text/html' });
-      response.end('<html><body>Please log in</body></html>');
-      return;
-    }
-    if (mode === 'ignores-offset') url.searchParams.delete('offset');
-    if (mode === 'ignores-limit') {
-      url.searchParams.delete('limit');
-      url.searchParams.delete('offset');
-    }
-    const cap = mode === 'caps-299' ? 1 : null;
-    if (cap !== null) url.searchParams.set('limit', String(Math.min(cap, Number(url.searchParams.get('limit') ?? cap))));
-    const chunks = [];
-    for await (const chunk of request) chunks.push(chunk);
-    const upstream = await fetch(`${target}${url.pathname}${url.search}`, {
-      method: request.method,
-      headers: Object.fromEntries(Object.entries(request.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))),
-      body: chunks.length ? Buffer.concat(chunks) : undefined,
-    });
-    const body = Buffer.from(await upstream.arrayBuffer());
-    const headers = { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(body.length) };
-    if (cap !== null && body.length > 2 && JSON.parse(body.toString()).length >= cap) headers.warning = '299 proxy: "There are more matches than the limit"';
-    response.writeHead(upstream.status, headers);
-    if (mode === 'cut') {
-      response.write(body.subarray(0, Math.floor(body.length / 2)));
-      setTimeout(() => response.socket.destroy(), 20);
-      return;
-    }
-    response.end(body);
-  });
-  return new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 describe('QIDO-RS servers that page wrongly', () => {
   let pacs;
@@ -63,9 +26,11 @@ describe('QIDO-RS servers that page wrongly', () => {
   before(async () => {
     pacs = await startOrthanc();
     await pacs.client.store(FILES.map(bytesOf));
-    proxy = await faultyProxy(pacs.url, () => mode);
+    proxy = await faultyProxy(pacs.url, () => mode, { onStall: path => stalled?.(path) });
   });
+  let stalled = null;
   after(async () => {
+    proxy?.closeAllConnections();
     proxy?.close();
     await pacs?.stop();
   });
@@ -110,5 +75,23 @@ describe('QIDO-RS servers that page wrongly', () => {
     assert.equal(code, EXIT.ok, stderr);
     assert.equal(of(events, 'polled')[0].studies, 2);
     assert.match(of(events, 'listing-incomplete')[0].reason, /ignores offset; only the first 2 studies are seen/);
+  });
+
+  test('a request in flight that never ends: SIGTERM stops the worker within --grace, not the request timeout', { timeout: 180_000 }, async () => {
+    // A study the earlier passes have not scored, so that the worker fetches its pixels.
+    await pacs.client.store([bytesOf(join(ROOT, 'test', 'demo-studies', 'dicom', 'study-06.dcm'))]);
+    mode = 'stall-instance';
+    const url = `http://127.0.0.1:${proxy.address().port}/dicom-web`;
+    const reached = new Promise(resolve => (stalled = resolve));
+    const worker = startWorker(['--pacs', url, '--once', '--retries', '0', '--threads', '1', '--grace', '2', '--request-timeout', '120']);
+    await reached;
+    const signalled = Date.now();
+    worker.child.kill('SIGTERM');
+    const { code } = await worker.exited;
+    const took = Date.now() - signalled;
+    assert.equal(code, EXIT.ok, worker.stderr.join(''));
+    assert.ok(took < 20_000, `stopped ${took} ms after SIGTERM`);
+    assert.equal(of(worker.events, 'grace-over').length, 1);
+    assert.deepEqual(of(worker.events, 'failed'), [], 'the abandoned image is not charged');
   });
 });

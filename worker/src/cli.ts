@@ -53,8 +53,9 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
                          fed by \`npm run feeder\`. A job is acked once its result is in the PACS; a
                          worker that dies holding one gives it back, counted as an attempt
   --prefetch N           with --broker: jobs in hand at once (default 1)
-  --grace S              with --broker: on SIGTERM, how long jobs in hand may finish before their
-                         requests are aborted and they go back to the queue (default 30)
+  --grace S              on SIGTERM, how long the image (with --broker: the jobs) in hand may
+                         finish before its PACS requests are aborted (default 30); with --broker
+                         the jobs go back to the queue
   --exit-when-idle S     with --broker: stop once no job came for S seconds (a drain)
   --once                 one pass, then exit (exit code says how it went)
   --interval S           seconds between polls (default 30)
@@ -95,7 +96,9 @@ export interface CliOptions {
   readonly pageSize: number;
   readonly since: string | undefined;
   /** Null: the polling worker. */
-  readonly broker: { readonly url: string; readonly prefetch: number; readonly graceMs: number; readonly exitWhenIdleMs: number | undefined } | null;
+  readonly broker: { readonly url: string; readonly prefetch: number; readonly exitWhenIdleMs: number | undefined } | null;
+  /** After SIGTERM, how long the work in hand may finish before its PACS requests are aborted. */
+  readonly graceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -199,11 +202,10 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     broker = {
       url: v.broker,
       prefetch: numberOption('prefetch', v.prefetch, 1, { min: 1, integer: true }),
-      graceMs: numberOption('grace', v.grace, 30) * 1000,
       exitWhenIdleMs: v['exit-when-idle'] === undefined ? undefined : numberOption('exit-when-idle', v['exit-when-idle'], 0, { min: 0.1 }) * 1000,
     };
   } else {
-    for (const queued of ['prefetch', 'grace', 'exit-when-idle'] as const) {
+    for (const queued of ['prefetch', 'exit-when-idle'] as const) {
       if (v[queued] !== undefined) throw new ConfigError(`--${queued} needs --broker`);
     }
   }
@@ -233,6 +235,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     pageSize: numberOption('page-size', v['page-size'], 100, { min: 1, integer: true }),
     since: sinceOption(v.since),
     broker,
+    graceMs: numberOption('grace', v.grace, 30) * 1000,
   };
 }
 
@@ -348,9 +351,16 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    logger.log('info', 'stopping', { signal, then: signals === 1 ? 'finishing the current image' : 'abandoning the current image' });
+    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing the current image (grace ${options.graceMs / 1000} s)` : 'abandoning the current image' });
     worker.requestStop();
     shutdown.abort();
+    // A request in flight when the grace is over is aborted: the pass ends as if the PACS had gone.
+    if (signals === 1) {
+      setTimeout(() => {
+        logger.log('warn', 'grace-over', { graceMs: options.graceMs, then: 'aborting the PACS requests in flight' });
+        abandon.abort();
+      }, options.graceMs).unref();
+    }
     // A second signal abandons the image in hand: safe, since its write is idempotent (results.ts).
     if (signals > 1) {
       logger.log('info', 'stopped', { abandoned: true, counts: worker.counts });
@@ -432,7 +442,7 @@ async function runQueueWorker(options: CliOptions, broker: NonNullable<CliOption
     brokerUrl: broker.url,
     prefetch: broker.prefetch,
     maxAttempts: options.maxAttempts,
-    graceMs: broker.graceMs,
+    graceMs: options.graceMs,
     exitWhenIdleMs: broker.exitWhenIdleMs,
     abortRequests: () => abandon.abort(),
   });
@@ -456,7 +466,7 @@ async function runQueueWorker(options: CliOptions, broker: NonNullable<CliOption
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing the jobs in hand (grace ${broker.graceMs / 1000} s)` : 'abandoning the jobs in hand' });
+    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing the jobs in hand (grace ${options.graceMs / 1000} s)` : 'abandoning the jobs in hand' });
     worker.requestStop();
     shutdown.abort();
     if (signals > 1) {
