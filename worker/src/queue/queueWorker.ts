@@ -146,11 +146,14 @@ export class QueueWorker {
       const lost = new Promise<unknown>(resolve => connection.once('close', resolve));
       connection.on('error', error => logger.log('warn', 'broker-error', { error: messageOf(error) }));
       let channel: ConfirmChannel;
+      let consumerTag: string;
       try {
         channel = await connection.createConfirmChannel();
         channel.on('error', error => logger.log('warn', 'broker-channel-error', { error: messageOf(error) }));
         await declareTopology(channel, { maxAttempts: this.maxAttempts });
         await channel.prefetch(this.prefetch);
+        const open = channel;
+        ({ consumerTag } = await channel.consume(JOBS_QUEUE, message => message && this.track(this.handle(open, message)), { noAck: false }));
       } catch (error) {
         await connection.close().catch(() => undefined);
         if (error instanceof TopologyError) throw error;
@@ -158,7 +161,6 @@ export class QueueWorker {
         await Promise.race([sleep(this.backoff.baseMs), this.stopped]);
         continue;
       }
-      const { consumerTag } = await channel.consume(JOBS_QUEUE, message => message && this.track(this.handle(channel, message)), { noAck: false });
       logger.log('info', 'consuming', { queue: JOBS_QUEUE, prefetch: this.prefetch, maxAttempts: this.maxAttempts });
       this.lastJobAt = Date.now();
       const idle = this.options.exitWhenIdleMs === undefined ? null : this.idleWatch(this.options.exitWhenIdleMs);
@@ -181,8 +183,10 @@ export class QueueWorker {
   }
 
   private track(job: Promise<void>): void {
-    this.inFlight.add(job);
-    void job.finally(() => this.inFlight.delete(job));
+    // handle() settles every job it can; a bug escaping it is logged, and its job comes back when the channel closes.
+    const tracked = job.catch(error => this.options.logger.log('error', 'internal-error', { error: (error as Error).stack ?? String(error) }));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
   }
 
   /** Waits for the jobs in hand, at most `withinMs`; says whether they all finished. */
