@@ -52,7 +52,7 @@ async function waitUntilUp(port, child, logFile, timeoutMs) {
  * stops it (SIGTERM: a clean shutdown), kills it (SIGKILL to the whole process group: a crash) and
  * restarts it on the same ports and the same data, which is how the tests cut the broker off mid-run.
  */
-export async function startRabbitMQ({ stateDir, port, timeoutMs = 90_000 } = {}) {
+export async function startRabbitMQ({ stateDir, port, timeoutMs = 180_000 } = {}) {
   checkRabbitMQInstalled();
   if (!stateDir) throw new Error('startRabbitMQ needs a stateDir');
   mkdirSync(stateDir, { recursive: true });
@@ -96,7 +96,14 @@ export async function startRabbitMQ({ stateDir, port, timeoutMs = 90_000 } = {})
     // Its own process group: the start script, the Erlang VM and its port helper die together.
     child = spawn(RABBITMQ_SERVER, [], { stdio: ['ignore', log, log], env, detached: true });
     closeSync(log);
-    await waitUntilUp(amqpPort, child, logFile, timeoutMs);
+    try {
+      await waitUntilUp(amqpPort, child, logFile, timeoutMs);
+    } catch (error) {
+      // A node that did not come up in time is not left behind, nor its epmd.
+      await kill();
+      spawnSync(EPMD, ['-port', String(epmdPort), '-kill'], { stdio: 'ignore', env });
+      throw error;
+    }
   };
   const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise(resolve => child.once('exit', resolve)));
   const alive = () => child.exitCode === null && child.signalCode === null;

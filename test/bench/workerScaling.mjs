@@ -77,7 +77,12 @@ async function freshPacs(temp, name, studies) {
   const pacs = await startOrthanc({ stateDir: join(temp, name) });
   const { DicomWebClient } = requireBuilt('@chestaid/core');
   const client = new DicomWebClient({ baseUrl: pacs.dicomWebUrl });
-  for (let i = 0; i < studies.length; i += 50) await client.store(studies.slice(i, i + 50));
+  try {
+    for (let i = 0; i < studies.length; i += 50) await client.store(studies.slice(i, i + 50));
+  } catch (error) {
+    await pacs.stop();
+    throw error;
+  }
   return pacs;
 }
 
@@ -102,8 +107,9 @@ async function pollingRow(temp, studies, threads) {
 /** k workers on a broker fed by the feeder, drained to idle. */
 async function brokerRow(temp, studies, k, threads) {
   const pacs = await freshPacs(temp, `broker-${k}`, studies);
-  const rabbit = await startRabbitMQ({ stateDir: join(temp, `rabbitmq-${k}`) });
+  let rabbit;
   try {
+    rabbit = await startRabbitMQ({ stateDir: join(temp, `rabbitmq-${k}`) });
     await waitStable(pacs.url, studies.length, 600_000);
     const fed = await runFeeder(['--orthanc', pacs.url, '--broker', rabbit.url, '--once', '--batch', '1000']);
     if (fed.code !== 0) throw new Error(`the feeder exited with ${fed.code}: ${fed.stderr}`);
@@ -130,7 +136,7 @@ async function brokerRow(temp, studies, k, threads) {
       rss: samplers.map(s => flatness(s.samples)),
     };
   } finally {
-    await rabbit.close();
+    await rabbit?.close();
     await pacs.stop();
   }
 }
