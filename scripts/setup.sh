@@ -15,6 +15,10 @@ DEBIAN_PACKAGES=(
   # The production web server (deploy/nginx). The tests run it as a plain process with their own
   # configuration; the service Debian may start with its default site is not used.
   nginx
+  # The triage workers' message broker (issue 17; worker/src/queue/). The tests and
+  # `npm run broker:start` run it as a plain process with its own data directory and ports
+  # (broker/rabbitmq.mjs); the service Debian may start is not used.
+  rabbitmq-server
 )
 
 missing=()

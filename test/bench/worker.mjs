@@ -4,14 +4,20 @@
  * eager scoring of the same images, measured in the same run, interleaved round by round (this
  * host's timings drift for minutes at a time: compare within a run).
  *
- *   npm run bench:worker                    5 rounds, 2 threads
+ *   npm run bench:worker                    5 rounds, 2 threads; then the scaling rows
  *   npm run bench:worker -- --rounds 9 --threads 1
+ *   npm run bench:worker -- --scaling-only --studies 2000 --workers 1,2,4
+ *   npm run bench:worker -- --no-scaling
  *
  * Each round: a fresh Orthanc loaded with the demo studies, then one `--once` pass of the real
  * worker CLI (QIDO-RS listing, WADO-RS retrieval, dcmjs decode, the core's preprocessing,
  * onnxruntime-node, SR + Parametric Map built and STOWed), timed from its own log; then the
  * PyTorch peer scores the same images (the tensors the worker's preprocessing builds) once each.
  * Medians over rounds. Not a test: it prints tables and writes test/bench/results/worker-<time>.json.
+ *
+ * Then the scaling rows (issue 17, workerScaling.mjs): `--studies` single-image studies (default
+ * 2000) drained by 1, 2 and 4 worker processes on RabbitMQ (`--workers`), against the single
+ * polling worker on the same data in the same run, with time to drain and each worker's RSS.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,17 +26,25 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
+import dcmjs from 'dcmjs';
+
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from '../../pacs/orthanc.mjs';
 import { makeDemoStudies } from '../../scripts/make-demo-studies.mjs';
 import { requireBuilt, ROOT } from '../../scripts/node-build.mjs';
 import { runWorker, of } from '../pacs/workerHarness.mjs';
 import { summary } from './stats.mjs';
+import { scalingRows } from './workerScaling.mjs';
 import { PYTHON } from './torch.mjs';
 
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     threads: { type: 'string', default: '2' },
+    studies: { type: 'string', default: '2000' },
+    workers: { type: 'string', default: '1,2,4' },
+    'scaling-threads': { type: 'string', default: '1' },
+    'no-scaling': { type: 'boolean', default: false },
+    'scaling-only': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(opts.rounds);
@@ -116,6 +130,25 @@ function prepareTensors(logits) {
 }
 
 makeDemoStudies();
+const scaling = async () => {
+  const modality = file => {
+    const b = readFileSync(file);
+    return String(dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)).dict['00080060']?.Value?.[0]);
+  };
+  const files = demoStudyFiles().filter(file => ['CR', 'DX'].includes(modality(file)));
+  const workerCounts = opts.workers.split(',').map(Number);
+  if (!workerCounts.every(n => Number.isInteger(n) && n >= 1)) throw new Error(`--workers must list positive integers, got ${opts.workers}`);
+  const rows = await scalingRows({ files, studies: Number(opts.studies), workerCounts, threads: Number(opts['scaling-threads']) });
+  const resultsDir = join(ROOT, 'test', 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const out = join(resultsDir, `worker-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, JSON.stringify({ studies: Number(opts.studies), rows, cpus: cpus().length, load: loadavg() }, null, 1));
+  console.log(`\nraw samples: ${out}`);
+};
+if (opts['scaling-only']) {
+  await scaling();
+  process.exit(0);
+}
 console.log(`worker benchmark: ${ROUNDS} rounds, ${THREADS} thread(s), ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map(v => v.toFixed(2)).join(' ')}`);
 
 const rounds = [];
@@ -169,3 +202,4 @@ const out = join(resultsDir, `worker-${new Date().toISOString().replace(/[:.]/g,
 writeFileSync(out, JSON.stringify({ threads: THREADS, rounds, torchRounds, torch: torch?.info, cpus: cpus().length }, null, 1));
 console.log(`\nraw samples: ${out}`);
 rmSync(temp, { recursive: true, force: true });
+if (!opts['no-scaling']) await scaling();

@@ -12,6 +12,9 @@
  *   4  --once: the PACS could not be reached (after retries); nothing was lost, run again
  *   5  --once: the pass finished, but some images failed (retried on the next run up to
  *      --max-attempts, then dead-lettered in the state file)
+ *
+ * With --broker the worker consumes jobs from RabbitMQ (queue/queueWorker.ts) instead of
+ * polling; the feeder (feeder.ts, `npm run feeder`) puts new studies there.
  */
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +26,8 @@ import { jsonLogger, ms, type Logger } from './log';
 import { loadModel, ModelError } from './model';
 import { parseShard, WHOLE, type Shard } from './shard';
 import { StateFileError, WorkerState } from './state';
+import { QueueWorker, redact } from './queue/queueWorker';
+import { TopologyError } from './queue/topology';
 import { TriageWorker } from './worker';
 
 export const EXIT = Object.freeze({ ok: 0, internal: 1, config: 2, model: 3, pacsUnreachable: 4, itemsFailed: 5 });
@@ -43,12 +48,22 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
                          stops the worker (exit 2), with the reason
   --no-site-calibration  score under the manifest's own calibration, reading no log: the site's
                          explicit choice, never the fallback for a log that is not there
+  --broker URL           consume jobs from RabbitMQ (amqp://user:password@host:port) instead of
+                         polling the PACS: any number of workers on any machines share one queue,
+                         fed by \`npm run feeder\`. A job is acked once its result is in the PACS; a
+                         worker that dies holding one gives it back, counted as an attempt
+  --prefetch N           with --broker: jobs in hand at once (default 1)
+  --grace S              on SIGTERM, how long the image (with --broker: the jobs) in hand may
+                         finish before its PACS requests are aborted (default 30); with --broker
+                         the jobs go back to the queue
+  --exit-when-idle S     with --broker: stop once no job came for S seconds (a drain)
   --once                 one pass, then exit (exit code says how it went)
   --interval S           seconds between polls (default 30)
   --state FILE           remember studies, failures and the dead-letter list here (default: none;
                          the PACS alone decides what is done)
   --shard i/n            take only the studies whose StudyInstanceUID hashes to i mod n
-  --max-attempts N       attempts per image before it is dead-lettered (default 3)
+  --max-attempts N       attempts per image before it is dead-lettered (default 3); with --broker,
+                         the queue's delivery limit, which every worker must agree on
   --health-port P        serve GET /healthz on 127.0.0.1:P (0 picks a free port)
   --unhealthy-after S    /healthz answers 503 once the PACS has been unreachable this long (default 60)
   --threads N            onnxruntime intra-op threads (default: onnxruntime's choice)
@@ -80,6 +95,10 @@ export interface CliOptions {
   readonly requestTimeoutMs: number;
   readonly pageSize: number;
   readonly since: string | undefined;
+  /** Null: the polling worker. */
+  readonly broker: { readonly url: string; readonly prefetch: number; readonly exitWhenIdleMs: number | undefined } | null;
+  /** After SIGTERM, how long the work in hand may finish before its PACS requests are aborted. */
+  readonly graceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -132,6 +151,10 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         'request-timeout': { type: 'string' },
         'page-size': { type: 'string' },
         since: { type: 'string' },
+        broker: { type: 'string' },
+        prefetch: { type: 'string' },
+        grace: { type: 'string' },
+        'exit-when-idle': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -163,6 +186,29 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   const model = resolve(v.model ?? 'models/chestaid-demo/manifest.json');
   if (v['calibration-dir'] === '') throw new ConfigError('--calibration-dir must name a directory, got ""');
   if (v['no-site-calibration'] && v['calibration-dir'] !== undefined) throw new ConfigError('give --calibration-dir or --no-site-calibration, not both');
+  let broker: CliOptions['broker'] = null;
+  if (v.broker !== undefined) {
+    let brokerUrl: URL;
+    try {
+      brokerUrl = new URL(v.broker);
+    } catch {
+      throw new ConfigError(`--broker must be an amqp:// URL, got ${JSON.stringify(v.broker)}`);
+    }
+    if (brokerUrl.protocol !== 'amqp:' && brokerUrl.protocol !== 'amqps:') throw new ConfigError(`--broker must be an amqp:// or amqps:// URL, got ${JSON.stringify(redact(v.broker))}`);
+    // These steer the polling loop; a queue worker has none, and silently ignoring them would mislead.
+    for (const polling of ['once', 'interval', 'shard', 'page-size', 'since'] as const) {
+      if (v[polling] !== undefined) throw new ConfigError(`--${polling} is for the polling worker; with --broker the feeder finds the work`);
+    }
+    broker = {
+      url: v.broker,
+      prefetch: numberOption('prefetch', v.prefetch, 1, { min: 1, integer: true }),
+      exitWhenIdleMs: v['exit-when-idle'] === undefined ? undefined : numberOption('exit-when-idle', v['exit-when-idle'], 0, { min: 0.1 }) * 1000,
+    };
+  } else {
+    for (const queued of ['prefetch', 'exit-when-idle'] as const) {
+      if (v[queued] !== undefined) throw new ConfigError(`--${queued} needs --broker`);
+    }
+  }
   return {
     pacs: v.pacs,
     model,
@@ -188,12 +234,14 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     requestTimeoutMs: numberOption('request-timeout', v['request-timeout'], 60, { min: 0.1 }) * 1000,
     pageSize: numberOption('page-size', v['page-size'], 100, { min: 1, integer: true }),
     since: sinceOption(v.since),
+    broker,
+    graceMs: numberOption('grace', v.grace, 30) * 1000,
   };
 }
 
-/** fetch with a per-request deadline and the shutdown signal: a hung PACS cannot hang the worker. */
-function fetchWithDeadline(timeoutMs: number): FetchLike {
-  return (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+/** fetch with a per-request deadline and the end of the grace period: a hung PACS cannot hang the worker. */
+function fetchWithDeadline(timeoutMs: number, abandon: AbortSignal): FetchLike {
+  return (input, init) => fetch(input, { ...init, signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), abandon]) });
 }
 
 export interface RunHandles {
@@ -254,9 +302,10 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   }
 
   const shutdown = new AbortController();
+  const abandon = new AbortController();
   const pacs = new DicomWebClient({
     baseUrl: options.pacs,
-    fetch: fetchWithDeadline(options.requestTimeoutMs),
+    fetch: fetchWithDeadline(options.requestTimeoutMs, abandon.signal),
     retry: options.retry,
     retryHooks: {
       signal: shutdown.signal,
@@ -264,6 +313,10 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
         logger.log('warn', 'retry', { attempt, of: options.retry.retries, delayMs: ms(delayMs), error: (error as Error).message }),
     },
   });
+  if (options.broker) {
+    return runQueueWorker(options, options.broker, { pacs, model, calibration, calibrationDir, logger, shutdown, abandon });
+  }
+
   const worker = new TriageWorker({
     pacs,
     model: { manifest: calibration.state.manifest, sha256: model.sha256, classifier: model.classifier },
@@ -298,9 +351,16 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    logger.log('info', 'stopping', { signal, then: signals === 1 ? 'finishing the current image' : 'abandoning the current image' });
+    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing the current image (grace ${options.graceMs / 1000} s)` : 'abandoning the current image' });
     worker.requestStop();
     shutdown.abort();
+    // A request in flight when the grace is over is aborted: the pass ends as if the PACS had gone.
+    if (signals === 1) {
+      setTimeout(() => {
+        logger.log('warn', 'grace-over', { graceMs: options.graceMs, then: 'aborting the PACS requests in flight' });
+        abandon.abort();
+      }, options.graceMs).unref();
+    }
     // A second signal abandons the image in hand: safe, since its write is idempotent (results.ts).
     if (signals > 1) {
       logger.log('info', 'stopped', { abandoned: true, counts: worker.counts });
@@ -353,6 +413,97 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
     }
     logger.log('info', 'stopped', { exitCode: code, counts: worker.counts });
     return code;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await new Promise<void>(done => (health ? health.close(() => done()) : done()));
+    await model.classifier.release();
+  }
+}
+
+interface QueueDeps {
+  readonly pacs: DicomWebClient;
+  readonly model: Awaited<ReturnType<typeof loadModel>>;
+  readonly calibration: WatchedCalibration;
+  readonly calibrationDir: string | null;
+  readonly logger: Logger;
+  readonly shutdown: AbortController;
+  readonly abandon: AbortController;
+}
+
+/** --broker: the queue worker, until a signal, --exit-when-idle, or a calibration log that stops verifying. */
+async function runQueueWorker(options: CliOptions, broker: NonNullable<CliOptions['broker']>, deps: QueueDeps): Promise<number> {
+  const { pacs, model, calibration, calibrationDir, logger, shutdown, abandon } = deps;
+  const worker = new QueueWorker({
+    pacs,
+    model: { manifest: calibration.state.manifest, sha256: model.sha256, classifier: model.classifier },
+    calibration,
+    logger,
+    brokerUrl: broker.url,
+    prefetch: broker.prefetch,
+    maxAttempts: options.maxAttempts,
+    graceMs: options.graceMs,
+    exitWhenIdleMs: broker.exitWhenIdleMs,
+    abortRequests: () => abandon.abort(),
+  });
+  const health = options.healthPort === null
+    ? null
+    : await startHealthServer(options.healthPort, '127.0.0.1', () => {
+        const downMs = worker.pacsDownSince ? Date.now() - worker.pacsDownSince.getTime() : 0;
+        const healthy = downMs <= options.unhealthyAfterMs;
+        return {
+          healthy,
+          body: {
+            status: healthy ? 'ok' : 'pacs-unreachable',
+            lastPollOkAt: worker.lastPollOkAt?.toISOString() ?? null,
+            pacsUnreachableForS: worker.pacsDownSince ? Math.round(downMs / 100) / 10 : 0,
+            counts: worker.counts,
+            model: { id: model.manifest.model.id, sha256: model.sha256, calibrationVersion: worker.calibrationVersion },
+            broker: redact(broker.url),
+          },
+        };
+      });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing the jobs in hand (grace ${options.graceMs / 1000} s)` : 'abandoning the jobs in hand' });
+    worker.requestStop();
+    shutdown.abort();
+    if (signals > 1) {
+      // The broker gives the unacked jobs to another worker; their writes are idempotent.
+      logger.log('info', 'stopped', { abandoned: true, counts: worker.counts });
+      process.exit(EXIT.ok);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const address = health?.address();
+  logger.log('info', 'started', {
+    pacs: options.pacs,
+    broker: redact(broker.url),
+    prefetch: broker.prefetch,
+    maxAttempts: options.maxAttempts,
+    model: { id: model.manifest.model.id, version: model.manifest.model.version, sha256: model.sha256, calibrationVersion: calibration.state.version },
+    calibration: { version: calibration.state.version, source: calibration.state.source, dir: calibrationDir },
+    healthPort: address && typeof address === 'object' ? address.port : null,
+  });
+  try {
+    try {
+      await worker.run();
+    } catch (error) {
+      if (error instanceof TopologyError) {
+        logger.log('error', 'bad-config', { error: error.message });
+        return EXIT.config;
+      }
+      throw error;
+    }
+    if (worker.fatal instanceof CalibrationError) {
+      const error = worker.fatal;
+      logger.log('error', 'calibration-unusable', { dir: calibrationDir, entry: error.entry, kind: error.kind, error: error.message, counts: worker.counts });
+      return EXIT.config;
+    }
+    logger.log('info', 'stopped', { exitCode: EXIT.ok, counts: worker.counts });
+    return EXIT.ok;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -6,19 +6,21 @@
  * a runtime error) are retried on later polls up to maxAttempts, then dead-lettered. Either way
  * the worker moves on.
  */
-import { DicomReadError, InputError, messageOf, PacsHttpError, PacsUnreachable, StowError } from '@chestaid/core';
+import { DicomReadError, InputError, messageOf, PacsBadAnswer, PacsHttpError, PacsUnreachable, ResponseTooLarge, StowError } from '@chestaid/core';
 import type { Logger } from './log';
 import type { WorkerState } from './state';
 import type { Counts, PassTally } from './tally';
 
-/** Failures no retry can fix: the image itself is unusable. */
+/** Failures no retry can fix: the image itself is unusable, or larger than its metadata said (imageLimits.ts). */
 export function permanent(error: unknown): boolean {
-  return error instanceof InputError || error instanceof DicomReadError;
+  return error instanceof InputError || error instanceof DicomReadError || error instanceof ResponseTooLarge;
 }
 
 /** The `kind` of a failure in the log, for filtering without parsing messages. */
 export function errorKind(error: unknown): string {
   if (error instanceof StowError) return 'stow-refused';
+  if (error instanceof PacsBadAnswer) return 'pacs-bad-answer';
+  if (error instanceof ResponseTooLarge) return 'too-large';
   if (error instanceof PacsHttpError) return `pacs-http-${error.status}`;
   if (error instanceof PacsUnreachable) return 'pacs-unreachable';
   if (permanent(error)) return 'bad-image';

@@ -3,5 +3,6 @@
  * and DICOM readers the recalibration CLI shares with it.
  */
 export { main, runCli } from './cli';
+export { feederMain, runFeeder } from './queue/feederCli';
 export { loadModel, readManifest, OrtNodeClassifier, ModelError, type LoadedModel, type LoadOptions } from './model';
 export { readPart10, NATIVE_TRANSFER_SYNTAXES, type Part10Image } from './part10';

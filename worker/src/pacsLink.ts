@@ -3,16 +3,19 @@
  * PACS not answering at all (PacsUnreachable) ends the pass and charges no image; an answer, even
  * an error, means it is up. The health endpoint reads `downSince` and `lastOkAt`.
  */
-import { type DicomJson, messageOf, PacsHttpError, PacsUnreachable, type QidoQuery, type StowResult } from '@chestaid/core';
+import { type DicomJson, messageOf, PacsHttpError, PacsUnreachable, type QidoPage, type QidoQuery, type RetrieveOptions, type StowResult } from '@chestaid/core';
 import { errorKind } from './failures';
 import { ms, type Logger } from './log';
 
 /** The DICOMweb calls the worker makes; DicomWebClient has them all. */
 export interface PacsLike {
   searchStudies(query?: QidoQuery): Promise<DicomJson[]>;
+  /** One page with the server's Warning headers (studies.ts honours Warning 299). */
+  searchStudiesPage?(query?: QidoQuery): Promise<QidoPage>;
   searchSeries(studyUID?: string, query?: QidoQuery): Promise<DicomJson[]>;
   searchInstances(studyUID?: string, seriesUID?: string, query?: QidoQuery): Promise<DicomJson[]>;
-  retrieveInstance(studyUID: string, seriesUID: string, sopUID: string): Promise<ArrayBuffer>;
+  retrieveInstance(studyUID: string, seriesUID: string, sopUID: string, options?: RetrieveOptions): Promise<ArrayBuffer>;
+  retrieveInstanceMetadata(studyUID: string, seriesUID: string, sopUID: string): Promise<DicomJson>;
   retrieveSeriesMetadata(studyUID: string, seriesUID: string): Promise<DicomJson[]>;
   store(instances: readonly ArrayBuffer[], studyUID?: string): Promise<StowResult>;
 }

@@ -2,7 +2,8 @@
  * DICOM Part 10 bytes -> the core's PixelAttributes and stored values, in Node.
  *
  * The browser gets its pixels from Cornerstone's decoder (extension/src/adapters/cornerstonePixels.ts);
- * the worker has no decoder and parses the file itself with dcmjs. It hands the core exactly what
+ * the worker has no decoder: it asks the PACS for Explicit VR Little Endian (scoreImage.ts; Orthanc
+ * transcodes) and parses the file itself with dcmjs. It hands the core exactly what
  * the core's rules need and lets pixels.ts decide what is acceptable (modality, photometric
  * interpretation, frames, bit depth, corrupt length), so the panel and the worker refuse the same
  * images with the same messages. What only a Part 10 reader can know is checked here: the file

@@ -1,6 +1,7 @@
 /**
- * Scoring one image: fetch it from the PACS, decode it, score it with the model, and store its
- * result (heatmap, then SR). Each stage is timed for the log and the benchmark; a failure is
+ * Scoring one image: check its metadata against the limits (imageLimits.ts), fetch it from the
+ * PACS under the byte cap those give, uncompressed (the PACS transcodes), decode it, score it with the model, and store its result
+ * (heatmap, then SR). Each stage is timed for the log and the benchmark; a failure is
  * charged to the image (failures.ts), except the PACS not answering, which ends the pass.
  */
 import {
@@ -10,10 +11,12 @@ import {
   inputSpecOf,
   type Manifest,
   NotAnalyzedError,
+  PacsHttpError,
   Preprocessor,
   type TensorDims,
 } from '@chestaid/core';
 import type { FailureLedger, ImageRef } from './failures';
+import { checkBeforeFetch, DEFAULT_LIMITS, type ImageLimits } from './imageLimits';
 import { ms, type Logger } from './log';
 import { PassAborted, type PacsLink } from './pacsLink';
 import { readPart10 } from './part10';
@@ -41,6 +44,26 @@ class TimedClassifier implements Classifier {
   }
 }
 
+/** What the worker decodes itself: Explicit VR Little Endian, which a transcoding PACS (Orthanc) delivers from any syntax it reads. */
+export const WANTED_TRANSFER_SYNTAX = '1.2.840.10008.1.2.1';
+
+/**
+ * The instance in Explicit VR Little Endian, transcoded by the PACS (DICOMweb Accept
+ * `transfer-syntax=1.2.840.10008.1.2.1`): JPEG Lossless, JPEG-LS, JPEG 2000 and RLE images are
+ * decoded by the PACS's own codecs. A PACS that cannot transcode answers 406 Not Acceptable; then
+ * the instance is asked for as stored, and part10.ts reads it if it is uncompressed or refuses it
+ * naming its transfer syntax.
+ */
+async function retrieveUncompressed(link: PacsLink, image: ImageRef, maxBytes: number): Promise<ArrayBuffer> {
+  const { studyUID, seriesUID, sopUID } = image;
+  try {
+    return await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes, transferSyntax: WANTED_TRANSFER_SYNTAX }));
+  } catch (error) {
+    if (!(error instanceof PacsHttpError && error.status === 406)) throw error;
+    return link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes }));
+  }
+}
+
 export interface ImageScorerDeps {
   readonly link: PacsLink;
   readonly failures: FailureLedger;
@@ -48,6 +71,8 @@ export interface ImageScorerDeps {
   readonly counts: Counts;
   readonly logger: Logger;
   readonly now: () => Date;
+  /** What an image may cost, checked from its metadata before its pixels are fetched. */
+  readonly limits?: ImageLimits;
 }
 
 export class ImageScorer {
@@ -74,9 +99,12 @@ export class ImageScorer {
     const { link, failures, state, counts, logger, now } = this.deps;
     const { studyUID, seriesUID, sopUID } = image;
     const started = performance.now();
-    let stage = 'fetch';
+    let stage = 'metadata';
     try {
-      const bytes = await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID));
+      const metadata = await link.ask(pacs => pacs.retrieveInstanceMetadata(studyUID, seriesUID, sopUID));
+      const maxBytes = checkBeforeFetch(metadata, this.deps.limits ?? DEFAULT_LIMITS, `instance ${sopUID}`);
+      stage = 'fetch';
+      const bytes = await retrieveUncompressed(link, image, maxBytes);
       const fetched = performance.now();
       stage = 'decode';
       const part10 = readPart10(bytes, `instance ${sopUID}`);

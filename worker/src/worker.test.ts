@@ -193,6 +193,16 @@ describe('TriageWorker', () => {
     expect(Object.values(state.data.deadLetter)[0]).toMatchObject({ sopInstanceUID: bad.sop, attempts: 1, permanent: true });
   });
 
+  it('asks the PACS for Explicit VR Little Endian, and for the image as stored when the PACS cannot transcode (406)', async () => {
+    const transcoding = setUp();
+    expect((await transcoding.worker.runPass()).scored).toBe(1);
+    expect(transcoding.pacs.asked).toEqual(['1.2.840.10008.1.2.1']);
+    const plain = setUp();
+    plain.pacs.transcodes = false;
+    expect((await plain.worker.runPass()).scored).toBe(1);
+    expect(plain.pacs.asked).toEqual(['1.2.840.10008.1.2.1', '*']);
+  });
+
   describe('an image the model card excludes', () => {
     /** The first instance of `pacs` with its header patched, as Part 10 bytes. */
     function retag(pacs: FakePacs, patch: Record<string, unknown>): void {

@@ -158,7 +158,9 @@ export class TriageWorker {
 
     let studies: DicomJson[];
     try {
-      studies = await listStudies(this.link.pacs, { pageSize: this.pageSize, since: this.since });
+      const listing = await listStudies(this.link.pacs, { pageSize: this.pageSize, since: this.since });
+      studies = listing.studies;
+      if (listing.stopped) this.logger.log('warn', 'listing-incomplete', { studies: studies.length, reason: listing.stopped });
     } catch (error) {
       return finish(this.link.failed(error, 'listing studies'));
     }

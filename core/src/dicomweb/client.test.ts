@@ -1,7 +1,9 @@
 import {
   DicomWebClient,
   NO_RETRY,
+  PacsBadAnswer,
   PacsHttpError,
+  ResponseTooLarge,
   PacsUnreachable,
   StowError,
   backoffDelay,
@@ -92,5 +94,82 @@ describe('DicomWebClient', () => {
     };
     const client = new DicomWebClient({ baseUrl: 'http://pacs', retry: NO_RETRY, fetch: () => answer(409, JSON.stringify(response)) });
     await expect(client.store([bytes(1)])).rejects.toThrow(/1\.2\.3 reason 49152/);
+  });
+
+  it('reads an HTML page answered with 200 as a PacsBadAnswer, not a parse crash, and does not retry it', async () => {
+    let calls = 0;
+    const client = new DicomWebClient({
+      baseUrl: 'http://pacs',
+      retry: { retries: 3, baseDelayMs: 0, maxDelayMs: 0, jitter: 0 },
+      fetch: () => (calls++, answer(200, '<html>login</html>', 'text/html')),
+    });
+    const failure = client.searchStudies();
+    await expect(failure).rejects.toBeInstanceOf(PacsBadAnswer);
+    await expect(failure).rejects.toThrow(/Content-Type text\/html, not DICOM JSON/);
+    expect(calls).toBe(1);
+  });
+
+  it('reads JSON cut short as a PacsBadAnswer naming the parse error', async () => {
+    const client = new DicomWebClient({ baseUrl: 'http://pacs', retry: NO_RETRY, fetch: () => answer(200, '[{"0020000D":') });
+    await expect(client.searchStudies()).rejects.toThrow(/the JSON does not parse/);
+  });
+
+  it('turns a body that breaks off mid-read into PacsUnreachable, retried like no answer', async () => {
+    let calls = 0;
+    const broken = () => {
+      calls++;
+      const body = new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('[{"0020000D"'));
+          controller.error(new TypeError('terminated'));
+        },
+      });
+      return Promise.resolve(new Response(body, { status: 200, headers: { 'Content-Type': 'application/dicom+json' } }));
+    };
+    const client = new DicomWebClient({ baseUrl: 'http://pacs', retry: { retries: 2, baseDelayMs: 0, maxDelayMs: 0, jitter: 0 }, fetch: broken });
+    await expect(client.searchStudies()).rejects.toBeInstanceOf(PacsUnreachable);
+    expect(calls).toBe(3);
+  });
+
+  it('returns the Warning headers of a QIDO page (a server capping its answer says so with 299)', async () => {
+    const client = new DicomWebClient({
+      baseUrl: 'http://pacs',
+      retry: NO_RETRY,
+      fetch: () => Promise.resolve(new Response('[]', { status: 200, headers: { 'Content-Type': 'application/dicom+json', Warning: '299 pacs: "There are more matches than the limit"' } })),
+    });
+    expect(await client.searchStudiesPage({ limit: 5 })).toEqual({ matches: [], warnings: ['299 pacs: "There are more matches than the limit"'] });
+  });
+
+  it('stops reading an instance past the byte cap, declared or streamed', async () => {
+    const multipart = multipartBody([new Uint8Array(5000).buffer], 'b');
+    const type = 'multipart/related; type="application/dicom"; boundary=b';
+    const declared = new DicomWebClient({
+      baseUrl: 'http://pacs',
+      retry: NO_RETRY,
+      fetch: () => Promise.resolve(new Response(multipart, { status: 200, headers: { 'Content-Type': type, 'Content-Length': String(multipart.byteLength) } })),
+    });
+    await expect(declared.retrieveInstance('1.2', '1.3', '1.4', { maxBytes: 1000 })).rejects.toBeInstanceOf(ResponseTooLarge);
+    const streamed = new DicomWebClient({
+      baseUrl: 'http://pacs',
+      retry: NO_RETRY,
+      fetch: () => Promise.resolve(new Response(new Blob([multipart]).stream(), { status: 200, headers: { 'Content-Type': type } })),
+    });
+    await expect(streamed.retrieveInstance('1.2', '1.3', '1.4', { maxBytes: 1000 })).rejects.toThrow(/sent more than the cap of 1000 bytes/);
+    expect((await streamed.retrieveInstance('1.2', '1.3', '1.4', { maxBytes: 10_000 })).byteLength).toBe(5000);
+  });
+
+  it('asks for the transfer syntax it is told to', async () => {
+    const seen: (string | null)[] = [];
+    const client = new DicomWebClient({
+      baseUrl: 'http://pacs',
+      retry: NO_RETRY,
+      fetch: (_url, init) => {
+        seen.push(new Headers(init?.headers).get('accept'));
+        return Promise.resolve(new Response(multipartBody([bytes(1)], 'b'), { status: 200, headers: { 'Content-Type': 'multipart/related; boundary=b' } }));
+      },
+    });
+    await client.retrieveInstance('1.2', '1.3', '1.4', { transferSyntax: '1.2.840.10008.1.2.1' });
+    await client.retrieveInstance('1.2', '1.3', '1.4');
+    expect(seen).toEqual(['multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1', 'multipart/related; type="application/dicom"; transfer-syntax=*']);
   });
 });

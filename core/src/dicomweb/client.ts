@@ -7,8 +7,14 @@
  *
  * Errors say which request failed and why, in types a caller can act on: `PacsUnreachable` (the
  * server did not answer: worth retrying), `PacsHttpError` (it answered with an error status;
- * 5xx, 408 and 429 are worth retrying, other 4xx are not) and `StowError` (the server stored some
- * or none of the instances it was sent; it lists the failures).
+ * 5xx, 408 and 429 are worth retrying, other 4xx are not), `PacsBadAnswer` (it answered 2xx with a
+ * body that is not what was asked for: HTML from a proxy, JSON cut short) and `StowError` (the
+ * server stored some or none of the instances it was sent; it lists the failures).
+ *
+ * A body that breaks off mid-read (the connection reset, a timeout during the body) is the server
+ * failing, not the data: it is a `PacsUnreachable`, read inside the retry like the headers, so a
+ * caller never sees a raw TypeError from the fetch stream. `ResponseTooLarge` says that a body
+ * passed the byte cap the caller set; the read stops there, nothing more is buffered.
  */
 
 /** A DICOM JSON dataset (PS3.18 F.2): tag "GGGGEEEE" -> { vr, Value? }. */
@@ -48,6 +54,42 @@ export class PacsHttpError extends Error {
   }
 }
 
+/** The server answered 2xx with a body that is not what was asked for (HTML, cut-off JSON, no multipart). */
+export class PacsBadAnswer extends PacsHttpError {
+  constructor(url: string, status: number, readonly reason: string) {
+    super(url, status, '');
+    this.message = `PACS answered ${url} with something that is not DICOMweb: ${reason}`;
+    this.name = 'PacsBadAnswer';
+  }
+}
+
+/** A response body passed the byte cap its caller set; reading stopped there. */
+export class ResponseTooLarge extends Error {
+  constructor(readonly url: string, readonly maxBytes: number, readonly declared?: number) {
+    super(
+      declared !== undefined
+        ? `${url} declares ${declared} bytes, over the cap of ${maxBytes}`
+        : `${url} sent more than the cap of ${maxBytes} bytes; the read was stopped`,
+    );
+    this.name = 'ResponseTooLarge';
+  }
+}
+
+/** One page of a QIDO-RS search, with the warnings the server attached (PS3.18 8.3.4.4: Warning 299). */
+export interface QidoPage {
+  readonly matches: DicomJson[];
+  /** The text of each `Warning` header, e.g. `299 {host}: "There are more matches than the limit"`. */
+  readonly warnings: readonly string[];
+}
+
+/** How to ask for one instance. */
+export interface RetrieveOptions {
+  /** The transfer syntax to ask for (`Accept: ...; transfer-syntax=`); default `*`, as stored. */
+  readonly transferSyntax?: string;
+  /** Stop reading past this many body bytes (ResponseTooLarge), so a huge image cannot exhaust memory. */
+  readonly maxBytes?: number;
+}
+
 /** One instance the server did not store, with the reason code from the STOW-RS response. */
 export interface StowFailure {
   readonly sopInstanceUID?: string;
@@ -75,6 +117,7 @@ export interface StowResult {
 /** True for failures a later attempt may not repeat: no answer, 5xx, 408, 429. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PacsUnreachable) return true;
+  if (error instanceof PacsBadAnswer) return false;
   if (error instanceof PacsHttpError || error instanceof StowError) {
     return error.status >= 500 || error.status === 408 || error.status === 429;
   }
@@ -154,28 +197,35 @@ export class DicomWebClient {
 
   /** WADO-RS metadata of every instance of a series. */
   async retrieveSeriesMetadata(studyUID: string, seriesUID: string): Promise<DicomJson[]> {
-    const response = await this.request(`/studies/${uid(studyUID)}/series/${uid(seriesUID)}/metadata`, {
-      headers: { Accept: 'application/dicom+json' },
-    });
-    return (await response.json()) as DicomJson[];
+    const { body } = await this.read(`/studies/${uid(studyUID)}/series/${uid(seriesUID)}/metadata`, { headers: { Accept: 'application/dicom+json' } }, json);
+    return body as DicomJson[];
   }
 
   /** WADO-RS metadata of one instance. */
   async retrieveInstanceMetadata(studyUID: string, seriesUID: string, sopUID: string): Promise<DicomJson> {
-    const response = await this.request(`/studies/${uid(studyUID)}/series/${uid(seriesUID)}/instances/${uid(sopUID)}/metadata`, {
-      headers: { Accept: 'application/dicom+json' },
-    });
-    const body = (await response.json()) as DicomJson[];
+    const { body } = await this.read(
+      `/studies/${uid(studyUID)}/series/${uid(seriesUID)}/instances/${uid(sopUID)}/metadata`,
+      { headers: { Accept: 'application/dicom+json' } },
+      json,
+    );
     if (!Array.isArray(body) || body.length !== 1) throw new Error(`WADO-RS metadata of ${sopUID}: expected one dataset, got ${Array.isArray(body) ? body.length : typeof body}`);
-    return body[0];
+    return body[0] as DicomJson;
   }
 
-  /** WADO-RS: one instance as DICOM Part 10 bytes, in the transfer syntax it was stored in. */
-  async retrieveInstance(studyUID: string, seriesUID: string, sopUID: string): Promise<ArrayBuffer> {
-    const response = await this.request(`/studies/${uid(studyUID)}/series/${uid(seriesUID)}/instances/${uid(sopUID)}`, {
-      headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
-    });
-    const parts = parseMultipart(await response.arrayBuffer(), response.headers.get('content-type') ?? '');
+  /** WADO-RS: one instance as DICOM Part 10 bytes, in the transfer syntax asked for (default: as stored). */
+  async retrieveInstance(studyUID: string, seriesUID: string, sopUID: string, options: RetrieveOptions = {}): Promise<ArrayBuffer> {
+    const { body: parts } = await this.read(
+      `/studies/${uid(studyUID)}/series/${uid(seriesUID)}/instances/${uid(sopUID)}`,
+      { headers: { Accept: `multipart/related; type="application/dicom"; transfer-syntax=${options.transferSyntax ?? '*'}` } },
+      async (response, url) => {
+        const bytes = await readCapped(response, url, options.maxBytes);
+        try {
+          return parseMultipart(bytes, response.headers.get('content-type') ?? '');
+        } catch (error) {
+          throw new PacsBadAnswer(url, response.status, (error as Error).message);
+        }
+      },
+    );
     if (parts.length !== 1) throw new Error(`WADO-RS instance ${sopUID}: expected one part, got ${parts.length}`);
     return parts[0];
   }
@@ -208,20 +258,33 @@ export class DicomWebClient {
     );
   }
 
-  private async qido(path: string, query: QidoQuery): Promise<DicomJson[]> {
-    const response = await this.request(path + queryString(query), { headers: { Accept: 'application/dicom+json' } });
-    // QIDO-RS answers 204 (or an empty body) when nothing matches.
-    const text = await response.text();
-    return text ? (JSON.parse(text) as DicomJson[]) : [];
+  /** QIDO-RS /studies, one page, with the server's Warning headers (a server may cap a page below `limit` and say so). */
+  async searchStudiesPage(query: QidoQuery = {}): Promise<QidoPage> {
+    const { body, response } = await this.read('/studies' + queryString(query), { headers: { Accept: 'application/dicom+json' } }, qidoBody);
+    const warning = response.headers.get('warning');
+    return { matches: body, warnings: warning ? warning.split(/,\s*(?=\d{3}\s)/) : [] };
   }
 
-  private request(path: string, init: RequestInit): Promise<Response> {
+  private async qido(path: string, query: QidoQuery): Promise<DicomJson[]> {
+    return (await this.read(path + queryString(query), { headers: { Accept: 'application/dicom+json' } }, qidoBody)).body;
+  }
+
+  /**
+   * One request and its body, read inside the retry: a body that breaks off is the server
+   * failing (PacsUnreachable, retried), a body that is not what was asked for is a PacsBadAnswer.
+   */
+  private read<T>(path: string, init: RequestInit, parse: (response: Response, url: string) => Promise<T>): Promise<{ body: T; response: Response }> {
     const url = this.url(path);
     return withRetry(
       async () => {
         const response = await this.send(url, init);
         if (!response.ok) throw new PacsHttpError(url, response.status, await response.text().catch(() => ''));
-        return response;
+        try {
+          return { body: await parse(response, url), response };
+        } catch (error) {
+          if (error instanceof PacsBadAnswer || error instanceof ResponseTooLarge || error instanceof PacsHttpError) throw error;
+          throw new PacsUnreachable(url, error);
+        }
       },
       this.retry,
       this.retryHooks,
@@ -239,6 +302,65 @@ export class DicomWebClient {
   private url(path: string): string {
     return this.baseUrl + path;
   }
+}
+
+/** A DICOM JSON body; anything else (an HTML page a proxy answered with 200, JSON cut short) is a PacsBadAnswer. */
+async function json(response: Response, url: string): Promise<unknown> {
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  if (!/json/i.test(type)) throw new PacsBadAnswer(url, response.status, `Content-Type ${type || 'none'}, not DICOM JSON (${JSON.stringify(text.slice(0, 60))})`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PacsBadAnswer(url, response.status, `the JSON does not parse (${(error as Error).message}); the body was ${text.length} characters`);
+  }
+}
+
+/** QIDO-RS answers 204 (or an empty body) when nothing matches; else a JSON array. */
+async function qidoBody(response: Response, url: string): Promise<DicomJson[]> {
+  if (response.status === 204) return [];
+  const text = await response.text();
+  if (!text) return [];
+  const type = response.headers.get('content-type') ?? '';
+  if (!/json/i.test(type)) throw new PacsBadAnswer(url, response.status, `Content-Type ${type || 'none'}, not DICOM JSON (${JSON.stringify(text.slice(0, 60))})`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new PacsBadAnswer(url, response.status, `the JSON does not parse (${(error as Error).message}); the body was ${text.length} characters`);
+  }
+  if (!Array.isArray(body)) throw new PacsBadAnswer(url, response.status, `a QIDO-RS answer must be a JSON array, got ${typeof body}`);
+  return body as DicomJson[];
+}
+
+/** The body as bytes, stopped at `maxBytes` (a declared Content-Length over it is refused before reading). */
+async function readCapped(response: Response, url: string, maxBytes: number | undefined): Promise<ArrayBuffer> {
+  if (maxBytes === undefined || !response.body) return response.arrayBuffer();
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body.cancel().catch(() => undefined);
+    throw new ResponseTooLarge(url, maxBytes, declared);
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new ResponseTooLarge(url, maxBytes);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out.buffer;
 }
 
 /** The first value of a DICOM JSON attribute, or undefined. */

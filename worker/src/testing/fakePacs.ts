@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import type { DicomJson, StowResult } from '@chestaid/core';
+import { type DicomJson, PacsHttpError, type RetrieveOptions, type StowResult } from '@chestaid/core';
 import { dcmjs } from '../dcmjs';
 import type { PacsLike } from '../worker';
 
@@ -31,6 +31,10 @@ export class FakePacs implements PacsLike {
   readonly instances: Stored[] = [];
   readonly calls: string[] = [];
   readonly fail: Partial<Record<string, () => Error>> = {};
+  /** False: a PACS that cannot transcode, answering 406 to any transfer syntax but `*`. */
+  transcodes = true;
+  /** The transfer syntax each retrieveInstance asked for. */
+  readonly asked: string[] = [];
 
   add(bytes: ArrayBuffer): void {
     const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes).dict);
@@ -78,9 +82,16 @@ export class FakePacs implements PacsLike {
     return this.instances.filter(i => i.study === study && i.series === series).map(i => json('00080018', 'UI', i.sop));
   }
 
-  async retrieveInstance(_study: string, _series: string, sop: string): Promise<ArrayBuffer> {
+  async retrieveInstance(_study: string, _series: string, sop: string, options: RetrieveOptions = {}): Promise<ArrayBuffer> {
     this.call('retrieveInstance');
+    this.asked.push(options.transferSyntax ?? '*');
+    if (!this.transcodes && options.transferSyntax && options.transferSyntax !== '*') throw new PacsHttpError('http://pacs/x', 406, 'Not Acceptable');
     return this.instances.find(i => i.sop === sop)!.bytes;
+  }
+
+  async retrieveInstanceMetadata(_study: string, _series: string, sop: string): Promise<DicomJson> {
+    this.call('retrieveInstanceMetadata');
+    return dcmjs.data.DicomMessage.readFile(this.instances.find(i => i.sop === sop)!.bytes).dict as DicomJson;
   }
 
   async retrieveSeriesMetadata(study: string, series: string): Promise<DicomJson[]> {

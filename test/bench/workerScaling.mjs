@@ -1,0 +1,169 @@
+/* global process, console, performance, setInterval, clearInterval */
+/**
+ * The worker's scaling rows (issue 17): the same backlog of small studies drained by 1, 2 and 4
+ * worker processes on one RabbitMQ queue, against today's single polling worker (`--once`) on the
+ * same data in the same run. Each row starts from a fresh Orthanc loaded with the backlog (and a
+ * fresh RabbitMQ for the broker rows), so no row finds another's results.
+ *
+ * Per row: time to drain (the first worker's `consuming` to the last `stored`, and the wall time
+ * of the processes), images per minute, and each worker's resident memory sampled every 500 ms
+ * from /proc: its peak, and the median of the last fifth of the run against the median of the
+ * first fifth after warm-up (flat: near 1.0). Called by test/bench/worker.mjs; it prints a table
+ * and returns the raw samples.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import dcmjs from 'dcmjs';
+
+import { startRabbitMQ } from '../../broker/rabbitmq.mjs';
+import { startOrthanc } from '../../pacs/orthanc.mjs';
+import { requireBuilt } from '../../scripts/node-build.mjs';
+import { runFeeder, waitStable } from '../pacs/broker.mjs';
+import { of, startWorker } from '../pacs/workerHarness.mjs';
+import { summary } from './stats.mjs';
+
+const median = values => (values.length ? summary(values).median : NaN);
+const fmt = (v, digits = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
+
+/** `count` single-image studies: the demo radiographs in turn, each with new UIDs. */
+export function backlog(files, count) {
+  const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
+  const sources = files.map(file => {
+    const bytes = readFileSync(file);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  });
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const message = DicomMessage.readFile(sources[i % sources.length]);
+    const ds = DicomMetaDictionary.naturalizeDataset(message.dict);
+    ds.StudyInstanceUID = DicomMetaDictionary.uid();
+    ds.SeriesInstanceUID = DicomMetaDictionary.uid();
+    ds.SOPInstanceUID = DicomMetaDictionary.uid();
+    message.dict = DicomMetaDictionary.denaturalizeDataset(ds);
+    message.meta['00020003'].Value = [ds.SOPInstanceUID];
+    out.push(message.write());
+  }
+  return out;
+}
+
+/** Samples a process's VmRSS (MiB) every 500 ms until stopped. */
+function rssSampler(pid) {
+  const samples = [];
+  const timer = setInterval(() => {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (match) samples.push(Number(match[1]) / 1024);
+    } catch {
+      // exited
+    }
+  }, 500);
+  return {
+    samples,
+    stop: () => clearInterval(timer),
+  };
+}
+
+function flatness(samples) {
+  const fifth = Math.max(1, Math.floor(samples.length / 5));
+  // The first fifth holds the model load; the second is the warm start of the run.
+  const early = median(samples.slice(fifth, 2 * fifth));
+  const late = median(samples.slice(-fifth));
+  return { peak: Math.max(...samples), early, late, ratio: late / early };
+}
+
+async function freshPacs(temp, name, studies) {
+  const pacs = await startOrthanc({ stateDir: join(temp, name) });
+  const { DicomWebClient } = requireBuilt('@chestaid/core');
+  const client = new DicomWebClient({ baseUrl: pacs.dicomWebUrl });
+  try {
+    for (let i = 0; i < studies.length; i += 50) await client.store(studies.slice(i, i + 50));
+  } catch (error) {
+    await pacs.stop();
+    throw error;
+  }
+  return pacs;
+}
+
+/** Today's single polling worker, one --once pass over the backlog. */
+async function pollingRow(temp, studies, threads) {
+  const pacs = await freshPacs(temp, 'polling', studies);
+  try {
+    const worker = startWorker(['--pacs', pacs.dicomWebUrl, '--once', '--threads', String(threads)]);
+    const rss = rssSampler(worker.child.pid);
+    const started = performance.now();
+    const { code } = await worker.exited;
+    const wall = performance.now() - started;
+    rss.stop();
+    if (code !== 0) throw new Error(`the polling worker exited with ${code}: ${worker.stderr.join('')}`);
+    const pass = of(worker.events, 'pass')[0];
+    return { name: 'polling worker, 1 process (--once)', workers: 1, drainMs: pass.ms, wallMs: wall, stored: of(worker.events, 'stored').length, rss: [flatness(rss.samples)] };
+  } finally {
+    await pacs.stop();
+  }
+}
+
+/** k workers on a broker fed by the feeder, drained to idle. */
+async function brokerRow(temp, studies, k, threads) {
+  const pacs = await freshPacs(temp, `broker-${k}`, studies);
+  let rabbit;
+  try {
+    rabbit = await startRabbitMQ({ stateDir: join(temp, `rabbitmq-${k}`) });
+    await waitStable(pacs.url, studies.length, 600_000);
+    const fed = await runFeeder(['--orthanc', pacs.url, '--broker', rabbit.url, '--once', '--batch', '1000']);
+    if (fed.code !== 0) throw new Error(`the feeder exited with ${fed.code}: ${fed.stderr}`);
+    const started = performance.now();
+    const workers = Array.from({ length: k }, () => startWorker(['--pacs', pacs.dicomWebUrl, '--broker', rabbit.url, '--threads', String(threads), '--exit-when-idle', '10']));
+    const samplers = workers.map(w => rssSampler(w.child.pid));
+    const exits = await Promise.all(workers.map(w => w.exited));
+    const wall = performance.now() - started;
+    samplers.forEach(s => s.stop());
+    exits.forEach(({ code }, i) => {
+      if (code !== 0) throw new Error(`worker ${i} exited with ${code}: ${workers[i].stderr.join('')}`);
+    });
+    const times = events => events.map(e => Date.parse(e.ts)).filter(Number.isFinite);
+    const first = Math.min(...workers.flatMap(w => times(of(w.events, 'consuming'))));
+    const last = Math.max(...workers.flatMap(w => times(of(w.events, 'stored'))));
+    const stored = workers.reduce((n, w) => n + of(w.events, 'stored').length, 0);
+    return {
+      name: `broker, ${k} worker process${k > 1 ? 'es' : ''}`,
+      workers: k,
+      drainMs: Number.isFinite(first) && Number.isFinite(last) ? last - first : NaN,
+      wallMs: wall,
+      stored,
+      perWorker: workers.map(w => of(w.events, 'stored').length),
+      rss: samplers.map(s => flatness(s.samples)),
+    };
+  } finally {
+    await rabbit?.close();
+    await pacs.stop();
+  }
+}
+
+/** Runs the rows, prints the table, returns the raw rows. */
+export async function scalingRows({ files, studies: count, workerCounts, threads }) {
+  const temp = mkdtempSync(join(tmpdir(), 'chestaid-bench-scaling-'));
+  try {
+    const studies = backlog(files, count);
+    const rows = [await pollingRow(temp, studies, threads)];
+    for (const k of workerCounts) {
+      rows.push(await brokerRow(temp, studies, k, threads));
+      process.stdout.write(`scaling: ${rows.at(-1).name}: ${rows.at(-1).stored} images in ${fmt(rows.at(-1).drainMs / 1000, 1)} s\n`);
+    }
+    const base = rows[0];
+    const one = rows.find(r => r.workers === 1 && r !== base);
+    console.log(`\n${count} single-image studies, ${threads} onnxruntime thread(s) per worker\n`);
+    console.log('| row | images | time to drain (s) | process wall (s) | images/min | vs polling worker | vs 1 broker worker | peak RSS per worker (MiB) | RSS late / early |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const rate = (r.stored / r.drainMs) * 60000;
+      console.log(
+        `| ${r.name} | ${r.stored} | ${fmt(r.drainMs / 1000)} | ${fmt(r.wallMs / 1000)} | ${fmt(rate, 0)} | ${fmt(base.drainMs / r.drainMs, 2)}x | ${one && r !== base ? `${fmt(one.drainMs / r.drainMs, 2)}x` : '-'} | ${r.rss.map(x => fmt(x.peak, 0)).join(', ')} | ${r.rss.map(x => fmt(x.ratio, 2)).join(', ')} |`,
+      );
+    }
+    return rows;
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}

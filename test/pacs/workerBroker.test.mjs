@@ -1,0 +1,221 @@
+// The triage worker on a real broker (issue 17): a real RabbitMQ and a real Orthanc started by the
+// tests, a handful of demo studies. The feeder turns stable studies into jobs; 4 workers in
+// separate processes drain them; one is killed (SIGKILL) in the middle of a job, and its job is
+// redelivered; the broker is killed and restarted mid-run and nothing is lost; the feeder is
+// restarted and publishes nothing already published, so nothing is scored twice; an image that
+// kills its worker every time is dead-lettered after its delivery limit; poison images are refused
+// from their metadata before their pixels are fetched; SIGTERM with a PACS request that never ends
+// stops the worker within its grace period and the job goes back to the queue.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import dcmjs from 'dcmjs';
+
+import { faultyProxy } from './faultyProxy.mjs';
+import { demoBroker, publishJobs, QUEUES, runFeeder, takeAll, waitStable } from './broker.mjs';
+import { startOrthanc } from './orthanc.mjs';
+import { bytesOf, heatmaps, of, radiographs, resultSrs, ROOT, startWorker } from './workerHarness.mjs';
+
+const STUDY_FILES = ['study-01.dcm', 'study-02.dcm', 'study-03.dcm', 'study-04.dcm', 'study-05.dcm', 'study-06.dcm'].map(f => join(ROOT, 'test', 'demo-studies', 'dicom', f));
+
+/** For the enclosing describe: an Orthanc holding the handful of demo studies, all stable. */
+function smallPacs() {
+  const holder = { pacs: undefined };
+  before(async () => {
+    holder.pacs = await startOrthanc();
+    await holder.pacs.client.store(STUDY_FILES.map(bytesOf));
+    await waitStable(holder.pacs.url, STUDY_FILES.length);
+  });
+  after(async () => {
+    await holder.pacs?.stop();
+  });
+  return holder;
+}
+
+/** Each CR/DX image has exactly one result SR and one heatmap, and nothing else has any. */
+async function assertExactlyOnePerImage(client, label) {
+  const images = await radiographs(client);
+  const srs = new Map();
+  for (const { content } of await resultSrs(client)) srs.set(content.source.sopInstanceUID, (srs.get(content.source.sopInstanceUID) ?? 0) + 1);
+  for (const image of images) assert.equal(srs.get(image.sop), 1, `${label}: image ${image.sop} has ${srs.get(image.sop) ?? 0} result SRs`);
+  assert.equal([...srs.values()].reduce((a, b) => a + b, 0), images.length, `${label}: results for images that are not in the PACS`);
+  assert.equal((await heatmaps(client)).length, images.length, `${label}: one heatmap per image`);
+  return images;
+}
+
+const workerArgs = (pacs, broker, extra = []) => ['--pacs', pacs.dicomWebUrl, '--broker', broker.url, '--threads', '1', ...extra];
+const feederArgs = (pacs, broker, extra = []) => ['--orthanc', pacs.url, '--broker', broker.url, ...extra];
+
+describe('four workers on one queue', () => {
+  const demo = smallPacs();
+  const rabbit = demoBroker();
+
+  let fedAt;
+  test('the feeder publishes one job per stable study, with confirms, and stores its position in the broker', async () => {
+    const fed = await runFeeder(feederArgs(demo.pacs, rabbit.broker, ['--once']));
+    assert.equal(fed.code, 0, fed.stderr);
+    assert.deepEqual(of(fed.events, 'feeder-position')[0], { ...of(fed.events, 'feeder-position')[0], position: 0, stored: false });
+    assert.equal(of(fed.events, 'fed').reduce((n, e) => n + e.studies, 0), STUDY_FILES.length);
+    fedAt = of(fed.events, 'stopped')[0].position;
+    assert.ok(fedAt > 0);
+  });
+
+  test('4 workers drain the backlog; one killed (SIGKILL) in the middle of a job: the job is redelivered and every image has exactly one SR', async () => {
+    const workers = [0, 1, 2, 3].map(() => startWorker(workerArgs(demo.pacs, rabbit.broker, ['--exit-when-idle', '10'])));
+    // The first image job any worker starts: that worker is killed in the middle of it.
+    const victimIndex = await Promise.any(workers.map((w, i) => w.waitFor(e => e.event === 'job' && e.job === 'image', 180_000).then(() => i)));
+    const victim = workers[victimIndex];
+    const job = of(victim.events, 'job').find(e => e.job === 'image');
+    victim.child.kill('SIGKILL');
+    assert.equal((await victim.exited).signal, 'SIGKILL');
+    const others = workers.filter(w => w !== victim);
+    const results = await Promise.all(others.map(w => w.exited));
+    for (const [i, { code }] of results.entries()) assert.equal(code, 0, others[i].stderr.join(''));
+    // The killed worker's job came back to another worker, its attempt counted by the broker.
+    const again = others.flatMap(w => of(w.events, 'job')).filter(e => e.sop === job.sop);
+    assert.ok(again.some(e => e.attempt >= 2), `the job for ${job.sop} was not redelivered: ${JSON.stringify(again)}`);
+    assert.ok(others.filter(w => of(w.events, 'stored').length > 0).length >= 2, 'the work was shared');
+    const images = await assertExactlyOnePerImage(demo.pacs.client, 'after the drain');
+    assert.equal(images.length, STUDY_FILES.length);
+    assert.deepEqual(await takeAll(rabbit.broker.url, QUEUES.dead), [], 'nothing dead-lettered');
+  });
+
+  test('the feeder restarted publishes only what changed since its position: no image is scored twice', async () => {
+    const fed = await runFeeder(feederArgs(demo.pacs, rabbit.broker, ['--once']));
+    assert.equal(fed.code, 0, fed.stderr);
+    assert.equal(of(fed.events, 'feeder-position')[0].position, fedAt, 'it starts where the last run stopped');
+    // The studies the workers wrote results into became stable again; nothing else is published.
+    assert.ok(of(fed.events, 'fed').reduce((n, e) => n + e.studies, 0) <= STUDY_FILES.length);
+    const worker = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--exit-when-idle', '5']));
+    assert.equal((await worker.exited).code, 0, worker.stderr.join(''));
+    assert.deepEqual(of(worker.events, 'scored'), [], 'nothing scored twice');
+    assert.ok(of(worker.events, 'expanded').every(e => e.images === 0));
+    await assertExactlyOnePerImage(demo.pacs.client, 'after the feeder restart');
+    // And a third run with nothing new publishes nothing at all.
+    const third = await runFeeder(feederArgs(demo.pacs, rabbit.broker, ['--once']));
+    assert.equal(third.code, 0, third.stderr);
+    assert.deepEqual(of(third.events, 'fed'), []);
+  });
+});
+
+describe('the broker restarted mid-run', () => {
+  const demo = smallPacs();
+  const rabbit = demoBroker();
+
+  test('RabbitMQ killed (SIGKILL) and restarted while workers score: nothing is lost, every image has exactly one SR', async () => {
+    const fed = await runFeeder(feederArgs(demo.pacs, rabbit.broker, ['--once']));
+    assert.equal(fed.code, 0, fed.stderr);
+    const workers = [0, 1].map(() => startWorker(workerArgs(demo.pacs, rabbit.broker, ['--exit-when-idle', '15'])));
+    await Promise.any(workers.map(w => w.waitFor(e => e.event === 'stored', 180_000)));
+    await rabbit.broker.kill();
+    await Promise.all(workers.map(w => w.waitFor(e => e.event === 'broker-lost' || e.event === 'broker-unreachable', 60_000)));
+    await rabbit.broker.restart();
+    const results = await Promise.all(workers.map(w => w.exited));
+    for (const [i, { code }] of results.entries()) assert.equal(code, 0, workers[i].stderr.join(''));
+    assert.ok(workers.every(w => of(w.events, 'consuming').length >= 2), 'each worker reconnected');
+    await assertExactlyOnePerImage(demo.pacs.client, 'after the broker restart');
+  });
+});
+
+describe('no poison image', () => {
+  const demo = smallPacs();
+  const poisoned = [];
+  /** A worker declares the queues (with --max-attempts 2) and leaves; jobs then go straight in. */
+  const declareQueues = async () => {
+    const declare = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '1']));
+    assert.equal((await declare.exited).code, 0, declare.stderr.join(''));
+  };
+  const rabbit = demoBroker();
+  const temp = mkdtempSync(join(tmpdir(), 'chestaid-poison-'));
+  after(() => rmSync(temp, { recursive: true, force: true }));
+
+  /** A copy of a demo image with new UIDs and `change` applied to its header. */
+  function variant(change) {
+    const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
+    const message = DicomMessage.readFile(bytesOf(STUDY_FILES[0]));
+    const ds = DicomMetaDictionary.naturalizeDataset(message.dict);
+    ds.StudyInstanceUID = DicomMetaDictionary.uid();
+    ds.SeriesInstanceUID = DicomMetaDictionary.uid();
+    ds.SOPInstanceUID = DicomMetaDictionary.uid();
+    change(ds);
+    message.dict = DicomMetaDictionary.denaturalizeDataset(ds);
+    message.meta['00020003'].Value = [ds.SOPInstanceUID];
+    return { bytes: message.write(), job: { type: 'image', study: ds.StudyInstanceUID, series: ds.SeriesInstanceUID, sop: ds.SOPInstanceUID } };
+  }
+
+  test('a multi-frame image and one of 20000 x 20000 pixels are dead-lettered from their metadata, their pixels never fetched', async () => {
+    const frames = variant(ds => (ds.NumberOfFrames = '40'));
+    const huge = variant(ds => {
+      ds.Rows = 20000;
+      ds.Columns = 20000;
+    });
+    poisoned.push(frames.job.sop, huge.job.sop);
+    await demo.pacs.client.store([frames.bytes, huge.bytes]);
+    await declareQueues();
+    await publishJobs(rabbit.broker.url, [frames.job, huge.job]);
+    const worker = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '5']));
+    assert.equal((await worker.exited).code, 0, worker.stderr.join(''));
+    const failed = of(worker.events, 'failed');
+    assert.deepEqual(failed.map(e => [e.sop, e.stage, e.kind]).sort(), [[frames.job.sop, 'metadata', 'bad-image'], [huge.job.sop, 'metadata', 'bad-image']].sort());
+    assert.match(failed.find(e => e.sop === frames.job.sop).error, /40 frames/);
+    assert.match(failed.find(e => e.sop === huge.job.sop).error, /20000 x 20000 pixels/);
+    const dead = await takeAll(rabbit.broker.url, QUEUES.dead);
+    assert.deepEqual(dead.map(d => d.messageId).sort(), [frames.job.sop, huge.job.sop].sort());
+  });
+
+  test('an image that kills its worker every time (as the OOM killer would) is dead-lettered after --max-attempts deliveries, never taken again', async () => {
+    const image = (await radiographs(demo.pacs.client)).find(r => !poisoned.includes(r.sop));
+    const job = { type: 'image', study: image.study, series: image.series, sop: image.sop };
+    await declareQueues();
+    await publishJobs(rabbit.broker.url, [job]);
+    const attempts = [];
+    for (let i = 0; i < 2; i++) {
+      const worker = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2']));
+      const started = await worker.waitFor(e => e.event === 'job' && e.sop === image.sop, 120_000);
+      attempts.push(started.attempt);
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    }
+    assert.deepEqual(attempts, [1, 2], 'the broker counted each killed delivery');
+    const after = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '4']));
+    assert.equal((await after.exited).code, 0, after.stderr.join(''));
+    assert.deepEqual(of(after.events, 'job').filter(e => e.sop === image.sop), [], 'never delivered again');
+    const dead = await takeAll(rabbit.broker.url, QUEUES.dead);
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0].messageId, image.sop);
+    assert.equal(dead[0].headers['x-first-death-reason'], 'delivery_limit');
+  });
+
+  test('SIGTERM with a PACS request that never ends: the worker stops within --grace and the job goes back to the queue, done by the next worker', async () => {
+    const image = (await radiographs(demo.pacs.client)).filter(r => !poisoned.includes(r.sop)).at(-1);
+    const job = { type: 'image', study: image.study, series: image.series, sop: image.sop };
+    let stall = 'stall-instance';
+    let reached;
+    const stalled = new Promise(resolve => (reached = resolve));
+    const proxy = await faultyProxy(demo.pacs.url, () => stall, { onStall: reached });
+    try {
+      await declareQueues();
+      await publishJobs(rabbit.broker.url, [job]);
+      const url = `http://127.0.0.1:${proxy.address().port}/dicom-web`;
+      const worker = startWorker(['--pacs', url, '--broker', rabbit.broker.url, '--threads', '1', '--max-attempts', '2', '--grace', '2', '--request-timeout', '120', '--retries', '0']);
+      await stalled;
+      const signalled = Date.now();
+      worker.child.kill('SIGTERM');
+      assert.equal((await worker.exited).code, 0, worker.stderr.join(''));
+      const took = Date.now() - signalled;
+      assert.ok(took < 20_000, `stopped ${took} ms after SIGTERM`);
+      assert.equal(of(worker.events, 'grace-over').length, 1);
+      stall = 'none';
+      const next = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '4']));
+      assert.equal((await next.exited).code, 0, next.stderr.join(''));
+      assert.deepEqual(of(next.events, 'job').map(e => [e.sop, e.attempt]), [[image.sop, 2]]);
+      assert.deepEqual(of(next.events, 'stored').map(e => e.sop), [image.sop]);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+});

@@ -1,0 +1,400 @@
+/**
+ * The triage worker on a broker (issue 17): any number of these, in separate processes on
+ * separate machines, consume one RabbitMQ queue (topology.ts) instead of each listing the PACS.
+ *
+ * A job is settled only after its outcome is in the PACS: ack after the SR is stored (or the image
+ * was found done, or refused by the model card); requeue (the broker counts the attempt) after a
+ * failure a retry may fix; dead-letter at once when it cannot (a bad image), or after the last
+ * attempt. A worker that dies holding a job (kill -9, the OOM killer, a lost connection) never
+ * acks it: the broker hands it to another worker, counting the attempt, and the derived result
+ * UIDs make the second write a no-op if the first reached the PACS (exactly once in the PACS,
+ * whatever the broker redelivers).
+ *
+ * The PACS not answering is nobody's attempt: the worker keeps the job and tries it again, with
+ * backoff, until the PACS answers or the worker is told to stop. A lost broker connection is
+ * reconnected with backoff; jobs in hand finish (their acks are lost, so they come back, and are
+ * found done). Stopping: no new jobs, the ones in hand get the grace period, then their requests
+ * are aborted and they go back to the queue.
+ */
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { connect } from 'amqplib';
+
+import {
+  freeRevision,
+  isCalibrationIdentity,
+  type Manifest,
+  messageOf,
+  RESULT_REVISIONS,
+  type VerifyContext,
+  withCalibrationIdentity,
+} from '@chestaid/core';
+import { CalibrationError } from '../calibration';
+import { TAG, value, values } from '../dicomJson';
+import { existingResults } from '../existingResults';
+import { errorKind, FailureLedger } from '../failures';
+import type { ImageLimits } from '../imageLimits';
+import { ms, type Logger } from '../log';
+import { PacsLink, PassAborted, type PacsLike, unreachable } from '../pacsLink';
+import { keyText, type ResultKey } from '../results';
+import { ImageScorer, type ModelInUse } from '../scoreImage';
+import { WorkerState } from '../state';
+import { SERIES_FIELDS } from '../studies';
+import type { Counts, PassTally } from '../tally';
+import type { CalibrationWatch } from '../worker';
+import { BadJob, decodeJob, encodeJob, type Job } from './jobs';
+import { declareTopology, JOBS_QUEUE, TopologyError } from './topology';
+
+export interface QueueWorkerOptions {
+  readonly pacs: PacsLike;
+  readonly model: ModelInUse;
+  readonly calibration?: CalibrationWatch;
+  readonly logger: Logger;
+  /** amqp://user:password@host:port/vhost */
+  readonly brokerUrl: string;
+  /** Jobs in hand at once (AMQP prefetch). */
+  readonly prefetch?: number;
+  /** Deliveries per job before it is dead-lettered (the queue's x-delivery-limit + 1). */
+  readonly maxAttempts?: number;
+  readonly limits?: ImageLimits;
+  /** How long jobs in hand may finish after a stop is requested. */
+  readonly graceMs?: number;
+  /** Stop once no job arrived for this long (a drain: tests, the benchmark); never when undefined. */
+  readonly exitWhenIdleMs?: number;
+  /** Aborted when the grace period is over: the PACS requests in flight stop. */
+  readonly abortRequests?: () => void;
+  /** Backoff between reconnects and between tries of a job while the PACS does not answer. */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  readonly now?: () => Date;
+}
+
+type Outcome = 'ack' | 'requeue' | 'dead';
+
+const sleep = (milliseconds: number) => new Promise<void>(resolve => setTimeout(resolve, milliseconds));
+
+export class QueueWorker {
+  readonly counts: Counts = { polls: 0, studies: 0, scored: 0, stored: 0, skipped: 0, failed: 0, deadLettered: 0, refused: 0 };
+  /** Set when the worker stopped because it must not go on (a calibration log that no longer verifies). */
+  fatal: unknown = null;
+
+  private readonly link: PacsLink;
+  private model: ModelInUse;
+  private readonly scorer: ImageScorer;
+  private readonly state = WorkerState.memory();
+  private readonly accepted: readonly string[];
+  private readonly prefetch: number;
+  private readonly maxAttempts: number;
+  private readonly graceMs: number;
+  private readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopRequested = false;
+  private wakeStop: (() => void) | null = null;
+  private readonly stopped: Promise<void>;
+  private lastJobAt = Date.now();
+
+  constructor(private readonly options: QueueWorkerOptions) {
+    this.model = options.model;
+    this.prefetch = options.prefetch ?? 1;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.graceMs = options.graceMs ?? 30_000;
+    this.backoff = options.backoff ?? { baseMs: 500, maxMs: 15_000 };
+    if (!(Number.isInteger(this.prefetch) && this.prefetch >= 1)) throw new Error(`prefetch must be an integer >= 1, got ${this.prefetch}`);
+    const now = options.now ?? (() => new Date());
+    this.link = new PacsLink(options.pacs, options.logger, now);
+    const failures = new FailureLedger({ state: this.state, logger: options.logger, counts: this.counts, maxAttempts: this.maxAttempts, now });
+    this.scorer = new ImageScorer(options.model, { link: this.link, failures, state: this.state, counts: this.counts, logger: options.logger, now, limits: options.limits });
+    this.accepted = options.model.manifest.input.grey.accepted_modalities;
+    this.stopped = new Promise(resolve => (this.wakeStop = resolve));
+  }
+
+  get pacsDownSince(): Date | null {
+    return this.link.downSince;
+  }
+
+  get lastPollOkAt(): Date | null {
+    return this.link.lastOkAt;
+  }
+
+  get calibrationVersion(): string {
+    return this.model.manifest.calibration.version;
+  }
+
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  requestStop(): void {
+    this.stopRequested = true;
+    this.wakeStop?.();
+  }
+
+  /** Consumes until stopped; reconnects when the broker goes away. Throws TopologyError (a configuration the broker refuses). */
+  async run(): Promise<void> {
+    const { logger, brokerUrl } = this.options;
+    let failures = 0;
+    while (!this.stopRequested) {
+      let connection: ChannelModel;
+      try {
+        connection = await connect(brokerUrl);
+      } catch (error) {
+        failures++;
+        const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(failures - 1, 10));
+        logger.log('error', 'broker-unreachable', { broker: redact(brokerUrl), error: messageOf(error), retryInMs: delay });
+        await Promise.race([sleep(delay), this.stopped]);
+        continue;
+      }
+      failures = 0;
+      const lost = new Promise<unknown>(resolve => connection.once('close', resolve));
+      connection.on('error', error => logger.log('warn', 'broker-error', { error: messageOf(error) }));
+      let channel: ConfirmChannel;
+      let consumerTag: string;
+      try {
+        channel = await connection.createConfirmChannel();
+        channel.on('error', error => logger.log('warn', 'broker-channel-error', { error: messageOf(error) }));
+        await declareTopology(channel, { maxAttempts: this.maxAttempts });
+        await channel.prefetch(this.prefetch);
+        const open = channel;
+        ({ consumerTag } = await channel.consume(JOBS_QUEUE, message => message && this.track(this.handle(open, message)), { noAck: false }));
+      } catch (error) {
+        await connection.close().catch(() => undefined);
+        if (error instanceof TopologyError) throw error;
+        logger.log('error', 'broker-unreachable', { broker: redact(brokerUrl), error: messageOf(error) });
+        await Promise.race([sleep(this.backoff.baseMs), this.stopped]);
+        continue;
+      }
+      logger.log('info', 'consuming', { queue: JOBS_QUEUE, prefetch: this.prefetch, maxAttempts: this.maxAttempts });
+      this.lastJobAt = Date.now();
+      const idle = this.options.exitWhenIdleMs === undefined ? null : this.idleWatch(this.options.exitWhenIdleMs);
+      const why = await Promise.race([lost.then(() => 'lost' as const), this.stopped.then(() => 'stop' as const)]);
+      idle?.cancel();
+      if (why === 'lost') {
+        logger.log('error', 'broker-lost', { inHand: this.inFlight.size, then: 'reconnecting; jobs in hand finish, their acks are lost and they come back' });
+        await this.drain(this.graceMs);
+        continue;
+      }
+      await channel.cancel(consumerTag).catch(() => undefined);
+      const finished = await this.drain(this.graceMs);
+      if (!finished) {
+        logger.log('warn', 'grace-over', { inHand: this.inFlight.size, graceMs: this.graceMs, then: 'aborting their requests; the broker gives them to another worker' });
+        this.options.abortRequests?.();
+        await this.drain(2000);
+      }
+      await connection.close().catch(() => undefined);
+    }
+  }
+
+  private track(job: Promise<void>): void {
+    // handle() settles every job it can; a bug escaping it is logged, and its job comes back when the channel closes.
+    const tracked = job.catch(error => this.options.logger.log('error', 'internal-error', { error: (error as Error).stack ?? String(error) }));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  /** Waits for the jobs in hand, at most `withinMs`; says whether they all finished. */
+  private async drain(withinMs: number): Promise<boolean> {
+    const deadline = Date.now() + withinMs;
+    while (this.inFlight.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await Promise.race([Promise.allSettled([...this.inFlight]), sleep(left)]);
+    }
+    return true;
+  }
+
+  private idleWatch(idleMs: number): { cancel(): void } {
+    const timer = setInterval(() => {
+      if (this.inFlight.size === 0 && Date.now() - this.lastJobAt >= idleMs) {
+        this.options.logger.log('info', 'idle', { forMs: idleMs, then: 'stopping (--exit-when-idle)' });
+        this.requestStop();
+      }
+    }, Math.min(idleMs, 250));
+    return { cancel: () => clearInterval(timer) };
+  }
+
+  private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    const { logger } = this.options;
+    this.lastJobAt = Date.now();
+    const attempt = Number(message.properties.headers?.['x-delivery-count'] ?? 0) + 1;
+    let job: Job;
+    try {
+      job = decodeJob(message.content);
+    } catch (error) {
+      if (!(error instanceof BadJob)) throw error;
+      logger.log('error', 'bad-job', { messageId: message.properties.messageId, error: error.message, then: 'dead-lettered' });
+      this.settle(channel, message, 'dead');
+      return;
+    }
+    logger.log('info', 'job', { job: job.type, study: job.study, ...(job.type === 'image' ? { sop: job.sop } : {}), attempt, maxAttempts: this.maxAttempts });
+    let outcome: Outcome;
+    for (let tries = 1; ; tries++) {
+      if (this.stopRequested && tries > 1) {
+        outcome = 'requeue';
+        break;
+      }
+      try {
+        await this.useCalibration();
+        outcome = job.type === 'study' ? await this.expand(channel, job) : await this.score(job, attempt);
+        break;
+      } catch (error) {
+        if (error instanceof PassAborted || unreachable(error)) {
+          this.link.failed(error instanceof PassAborted ? error.reason : error, job.type === 'study' ? 'expanding a study' : 'scoring an image');
+          if (this.stopRequested) {
+            outcome = 'requeue';
+            break;
+          }
+          // Nobody's attempt: keep the job and try again once the PACS may be back.
+          await Promise.race([sleep(Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(tries - 1, 10))), this.stopped]);
+          continue;
+        }
+        if (isFatal(error)) {
+          this.fatal = error;
+          this.requestStop();
+          outcome = 'requeue';
+          break;
+        }
+        this.counts.failed++;
+        logger.log('error', 'failed', {
+          job: job.type,
+          study: job.study,
+          ...(job.type === 'image' ? { sop: job.sop } : {}),
+          stage: job.type,
+          kind: errorKind(error),
+          error: messageOf(error),
+          attempt,
+          maxAttempts: this.maxAttempts,
+          willRetry: attempt < this.maxAttempts,
+        });
+        outcome = attempt < this.maxAttempts ? 'requeue' : 'dead';
+        if (outcome === 'requeue') await Promise.race([sleep(this.backoff.baseMs), this.stopped]);
+        break;
+      }
+    }
+    this.settle(channel, message, outcome);
+  }
+
+  private settle(channel: ConfirmChannel, message: ConsumeMessage, outcome: Outcome): void {
+    try {
+      if (outcome === 'ack') channel.ack(message);
+      else channel.nack(message, false, outcome === 'requeue');
+    } catch (error) {
+      // The channel went with the broker: the job comes back to some worker, which finds its result.
+      this.options.logger.log('warn', 'settle-lost', { messageId: message.properties.messageId, outcome, error: messageOf(error) });
+    }
+  }
+
+  /** A study job: one image job per CR/DX image without a verified result, published with confirms before the study job is acked. */
+  private async expand(channel: ConfirmChannel, job: Extract<Job, { type: 'study' }>): Promise<Outcome> {
+    const { logger } = this.options;
+    const started = performance.now();
+    this.counts.studies++;
+    const series = await this.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS }));
+    const modalities = [...new Set(series.flatMap(s => values(s, TAG.Modality)))].sort();
+    if (!modalities.some(m => this.accepted.includes(m))) {
+      this.counts.skipped++;
+      logger.log('info', 'skipped', { study: job.study, reason: `not a chest radiograph study: modalities ${modalities.join('/') || 'none'}, the model reads ${this.accepted.join('/')}` });
+      return 'ack';
+    }
+    const { done } = await existingResults(this.link, logger, job.study, series, this.verifyContext());
+    let published = 0;
+    let already = 0;
+    for (const s of series) {
+      const modality = value(s, TAG.Modality);
+      const seriesUID = value(s, TAG.SeriesInstanceUID);
+      if (!seriesUID || !modality || !this.accepted.includes(modality)) continue;
+      const instances = await this.link.ask(pacs => pacs.searchInstances(job.study, seriesUID));
+      for (const instance of instances) {
+        const sop = value(instance, TAG.SOPInstanceUID);
+        if (!sop) continue;
+        if (done.has(keyText(this.keyOf(sop)))) {
+          already++;
+          continue;
+        }
+        const { content, options } = encodeJob({ type: 'image', study: job.study, series: seriesUID, sop });
+        channel.publish('', JOBS_QUEUE, content, options);
+        published++;
+      }
+    }
+    if (published > 0) await channel.waitForConfirms();
+    logger.log('info', 'expanded', { study: job.study, images: published, alreadyDone: already, ms: ms(performance.now() - started) });
+    return 'ack';
+  }
+
+  /** An image job: skipped when its result is in the PACS, else scored and stored under the first free UIDs. */
+  private async score(job: Extract<Job, { type: 'image' }>, attempt: number): Promise<Outcome> {
+    const { logger } = this.options;
+    const series = await this.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS }));
+    const { done, occupied } = await existingResults(this.link, logger, job.study, series, this.verifyContext());
+    const key = this.keyOf(job.sop);
+    const text = keyText(key);
+    if (done.has(text)) {
+      this.counts.skipped++;
+      logger.log('info', 'skipped', { study: job.study, sop: job.sop, attempt, reason: 'a ChestAid result for this image, model and calibration is already in the PACS' });
+      return 'ack';
+    }
+    const revision = await freeRevision(job.study, key, occupied);
+    if (revision === null) {
+      this.counts.failed++;
+      logger.log('error', 'no-free-uid', {
+        study: job.study,
+        sop: job.sop,
+        reason: `all ${RESULT_REVISIONS} UIDs this result can be written under are held by SRs that fail verification; the PACS needs a person's attention`,
+      });
+      return 'dead';
+    }
+    // The ledger counts from the broker's count: this delivery is attempt `attempt`.
+    this.state.data.failures = {};
+    this.state.data.refused = {};
+    this.state.data.deadLetter = {};
+    if (attempt > 1) {
+      this.state.data.failures[text] = { studyInstanceUID: job.study, seriesInstanceUID: job.series, sopInstanceUID: job.sop, attempts: attempt - 1, lastError: '(an earlier delivery)', at: '' };
+    }
+    const tally: PassTally = { studies: 0, scored: 0, skipped: 0, failed: 0, refused: 0, timings: [] };
+    const outcome = await this.scorer.score({ studyUID: job.study, seriesUID: job.series, sopUID: job.sop }, text, this.model, tally, revision);
+    if (outcome === 'stored' || outcome === 'refused') return 'ack';
+    return outcome === 'retry' ? 'requeue' : 'dead';
+  }
+
+  private keyOf(sop: string): ResultKey {
+    return { sopInstanceUID: sop, modelSha256: this.model.sha256, calibrationVersion: this.model.manifest.calibration.version };
+  }
+
+  /** The active calibration before each job (a new one changes the result key); stamped with its identity once. */
+  private async useCalibration(): Promise<void> {
+    const changed = await this.options.calibration?.check();
+    if (changed) this.adopt(changed.manifest);
+    if (!isCalibrationIdentity(this.model.manifest.calibration.version)) {
+      this.model = { ...this.model, manifest: await withCalibrationIdentity(this.model.manifest) };
+    }
+  }
+
+  private adopt(manifest: Manifest): void {
+    const from = this.calibrationVersion;
+    this.model = { ...this.model, manifest };
+    this.options.logger.log('info', 'calibration-changed', { from, to: manifest.calibration.version, method: manifest.calibration.selected, threshold: manifest.thresholds.clinical.value });
+  }
+
+  private verifyContext(): VerifyContext {
+    const { manifest } = this.model;
+    return {
+      modelSha256: this.model.sha256,
+      deviceUID: manifest.model.device_uid ?? '',
+      calibrationOf: identity => (identity === manifest.calibration.version ? manifest : null),
+    };
+  }
+}
+
+/** A calibration log that no longer verifies stops the worker (as in polling mode), whatever job it was on. */
+function isFatal(error: unknown): boolean {
+  return error instanceof CalibrationError;
+}
+
+/** The broker URL for the log, its password hidden. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
