@@ -115,6 +115,7 @@ export {
   isCurrent,
   studyStatus,
   compareUsual,
+  compareByRisk,
   orderByRisk,
   orderByDate,
   holdOrder,
@@ -129,6 +130,8 @@ export {
   type StudyFacts,
   type TriageEntry,
   type TriageGroup,
+  type RiskSortEntry,
+  type SortDirection,
 } from './triage';
 export * from './recalibration';
 export {
