@@ -229,7 +229,7 @@ function whenKey({ date, time }: Pick<TriageEntry, 'date' | 'time'>): string {
  * The usual order of a study list: newest study first, studies without a date last, then by
  * StudyInstanceUID so that equal dates always come out the same way.
  */
-export function compareUsual(a: TriageEntry, b: TriageEntry): number {
+export function compareUsual(a: Pick<TriageEntry, 'studyInstanceUID' | 'date' | 'time'>, b: Pick<TriageEntry, 'studyInstanceUID' | 'date' | 'time'>): number {
   const whenA = whenKey(a);
   const whenB = whenKey(b);
   if (whenA !== whenB) {
