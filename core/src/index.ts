@@ -79,6 +79,7 @@ export {
   type InputCheckSection,
 } from './inputCheck';
 export { decide, checkThreshold, ABOVE_LABEL, BELOW_LABEL, type Decision } from './threshold';
+export { operatingPointAt, type OperatingPoint, type Rate } from './operatingPoint';
 export { relu, normalise, upsample, camToHeatmap } from './cam';
 export {
   INFERNO,

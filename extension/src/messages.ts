@@ -23,8 +23,8 @@ export const MESSAGES = {
     staleTitle: 'Stale result',
   },
   score: {
-    /** "92.3 % (threshold 75.0 %)": the calibrated probability beside the threshold it is read against. */
-    withThreshold: (score: string, threshold: string) => `${score} (threshold ${threshold})`,
+    /** "92.3 % (above threshold 75.0 %)": the calibrated probability beside the threshold it is read against. */
+    withThreshold: (score: string, threshold: string, above: boolean) => `${score} (${above ? 'above' : 'below'} threshold ${threshold})`,
     meaning: (score: string, threshold: string) =>
       `Calibrated probability of pneumonia ${score}; the threshold ${threshold} is the operating point studies are flagged at, not a diagnosis.`,
     operatingPoint: (sensitivity: string, specificity: string, where: string) =>
