@@ -74,6 +74,8 @@ function ohifHeaderOf(columns: readonly ColumnLike[]): HeaderRenderer | null {
 }
 
 const RISK_LABEL = 'Pneumonia risk';
+/** Pixels: the score with its threshold, in the list's bold type. */
+const CELL_MIN_WIDTH = 240;
 
 export const triageButton = {
   id: triageButtonId,
@@ -101,7 +103,8 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
         modalities,
       }),
     'ChestAidRiskCell',
-    { className: 'truncate' },
+    // The WorkList sizes columns by their content and classes; this keeps "100.0 % (above threshold 75.0 %)" whole.
+    { className: 'truncate', style: { minWidth: CELL_MIN_WIDTH } },
   );
   const Page = islandComponent(
     () => createElement(TriagePage, { triage: services().chestAidTriageService, chestAid: services().chestAidService, navigate }),
@@ -154,7 +157,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
       },
       sortDescFirst: true,
       // Kept before Modalities (60) and the identifiers when the list is narrow, after Description (90).
-      meta: { label: RISK_LABEL, headerContent: createElement(Header, {}), minWidth: 160, priority: 80 },
+      meta: { label: RISK_LABEL, headerContent: createElement(Header, {}), minWidth: CELL_MIN_WIDTH, priority: 80 },
     };
   };
 
