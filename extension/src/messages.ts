@@ -9,12 +9,13 @@ export const MESSAGES = {
     sortButton: (column: string) => `Sort ${column}`,
   },
   hotkeys: {
-    analyze: 'ChestAid: analyze the image',
-    nextImage: 'ChestAid: next image of the study',
-    previousImage: 'ChestAid: previous image of the study',
-    feedbackPneumonia: 'ChestAid: record my reading, pneumonia',
-    feedbackNormal: 'ChestAid: record my reading, normal',
-    feedbackUnsure: 'ChestAid: record my reading, unsure',
+    // No ':' in these: OHIF's preferences pass each label through i18next's t(), where ':' separates a namespace.
+    analyze: 'ChestAid Analyze the image',
+    nextImage: 'ChestAid next image of the study',
+    previousImage: 'ChestAid previous image of the study',
+    feedbackPneumonia: 'ChestAid record my reading (pneumonia)',
+    feedbackNormal: 'ChestAid record my reading (normal)',
+    feedbackUnsure: 'ChestAid record my reading (unsure)',
   },
   notifications: {
     savedTitle: 'Saved to the PACS',
