@@ -48,7 +48,7 @@ test('Shift+A analyzes, Shift+Down/Up move through the image list, Shift+P/U rec
   assert.ok(study, 'the synthetic two-radiograph study');
   await page.goto(`${viewer.url}/chestaid?StudyInstanceUIDs=${study.StudyInstanceUID}`);
   await page.locator('[data-cy="chestaid-analyze"]:not([disabled])').waitFor();
-  await page.waitForFunction(() => window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.());
+  await page.waitForFunction(() => window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.(), null, { timeout: 180_000 });
   await page.evaluate(selector => document.querySelector(selector)?.click(), BANNER_CONFIRM);
   assert.equal(await rows().count(), 2);
   const [first, second] = await rows().evaluateAll(els => els.map(el => el.dataset.sop));

@@ -92,6 +92,20 @@ describe('triageCustomizations', () => {
     expect(asked).toEqual([undefined, undefined, undefined]);
   });
 
+  it("without OHIF's header to borrow, draws its own sort button with the same cycle", async () => {
+    const { value } = await customizations();
+    const [column] = (value['workList.columns'].$apply as (c: unknown[]) => { header: (context: { column: SortableColumn }) => unknown }[])([]);
+    const asked: (boolean | undefined)[] = [];
+    const element = column.header({ column: { getIsSorted: () => 'desc', toggleSorting: desc => asked.push(desc) } }) as {
+      props: { children: { props: { onClick?: () => void; 'aria-label'?: string; children?: unknown } }[] };
+    };
+    const button = element.props.children.find(child => child.props.onClick)!;
+    expect(button.props['aria-label']).toBe('Sort Pneumonia risk');
+    expect(button.props.children).toBe('▼');
+    button.props.onClick?.();
+    expect(asked).toEqual([undefined]);
+  });
+
   it("offers the mode a toolbar button that goes to the triage page with OHIF's navigateHistory", () => {
     expect(triageButton.props.commands).toEqual({ commandName: 'navigateHistory', commandOptions: { to: TRIAGE_PATH } });
   });
