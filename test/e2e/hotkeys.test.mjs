@@ -46,7 +46,8 @@ const activeSop = () => page.locator('[data-cy="chestaid-image-row"]:has(button[
 test('Shift+A analyzes, Shift+Down/Up move through the image list, Shift+P/U record the reading', async () => {
   const study = studies.find(s => s.PatientName.startsWith('SYNTHETIC^TWO'));
   assert.ok(study, 'the synthetic two-radiograph study');
-  await page.goto(`${viewer.url}/chestaid?StudyInstanceUIDs=${study.StudyInstanceUID}`);
+  // The first page load compiles and loads the viewer: slow on a busy machine.
+  await page.goto(`${viewer.url}/chestaid?StudyInstanceUIDs=${study.StudyInstanceUID}`, { timeout: 240_000 });
   await page.locator('[data-cy="chestaid-analyze"]:not([disabled])').waitFor();
   await page.waitForFunction(() => window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.(), null, { timeout: 180_000 });
   await page.evaluate(selector => document.querySelector(selector)?.click(), BANNER_CONFIRM);

@@ -91,7 +91,8 @@ async function clickRisk(direction) {
 }
 
 test("the study list opens in OHIF's order, newest first, and reading its results moves nothing", async () => {
-  await page.goto(`${viewer.url}/`);
+  // The first page load compiles and loads the viewer: slow on a busy machine.
+  await page.goto(`${viewer.url}/`, { timeout: 240_000 });
   await page.locator(cy('chestaid-risk-header')).waitFor();
   await page.locator(SORT_RISK).waitFor();
   const first = await readList();
