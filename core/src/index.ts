@@ -79,6 +79,7 @@ export {
   type InputCheckSection,
 } from './inputCheck';
 export { decide, checkThreshold, ABOVE_LABEL, BELOW_LABEL, type Decision } from './threshold';
+export { operatingPointAt, type OperatingPoint, type Rate } from './operatingPoint';
 export { relu, normalise, upsample, camToHeatmap } from './cam';
 export {
   INFERNO,
@@ -115,6 +116,7 @@ export {
   isCurrent,
   studyStatus,
   compareUsual,
+  compareByRisk,
   orderByRisk,
   orderByDate,
   holdOrder,
@@ -129,6 +131,8 @@ export {
   type StudyFacts,
   type TriageEntry,
   type TriageGroup,
+  type RiskSortEntry,
+  type SortDirection,
 } from './triage';
 export * from './recalibration';
 export {

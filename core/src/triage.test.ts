@@ -1,5 +1,6 @@
 import {
   checkRecord,
+  compareByRisk,
   compareUsual,
   GROUP_ORDER,
   holdOrder,
@@ -12,6 +13,7 @@ import {
   studyStatus,
   type ModelIdentity,
   type ResultRecord,
+  type RiskSortEntry,
   type StudyStatus,
   type TriageEntry,
 } from './triage';
@@ -263,6 +265,48 @@ describe('orderByRisk', () => {
       entry('stale-new', { kind: 'stale', scoredBy: MODEL, analyzedAt: 0 }, '20260301'),
     ];
     expect(uids(orderByRisk(entries))).toEqual(['stale-new', 'stale-old', 'new', 'old']);
+  });
+});
+
+describe('compareByRisk', () => {
+  const sorted = (entries: readonly RiskSortEntry[], direction: 'desc' | 'asc') =>
+    [...entries].sort((a, b) => compareByRisk(a, b, direction)).map(e => e.studyInstanceUID);
+  const mixed: RiskSortEntry[] = [
+    { ...entry('na', { kind: 'not-applicable', reason: 'CT' }) },
+    { studyInstanceUID: 'reading', date: '20260101', time: '120000', status: null },
+    entry('un', { kind: 'unanalyzed' }),
+    entry('low', score(0.1)),
+    entry('st', { kind: 'stale', scoredBy: MODEL, analyzedAt: 0 }),
+    entry('fail', { kind: 'failed', reason: 'corrupt' }),
+    entry('high', score(0.95)),
+    entry('unv', { kind: 'unverified', reason: 'x', conflict: false }),
+    entry('ref', { kind: 'refused', code: 'for-processing', reason: 'a FOR PROCESSING image' }),
+    entry('mid', score(0.5)),
+  ];
+
+  it('descending: highest score first, then the unscored groups in GROUP_ORDER, those still being read last', () => {
+    expect(sorted(mixed, 'desc')).toEqual(['high', 'mid', 'low', 'unv', 'fail', 'ref', 'st', 'un', 'na', 'reading']);
+  });
+
+  it('ascending turns the scores round only: the unscored rows stay after them, in the same order', () => {
+    expect(sorted(mixed, 'asc')).toEqual(['low', 'mid', 'high', 'unv', 'fail', 'ref', 'st', 'un', 'na', 'reading']);
+  });
+
+  it('keeps the usual order (newest first) inside equal scores and inside each unscored group, in both directions', () => {
+    const entries = [
+      entry('tie-old', score(0.75), '20250101'),
+      entry('tie-new', score(0.75), '20260101'),
+      entry('un-old', { kind: 'unanalyzed' }, '20250101'),
+      entry('un-new', { kind: 'unanalyzed' }, '20260101'),
+    ];
+    expect(sorted(entries, 'desc')).toEqual(['tie-new', 'tie-old', 'un-new', 'un-old']);
+    expect(sorted(entries, 'asc')).toEqual(['tie-new', 'tie-old', 'un-new', 'un-old']);
+    expect(sorted([...entries].reverse(), 'asc')).toEqual(['tie-new', 'tie-old', 'un-new', 'un-old']);
+  });
+
+  it('is the rule orderByRisk uses', () => {
+    const known = mixed.filter((e): e is TriageEntry => e.status !== null);
+    expect(uids(orderByRisk(known))).toEqual(sorted(known, 'desc'));
   });
 });
 

@@ -229,7 +229,7 @@ function whenKey({ date, time }: Pick<TriageEntry, 'date' | 'time'>): string {
  * The usual order of a study list: newest study first, studies without a date last, then by
  * StudyInstanceUID so that equal dates always come out the same way.
  */
-export function compareUsual(a: TriageEntry, b: TriageEntry): number {
+export function compareUsual(a: Pick<TriageEntry, 'studyInstanceUID' | 'date' | 'time'>, b: Pick<TriageEntry, 'studyInstanceUID' | 'date' | 'time'>): number {
   const whenA = whenKey(a);
   const whenB = whenKey(b);
   if (whenA !== whenB) {
@@ -244,19 +244,35 @@ function probabilityOf(status: StudyStatus): number {
   return status.kind === 'scored' ? status.probability : Number.NaN;
 }
 
+/** A study as a list sorted by risk sees it: its status null while its stored results are being read. */
+export interface RiskSortEntry extends Omit<TriageEntry, 'status'> {
+  readonly status: StudyStatus | null;
+}
+
+export type SortDirection = 'desc' | 'asc';
+
 /**
- * Risk first: scored studies by score, highest first, then the other groups in GROUP_ORDER.
- * Equal scores (isotonic calibration gives many) and every unscored group keep the usual order,
- * so inside a band the reader sees the list they know. Returns a new array with every entry.
+ * Where two studies go in a list sorted by risk, in `direction` ('desc': highest risk first).
+ * Only the scores turn round with the direction: studies without a current score always follow
+ * the scored ones, in GROUP_ORDER, then those still being read, so reversing the list never puts
+ * "not analyzed" rows above every score. Equal scores (isotonic calibration gives many) and every
+ * unscored group keep the usual order, so inside a band the reader sees the list they know.
+ */
+export function compareByRisk(a: RiskSortEntry, b: RiskSortEntry, direction: SortDirection): number {
+  const rank = (entry: RiskSortEntry) => (entry.status ? GROUP_ORDER.indexOf(entry.status.kind) : GROUP_ORDER.length);
+  const byScore =
+    a.status?.kind === 'scored' && b.status?.kind === 'scored'
+      ? (direction === 'desc' ? -1 : 1) * (probabilityOf(a.status) - probabilityOf(b.status))
+      : 0;
+  return rank(a) - rank(b) || byScore || compareUsual(a, b);
+}
+
+/**
+ * Risk first: scored studies by score, highest first, then the other groups in GROUP_ORDER
+ * (compareByRisk, descending). Returns a new array with every entry.
  */
 export function orderByRisk(entries: readonly TriageEntry[]): TriageEntry[] {
-  const rank = (entry: TriageEntry) => GROUP_ORDER.indexOf(entry.status.kind);
-  return [...entries].sort(
-    (a, b) =>
-      rank(a) - rank(b) ||
-      (a.status.kind === 'scored' ? probabilityOf(b.status) - probabilityOf(a.status) : 0) ||
-      compareUsual(a, b),
-  );
+  return [...entries].sort((a, b) => compareByRisk(a, b, 'desc'));
 }
 
 /** The usual order, whatever the scores. */

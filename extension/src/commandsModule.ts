@@ -3,14 +3,16 @@ import {
   analyzeAllCommand,
   analyzeCommand,
   captureCommand,
+  recordFeedbackCommand,
   saveToPacsCommand,
+  showAdjacentImageCommand,
   showImageCommand,
   toggleHeatmapCommand,
 } from './id';
 import { captionedPng, copyBlob, downloadBlob } from './heatmap/capture';
 import { captureCaption } from './panels/format';
 import type { ChestAidService } from './analysis/ChestAidService';
-import { messageOf } from '@chestaid/core';
+import { GROUND_TRUTHS, messageOf, type GroundTruth } from '@chestaid/core';
 
 interface GridServiceLike {
   getState(): ReturnType<ViewerServices['viewportGridService']['getState']>;
@@ -77,6 +79,26 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
     },
 
     /**
+     * Shows the image after (direction 1) or before (-1) the active one in the panel's image list,
+     * staying put at either end; with none of the list on screen, its first (or last) image.
+     */
+    showAdjacentImage: ({ direction }: { direction: number }): void => {
+      if (direction !== 1 && direction !== -1) throw new Error(`direction must be 1 or -1, got ${String(direction)}`);
+      const rows = services.chestAidService.getState().images;
+      if (rows.length === 0) return;
+      const at = rows.findIndex(row => row.active);
+      const next = at === -1 ? (direction === 1 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, at + direction));
+      if (next === at) return;
+      actions.showImage(rows[next].image);
+    },
+
+    /** Records the reader's ground truth for the result on screen (the panel's feedback, without a comment). */
+    recordFeedback: ({ label }: { label: GroundTruth }): Promise<void> => {
+      if (!GROUND_TRUTHS.includes(label)) throw new Error(`label must be one of ${GROUND_TRUTHS.join(', ')}, got ${String(label)}`);
+      return services.chestAidService.recordFeedback(label);
+    },
+
+    /**
      * The active viewport as rendered, heatmap included, with a caption (score, threshold, model,
      * "decision support, not a diagnosis"), downloaded as PNG or copied. Rejects with the reason.
      */
@@ -108,6 +130,8 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
       [analyzeAllCommand]: { commandFn: actions.analyzeAll },
       [toggleHeatmapCommand]: { commandFn: actions.toggleHeatmap },
       [showImageCommand]: { commandFn: actions.showImage },
+      [showAdjacentImageCommand]: { commandFn: actions.showAdjacentImage },
+      [recordFeedbackCommand]: { commandFn: actions.recordFeedback },
       [captureCommand]: { commandFn: actions.capture },
     },
     defaultContext: 'VIEWER',

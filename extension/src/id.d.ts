@@ -15,3 +15,5 @@ export declare const saveToPacsCommand: string;
 export declare const heatmapButtonId: string;
 export declare const heatmapEvaluator: string;
 export declare const heatmapHotkey: string;
+export declare const showAdjacentImageCommand: string;
+export declare const recordFeedbackCommand: string;

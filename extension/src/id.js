@@ -21,6 +21,10 @@ const heatmapButtonId = 'ChestAidHeatmap';
 const heatmapEvaluator = 'evaluate.chestaid.heatmap';
 /** Shift+H: OHIF's own bindings use plain h (flip horizontal). */
 const heatmapHotkey = 'shift+h';
+/** Shows the image before or after the active one in the panel's image list ({ direction: 1 | -1 }). */
+const showAdjacentImageCommand = 'chestAidShowAdjacentImage';
+/** Records the reader's ground truth for the result on screen ({ label: 'pneumonia' | 'normal' | 'unsure' }). */
+const recordFeedbackCommand = 'chestAidRecordFeedback';
 
 export {
   id,
@@ -40,4 +44,6 @@ export {
   heatmapButtonId,
   heatmapEvaluator,
   heatmapHotkey,
+  showAdjacentImageCommand,
+  recordFeedbackCommand,
 };

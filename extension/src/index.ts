@@ -74,5 +74,6 @@ export default extension;
 // The ids a mode or a site's configuration refers to, from the package entry (a site that installs
 // the built package has no src/ to reach into).
 export * from './id';
+export { hotkeyBindings, type HotkeyDefinition } from './hotkeys';
 export { triageButtonId, riskColumnId, TRIAGE_PATH } from './triage/ids';
 export { ACCEPTED_MODALITIES, checkModalities, splitModalities, type Applicability } from './modalities';

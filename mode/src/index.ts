@@ -7,10 +7,9 @@ import {
   analyzeButtonId,
   extensionVersion,
   heatmapButtonId,
+  hotkeyBindings,
   id as extensionId,
-  heatmapHotkey,
   panelId,
-  toggleHeatmapCommand,
   toolbarButtonsCustomization,
   triageButtonId,
 } from '@chestaid/extension-chestaid';
@@ -77,19 +76,12 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Lif
   measurementService.clearMeasurements();
   initToolGroups({ extensionManager, toolGroupService, commandsManager });
   registerToolbar({ toolbarService, customizationService });
-  // Added to the host's bindings for this mode (OHIF reads them after onModeEnter).
+  // Added to the host's bindings for this mode (OHIF reads them after onModeEnter), so they are
+  // listed in its hotkey preferences and changed there like the host's own.
   customizationService.setCustomizations({
-    'ohif.hotkeyBindings': { $push: [heatmapHotkeyBinding] },
+    'ohif.hotkeyBindings': { $push: [...hotkeyBindings] },
   });
 }
-
-/** The heatmap toggle's hotkey, listed in OHIF's hotkey preferences like the host's own. */
-export const heatmapHotkeyBinding = {
-  commandName: toggleHeatmapCommand,
-  label: 'ChestAid heatmap on/off',
-  keys: [heatmapHotkey],
-  isEditable: true,
-};
 
 function onModeExit({ servicesManager }: Pick<LifecycleArgs, 'servicesManager'>) {
   const {

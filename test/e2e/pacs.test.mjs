@@ -164,6 +164,8 @@ test('Analyze and Save to PACS store a ChestAid SR whose score is the one shown'
     const text = await status.innerText();
     const sr = await status.getAttribute('data-sr');
     assert.match(text, new RegExp(`^Saved to the PACS as DICOM SR ${sr.replace(/\./g, '\\.')}\\.`));
+    // Told through OHIF's notification service too (a sonner toast), naming the same SR.
+    await page.locator('[data-sonner-toast]', { hasText: `Saved to the PACS as DICOM SR ${sr}.` }).first().waitFor({ timeout: 10_000 });
     const srs = await srsOf(study.uid);
     assert.equal(srs.length, 1, `one SR in ${study.uid}`);
     assert.equal(srs[0].sop, sr);
@@ -280,6 +282,8 @@ test('a PACS that goes down: Save to PACS says so, offers a retry, and the resul
     const status = panel.locator(`${cy('chestaid-pacs-status')}[data-kind="unreachable"]`);
     await status.waitFor({ timeout: 60_000 });
     assert.match(await status.innerText(), /^The PACS cannot be reached; the result is kept in this browser\. Try again when it is back\./);
+    await reader.locator('[data-sonner-toast]', { hasText: 'Not saved to the PACS' }).first().waitFor({ timeout: 10_000 });
+    assert.match(await reader.locator('[data-sonner-toast]', { hasText: 'Not saved to the PACS' }).first().innerText(), /The PACS cannot be reached; the result is kept in this browser/);
     assert.equal(await panel.locator(cy('chestaid-save-pacs')).innerText(), 'Retry saving to PACS');
     // Nothing lost: the score is still on show and in this browser's store.
     assert.equal(Number(await panel.locator(cy('chestaid-score')).getAttribute('data-probability')), probability);

@@ -25,6 +25,7 @@ import { studyImages, type DisplaySetWithImages } from '../studyImages';
 import { outcomeStoreOver } from '../triage/outcomeStore';
 import type { ResultStore } from '../triage/resultStore';
 import { ChestAidService } from './ChestAidService';
+import { watchNotifications, type UiNotifications } from './notifications';
 import type { ResultArchive } from './types';
 
 interface Subscribable {
@@ -45,6 +46,7 @@ export interface ViewerManagers {
     };
     readonly cornerstoneViewportService?: Subscribable & { readonly EVENTS: { readonly VIEWPORT_DATA_CHANGED: string } };
     readonly toolbarService?: { registerEventForToolbarUpdate?(service: Subscribable, events: string[]): void };
+    readonly uiNotificationService?: UiNotifications;
   };
   registerService(registration: typeof ChestAidService.REGISTRATION): void;
 }
@@ -115,7 +117,7 @@ function listen(target: EventTarget, event: string | undefined, listener: () => 
  */
 export function followViewer(servicesManager: ViewerManagers): void {
   const { services } = servicesManager;
-  const { chestAidService, displaySetService, viewportGridService, cornerstoneViewportService, toolbarService } = services;
+  const { chestAidService, displaySetService, viewportGridService, cornerstoneViewportService, toolbarService, uiNotificationService } = services;
   const reportModalities = () => {
     const displaySets = displaySetService.getActiveDisplaySets();
     chestAidService.setStudyModalities(displaySets.map(displaySet => displaySet.Modality ?? ''));
@@ -139,6 +141,8 @@ export function followViewer(servicesManager: ViewerManagers): void {
       viewportGridService.EVENTS.GRID_STATE_CHANGED,
       viewportGridService.EVENTS.VIEWPORTS_READY,
     ].map(event => viewportGridService.subscribe(event, imageChanged)),
+    // Save outcomes and stale results as OHIF toasts too, not only in the panel.
+    ...(uiNotificationService ? [watchNotifications(chestAidService, uiNotificationService)] : []),
   ];
   if (cornerstoneViewportService) {
     modeSubscriptions.push(cornerstoneViewportService.subscribe(cornerstoneViewportService.EVENTS.VIEWPORT_DATA_CHANGED, imageChanged));

@@ -5,7 +5,10 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
-import type { Analysis } from '@chestaid/core';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import { parseManifest, type Analysis } from '@chestaid/core';
 import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import type { ChestAidState, ModelInfo } from '../analysis/types';
 import { ChestAidPanel } from './ChestAidPanel';
@@ -79,6 +82,20 @@ describe('ChestAidPanel', () => {
     expect(shown).toContain('Above the clinical threshold: read first');
     expect(shown).toContain('wasm, 2 threads · 180 ms');
     expect(shown).toContain('WebGPU not used: no WebGPU adapter');
+  });
+
+  it("says on the score's hover what it is: a calibrated probability, and the model's measured sensitivity and specificity at the threshold", () => {
+    const json = JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
+    const manifest = parseManifest(json);
+    const clinical = json.thresholds.clinical.value;
+    const at = { ...base, threshold: { value: clinical, clinical, custom: false }, analysis: { status: 'done' as const, target, outcome } };
+    const title = (html: string) => /data-cy="chestaid-score"[^>]*title="([^"]*)"/.exec(html)?.[1] ?? '';
+    const sensitivity = `${(json.evaluation.at_threshold.test.sensitivity.value * 100).toFixed(1)} %`;
+    expect(title(render(at, { getManifest: () => manifest }))).toContain('Calibrated probability of pneumonia 61.0 %');
+    expect(title(render(at, { getManifest: () => manifest }))).toContain(`the model found ${sensitivity}`);
+    // The threshold moved in the browser: the manifest has no measurement there, and says so.
+    const moved = { ...at, threshold: { value: clinical - 0.05, clinical, custom: true } };
+    expect(title(render(moved, { getManifest: () => manifest }))).toContain('The model was not evaluated at this threshold');
   });
 
   it('re-decides with the reader\'s threshold, and offers Reset', () => {

@@ -10,7 +10,7 @@ import { useCallback, useSyncExternalStore } from 'react';
 
 import { blockedReason } from '../analysis/ChestAidService';
 import { notAnalyzedText } from '@chestaid/core';
-import { staleText, statusText } from './format';
+import { operatingPointOf, staleText, statusText } from './format';
 import { DownloadProgress } from './parts/DownloadProgress';
 import { Feedback } from './parts/Feedback';
 import { HeatmapControls } from './parts/HeatmapControls';
@@ -80,7 +80,13 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         {statusText(state)}
       </p>
       {analysis.status === 'done' && threshold && model.status === 'ready' && (
-        <Result outcome={analysis.outcome} threshold={threshold.value} custom={threshold.custom} calibration={model.info.calibrationLabel} />
+        <Result
+          outcome={analysis.outcome}
+          threshold={threshold.value}
+          custom={threshold.custom}
+          calibration={model.info.calibrationLabel}
+          point={operatingPointOf(service.getManifest?.() ?? null, threshold.value)}
+        />
       )}
       {analysis.status === 'stale' && (
         <p className="rounded border p-3 text-xs" style={{ color: '#fbbf24' }} role="status" data-cy="chestaid-stale" data-version={calibrationName(analysis.calibrationVersion)} data-identity={analysis.calibrationVersion}>

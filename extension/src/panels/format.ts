@@ -2,7 +2,8 @@
  * The words and numbers the panel shows, as plain functions of the service's state, so they are
  * tested without rendering.
  */
-import { ABOVE_LABEL, calibrationName, decide, notAnalyzedText, type Decision, type SelectableMethod } from '@chestaid/core';
+import { ABOVE_LABEL, calibrationName, decide, type Manifest, notAnalyzedText, operatingPointAt, type Decision, type OperatingPoint, type Rate, type SelectableMethod } from '@chestaid/core';
+import { MESSAGES } from '../messages';
 import { blockedReason } from '../analysis/ChestAidService';
 import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
 
@@ -23,6 +24,30 @@ export function scoreAndThreshold(probability: number, threshold: number): { sco
     decimals++;
   }
   return { score: percent(probability, decimals), threshold: percent(threshold, decimals) };
+}
+
+function rateText({ value, low, high }: Rate, level: number | null): string {
+  if (low === null || high === null) return percent(value, 1);
+  return MESSAGES.score.interval(percent(value, 1), percent(low, 1), percent(high, 1), level === null ? '' : `${Math.round(level * 100)} %`).replace('( CI', '(CI');
+}
+
+/** The manifest's measured operating point at `threshold`, or null (no manifest, none measured there). */
+export function operatingPointOf(manifest: Manifest | null, threshold: number): OperatingPoint | null {
+  return manifest ? operatingPointAt(manifest, threshold) : null;
+}
+
+/**
+ * What a score and its threshold mean, for the hover of a score: a calibrated probability, the
+ * operating point it is read against, and the model's sensitivity and specificity there as the
+ * manifest measured them (operatingPointAt), or that it was not measured at this threshold.
+ */
+export function scoreMeaningText(probability: number, threshold: number, point: OperatingPoint | null): string {
+  const shown = scoreAndThreshold(probability, threshold);
+  const where = point ? (point.n !== null && point.nPos !== null ? MESSAGES.score.split(point.split, point.n, point.nPos) : point.split) : '';
+  return [
+    MESSAGES.score.meaning(shown.score, shown.threshold),
+    point ? MESSAGES.score.operatingPoint(rateText(point.sensitivity, point.level), rateText(point.specificity, point.level), where) : MESSAGES.score.notEvaluated,
+  ].join(' ');
 }
 
 /** "Above the clinical threshold: read first" / "Below the clinical threshold". */

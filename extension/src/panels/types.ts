@@ -3,13 +3,15 @@
  * pass a plain object, and the triage pages read the same state through ChestAidStateSource. Kept
  * apart from ChestAidPanel.tsx because its parts need them too.
  */
-import type { GroundTruth } from '@chestaid/core';
+import type { GroundTruth, Manifest } from '@chestaid/core';
 import type { ChestAidState, HeatmapSettings, StudyImage } from '../analysis/types';
 
 export interface ChestAidStateSource {
   readonly EVENTS: { readonly STATE_CHANGED: string };
   getState(): ChestAidState;
   subscribe(event: string, listener: () => void): { unsubscribe: () => void };
+  /** The manifest in use (its measured operating points explain a score); absent or null: none to tell. */
+  getManifest?(): Manifest | null;
 }
 
 export interface ChestAidPanelService extends ChestAidStateSource {

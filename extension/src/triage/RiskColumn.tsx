@@ -8,7 +8,7 @@ import { useCallback, useEffect, useSyncExternalStore } from 'react';
 
 import type { ChestAidStateSource } from '../panels/types';
 import { calibrationName } from '@chestaid/core';
-import { versionName } from '../panels/format';
+import { operatingPointOf, versionName } from '../panels/format';
 import { riskText, type RiskTone } from './format';
 import { statusIn, type TriageState } from './TriageService';
 
@@ -48,7 +48,7 @@ export function RiskCell({ triage, chestAid, studyInstanceUID, modalities }: Ris
   const { threshold } = useServiceState(chestAid);
   useEffect(() => triage.watch([studyInstanceUID]), [triage, studyInstanceUID]);
   const status = statusIn(state, studyInstanceUID, modalities);
-  const text = riskText(status, threshold?.value ?? null);
+  const text = riskText(status, threshold?.value ?? null, threshold ? operatingPointOf(chestAid.getManifest?.() ?? null, threshold.value) : null);
   const version = state.model.status === 'ready' ? state.model.identity.calibrationVersion : null;
   return (
     <>

@@ -12,7 +12,7 @@ import { RECALIBRATION_PATH, MONITORING_PATH } from '../recalibration/ids';
 import { calibrationName, orderByDate, orderByRisk } from '@chestaid/core';
 import type { ChestAidStateSource } from '../panels/types';
 import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
-import { calibrationText, modelText, progressText, scoreAndThreshold, versionName } from '../panels/format';
+import { calibrationText, modelText, operatingPointOf, progressText, scoreAndThreshold, versionName } from '../panels/format';
 import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
 import { studyLink } from './links';
 import { TONE_COLOURS, useServiceState, type TriageStateSource } from './RiskColumn';
@@ -61,6 +61,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
   }, [triage]);
 
   const threshold = chestAidState.threshold?.value ?? null;
+  const point = threshold === null ? null : operatingPointOf(chestAid.getManifest?.() ?? null, threshold);
   // Every current score on the page is under the active calibration (others are stale): its version and origin.
   const judgedBy = state.model.status === 'ready' ? state.model.identity.calibrationVersion : null;
   const chestAidInfo = chestAidState.model.status === 'ready' ? chestAidState.model.info : null;
@@ -237,7 +238,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
             {rows.map((row, index) => {
               const entry = byId.get(row.id);
               if (!entry) return null;
-              const text = riskText(entry.status, threshold);
+              const text = riskText(entry.status, threshold, point);
               const heading = state.order === 'risk' && (index === 0 || rows[index - 1].group !== row.group);
               return [
                 heading && (

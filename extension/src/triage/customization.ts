@@ -1,18 +1,24 @@
 /**
  * What the triage worklist adds to the host through OHIF's customization service:
  *  - `workList.columns`: a "Pneumonia risk" column before the row actions, its header leading to
- *    the triage page. The WorkList keeps its own order (study date): the column flags, it never
- *    re-sorts or hides anything.
+ *    the triage page (batch analysis). The column sorts the list as OHIF's own columns do, through
+ *    the column definition the WorkList hands to TanStack Table (an accessor, a `sortingFn`,
+ *    `sortDescFirst`) and OHIF's own column header with its sort arrow; only its click cycle is
+ *    ours: highest risk first, then lowest, then OHIF's usual order (riskSortHeader). The list
+ *    opens in OHIF's order and nothing reorders without a click.
  *  - `routes.customRoutes`: the triage page at TRIAGE_PATH.
  *  - the mode's toolbar button to the triage page (OHIF's navigateHistory command).
  * Both host edits are `$apply` functions that first drop an earlier copy of ours, so applying
  * them twice changes nothing.
  */
-import { createElement } from 'react';
+import { createElement, type ReactNode } from 'react';
+
+import { compareByRisk, type RiskSortEntry } from '@chestaid/core';
 
 import { islandComponent } from '../panels/island';
 import { propsIslandComponent } from '../panels/propsIsland';
 import type { ChestAidService } from '../analysis/ChestAidService';
+import { MESSAGES } from '../messages';
 import { riskText } from './format';
 import { riskColumnId, triageButtonId } from './ids';
 import { TRIAGE_PATH } from './links';
@@ -31,11 +37,45 @@ export interface TriageCustomizationArgs {
 interface WorkListRow {
   readonly studyInstanceUid?: string;
   readonly modalities?: string;
+  /** DICOM DA and TM. */
+  readonly date?: string;
+  readonly time?: string;
 }
 
+/** A column of OHIF's WorkList as `workList.columns` holds it (a TanStack Table column definition). */
 interface ColumnLike {
   readonly id?: string;
+  readonly header?: unknown;
 }
+
+/** The TanStack column a header is rendered for, as far as the risk column uses it. */
+export interface SortableColumn {
+  getIsSorted(): false | 'asc' | 'desc';
+  /** With no argument, TanStack's cycle: the first direction (sortDescFirst), the other, none. */
+  toggleSorting(desc?: boolean, multi?: boolean): void;
+}
+
+type HeaderRenderer = (context: { column: SortableColumn }) => ReactNode;
+
+/**
+ * The column the risk header is drawn for, with TanStack's own click cycle. OHIF's ColumnHeader
+ * toggles between ascending and descending and never back; the reader asked for descending,
+ * ascending, then OHIF's usual order, which is TanStack's cycle with `sortDescFirst` (the third
+ * click removes the sort, and the WorkList falls back to its default order).
+ */
+export function riskSortHeader(column: SortableColumn): SortableColumn {
+  return Object.create(column, { toggleSorting: { value: () => column.toggleSorting() } }) as SortableColumn;
+}
+
+/** OHIF's header renderer, borrowed from a default text column (the same DataTable.ColumnHeader, sort arrow and all). */
+function ohifHeaderOf(columns: readonly ColumnLike[]): HeaderRenderer | null {
+  const donor = columns.find(column => column?.id === 'patient') ?? columns.find(column => column?.id === 'description');
+  return typeof donor?.header === 'function' ? (donor.header as HeaderRenderer) : null;
+}
+
+const RISK_LABEL = 'Pneumonia risk';
+/** Pixels: the score with its threshold, in the list's bold type. */
+const CELL_MIN_WIDTH = 240;
 
 export const triageButton = {
   id: triageButtonId,
@@ -63,7 +103,8 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
         modalities,
       }),
     'ChestAidRiskCell',
-    { className: 'truncate' },
+    // The WorkList sizes columns by their content and classes; this keeps "100.0 % (above threshold 75.0 %)" whole.
+    { className: 'truncate', style: { minWidth: CELL_MIN_WIDTH } },
   );
   const Page = islandComponent(
     () => createElement(TriagePage, { triage: services().chestAidTriageService, chestAid: services().chestAidService, navigate }),
@@ -77,18 +118,47 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
     return riskText(status, chestAidService.getState().threshold?.value ?? null).label;
   };
 
-  const riskColumn = {
-    id: riskColumnId,
-    accessorFn: (row: WorkListRow) => liveLabel(row),
-    header: () => createElement(Header, {}),
-    cell: ({ row }: { row: { original: WorkListRow } }) =>
-      createElement(Cell, { studyInstanceUID: row.original.studyInstanceUid ?? '', modalities: row.original.modalities }),
-    filterFn: (row: { original: WorkListRow }, _columnId: string, filter: unknown) =>
-      liveLabel(row.original).toLowerCase().includes(String(filter ?? '').trim().toLowerCase()),
-    // The WorkList's order stays the usual one; risk order is the triage page's.
-    enableSorting: false,
-    // Kept before Modalities (60) and the identifiers when the list is narrow, after Description (90).
-    meta: { label: 'Pneumonia risk', minWidth: 160, priority: 80 },
+  /** The study as the risk order sees it, read from the services at the moment the list sorts. */
+  const sortEntry = (row: WorkListRow): RiskSortEntry => ({
+    studyInstanceUID: row.studyInstanceUid ?? '',
+    date: row.date,
+    time: row.time,
+    status: statusIn(services().chestAidTriageService.getState(), row.studyInstanceUid ?? '', row.modalities),
+  });
+
+  // The direction the list is sorted in, from the column the header was last drawn for: a sortingFn
+  // is not told it, and unscored rows stay last in both (compareByRisk).
+  let sortedAs: () => false | 'asc' | 'desc' = () => false;
+
+  const riskColumn = (columns: readonly ColumnLike[]) => {
+    const ohifHeader = ohifHeaderOf(columns);
+    return {
+      id: riskColumnId,
+      accessorFn: (row: WorkListRow) => liveLabel(row),
+      header: ({ column }: { column: SortableColumn }) => {
+        sortedAs = () => column.getIsSorted();
+        if (ohifHeader) return ohifHeader({ column: riskSortHeader(column) });
+        // A host without OHIF's header to borrow: the label, and the click cycle on a plain button.
+        return createElement('span', { className: 'flex items-center gap-1' }, createElement(Header, {}), createElement(
+          'button',
+          { type: 'button', onClick: () => column.toggleSorting(), 'aria-label': MESSAGES.riskSort.sortButton(RISK_LABEL) },
+          ({ asc: '▲', desc: '▼', none: '⇅' } as const)[column.getIsSorted() || 'none'],
+        ));
+      },
+      cell: ({ row }: { row: { original: WorkListRow } }) =>
+        createElement(Cell, { studyInstanceUID: row.original.studyInstanceUid ?? '', modalities: row.original.modalities }),
+      filterFn: (row: { original: WorkListRow }, _columnId: string, filter: unknown) =>
+        liveLabel(row.original).toLowerCase().includes(String(filter ?? '').trim().toLowerCase()),
+      // TanStack reverses what sortingFn answers when descending; compareByRisk already placed the
+      // rows for the direction, so the answer is turned round first.
+      sortingFn: (a: { original: WorkListRow }, b: { original: WorkListRow }) => {
+        const desc = sortedAs() === 'desc';
+        return (desc ? -1 : 1) * compareByRisk(sortEntry(a.original), sortEntry(b.original), desc ? 'desc' : 'asc');
+      },
+      sortDescFirst: true,
+      // Kept before Modalities (60) and the identifiers when the list is narrow, after Description (90).
+      meta: { label: RISK_LABEL, headerContent: createElement(Header, {}), minWidth: CELL_MIN_WIDTH, priority: 80 },
+    };
   };
 
   return {
@@ -97,7 +167,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
         const others = (columns ?? []).filter(column => column?.id !== riskColumnId);
         const actions = others.findIndex(column => column?.id === 'actions');
         const at = actions === -1 ? others.length : actions;
-        return [...others.slice(0, at), riskColumn, ...others.slice(at)];
+        return [...others.slice(0, at), riskColumn(others), ...others.slice(at)];
       },
     },
     'routes.customRoutes': {

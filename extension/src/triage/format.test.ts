@@ -34,22 +34,41 @@ describe('riskText', () => {
     });
   });
 
-  it('gives the calibrated score and which side of the threshold it is on', () => {
+  it('gives the calibrated probability with the threshold it is read against, and what that means on hover', () => {
     expect(riskText(scored(0.923), 0.75)).toEqual({
-      label: '92.3 % above threshold',
-      detail: 'Calibrated risk score 92.3 %; threshold 75.0 %',
+      label: '92.3 % (above threshold 75.0 %)',
+      detail:
+        'Calibrated probability of pneumonia 92.3 %; the threshold 75.0 % is the operating point studies are flagged at, not a diagnosis. ' +
+        'The model was not evaluated at this threshold: its sensitivity and specificity there are unknown.',
       tone: 'above',
     });
-    expect(riskText(scored(0.1), 0.75)).toMatchObject({ label: '10.0 % below threshold', tone: 'below' });
+    expect(riskText(scored(0.1), 0.75)).toMatchObject({ label: '10.0 % (below threshold 75.0 %)', tone: 'below' });
+  });
+
+  it("names the model's sensitivity and specificity at the threshold, with their intervals and split, when the manifest measured them", () => {
+    const point = {
+      threshold: 0.75,
+      split: 'test',
+      n: 400,
+      nPos: 250,
+      sensitivity: { value: 0.904, low: 0.864, high: 0.94 },
+      specificity: { value: 0.8467, low: 0.7867, high: 0.9 },
+      level: 0.95,
+    };
+    expect(riskText(scored(0.923), 0.75, point).detail).toBe(
+      'Calibrated probability of pneumonia 92.3 %; the threshold 75.0 % is the operating point studies are flagged at, not a diagnosis. ' +
+        'At this threshold the model found 90.4 % (95 % CI 86.4 %–94.0 %) of pneumonia cases (sensitivity) and cleared 84.7 % (95 % CI 78.7 %–90.0 %) ' +
+        'of normal ones (specificity), on the test split (400 images, 250 with pneumonia).',
+    );
   });
 
   it('counts a score equal to the threshold as above it, with the digits to tell them apart', () => {
-    expect(riskText(scored(0.75), 0.75).label).toBe('75.0 % above threshold');
-    expect(riskText(scored(0.7499), 0.75).label).toBe('74.99 % below threshold');
+    expect(riskText(scored(0.75), 0.75).label).toBe('75.0 % (above threshold 75.0 %)');
+    expect(riskText(scored(0.7499), 0.75).label).toBe('74.99 % (below threshold 75.00 %)');
   });
 
   it('says when other images of a scored study failed', () => {
-    expect(riskText(scored(0.5, 2), 0.75).detail).toBe('Calibrated risk score 50.0 %; threshold 75.0 %. 2 other images of the study could not be analyzed');
+    expect(riskText(scored(0.5, 2), 0.75).detail).toMatch(/unknown\. 2 other images of the study could not be analyzed\.$/);
   });
 
   it('shows an unverified result or a conflict by its reason, with no number', () => {
@@ -59,9 +78,7 @@ describe('riskText', () => {
       tone: 'unverified',
     });
     expect(riskText({ kind: 'unverified', reason: 'conflicting results: 2 disagree', conflict: true }, 0.75)).toMatchObject({ label: 'conflicting results', tone: 'unverified' });
-    expect(riskText({ ...(scored(0.5) as object), unverifiedImages: 1 } as never, 0.75).detail).toBe(
-      'Calibrated risk score 50.0 %; threshold 75.0 %. 1 other image has only an unverified or conflicting result in the PACS',
-    );
+    expect(riskText({ ...(scored(0.5) as object), unverifiedImages: 1 } as never, 0.75).detail).toMatch(/unknown\. 1 other image has only an unverified or conflicting result in the PACS\.$/);
   });
 
   it('names unanalyzed, stale, failed and not-applicable studies', () => {

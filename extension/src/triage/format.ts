@@ -2,14 +2,15 @@
  * The words and numbers of the study list's risk column and the triage page, as plain functions
  * so they are tested without rendering. Scores are shown as the panel shows them (panels/format).
  */
-import { decide, notAnalyzedText, perMinute, type StudyStatus, type TriageGroup } from '@chestaid/core';
-import { scoreAndThreshold } from '../panels/format';
+import { decide, notAnalyzedText, perMinute, type OperatingPoint, type StudyStatus, type TriageGroup } from '@chestaid/core';
+import { MESSAGES } from '../messages';
+import { scoreAndThreshold, scoreMeaningText } from '../panels/format';
 import type { BatchArchiving, BatchState } from './TriageService';
 
 export type RiskTone = 'above' | 'below' | 'muted' | 'stale' | 'failed' | 'unverified' | 'refused';
 
 export interface RiskText {
-  /** The cell's text, e.g. "92.3 % above threshold", "not analyzed", "stale". */
+  /** The cell's text, e.g. "92.3 % (above threshold 75.0 %)", "not analyzed", "stale". */
   readonly label: string;
   /** Why, for a tooltip and the triage page's note; null when the label says it all. */
   readonly detail: string | null;
@@ -19,8 +20,12 @@ export interface RiskText {
 export const NOT_ANALYSED = 'not analyzed';
 export const STALE = 'stale';
 
-/** A study's risk as the column and the triage page show it; `status` null while it is being read. */
-export function riskText(status: StudyStatus | null, threshold: number | null): RiskText {
+/**
+ * A study's risk as the column and the triage page show it; `status` null while it is being read.
+ * A score reads as what it is, a calibrated probability against a threshold, and its detail says
+ * what the model does at that threshold (`point`: operatingPointAt, null when not measured there).
+ */
+export function riskText(status: StudyStatus | null, threshold: number | null, point: OperatingPoint | null = null): RiskText {
   if (!status) return { label: '…', detail: 'Reading stored results', tone: 'muted' };
   switch (status.kind) {
     case 'scored': {
@@ -37,8 +42,8 @@ export function riskText(status: StudyStatus | null, threshold: number | null): 
       const shown = scoreAndThreshold(status.probability, threshold);
       const { above } = decide(status.probability, threshold);
       return {
-        label: `${shown.score} ${above ? 'above' : 'below'} threshold`,
-        detail: [`Calibrated risk score ${shown.score}; threshold ${shown.threshold}`, partial].filter(Boolean).join('. '),
+        label: MESSAGES.score.withThreshold(shown.score, shown.threshold, above),
+        detail: [scoreMeaningText(status.probability, threshold, point), partial && `${partial}.`].filter(Boolean).join(' '),
         tone: above ? 'above' : 'below',
       };
     }

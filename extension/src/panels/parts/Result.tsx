@@ -1,10 +1,23 @@
-import { calibrationName, decide } from '@chestaid/core';
+import { calibrationName, decide, type OperatingPoint } from '@chestaid/core';
 import type { AnalysisOutcome } from '../../analysis/types';
-import { decisionText, fallbackText, runText, scoreAndThreshold } from '../format';
+import { decisionText, fallbackText, runText, scoreAndThreshold, scoreMeaningText } from '../format';
 import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';
 
 /** The result on show: calibrated score, the threshold it is compared with, the decision and how the model ran. */
-export function Result({ outcome, threshold, custom, calibration }: { outcome: AnalysisOutcome; threshold: number; custom: boolean; calibration: string }) {
+export function Result({
+  outcome,
+  threshold,
+  custom,
+  calibration,
+  point = null,
+}: {
+  outcome: AnalysisOutcome;
+  threshold: number;
+  custom: boolean;
+  calibration: string;
+  /** The model's measured sensitivity and specificity at `threshold` (operatingPointAt), told on hover. */
+  point?: OperatingPoint | null;
+}) {
   const { probability } = outcome.analysis;
   const decision = decide(probability, threshold);
   const shown = scoreAndThreshold(probability, threshold);
@@ -13,7 +26,7 @@ export function Result({ outcome, threshold, custom, calibration }: { outcome: A
     <section className="flex flex-col gap-1 rounded border p-3" aria-label="ChestAid result" data-cy="chestaid-result">
       <div className="flex items-center justify-between">
         <span>Risk score (calibrated)</span>
-        <span className="text-2xl font-bold" data-cy="chestaid-score" data-probability={probability}>
+        <span className="text-2xl font-bold" data-cy="chestaid-score" data-probability={probability} title={scoreMeaningText(probability, threshold, point)}>
           {shown.score}
         </span>
       </div>
