@@ -165,13 +165,13 @@ describe('TriageWorker with a site calibration', () => {
     expect((await worker.runPass()).scored).toBe(0);
     await acceptSite1();
     expect((await worker.runPass()).scored).toBe(1);
-    expect(worker.calibrationVersion).toMatch(/^site-1\+sha256:[0-9a-f]{64}$/);
+    expect(worker.scoring.calibrationVersion).toMatch(/^site-1\+sha256:[0-9a-f]{64}$/);
     const [changed] = quiet.events.filter(e => e.event === 'calibration-changed');
     expect([calibrationName(String(changed.from)), calibrationName(String(changed.to))]).toEqual(['1', 'site-1']);
 
     const results = pacs.instances.filter(i => i.modality === 'SR').map(i => readResultSr(i.bytes));
     expect(results.map(r => calibrationName(r.calibration.version))).toEqual(['1', 'site-1']);
-    expect(results[1].calibration.version).toBe(worker.calibrationVersion);
+    expect(results[1].calibration.version).toBe(worker.scoring.calibrationVersion);
     const site = results[1];
     expect(site.score).toBeCloseTo(plattScale(LOGIT, { a: 0.8, b: -0.4 }), 6);
     expect(site.threshold).toBe(0.62);

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { DicomWebClient, type FetchLike, type RetryPolicy } from '@chestaid/core';
 import { CalibrationError, isDirectory, StateHeadMemory, trustedHeadKey, WatchedCalibration } from './calibration';
 import { startHealthServer } from './health';
+import type { ScoringContext } from './scoringContext';
 import { jsonLogger, ms, type Logger } from './log';
 import { loadModel, ModelError } from './model';
 import { parseShard, WHOLE, type Shard } from './shard';
@@ -329,46 +330,12 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
     since: options.since,
   });
 
-  const health = options.healthPort === null
-    ? null
-    : await startHealthServer(options.healthPort, '127.0.0.1', () => {
-        const downMs = worker.pacsDownSince ? Date.now() - worker.pacsDownSince.getTime() : 0;
-        const healthy = downMs <= options.unhealthyAfterMs;
-        return {
-          healthy,
-          body: {
-            status: healthy ? 'ok' : 'pacs-unreachable',
-            lastPollAt: worker.lastPollAt?.toISOString() ?? null,
-            lastPollOkAt: worker.lastPollOkAt?.toISOString() ?? null,
-            pacsUnreachableForS: worker.pacsDownSince ? Math.round(downMs / 100) / 10 : 0,
-            counts: worker.counts,
-            model: { id: model.manifest.model.id, sha256: model.sha256, calibrationVersion: worker.calibrationVersion },
-            shard: `${options.shard.index}/${options.shard.count}`,
-          },
-        };
-      });
-
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing the current image (grace ${options.graceMs / 1000} s)` : 'abandoning the current image' });
-    worker.requestStop();
-    shutdown.abort();
-    // A request in flight when the grace is over is aborted: the pass ends as if the PACS had gone.
-    if (signals === 1) {
-      setTimeout(() => {
-        logger.log('warn', 'grace-over', { graceMs: options.graceMs, then: 'aborting the PACS requests in flight' });
-        abandon.abort();
-      }, options.graceMs).unref();
-    }
-    // A second signal abandons the image in hand: safe, since its write is idempotent (results.ts).
-    if (signals > 1) {
-      logger.log('info', 'stopped', { abandoned: true, counts: worker.counts });
-      process.exit(EXIT.ok);
-    }
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const health = await startHealth(options, worker.scoring, () => ({
+    lastPollAt: worker.lastPollAt?.toISOString() ?? null,
+    shard: `${options.shard.index}/${options.shard.count}`,
+  }));
+  // A request in flight when the grace is over is aborted: the pass ends as if the PACS had gone.
+  const removeStopSignals = installStopSignals({ logger, worker, shutdown, inHand: 'the current image', graceMs: options.graceMs, abandonAfterGrace: abandon });
 
   const address = health?.address();
   logger.log('info', 'started', {
@@ -403,7 +370,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
       if (!(error instanceof CalibrationError)) throw error;
       // The log changed and no longer verifies: scoring on under the old version would write
       // results the viewer cannot trust either; stop, loudly.
-      logger.log('error', 'calibration-unusable', { dir: calibrationDir, entry: error.entry, kind: error.kind, error: error.message, counts: worker.counts });
+      logger.log('error', 'calibration-unusable', { dir: calibrationDir, entry: error.entry, kind: error.kind, error: error.message, counts: worker.scoring.counts });
       return EXIT.config;
     }
     let code: number = EXIT.ok;
@@ -411,11 +378,10 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
       if (!last.completed) code = EXIT.pacsUnreachable;
       else if (last.failed > 0) code = EXIT.itemsFailed;
     }
-    logger.log('info', 'stopped', { exitCode: code, counts: worker.counts });
+    logger.log('info', 'stopped', { exitCode: code, counts: worker.scoring.counts });
     return code;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    removeStopSignals();
     await new Promise<void>(done => (health ? health.close(() => done()) : done()));
     await model.classifier.release();
   }
@@ -446,37 +412,8 @@ async function runQueueWorker(options: CliOptions, broker: NonNullable<CliOption
     exitWhenIdleMs: broker.exitWhenIdleMs,
     abortRequests: () => abandon.abort(),
   });
-  const health = options.healthPort === null
-    ? null
-    : await startHealthServer(options.healthPort, '127.0.0.1', () => {
-        const downMs = worker.pacsDownSince ? Date.now() - worker.pacsDownSince.getTime() : 0;
-        const healthy = downMs <= options.unhealthyAfterMs;
-        return {
-          healthy,
-          body: {
-            status: healthy ? 'ok' : 'pacs-unreachable',
-            lastPollOkAt: worker.lastPollOkAt?.toISOString() ?? null,
-            pacsUnreachableForS: worker.pacsDownSince ? Math.round(downMs / 100) / 10 : 0,
-            counts: worker.counts,
-            model: { id: model.manifest.model.id, sha256: model.sha256, calibrationVersion: worker.calibrationVersion },
-            broker: redact(broker.url),
-          },
-        };
-      });
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing the jobs in hand (grace ${options.graceMs / 1000} s)` : 'abandoning the jobs in hand' });
-    worker.requestStop();
-    shutdown.abort();
-    if (signals > 1) {
-      // The broker gives the unacked jobs to another worker; their writes are idempotent.
-      logger.log('info', 'stopped', { abandoned: true, counts: worker.counts });
-      process.exit(EXIT.ok);
-    }
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const health = await startHealth(options, worker.scoring, () => ({ broker: redact(broker.url) }));
+  const removeStopSignals = installStopSignals({ logger, worker, shutdown, inHand: 'the jobs in hand', graceMs: options.graceMs });
   const address = health?.address();
   logger.log('info', 'started', {
     pacs: options.pacs,
@@ -499,17 +436,79 @@ async function runQueueWorker(options: CliOptions, broker: NonNullable<CliOption
     }
     if (worker.fatal instanceof CalibrationError) {
       const error = worker.fatal;
-      logger.log('error', 'calibration-unusable', { dir: calibrationDir, entry: error.entry, kind: error.kind, error: error.message, counts: worker.counts });
+      logger.log('error', 'calibration-unusable', { dir: calibrationDir, entry: error.entry, kind: error.kind, error: error.message, counts: worker.scoring.counts });
       return EXIT.config;
     }
-    logger.log('info', 'stopped', { exitCode: EXIT.ok, counts: worker.counts });
+    logger.log('info', 'stopped', { exitCode: EXIT.ok, counts: worker.scoring.counts });
     return EXIT.ok;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    removeStopSignals();
     await new Promise<void>(done => (health ? health.close(() => done()) : done()));
     await model.classifier.release();
   }
+}
+
+/** The health endpoint (--health-port): 200 while the PACS has answered within --unhealthy-after, else 503; `extra` adds the mode's own fields. */
+async function startHealth(options: CliOptions, scoring: ScoringContext, extra: () => Record<string, unknown>) {
+  if (options.healthPort === null) return null;
+  return startHealthServer(options.healthPort, '127.0.0.1', () => {
+    const { manifest, sha256 } = scoring.model;
+    const downMs = scoring.pacsDownSince ? Date.now() - scoring.pacsDownSince.getTime() : 0;
+    const healthy = downMs <= options.unhealthyAfterMs;
+    return {
+      healthy,
+      body: {
+        status: healthy ? 'ok' : 'pacs-unreachable',
+        ...extra(),
+        lastPollOkAt: scoring.lastPollOkAt?.toISOString() ?? null,
+        pacsUnreachableForS: scoring.pacsDownSince ? Math.round(downMs / 100) / 10 : 0,
+        counts: scoring.counts,
+        model: { id: manifest.model.id, sha256, calibrationVersion: scoring.calibrationVersion },
+      },
+    };
+  });
+}
+
+interface StopSignalOptions {
+  readonly logger: Logger;
+  readonly worker: { requestStop(): void; readonly scoring: ScoringContext };
+  readonly shutdown: AbortController;
+  /** What the first signal lets finish and a second abandons, for the log. */
+  readonly inHand: string;
+  readonly graceMs: number;
+  /** Aborted when the grace is over (polling mode); the broker mode's worker keeps its own grace. */
+  readonly abandonAfterGrace?: AbortController;
+}
+
+/**
+ * SIGTERM/SIGINT in both modes: the first stops taking work and lets the work in hand finish; a
+ * second exits at once, abandoning it, which is safe: every write is idempotent (results.ts) and
+ * the broker gives unacked jobs to another worker. Returns the function that removes the handlers.
+ */
+function installStopSignals({ logger, worker, shutdown, inHand, graceMs, abandonAfterGrace }: StopSignalOptions): () => void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    logger.log('info', 'stopping', { signal, then: signals === 1 ? `finishing ${inHand} (grace ${graceMs / 1000} s)` : `abandoning ${inHand}` });
+    worker.requestStop();
+    shutdown.abort();
+    if (signals === 1 && abandonAfterGrace) {
+      setTimeout(() => {
+        logger.log('warn', 'grace-over', { graceMs, then: 'aborting the PACS requests in flight' });
+        abandonAfterGrace.abort();
+      }, graceMs).unref();
+    }
+    if (signals > 1) {
+      logger.log('info', 'stopped', { abandoned: true, counts: worker.scoring.counts });
+      process.exit(EXIT.ok);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {

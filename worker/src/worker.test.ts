@@ -150,13 +150,13 @@ describe('TriageWorker', () => {
     pacs.fail.retrieveInstance = () => new PacsUnreachable('http://pacs/x', new Error('ECONNREFUSED'));
     const cut = await worker.runPass();
     expect(cut.completed).toBe(false);
-    expect(worker.pacsDownSince).not.toBeNull();
+    expect(worker.scoring.pacsDownSince).not.toBeNull();
     expect(state.data.failures).toEqual({});
     expect(named(logger, 'pacs-unreachable')).toHaveLength(1);
 
     delete pacs.fail.retrieveInstance;
     expect((await worker.runPass()).scored).toBe(1);
-    expect(worker.pacsDownSince).toBeNull();
+    expect(worker.scoring.pacsDownSince).toBeNull();
   });
 
   it('retries a refused write on later passes, then dead-letters it and stops trying', async () => {
@@ -241,7 +241,7 @@ describe('TriageWorker', () => {
       const again = await worker.runPass();
       expect(again).toMatchObject({ scored: 0, refused: 0, failed: 0 });
       expect(pacs.calls).not.toContain('retrieveInstance');
-      expect(worker.counts).toMatchObject({ refused: 1, failed: 0, deadLettered: 0 });
+      expect(worker.scoring.counts).toMatchObject({ refused: 1, failed: 0, deadLettered: 0 });
     });
 
     it('skips a remembered refusal by its reason when the study is examined again', async () => {

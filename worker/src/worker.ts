@@ -6,8 +6,9 @@
  *
  * The loop composes one module per concern: finding new work (studies.ts), which images already
  * have a result (existingResults.ts), scoring and storing one image (scoreImage.ts, results.ts),
- * what a failure costs (failures.ts), and whether the PACS answers (pacsLink.ts). Each says its
- * rule in its header; this file keeps the order of a pass, scheduling and shutdown.
+ * what a failure costs (failures.ts), and whether the PACS answers (pacsLink.ts); scoringContext.ts
+ * holds them with the model under its calibration, as the broker mode does too. Each says its rule
+ * in its header; this file keeps the order of a pass, scheduling and shutdown.
  *
  * Calibration. The worker scores under the site's active calibration (calibration.ts), checked
  * before each poll. A new version changes the result key, so every study is examined again and
@@ -17,28 +18,24 @@
  * rollback to a version the images were already scored under finds those results and writes
  * nothing. The check runs between passes only: one pass is under one version.
  */
-import { type DicomJson, freeRevision, isCalibrationIdentity, type Manifest, messageOf, RESULT_REVISIONS, type VerifyContext, withCalibrationIdentity } from '@chestaid/core';
+import { type DicomJson, freeRevision, messageOf, RESULT_REVISIONS } from '@chestaid/core';
 import { TAG, value } from './dicomJson';
 import { existingResults } from './existingResults';
-import { errorKind, FailureLedger } from './failures';
+import { errorKind } from './failures';
 import { ms, type Logger } from './log';
-import { PacsLink, PassAborted, type PacsLike } from './pacsLink';
-import { keyText, type ResultKey } from './results';
-import { ImageScorer, type ModelInUse } from './scoreImage';
+import { PassAborted, type PacsLike } from './pacsLink';
+import { keyText } from './results';
+import type { ModelInUse } from './scoreImage';
+import { type CalibrationWatch, ScoringContext } from './scoringContext';
 import { owns, WHOLE, type Shard } from './shard';
 import { WorkerState } from './state';
 import { fingerprintOf, listStudies, SERIES_FIELDS } from './studies';
-import type { Counts, PassResult, PassTally } from './tally';
+import type { PassResult, PassTally } from './tally';
 
 export type { PacsLike } from './pacsLink';
 export type { ModelInUse } from './scoreImage';
+export type { CalibrationWatch } from './scoringContext';
 export type { Counts, ImageTimings, PassResult } from './tally';
-
-/** Where a new active calibration comes from (calibration.ts's WatchedCalibration). */
-export interface CalibrationWatch {
-  /** Null while unchanged; else the manifest with the now active calibration. Throws when the log cannot be used. */
-  check(): Promise<{ readonly manifest: Manifest } | null>;
-}
 
 export interface WorkerOptions {
   readonly pacs: PacsLike;
@@ -62,11 +59,10 @@ export interface WorkerOptions {
 }
 
 export class TriageWorker {
-  readonly counts: Counts = { polls: 0, studies: 0, scored: 0, stored: 0, skipped: 0, failed: 0, deadLettered: 0, refused: 0 };
+  /** The PACS link, the scorer, the counts and the model under its active calibration (shared with the broker mode). */
+  readonly scoring: ScoringContext;
   lastPollAt: Date | null = null;
 
-  private readonly link: PacsLink;
-  private model: ModelInUse;
   private readonly calibration: CalibrationWatch | null;
   private readonly logger: Logger;
   private readonly state: WorkerState;
@@ -74,45 +70,24 @@ export class TriageWorker {
   private readonly pageSize: number;
   private readonly since: string | undefined;
   private readonly now: () => Date;
-  private readonly scorer: ImageScorer;
   private readonly accepted: readonly string[];
-  private modelKey: string;
   private stopRequested = false;
   private wake: (() => void) | null = null;
 
   constructor(options: WorkerOptions) {
-    this.model = options.model;
     this.calibration = options.calibration ?? null;
     this.logger = options.logger;
     this.state = options.state ?? WorkerState.memory();
     this.shard = options.shard ?? WHOLE;
-    const maxAttempts = options.maxAttempts ?? 3;
     this.pageSize = options.pageSize ?? 100;
     this.since = options.since;
     if (this.since !== undefined && !/^\d{8}$/.test(this.since)) throw new Error(`since must be a date YYYYMMDD, got ${JSON.stringify(this.since)}`);
     this.now = options.now ?? (() => new Date());
-    if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new Error(`maxAttempts must be an integer >= 1, got ${maxAttempts}`);
     if (!(Number.isInteger(this.pageSize) && this.pageSize >= 1)) throw new Error(`pageSize must be an integer >= 1, got ${this.pageSize}`);
-    this.link = new PacsLink(options.pacs, this.logger, this.now);
-    const failures = new FailureLedger({ state: this.state, logger: this.logger, counts: this.counts, maxAttempts, now: this.now });
-    this.scorer = new ImageScorer(options.model, { link: this.link, failures, state: this.state, counts: this.counts, logger: this.logger, now: this.now });
+    this.scoring = new ScoringContext({
+      pacs: options.pacs, model: options.model, logger: this.logger, state: this.state, maxAttempts: options.maxAttempts ?? 3, now: this.now,
+    });
     this.accepted = options.model.manifest.input.grey.accepted_modalities;
-    this.modelKey = `${this.model.sha256}|${this.model.manifest.calibration.version}`;
-  }
-
-  /** When the PACS stopped answering; null while it answers. */
-  get pacsDownSince(): Date | null {
-    return this.link.downSince;
-  }
-
-  /** When the PACS last answered, in a poll or inside a study. */
-  get lastPollOkAt(): Date | null {
-    return this.link.lastOkAt;
-  }
-
-  /** The calibration version results are now written under. */
-  get calibrationVersion(): string {
-    return this.model.manifest.calibration.version;
   }
 
   get stopping(): boolean {
@@ -146,10 +121,8 @@ export class TriageWorker {
     const started = performance.now();
     const tally: PassTally = { studies: 0, scored: 0, skipped: 0, failed: 0, refused: 0, timings: [] };
     // Before anything else: a log that no longer verifies throws here, and nothing is scored.
-    const changed = await this.calibration?.check();
-    if (changed) this.useCalibration(changed.manifest);
-    await this.useIdentity();
-    this.counts.polls++;
+    await this.scoring.refreshCalibration(this.calibration, 'every study is examined again; images without a result under the new version are scored again');
+    this.scoring.counts.polls++;
     this.lastPollAt = this.now();
     const finish = (completed: boolean): PassResult => {
       this.state.save();
@@ -158,13 +131,13 @@ export class TriageWorker {
 
     let studies: DicomJson[];
     try {
-      const listing = await listStudies(this.link.pacs, { pageSize: this.pageSize, since: this.since });
+      const listing = await listStudies(this.scoring.link.pacs, { pageSize: this.pageSize, since: this.since });
       studies = listing.studies;
       if (listing.stopped) this.logger.log('warn', 'listing-incomplete', { studies: studies.length, reason: listing.stopped });
     } catch (error) {
-      return finish(this.link.failed(error, 'listing studies'));
+      return finish(this.scoring.link.failed(error, 'listing studies'));
     }
-    this.link.answered();
+    this.scoring.link.answered();
     const mine = studies.filter(study => {
       const uid = value(study, TAG.StudyInstanceUID);
       return uid !== undefined && owns(this.shard, uid);
@@ -179,11 +152,11 @@ export class TriageWorker {
     for (const study of mine) {
       if (this.stopRequested) break;
       tally.studies++;
-      this.counts.studies++;
+      this.scoring.counts.studies++;
       try {
         await this.handleStudy(study, tally);
       } catch (error) {
-        if (error instanceof PassAborted) return finish(this.link.failed(error.reason, 'reading a study'));
+        if (error instanceof PassAborted) return finish(this.scoring.link.failed(error.reason, 'reading a study'));
         // A study-level request failed with an answer (e.g. a 5xx after retries): the next poll
         // tries the study again; the others go on.
         this.logger.log('error', 'failed', {
@@ -208,49 +181,15 @@ export class TriageWorker {
     return result;
   }
 
-  /**
-   * Results carry the calibration's identity (name + sha256), not its bare version: stamped on the
-   * manifest in use once, before the pass that first uses it.
-   */
-  private async useIdentity(): Promise<void> {
-    if (isCalibrationIdentity(this.model.manifest.calibration.version)) return;
-    const manifest = await withCalibrationIdentity(this.model.manifest);
-    this.model = { ...this.model, manifest };
-    this.modelKey = `${this.model.sha256}|${manifest.calibration.version}`;
-  }
-
-  /** What this worker verifies the PACS's SRs against: its model bytes, device and active calibration. */
-  private verifyContext(): VerifyContext {
-    const { manifest } = this.model;
-    return {
-      modelSha256: this.model.sha256,
-      deviceUID: manifest.model.device_uid ?? '',
-      calibrationOf: identity => (identity === manifest.calibration.version ? manifest : null),
-    };
-  }
-
-  private useCalibration(manifest: Manifest): void {
-    const from = this.calibrationVersion;
-    this.model = { ...this.model, manifest };
-    this.modelKey = `${this.model.sha256}|${manifest.calibration.version}`;
-    this.logger.log('info', 'calibration-changed', {
-      from,
-      to: manifest.calibration.version,
-      method: manifest.calibration.selected,
-      threshold: manifest.thresholds.clinical.value,
-      then: 'every study is examined again; images without a result under the new version are scored again',
-    });
-  }
-
   private async handleStudy(study: DicomJson, tally: PassTally): Promise<void> {
     const studyUID = value(study, TAG.StudyInstanceUID) as string;
     const { modalities, fingerprint } = fingerprintOf(study);
     const memo = this.state.data.studies[studyUID];
-    if (memo && memo.fingerprint === fingerprint && memo.modelKey === this.modelKey) return;
+    if (memo && memo.fingerprint === fingerprint && memo.modelKey === this.scoring.modelKey) return;
 
     // A PACS that does not fill ModalitiesInStudy gets its series looked at instead.
     if (modalities.length > 0 && !modalities.some(m => this.accepted.includes(m))) {
-      this.counts.skipped++;
+      this.scoring.counts.skipped++;
       tally.skipped++;
       this.logger.log('info', 'skipped', {
         study: studyUID,
@@ -260,38 +199,38 @@ export class TriageWorker {
       return;
     }
 
-    const series = await this.link.ask(pacs => pacs.searchSeries(studyUID, { includefield: SERIES_FIELDS }));
-    const { done, occupied } = await existingResults(this.link, this.logger, studyUID, series, this.verifyContext());
+    const series = await this.scoring.link.ask(pacs => pacs.searchSeries(studyUID, { includefield: SERIES_FIELDS }));
+    const { done, occupied } = await existingResults(this.scoring.link, this.logger, studyUID, series, this.scoring.verifyContext());
     let complete = true;
     let wrote = false;
     for (const s of series) {
       const modality = value(s, TAG.Modality);
       const seriesUID = value(s, TAG.SeriesInstanceUID);
       if (!seriesUID || !modality || !this.accepted.includes(modality)) continue;
-      const instances = await this.link.ask(pacs => pacs.searchInstances(studyUID, seriesUID, { includefield: [TAG.SOPClassUID] }));
+      const instances = await this.scoring.link.ask(pacs => pacs.searchInstances(studyUID, seriesUID, { includefield: [TAG.SOPClassUID] }));
       for (const instance of instances) {
         if (this.stopRequested) return;
         const sopUID = value(instance, TAG.SOPInstanceUID);
         if (!sopUID) continue;
-        const key: ResultKey = { sopInstanceUID: sopUID, modelSha256: this.model.sha256, calibrationVersion: this.model.manifest.calibration.version };
+        const key = this.scoring.keyOf(sopUID);
         const text = keyText(key);
         if (done.has(text)) {
           delete this.state.data.failures[text];
-          this.counts.skipped++;
+          this.scoring.counts.skipped++;
           tally.skipped++;
           this.logger.log('info', 'skipped', { study: studyUID, sop: sopUID, reason: 'a ChestAid result for this image, model and calibration is already in the PACS' });
           continue;
         }
         const refused = this.state.data.refused[text];
         if (refused) {
-          this.counts.skipped++;
+          this.scoring.counts.skipped++;
           tally.skipped++;
           this.logger.log('info', 'skipped', { study: studyUID, sop: sopUID, reason: `not analyzed: ${refused.reason}` });
           continue;
         }
         const dead = this.state.data.deadLetter[text];
         if (dead) {
-          this.counts.skipped++;
+          this.scoring.counts.skipped++;
           tally.skipped++;
           this.logger.log('info', 'skipped', { study: studyUID, sop: sopUID, reason: `dead-lettered after ${dead.attempts} attempt(s): ${dead.lastError}` });
           continue;
@@ -299,7 +238,7 @@ export class TriageWorker {
         // Only unverified SRs (or none) for this key: the first UIDs none of them occupies.
         const revision = await freeRevision(studyUID, key, occupied);
         if (revision === null) {
-          this.counts.failed++;
+          this.scoring.counts.failed++;
           tally.failed++;
           complete = false;
           this.logger.log('error', 'no-free-uid', {
@@ -310,7 +249,7 @@ export class TriageWorker {
           continue;
         }
         if (revision > 0) this.logger.log('warn', 'rewrite', { study: studyUID, sop: sopUID, revision, reason: 'an SR that fails verification occupies the usual UIDs' });
-        const outcome = await this.scorer.score({ studyUID, seriesUID, sopUID }, text, this.model, tally, revision);
+        const outcome = await this.scoring.scorer.score({ studyUID, seriesUID, sopUID }, text, this.scoring.model, tally, revision);
         if (outcome === 'stored') wrote = true;
         else if (outcome === 'retry') complete = false;
       }
@@ -322,6 +261,6 @@ export class TriageWorker {
   }
 
   private remember(studyUID: string, fingerprint: string): void {
-    this.state.data.studies[studyUID] = { fingerprint, modelKey: this.modelKey, at: this.now().toISOString() };
+    this.state.data.studies[studyUID] = { fingerprint, modelKey: this.scoring.modelKey, at: this.now().toISOString() };
   }
 }

@@ -19,28 +19,20 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { connect } from 'amqplib';
 
-import {
-  freeRevision,
-  isCalibrationIdentity,
-  type Manifest,
-  messageOf,
-  RESULT_REVISIONS,
-  type VerifyContext,
-  withCalibrationIdentity,
-} from '@chestaid/core';
+import { freeRevision, messageOf, RESULT_REVISIONS } from '@chestaid/core';
 import { CalibrationError } from '../calibration';
 import { TAG, value, values } from '../dicomJson';
 import { existingResults } from '../existingResults';
-import { errorKind, FailureLedger } from '../failures';
+import { errorKind } from '../failures';
 import type { ImageLimits } from '../imageLimits';
 import { ms, type Logger } from '../log';
-import { PacsLink, PassAborted, type PacsLike, unreachable } from '../pacsLink';
-import { keyText, type ResultKey } from '../results';
-import { ImageScorer, type ModelInUse } from '../scoreImage';
+import { PassAborted, type PacsLike, unreachable } from '../pacsLink';
+import { keyText } from '../results';
+import type { ModelInUse } from '../scoreImage';
+import { type CalibrationWatch, ScoringContext } from '../scoringContext';
 import { WorkerState } from '../state';
 import { SERIES_FIELDS } from '../studies';
-import type { Counts, PassTally } from '../tally';
-import type { CalibrationWatch } from '../worker';
+import type { PassTally } from '../tally';
 import { BadJob, decodeJob, encodeJob, type Job } from './jobs';
 import { declareTopology, JOBS_QUEUE, TopologyError } from './topology';
 
@@ -72,13 +64,11 @@ type Outcome = 'ack' | 'requeue' | 'dead';
 const sleep = (milliseconds: number) => new Promise<void>(resolve => setTimeout(resolve, milliseconds));
 
 export class QueueWorker {
-  readonly counts: Counts = { polls: 0, studies: 0, scored: 0, stored: 0, skipped: 0, failed: 0, deadLettered: 0, refused: 0 };
+  /** The PACS link, the scorer, the counts and the model under its active calibration (shared with the polling mode). */
+  readonly scoring: ScoringContext;
   /** Set when the worker stopped because it must not go on (a calibration log that no longer verifies). */
   fatal: unknown = null;
 
-  private readonly link: PacsLink;
-  private model: ModelInUse;
-  private readonly scorer: ImageScorer;
   private readonly state = WorkerState.memory();
   private readonly accepted: readonly string[];
   private readonly prefetch: number;
@@ -92,30 +82,17 @@ export class QueueWorker {
   private lastJobAt = Date.now();
 
   constructor(private readonly options: QueueWorkerOptions) {
-    this.model = options.model;
     this.prefetch = options.prefetch ?? 1;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.graceMs = options.graceMs ?? 30_000;
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 15_000 };
     if (!(Number.isInteger(this.prefetch) && this.prefetch >= 1)) throw new Error(`prefetch must be an integer >= 1, got ${this.prefetch}`);
     const now = options.now ?? (() => new Date());
-    this.link = new PacsLink(options.pacs, options.logger, now);
-    const failures = new FailureLedger({ state: this.state, logger: options.logger, counts: this.counts, maxAttempts: this.maxAttempts, now });
-    this.scorer = new ImageScorer(options.model, { link: this.link, failures, state: this.state, counts: this.counts, logger: options.logger, now, limits: options.limits });
+    this.scoring = new ScoringContext({
+      pacs: options.pacs, model: options.model, logger: options.logger, state: this.state, maxAttempts: this.maxAttempts, limits: options.limits, now,
+    });
     this.accepted = options.model.manifest.input.grey.accepted_modalities;
     this.stopped = new Promise(resolve => (this.wakeStop = resolve));
-  }
-
-  get pacsDownSince(): Date | null {
-    return this.link.downSince;
-  }
-
-  get lastPollOkAt(): Date | null {
-    return this.link.lastOkAt;
-  }
-
-  get calibrationVersion(): string {
-    return this.model.manifest.calibration.version;
   }
 
   get stopping(): boolean {
@@ -231,12 +208,12 @@ export class QueueWorker {
         break;
       }
       try {
-        await this.useCalibration();
+        await this.scoring.refreshCalibration(this.options.calibration, 'the jobs from now on are scored under it; a result under another version is new work');
         outcome = job.type === 'study' ? await this.expand(channel, job) : await this.score(job, attempt);
         break;
       } catch (error) {
         if (error instanceof PassAborted || unreachable(error)) {
-          this.link.failed(error instanceof PassAborted ? error.reason : error, job.type === 'study' ? 'expanding a study' : 'scoring an image');
+          this.scoring.link.failed(error instanceof PassAborted ? error.reason : error, job.type === 'study' ? 'expanding a study' : 'scoring an image');
           if (this.stopRequested) {
             outcome = 'requeue';
             break;
@@ -251,7 +228,7 @@ export class QueueWorker {
           outcome = 'requeue';
           break;
         }
-        this.counts.failed++;
+        this.scoring.counts.failed++;
         logger.log('error', 'failed', {
           job: job.type,
           study: job.study,
@@ -285,26 +262,26 @@ export class QueueWorker {
   private async expand(channel: ConfirmChannel, job: Extract<Job, { type: 'study' }>): Promise<Outcome> {
     const { logger } = this.options;
     const started = performance.now();
-    this.counts.studies++;
-    const series = await this.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS }));
+    this.scoring.counts.studies++;
+    const series = await this.scoring.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS }));
     const modalities = [...new Set(series.flatMap(s => values(s, TAG.Modality)))].sort();
     if (!modalities.some(m => this.accepted.includes(m))) {
-      this.counts.skipped++;
+      this.scoring.counts.skipped++;
       logger.log('info', 'skipped', { study: job.study, reason: `not a chest radiograph study: modalities ${modalities.join('/') || 'none'}, the model reads ${this.accepted.join('/')}` });
       return 'ack';
     }
-    const { done } = await existingResults(this.link, logger, job.study, series, this.verifyContext());
+    const { done } = await existingResults(this.scoring.link, logger, job.study, series, this.scoring.verifyContext());
     let published = 0;
     let already = 0;
     for (const s of series) {
       const modality = value(s, TAG.Modality);
       const seriesUID = value(s, TAG.SeriesInstanceUID);
       if (!seriesUID || !modality || !this.accepted.includes(modality)) continue;
-      const instances = await this.link.ask(pacs => pacs.searchInstances(job.study, seriesUID));
+      const instances = await this.scoring.link.ask(pacs => pacs.searchInstances(job.study, seriesUID));
       for (const instance of instances) {
         const sop = value(instance, TAG.SOPInstanceUID);
         if (!sop) continue;
-        if (done.has(keyText(this.keyOf(sop)))) {
+        if (done.has(keyText(this.scoring.keyOf(sop)))) {
           already++;
           continue;
         }
@@ -321,18 +298,18 @@ export class QueueWorker {
   /** An image job: skipped when its result is in the PACS, else scored and stored under the first free UIDs. */
   private async score(job: Extract<Job, { type: 'image' }>, attempt: number): Promise<Outcome> {
     const { logger } = this.options;
-    const series = await this.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS }));
-    const { done, occupied } = await existingResults(this.link, logger, job.study, series, this.verifyContext());
-    const key = this.keyOf(job.sop);
+    const series = await this.scoring.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS }));
+    const { done, occupied } = await existingResults(this.scoring.link, logger, job.study, series, this.scoring.verifyContext());
+    const key = this.scoring.keyOf(job.sop);
     const text = keyText(key);
     if (done.has(text)) {
-      this.counts.skipped++;
+      this.scoring.counts.skipped++;
       logger.log('info', 'skipped', { study: job.study, sop: job.sop, attempt, reason: 'a ChestAid result for this image, model and calibration is already in the PACS' });
       return 'ack';
     }
     const revision = await freeRevision(job.study, key, occupied);
     if (revision === null) {
-      this.counts.failed++;
+      this.scoring.counts.failed++;
       logger.log('error', 'no-free-uid', {
         study: job.study,
         sop: job.sop,
@@ -348,37 +325,9 @@ export class QueueWorker {
       this.state.data.failures[text] = { studyInstanceUID: job.study, seriesInstanceUID: job.series, sopInstanceUID: job.sop, attempts: attempt - 1, lastError: '(an earlier delivery)', at: '' };
     }
     const tally: PassTally = { studies: 0, scored: 0, skipped: 0, failed: 0, refused: 0, timings: [] };
-    const outcome = await this.scorer.score({ studyUID: job.study, seriesUID: job.series, sopUID: job.sop }, text, this.model, tally, revision);
+    const outcome = await this.scoring.scorer.score({ studyUID: job.study, seriesUID: job.series, sopUID: job.sop }, text, this.scoring.model, tally, revision);
     if (outcome === 'stored' || outcome === 'refused') return 'ack';
     return outcome === 'retry' ? 'requeue' : 'dead';
-  }
-
-  private keyOf(sop: string): ResultKey {
-    return { sopInstanceUID: sop, modelSha256: this.model.sha256, calibrationVersion: this.model.manifest.calibration.version };
-  }
-
-  /** The active calibration before each job (a new one changes the result key); stamped with its identity once. */
-  private async useCalibration(): Promise<void> {
-    const changed = await this.options.calibration?.check();
-    if (changed) this.adopt(changed.manifest);
-    if (!isCalibrationIdentity(this.model.manifest.calibration.version)) {
-      this.model = { ...this.model, manifest: await withCalibrationIdentity(this.model.manifest) };
-    }
-  }
-
-  private adopt(manifest: Manifest): void {
-    const from = this.calibrationVersion;
-    this.model = { ...this.model, manifest };
-    this.options.logger.log('info', 'calibration-changed', { from, to: manifest.calibration.version, method: manifest.calibration.selected, threshold: manifest.thresholds.clinical.value });
-  }
-
-  private verifyContext(): VerifyContext {
-    const { manifest } = this.model;
-    return {
-      modelSha256: this.model.sha256,
-      deviceUID: manifest.model.device_uid ?? '',
-      calibrationOf: identity => (identity === manifest.calibration.version ? manifest : null),
-    };
   }
 }
 
