@@ -5,8 +5,6 @@
 // what is checked here (nginx.test.mjs builds them): OHIF's index.html and a placeholder
 // app-config.js are enough to serve.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +12,9 @@ import { after, before, test } from 'node:test';
 
 import { fetchOhif, ohifDistDir } from '../../scripts/fetch-ohif.mjs';
 import { startOidcProvider } from '../../scripts/oidc-dev-provider.mjs';
-import { ROOT } from '../e2e/harness.mjs';
 import { freePort } from '../../pacs/orthanc.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from '../pacs/orthanc.mjs';
-import { startNginx } from './nginxServer.mjs';
+import { startNginx, startVerifier } from './nginxServer.mjs';
 import { loginForTokens } from './oidcLogin.mjs';
 import { get } from './routes.mjs';
 import { checkTokens } from './tokens.mjs';
@@ -30,30 +27,6 @@ let pacs;
 let provider;
 let verifier;
 let nginx;
-
-/** The verifier as nginx's auth_request service, a plain process on a free loopback port. */
-async function startVerifier({ issuer, audience }) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'deploy/auth/verifier.mjs'), '--issuer', issuer, '--audience', audience, '--listen', `127.0.0.1:${port}`, '--clock-tolerance', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output = [];
-  child.stderr.on('data', chunk => output.push(chunk.toString()));
-  await new Promise((resolve, reject) => {
-    child.stdout.on('data', chunk => (String(chunk).includes('chestaid-verifier:') ? resolve() : undefined));
-    child.once('exit', code => reject(new Error(`the verifier exited (${code}): ${output.join('')}`)));
-  });
-  return {
-    address: `127.0.0.1:${port}`,
-    output,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-    },
-  };
-}
 
 before(async () => {
   prefix = mkdtempSync(join(tmpdir(), 'chestaid-login-'));

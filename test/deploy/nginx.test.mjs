@@ -1,18 +1,24 @@
 // ChestAid's production web server: Debian's nginx with deploy/nginx's configuration, serving a
 // site's OHIF with a fresh `npm run build` installed in it (viewerRoot.mjs) and proxying a real
 // Orthanc. The checks the dev server passes too are in routes.mjs; this file adds what only nginx
-// does: pre-compressed wasm and weights, caching, and the deliverable's chestaid-config.js.
+// does: pre-compressed wasm and weights, caching, and the deliverable's chestaid-config.js; and the
+// reader's core path through the installed viewer, first without, then with the site's login
+// (a real OpenID provider and the token verifier behind auth_request).
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { CLIENT_ID, SCOPE, startOidcProvider } from '../../scripts/oidc-dev-provider.mjs';
+import { freePort } from '../../pacs/orthanc.mjs';
 import { BANNER_CONFIRM, ROOT, launchChromium, watchedPage } from '../e2e/harness.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from '../pacs/orthanc.mjs';
+import { resultSrs } from '../pacs/workerHarness.mjs';
+import { logInInBrowser } from './oidcLogin.mjs';
 import { checkServer, get } from './routes.mjs';
-import { startNginx } from './nginxServer.mjs';
-import { assembleViewerRoot } from './viewerRoot.mjs';
+import { startNginx, startVerifier } from './nginxServer.mjs';
+import { assembleViewerRoot, withLogin } from './viewerRoot.mjs';
 
 let prefix;
 let pacs;
@@ -138,5 +144,73 @@ test("through nginx, the site's viewer with ChestAid installed lists the site's 
     assert.deepEqual(foreignRequests, []);
   } finally {
     await browser.close();
+  }
+});
+
+test("through nginx with the site's login, the installed viewer's core path: login first, the site's list with the risk column, Analyze, the heatmap, Save to PACS", { timeout: 600_000 }, async t => {
+  const demo = JSON.parse(readFileSync(join(ROOT, 'test/demo-studies/index.json'), 'utf8'));
+  const study = demo.studies.find(s => s.name === 'study-19');
+  const port = await freePort();
+  const provider = await startOidcProvider({ viewer: `http://127.0.0.1:${port}` });
+  const verifier = await startVerifier({ issuer: provider.issuer, audience: provider.audience });
+  const loginPrefix = join(prefix, 'login');
+  mkdirSync(join(loginPrefix, 'viewer'), { recursive: true });
+  chmodSync(loginPrefix, 0o755);
+  withLogin(root, join(loginPrefix, 'viewer'), { authority: provider.issuer, clientId: CLIENT_ID, scope: SCOPE });
+  const server = await startNginx({
+    prefix: loginPrefix,
+    root: join(loginPrefix, 'viewer'),
+    pacs: `127.0.0.1:${pacs.port}`,
+    port,
+    auth: verifier.address,
+    oidcAuthority: provider.issuer,
+  });
+  const browser = await launchChromium();
+  try {
+    // Without a token the PACS answers nothing through this server.
+    assert.equal((await get(`${server.url}/pacs/dicom-web/studies`)).status, 401);
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const problems = [];
+    const foreignRequests = [];
+    const pacsRequests = [];
+    const page = await watchedPage(context, { viewerUrl: server.url, problems, foreignRequests });
+    page.on('response', response => {
+      if (response.url().startsWith(`${server.url}/pacs/`)) pacsRequests.push([response.request().method(), response.url(), response.request().headers().authorization ?? null, response.status()]);
+    });
+    // Login required: the first visit goes to the provider's form, then back to the site's list.
+    await logInInBrowser(page, { url: `${server.url}/`, provider, user: 'reader' });
+    await page.locator(`[data-cy="chestaid-risk"][data-study-uid="${study.StudyInstanceUID}"]`).waitFor({ timeout: 180_000 });
+    assert.deepEqual(await page.evaluate(() => window.config.dataSources.map(s => s.sourceName)), ['st-elsewhere-pacs']);
+
+    await page.goto(`${server.url}/chestaid?StudyInstanceUIDs=${study.StudyInstanceUID}`);
+    const panel = page.locator('[data-cy="chestaid-panel"]');
+    await panel.locator('[data-cy="chestaid-analyze"]:not([disabled])').waitFor({ timeout: 180_000 });
+    await page.waitForFunction(() => Boolean(window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.()), null, { timeout: 180_000 });
+    await page.locator(BANNER_CONFIRM).click({ timeout: 2000 }).catch(() => undefined);
+    await panel.locator('[data-cy="chestaid-analyze"]').click();
+    const score = panel.locator('[data-cy="chestaid-score"]');
+    await score.waitFor({ timeout: 180_000 });
+    const probability = Number(await score.getAttribute('data-probability'));
+    t.diagnostic(`${study.name}: ${probability} (expected ${study.expected.probability})`);
+    assert.ok(Math.abs(probability - study.expected.probability) <= 1e-3, `${probability} vs ${study.expected.probability}`);
+    // The heatmap layer is drawn on the viewport that shows the analysed image.
+    await page.locator('[data-chestaid-heatmap]').waitFor({ timeout: 60_000 });
+
+    await panel.locator('[data-cy="chestaid-save-pacs"]:not([disabled])').click();
+    await panel.locator('[data-cy="chestaid-pacs-status"][data-sr]').waitFor({ timeout: 120_000 });
+    const stored = (await resultSrs(pacs.client)).filter(({ content }) => content.source.sopInstanceUID === study.SOPInstanceUID);
+    assert.equal(stored.length, 1, 'one result SR for the analysed image');
+    assert.ok(Math.abs(stored[0].content.score - probability) <= 1e-5, `SR ${stored[0].content.score} vs shown ${probability}`);
+
+    // Every PACS request carried the reader's token, and the STOW was among them.
+    assert.ok(pacsRequests.some(([method]) => method === 'POST'), 'Save to PACS went through the proxy');
+    assert.deepEqual(pacsRequests.filter(([, , authorization, status]) => !/^Bearer /.test(authorization ?? '') || status >= 400), []);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(foreignRequests.filter(url => !url.startsWith(`${provider.issuer}/`)), []);
+  } finally {
+    await browser.close();
+    await server.stop();
+    await verifier.stop();
+    await provider.close();
   }
 });

@@ -1,14 +1,17 @@
 /**
  * Debian's nginx as a plain process for one test file: a configuration written by
- * deploy/nginx/render.mjs under a temporary prefix, on a free loopback port, no root needed.
+ * deploy/nginx/render.mjs under a temporary prefix, on a free loopback port, no root needed; and
+ * the token verifier nginx asks (auth_request) when the viewer has a login.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { writeStandalone } from '../../deploy/nginx/render.mjs';
 import { freePort } from '../../pacs/orthanc.mjs';
+import { ROOT } from '../e2e/harness.mjs';
 
 export const NGINX = process.env.NGINX_BINARY || '/usr/sbin/nginx';
 
@@ -58,4 +61,28 @@ export async function startNginx({ prefix, root, pacs, auth = null, oidcAuthorit
     await sleep(100);
   }
   return { url, port, conf, errorLog, stop };
+}
+
+/** The verifier as nginx's auth_request service, a plain process on a free loopback port. */
+export async function startVerifier({ issuer, audience }) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'deploy/auth/verifier.mjs'), '--issuer', issuer, '--audience', audience, '--listen', `127.0.0.1:${port}`, '--clock-tolerance', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = [];
+  child.stderr.on('data', chunk => output.push(chunk.toString()));
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', chunk => (String(chunk).includes('chestaid-verifier:') ? resolve() : undefined));
+    child.once('exit', code => reject(new Error(`the verifier exited (${code}): ${output.join('')}`)));
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+    },
+  };
 }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-import { CLIENT_ID, SCOPE } from '../../scripts/oidc-dev-provider.mjs';
+import { CLIENT_ID, SCOPE, USERS } from '../../scripts/oidc-dev-provider.mjs';
 
 /** A cookie jar good enough for one provider: names are unique across its paths. */
 class Jar {
@@ -92,4 +92,16 @@ export async function loginForTokens({ issuer, viewer, username, password, clien
     location = response.headers.get('location');
   }
   throw new Error('the login did not come back to the viewer within 10 redirects');
+}
+
+/**
+ * The same in a browser page: opens `url` (a viewer with a login), is sent to the provider's login
+ * form, signs in as `user` and is sent back; the caller waits for what the viewer then shows.
+ */
+export async function logInInBrowser(page, { url, provider, user }) {
+  await page.goto(url);
+  await page.waitForURL(href => href.href.startsWith(`${provider.issuer}/interaction/`), { timeout: 120_000 });
+  await page.locator('input[name="username"]').fill(user);
+  await page.locator('input[name="password"]').fill(USERS[user].password);
+  await page.locator('button[type="submit"]').click();
 }

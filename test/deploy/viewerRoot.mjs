@@ -11,7 +11,7 @@
  * made by `npm run build` (the same command; it saves a production build when one was just run).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { install } from '../../deploy/install.mjs';
@@ -68,4 +68,26 @@ export function assembleViewerRoot(out, { buildDir }) {
   symlinkSync(join(DEMO.sourceDir, 'dicom'), join(out, 'chestaid/demo/dicom'));
   const models = readdirSync(join(out, 'models')).filter(name => name.startsWith('sha256-'));
   return [...precompressed(join(out, 'chestaid/ort')), ...models.flatMap(model => precompressed(join(out, 'models', model)))];
+}
+
+/**
+ * The same site with its login: a second root `out` beside `root` (its files linked), whose
+ * app-config.js is the site's own with OHIF's `oidc` setting added, as docs/deploying.md's login
+ * section tells a site to write it.
+ */
+export function withLogin(root, out, { authority, clientId, scope }) {
+  linkEntries(root, out, ['app-config.js', 'index.html']);
+  copyFileSync(join(root, 'index.html'), join(out, 'index.html'));
+  const oidc = {
+    authority,
+    client_id: clientId,
+    redirect_uri: '/callback',
+    post_logout_redirect_uri: '/',
+    response_type: 'code',
+    scope,
+    automaticSilentRenew: true,
+    revokeAccessTokenOnSignout: true,
+  };
+  const site = readFileSync(join(root, 'app-config.js'), 'utf8');
+  writeFileSync(join(out, 'app-config.js'), `${site}\n// The site's login (docs/deploying.md, Login).\nwindow.config.oidc = [${JSON.stringify(oidc)}];\n`);
 }

@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 
 import { freePort } from '../../pacs/orthanc.mjs';
 import { requireBuilt } from '../../scripts/node-build.mjs';
-import { USERS, startOidcProvider } from '../../scripts/oidc-dev-provider.mjs';
+import { startOidcProvider } from '../../scripts/oidc-dev-provider.mjs';
+import { logInInBrowser } from '../deploy/oidcLogin.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from '../pacs/orthanc.mjs';
 import { launchChromium, startViewer, watchedPage } from './harness.mjs';
 
@@ -64,11 +65,7 @@ async function loggedIn(user) {
     if (response.url().startsWith(`${viewer.url}/pacs/`)) pacsRequests.push([response.url(), response.request().headers().authorization ?? null, response.status()]);
     if (response.status() >= 400) failedResponses.push(`${response.status()} ${response.request().method()} ${response.url()}`);
   });
-  await page.goto(`${viewer.url}/`);
-  await page.waitForURL(url => url.href.startsWith(`${provider.issuer}/interaction/`), { timeout: 120_000 });
-  await page.locator('input[name="username"]').fill(user);
-  await page.locator('input[name="password"]').fill(USERS[user].password);
-  await page.locator('button[type="submit"]').click();
+  await logInInBrowser(page, { url: `${viewer.url}/`, provider, user });
   await page.locator(cy('chestaid-risk-header')).waitFor({ timeout: 120_000 });
   // The study list's rows come from the PACS, through the proxy, with the user's token.
   await page.locator(`${cy('chestaid-risk')}[data-study-uid="${study}"]`).waitFor({ timeout: 120_000 });
