@@ -54,7 +54,7 @@ export function writeResults(bench, { startedAt, machine, rows, targets, results
         unavailable,
         samples,
         ...rest,
-        viewer: viewer && { samples: viewer.samples, heatmap: viewer.heatmap, runMs: viewer.runMs, heatmapSeen: viewer.heatmapSeen },
+        viewer: viewer && Object.fromEntries(Object.entries(viewer).map(([server, v]) => [server, { samples: v.samples, heatmap: v.heatmap, runMs: v.runMs, heatmapSeen: v.heatmapSeen }])),
       },
       null,
       1,

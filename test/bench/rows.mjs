@@ -35,17 +35,19 @@ export function buildRows(bench, results) {
   add('CAM post-processing, 7x7 to 224x224 (page)', samples['CAM post-processing, to 224x224']);
   add('CAM post-processing, 7x7 to 2048x2500 (page)', samples['CAM post-processing, to 2048x2500']);
 
-  const v = results.viewer;
-  if (v) {
-    for (const kind of ['cold', 'warm-cached', 'warm']) add(`viewer click-to-result, ${kind}`, v.samples[kind]);
-    for (const kind of ['cold', 'warm-cached', 'warm']) {
-      if (v.heatmap[kind].length) add(`viewer click-to-heatmap, ${kind}`, v.heatmap[kind]);
-      else na(`viewer click-to-heatmap, ${kind}`, 'n/a (no heatmap layer in this build)');
+  if (results.viewer) {
+    for (const [server, v] of Object.entries(results.viewer)) {
+      const viewer = viewerLabel(server);
+      for (const kind of ['cold', 'warm-cached', 'warm']) add(`${viewer} click-to-result, ${kind}`, v.samples[kind]);
+      for (const kind of ['cold', 'warm-cached', 'warm']) {
+        if (v.heatmap[kind].length) add(`${viewer} click-to-heatmap, ${kind}`, v.heatmap[kind]);
+        else na(`${viewer} click-to-heatmap, ${kind}`, 'n/a (no heatmap layer in this build)');
+      }
+      const layer = v.heatmapSeen ? layerTimes(v) : [];
+      if (layer.length) add(`layer rendering (${viewer}: result to heatmap, warm)`, layer);
+      else na(`layer rendering (${viewer})`, 'n/a (no heatmap layer in this build)');
+      add(`${viewer} model run in the worker, warm (same analyses)`, v.runMs.warm.filter(x => x !== null));
     }
-    const layer = v.heatmapSeen ? layerTimes(v) : [];
-    if (layer.length) add('layer rendering (viewer: result to heatmap, warm)', layer);
-    else na('layer rendering', 'n/a (no heatmap layer in this build)');
-    add('viewer model run in the worker, warm (same analyses)', v.runMs.warm.filter(x => x !== null));
   } else {
     na('viewer click-to-result / click-to-heatmap', 'skipped (--no-viewer)');
   }
@@ -56,6 +58,9 @@ export function buildRows(bench, results) {
   for (const row of rows) if (!row.na) row.ratio = row.median / reference;
   return rows;
 }
+
+/** The rows' name for the viewer as `server` serves it: the dev server's keep their earlier names. */
+export const viewerLabel = server => (server === 'dev server' ? 'viewer' : `viewer via ${server}`);
 
 /** Per warm analysis: heatmap minus result, where both were seen. */
 function layerTimes(v) {
@@ -72,14 +77,18 @@ export function targetsOf(rows, results) {
   const targets = {
     bestPageCpuVsNode: { target: 2, value: best / node2, detail: `best page CPU ${best.toFixed(1)} ms / onnxruntime-node 2 threads ${node2.toFixed(1)} ms; 1 thread vs 1 thread ${(page1 / node1).toFixed(2)}x` },
   };
-  const v = results.viewer;
+  const v = results.viewer?.['dev server'];
   if (v) {
     const click = summary(v.samples.warm).median;
     const runs = v.runMs.warm.filter(x => x !== null);
     const run = runs.length ? summary(runs).median : NaN;
     targets.warmClickVsInference = { target: 1.25, value: click / run, detail: `viewer warm click-to-result ${click.toFixed(0)} ms / the same analyses' model run ${run.toFixed(0)} ms (vs the page's wasm 2 threads ${page2.toFixed(0)} ms: ${(click / page2).toFixed(2)}x)` };
-    const cold = summary(v.samples.cold);
-    targets.coldFirstAnalyzeMs = { target: 3000, value: cold.median, detail: `viewer cold click-to-result median ${cold.median.toFixed(0)} ms, p90 ${cold.p90.toFixed(0)} ms, max ${Math.max(...v.samples.cold).toFixed(0)} ms` };
+  }
+  // The first Analyze in a fresh browser, through each server (issues 14 and 19: <= 1.5 s).
+  for (const [server, served] of Object.entries(results.viewer ?? {})) {
+    const cold = summary(served.samples.cold);
+    const key = server === 'dev server' ? 'coldFirstAnalyzeMs' : `coldFirstAnalyzeMs (${server})`;
+    targets[key] = { target: 1500, value: cold.median, detail: `${viewerLabel(server)} cold click-to-result median ${cold.median.toFixed(0)} ms, p90 ${cold.p90.toFixed(0)} ms, max ${Math.max(...served.samples.cold).toFixed(0)} ms` };
   }
   if (results.memory) {
     const t = results.memory.trends;

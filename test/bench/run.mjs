@@ -12,8 +12,9 @@
  * - onnxruntime-node CPU, 2 and 1 threads;
  * - PyTorch eager CPU (the original study's stack) through the training workspace, 2 and 1 threads;
  * - the core's preprocessing (DICOM pixels to tensor) and CAM post-processing in the page;
- * - the real viewer (`npm start`): click-to-result and click-to-heatmap, cold, warm-cached, warm;
- *   layer rendering as heatmap minus result;
+ * - the real viewer, served by the dev server (`npm start`) and by nginx (the installed build in a
+ *   site's OHIF, its PACS a real Orthanc), round by round (`--viewer-servers`): click-to-result and
+ *   click-to-heatmap, cold, warm-cached, warm; layer rendering as heatmap minus result;
  * - page cold and warm starts with their breakdown; the page's memory over consecutive analyses;
  * - a per-stage profile (onnxruntime's profiler) of the page's wasm against onnxruntime-node.
  *
@@ -47,6 +48,7 @@ const { values: opts } = parseArgs({
     cold: { type: 'string', default: '20' },
     memory: { type: 'string', default: '100' },
     'viewer-runs': { type: 'string', default: '20' },
+    'viewer-servers': { type: 'string', default: 'dev server,nginx' },
     'webgpu-runs': { type: 'string', default: '20' },
     'heatmap-timeout': { type: 'string', default: '3000' },
     study: { type: 'string', default: 'study-01' },
@@ -112,9 +114,9 @@ async function main() {
   }
   loads.afterPage = load();
   if (opts.viewer) {
-    log(`the viewer (npm start; ${VIEWER_RUNS} rounds of cold, warm-cached and warm)...`);
-    results.viewer = await measureViewer({ runs: VIEWER_RUNS, warmPerPage: 1, heatmapTimeoutMs: HEATMAP_TIMEOUT, log });
-    notes.push(...results.viewer.notes);
+    log(`the viewer (npm start and nginx, interleaved; ${VIEWER_RUNS} rounds of cold, warm-cached and warm)...`);
+    results.viewer = await measureViewer({ runs: VIEWER_RUNS, warmPerPage: 1, heatmapTimeoutMs: HEATMAP_TIMEOUT, servers: opts['viewer-servers'].split(','), log });
+    for (const served of Object.values(results.viewer)) notes.push(...served.notes);
     loads.afterViewer = load();
   }
 

@@ -1,6 +1,8 @@
 /**
- * Click-to-result and click-to-heatmap in the real viewer (`npm start`, test/e2e/harness.mjs),
- * driven through the ChestAid panel's Analyze button:
+ * Click-to-result and click-to-heatmap in the real viewer, driven through the ChestAid panel's
+ * Analyze button, served two ways in the same run, round by round: the dev server (`npm start`,
+ * test/e2e/harness.mjs; demo studies as DICOM JSON) and the production server (nginx serving a
+ * site's OHIF with the build installed, its PACS a real Orthanc: nginxViewer.mjs):
  *
  *   cold          a fresh browser context (empty HTTP cache and Cache API): the first Analyze
  *                 downloads onnxruntime-web and the model, creates the session and runs it;
@@ -14,61 +16,104 @@
  * without the layer never marks it: that is reported, not waited for.
  */
 import { launchChromium, startViewer } from '../e2e/harness.mjs';
+import { startNginxViewer } from './nginxViewer.mjs';
 
 const PANEL = '[data-cy="chestaid-panel"]';
 const BANNER_CONFIRM = '[data-cy="confirm-and-hide-button"]';
 
-/**
- * @param {{ runs: number, warmPerPage: number, heatmapTimeoutMs: number, log?: (line: string) => void }} options
- * @returns {Promise<{ samples: Record<string, number[]>, runMs: Record<string, number[]>, heatmapSeen: boolean, notes: string[] }>}
- */
-export async function measureViewer({ runs, warmPerPage, heatmapTimeoutMs, log = () => {} }) {
+/** The dev server with the demo studies; its radiographs as { study, sop }. */
+async function startDevViewer() {
   const viewer = await startViewer();
+  const studies = (await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json()).studies.filter(s => s.Modalities === 'CR');
+  const images = studies.map(s => ({ study: s.StudyInstanceUID, sop: s.series[0].instances[0].metadata.SOPInstanceUID }));
+  return { url: viewer.url, images, stop: viewer.stop };
+}
+
+/** The ways the viewer is served, measured in this order within each round. */
+export const SERVERS = Object.freeze({ 'dev server': startDevViewer, nginx: startNginxViewer });
+
+/**
+ * @param {{ runs: number, warmPerPage: number, heatmapTimeoutMs: number, servers?: string[], log?: (line: string) => void }} options
+ * @returns {Promise<Record<string, { samples: Record<string, number[]>, heatmap: Record<string, number[]>, runMs: Record<string, number[]>, heatmapSeen: boolean, notes: string[] }>>}
+ *   per server name
+ */
+export async function measureViewer({ runs, warmPerPage, heatmapTimeoutMs, servers = Object.keys(SERVERS), log = () => {} }) {
+  const served = {};
   const browser = await launchChromium();
-  const samples = { cold: [], 'warm-cached': [], warm: [] };
-  const heatmap = { cold: [], 'warm-cached': [], warm: [] };
-  const runMs = { cold: [], 'warm-cached': [], warm: [] };
-  const notes = [];
-  // Once an analysis has shown no heatmap, a build without the layer is likely: later waits are
-  // short, so 60 analyses do not each wait the full timeout for nothing.
-  let heatmapWait = heatmapTimeoutMs;
   try {
-    const studies = (await (await fetch(`${viewer.url}/chestaid/demo/studies.json`)).json()).studies.filter(s => s.Modalities === 'CR');
-    const images = studies.map(s => ({ study: s.StudyInstanceUID, sop: s.series[0].instances[0].metadata.SOPInstanceUID, imageId: s.series[0].instances[0].url }));
-    if (images.length < warmPerPage + 2) throw new Error(`the viewer lists ${images.length} radiographs; ${warmPerPage + 2} are needed`);
+    for (const name of servers) served[name] = { server: await SERVERS[name](), ...emptyMeasures() };
+    for (const [name, { server }] of Object.entries(served)) {
+      if (server.images.length < warmPerPage + 2) throw new Error(`the viewer (${name}) lists ${server.images.length} radiographs; ${warmPerPage + 2} are needed`);
+    }
     for (let round = 0; round < runs; round++) {
-      // Another set of images each round, so no page ever re-analyses a known image.
-      const pick = Array.from({ length: warmPerPage + 2 }, (_, i) => images[(round * (warmPerPage + 2) + i) % images.length]);
-      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-      try {
-        const first = await openViewer(context, viewer.url, [pick[0]]);
-        record('cold', await analyzeShown(first.page, first.shown.sop, heatmapWait));
-        await first.page.close();
-        const second = await openViewer(context, viewer.url, pick.slice(1));
-        record('warm-cached', await analyzeShown(second.page, second.shown.sop, heatmapWait));
-        for (const image of pick.slice(1).filter(i => i !== second.shown)) {
-          await show(second.page, image);
-          record('warm', await analyzeShown(second.page, image.sop, heatmapWait));
-        }
-      } finally {
-        await context.close();
-      }
-      log(`viewer round ${round + 1}/${runs}`);
+      // Interleaved: this host's timings drift for minutes at a time, so compare within a round.
+      for (const measures of Object.values(served)) await measureRound(browser, measures, round, { warmPerPage, heatmapTimeoutMs });
+      log(`viewer round ${round + 1}/${runs} (${Object.keys(served).join(', ')})`);
     }
   } finally {
     await browser.close();
-    await viewer.stop();
+    for (const { server } of Object.values(served)) await server.stop();
   }
-  const heatmapSeen = Object.values(heatmap).some(list => list.length > 0);
-  if (!heatmapSeen) notes.push(`no element was marked data-chestaid-heatmap within ${heatmapTimeoutMs} ms of a result: no heatmap layer in this build`);
-  return { samples, heatmap, runMs, heatmapSeen, notes };
+  return Object.fromEntries(
+    Object.entries(served).map(([name, { samples, heatmap, runMs }]) => {
+      const heatmapSeen = Object.values(heatmap).some(list => list.length > 0);
+      const notes = heatmapSeen ? [] : [`${name}: no element was marked data-chestaid-heatmap within ${heatmapTimeoutMs} ms of a result: no heatmap layer in this build`];
+      return [name, { samples, heatmap, runMs, heatmapSeen, notes }];
+    }),
+  );
+}
 
-  function record(kind, measured) {
-    samples[kind].push(measured.resultMs);
-    runMs[kind].push(measured.runMs);
-    if (measured.heatmapMs !== null) heatmap[kind].push(measured.heatmapMs);
-    else if (!Object.values(heatmap).some(list => list.length > 0)) heatmapWait = Math.min(heatmapWait, 250);
+function emptyMeasures() {
+  return {
+    samples: { cold: [], 'warm-cached': [], warm: [] },
+    heatmap: { cold: [], 'warm-cached': [], warm: [] },
+    runMs: { cold: [], 'warm-cached': [], warm: [] },
+    // Once an analysis has shown no heatmap, a build without the layer is likely: later waits are
+    // short, so 60 analyses do not each wait the full timeout for nothing.
+    heatmapWait: null,
+  };
+}
+
+/** One round on one server: cold in a fresh context, warm-cached in a new page of it, then warm. */
+async function measureRound(browser, measures, round, { warmPerPage, heatmapTimeoutMs }) {
+  const { server } = measures;
+  const wait = () => measures.heatmapWait ?? heatmapTimeoutMs;
+  const record = (kind, measured) => {
+    measures.samples[kind].push(measured.resultMs);
+    measures.runMs[kind].push(measured.runMs);
+    if (measured.heatmapMs !== null) measures.heatmap[kind].push(measured.heatmapMs);
+    else if (!Object.values(measures.heatmap).some(list => list.length > 0)) measures.heatmapWait = Math.min(wait(), 250);
+  };
+  // Another set of images each round, so no page ever re-analyses a known image.
+  const pick = Array.from({ length: warmPerPage + 2 }, (_, i) => server.images[(round * (warmPerPage + 2) + i) % server.images.length]);
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.addInitScript(defineShownSop);
+  try {
+    const first = await openViewer(context, server.url, [pick[0]]);
+    record('cold', await analyzeShown(first.page, first.shown.sop, wait()));
+    await first.page.close();
+    const second = await openViewer(context, server.url, pick.slice(1));
+    record('warm-cached', await analyzeShown(second.page, second.shown.sop, wait()));
+    for (const image of pick.slice(1).filter(i => i !== second.shown)) {
+      await show(second.page, image);
+      record('warm', await analyzeShown(second.page, image.sop, wait()));
+    }
+  } finally {
+    await context.close();
   }
+}
+
+/**
+ * Added to every page of a context: `window.chestaidBenchShownSop()`, the SOP Instance UID of the
+ * image in the first viewport, or null before one is shown (from the image's metadata: the dev
+ * server's and the PACS's image ids differ). An init script, since the CSP forbids eval.
+ */
+function defineShownSop() {
+  window.chestaidBenchShownSop = () => {
+    const viewport = window.cornerstone?.getEnabledElements?.()[0]?.viewport;
+    const imageId = viewport?.getCornerstoneImage?.() ? viewport.getCurrentImageId() : null;
+    return imageId ? (window.cornerstone.metaData.get('instance', imageId)?.SOPInstanceUID ?? null) : null;
+  };
 }
 
 /** A page of the ChestAid mode with these studies, ready to Analyze the one the hanging protocol shows. */
@@ -79,11 +124,9 @@ async function openViewer(context, url, images) {
   // made from inside the page, but it would cover screenshots and Playwright's own actions.
   await page.addLocatorHandler(page.locator(BANNER_CONFIRM), confirm => confirm.click());
   await page.goto(`${url}/chestaid?StudyInstanceUIDs=${images.map(i => i.study).join(',')}`);
-  const shownId = await (
-    await page.waitForFunction(() => window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.()?.imageId)
-  ).jsonValue();
-  const shown = images.find(i => i.imageId === shownId);
-  if (!shown) throw new Error(`the viewer shows ${shownId}, none of the studies asked for`);
+  const shownId = await (await page.waitForFunction(() => window.chestaidBenchShownSop())).jsonValue();
+  const shown = images.find(i => i.sop === shownId);
+  if (!shown) throw new Error(`the viewer shows ${shownId}, none of the images asked for`);
   await waitShown(page, shown);
   return { page, shown };
 }
@@ -102,12 +145,11 @@ async function show(page, image) {
 /** The image is on screen and the panel offers Analyze for it, with no result shown yet. */
 async function waitShown(page, image) {
   await page.waitForFunction(
-    ({ imageId, panel }) => {
-      const shown = window.cornerstone?.getEnabledElements?.()[0]?.viewport?.getCornerstoneImage?.();
+    ({ sop, panel }) => {
       const button = document.querySelector(`${panel} [data-cy="chestaid-analyze"]`);
-      return shown?.imageId === imageId && button && !button.disabled && !document.querySelector(`${panel} [data-cy="chestaid-result"]`);
+      return window.chestaidBenchShownSop() === sop && button && !button.disabled && !document.querySelector(`${panel} [data-cy="chestaid-result"]`);
     },
-    { imageId: image.imageId, panel: PANEL },
+    { sop: image.sop, panel: PANEL },
   );
 }
 
