@@ -16,6 +16,8 @@ import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { getToolbarModule } from './getToolbarModule';
 import { dataSourceName, id } from './id';
+import { catalogueTranslator, hostTranslator, setTranslator, type HostI18n } from './i18n/translate';
+import { detectLanguage, pageLanguageSources } from './i18n/language';
 import { getPanelModule } from './panels/getPanelModule';
 import { wirePacs, type PacsWiring } from './pacs/wire';
 import { wireRecalibration, type RecalibrationWiring } from './recalibration/wire';
@@ -25,14 +27,21 @@ import { browserResultStore, wireTriage, type TriageWiring } from './triage/wire
 interface RegistrationArgs {
   readonly servicesManager: AnalysisWiring['servicesManager'] & TriageWiring['servicesManager'] & RecalibrationWiring['servicesManager'];
   readonly extensionManager: TriageWiring['extensionManager'] & RecalibrationWiring['extensionManager'] & PacsWiring['extensionManager'];
-  readonly configuration?: Partial<ChestAidConfig>;
+  /**
+   * `i18n`: the host's i18next instance, where the site hands it over (`@ohif/i18n`'s default
+   * export in a site that builds ChestAid into its OHIF); without it, the language OHIF detects.
+   */
+  readonly configuration?: Partial<ChestAidConfig> & { readonly i18n?: HostI18n };
 }
 
 const extension = {
   id,
 
   preRegistration({ servicesManager, extensionManager, configuration }: RegistrationArgs) {
-    const config = resolveConfig(configuration);
+    const { i18n, ...options } = configuration ?? {};
+    // First: every word the features below produce goes through it.
+    setTranslator(i18n ? hostTranslator(i18n) : catalogueTranslator(detectLanguage(pageLanguageSources())));
+    const config = resolveConfig(options);
     // The service registers in wireAnalysis, below: asked for lazily, at each PACS read.
     const trust = () => servicesManager.services.chestAidService?.verifyContext() ?? null;
     const pacs = wirePacs({ config, baseUri: document.baseURI, extensionManager, trust });

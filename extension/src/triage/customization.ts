@@ -19,6 +19,7 @@ import { TRIAGE_PATH } from './links';
 import { RiskCell, RiskHeader } from './RiskColumn';
 import { TriagePage } from './TriagePage';
 import { statusIn, type TriageService } from './TriageService';
+import { t } from '../i18n/translate';
 
 export interface TriageCustomizationArgs {
   readonly servicesManager: {
@@ -37,17 +38,18 @@ interface ColumnLike {
   readonly id?: string;
 }
 
-export const triageButton = {
+/** A function: its words are read in the reader's language when the host asks for the button. */
+export const triageButton = () => ({
   id: triageButtonId,
   uiType: 'ohif.toolButton',
   props: {
     icon: 'icon-list-view',
-    label: 'Triage',
-    tooltip: 'ChestAid triage: the study list sorted by pneumonia risk',
+    label: t('risk.openTriage'),
+    tooltip: t('risk.openTriageTitle'),
     commands: { commandName: 'navigateHistory', commandOptions: { to: TRIAGE_PATH } },
     evaluate: 'evaluate.action',
   },
-};
+});
 
 export function triageCustomizations({ servicesManager, commandsManager }: TriageCustomizationArgs) {
   const services = () => servicesManager.services;
@@ -88,7 +90,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
     // The WorkList's order stays the usual one; risk order is the triage page's.
     enableSorting: false,
     // Kept before Modalities (60) and the identifiers when the list is narrow, after Description (90).
-    meta: { label: 'Pneumonia risk', minWidth: 160, priority: 80 },
+    meta: { label: t('column.risk'), minWidth: 160, priority: 80 },
   };
 
   return {
