@@ -74,8 +74,8 @@ describe('ChestAidPanel', () => {
 
   it('shows the score, threshold, decision, backend, time and why not WebGPU', () => {
     const shown = text(render({ ...base, analysis: { status: 'done', target, outcome } }));
-    expect(shown).toContain('Risk score (calibrated) 61.0 %');
-    expect(shown).toContain('Clinical threshold 40.0 %');
+    expect(shown).toContain('Risk score (calibrated) 61.0%');
+    expect(shown).toContain('Clinical threshold 40.0%');
     expect(shown).toContain('Above the clinical threshold: read first');
     expect(shown).toContain('wasm, 2 threads · 180 ms');
     expect(shown).toContain('WebGPU not used: no WebGPU adapter');
@@ -86,7 +86,7 @@ describe('ChestAidPanel', () => {
     expect(text(html)).toContain('Below the clinical threshold');
     expect(html).toMatch(/<button[^>]*data-cy="chestaid-threshold-reset"/);
     expect(html).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="chestaid-threshold-reset"/);
-    expect(text(html)).toContain('Threshold (set in this browser) 70.0 %');
+    expect(text(html)).toContain('Threshold (set in this browser) 70.0%');
     expect(text(html)).toMatch(/the model&#x27;s clinical threshold is 0\.4\./);
   });
 
@@ -136,7 +136,7 @@ describe('ChestAidPanel', () => {
     expect(text(html)).toContain('Heatmap: model attention, not lesion location.');
     expect(text(html)).toContain('Show the heatmap (Shift+H)');
     expect(text(html)).toContain('low attention high attention');
-    expect(html).toMatch(/<label for="([^"]+)-opacity"[^>]*>Opacity: 50 %<\/label><input id="\1-opacity" type="range"/);
+    expect(html).toMatch(/<label for="([^"]+)-opacity"[^>]*>Opacity: 50%<\/label><input id="\1-opacity" type="range"/);
     expect(html).toMatch(/<label for="([^"]+)-layers"[^>]*>Layers<\/label><select id="\1-layers"/);
     expect(html).toMatch(/type="checkbox"[^>]*aria-keyshortcuts="Shift\+H"/);
   });
@@ -152,7 +152,7 @@ describe('ChestAidPanel', () => {
       batch: { running: true, done: 1, total: 2, cancelled: false },
     });
     expect(text(html)).toContain('CR/DX images in this study (2)');
-    expect(text(html)).toContain('CHEST PA 61.0 %, above threshold');
+    expect(text(html)).toContain('CHEST PA 61.0%, above threshold');
     expect(text(html)).toContain('CHEST PA, REPEAT not analyzed');
     expect(html).toMatch(/aria-current="true" aria-label="Show CHEST PA"/);
     expect(html).toMatch(/role="progressbar" aria-label="Analyze all images" aria-valuemin="0" aria-valuemax="2" aria-valuenow="1"/);
@@ -174,7 +174,7 @@ describe('ChestAidPanel', () => {
     });
     expect(html).toMatch(/<button type="button"[^>]*data-cy="chestaid-save-pacs">Retry saving to PACS<\/button>/);
     expect(html).toMatch(/role="alert"[^>]*data-kind="unreachable"/);
-    expect(text(html)).toContain('In the PACS: risk score 61.0 %');
+    expect(text(html)).toContain('In the PACS: risk score 61.0%');
   });
 
   it('has nothing to save once the result is in the PACS', () => {
@@ -187,7 +187,7 @@ describe('ChestAidPanel', () => {
     const image = { displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR', label: 'CHEST PA' };
     const html = render({ ...base, analysis: { status: 'done', target, outcome }, images: [{ image, status: 'done', outcome, active: true }] });
     expect(html).toMatch(/data-cy="chestaid-score-calibration" data-version="3" data-identity="3">calibration v3 \(training, 2026-11-26\)</);
-    expect(text(html)).toContain('CHEST PA 61.0 %, above threshold · calibration v3');
+    expect(text(html)).toContain('CHEST PA 61.0%, above threshold · calibration v3');
     expect(text(html)).toContain('Calibrated by Platt scaling (calibration version 3): calibration v3 (training, 2026-11-26)');
   });
 
@@ -215,7 +215,7 @@ describe('ChestAidPanel', () => {
     expect(text(html)).toContain('Pneumonia Normal Unsure');
     expect(html).toMatch(/role="radio" aria-checked="true"[^>]*data-cy="chestaid-feedback-normal"/);
     expect(html).toContain('data-cy="chestaid-feedback-comment"');
-    expect(text(html)).toContain('Recorded by Dr B: Normal (2026-11-26 12:00)');
+    expect(text(html)).toContain('Recorded by Dr B: Normal (11/26/2026, 12:00');
     expect(text(html)).toContain('Other readers: Dr A: Pneumonia');
     expect(text(html)).toContain('Readers disagree on this image');
     expect(text(html)).toContain('Change my reading');

@@ -6,6 +6,7 @@
 import { calibrationName, decide, type Decision, type SelectableMethod } from '@chestaid/core';
 import { blockedReason } from '../analysis/ChestAidService';
 import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
+import { versionName } from '../i18n/calibration';
 import { decimal, integer, percent, utcDateTime } from '../i18n/format';
 import { notAnalyzedText } from '../i18n/refusal';
 import { t, tCount } from '../i18n/translate';
@@ -56,11 +57,7 @@ function calibrationPhrase(info: Pick<ModelInfo, 'calibrationMethod' | 'calibrat
   return t('calibration.byInline', { method: key ? t(key) : info.calibrationMethod, version });
 }
 
-/** "v1" for a training version, "site-2" for a site version; an identity ("site-2+sha256:...") by its name. */
-export function versionName(version: string): string {
-  const name = calibrationName(version);
-  return /^site-\d+$/.test(name) ? name : `v${name}`;
-}
+export { calibrationLabelText, versionName } from '../i18n/calibration';
 
 /** What the panel says instead of a score computed under another calibration version. */
 export function staleText(calibrationVersion: string): string {
