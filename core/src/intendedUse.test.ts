@@ -99,7 +99,7 @@ describe('the intended-use gate', () => {
       code: GATE_CODES.age,
       reason: "the patient's age, 6 months (PatientAge 006M), is outside the model's intended use (1 year and older)",
       // The same sentence as values a viewer words in its own language.
-      message: { key: 'refusal.ageFrom', params: { count: 6, unit: 'M', min: 1 } },
+      message: { key: 'refusal.ageFrom', params: { count: 6, unit: 'M', patientAge: '006M', min: 1 } },
     });
     expect(refusalOf({ patientAge: '010D' })?.code).toBe(GATE_CODES.age);
     expect(refusalOf({ patientAge: '012M' })).toBeNull();
@@ -110,7 +110,7 @@ describe('the intended-use gate', () => {
     const refusal = refusalOf({ patientAge: undefined, patientBirthDate: '20250601', studyDate: '20260107' });
     expect(refusal?.code).toBe(GATE_CODES.age);
     expect(refusal?.reason).toContain('7 months (born 2025-06-01, study 2026-01-07)');
-    expect(refusal?.message?.params).toMatchObject({ count: 7, unit: 'M' });
+    expect(refusal?.message?.params).toMatchObject({ count: 7, unit: 'M', born: '2025-06-01', study: '2026-01-07' });
     // The first birthday is inside the range.
     expect(refusalOf({ patientAge: '', patientBirthDate: '20250107', studyDate: '20260107' })).toBeNull();
     expect(refusalOf({ patientAge: '', patientBirthDate: '20250108', studyDate: '20260107' })?.code).toBe(GATE_CODES.age);
@@ -121,7 +121,7 @@ describe('the intended-use gate', () => {
     expect(refusalOf({ patientAge: 'abc', patientBirthDate: '2025', studyDate: '20260107' })).toBeNull();
     const bounded = { ...USE, maxAgeYears: 18 };
     expect(checkIntendedUse({ ...FRONTAL, patientAge: '040Y' }, PIXELS, bounded)?.reason).toMatch(/40 years .*\(1 year to 18 years\)/);
-    expect(checkIntendedUse({ ...FRONTAL, patientAge: '040Y' }, PIXELS, bounded)?.message).toEqual({ key: 'refusal.ageRange', params: { count: 40, unit: 'Y', min: 1, max: 18 } });
+    expect(checkIntendedUse({ ...FRONTAL, patientAge: '040Y' }, PIXELS, bounded)?.message).toEqual({ key: 'refusal.ageRange', params: { count: 40, unit: 'Y', patientAge: '040Y', min: 1, max: 18 } });
   });
 
   it('parses every DICOM AS unit', () => {

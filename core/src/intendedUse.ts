@@ -174,7 +174,7 @@ function checkView({ viewPosition }: IntendedUseAttributes, use: IntendedUse): R
   return {
     code: GATE_CODES.view,
     reason: `a ${view} view; the model reads frontal chest radiographs (ViewPosition ${use.viewPositions.join(' or ')}) only`,
-    message: { key: 'refusal.view', params: { view, allowed: use.viewPositions.join(' / ') } },
+    message: { key: 'refusal.view', params: { view, allowed: use.viewPositions.join(',') } },
   };
 }
 
@@ -207,6 +207,8 @@ export interface PatientAge {
   readonly text: string;
   readonly count: number;
   readonly unit: 'D' | 'W' | 'M' | 'Y';
+  /** Where the age comes from: PatientAge as written ("006M"), or the two dates (YYYY-MM-DD). */
+  readonly source: { readonly patientAge: string } | { readonly born: string; readonly study: string };
 }
 
 /** A patient's age at the study; null when the header does not say. */
@@ -215,7 +217,7 @@ export function patientAgeOf({ patientAge, patientBirthDate, studyDate }: Intend
   if (as) {
     const count = Number(as[1]);
     const unit = AGE_UNITS[as[2]];
-    return { years: count * unit.years, text: `${count} ${unit.word}${count === 1 ? '' : 's'} (PatientAge ${as[0]})`, count, unit: as[2] as PatientAge['unit'] };
+    return { years: count * unit.years, text: `${count} ${unit.word}${count === 1 ? '' : 's'} (PatientAge ${as[0]})`, count, unit: as[2] as PatientAge['unit'], source: { patientAge: as[0] } };
   }
   const born = dateOf(patientBirthDate);
   const seen = dateOf(studyDate);
@@ -227,7 +229,7 @@ export function patientAgeOf({ patientAge, patientBirthDate, studyDate }: Intend
   const years = whole + (seen.ms - anniversary) / (365.25 * 86_400_000);
   const months = Math.floor(years * 12);
   const text = whole >= 1 ? `${whole} year${whole === 1 ? '' : 's'}` : `${months} month${months === 1 ? '' : 's'}`;
-  return { years, text: `${text} (born ${born.text}, study ${seen.text})`, count: whole >= 1 ? whole : months, unit: whole >= 1 ? 'Y' : 'M' };
+  return { years, text: `${text} (born ${born.text}, study ${seen.text})`, count: whole >= 1 ? whole : months, unit: whole >= 1 ? 'Y' : 'M', source: { born: born.text, study: seen.text } };
 }
 
 function dateOf(value: string | null | undefined): { y: number; m: number; d: number; ms: number; text: string } | null {
@@ -256,7 +258,7 @@ function checkAge(attributes: IntendedUseAttributes, use: IntendedUse): Refusal 
     reason: `the patient's age, ${age.text}, is outside the model's intended use (${ageRangeText(use)})`,
     message: {
       key: use.maxAgeYears === null ? 'refusal.ageFrom' : 'refusal.ageRange',
-      params: { count: age.count, unit: age.unit, min: use.minAgeYears, ...(use.maxAgeYears === null ? {} : { max: use.maxAgeYears }) },
+      params: { count: age.count, unit: age.unit, ...age.source, min: use.minAgeYears, ...(use.maxAgeYears === null ? {} : { max: use.maxAgeYears }) },
     },
   };
 }

@@ -68,3 +68,13 @@ export function wallClock(year: number, month: number, day: number, time: { hour
     timeZone: 'UTC',
   }).format(ms);
 }
+
+/** A percentage or '–' where there is no value (the recalibration and monitoring pages' cells). */
+export function maybePercent(value: number | null | undefined, decimals = 1): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '–' : percent(value, decimals);
+}
+
+/** A decimal number or '–' where there is none. */
+export function maybeDecimal(value: number | null | undefined, decimals = 3): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '–' : decimal(value, decimals);
+}

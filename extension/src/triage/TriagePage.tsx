@@ -68,7 +68,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
   // Every current score on the page is under the active calibration (others are stale): its version and origin.
   const judgedBy = state.model.status === 'ready' ? state.model.identity.calibrationVersion : null;
   const chestAidInfo = chestAidState.model.status === 'ready' ? chestAidState.model.info : null;
-  const calibration = judgedBy === null ? null : { version: judgedBy, label: chestAidInfo?.calibrationVersion === judgedBy ? chestAidInfo.calibrationLabel : `calibration ${versionName(judgedBy)}` };
+  const calibration = judgedBy === null ? null : { version: judgedBy, label: chestAidInfo?.calibrationVersion === judgedBy ? chestAidInfo.calibrationLabel : t('images.calibration', { version: versionName(judgedBy) }) };
   const entries = useMemo(() => entriesIn(state), [state]);
   const byId = useMemo(() => new Map((entries ?? []).map(entry => [entry.studyInstanceUID, entry])), [entries]);
   const next: ShownRow[] = useMemo(
