@@ -11,7 +11,6 @@ import {
   type AuditEntry,
   calibrationOrigin,
   type Confusion,
-  etaText,
   type Manifest,
   type MethodEvaluation,
   type RecalibrationReport,
@@ -25,6 +24,7 @@ import type { Key } from '../i18n/en';
 import { calibrationLabelText } from '../i18n/calibration';
 import { integer, maybeDecimal, maybePercent, utcDateTime } from '../i18n/format';
 import { t, tCount } from '../i18n/translate';
+import { durationText } from '../triage/format';
 
 const LOG_COLUMN_KEYS = ['recal.log.when', 'recal.log.who', 'recal.log.action', 'recal.log.version', 'recal.log.previous', 'recal.log.cohort', 'recal.log.method', 'recal.log.threshold', 'recal.log.ece'] as const;
 
@@ -371,7 +371,7 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
             <p role="status" aria-live="polite">
               {cohort.progress.total === 0
                 ? t('recal.finding', { images: integer(cohort.images) })
-                : `${t('recal.scoringProgress', { images: integer(cohort.images), done: integer(cohort.progress.done), total: integer(cohort.progress.total) })} ${etaText(cohort.progress.etaMs)}`}
+                : `${t('recal.scoringProgress', { images: integer(cohort.images), done: integer(cohort.progress.done), total: integer(cohort.progress.total) })} ${cohort.progress.etaMs === null ? '' : t('triageBatch.left', { duration: durationText(cohort.progress.etaMs) })}`}
             </p>
           </div>
         )}
