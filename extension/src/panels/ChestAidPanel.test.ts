@@ -10,6 +10,9 @@ import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import type { ChestAidState, ModelInfo } from '../analysis/types';
 import { ChestAidPanel } from './ChestAidPanel';
 import type { ChestAidPanelService } from './types';
+import { en, type Key } from '../i18n/en';
+import { es } from '../i18n/es';
+import { catalogueTranslator, setTranslator } from '../i18n/translate';
 
 const base: ChestAidState = {
   model: {
@@ -231,5 +234,43 @@ describe('ChestAidPanel', () => {
     };
     expect(text(render(site))).toContain('The clinical threshold of this site&#x27;s calibration site-2.');
     expect(text(render(base))).toContain('The model&#x27;s clinical threshold, from its manifest.');
+  });
+});
+
+describe('ChestAidPanel in Spanish', () => {
+  afterEach(() => setTranslator(catalogueTranslator('en')));
+
+  it('shows every section in Spanish, with no English value of the catalogue left', () => {
+    setTranslator(catalogueTranslator('es-ES'));
+    const mine = {
+      id: 1, studyInstanceUID: 's', seriesInstanceUID: 'se', sopInstanceUID: '1', modelSha256: 'f'.repeat(64), calibrationVersion: '3',
+      score: 0.61, logit: 0.45, decision: { above: true, threshold: 0.4 }, label: 'normal' as const, reader: 'Dr B', at: '2026-11-26T12:00:00.000Z',
+    };
+    const html = render(
+      {
+        ...base,
+        threshold: { value: 0.7, clinical: 0.4, custom: true },
+        analysis: { status: 'done', target, outcome },
+        archive: { status: 'idle' },
+        images: [{ image: { sopInstanceUID: '1', label: 'PA' }, status: 'done', outcome, active: true }] as unknown as ChestAidState['images'],
+        feedback: { ...base.feedback, available: true, reader: 'Dr B', mine, others: [], conflict: true },
+      },
+      { recordFeedback: () => Promise.resolve() },
+    );
+    // Text and the attributes a screen reader reads.
+    const shown = `${text(html)} ${[...html.matchAll(/(?:title|aria-label|aria-valuetext)="([^"]*)"/g)].map(m => m[1]).join(' ')}`.replace(/&#x27;/g, "'");
+    // text() reads Intl's no-break space before % as a space.
+    expect(shown).toContain('Score de riesgo (calibrado) 61,0 %');
+    expect(shown).toContain('Por debajo del umbral clínico');
+    expect(shown).toContain('Mapa de calor: atención del modelo, no localización de la lesión.');
+    expect(shown).toContain('Registrada por Dr B: Normal (26/11/2026, 12:00 UTC)');
+    const english = Object.keys(en)
+      .filter(key => en[key as Key] !== es[key as Key])
+      .flatMap(key => en[key as Key].split(/\{\{\w+\}\}/))
+      .map(piece => piece.replace(/^[\s,.:;()·–-]+|[\s,.:;()·–-]+$/g, ''))
+      .filter(piece => /[A-Za-z]{4,}/.test(piece) && !Object.values(es).some(value => value.includes(piece)));
+    const left = english.filter(piece => new RegExp(`(^|[^A-Za-z])${piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z])`).test(shown));
+    // The calibration label and the run's reason come from the state as given here (English fixtures).
+    expect(left.filter(piece => !['calibration', 'training'].includes(piece))).toEqual([]);
   });
 });
