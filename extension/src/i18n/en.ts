@@ -447,6 +447,17 @@ export const en = {
   'hotkey.feedbackPneumonia': 'ChestAid record my reading (pneumonia)',
   'hotkey.feedbackNormal': 'ChestAid record my reading (normal)',
   'hotkey.feedbackUnsure': 'ChestAid record my reading (unsure)',
+
+  // The login (who reads, who may change the calibration)
+  'login.noReaderSetting': 'no reader name is configured (readerName in the ChestAid configuration)',
+  'login.nobody': 'nobody is logged in',
+  'login.expired': 'the login has expired: log in again',
+  'login.changeNeedsLogin': 'A calibration change is recorded under the logged-in user: {{why}}.',
+  'login.noReaderClaim': "the login's ID token has no \"{{claim}}\" claim to name the reader (readerClaim in the ChestAid login settings)",
+  'login.changeNeedsName': 'A calibration change needs a named user: {{why}}.',
+  'login.notAdmin': 'Only a ChestAid administrator may change the calibration: {{actor}} is logged in without the "{{role}}" role (the "{{claim}}" claim).',
+  'recal.nameNeeded': 'Enter your name: it is recorded in the audit log.',
+  'recal.nothingWritten': 'Nothing was written. {{reason}}',
 } as const;
 
 export type Key = keyof typeof en;

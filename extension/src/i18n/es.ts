@@ -448,4 +448,15 @@ export const es: Catalogue = {
   'hotkey.feedbackPneumonia': 'ChestAid registrar mi lectura (neumonía)',
   'hotkey.feedbackNormal': 'ChestAid registrar mi lectura (normal)',
   'hotkey.feedbackUnsure': 'ChestAid registrar mi lectura (dudoso)',
+
+  // El inicio de sesión (quién lee, quién puede cambiar la calibración)
+  'login.noReaderSetting': 'no hay un nombre de lector configurado (readerName en la configuración de ChestAid)',
+  'login.nobody': 'nadie ha iniciado sesión',
+  'login.expired': 'la sesión ha caducado: vuelva a iniciar sesión',
+  'login.changeNeedsLogin': 'Un cambio de calibración se anota a nombre del usuario con la sesión iniciada: {{why}}.',
+  'login.noReaderClaim': 'el token de ID del inicio de sesión no tiene la claim "{{claim}}" que nombra al lector (readerClaim en los ajustes de inicio de sesión de ChestAid)',
+  'login.changeNeedsName': 'Un cambio de calibración necesita un usuario con nombre: {{why}}.',
+  'login.notAdmin': 'Solo un administrador de ChestAid puede cambiar la calibración: {{actor}} ha iniciado sesión sin el rol "{{role}}" (la claim "{{claim}}").',
+  'recal.nameNeeded': 'Escriba su nombre: se anota en el registro de auditoría.',
+  'recal.nothingWritten': 'No se ha escrito nada. {{reason}}',
 };

@@ -285,9 +285,9 @@ export class RecalibrationService {
   private actorName(typed: string | undefined): string | null {
     const actor = this.actor();
     if (actor.kind === 'login') return actor.name;
-    const reason = actor.kind === 'refused' ? actor.reason : typed === undefined || typed.trim() === '' ? 'Enter your name: it is recorded in the audit log.' : null;
+    const reason = actor.kind === 'refused' ? actor.reason : typed === undefined || typed.trim() === '' ? t('recal.nameNeeded') : null;
     if (reason) {
-      this.update({ change: { status: 'error', message: `Nothing was written. ${reason}` } });
+      this.update({ change: { status: 'error', message: t('recal.nothingWritten', { reason }) } });
       return null;
     }
     return (typed as string).trim();
