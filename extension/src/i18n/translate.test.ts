@@ -75,7 +75,7 @@ describe('words', () => {
 
   it('words the panel, the worklist and the caption in Spanish', () => {
     setTranslator(catalogueTranslator('es'));
-    expect(plain(riskText({ kind: 'scored', probability: 0.734, analyzedAt: 0, failedImages: 0 } as unknown as Parameters<typeof riskText>[0], 0.5).label)).toBe('73,4 % por encima del umbral');
+    expect(plain(riskText({ kind: 'scored', probability: 0.734, analyzedAt: 0, failedImages: 0 } as unknown as Parameters<typeof riskText>[0], 0.5).label)).toBe('73,4 % (por encima del umbral 50,0 %)');
     expect(t('decision.above')).toBe('Por encima del umbral clínico: leer primero');
     const outcome = { analysis: { probability: 0.873 } } as Parameters<typeof captureCaption>[0];
     const caption = captureCaption(outcome, 0.75, { id: 'chestaid-demo', version: '0.1.0', calibrationMethod: 'isotonic', calibrationVersion: '1', synthetic: false });
