@@ -109,6 +109,19 @@ export function t(key: Key, params?: Params): string {
  * by i18next, whose plural suffixes changed between the versions an OHIF host may carry.
  */
 export function tCount(key: string, count: number, params: Params = {}): string {
-  const form = new Intl.PluralRules(active.locale).select(count) === 'one' ? 'one' : 'other';
-  return active.t(`${key}.${form}` as Key, { ...params, count: new Intl.NumberFormat(active.locale).format(count) });
+  const { plural, number } = countFormatOf(active.locale);
+  const form = plural.select(count) === 'one' ? 'one' : 'other';
+  return active.t(`${key}.${form}` as Key, { ...params, count: number.format(count) });
+}
+
+// Kept per locale rather than built per call (Intl objects are slow to build; rows of a list use them).
+const countFormats = new Map<string, { readonly plural: Intl.PluralRules; readonly number: Intl.NumberFormat }>();
+
+function countFormatOf(locale: string) {
+  let formats = countFormats.get(locale);
+  if (!formats) {
+    formats = { plural: new Intl.PluralRules(locale), number: new Intl.NumberFormat(locale) };
+    countFormats.set(locale, formats);
+  }
+  return formats;
 }
