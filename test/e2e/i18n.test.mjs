@@ -127,6 +127,26 @@ async function panelAfterAnalyze(page) {
   return chestAidText(page, PANEL);
 }
 
+/**
+ * OHIF's study list sorted by risk with a click on the risk column's sort arrow (whose name OHIF
+ * makes from the column's label): the study the panel scored comes first.
+ */
+async function studyListByRisk(page, label) {
+  await studyList(page);
+  await page.locator(`button[aria-label$="${label}"]`).click();
+  await page.waitForURL(url => url.searchParams.get('sortBy') === 'chestaidRisk' && url.searchParams.get('sortDirection') === 'desc');
+  await page.waitForFunction(() => document.querySelector('[data-cy="chestaid-risk"]')?.getAttribute('data-status') === 'scored');
+  // The cell keeps the score and its threshold whole (the column cuts longer text with an ellipsis).
+  const cell = await page.evaluate(() => {
+    const risk = document.querySelector('[data-cy="chestaid-risk"]');
+    // The island's box around the cell's words cuts them (the score's own span is inline).
+    const box = risk.parentElement.closest('.truncate');
+    return { text: risk.innerText, needs: box.scrollWidth, has: box.clientWidth };
+  });
+  assert.ok(cell.needs <= cell.has, `"${cell.text}" needs ${cell.needs} px, its cell has ${cell.has}`);
+  await dismissBanner(page);
+}
+
 async function triagePage(page) {
   await page.goto(`${viewer.url}${TRIAGE_PATH}`);
   await page.locator('[data-cy="chestaid-triage-list"]').waitFor({ timeout: 120_000 });
@@ -163,6 +183,8 @@ test('a Spanish browser sees ChestAid in Spanish: study list, panel, CT refusal,
   assert.deepEqual(englishIn(triage), [], `triage page:\n${triage}`);
   await dismissBanner(page);
   await page.screenshot({ path: join(ARTIFACTS, 'i18n-es-triage.png'), clip: { x: 0, y: 0, width: 1400, height: 560 } });
+  await studyListByRisk(page, 'Riesgo de neumonía');
+  await page.screenshot({ path: join(ARTIFACTS, 'i18n-es-studylist.png'), clip: { x: 0, y: 0, width: 1400, height: 560 } });
 
   for (const [path, cy] of [
     [RECALIBRATION_PATH, 'chestaid-calibration'],
@@ -197,5 +219,7 @@ test('an English browser sees the same pages in English (the screenshots beside 
   assert.match(triage, /ChestAid triage: study list by pneumonia risk/);
   await dismissBanner(page);
   await page.screenshot({ path: join(ARTIFACTS, 'i18n-en-triage.png'), clip: { x: 0, y: 0, width: 1400, height: 560 } });
+  await studyListByRisk(page, 'Pneumonia risk');
+  await page.screenshot({ path: join(ARTIFACTS, 'i18n-en-studylist.png'), clip: { x: 0, y: 0, width: 1400, height: 560 } });
   assert.deepEqual(problems, []);
 });
