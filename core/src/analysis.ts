@@ -64,6 +64,7 @@ export async function analyze(
       throw new NotAnalyzedError({
         code: OUT_OF_DISTRIBUTION,
         reason: `outside what this model was trained on (input check ${seen.score.toFixed(1)} > ${seen.threshold.toFixed(1)}: the image does not look like a frontal chest radiograph)`,
+        message: { key: 'refusal.outOfDistribution', params: { score: seen.score, threshold: seen.threshold } },
       });
     }
   }

@@ -27,6 +27,8 @@ export {
   type IntendedUse,
   type IntendedUseAttributes,
   type Refusal,
+  type RefusalMessage,
+  type PatientAge,
 } from './intendedUse';
 export {
   paddingRange,

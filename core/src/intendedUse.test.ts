@@ -74,7 +74,11 @@ describe('the intended-use gate', () => {
 
   it('refuses a FOR PROCESSING image', () => {
     const refusal = refusalOf({ presentationIntentType: 'FOR PROCESSING' });
-    expect(refusal).toEqual({ code: GATE_CODES.forProcessing, reason: expect.stringMatching(/FOR PROCESSING .*FOR PRESENTATION radiographs only/) });
+    expect(refusal).toEqual({
+      code: GATE_CODES.forProcessing,
+      reason: expect.stringMatching(/FOR PROCESSING .*FOR PRESENTATION radiographs only/),
+      message: { key: 'refusal.forProcessing', params: {} },
+    });
     expect(refusalOf({ presentationIntentType: 'for processing ' })?.code).toBe(GATE_CODES.forProcessing);
   });
 
@@ -82,6 +86,7 @@ describe('the intended-use gate', () => {
     expect(refusalOf({ bodyPartExamined: 'CSPINE' })).toEqual({
       code: GATE_CODES.bodyPart,
       reason: 'BodyPartExamined is CSPINE; the model reads chest radiographs only',
+      message: { key: 'refusal.bodyPart', params: { part: 'CSPINE' } },
     });
     expect(refusalOf({ bodyPartExamined: 'HAND' })?.code).toBe(GATE_CODES.bodyPart);
     expect(refusalOf({ bodyPartExamined: 'CHEST PA' })).toBeNull();
@@ -93,6 +98,8 @@ describe('the intended-use gate', () => {
     expect(refusal).toEqual({
       code: GATE_CODES.age,
       reason: "the patient's age, 6 months (PatientAge 006M), is outside the model's intended use (1 year and older)",
+      // The same sentence as values a viewer words in its own language.
+      message: { key: 'refusal.ageFrom', params: { count: 6, unit: 'M', patientAge: '006M', min: 1 } },
     });
     expect(refusalOf({ patientAge: '010D' })?.code).toBe(GATE_CODES.age);
     expect(refusalOf({ patientAge: '012M' })).toBeNull();
@@ -103,6 +110,7 @@ describe('the intended-use gate', () => {
     const refusal = refusalOf({ patientAge: undefined, patientBirthDate: '20250601', studyDate: '20260107' });
     expect(refusal?.code).toBe(GATE_CODES.age);
     expect(refusal?.reason).toContain('7 months (born 2025-06-01, study 2026-01-07)');
+    expect(refusal?.message?.params).toMatchObject({ count: 7, unit: 'M', born: '2025-06-01', study: '2026-01-07' });
     // The first birthday is inside the range.
     expect(refusalOf({ patientAge: '', patientBirthDate: '20250107', studyDate: '20260107' })).toBeNull();
     expect(refusalOf({ patientAge: '', patientBirthDate: '20250108', studyDate: '20260107' })?.code).toBe(GATE_CODES.age);
@@ -113,6 +121,7 @@ describe('the intended-use gate', () => {
     expect(refusalOf({ patientAge: 'abc', patientBirthDate: '2025', studyDate: '20260107' })).toBeNull();
     const bounded = { ...USE, maxAgeYears: 18 };
     expect(checkIntendedUse({ ...FRONTAL, patientAge: '040Y' }, PIXELS, bounded)?.reason).toMatch(/40 years .*\(1 year to 18 years\)/);
+    expect(checkIntendedUse({ ...FRONTAL, patientAge: '040Y' }, PIXELS, bounded)?.message).toEqual({ key: 'refusal.ageRange', params: { count: 40, unit: 'Y', patientAge: '040Y', min: 1, max: 18 } });
   });
 
   it('parses every DICOM AS unit', () => {
@@ -128,6 +137,7 @@ describe('the intended-use gate', () => {
     expect(refusal).toEqual({
       code: GATE_CODES.matrix,
       reason: 'the image is 16 x 16 pixels, too small for a diagnostic radiograph (at least 224 x 224, the model\'s input)',
+      message: { key: 'refusal.matrix', params: { width: 16, height: 16, min: 224 } },
     });
     expect(refusalOf({ rows: 224, columns: 223 }, new Uint16Array(224 * 223))?.code).toBe(GATE_CODES.matrix);
     expect(refusalOf({ rows: 224, columns: 224 }, new Uint16Array(224 * 224))).toBeNull();
@@ -137,6 +147,7 @@ describe('the intended-use gate', () => {
     expect(refusalOf({ highBit: 15 })).toEqual({
       code: GATE_CODES.bits,
       reason: 'the header is inconsistent: HighBit 15 with BitsStored 12 (HighBit must be BitsStored - 1)',
+      message: { key: 'refusal.highBit', params: { highBit: '15', bitsStored: '12' } },
     });
     expect(refusalOf({ bitsStored: 16, highBit: 15, bitsAllocated: 8 })?.reason).toBe(
       'the header is inconsistent: BitsStored 16 exceeds BitsAllocated 8',

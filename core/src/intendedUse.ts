@@ -32,10 +32,22 @@ import { show } from './errors';
 import type { Manifest } from './manifest';
 import { paddingRange, type PixelAttributes, type StoredPixels } from './pixels';
 
-/** Why an image gets no score. `code` is for logs and tests; `reason` is what the reader reads. */
+/**
+ * Why an image gets no score. `code` is for logs and tests; `reason` is what the reader reads in
+ * English (the worker's log, the SR-free record); `message` names the same sentence as a key and
+ * its values, so a viewer can word it in the reader's language (the extension's catalogue holds
+ * the keys). Absent in records written before it existed: then the reason is shown as it is.
+ */
 export interface Refusal {
   readonly code: string;
   readonly reason: string;
+  readonly message?: RefusalMessage;
+}
+
+/** A refusal's sentence as a catalogue key and the values it names (numbers and DICOM codes, never words). */
+export interface RefusalMessage {
+  readonly key: string;
+  readonly params: Readonly<Record<string, string | number>>;
 }
 
 /** The codes this gate gives; other checks (out-of-distribution) add their own. */
@@ -58,7 +70,7 @@ export class NotAnalyzedError extends Error {
   constructor(refusal: Refusal) {
     super(refusal.reason);
     this.name = 'NotAnalyzedError';
-    this.refusal = { code: refusal.code, reason: refusal.reason };
+    this.refusal = { code: refusal.code, reason: refusal.reason, ...(refusal.message ? { message: refusal.message } : {}) };
     Object.setPrototypeOf(this, new.target.prototype);
   }
 }
@@ -128,13 +140,18 @@ export function checkIntendedUse(attributes: ImageAttributes, pixels: StoredPixe
 
 function checkBitsConsistent({ bitsAllocated, bitsStored, highBit }: PixelAttributes): Refusal | null {
   if (Number.isInteger(bitsStored) && Number.isInteger(bitsAllocated) && bitsStored > bitsAllocated) {
-    return { code: GATE_CODES.bits, reason: `the header is inconsistent: BitsStored ${bitsStored} exceeds BitsAllocated ${bitsAllocated}` };
+    return {
+      code: GATE_CODES.bits,
+      reason: `the header is inconsistent: BitsStored ${bitsStored} exceeds BitsAllocated ${bitsAllocated}`,
+      message: { key: 'refusal.bitsStoredOverAllocated', params: { bitsStored, bitsAllocated } },
+    };
   }
   // Absent HighBit: the metadata did not carry it; BitsStored alone still places the pixel.
   if (highBit !== undefined && highBit !== null && highBit !== bitsStored - 1) {
     return {
       code: GATE_CODES.bits,
       reason: `the header is inconsistent: HighBit ${show(highBit)} with BitsStored ${show(bitsStored)} (HighBit must be BitsStored - 1)`,
+      message: { key: 'refusal.highBit', params: { highBit: show(highBit), bitsStored: show(bitsStored) } },
     };
   }
   return null;
@@ -145,6 +162,7 @@ function checkPresentationIntent({ presentationIntentType }: IntendedUseAttribut
     return {
       code: GATE_CODES.forProcessing,
       reason: 'a FOR PROCESSING image (raw detector data); the model reads FOR PRESENTATION radiographs only',
+      message: { key: 'refusal.forProcessing', params: {} },
     };
   }
   return null;
@@ -156,6 +174,7 @@ function checkView({ viewPosition }: IntendedUseAttributes, use: IntendedUse): R
   return {
     code: GATE_CODES.view,
     reason: `a ${view} view; the model reads frontal chest radiographs (ViewPosition ${use.viewPositions.join(' or ')}) only`,
+    message: { key: 'refusal.view', params: { view, allowed: use.viewPositions.join(',') } },
   };
 }
 
@@ -165,7 +184,11 @@ function checkBodyPart({ bodyPartExamined }: IntendedUseAttributes, use: Intende
   // Vendors write "CHEST PA", "PORT_CHEST": accepted when one word of it names the chest.
   const words = part.split(/[\s_^,/-]+/).filter(Boolean);
   if (use.bodyParts.includes(part) || words.some(word => use.bodyParts.includes(word))) return null;
-  return { code: GATE_CODES.bodyPart, reason: `BodyPartExamined is ${part}; the model reads chest radiographs only` };
+  return {
+    code: GATE_CODES.bodyPart,
+    reason: `BodyPartExamined is ${part}; the model reads chest radiographs only`,
+    message: { key: 'refusal.bodyPart', params: { part } },
+  };
 }
 
 const AGE_UNITS: Readonly<Record<string, { years: number; word: string }>> = {
@@ -175,13 +198,26 @@ const AGE_UNITS: Readonly<Record<string, { years: number; word: string }>> = {
   Y: { years: 1, word: 'year' },
 };
 
-/** A patient's age at the study, in years, with how it reads; null when the header does not say. */
-export function patientAgeOf({ patientAge, patientBirthDate, studyDate }: IntendedUseAttributes): { years: number; text: string } | null {
+/**
+ * A patient's age at the study: in years, how it reads in English, and as a count of one unit
+ * (DICOM AS's D/W/M/Y) for a viewer to word in its own language.
+ */
+export interface PatientAge {
+  readonly years: number;
+  readonly text: string;
+  readonly count: number;
+  readonly unit: 'D' | 'W' | 'M' | 'Y';
+  /** Where the age comes from: PatientAge as written ("006M"), or the two dates (YYYY-MM-DD). */
+  readonly source: { readonly patientAge: string } | { readonly born: string; readonly study: string };
+}
+
+/** A patient's age at the study; null when the header does not say. */
+export function patientAgeOf({ patientAge, patientBirthDate, studyDate }: IntendedUseAttributes): PatientAge | null {
   const as = /^(\d{3})([DWMY])$/.exec(typeof patientAge === 'string' ? patientAge.trim().toUpperCase() : '');
   if (as) {
     const count = Number(as[1]);
     const unit = AGE_UNITS[as[2]];
-    return { years: count * unit.years, text: `${count} ${unit.word}${count === 1 ? '' : 's'} (PatientAge ${as[0]})` };
+    return { years: count * unit.years, text: `${count} ${unit.word}${count === 1 ? '' : 's'} (PatientAge ${as[0]})`, count, unit: as[2] as PatientAge['unit'], source: { patientAge: as[0] } };
   }
   const born = dateOf(patientBirthDate);
   const seen = dateOf(studyDate);
@@ -193,7 +229,7 @@ export function patientAgeOf({ patientAge, patientBirthDate, studyDate }: Intend
   const years = whole + (seen.ms - anniversary) / (365.25 * 86_400_000);
   const months = Math.floor(years * 12);
   const text = whole >= 1 ? `${whole} year${whole === 1 ? '' : 's'}` : `${months} month${months === 1 ? '' : 's'}`;
-  return { years, text: `${text} (born ${born.text}, study ${seen.text})` };
+  return { years, text: `${text} (born ${born.text}, study ${seen.text})`, count: whole >= 1 ? whole : months, unit: whole >= 1 ? 'Y' : 'M', source: { born: born.text, study: seen.text } };
 }
 
 function dateOf(value: string | null | undefined): { y: number; m: number; d: number; ms: number; text: string } | null {
@@ -217,27 +253,35 @@ function checkAge(attributes: IntendedUseAttributes, use: IntendedUse): Refusal 
   const tooYoung = age.years < use.minAgeYears;
   const tooOld = use.maxAgeYears !== null && age.years > use.maxAgeYears;
   if (!tooYoung && !tooOld) return null;
-  return { code: GATE_CODES.age, reason: `the patient's age, ${age.text}, is outside the model's intended use (${ageRangeText(use)})` };
+  return {
+    code: GATE_CODES.age,
+    reason: `the patient's age, ${age.text}, is outside the model's intended use (${ageRangeText(use)})`,
+    message: {
+      key: use.maxAgeYears === null ? 'refusal.ageFrom' : 'refusal.ageRange',
+      params: { count: age.count, unit: age.unit, ...age.source, min: use.minAgeYears, ...(use.maxAgeYears === null ? {} : { max: use.maxAgeYears }) },
+    },
+  };
 }
 
 function checkMatrix(attributes: PixelAttributes, pixels: StoredPixels | null | undefined, use: IntendedUse): Refusal | null {
   const { rows, columns } = attributes;
   // Malformed sizes are the pixel rules' business (pixels.ts names them); only a real size is judged here.
   if (!Number.isInteger(rows) || !Number.isInteger(columns) || rows < 1 || columns < 1) return null;
-  const small = (height: number, width: number, what: string): Refusal | null =>
+  const small = (height: number, width: number, what: string, key: string): Refusal | null =>
     height < use.minMatrix || width < use.minMatrix
       ? {
           code: GATE_CODES.matrix,
           reason: `${what} is ${width} x ${height} pixels, too small for a diagnostic radiograph (at least ${use.minMatrix} x ${use.minMatrix}, the model's input)`,
+          message: { key, params: { width, height, min: use.minMatrix } },
         }
       : null;
-  const whole = small(rows, columns, 'the image');
+  const whole = small(rows, columns, 'the image', 'refusal.matrix');
   if (whole) return whole;
   const box = imageExtent(attributes, pixels);
   if (box === 'all-padding') {
-    return { code: GATE_CODES.padding, reason: 'every pixel is PixelPaddingValue padding: the image holds no radiograph' };
+    return { code: GATE_CODES.padding, reason: 'every pixel is PixelPaddingValue padding: the image holds no radiograph', message: { key: 'refusal.padding', params: {} } };
   }
-  return box ? small(box.height, box.width, 'the image inside its padding (PixelPaddingValue)') : null;
+  return box ? small(box.height, box.width, 'the image inside its padding (PixelPaddingValue)', 'refusal.matrixInsidePadding') : null;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { RefusalMessage } from './intendedUse';
+
 /**
  * Triage of a study list by pneumonia risk: what a stored result is about, when it still counts,
  * what a study's status is, and the order the triage page shows. Pure data in, data out; the
@@ -35,7 +37,7 @@ export type ResultRecord = ImageIdentity &
      */
     | { readonly status: 'unverified'; readonly reason: string; readonly conflict?: boolean }
     /** Not analyzed: the model card excludes the image (intendedUse.ts) or a later check refused it. */
-    | { readonly status: 'refused'; readonly code: string; readonly reason: string }
+    | { readonly status: 'refused'; readonly code: string; readonly reason: string; readonly message?: RefusalMessage }
   );
 
 /** study, series, instance, model sha256, calibration version: what a result is stored under. */
@@ -108,7 +110,7 @@ export type StudyStatus =
   /** No verified score; a result in the PACS that failed verification, or verified ones that disagree. */
   | { readonly kind: 'unverified'; readonly reason: string; readonly conflict: boolean }
     /** Every current result of the study is a refusal: no score, never ranked, the reason shown instead. */
-    | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
+    | { readonly kind: 'refused'; readonly code: string; readonly reason: string; readonly message?: RefusalMessage }
   | { readonly kind: 'stale'; readonly scoredBy: ModelIdentity; readonly analyzedAt: number }
   | { readonly kind: 'unanalyzed' }
   | { readonly kind: 'not-applicable'; readonly reason: string };
@@ -192,7 +194,7 @@ export function studyStatus({ records, applicable, notApplicableReason, problem 
   const refused = current.filter((r): r is Extract<ResultRecord, { status: 'refused' }> => r.status === 'refused');
   if (refused.length > 0) {
     const latest = [...refused].sort((a, b) => b.analyzedAt - a.analyzedAt)[0];
-    return { kind: 'refused', code: latest.code, reason: latest.reason };
+    return { kind: 'refused', code: latest.code, reason: latest.reason, ...(latest.message ? { message: latest.message } : {}) };
   }
   const older = records.filter(record => record.status === 'scored');
   if (older.length > 0) {

@@ -3,6 +3,7 @@
  * Returns the target, or a sentence saying why there is none.
  */
 import type { AnalysisTarget } from './analysis/types';
+import { t } from './i18n/translate';
 
 interface DisplaySetLike {
   readonly displaySetInstanceUID: string;
@@ -33,19 +34,19 @@ export function activeImage(
   const { activeViewportId, viewports } = viewportGridService.getState();
   const displaySetInstanceUID = activeViewportId ? viewports.get(activeViewportId)?.displaySetInstanceUIDs?.[0] : undefined;
   if (!activeViewportId || !displaySetInstanceUID) {
-    return 'No image is displayed in the active viewport.';
+    return t('active.noImage');
   }
   const displaySet = displaySetService.getDisplaySetByUID(displaySetInstanceUID);
   const imageId =
     cornerstoneViewportService?.getCornerstoneViewport(activeViewportId)?.getCurrentImageId?.() ??
     displaySet?.images?.[0]?.imageId;
   if (!displaySet || !imageId) {
-    return `The active viewport shows no image ChestAid can read (display set ${displaySetInstanceUID}).`;
+    return t('active.unreadable', { displaySet: displaySetInstanceUID });
   }
   // Results are keyed by the instance; the display set's image list says which one is on screen.
   const sopInstanceUID = displaySet.images?.find(image => image.imageId === imageId)?.SOPInstanceUID ?? sopInstanceUIDOf(imageId);
   if (!sopInstanceUID) {
-    return `The image in the active viewport has no SOPInstanceUID (${imageId}).`;
+    return t('active.noSop', { imageId });
   }
   return {
     viewportId: activeViewportId,

@@ -13,6 +13,7 @@ import { captionedPng, copyBlob, downloadBlob } from './heatmap/capture';
 import { captureCaption } from './panels/format';
 import type { ChestAidService } from './analysis/ChestAidService';
 import { GROUND_TRUTHS, messageOf, type GroundTruth } from '@chestaid/core';
+import { t } from './i18n/translate';
 
 interface GridServiceLike {
   getState(): ReturnType<ViewerServices['viewportGridService']['getState']>;
@@ -108,14 +109,14 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
       const { activeViewportId } = services.viewportGridService.getState();
       const canvas = activeViewportId ? viewportCanvas?.(activeViewportId) : undefined;
       if (analysis.status !== 'done' || model.status !== 'ready' || !threshold) {
-        throw new Error('Analyze the image first: a capture carries its result.');
+        throw new Error(t('capture.analyzeFirst'));
       }
-      if (!canvas) throw new Error('The active viewport has no image to capture.');
+      if (!canvas) throw new Error(t('capture.noImage'));
       let blob: Blob;
       try {
         blob = await captionedPng(canvas, captureCaption(analysis.outcome, threshold.value, model.info));
       } catch (error) {
-        throw new Error(`The image could not be captured: ${messageOf(error)}`);
+        throw new Error(t('capture.failed', { message: messageOf(error) }));
       }
       if (action === 'copy') await copyBlob(blob);
       else downloadBlob(blob, `chestaid-${analysis.target.sopInstanceUID}.png`);

@@ -1,36 +1,38 @@
 import { analyzeButtonId, analyzeCommand, heatmapButtonId, heatmapEvaluator, toggleHeatmapCommand, toolbarButtonsCustomization } from './id';
 import { calibrationRoutes, type CalibrationCustomizationArgs } from './recalibration/customization';
 import { triageButton, triageCustomizations, type TriageCustomizationArgs } from './triage/customization';
+import { t } from './i18n/translate';
+import { HEATMAP_HOTKEY } from './panels/parts/HeatmapControls';
 
 /**
  * The Analyze toolbar button, offered as a customization pack like OHIF's own
  * `cornerstone.toolbarButtons`: a mode lists it with `{ $reference: 'chestaid.toolbarButtons' }`
  * and places the button id in a toolbar section; sites can move or drop it by customization.
  */
-export const analyzeButton = {
+export const analyzeButton = () => ({
   id: analyzeButtonId,
   uiType: 'ohif.toolButton',
   props: {
     icon: 'tab-patient-info',
-    label: 'Analyze',
-    tooltip: 'ChestAid: score the image in the active viewport',
+    label: t('panel.analyze'),
+    tooltip: t('toolbar.analyzeTooltip'),
     commands: analyzeCommand,
     evaluate: 'evaluate.action',
   },
-};
+});
 
 /** Heatmap on/off; highlighted while the layer is shown (getToolbarModule's evaluator). */
-export const heatmapButton = {
+export const heatmapButton = () => ({
   id: heatmapButtonId,
   uiType: 'ohif.toolButton',
   props: {
     icon: 'tool-fusion-color',
-    label: 'Heatmap',
-    tooltip: 'ChestAid: heatmap on/off (Shift+H). Model attention, not lesion location.',
+    label: t('heatmap.legend'),
+    tooltip: t('toolbar.heatmapTooltip', { hotkey: HEATMAP_HOTKEY }),
     commands: toggleHeatmapCommand,
     evaluate: heatmapEvaluator,
   },
-};
+});
 
 type HostArgs = TriageCustomizationArgs & CalibrationCustomizationArgs;
 
@@ -54,7 +56,7 @@ export function getCustomizationModule(args?: HostArgs) {
     {
       name: 'default',
       value: {
-        [toolbarButtonsCustomization]: [analyzeButton, heatmapButton, triageButton],
+        [toolbarButtonsCustomization]: [analyzeButton(), heatmapButton(), triageButton()],
         ...(args ? pageCustomizations(args) : {}),
       },
     },

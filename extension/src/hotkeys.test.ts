@@ -3,6 +3,7 @@ import type { ImageRow } from './analysis/types';
 import { getCommandsModule } from './commandsModule';
 import { hotkeyBindings } from './hotkeys';
 import { analyzeCommand, recordFeedbackCommand, showAdjacentImageCommand, toggleHeatmapCommand } from './id';
+import { catalogueTranslator, setTranslator } from './i18n/translate';
 
 /** OHIF 3.13.2's default bindings (platform/core/src/defaults/hotkeyBindings.ts): ours must not take one. */
 const OHIF_DEFAULT_KEYS = [
@@ -51,7 +52,7 @@ function commands(images: ImageRow[]) {
 
 describe('ChestAid hotkeys', () => {
   it('define Analyze, the heatmap, next and previous image and the three feedback labels, each editable in OHIF\'s preferences', () => {
-    expect(hotkeyBindings.map(b => [b.commandName, b.commandOptions ?? null, b.keys])).toEqual([
+    expect(hotkeyBindings().map(b => [b.commandName, b.commandOptions ?? null, b.keys])).toEqual([
       [analyzeCommand, null, ['shift+a']],
       [toggleHeatmapCommand, null, ['shift+h']],
       [showAdjacentImageCommand, { direction: 1 }, ['shift+down']],
@@ -60,7 +61,7 @@ describe('ChestAid hotkeys', () => {
       [recordFeedbackCommand, { label: 'normal' }, ['shift+n']],
       [recordFeedbackCommand, { label: 'unsure' }, ['shift+u']],
     ]);
-    for (const binding of hotkeyBindings) {
+    for (const binding of hotkeyBindings()) {
       expect(binding.isEditable).toBe(true);
       expect(binding.label).toMatch(/^ChestAid /);
       // OHIF's preferences show t(label): i18next would read 'ChestAid: x' as key ' x' of a namespace 'ChestAid'.
@@ -68,27 +69,41 @@ describe('ChestAid hotkeys', () => {
     }
   });
 
+  it("are labelled in the reader's language when asked for, with no ':' nor '.' in any language", () => {
+    const english = hotkeyBindings().map(b => b.label);
+    setTranslator(catalogueTranslator('es'));
+    try {
+      const spanish = hotkeyBindings().map(b => b.label);
+      expect(spanish[0]).toBe('ChestAid analizar la imagen');
+      expect(spanish[4]).toBe('ChestAid registrar mi lectura (neumonía)');
+      spanish.forEach((label, i) => expect(label).not.toBe(english[i]));
+      for (const label of [...english, ...spanish]) expect(label).not.toMatch(/[:.]/);
+    } finally {
+      setTranslator(catalogueTranslator('en'));
+    }
+  });
+
   it("take no key of OHIF's defaults nor one another's", () => {
-    const keys = hotkeyBindings.flatMap(b => b.keys);
+    const keys = hotkeyBindings().flatMap(b => b.keys);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.filter(key => OHIF_DEFAULT_KEYS.includes(key))).toEqual([]);
   });
 
   it('each run a command the commands module defines, with the options it binds', () => {
     const { module } = commands([]);
-    for (const binding of hotkeyBindings) expect(Object.keys(module.definitions)).toContain(binding.commandName);
+    for (const binding of hotkeyBindings()) expect(Object.keys(module.definitions)).toContain(binding.commandName);
   });
 
   it('record each feedback label for the result on screen', async () => {
     const { press, calls } = commands([]);
-    for (const binding of hotkeyBindings.filter(b => b.commandName === recordFeedbackCommand)) await press(binding.commandName, binding.commandOptions);
+    for (const binding of hotkeyBindings().filter(b => b.commandName === recordFeedbackCommand)) await press(binding.commandName, binding.commandOptions);
     expect(calls).toEqual(GROUND_TRUTHS.map(label => `feedback:${label}`));
     expect(() => press(recordFeedbackCommand, { label: 'maybe' })).toThrow('label must be one of pneumonia, normal, unsure, got maybe');
   });
 
   it('show the next and the previous image of the panel\'s list, staying put at either end', () => {
-    const next = hotkeyBindings.find(b => b.commandName === showAdjacentImageCommand && b.commandOptions?.direction === 1)!;
-    const previous = hotkeyBindings.find(b => b.commandName === showAdjacentImageCommand && b.commandOptions?.direction === -1)!;
+    const next = hotkeyBindings().find(b => b.commandName === showAdjacentImageCommand && b.commandOptions?.direction === 1)!;
+    const previous = hotkeyBindings().find(b => b.commandName === showAdjacentImageCommand && b.commandOptions?.direction === -1)!;
     const middle = commands([row('a'), row('b', true), row('c')]);
     middle.press(next.commandName, next.commandOptions);
     middle.press(previous.commandName, previous.commandOptions);

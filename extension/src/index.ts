@@ -16,6 +16,8 @@ import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { getToolbarModule } from './getToolbarModule';
 import { dataSourceName, id } from './id';
+import { catalogueTranslator, hostTranslator, setTranslator, type HostI18n } from './i18n/translate';
+import { detectLanguage, pageLanguageSources } from './i18n/language';
 import { wireLogin, type LoginWiring } from './login/wire';
 import { getPanelModule } from './panels/getPanelModule';
 import { wirePacs, type PacsWiring } from './pacs/wire';
@@ -29,14 +31,21 @@ interface RegistrationArgs {
     RecalibrationWiring['servicesManager'] & { readonly services: LoginWiring['services'] };
   readonly extensionManager: TriageWiring['extensionManager'] & RecalibrationWiring['extensionManager'] & PacsWiring['extensionManager'];
   readonly appConfig?: LoginWiring['appConfig'];
-  readonly configuration?: Parameters<typeof resolveConfig>[0];
+  /**
+   * `i18n`: the host's i18next instance, where the site hands it over (`@ohif/i18n`'s default
+   * export in a site that builds ChestAid into its OHIF); without it, the language OHIF detects.
+   */
+  readonly configuration?: NonNullable<Parameters<typeof resolveConfig>[0]> & { readonly i18n?: HostI18n };
 }
 
 const extension = {
   id,
 
   preRegistration({ servicesManager, extensionManager, appConfig, configuration }: RegistrationArgs) {
-    const config = resolveConfig(configuration);
+    const { i18n, ...options } = configuration ?? {};
+    // First: every word the features below produce goes through it.
+    setTranslator(i18n ? hostTranslator(i18n) : catalogueTranslator(detectLanguage(pageLanguageSources())));
+    const config = resolveConfig(options);
     // OHIF's login, when app-config.js has one: who reads and who changes the calibration, and the
     // token ChestAid's PACS requests carry.
     const login = wireLogin({ appConfig, services: servicesManager.services, readerName: config.readerName, settings: config.login });

@@ -2,6 +2,8 @@
  * Which studies ChestAid reads: frontal chest radiographs, i.e. CR or DX. One rule shared by the
  * mode's isValidMode (study list) and the panel (a study opened by URL in the ChestAid mode).
  */
+import { t, translator } from './i18n/translate';
+
 export const ACCEPTED_MODALITIES: readonly string[] = ['CR', 'DX'];
 
 export interface Applicability {
@@ -19,11 +21,11 @@ export function checkModalities(modalities: string | readonly string[] | undefin
   const present = splitModalities(modalities);
   const accepted = present.filter(m => ACCEPTED_MODALITIES.includes(m));
   if (accepted.length > 0) {
-    return { valid: true, description: `ChestAid reads the ${accepted.join('/')} images of this study` };
+    return { valid: true, description: t('study.reads', { modalities: accepted.join('/') }) };
   }
-  const found = present.length > 0 ? present.join(', ') : 'no modality';
+  const found = present.length > 0 ? present.join(', ') : t('study.noModality');
   return {
     valid: false,
-    description: `ChestAid reads chest radiographs (${ACCEPTED_MODALITIES.join(' or ')}); this study has ${found}`,
+    description: t('study.notChest', { accepted: new Intl.ListFormat(translator().locale, { type: 'disjunction' }).format(ACCEPTED_MODALITIES), found }),
   };
 }

@@ -79,7 +79,7 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Lif
   // Added to the host's bindings for this mode (OHIF reads them after onModeEnter), so they are
   // listed in its hotkey preferences and changed there like the host's own.
   customizationService.setCustomizations({
-    'ohif.hotkeyBindings': { $push: [...hotkeyBindings] },
+    'ohif.hotkeyBindings': { $push: [...hotkeyBindings()] },
   });
 }
 

@@ -92,7 +92,7 @@ test('the score names its calibration version, and the reader records ground tru
   await openStudy();
   first = await analyze();
   assert.equal(first.version, manifest.calibration.version);
-  assert.match(first.calibration, /^calibration v1 \(training, \d{4}-\d{2}-\d{2}\)$/);
+  assert.match(first.calibration, /^calibration v1 \(training, \d{2}\/\d{2}\/\d{4}\)$/);
 
   await inPanel('chestaid-feedback-pneumonia').click();
   await inPanel('chestaid-feedback-comment').fill('consolidation, right lower zone');
@@ -129,7 +129,7 @@ test('an accepted site calibration makes the result stale until re-analyzed, the
 
   const again = await analyze();
   assert.equal(again.version, 'site-1');
-  assert.match(again.calibration, /^calibration site-1 \(site, \d{4}-\d{2}-\d{2}\)$/);
+  assert.match(again.calibration, /^calibration site-1 \(site, \d{2}\/\d{2}\/\d{4}\)$/);
   const [entry] = await readSiteStore('feedback');
   const expected = 1 / (1 + Math.exp(-(0.5 * entry.logit - 1)));
   assert.ok(Math.abs(again.probability - expected) < 1e-9, `p ${again.probability}, Platt of the logit ${expected}`);

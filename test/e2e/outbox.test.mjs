@@ -188,7 +188,10 @@ test('feedback recorded while the PACS is down reaches it after it returns, with
   await openAndAnalyze();
   const sent = panel().locator(`${cy('chestaid-feedback-delivery')}[data-state="sent"]`);
   await sent.waitFor({ timeout: 60_000 });
-  assert.equal(await sent.innerText(), `Sent to the PACS (${queued.sentAt.slice(0, 16).replace('T', ' ')}).`);
+  // The time as the panel words it in English (Intl, UTC as stored); Intl's no-break spaces read as spaces.
+  const when = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' }).format(Date.parse(queued.sentAt));
+  const plain = text => text.replace(/[\u00a0\u202f]/g, ' ');
+  assert.equal(plain(await sent.innerText()), plain(`Sent to the PACS (${when}).`));
   const outbox = panel().locator(`${cy('chestaid-outbox')}[data-pending="0"]`);
   await outbox.waitFor();
   assert.equal(await outbox.getAttribute('data-last-sent'), queued.sentAt);

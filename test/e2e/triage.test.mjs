@@ -208,7 +208,7 @@ test('Analyze all scores every demo study in the worker, with progress, and the 
     const row = rows.find(r => r.uid === demo.StudyInstanceUID);
     assert.equal(row.status, 'scored', `${demo.name}: ${row.risk}`);
     assert.ok(Math.abs(row.probability - demo.expected.probability) <= 1e-3, `${demo.name}: p ${row.probability}, index.json ${demo.expected.probability}`);
-    assert.match(row.risk, demo.expected.above_threshold ? /^\d+\.\d+ % \(above threshold \d+\.\d+ %\)$/ : /^\d+\.\d+ % \(below threshold \d+\.\d+ %\)$/);
+    assert.match(row.risk, demo.expected.above_threshold ? /^\d+\.\d+% \(above threshold \d+\.\d+%\)$/ : /^\d+\.\d+% \(below threshold \d+\.\d+%\)$/);
   }
   // Every PNEUMONIA study scored above the threshold sits above every study scored below it.
   const position = uid => rows.findIndex(r => r.uid === uid);

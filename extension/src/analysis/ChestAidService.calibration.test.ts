@@ -121,7 +121,7 @@ describe('ChestAidService with a calibration log', () => {
     expect(model.status === 'ready' && model.info).toMatchObject({
       calibrationVersion: expect.stringMatching(/^site-1\+sha256:[0-9a-f]{64}$/),
       calibrationMethod: 'platt',
-      calibrationLabel: 'calibration site-1 (site, 2026-11-26)',
+      calibrationLabel: 'calibration site-1 (site, 11/26/2026)',
       calibration: { source: 'site', createdBy: 'Dr Admin', cohortN: 200 },
     });
     expect(threshold).toEqual({ value: 0.62, clinical: 0.62, custom: false });
@@ -137,7 +137,7 @@ describe('ChestAidService with a calibration log', () => {
     for (const store of [new MemorySiteCalibrationStore(), null]) {
       const { service } = await serviceOver(store);
       const { model } = service.getState();
-      expect(model.status === 'ready' && model.info.calibrationLabel).toBe('calibration v1 (training, 2026-11-26)');
+      expect(model.status === 'ready' && model.info.calibrationLabel).toBe('calibration v1 (training, 11/26/2026)');
     }
   });
 

@@ -38,6 +38,7 @@ import { EVENTS, StateEvents, type Listener } from './stateEvents';
 import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
 import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings } from './types';
 import type { RuntimeState, ScoredImage, StoragePersistence, StudyImage } from './types';
+import { t } from '../i18n/translate';
 
 export { EVENTS };
 
@@ -326,8 +327,8 @@ export class ChestAidService {
     const blocked = blockedReason(this.events.state);
     if (blocked) return blocked;
     if (model.status === 'error') return model.message;
-    if (model.status === 'loading') return 'Loading the model manifest...';
-    if (!this.analyzer) return 'No analyzer is configured in this build of ChestAid.';
+    if (model.status === 'loading') return t('panel.loadingManifest');
+    if (!this.analyzer) return t('panel.noAnalyzer');
     return null;
   }
 
@@ -349,7 +350,7 @@ export class ChestAidService {
     const manifest = this.manifest;
     const analyzer = this.analyzer;
     if (blocked || !manifest || !analyzer) {
-      return Promise.resolve(this.fail(blocked ?? 'Loading the model manifest...'));
+      return Promise.resolve(this.fail(blocked ?? t('panel.loadingManifest')));
     }
     let image: ScoredImage;
     try {

@@ -4,7 +4,8 @@
  * calibration change; only the latest attempt speaks, so a slow first answer never replaces a
  * newer one. What becomes of the state is the service's business, told through a listener.
  */
-import { calibrationLabel, calibrationOrigin, type Manifest, messageOf, parseManifest } from '@chestaid/core';
+import { calibrationOrigin, type Manifest, messageOf, parseManifest } from '@chestaid/core';
+import { calibrationLabelText } from '../i18n/calibration';
 import type { SiteCalibrationLink } from './siteCalibrationLink';
 import type { ModelInfo } from './types';
 
@@ -131,7 +132,7 @@ export function modelInfoOf(manifest: Manifest): ModelInfo {
   const origin = calibrationOrigin(manifest);
   return {
     calibration: origin,
-    calibrationLabel: calibrationLabel(origin),
+    calibrationLabel: calibrationLabelText(origin),
     id: manifest.model.id,
     version: manifest.model.version,
     sha256: manifest.onnx.sha256,

@@ -10,9 +10,10 @@
  */
 import { messageOf } from '@chestaid/core';
 import type { AnalysisOutcome, AnalysisTarget, ArchivedScore, ArchiveLookup, ArchiveSave, ArchiveState, ChestAidState, ResultArchive, ScoredImage } from './types';
+import { t } from '../i18n/translate';
 
 /** What Save to PACS shows where no archive is configured. */
-export const NO_ARCHIVE: ArchiveState = { status: 'unavailable', reason: 'No PACS is configured: results stay in this browser.' };
+export const noArchive = (): ArchiveState => ({ status: 'unavailable', reason: t('pacs.none') });
 
 /** What the PACS keys a result by: the image and model (the result key) and the calibration version. */
 function slotOf({ key, manifest }: ScoredImage): string {
@@ -41,7 +42,7 @@ export class ArchiveLink {
    * result key under the model in use is known.
    */
   stateOf(target: AnalysisTarget | null, image: ScoredImage | null): Pick<ChestAidState, 'archive' | 'archived'> {
-    if (!this.archive) return { archive: NO_ARCHIVE, archived: null };
+    if (!this.archive) return { archive: noArchive(), archived: null };
     if (!target) return { archive: { status: 'idle' }, archived: null };
     const reason = this.archive.unavailableReason(target);
     if (reason) return { archive: { status: 'unavailable', reason }, archived: null };

@@ -12,6 +12,7 @@
  */
 import { currentLabels, type FeedbackBook, type GroundTruth, type ImageIdentity, messageOf } from '@chestaid/core';
 import type { AnalysisOutcome, AnalysisTarget, FeedbackState } from './types';
+import { t } from '../i18n/translate';
 
 /** Before any book or reader is known. */
 export const NO_FEEDBACK: FeedbackState = { reader: 'unknown', available: false, status: 'idle', mine: null, others: [], conflict: false, message: null };
@@ -69,7 +70,7 @@ export class FeedbackLink {
     }
     this.set({ ...base, status: 'loading', mine: null, others: [], conflict: false, message: null, delivery: null });
     this.read(book, image, ticket, 'idle', null).catch(error => {
-      if (ticket === this.ticket) this.set({ ...this.state, status: 'error', message: `Feedback could not be read: ${messageOf(error)}` });
+      if (ticket === this.ticket) this.set({ ...this.state, status: 'error', message: t('feedback.readFailed', { message: messageOf(error) }) });
     });
   }
 
@@ -80,12 +81,12 @@ export class FeedbackLink {
   async record(label: GroundTruth, comment: string | undefined, answered: AnsweredResult | null): Promise<void> {
     const book = this.book;
     const fail = (message: string) => this.set({ ...this.state, status: 'error', message });
-    if (!book) return fail('Feedback cannot be recorded in this build of ChestAid (no feedback store).');
-    if (!answered) return fail('Feedback answers a current result: analyze the image first.');
+    if (!book) return fail(t('feedback.noStore'));
+    if (!answered) return fail(t('feedback.analyzeFirst'));
     const { target, outcome, modelSha256 } = answered;
     const threshold = answered.threshold ?? outcome.analysis.decision.threshold;
     const image = imageOf(target);
-    if (!image) return fail('Feedback needs the study and series of the image, which the viewer did not give.');
+    if (!image) return fail(t('feedback.noUids'));
     const ticket = this.ticket;
     this.set({ ...this.state, status: 'saving', message: null });
     try {
@@ -104,7 +105,7 @@ export class FeedbackLink {
       // Where it stands with the PACS is the delivery's line (read with the entries), kept live.
       await this.read(book, image, ticket, 'saved', null);
     } catch (error) {
-      if (ticket === this.ticket) fail(`The feedback could not be saved: ${messageOf(error)}`);
+      if (ticket === this.ticket) fail(t('feedback.saveFailed', { message: messageOf(error) }));
     }
   }
 

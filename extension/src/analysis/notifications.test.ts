@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import type { Analysis } from '@chestaid/core';
 import { resultKey } from '../inference';
 import { ChestAidService } from './ChestAidService';
-import { watchNotifications, type Notification, type NotificationSource } from './notifications';
+import { saveNotification, watchNotifications, type Notification, type NotificationSource } from './notifications';
+import { catalogueTranslator, setTranslator } from '../i18n/translate';
 import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ChestAidState, ResultArchive } from './types';
 
 const manifestJson = () => JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
@@ -43,6 +44,20 @@ async function serviceWith(answer: () => Promise<ArchiveSave>, held: ArchiveLook
 }
 
 describe('notifications of Save to PACS', () => {
+  it("are worded in the reader's language", () => {
+    setTranslator(catalogueTranslator('es'));
+    try {
+      expect(saveNotification({ status: 'saving' }, { status: 'saved', srSopInstanceUID: '9.9.1', heatmapProblem: null })).toEqual({
+        title: 'Guardado en el PACS',
+        message: 'Guardado en el PACS como DICOM SR 9.9.1.',
+        type: 'success',
+        duration: 5000,
+      });
+    } finally {
+      setTranslator(catalogueTranslator('en'));
+    }
+  });
+
   it('tells a save that landed, once, as a success naming the SR', async () => {
     const { service, shown } = await serviceWith(async () => ({ status: 'saved', srSopInstanceUID: '9.9.1', heatmapProblem: null }));
     await service.analyze(target);

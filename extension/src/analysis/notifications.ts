@@ -5,8 +5,8 @@
  * that finds the result already in the PACS, or the same stale result shown again, stays in the
  * panel.
  */
-import { MESSAGES } from '../messages';
 import { archiveText, staleText } from '../panels/format';
+import { t } from '../i18n/translate';
 import type { ChestAidState } from './types';
 
 export interface Notification {
@@ -37,11 +37,11 @@ export function saveNotification(before: ChestAidState['archive'], after: ChestA
   const message = archiveText(after);
   switch (after.status) {
     case 'saved':
-      return { title: MESSAGES.notifications.savedTitle, message, type: after.heatmapProblem ? 'warning' : 'success', duration: after.heatmapProblem ? LONG : SHORT };
+      return { title: t('notify.saved'), message, type: after.heatmapProblem ? 'warning' : 'success', duration: after.heatmapProblem ? LONG : SHORT };
     case 'already-saved':
-      return { title: MESSAGES.notifications.alreadySavedTitle, message, type: 'info', duration: SHORT };
+      return { title: t('notify.alreadySaved'), message, type: 'info', duration: SHORT };
     case 'failed':
-      return { title: MESSAGES.notifications.saveFailedTitle, message, type: 'error', duration: LONG };
+      return { title: t('notify.saveFailed'), message, type: 'error', duration: LONG };
     default:
       return null;
   }
@@ -66,7 +66,7 @@ export function watchNotifications(source: NotificationSource, notifications: Ui
     const key = staleKey(after.analysis);
     if (key && !staleTold.has(key) && after.analysis.status === 'stale') {
       staleTold.add(key);
-      notifications.show({ title: MESSAGES.notifications.staleTitle, message: staleText(after.analysis.calibrationVersion), type: 'warning', duration: LONG });
+      notifications.show({ title: t('notify.stale'), message: staleText(after.analysis.calibrationVersion), type: 'warning', duration: LONG });
     }
     before = after;
   });

@@ -8,6 +8,7 @@
 import { messageOf, NotAnalyzedError, type Refusal } from '@chestaid/core';
 import { SupersededError } from '../inference';
 import type { AnalysisOutcome, AnalysisState, ImageRow, ScoredImage, StudyImage } from './types';
+import { t } from '../i18n/translate';
 
 /** Results kept for images analyzed earlier in the session (a few hundred bytes each). */
 const MAX_RESULTS = 200;
@@ -88,7 +89,7 @@ export class SessionResults {
         const outcome = withCalibration(analyzed, image.manifest.calibration.version);
         this.remember(outcome);
         if (outcome.key !== key) {
-          this.failures.set(key, `The pixels read for this image belong to another image (${outcome.key}); the result is not shown.`);
+          this.failures.set(key, t('panel.otherImage', { key: outcome.key }));
         } else {
           kept(outcome);
         }

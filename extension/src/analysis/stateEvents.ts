@@ -3,7 +3,7 @@
  * (subscribe(event, listener) → { unsubscribe }), so the service reads like the host's own
  * services. The service derives the state; this only holds it and announces each change.
  */
-import { NO_ARCHIVE } from './archiveLink';
+import { noArchive } from './archiveLink';
 import { NO_FEEDBACK } from './feedbackLink';
 import { DEFAULT_HEATMAP } from './heatmapSetting';
 import type { ChestAidState } from './types';
@@ -24,7 +24,7 @@ const INITIAL_STATE: ChestAidState = {
   heatmap: DEFAULT_HEATMAP,
   images: [],
   batch: null,
-  archive: NO_ARCHIVE,
+  archive: noArchive(),
   archived: null,
   feedback: NO_FEEDBACK,
 };

@@ -4,6 +4,7 @@
  * the picture is and is not. Everything stays in the browser: a blob URL for the download, the
  * Clipboard API for the copy.
  */
+import { t } from '../i18n/translate';
 const LINE_HEIGHT = 18;
 const PADDING = 8;
 const FONT = '13px sans-serif';
@@ -29,7 +30,7 @@ export function wrapText(text: string, width: number, measure: (text: string) =>
 export async function captionedPng(source: HTMLCanvasElement, caption: readonly string[]): Promise<Blob> {
   const canvas = document.createElement('canvas');
   const context = canvas.getContext('2d');
-  if (!context) throw new Error('This browser cannot draw the captured image (no 2D canvas context).');
+  if (!context) throw new Error(t('capture.noCanvas'));
   context.font = FONT;
   const lines = caption.flatMap(paragraph => wrapText(paragraph, source.width - 2 * PADDING, text => context.measureText(text).width));
   canvas.width = source.width;
@@ -43,7 +44,7 @@ export async function captionedPng(source: HTMLCanvasElement, caption: readonly 
   context.textBaseline = 'top';
   lines.forEach((line, i) => context.fillText(line, PADDING, source.height + PADDING + i * LINE_HEIGHT));
   return new Promise((resolve, reject) =>
-    canvas.toBlob(blob => (blob ? resolve(blob) : reject(new Error('The captured image could not be encoded as PNG.'))), 'image/png'),
+    canvas.toBlob(blob => (blob ? resolve(blob) : reject(new Error(t('capture.noPng')))), 'image/png'),
   );
 }
 
@@ -62,7 +63,7 @@ export function downloadBlob(blob: Blob, fileName: string): void {
 export async function copyBlob(blob: Blob): Promise<void> {
   const clipboard = navigator.clipboard as (Clipboard & { write?: (items: ClipboardItem[]) => Promise<void> }) | undefined;
   if (!clipboard?.write || typeof ClipboardItem === 'undefined') {
-    throw new Error('This browser cannot copy images to the clipboard; use Download instead.');
+    throw new Error(t('capture.noClipboard'));
   }
   await clipboard.write([new ClipboardItem({ 'image/png': blob })]);
 }

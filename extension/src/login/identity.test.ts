@@ -1,5 +1,6 @@
 import { DEFAULT_LOGIN, identityOf, resolveLoginSettings, rolesOf } from './identity';
 import { wireLogin } from './wire';
+import { catalogueTranslator, setTranslator } from '../i18n/translate';
 
 // The claims the dev provider's users carry (scripts/oidc-dev-provider.mjs).
 const reader = { profile: { sub: 'reader', name: 'Rita Reader', preferred_username: 'reader', roles: ['chestaid-reader'] }, expired: false };
@@ -39,6 +40,19 @@ describe('identityOf with a login', () => {
       kind: 'refused',
       reason: 'Only a ChestAid administrator may change the calibration: Rita Reader (reader) is logged in without the "chestaid-admin" role (the "roles" claim).',
     });
+  });
+
+  it("words the refusal in the reader's language", () => {
+    setTranslator(catalogueTranslator('es'));
+    try {
+      expect(identityOf({ loginConfigured: true, user: reader, readerName: null }).calibrationActor).toEqual({
+        kind: 'refused',
+        reason: 'Solo un administrador de ChestAid puede cambiar la calibración: Rita Reader (reader) ha iniciado sesión sin el rol "chestaid-admin" (la claim "roles").',
+      });
+      expect(identityOf({ loginConfigured: true, user: null, readerName: null }).noReader).toBe('nadie ha iniciado sesión');
+    } finally {
+      setTranslator(catalogueTranslator('en'));
+    }
   });
 
   it('has no reader and no actor while nobody is logged in, or once the login expired', () => {

@@ -11,6 +11,7 @@
  *
  * Framework-free: the user is a parameter, so tests pass plain objects.
  */
+import { t } from '../i18n/translate';
 
 export interface LoginSettings {
   /** The ID token claim that names the reader (and the calibration actor). */
@@ -84,19 +85,19 @@ export function identityOf({
     return {
       source: 'setting',
       reader,
-      noReader: reader ? null : 'no reader name is configured (readerName in the ChestAid configuration)',
+      noReader: reader ? null : t('login.noReaderSetting'),
       calibrationActor: { kind: 'typed' },
     };
   }
   const profile = user?.profile;
   if (!user || !profile || user.expired) {
-    const why = user?.expired ? 'the login has expired: log in again' : 'nobody is logged in';
-    return { source: 'login', reader: null, noReader: why, calibrationActor: { kind: 'refused', reason: `A calibration change is recorded under the logged-in user: ${why}.` } };
+    const why = t(user?.expired ? 'login.expired' : 'login.nobody');
+    return { source: 'login', reader: null, noReader: why, calibrationActor: { kind: 'refused', reason: t('login.changeNeedsLogin', { why }) } };
   }
   const name = text(claimAt(profile, settings.readerClaim));
   if (!name) {
-    const why = `the login's ID token has no "${settings.readerClaim}" claim to name the reader (readerClaim in the ChestAid login settings)`;
-    return { source: 'login', reader: null, noReader: why, calibrationActor: { kind: 'refused', reason: `A calibration change needs a named user: ${why}.` } };
+    const why = t('login.noReaderClaim', { claim: settings.readerClaim });
+    return { source: 'login', reader: null, noReader: why, calibrationActor: { kind: 'refused', reason: t('login.changeNeedsName', { why }) } };
   }
   const account = text(profile.preferred_username) ?? text(profile.sub);
   const actorName = account && account !== name ? `${name} (${account})` : name;
@@ -109,7 +110,7 @@ export function identityOf({
       ? { kind: 'login', name: actorName }
       : {
           kind: 'refused',
-          reason: `Only a ChestAid administrator may change the calibration: ${actorName} is logged in without the "${settings.adminRole}" role (the "${settings.rolesClaim}" claim).`,
+          reason: t('login.notAdmin', { actor: actorName, role: settings.adminRole, claim: settings.rolesClaim }),
         },
   };
 }

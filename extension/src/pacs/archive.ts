@@ -21,6 +21,7 @@ import {
   type ResultToSave,
 } from '@chestaid/core';
 import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ResultArchive } from '../analysis/types';
+import { t } from '../i18n/translate';
 
 /**
  * The SR's content for an outcome, filled by the dicom module's resultSrInputFrom as the triage
@@ -64,9 +65,9 @@ export function pacsArchive({ results, instanceMetadata, activeDataSource, pacsD
   const unavailableReason = (target: AnalysisTarget): string | null => {
     const active = activeDataSource();
     if (active !== pacsDataSourceName) {
-      return `This study comes from the "${active ?? 'unknown'}" data source, not the PACS ("${pacsDataSourceName}"): its results stay in this browser.`;
+      return t('pacs.otherSource', { active: active ?? '?', pacs: pacsDataSourceName });
     }
-    if (!target.studyInstanceUID || !target.seriesInstanceUID) return 'The image has no study or series UID: it cannot be referenced in the PACS.';
+    if (!target.studyInstanceUID || !target.seriesInstanceUID) return t('pacs.noUids');
     return null;
   };
 

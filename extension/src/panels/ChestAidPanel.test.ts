@@ -13,6 +13,9 @@ import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import type { ChestAidState, ModelInfo } from '../analysis/types';
 import { ChestAidPanel } from './ChestAidPanel';
 import type { ChestAidPanelService } from './types';
+import { en, type Key } from '../i18n/en';
+import { es } from '../i18n/es';
+import { catalogueTranslator, setTranslator } from '../i18n/translate';
 
 const base: ChestAidState = {
   model: {
@@ -77,8 +80,8 @@ describe('ChestAidPanel', () => {
 
   it('shows the score, threshold, decision, backend, time and why not WebGPU', () => {
     const shown = text(render({ ...base, analysis: { status: 'done', target, outcome } }));
-    expect(shown).toContain('Risk score (calibrated) 61.0 %');
-    expect(shown).toContain('Clinical threshold 40.0 %');
+    expect(shown).toContain('Risk score (calibrated) 61.0%');
+    expect(shown).toContain('Clinical threshold 40.0%');
     expect(shown).toContain('Above the clinical threshold: read first');
     expect(shown).toContain('wasm, 2 threads · 180 ms');
     expect(shown).toContain('WebGPU not used: no WebGPU adapter');
@@ -90,8 +93,8 @@ describe('ChestAidPanel', () => {
     const clinical = json.thresholds.clinical.value;
     const at = { ...base, threshold: { value: clinical, clinical, custom: false }, analysis: { status: 'done' as const, target, outcome } };
     const title = (html: string) => /data-cy="chestaid-score"[^>]*title="([^"]*)"/.exec(html)?.[1] ?? '';
-    const sensitivity = `${(json.evaluation.at_threshold.test.sensitivity.value * 100).toFixed(1)} %`;
-    expect(title(render(at, { getManifest: () => manifest }))).toContain('Calibrated probability of pneumonia 61.0 %');
+    const sensitivity = `${(json.evaluation.at_threshold.test.sensitivity.value * 100).toFixed(1)}%`;
+    expect(title(render(at, { getManifest: () => manifest }))).toContain('Calibrated probability of pneumonia 61.0%');
     expect(title(render(at, { getManifest: () => manifest }))).toContain(`the model found ${sensitivity}`);
     // The threshold moved in the browser: the manifest has no measurement there, and says so.
     const moved = { ...at, threshold: { value: clinical - 0.05, clinical, custom: true } };
@@ -103,7 +106,7 @@ describe('ChestAidPanel', () => {
     expect(text(html)).toContain('Below the clinical threshold');
     expect(html).toMatch(/<button[^>]*data-cy="chestaid-threshold-reset"/);
     expect(html).not.toMatch(/<button[^>]*disabled=""[^>]*data-cy="chestaid-threshold-reset"/);
-    expect(text(html)).toContain('Threshold (set in this browser) 70.0 %');
+    expect(text(html)).toContain('Threshold (set in this browser) 70.0%');
     expect(text(html)).toMatch(/the model&#x27;s clinical threshold is 0\.4\./);
   });
 
@@ -153,7 +156,7 @@ describe('ChestAidPanel', () => {
     expect(text(html)).toContain('Heatmap: model attention, not lesion location.');
     expect(text(html)).toContain('Show the heatmap (Shift+H)');
     expect(text(html)).toContain('low attention high attention');
-    expect(html).toMatch(/<label for="([^"]+)-opacity"[^>]*>Opacity: 50 %<\/label><input id="\1-opacity" type="range"/);
+    expect(html).toMatch(/<label for="([^"]+)-opacity"[^>]*>Opacity: 50%<\/label><input id="\1-opacity" type="range"/);
     expect(html).toMatch(/<label for="([^"]+)-layers"[^>]*>Layers<\/label><select id="\1-layers"/);
     expect(html).toMatch(/type="checkbox"[^>]*aria-keyshortcuts="Shift\+H"/);
   });
@@ -169,7 +172,7 @@ describe('ChestAidPanel', () => {
       batch: { running: true, done: 1, total: 2, cancelled: false },
     });
     expect(text(html)).toContain('CR/DX images in this study (2)');
-    expect(text(html)).toContain('CHEST PA 61.0 %, above threshold');
+    expect(text(html)).toContain('CHEST PA 61.0%, above threshold');
     expect(text(html)).toContain('CHEST PA, REPEAT not analyzed');
     expect(html).toMatch(/aria-current="true" aria-label="Show CHEST PA"/);
     expect(html).toMatch(/role="progressbar" aria-label="Analyze all images" aria-valuemin="0" aria-valuemax="2" aria-valuenow="1"/);
@@ -191,7 +194,7 @@ describe('ChestAidPanel', () => {
     });
     expect(html).toMatch(/<button type="button"[^>]*data-cy="chestaid-save-pacs">Retry saving to PACS<\/button>/);
     expect(html).toMatch(/role="alert"[^>]*data-kind="unreachable"/);
-    expect(text(html)).toContain('In the PACS: risk score 61.0 %');
+    expect(text(html)).toContain('In the PACS: risk score 61.0%');
   });
 
   it('has nothing to save once the result is in the PACS', () => {
@@ -204,7 +207,7 @@ describe('ChestAidPanel', () => {
     const image = { displaySetInstanceUID: 'ds', imageId: 'i', sopInstanceUID: '1', modality: 'CR', label: 'CHEST PA' };
     const html = render({ ...base, analysis: { status: 'done', target, outcome }, images: [{ image, status: 'done', outcome, active: true }] });
     expect(html).toMatch(/data-cy="chestaid-score-calibration" data-version="3" data-identity="3">calibration v3 \(training, 2026-11-26\)</);
-    expect(text(html)).toContain('CHEST PA 61.0 %, above threshold · calibration v3');
+    expect(text(html)).toContain('CHEST PA 61.0%, above threshold · calibration v3');
     expect(text(html)).toContain('Calibrated by Platt scaling (calibration version 3): calibration v3 (training, 2026-11-26)');
   });
 
@@ -232,7 +235,7 @@ describe('ChestAidPanel', () => {
     expect(text(html)).toContain('Pneumonia Normal Unsure');
     expect(html).toMatch(/role="radio" aria-checked="true"[^>]*data-cy="chestaid-feedback-normal"/);
     expect(html).toContain('data-cy="chestaid-feedback-comment"');
-    expect(text(html)).toContain('Recorded by Dr B: Normal (2026-11-26 12:00)');
+    expect(text(html)).toContain('Recorded by Dr B: Normal (11/26/2026, 12:00');
     expect(text(html)).toContain('Other readers: Dr A: Pneumonia');
     expect(text(html)).toContain('Readers disagree on this image');
     expect(text(html)).toContain('Change my reading');
@@ -248,5 +251,43 @@ describe('ChestAidPanel', () => {
     };
     expect(text(render(site))).toContain('The clinical threshold of this site&#x27;s calibration site-2.');
     expect(text(render(base))).toContain('The model&#x27;s clinical threshold, from its manifest.');
+  });
+});
+
+describe('ChestAidPanel in Spanish', () => {
+  afterEach(() => setTranslator(catalogueTranslator('en')));
+
+  it('shows every section in Spanish, with no English value of the catalogue left', () => {
+    setTranslator(catalogueTranslator('es-ES'));
+    const mine = {
+      id: 1, studyInstanceUID: 's', seriesInstanceUID: 'se', sopInstanceUID: '1', modelSha256: 'f'.repeat(64), calibrationVersion: '3',
+      score: 0.61, logit: 0.45, decision: { above: true, threshold: 0.4 }, label: 'normal' as const, reader: 'Dr B', at: '2026-11-26T12:00:00.000Z',
+    };
+    const html = render(
+      {
+        ...base,
+        threshold: { value: 0.7, clinical: 0.4, custom: true },
+        analysis: { status: 'done', target, outcome },
+        archive: { status: 'idle' },
+        images: [{ image: { sopInstanceUID: '1', label: 'PA' }, status: 'done', outcome, active: true }] as unknown as ChestAidState['images'],
+        feedback: { ...base.feedback, available: true, reader: 'Dr B', mine, others: [], conflict: true },
+      },
+      { recordFeedback: () => Promise.resolve() },
+    );
+    // Text and the attributes a screen reader reads.
+    const shown = `${text(html)} ${[...html.matchAll(/(?:title|aria-label|aria-valuetext)="([^"]*)"/g)].map(m => m[1]).join(' ')}`.replace(/&#x27;/g, "'");
+    // text() reads Intl's no-break space before % as a space.
+    expect(shown).toContain('Score de riesgo (calibrado) 61,0 %');
+    expect(shown).toContain('Por debajo del umbral clínico');
+    expect(shown).toContain('Mapa de calor: atención del modelo, no localización de la lesión.');
+    expect(shown).toContain('Registrada por Dr B: Normal (26/11/2026, 12:00 UTC)');
+    const english = Object.keys(en)
+      .filter(key => en[key as Key] !== es[key as Key])
+      .flatMap(key => en[key as Key].split(/\{\{\w+\}\}/))
+      .map(piece => piece.replace(/^[\s,.:;()·–-]+|[\s,.:;()·–-]+$/g, ''))
+      .filter(piece => /[A-Za-z]{4,}/.test(piece) && !Object.values(es).some(value => value.includes(piece)));
+    const left = english.filter(piece => new RegExp(`(^|[^A-Za-z])${piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z])`).test(shown));
+    // The calibration label and the run's reason come from the state as given here (English fixtures).
+    expect(left.filter(piece => !['calibration', 'training'].includes(piece))).toEqual([]);
   });
 });

@@ -9,8 +9,9 @@ import { calibrationName } from '@chestaid/core';
 import { useCallback, useSyncExternalStore } from 'react';
 
 import { blockedReason } from '../analysis/ChestAidService';
-import { notAnalyzedText } from '@chestaid/core';
 import { operatingPointOf, staleText, statusText } from './format';
+import { notAnalyzedText } from '../i18n/refusal';
+import { t } from '../i18n/translate';
 import { DownloadProgress } from './parts/DownloadProgress';
 import { Feedback } from './parts/Feedback';
 import { HeatmapControls } from './parts/HeatmapControls';
@@ -36,11 +37,11 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
   return (
     <section className="text-foreground flex flex-col gap-2 p-3 text-sm" data-cy="chestaid-panel" aria-label="ChestAid">
       <p className="font-semibold" data-cy="chestaid-disclaimer">
-        Decision support, not a diagnosis.
+        {t('panel.disclaimer')}
       </p>
       {model.status === 'ready' && model.info.synthetic && (
         <p className="text-red-600 font-semibold" data-cy="chestaid-synthetic">
-          Trained on synthetic data: not for clinical use.
+          {t('panel.synthetic')}
         </p>
       )}
       {model.status === 'ready' && <ModelLines info={model.info} />}
@@ -60,10 +61,10 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         style={canAnalyze ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
         disabled={!canAnalyze}
         onClick={onAnalyze}
-        aria-label="Analyze the image in the active viewport"
+        aria-label={t('panel.analyzeLabel')}
         data-cy="chestaid-analyze"
       >
-        Analyze
+        {t('panel.analyze')}
       </button>
       {running && <DownloadProgress runtime={state.runtime} />}
       <p

@@ -62,14 +62,14 @@ function done(probability: number, threshold = 0.5): ChestAidState {
 
 describe('scoreAndThreshold', () => {
   it('shows percentages with one decimal', () => {
-    expect(scoreAndThreshold(0.734, 0.2)).toEqual({ score: '73.4 %', threshold: '20.0 %' });
+    expect(scoreAndThreshold(0.734, 0.2)).toEqual({ score: '73.4%', threshold: '20.0%' });
   });
 
   it('adds decimals until a score and a threshold that differ look different', () => {
-    expect(scoreAndThreshold(0.49891, 0.49849)).toEqual({ score: '49.9 %', threshold: '49.8 %' });
-    expect(scoreAndThreshold(0.498441, 0.498495)).toEqual({ score: '49.84 %', threshold: '49.85 %' });
-    expect(scoreAndThreshold(0.4984951, 0.4984949)).toEqual({ score: '49.850 %', threshold: '49.849 %' });
-    expect(scoreAndThreshold(0.5, 0.5)).toEqual({ score: '50.0 %', threshold: '50.0 %' });
+    expect(scoreAndThreshold(0.49891, 0.49849)).toEqual({ score: '49.9%', threshold: '49.8%' });
+    expect(scoreAndThreshold(0.498441, 0.498495)).toEqual({ score: '49.84%', threshold: '49.85%' });
+    expect(scoreAndThreshold(0.4984951, 0.4984949)).toEqual({ score: '49.850%', threshold: '49.849%' });
+    expect(scoreAndThreshold(0.5, 0.5)).toEqual({ score: '50.0%', threshold: '50.0%' });
   });
 });
 
@@ -106,7 +106,7 @@ describe('panel text', () => {
   });
 
   it('shows the model download in megabytes', () => {
-    expect(downloadText(12_345_678, 28_218_829)).toBe('Downloading the model: 12.3 of 28.2 MB (43 %)');
+    expect(downloadText(12_345_678, 28_218_829)).toBe('Downloading the model: 12.3 of 28.2 MB (43%)');
     expect(downloadText(5_000_000, null)).toBe('Downloading the model: 5.0 MB');
     expect(downloadText(28_218_829, 28_218_829)).toBe('Model downloaded (28.2 MB): checking its hash and starting it...');
   });
@@ -126,14 +126,14 @@ describe('statusText', () => {
   });
 
   it('shows the calibrated risk as a percentage with the decision at the reader\'s threshold', () => {
-    expect(statusText(done(0.734))).toBe('Risk score 73.4 %: above the clinical threshold: read first.');
-    expect(statusText(done(0.734, 0.8))).toBe('Risk score 73.4 %: below the clinical threshold.');
+    expect(statusText(done(0.734))).toBe('Risk score 73.4%: above the clinical threshold: read first.');
+    expect(statusText(done(0.734, 0.8))).toBe('Risk score 73.4%: below the clinical threshold.');
   });
 
   it('shows the download, then that the model runs', () => {
     const running: ChestAidState = { ...ready, analysis: { status: 'running', target } };
     expect(statusText({ ...running, runtime: { status: 'loading', loaded: 1_000_000, total: 2_000_000 } })).toBe(
-      'Downloading the model: 1.0 of 2.0 MB (50 %)',
+      'Downloading the model: 1.0 of 2.0 MB (50%)',
     );
     expect(statusText({ ...running, runtime: { status: 'ready', backend: 'wasm', threads: 2, reason: '' } })).toBe('Running the model...');
   });
@@ -167,7 +167,7 @@ describe('heatmap, image list and capture words', () => {
 
   it('captions an export with score, threshold, model, calibration and what it is not', () => {
     expect(captureCaption(outcome, 0.75, info)).toEqual([
-      'ChestAid risk score 87.3 % (calibrated), threshold 75.0 %: above the clinical threshold: read first.',
+      'ChestAid risk score 87.3% (calibrated), threshold 75.0%: above the clinical threshold: read first.',
       'Model chestaid-demo 0.1.0, calibrated by isotonic regression (calibration version 1). Trained on synthetic data: not for clinical use.',
       'Heatmap: model attention, not lesion location. Decision support, not a diagnosis.',
     ]);
@@ -175,8 +175,8 @@ describe('heatmap, image list and capture words', () => {
   });
 
   it('describes each image row under the threshold in force', () => {
-    expect(imageRowText({ status: 'done', outcome }, 0.75)).toBe('87.3 %, above threshold');
-    expect(imageRowText({ status: 'done', outcome }, 0.9)).toBe('87.3 %, below threshold');
+    expect(imageRowText({ status: 'done', outcome }, 0.75)).toBe('87.3%, above threshold');
+    expect(imageRowText({ status: 'done', outcome }, 0.9)).toBe('87.3%, below threshold');
     expect(imageRowText({ status: 'idle' }, 0.75)).toBe('not analyzed');
     expect(imageRowText({ status: 'running' }, 0.75)).toBe('analyzing...');
     expect(imageRowText({ status: 'error', message: 'corrupt pixel data' }, 0.75)).toBe('failed: corrupt pixel data');
@@ -213,7 +213,7 @@ describe('Save to PACS, in words', () => {
 
   it('shows a stored result with its model and time, to the minute in UTC', () => {
     const score = { verdict: 'verified' as const, probability: 0.734, srSopInstanceUID: '2.25.9', observedAt: '2026-11-26T10:05:59.123Z', modelId: 'chestaid-demo', modelVersion: '0.1.0' };
-    expect(archivedText(score, 0.5)).toBe('In the PACS: risk score 73.4 % (model chestaid-demo 0.1.0, 2026-11-26 10:05 UTC)');
+    expect(archivedText(score, 0.5)).toBe('In the PACS: risk score 73.4% (model chestaid-demo 0.1.0, 11/26/2026, 10:05 AM UTC)');
   });
 
   it('shows an unverified or conflicting stored result with its reason and never its number', () => {
@@ -222,7 +222,7 @@ describe('Save to PACS, in words', () => {
     expect(unverified).toBe('Unverified result in the PACS, not a score: decision "below" contradicts score 0.9 against threshold 0.5 ("above").');
     const conflict = archivedText({ ...score, verdict: 'conflict', reason: '2 verified ChestAid results of this image disagree' }, 0.5);
     expect(conflict).toBe('Conflicting results in the PACS, no score shown: 2 verified ChestAid results of this image disagree.');
-    for (const shown of [unverified, conflict]) expect(shown).not.toContain('1.1 %');
+    for (const shown of [unverified, conflict]) expect(shown).not.toContain('1.1%');
   });
 });
 

@@ -1,17 +1,17 @@
 /**
  * The words and numbers the panel shows, as plain functions of the service's state, so they are
- * tested without rendering.
+ * tested without rendering. Words from the catalogue (i18n/), numbers through Intl in the
+ * reader's locale.
  */
-import { ABOVE_LABEL, calibrationName, decide, type Manifest, notAnalyzedText, operatingPointAt, type Decision, type OperatingPoint, type Rate, type SelectableMethod } from '@chestaid/core';
-import { MESSAGES } from '../messages';
+import { calibrationName, decide, operatingPointAt, type Decision, type Manifest, type OperatingPoint, type Rate, type SelectableMethod } from '@chestaid/core';
 import { blockedReason } from '../analysis/ChestAidService';
 import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
+import { versionName } from '../i18n/calibration';
+import { decimal, integer, percent, utcDateTime } from '../i18n/format';
+import { notAnalyzedText } from '../i18n/refusal';
+import { t, tCount } from '../i18n/translate';
 
 const MAX_DECIMALS = 3;
-
-function percent(value: number, decimals: number): string {
-  return `${(value * 100).toFixed(decimals)} %`;
-}
 
 /**
  * The risk score and the threshold as percentages, with one decimal unless more are needed to
@@ -26,9 +26,11 @@ export function scoreAndThreshold(probability: number, threshold: number): { sco
   return { score: percent(probability, decimals), threshold: percent(threshold, decimals) };
 }
 
+/** A measured rate with its interval where the manifest gives one: "91.2% (95% CI 88.0%–94.1%)". */
 function rateText({ value, low, high }: Rate, level: number | null): string {
   if (low === null || high === null) return percent(value, 1);
-  return MESSAGES.score.interval(percent(value, 1), percent(low, 1), percent(high, 1), level === null ? '' : `${Math.round(level * 100)} %`).replace('( CI', '(CI');
+  const shown = { value: percent(value, 1), low: percent(low, 1), high: percent(high, 1) };
+  return level === null ? t('score.intervalNoLevel', shown) : t('score.interval', { ...shown, level: percent(level, 0) });
 }
 
 /** The manifest's measured operating point at `threshold`, or null (no manifest, none measured there). */
@@ -43,52 +45,63 @@ export function operatingPointOf(manifest: Manifest | null, threshold: number): 
  */
 export function scoreMeaningText(probability: number, threshold: number, point: OperatingPoint | null): string {
   const shown = scoreAndThreshold(probability, threshold);
-  const where = point ? (point.n !== null && point.nPos !== null ? MESSAGES.score.split(point.split, point.n, point.nPos) : point.split) : '';
+  const where = point ? (point.n !== null && point.nPos !== null ? tCount('score.split', point.n, { split: point.split, nPos: integer(point.nPos) }) : point.split) : '';
   return [
-    MESSAGES.score.meaning(shown.score, shown.threshold),
-    point ? MESSAGES.score.operatingPoint(rateText(point.sensitivity, point.level), rateText(point.specificity, point.level), where) : MESSAGES.score.notEvaluated,
+    t('score.meaning', { score: shown.score, threshold: shown.threshold }),
+    point
+      ? t('score.operatingPoint', { sensitivity: rateText(point.sensitivity, point.level), specificity: rateText(point.specificity, point.level), where })
+      : t('score.notEvaluated'),
   ].join(' ');
 }
 
 /** "Above the clinical threshold: read first" / "Below the clinical threshold". */
 export function decisionText(decision: Pick<Decision, 'above'>): string {
-  const label = decision.above ? ABOVE_LABEL : 'below the clinical threshold';
-  return label.charAt(0).toUpperCase() + label.slice(1);
+  return t(decision.above ? 'decision.above' : 'decision.below');
 }
 
-const CALIBRATION_NAMES: Record<Exclude<SelectableMethod, 'none'>, string> = {
-  temperature: 'temperature scaling',
-  platt: 'Platt scaling',
-  isotonic: 'isotonic regression',
-};
+/** The same inside a sentence: "above the clinical threshold: read first". */
+function decisionPhrase(decision: Pick<Decision, 'above'>): string {
+  return t(decision.above ? 'decision.aboveInline' : 'decision.belowInline');
+}
+
+const CALIBRATION_KEYS = {
+  temperature: 'calibration.method.temperature',
+  platt: 'calibration.method.platt',
+  isotonic: 'calibration.method.isotonic',
+} as const satisfies Record<Exclude<SelectableMethod, 'none'>, string>;
 
 export function calibrationText(info: Pick<ModelInfo, 'calibrationMethod' | 'calibrationVersion'>): string {
-  const version = `(calibration version ${calibrationName(info.calibrationVersion)})`;
-  if (info.calibrationMethod === 'none') return `No calibrator: the sigmoid of the logit ${version}`;
-  return `Calibrated by ${CALIBRATION_NAMES[info.calibrationMethod] ?? info.calibrationMethod} ${version}`;
+  const version = calibrationName(info.calibrationVersion);
+  if (info.calibrationMethod === 'none') return t('calibration.none', { version });
+  const key = CALIBRATION_KEYS[info.calibrationMethod];
+  return t('calibration.by', { method: key ? t(key) : info.calibrationMethod, version });
 }
 
-/** "v1" for a training version, "site-2" for a site version; an identity ("site-2+sha256:...") by its name. */
-export function versionName(version: string): string {
-  const name = calibrationName(version);
-  return /^site-\d+$/.test(name) ? name : `v${name}`;
+/** The same inside a sentence ("calibrated by isotonic regression (calibration version 1)"). */
+function calibrationPhrase(info: Pick<ModelInfo, 'calibrationMethod' | 'calibrationVersion'>): string {
+  const version = calibrationName(info.calibrationVersion);
+  if (info.calibrationMethod === 'none') return t('calibration.noneInline', { version });
+  const key = CALIBRATION_KEYS[info.calibrationMethod];
+  return t('calibration.byInline', { method: key ? t(key) : info.calibrationMethod, version });
 }
+
+export { calibrationLabelText, versionName } from '../i18n/calibration';
 
 /** What the panel says instead of a score computed under another calibration version. */
 export function staleText(calibrationVersion: string): string {
-  return `Computed under calibration ${versionName(calibrationVersion)}, which is no longer active; re-analyze for a current score.`;
+  return t('panel.stale', { version: versionName(calibrationVersion) });
 }
 
 export function modelText(info: Pick<ModelInfo, 'id' | 'version' | 'sha256'>): string {
-  return `Model ${info.id} ${info.version} (sha256 ${info.sha256.slice(0, 12)}…)`;
+  return t('panel.model', { id: info.id, version: info.version, sha: info.sha256.slice(0, 12) });
 }
 
 function milliseconds(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+  return ms >= 10_000 ? t('unit.seconds', { value: decimal(ms / 1000, 1) }) : t('unit.milliseconds', { value: integer(ms) });
 }
 
 function backendName(backend: string, threads: number): string {
-  if (backend === 'wasm') return `wasm, ${threads} thread${threads === 1 ? '' : 's'}`;
+  if (backend === 'wasm') return tCount('run.wasm', threads);
   return backend === 'webgpu' ? 'WebGPU' : backend;
 }
 
@@ -99,27 +112,28 @@ export function runText(run: Pick<RunInfo, 'backend' | 'threads' | 'totalMs'>): 
 
 /**
  * Why WebGPU was not used, or null when it was. The worker's reason ends with what it fell back
- * to (": using wasm, 2 threads"), which runText already says.
+ * to (": using wasm, 2 threads"), which runText already says. The reason itself is the browser's
+ * own diagnostic, shown as it came.
  */
 export function fallbackText(run: Pick<RunInfo, 'backend' | 'reason'>): string | null {
   if (run.backend === 'webgpu') return null;
   const why = run.reason.replace(/: using wasm, \d+ threads?.*$/, '').trim();
-  return `WebGPU not used: ${why || run.reason}`;
+  return t('run.noWebGpu', { why: why || run.reason });
 }
 
 function megabytes(bytes: number): string {
-  return (bytes / 1_000_000).toFixed(1);
+  return decimal(bytes / 1_000_000, 1);
 }
 
-/** The model download, e.g. "Downloading the model: 12.3 of 28.2 MB (44 %)". */
+/** The model download, e.g. "Downloading the model: 12.3 of 28.2 MB (44%)". */
 export function downloadText(loaded: number, total: number | null): string {
-  if (total === null || total <= 0) return `Downloading the model: ${megabytes(loaded)} MB`;
-  if (loaded >= total) return `Model downloaded (${megabytes(total)} MB): checking its hash and starting it...`;
-  return `Downloading the model: ${megabytes(loaded)} of ${megabytes(total)} MB (${Math.floor((loaded / total) * 100)} %)`;
+  if (total === null || total <= 0) return t('download.unknownTotal', { loaded: megabytes(loaded) });
+  if (loaded >= total) return t('download.checking', { total: megabytes(total) });
+  return t('download.progress', { loaded: megabytes(loaded), total: megabytes(total), percent: percent(Math.floor((loaded / total) * 100) / 100, 0) });
 }
 
 export function progressText(runtime: RuntimeState): string {
-  return runtime.status === 'loading' ? downloadText(runtime.loaded, runtime.total) : 'Running the model...';
+  return runtime.status === 'loading' ? downloadText(runtime.loaded, runtime.total) : t('panel.running');
 }
 
 /** Adapters' messages start in lower case to read well after a prefix; alone, they start a sentence. */
@@ -137,7 +151,7 @@ export function statusText(state: ChestAidState): string {
       const { probability } = analysis.outcome.analysis;
       const value = threshold?.value ?? analysis.outcome.analysis.decision.threshold;
       const shown = scoreAndThreshold(probability, value);
-      return `Risk score ${shown.score}: ${decisionText(decide(probability, value)).toLowerCase()}.`;
+      return t('panel.statusScore', { score: shown.score, decision: decisionPhrase(decide(probability, value)) });
     }
     case 'stale':
       return staleText(analysis.calibrationVersion);
@@ -146,10 +160,10 @@ export function statusText(state: ChestAidState): string {
     case 'error':
       return asSentence(analysis.message);
     case 'idle':
-      if (blockedReason(state)) return 'Analyze is unavailable here.';
-      if (model.status === 'error') return 'Analyze is unavailable: the model could not be loaded.';
-      if (model.status === 'loading') return 'Loading the model manifest...';
-      return 'Press Analyze to score the image in the active viewport.';
+      if (blockedReason(state)) return t('panel.unavailableHere');
+      if (model.status === 'error') return t('panel.unavailableModel');
+      if (model.status === 'loading') return t('panel.loadingManifest');
+      return t('panel.pressAnalyze');
   }
 }
 
@@ -157,7 +171,7 @@ export function statusText(state: ChestAidState): string {
 export function parseThreshold(text: string): { value: number } | { problem: string } {
   const trimmed = text.trim();
   const value = trimmed === '' ? Number.NaN : Number(trimmed);
-  if (!(value >= 0 && value <= 1)) return { problem: `The threshold must be a number from 0 to 1; got "${text}".` };
+  if (!(value >= 0 && value <= 1)) return { problem: t('threshold.problem', { text }) };
   return { value };
 }
 
@@ -167,7 +181,9 @@ export function thresholdInputText(value: number): string {
 }
 
 /** What the heatmap is, wherever it is shown or exported. */
-export const HEATMAP_MEANING = 'Heatmap: model attention, not lesion location.';
+export function heatmapMeaning(): string {
+  return t('heatmap.meaning');
+}
 
 /**
  * The caption under an exported image: the score against the threshold in force, the model and
@@ -181,9 +197,9 @@ export function captureCaption(
   const { probability } = outcome.analysis;
   const shown = scoreAndThreshold(probability, threshold);
   return [
-    `ChestAid risk score ${shown.score} (calibrated), threshold ${shown.threshold}: ${decisionText(decide(probability, threshold)).toLowerCase()}.`,
-    `Model ${info.id} ${info.version}, ${calibrationText(info).toLowerCase()}${info.synthetic ? '. Trained on synthetic data: not for clinical use' : ''}.`,
-    `${HEATMAP_MEANING} Decision support, not a diagnosis.`,
+    t('caption.score', { score: shown.score, threshold: shown.threshold, decision: decisionPhrase(decide(probability, threshold)) }),
+    t(info.synthetic ? 'caption.modelSynthetic' : 'caption.model', { id: info.id, version: info.version, calibration: calibrationPhrase(info) }),
+    `${heatmapMeaning()} ${t('panel.disclaimer')}`,
   ];
 }
 
@@ -193,26 +209,26 @@ export function imageRowText(row: Pick<ImageRow, 'status' | 'outcome' | 'message
     case 'done': {
       const { probability } = row.outcome!.analysis;
       const shown = scoreAndThreshold(probability, threshold);
-      return `${shown.score}, ${decide(probability, threshold).above ? 'above' : 'below'} threshold`;
+      return t(decide(probability, threshold).above ? 'row.above' : 'row.below', { score: shown.score });
     }
     case 'stale':
-      return `stale: calibration ${versionName(row.outcome!.analysis.calibrationVersion)}; re-analyze`;
+      return t('row.stale', { version: versionName(row.outcome!.analysis.calibrationVersion) });
     case 'running':
-      return 'analyzing...';
+      return t('row.running');
     case 'not-analyzed':
-      return notAnalyzedText(row.refusal ?? { reason: 'no reason given' });
+      return notAnalyzedText(row.refusal ?? { reason: t('common.noReason') });
     case 'error':
-      return `failed: ${row.message ?? 'unknown error'}`;
+      return t('row.failed', { message: row.message ?? t('common.unknownError') });
     case 'idle':
-      return 'not analyzed';
+      return t('row.idle');
   }
 }
 
 /** "Analyzed 2 of 5 images" (and how it ended). */
 export function batchText(batch: BatchState): string {
-  const counted = `${batch.done} of ${batch.total} image${batch.total === 1 ? '' : 's'}`;
-  if (batch.running) return batch.cancelled ? `Stopping after the current image (${counted} done)...` : `Analyzing all images: ${counted} done`;
-  return batch.cancelled ? `Stopped: ${counted} analyzed.` : `Analyzed ${counted}.`;
+  const counted = tCount('batch.images', batch.total, { done: integer(batch.done) });
+  if (batch.running) return t(batch.cancelled ? 'batch.stopping' : 'batch.running', { counted });
+  return t(batch.cancelled ? 'batch.stopped' : 'batch.finished', { counted });
 }
 
 /**
@@ -224,34 +240,30 @@ export function archiveText(archive: ArchiveState): string {
     case 'unavailable':
       return archive.reason;
     case 'idle':
-      return 'Not saved to the PACS yet: the result is kept in this browser.';
+      return t('pacs.idle');
     case 'checking':
-      return 'Looking for this result in the PACS…';
+      return t('pacs.checking');
     case 'saving':
-      return 'Saving to the PACS…';
+      return t('pacs.saving');
     case 'saved':
       return (
-        `Saved to the PACS as DICOM SR ${archive.srSopInstanceUID}.` +
-        (archive.heatmapProblem ? ` The heatmap was not stored: ${archive.heatmapProblem}` : '')
+        t('pacs.saved', { uid: archive.srSopInstanceUID }) + (archive.heatmapProblem ? ` ${t('pacs.heatmapNotStored', { problem: archive.heatmapProblem })}` : '')
       );
     case 'already-saved':
-      return `Already in the PACS (DICOM SR ${archive.srSopInstanceUID}): nothing new was written.`;
+      return t('pacs.alreadySaved', { uid: archive.srSopInstanceUID });
     case 'failed':
-      if (archive.kind === 'unreachable') {
-        return `The PACS cannot be reached; the result is kept in this browser. Try again when it is back. (${archive.message})`;
-      }
-      if (archive.kind === 'refused') return `The PACS refused the result; it is kept in this browser. ${asSentence(archive.message)}`;
-      return `The result could not be saved to the PACS; it is kept in this browser. ${asSentence(archive.message)}`;
+      if (archive.kind === 'unreachable') return t('pacs.unreachable', { message: archive.message });
+      if (archive.kind === 'refused') return t('pacs.refused', { message: asSentence(archive.message) });
+      return t('pacs.failed', { message: asSentence(archive.message) });
   }
 }
 
 /** The result another reader (or the triage worker) stored in the PACS. */
 export function archivedText(score: ArchivedScore, threshold: number): string {
   // Never a number: an unverified SR's score is what someone wrote, not what the model says.
-  if (score.verdict === 'unverified') return `Unverified result in the PACS, not a score: ${score.reason ?? 'it failed verification'}.`;
-  if (score.verdict === 'conflict') return `Conflicting results in the PACS, no score shown: ${score.reason ?? 'verified results of this image disagree'}.`;
+  if (score.verdict === 'unverified') return t('archived.unverified', { reason: score.reason ?? t('archived.unverifiedDefault') });
+  if (score.verdict === 'conflict') return t('archived.conflict', { reason: score.reason ?? t('archived.conflictDefault') });
   const shown = scoreAndThreshold(score.probability, threshold);
-  // ISO 8601 to the minute, in UTC as stored: every reader sees the same words.
-  const when = /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(score.observedAt) ? `${score.observedAt.slice(0, 10)} ${score.observedAt.slice(11, 16)} UTC` : score.observedAt;
-  return `In the PACS: risk score ${shown.score} (model ${score.modelId} ${score.modelVersion}, ${when})`;
+  // In UTC as stored: every reader sees the same moment.
+  return t('archived.score', { score: shown.score, id: score.modelId, version: score.modelVersion, when: utcDateTime(score.observedAt) });
 }

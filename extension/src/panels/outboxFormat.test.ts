@@ -42,7 +42,7 @@ const delivery = (over: Partial<FeedbackDelivery>): FeedbackDelivery => ({
 
 describe('deliveryText', () => {
   it('says when the reading landed, that a pending one is sent without another click, and why a refused one was not', () => {
-    expect(deliveryText(delivery({ state: 'sent', sentAt: '2026-11-26T12:05:10.000Z' }))).toBe('Sent to the PACS (2026-11-26 12:05).');
+    expect(deliveryText(delivery({ state: 'sent', sentAt: '2026-11-26T12:05:10.000Z' }))).toBe('Sent to the PACS (11/26/2026, 12:05 PM UTC).');
     expect(deliveryText(delivery({}))).toBe('Sending to the PACS…');
     expect(deliveryText(delivery({ attempts: 3, lastError: 'PACS unreachable: /pacs/dicom-web/studies (fetch failed)' }))).toBe(
       'Not yet in the PACS (PACS unreachable: /pacs/dicom-web/studies (fetch failed)). Kept in this browser and sent automatically when the PACS answers: no need to record it again.',
@@ -58,7 +58,7 @@ describe('outboxText', () => {
     expect(outboxText(EMPTY_OUTBOX)).toBeNull();
     expect(outboxText({ ...EMPTY_OUTBOX, pending: 2, lastError: 'x' })).toBe('2 readings waiting to be sent to the PACS, retried automatically.');
     expect(outboxText({ ...EMPTY_OUTBOX, pending: 1, sent: 3, lastSentAt: '2026-11-26T12:05:00.000Z' })).toBe(
-      '1 reading waiting to be sent to the PACS, retried automatically. Last reading sent to the PACS: 2026-11-26 12:05.',
+      '1 reading waiting to be sent to the PACS, retried automatically. Last reading sent to the PACS: 11/26/2026, 12:05 PM UTC.',
     );
     expect(outboxText({ ...EMPTY_OUTBOX, refused: [{ id: 4, entry, reason: 'PACS answered 400 for /x: bad' }] })).toBe(
       '1 reading refused by the PACS, kept in this browser: PACS answered 400 for /x: bad.',

@@ -5,11 +5,13 @@
  */
 import type { FeedbackDelivery, OutboxSummary } from '@chestaid/core';
 import type { StoragePersistence } from '../analysis/types';
+import { utcDateTime } from '../i18n/format';
+import { t, tCount } from '../i18n/translate';
 import { asSentence } from './format';
 
-/** An ISO time as the panel shows times ("2026-11-26 13:05"). */
+/** An ISO time as the panel shows times, in UTC as stored. */
 function when(iso: string): string {
-  return iso.slice(0, 16).replace('T', ' ');
+  return utcDateTime(iso);
 }
 
 /** A reason as a sentence of its own: capitalised, ending with a full stop. */
@@ -19,35 +21,32 @@ function sentence(reason: string): string {
 }
 
 function readings(n: number): string {
-  return n === 1 ? '1 reading' : `${n} readings`;
+  return tCount('outbox.readings', n);
 }
 
 /** Where the reader's current label of this image stands with the PACS. */
 export function deliveryText(delivery: FeedbackDelivery): string {
   switch (delivery.state) {
     case 'sent':
-      return `Sent to the PACS (${when(delivery.sentAt ?? delivery.lastAttemptAt ?? delivery.queuedAt)}).`;
+      return t('delivery.sent', { when: when(delivery.sentAt ?? delivery.lastAttemptAt ?? delivery.queuedAt) });
     case 'refused':
-      return `Not sent to the PACS: ${sentence(delivery.lastError ?? 'refused')} Kept in this browser; not retried until sent again.`;
+      return t('delivery.refused', { reason: sentence(delivery.lastError ?? t('delivery.refusedDefault')) });
     case 'pending':
-      return delivery.lastError === null
-        ? 'Sending to the PACS…'
-        : `Not yet in the PACS (${delivery.lastError.replace(/\.$/, '')}). Kept in this browser and sent automatically when the PACS answers: no need to record it again.`;
+      return delivery.lastError === null ? t('delivery.sending') : t('delivery.pending', { error: delivery.lastError.replace(/\.$/, '') });
   }
 }
 
 /** The outbox's line: readings waiting, refused, and when the last one landed; null when it has nothing to say. */
 export function outboxText(outbox: OutboxSummary): string | null {
   const parts: string[] = [];
-  if (outbox.pending > 0) parts.push(`${readings(outbox.pending)} waiting to be sent to the PACS, retried automatically.`);
-  if (outbox.refused.length > 0) parts.push(`${readings(outbox.refused.length)} refused by the PACS, kept in this browser: ${sentence(outbox.refused[0].reason)}`);
-  if (outbox.lastSentAt !== null) parts.push(`Last reading sent to the PACS: ${when(outbox.lastSentAt)}.`);
+  if (outbox.pending > 0) parts.push(t('outbox.pending', { readings: readings(outbox.pending) }));
+  if (outbox.refused.length > 0) parts.push(t('outbox.refused', { readings: readings(outbox.refused.length), reason: sentence(outbox.refused[0].reason) }));
+  if (outbox.lastSentAt !== null) parts.push(t('outbox.lastSent', { when: when(outbox.lastSentAt) }));
   return parts.length > 0 ? parts.join(' ') : null;
 }
 
 /** The one line shown when the browser may clear ChestAid's storage; null when it keeps it. */
 export function storageText(storage: StoragePersistence | undefined, hasPacs: boolean): string | null {
   if (storage === undefined || storage === 'persistent') return null;
-  const safe = hasPacs ? 'they are safe once sent to the PACS' : 'with no PACS configured, they are kept only here';
-  return `This browser may clear the results and readings ChestAid keeps in it; ${safe}.`;
+  return t(hasPacs ? 'storage.mayClearPacs' : 'storage.mayClearLocal');
 }

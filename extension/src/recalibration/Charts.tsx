@@ -6,13 +6,15 @@
 import { useId, type ReactNode } from 'react';
 
 import { DEFAULT_FRAME, histogramBars, reliabilityMarks, rocPath, UNIT_TICKS, xOf, yOf, type BinLike, type Frame } from './charts';
+import { decimal, integer, percent } from '../i18n/format';
+import { t } from '../i18n/translate';
 
 const AXIS = 'rgba(255,255,255,0.55)';
 const GRID = 'rgba(255,255,255,0.12)';
 export const BEFORE_COLOUR = '#f59e0b';
 export const AFTER_COLOUR = '#38bdf8';
 
-const pct = (v: number) => `${(v * 100).toFixed(0)} %`;
+const pct = (v: number) => percent(v, 0);
 
 function Axes({ frame, xLabel, yLabel, yTicks = UNIT_TICKS, yTickText = pct }: { frame: Frame; xLabel: string; yLabel: string; yTicks?: readonly number[]; yTickText?: (v: number) => string }) {
   const top = yTicks[yTicks.length - 1] || 1;
@@ -58,20 +60,24 @@ function Figure({ title, description, children, cy, frame = DEFAULT_FRAME }: { t
   );
 }
 
+function binText(bin: BinLike): string {
+  return t('chart.binCases', { count: integer(bin.count), mean: pct(bin.meanPredicted ?? 0), observed: pct(bin.observedFraction ?? 0) });
+}
+
 /** Observed fraction of pneumonia against the mean score per bin; the diagonal is perfect calibration. */
 export function ReliabilityDiagram({ bins, title, colour, cy }: { bins: readonly BinLike[]; title: string; colour: string; cy: string }) {
   const frame = DEFAULT_FRAME;
   const marks = reliabilityMarks(frame, bins);
   const description = marks.length
-    ? marks.map(m => `scores ${pct(m.bin.lower)}-${pct(m.bin.upper)}: ${m.bin.count} cases, mean score ${pct(m.bin.meanPredicted ?? 0)}, observed ${pct(m.bin.observedFraction ?? 0)}`).join('; ')
-    : 'no cases';
+    ? marks.map(m => `${pct(m.bin.lower)}–${pct(m.bin.upper)}: ${binText(m.bin)}`).join('; ')
+    : t('chart.noCases');
   return (
-    <Figure title={title} description={`Reliability diagram. ${description}`} cy={cy}>
-      <Axes frame={frame} xLabel="mean score in bin" yLabel="observed pneumonia" />
+    <Figure title={title} description={t('chart.reliability', { description })} cy={cy}>
+      <Axes frame={frame} xLabel={t('chart.meanScore')} yLabel={t('chart.observed')} />
       <line x1={xOf(frame, 0)} y1={yOf(frame, 0)} x2={xOf(frame, 1)} y2={yOf(frame, 1)} stroke={AXIS} strokeDasharray="4 3" />
       {marks.map(m => (
         <circle key={m.bin.lower} cx={m.cx} cy={m.cy} r={m.radius} fill={colour} fillOpacity={0.75} data-cy="chestaid-reliability-bin">
-          <title>{`${m.bin.count} cases, mean score ${pct(m.bin.meanPredicted ?? 0)}, observed ${pct(m.bin.observedFraction ?? 0)}`}</title>
+          <title>{binText(m.bin)}</title>
         </circle>
       ))}
     </Figure>
@@ -81,13 +87,13 @@ export function ReliabilityDiagram({ bins, title, colour, cy }: { bins: readonly
 export function RocChart({ points, auc, title, colour, cy, operating }: { points: readonly { fpr: number; tpr: number }[]; auc: number; title: string; colour: string; cy: string; operating?: { fpr: number; tpr: number } | null }) {
   const frame = DEFAULT_FRAME;
   return (
-    <Figure title={`${title} (AUC ${auc.toFixed(3)})`} description={`ROC curve over ${points.length} points, area under the curve ${auc.toFixed(3)}.`} cy={cy}>
-      <Axes frame={frame} xLabel="false-positive rate" yLabel="sensitivity" />
+    <Figure title={`${title} (AUC ${decimal(auc, 3)})`} description={t('chart.roc', { points: integer(points.length), auc: decimal(auc, 3) })} cy={cy}>
+      <Axes frame={frame} xLabel={t('chart.fpr')} yLabel={t('chart.sensitivity')} />
       <line x1={xOf(frame, 0)} y1={yOf(frame, 0)} x2={xOf(frame, 1)} y2={yOf(frame, 1)} stroke={AXIS} strokeDasharray="4 3" />
       <path d={rocPath(frame, points)} fill="none" stroke={colour} strokeWidth={2} />
       {operating && (
         <circle cx={xOf(frame, operating.fpr)} cy={yOf(frame, operating.tpr)} r={4} fill="white" stroke={colour} strokeWidth={2}>
-          <title>{`operating point: sensitivity ${pct(operating.tpr)}, false-positive rate ${pct(operating.fpr)}`}</title>
+          <title>{t('chart.operating', { sensitivity: pct(operating.tpr), fpr: pct(operating.fpr) })}</title>
         </circle>
       )}
     </Figure>
@@ -103,11 +109,11 @@ export function ScoreHistogram({ edges, reference, observed, title, cy }: { edge
   const referenceBars = histogramBars(frame, edges, reference, top);
   const description = edges
     .slice(0, -1)
-    .map((e, i) => `${pct(e)}-${pct(edges[i + 1])}: reference ${pct(reference[i])}, observed ${pct(observed[i])}`)
+    .map((e, i) => `${pct(e)}–${pct(edges[i + 1])}: ${t('chart.bin', { reference: pct(reference[i]), observed: pct(observed[i]) })}`)
     .join('; ');
   return (
-    <Figure title={title} description={`Score distribution, fraction of images per bin. ${description}`} cy={cy} frame={frame}>
-      <Axes frame={frame} xLabel="calibrated score" yLabel="fraction of images" yTicks={ticks} />
+    <Figure title={title} description={t('chart.distribution', { description })} cy={cy} frame={frame}>
+      <Axes frame={frame} xLabel={t('chart.calibratedScore')} yLabel={t('chart.fraction')} yTicks={ticks} />
       {observedBars.map(b => (
         <rect key={`o${b.x}`} x={b.x + 1} y={b.y} width={Math.max(0, b.width - 2)} height={b.height} fill={AFTER_COLOUR} fillOpacity={0.6} />
       ))}

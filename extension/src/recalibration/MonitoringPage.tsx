@@ -9,13 +9,10 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 
 import {
   type BucketSize,
-  calibrationLabel,
   calibrationName,
   calibrationOrigin,
-  decimal,
   type FeedbackEntry,
   type Manifest,
-  percent,
   type Proportion,
   PSI_MODERATE,
   PSI_WARNING,
@@ -26,6 +23,9 @@ import { ScoreHistogram } from './Charts';
 import { SyntheticNotice } from './RecalibrationPage';
 import { RECALIBRATION_PATH } from './ids';
 import { MIN_DRIFT_IMAGES, monitoringCsv, monitoringView } from './monitoringView';
+import { calibrationLabelText } from '../i18n/calibration';
+import { integer, maybeDecimal, maybePercent, number } from '../i18n/format';
+import { t, tCount } from '../i18n/translate';
 
 const CELL = { padding: '4px 8px', borderBottom: '1px solid rgba(255,255,255,0.08)', textAlign: 'left' } as const;
 
@@ -47,9 +47,11 @@ function browserDownload(name: string, text: string): void {
   downloadBlob(new Blob([text], { type: 'text/csv;charset=utf-8' }), name);
 }
 
+const DRIFT_LEVEL_KEYS = { stable: 'monitoring.level.stable', moderate: 'monitoring.level.moderate', significant: 'monitoring.level.significant' } as const;
+
 function rate(p: Proportion): string {
-  if (p.value === null) return `– (0 cases)`;
-  return `${percent(p.value)} (95 % CI ${percent(p.low)} to ${percent(p.high)}; ${p.successes}/${p.total})`;
+  if (p.value === null) return t('monitoring.noCases');
+  return t('monitoring.rate', { value: maybePercent(p.value), low: maybePercent(p.low), high: maybePercent(p.high), successes: integer(p.successes), total: integer(p.total) });
 }
 
 export function MonitoringPage({ load, navigate, download = browserDownload }: MonitoringPageProps) {
@@ -76,34 +78,34 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
 
   const last = view?.summary.buckets[view.summary.buckets.length - 1];
   return (
-    <main className="bg-background text-foreground text-sm" style={{ height: '100vh', overflow: 'auto', padding: 16, boxSizing: 'border-box' }} data-cy="chestaid-monitoring" aria-label="ChestAid monitoring">
+    <main className="bg-background text-foreground text-sm" style={{ height: '100vh', overflow: 'auto', padding: 16, boxSizing: 'border-box' }} data-cy="chestaid-monitoring" aria-label={t('monitoring.label')}>
       <header className="flex flex-col gap-1">
-        <h1 className="text-xl font-semibold">ChestAid monitoring: errors at the active threshold and score drift</h1>
+        <h1 className="text-xl font-semibold">{t('monitoring.title')}</h1>
         <SyntheticNotice manifest={data?.active ?? null} />
         {data && view && (
           <p data-cy="chestaid-monitoring-active" data-version={calibrationName(view.activeVersion)} data-identity={view.activeVersion} data-threshold={view.threshold}>
-            Active {calibrationLabel(calibrationOrigin(data.active))}, threshold {percent(view.threshold)}. Each image&apos;s logit is re-scored
-            under the active calibration; {view.rows.length} current label(s) from readers
-            {view.otherModel > 0 && `, ${view.otherModel} about another model's results left out`}.
+            {t('monitoring.active', { calibration: calibrationLabelText(calibrationOrigin(data.active)), threshold: maybePercent(view.threshold) })}{' '}
+            {tCount('monitoring.labels', view.rows.length)}
+            {view.otherModel > 0 && `, ${tCount('monitoring.otherModel', view.otherModel)}`}.
           </p>
         )}
         {shownProblem && <ErrorLine cy="chestaid-monitoring-error">{shownProblem}</ErrorLine>}
         <nav className="flex gap-4">
           <LinkButton onClick={() => navigate('/')}>
-            Study list
+            {t('triage.studyList')}
           </LinkButton>
           <LinkButton onClick={() => navigate(RECALIBRATION_PATH)}>
-            Recalibration
+            {t('triage.recalibration')}
           </LinkButton>
-          <LinkButton onClick={reload} cy="chestaid-monitoring-reload">Reload</LinkButton>
+          <LinkButton onClick={reload} cy="chestaid-monitoring-reload">{t('monitoring.reload')}</LinkButton>
         </nav>
       </header>
 
       {view && (
         <>
-          <section style={{ marginTop: 16 }} aria-label="Errors over time">
-            <h2 className="text-lg font-semibold">Outcomes at the active threshold</h2>
-            <div className="flex gap-2 items-center" role="group" aria-label="Period">
+          <section style={{ marginTop: 16 }} aria-label={t('monitoring.errors')}>
+            <h2 className="text-lg font-semibold">{t('monitoring.outcomes')}</h2>
+            <div className="flex gap-2 items-center" role="group" aria-label={t('monitoring.period')}>
               {(['day', 'week'] as const).map(b => (
                 <button
                   key={b}
@@ -113,7 +115,7 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
                   onClick={() => setBucket(b)}
                   data-cy={`chestaid-monitoring-bucket-${b}`}
                 >
-                  per {b}
+                  {t(b === 'day' ? 'monitoring.perDay' : 'monitoring.perWeek')}
                 </button>
               ))}
               <button
@@ -124,21 +126,30 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
                 disabled={view.rows.length === 0}
                 data-cy="chestaid-monitoring-export"
               >
-                Export as CSV
+                {t('monitoring.export')}
               </button>
             </div>
             {last && (
               <p data-cy="chestaid-monitoring-running">
-                Running sensitivity {rate(last.cumulativeSensitivity)}; specificity {rate(last.cumulativeSpecificity)} (Wilson intervals).
+                {t('monitoring.running', { sensitivity: rate(last.cumulativeSensitivity), specificity: rate(last.cumulativeSpecificity) })}
               </p>
             )}
             <table style={{ borderCollapse: 'collapse', marginTop: 8 }} data-cy="chestaid-monitoring-table">
-              <ColumnHeads columns={[view.summary.bucket === 'day' ? 'day' : 'week from', 'TP', 'FP', 'TN', 'FN', 'unsure', 'running sensitivity', 'running specificity']} cellStyle={CELL} />
+              <ColumnHeads columns={[
+                  t(view.summary.bucket === 'day' ? 'monitoring.column.day' : 'monitoring.column.week'),
+                  t('outcome.tp'),
+                  t('outcome.fp'),
+                  t('outcome.tn'),
+                  t('outcome.fn'),
+                  t('monitoring.column.unsure'),
+                  t('monitoring.column.sensitivity'),
+                  t('monitoring.column.specificity'),
+                ]} cellStyle={CELL} />
               <tbody>
                 {view.summary.buckets.length === 0 && (
                   <tr>
                     <td colSpan={8} style={CELL}>
-                      No feedback recorded yet: readers record the ground truth in the ChestAid panel after reading.
+                      {t('monitoring.noFeedback')}
                     </td>
                   </tr>
                 )}
@@ -160,32 +171,38 @@ export function MonitoringPage({ load, navigate, download = browserDownload }: M
             </table>
           </section>
 
-          <section style={{ marginTop: 16 }} aria-label="Score drift">
-            <h2 className="text-lg font-semibold">Score distribution against the training reference</h2>
-            {view.driftProblem && <p data-cy="chestaid-monitoring-drift-none">{view.driftProblem}</p>}
+          <section style={{ marginTop: 16 }} aria-label={t('monitoring.drift')}>
+            <h2 className="text-lg font-semibold">{t('monitoring.distribution')}</h2>
+            {view.driftProblem && <p data-cy="chestaid-monitoring-drift-none">{t(view.driftProblem)}</p>}
             {view.drift && (
               <>
                 <p data-cy="chestaid-monitoring-psi" data-psi={view.drift.psi} data-level={view.drift.level}>
-                  Population stability index {decimal(view.drift.psi)} over {view.drift.n} image(s) ({view.drift.level}; below {PSI_MODERATE} stable, {PSI_WARNING} or more a
-                  significant shift). Scores under the training calibration, as the reference ({data?.base.reference_distribution?.split} split,{' '}
-                  {view.drift.referenceN} images) was made.
+                  {t('monitoring.psi', {
+                    psi: maybeDecimal(view.drift.psi),
+                    images: tCount('monitoring.images', view.drift.n),
+                    level: t(DRIFT_LEVEL_KEYS[view.drift.level]),
+                    moderate: number(PSI_MODERATE),
+                    warning: number(PSI_WARNING),
+                    split: data?.base.reference_distribution?.split ?? '–',
+                    referenceN: integer(view.drift.referenceN),
+                  })}
                 </p>
                 {view.drift.warn && (
                   <p role="alert" className="text-red-500 font-semibold" data-cy="chestaid-monitoring-drift-warning">
-                    Warning: the scores have shifted from the training reference (PSI {decimal(view.drift.psi)} ≥ {PSI_WARNING}). Check the scanner and protocol, and
-                    consider recalibrating on a local cohort.
+                    {t('monitoring.warning', { psi: maybeDecimal(view.drift.psi), warning: number(PSI_WARNING) })}
                   </p>
                 )}
                 {view.drift.n < 100 && (
                   <p className="text-xs text-muted-foreground" data-cy="chestaid-monitoring-drift-few">
-                    Fewer than 100 images: the index is noisy.{view.drift.n < MIN_DRIFT_IMAGES && ` No warning is given below ${MIN_DRIFT_IMAGES} images.`}
+                    {t('monitoring.few')}
+                    {view.drift.n < MIN_DRIFT_IMAGES && ` ${t('monitoring.noWarningBelow', { min: integer(MIN_DRIFT_IMAGES) })}`}
                   </p>
                 )}
                 <ScoreHistogram
                   edges={view.drift.edges}
                   reference={view.drift.referenceFractions}
                   observed={view.drift.observedFractions}
-                  title="Reference (outline) and feedback images (filled), fraction per score bin"
+                  title={t('monitoring.histogram')}
                   cy="chestaid-monitoring-histogram"
                 />
               </>

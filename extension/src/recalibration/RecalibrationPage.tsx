@@ -9,29 +9,54 @@ import { useEffect, useState, type ChangeEvent } from 'react';
 
 import {
   type AuditEntry,
-  calibrationLabel,
   calibrationOrigin,
   type Confusion,
-  decimal,
-  etaText,
   type Manifest,
   type MethodEvaluation,
-  methodName,
-  percent,
   type RecalibrationReport,
-  withInterval,
 } from '@chestaid/core';
 import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { useServiceState } from '../triage/RiskColumn';
 import { AFTER_COLOUR, BEFORE_COLOUR, ReliabilityDiagram, RocChart } from './Charts';
 import type { RecalibrationService } from './RecalibrationService';
 import { MONITORING_PATH } from './ids';
+import type { Key } from '../i18n/en';
+import { calibrationLabelText } from '../i18n/calibration';
+import { integer, maybeDecimal, maybePercent, utcDateTime } from '../i18n/format';
+import { t, tCount } from '../i18n/translate';
+import { durationText } from '../triage/format';
+
+const LOG_COLUMN_KEYS = ['recal.log.when', 'recal.log.who', 'recal.log.action', 'recal.log.version', 'recal.log.previous', 'recal.log.cohort', 'recal.log.method', 'recal.log.threshold', 'recal.log.ece'] as const;
 
 const BUTTON = 'rounded px-3 py-1 font-semibold';
 const PRIMARY = `${BUTTON} bg-primary text-primary-foreground`;
 const SECONDARY = `${BUTTON} bg-secondary text-secondary-foreground`;
 const CELL = { padding: '4px 8px', borderBottom: '1px solid rgba(255,255,255,0.08)', textAlign: 'left', verticalAlign: 'top' } as const;
 const SECTION = { marginTop: 16 } as const;
+
+const METHOD_KEYS: Readonly<Record<string, Key>> = {
+  none: 'method.none',
+  temperature: 'calibration.method.temperature',
+  platt: 'calibration.method.platt',
+  isotonic: 'calibration.method.isotonic',
+  current: 'method.current',
+};
+
+/** A calibration method in words; an unknown one by its name. */
+function methodName(method: string): string {
+  const key = METHOD_KEYS[method];
+  return key ? t(key) : method;
+}
+
+const percent = (value: number | null | undefined, decimals = 1) => maybePercent(value, decimals);
+const decimal = (value: number | null | undefined) => maybeDecimal(value, 3);
+
+/** "62.0% (95% CI 55.0% to 70.0%)", or without the interval when a bound is unknown. */
+function withInterval(value: number | null, low: number | null, high: number | null, level = 0.95): string {
+  if (value === null) return '–';
+  if (low === null || high === null) return percent(value);
+  return t('recal.interval', { value: percent(value), level: percent(level, 0), low: percent(low), high: percent(high) });
+}
 
 export interface RecalibrationPageProps {
   readonly calibration: Pick<RecalibrationService, 'EVENTS' | 'getState' | 'subscribe' | 'open' | 'useFeedback' | 'useCsv' | 'cancel' | 'accept' | 'rollback' | 'actor'>;
@@ -42,7 +67,7 @@ export function SyntheticNotice({ manifest }: { manifest: Manifest | null }) {
   if (!manifest || (manifest.data as { synthetic?: boolean } | undefined)?.synthetic !== true) return null;
   return (
     <p className="text-red-600 font-semibold" data-cy="chestaid-synthetic">
-      The model was trained on synthetic data: not for clinical use. Its scores and any calibration fitted to them demonstrate the mechanism only.
+      {t('recal.synthetic')}
     </p>
   );
 }
@@ -51,33 +76,33 @@ function ConfusionMatrix({ confusion, threshold, cy }: { confusion: Confusion; t
   return (
     <table style={{ borderCollapse: 'collapse' }} data-cy={cy} data-tp={confusion.tp} data-fp={confusion.fp} data-tn={confusion.tn} data-fn={confusion.fn}>
       <caption className="text-xs text-muted-foreground" style={{ textAlign: 'left' }}>
-        Confusion matrix at threshold {percent(threshold)} (whole cohort)
+        {t('recal.confusion', { threshold: percent(threshold) })}
       </caption>
       <thead>
         <tr>
           <th style={CELL} scope="col" />
           <th style={CELL} scope="col">
-            truth: pneumonia
+            {t('recal.truthPneumonia')}
           </th>
           <th style={CELL} scope="col">
-            truth: normal
+            {t('recal.truthNormal')}
           </th>
         </tr>
       </thead>
       <tbody>
         <tr>
           <th style={CELL} scope="row">
-            flagged (above)
+            {t('recal.flagged')}
           </th>
-          <td style={CELL}>TP {confusion.tp}</td>
-          <td style={CELL}>FP {confusion.fp}</td>
+          <td style={CELL}>{t('outcome.tp')} {confusion.tp}</td>
+          <td style={CELL}>{t('outcome.fp')} {confusion.fp}</td>
         </tr>
         <tr>
           <th style={CELL} scope="row">
-            not flagged (below)
+            {t('recal.notFlagged')}
           </th>
-          <td style={CELL}>FN {confusion.fn}</td>
-          <td style={CELL}>TN {confusion.tn}</td>
+          <td style={CELL}>{t('outcome.fn')} {confusion.fn}</td>
+          <td style={CELL}>{t('outcome.tn')} {confusion.tn}</td>
         </tr>
       </tbody>
     </table>
@@ -115,25 +140,25 @@ function Side({
       </h3>
       <p className="text-xs">{methodName(method)}</p>
       <dl className="grid text-sm" style={{ gridTemplateColumns: 'max-content auto', columnGap: 12 }}>
-        <dt>ECE (held out)</dt>
+        <dt>{t('recal.eceHeldOut')}</dt>
         <dd data-cy={`chestaid-calibration-${which}-ece`} data-value={evaluation.metrics.ece}>
           {decimal(evaluation.metrics.ece)}
         </dd>
-        <dt>Brier (held out)</dt>
+        <dt>{t('recal.brierHeldOut')}</dt>
         <dd data-cy={`chestaid-calibration-${which}-brier`} data-value={evaluation.metrics.brier}>
           {decimal(evaluation.metrics.brier)}
         </dd>
-        <dt>Threshold</dt>
+        <dt>{t('recal.threshold')}</dt>
         <dd data-cy={`chestaid-calibration-${which}-threshold`} data-value={threshold}>
           {thresholdText}
         </dd>
       </dl>
       <div className="flex flex-wrap gap-2">
-        <ReliabilityDiagram bins={evaluation.reliability} title={`Reliability, ${which} (held out)`} colour={colour} cy={`chestaid-reliability-${which}`} />
+        <ReliabilityDiagram bins={evaluation.reliability} title={t(which === 'before' ? 'recal.reliabilityBefore' : 'recal.reliabilityAfter')} colour={colour} cy={`chestaid-reliability-${which}`} />
         <RocChart
           points={evaluation.roc.points}
           auc={evaluation.roc.auc}
-          title={`ROC, ${which} (held out)`}
+          title={t(which === 'before' ? 'recal.rocBefore' : 'recal.rocAfter')}
           colour={colour}
           cy={`chestaid-roc-${which}`}
           operating={operatingPoint(confusion)}
@@ -145,28 +170,27 @@ function Side({
 }
 
 function Report({ report }: { report: RecalibrationReport }) {
-  const t = report.threshold;
+  const th = report.threshold;
   return (
-    <section style={SECTION} aria-label="Recalibration result" data-cy="chestaid-calibration-report" data-selected={report.selected}>
-      <h2 className="text-lg font-semibold">Result</h2>
+    <section style={SECTION} aria-label={t('recal.result')} data-cy="chestaid-calibration-report" data-selected={report.selected}>
+      <h2 className="text-lg font-semibold">{t('recal.resultTitle')}</h2>
       <p className="text-sm">
-        {report.cohort.n} cases ({report.cohort.nPos} pneumonia, {report.cohort.nNeg} normal). Methods compared on cases they were not fitted on:{' '}
-        {report.scheme.description}. Chosen: <strong>{methodName(report.selected)}</strong> (the simplest method within one standard error of the lowest
-        out-of-fold log loss), refitted on the whole cohort.
-        {' '}The new threshold flags {t.proof.flaggedPositives} of {t.proof.nPos} pneumonia cases: its sensitivity is at least{' '}
-        {percent(t.proof.lowerBound)} with 95 % confidence (Clopper-Pearson).
+        {t('recal.cohortLine', { n: integer(report.cohort.n), pos: integer(report.cohort.nPos), neg: integer(report.cohort.nNeg) })}{' '}
+        {report.scheme.description}. {t('recal.chosen')} <strong>{methodName(report.selected)}</strong> {t('recal.chosenWhy')}
+        {' '}
+        {t('recal.proof', { flagged: integer(th.proof.flaggedPositives), pos: integer(th.proof.nPos), bound: percent(th.proof.lowerBound) })}
         {!report.improvesOnCurrent && (
           <strong className="text-yellow-500" data-cy="chestaid-calibration-no-gain">
             {' '}
-            It does not improve on the active calibration&apos;s log loss: accepting it is not advised.
+            {t('recal.noGain')}
           </strong>
         )}
       </p>
       <table style={{ borderCollapse: 'collapse', marginTop: 8 }} className="text-sm" data-cy="chestaid-calibration-candidates">
         <caption className="text-xs text-muted-foreground" style={{ textAlign: 'left' }}>
-          Held-out metrics of each method
+          {t('recal.candidates')}
         </caption>
-        <ColumnHeads columns={['method', 'ECE', 'Brier', 'log loss', 'ROC AUC']} cellStyle={CELL} />
+        <ColumnHeads columns={[t('recal.column.method'), 'ECE', 'Brier', t('recal.column.logLoss'), 'ROC AUC']} cellStyle={CELL} />
         <tbody>
           {Object.entries(report.candidates).map(([method, e]) => (
             <tr key={method} style={method === report.selected ? { fontWeight: 600 } : undefined}>
@@ -184,7 +208,7 @@ function Report({ report }: { report: RecalibrationReport }) {
       <div className="flex flex-wrap gap-6" style={SECTION}>
         <Side
           which="before"
-          title="Before: the active calibration"
+          title={t('recal.before')}
           method={report.before.method}
           evaluation={report.before.heldOut}
           confusion={report.before.confusion}
@@ -193,23 +217,26 @@ function Report({ report }: { report: RecalibrationReport }) {
         />
         <Side
           which="after"
-          title="After: the fitted calibration"
+          title={t('recal.after')}
           method={report.after.method}
           evaluation={report.after.heldOut}
           confusion={report.after.confusion}
           threshold={report.after.threshold}
-          thresholdText={withInterval(t.threshold.value, t.threshold.low, t.threshold.high, t.bootstrap.level)}
+          thresholdText={withInterval(th.threshold.value, th.threshold.low, th.threshold.high, th.bootstrap.level)}
         />
       </div>
       <p className="text-xs text-muted-foreground" style={{ marginTop: 8 }}>
-        New threshold: {t.rule} (target sensitivity {percent(t.targetSensitivity, 0)}); sensitivity there{' '}
-        {withInterval(t.sensitivity.value, t.sensitivity.low, t.sensitivity.high, t.bootstrap.level)}, specificity{' '}
-        {withInterval(t.specificity.value, t.specificity.low, t.specificity.high, t.bootstrap.level)}; {t.bootstrap.nBoot} bootstrap replicates
-        stratified by class.
+        {t('recal.newThreshold', {
+          rule: th.rule,
+          target: percent(th.targetSensitivity, 0),
+          sensitivity: withInterval(th.sensitivity.value, th.sensitivity.low, th.sensitivity.high, th.bootstrap.level),
+          specificity: withInterval(th.specificity.value, th.specificity.low, th.specificity.high, th.bootstrap.level),
+          replicates: integer(th.bootstrap.nBoot),
+        })}
       </p>
       {report.warnings.length > 0 && (
         <details className="text-xs" style={{ marginTop: 4 }}>
-          <summary>{report.warnings.length} fitting note(s)</summary>
+          <summary>{tCount('recal.notes', report.warnings.length)}</summary>
           <ul>
             {report.warnings.map(w => (
               <li key={w}>{w}</li>
@@ -223,17 +250,17 @@ function Report({ report }: { report: RecalibrationReport }) {
 
 function History({ entries, active, versions, onRollback, busy }: { entries: readonly AuditEntry[]; active: string; versions: readonly string[]; onRollback: (v: string) => void; busy: boolean }) {
   return (
-    <section style={SECTION} aria-label="Calibration versions and audit log" data-cy="chestaid-calibration-history">
-      <h2 className="text-lg font-semibold">Versions</h2>
+    <section style={SECTION} aria-label={t('recal.history')} data-cy="chestaid-calibration-history">
+      <h2 className="text-lg font-semibold">{t('recal.versions')}</h2>
       <ul className="text-sm flex flex-col gap-1">
         {versions.map(version => (
           <li key={version} data-cy="chestaid-calibration-version" data-version={version} data-active={version === active}>
             {version}
             {version === active ? (
-              <strong> (active)</strong>
+              <strong> ({t('recal.active')})</strong>
             ) : (
               <button type="button" className={SECONDARY} style={{ marginLeft: 8 }} disabled={busy} onClick={() => onRollback(version)} data-cy="chestaid-calibration-rollback">
-                Roll back to {version}
+                {t('recal.rollbackTo', { version })}
               </button>
             )}
           </li>
@@ -241,27 +268,27 @@ function History({ entries, active, versions, onRollback, busy }: { entries: rea
       </ul>
       <table style={{ borderCollapse: 'collapse', marginTop: 8, width: '100%' }} className="text-xs" data-cy="chestaid-calibration-log">
         <caption className="text-muted-foreground" style={{ textAlign: 'left' }}>
-          Audit log (append-only; each entry sealed with the hash of the one before)
+          {t('recal.auditLog')}
         </caption>
-        <ColumnHeads columns={['#', 'when', 'who', 'action', 'version', 'previous', 'cohort', 'method', 'threshold', 'ECE before → after', 'hash']} cellStyle={CELL} />
+        <ColumnHeads columns={['#', ...LOG_COLUMN_KEYS.map(key => t(key)), 'hash']} cellStyle={CELL} />
         <tbody>
           {entries.length === 0 && (
             <tr>
               <td style={CELL} colSpan={11}>
-                No change yet: the manifest&apos;s own calibration is active.
+                {t('recal.noChange')}
               </td>
             </tr>
           )}
           {entries.map(e => (
             <tr key={e.seq} data-cy="chestaid-calibration-log-entry" data-action={e.action} data-version={e.version}>
               <td style={CELL}>{e.seq}</td>
-              <td style={CELL}>{e.at}</td>
+              <td style={CELL}>{utcDateTime(e.at)}</td>
               <td style={CELL}>{e.actor}</td>
-              <td style={CELL}>{e.action}</td>
+              <td style={CELL}>{t(e.action === 'accept' ? 'recal.action.accept' : 'recal.action.rollback')}</td>
               <td style={CELL}>{e.version}</td>
               <td style={CELL}>{e.previousVersion}</td>
-              <td style={CELL}>{e.cohort ? `${e.cohort.n} (sha256 ${e.cohort.sha256.slice(0, 12)}…)` : '–'}</td>
-              <td style={CELL}>{e.method}</td>
+              <td style={CELL}>{e.cohort ? `${integer(e.cohort.n)} (sha256 ${e.cohort.sha256.slice(0, 12)}…)` : '–'}</td>
+              <td style={CELL}>{e.method ? methodName(e.method) : '–'}</td>
               <td style={CELL}>{percent(e.threshold)}</td>
               <td style={CELL}>{e.metricsBefore && e.metricsAfter ? `${decimal(e.metricsBefore.ece)} → ${decimal(e.metricsAfter.ece)}` : '–'}</td>
               <td style={CELL} title={e.hash}>
@@ -297,67 +324,69 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
   };
 
   return (
-    <main className="bg-background text-foreground text-sm" style={{ height: '100vh', overflow: 'auto', padding: 16, boxSizing: 'border-box' }} data-cy="chestaid-calibration" aria-label="ChestAid recalibration">
+    <main className="bg-background text-foreground text-sm" style={{ height: '100vh', overflow: 'auto', padding: 16, boxSizing: 'border-box' }} data-cy="chestaid-calibration" aria-label={t('recal.label')}>
       <header className="flex flex-col gap-1">
-        <h1 className="text-xl font-semibold">ChestAid: recalibrate the score and threshold on this site&apos;s patients</h1>
+        <h1 className="text-xl font-semibold">{t('recal.title')}</h1>
         <SyntheticNotice manifest={ready ? model.active : null} />
         {ready && (
           <p data-cy="chestaid-calibration-active" data-version={model.history.active}>
-            Model {model.active.model.id} {model.active.model.version} (sha256 {model.modelSha256.slice(0, 12)}…), active{' '}
-            {calibrationLabel(calibrationOrigin(model.active))}: {methodName(model.active.calibration.selected)}, threshold{' '}
-            {percent(model.active.thresholds.clinical.value)}.
+            {t('recal.activeLine', {
+              model: t('panel.model', { id: model.active.model.id, version: model.active.model.version, sha: model.modelSha256.slice(0, 12) }),
+              calibration: calibrationLabelText(calibrationOrigin(model.active)),
+              method: methodName(model.active.calibration.selected),
+              threshold: percent(model.active.thresholds.clinical.value),
+            })}
           </p>
         )}
         {model.status === 'error' && <ErrorLine cy="chestaid-calibration-error">{model.message}</ErrorLine>}
         <nav className="flex gap-4">
           <LinkButton onClick={() => navigate('/')}>
-            Study list
+            {t('triage.studyList')}
           </LinkButton>
           <LinkButton onClick={() => navigate(MONITORING_PATH)}>
-            Monitoring
+            {t('triage.monitoring')}
           </LinkButton>
         </nav>
       </header>
 
-      <section style={SECTION} aria-label="Cohort">
-        <h2 className="text-lg font-semibold">1. Labelled local cohort</h2>
+      <section style={SECTION} aria-label={t('recal.cohort')}>
+        <h2 className="text-lg font-semibold">{t('recal.step1')}</h2>
         <p className="text-xs text-muted-foreground">
-          At least 100 images with a definite label, 20 of each class (unsure labels are left out). The backbone is not retrained: only the
-          mapping from the model&apos;s logit to a probability, and the threshold, are fitted.
+          {t('recal.cohortRule')}
         </p>
         <div className="flex flex-wrap items-center gap-3" style={{ marginTop: 6 }}>
           <button type="button" className={PRIMARY} disabled={!ready || busy} onClick={() => void calibration.useFeedback()} data-cy="chestaid-calibration-use-feedback">
-            Use the recorded feedback
+            {t('recal.useFeedback')}
           </button>
           <label className={SECONDARY} style={{ cursor: ready && !busy ? 'pointer' : 'not-allowed' }}>
-            CSV of images (StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, label)…
+            {t('recal.csv')}
             <input type="file" accept=".csv,text/csv" style={{ display: 'none' }} disabled={!ready || busy} onChange={onFile} data-cy="chestaid-calibration-csv" />
           </label>
           {scoring && (
             <button type="button" className={SECONDARY} onClick={() => calibration.cancel()} data-cy="chestaid-calibration-cancel">
-              Cancel
+              {t('common.cancel')}
             </button>
           )}
         </div>
         {scoring && (
           <div style={{ marginTop: 8 }}>
-            <ProgressBar label="Scoring the cohort" done={cohort.progress.done} total={cohort.progress.total} cy="chestaid-calibration-progress" />
+            <ProgressBar label={t('recal.scoring')} done={cohort.progress.done} total={cohort.progress.total} cy="chestaid-calibration-progress" />
             <p role="status" aria-live="polite">
               {cohort.progress.total === 0
-                ? `Finding the cohort's ${cohort.images} images in the data source…`
-                : `Scoring ${cohort.images} images with the deployed model: ${cohort.progress.done} of ${cohort.progress.total} studies. ${etaText(cohort.progress.etaMs)}`}
+                ? t('recal.finding', { images: integer(cohort.images) })
+                : `${t('recal.scoringProgress', { images: integer(cohort.images), done: integer(cohort.progress.done), total: integer(cohort.progress.total) })} ${cohort.progress.etaMs === null ? '' : t('triageBatch.left', { duration: durationText(cohort.progress.etaMs) })}`}
             </p>
           </div>
         )}
         {cohort.status === 'ready' && (
           <div data-cy="chestaid-calibration-cohort" data-source={cohort.source} data-cases={cohort.cases.length} data-cancelled={cohort.cancelled}>
             <p>
-              {cohort.cases.length} scored case(s) from {cohort.source === 'feedback' ? 'the recorded feedback' : 'the CSV'}
-              {cohort.cancelled && ' — scoring was cancelled, nothing was fitted'}.
+              {tCount(cohort.source === 'feedback' ? 'recal.casesFeedback' : 'recal.casesCsv', cohort.cases.length)}
+              {cohort.cancelled && ` — ${t('recal.cancelled')}`}.
             </p>
             {cohort.notes.length > 0 && (
               <details>
-                <summary>{cohort.notes.length} left out</summary>
+                <summary>{t('recal.leftOut', { count: integer(cohort.notes.length) })}</summary>
                 <ul className="text-xs">
                   {cohort.notes.map(n => (
                     <li key={n}>{n}</li>
@@ -372,7 +401,7 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
 
       {fit.status === 'refused' && (
         <section style={SECTION} role="alert" data-cy="chestaid-calibration-refused">
-          <h2 className="text-lg font-semibold text-red-500">Not fitted: the cohort cannot support a recalibration</h2>
+          <h2 className="text-lg font-semibold text-red-500">{t('recal.refused')}</h2>
           <ul>
             {fit.reasons.map(reason => (
               <li key={reason} data-cy="chestaid-calibration-refusal">
@@ -385,11 +414,11 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
       {fit.status === 'error' && <ErrorLine cy="chestaid-calibration-fit-error" style={SECTION}>{fit.message}</ErrorLine>}
       {fit.status === 'ready' && <Report report={fit.report} />}
 
-      <section style={SECTION} aria-label="Change">
-        <h2 className="text-lg font-semibold">2. Accept or roll back</h2>
+      <section style={SECTION} aria-label={t('recal.change')}>
+        <h2 className="text-lg font-semibold">{t('recal.step2')}</h2>
         {who.kind === 'typed' && (
           <label className="flex items-center gap-2">
-            Your name (recorded in the audit log)
+            {t('recal.name')}
             <input
               type="text"
               value={actor}
@@ -402,7 +431,8 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
         )}
         {who.kind === 'login' && (
           <p data-cy="chestaid-calibration-actor-login" data-actor={who.name}>
-            Recorded in the audit log as <strong>{who.name}</strong>, the logged-in user.
+            {t('recal.actorLogin')} <strong>{who.name}</strong>
+            {t('recal.actorLoginAfter')}
           </p>
         )}
         {who.kind === 'refused' && (
@@ -418,28 +448,27 @@ export function RecalibrationPage({ calibration, navigate }: RecalibrationPagePr
             disabled={!named || busy || !ready}
             onClick={() => void calibration.accept(typed)}
             data-cy="chestaid-calibration-accept"
-            title={named ? 'Make this calibration and threshold the active version' : who.kind === 'refused' ? who.reason : 'Enter your name first'}
+            title={named ? t('recal.acceptTitle') : who.kind === 'refused' ? who.reason : t('recal.nameFirst')}
           >
-            Accept as the new calibration version
+            {t('recal.accept')}
           </button>
         )}
-        {change.status === 'saving' && <p role="status">Writing to the audit log…</p>}
+        {change.status === 'saving' && <p role="status">{t('recal.writing')}</p>}
         {change.status === 'done' && (
           <p role="status" data-cy="chestaid-calibration-done" data-version={change.entry.version} data-action={change.entry.action}>
-            {change.entry.action === 'accept' ? 'Accepted' : 'Rolled back'}: version {change.entry.version} is active (previous {change.entry.previousVersion}). Results
-            scored under other versions are now marked stale.
+            {t(change.entry.action === 'accept' ? 'recal.accepted' : 'recal.rolledBack', { version: change.entry.version, previous: change.entry.previousVersion })}
           </p>
         )}
         {change.status === 'conflict' && (
           <div role="alert" className="text-red-500" data-cy="chestaid-calibration-conflict">
             <p>{change.message}</p>
             <button type="button" className={SECONDARY} onClick={() => void calibration.open()} data-cy="chestaid-calibration-reload">
-              Reload the history
+              {t('recal.reloadHistory')}
             </button>
           </div>
         )}
         {change.status === 'error' && <ErrorLine cy="chestaid-calibration-change-error">{change.message}</ErrorLine>}
-        {who.kind === 'typed' && !named && <p className="text-xs text-muted-foreground">Enter your name to accept or roll back.</p>}
+        {who.kind === 'typed' && !named && <p className="text-xs text-muted-foreground">{t('recal.enterName')}</p>}
       </section>
 
       {ready && (

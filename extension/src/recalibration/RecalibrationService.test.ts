@@ -132,7 +132,7 @@ describe('RecalibrationService', () => {
     await service.useFeedback();
     const { cohort } = service.getState();
     expect(cohort.status === 'ready' && cohort.cases.length).toBe(150);
-    expect(cohort.status === 'ready' && cohort.notes).toEqual(['5 image(s) labelled for results of another model (sha256 differs) left out']);
+    expect(cohort.status === 'ready' && cohort.notes).toEqual(['5 images labelled for results of another model (sha256 differs) left out']);
   });
 
   it('scores a CSV cohort through the data source and the analyzer, then fits it', async () => {

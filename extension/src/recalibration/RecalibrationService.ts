@@ -30,6 +30,7 @@ import type { CalibrationActor } from '../login/identity';
 import type { BatchProgress, ImageToScore } from '../triage/batch';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { resolveCohortImages, scoreCohort, type ScoredCase } from './cohortScoring';
+import { t, tCount } from '../i18n/translate';
 
 export const CALIBRATION_EVENTS = Object.freeze({ STATE_CHANGED: 'event::chestaid:calibration:stateChanged' });
 
@@ -185,9 +186,9 @@ export class RecalibrationService {
       const cohort = feedbackCohort(await this.need().listFeedback(), model.modelSha256);
       const { otherModel, unsure, conflicting } = cohort.excluded;
       const notes = [
-        otherModel && `${otherModel} image(s) labelled for results of another model (sha256 differs) left out`,
-        unsure && `${unsure} image(s) labelled unsure left out`,
-        conflicting && `${conflicting} image(s) with contradictory labels from different readers left out`,
+        otherModel && tCount('recal.leftOutOtherModel', otherModel),
+        unsure && tCount('recal.leftOutUnsure', unsure),
+        conflicting && tCount('recal.leftOutConflicting', conflicting),
       ].filter((n): n is string => typeof n === 'string');
       const cases = cohort.items.map(item => ({
         key: item.key,
@@ -284,9 +285,9 @@ export class RecalibrationService {
   private actorName(typed: string | undefined): string | null {
     const actor = this.actor();
     if (actor.kind === 'login') return actor.name;
-    const reason = actor.kind === 'refused' ? actor.reason : typed === undefined || typed.trim() === '' ? 'Enter your name: it is recorded in the audit log.' : null;
+    const reason = actor.kind === 'refused' ? actor.reason : typed === undefined || typed.trim() === '' ? t('recal.nameNeeded') : null;
     if (reason) {
-      this.update({ change: { status: 'error', message: `Nothing was written. ${reason}` } });
+      this.update({ change: { status: 'error', message: t('recal.nothingWritten', { reason }) } });
       return null;
     }
     return (typed as string).trim();
@@ -337,7 +338,7 @@ export class RecalibrationService {
         this.update({
           change: {
             status: 'conflict',
-            message: `Another admin changed the calibration while you were reviewing (${messageOf(error)}). Nothing was written. Reload the history and check the fit against the version now active.`,
+            message: t('recal.conflict', { message: messageOf(error) }),
           },
         });
       } else this.update({ change: { status: 'error', message: messageOf(error) } });

@@ -40,7 +40,7 @@ describe('monitoringView', () => {
     expect(few.drift).toMatchObject({ warning: true, warn: false });
     const none = monitoringView({ entries: [], active: base, base, modelSha256: DEMO_SHA, bucket: 'day' });
     expect(none.drift).toBeNull();
-    expect(none.driftProblem).toMatch(/No feedback yet/);
+    expect(none.driftProblem).toBe('monitoring.noScores');
   });
 
   it('leaves out and counts feedback about another model, and exports the rows as CSV', () => {

@@ -63,7 +63,8 @@ export interface MonitoringView {
   readonly summary: MonitoringSummary;
   /** Null when the manifest has no reference distribution or there are no scores yet. */
   readonly drift: (PsiResult & { readonly warn: boolean; readonly observedFractions: readonly number[]; readonly referenceFractions: readonly number[]; readonly edges: readonly number[] }) | null;
-  readonly driftProblem: string | null;
+  /** Why no drift is shown, as a catalogue key (the page words it). */
+  readonly driftProblem: 'monitoring.noReference' | 'monitoring.noScores' | null;
   readonly otherModel: number;
   readonly threshold: number;
   readonly activeVersion: string;
@@ -103,12 +104,12 @@ export function monitoringView({ entries, active, base, modelSha256, bucket }: M
   const summary = monitoringSummary(feedbackRows, threshold, { bucket });
 
   let drift: MonitoringView['drift'] = null;
-  let driftProblem: string | null = null;
+  let driftProblem: MonitoringView['driftProblem'] = null;
   const reference = base.reference_distribution;
   // One score per image, whatever the number of readers who labelled it.
   const logits = new Map(rows.map(r => [r.sopInstanceUID, r.logit]));
-  if (!reference) driftProblem = 'The manifest stores no reference distribution: drift cannot be measured.';
-  else if (logits.size === 0) driftProblem = 'No feedback yet: no scores to compare with the reference distribution.';
+  if (!reference) driftProblem = 'monitoring.noReference';
+  else if (logits.size === 0) driftProblem = 'monitoring.noScores';
   else {
     const scores = [...logits.values()].map(z => calibrate(z, base.calibration));
     const psi = populationStabilityIndex(scores, reference);

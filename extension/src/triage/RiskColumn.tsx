@@ -11,6 +11,7 @@ import { calibrationName } from '@chestaid/core';
 import { operatingPointOf, versionName } from '../panels/format';
 import { riskText, type RiskTone } from './format';
 import { statusIn, type TriageState } from './TriageService';
+import { t } from '../i18n/translate';
 
 export interface TriageStateSource {
   readonly EVENTS: { readonly STATE_CHANGED: string };
@@ -68,7 +69,7 @@ export function RiskCell({ triage, chestAid, studyInstanceUID, modalities }: Ris
         <span
           className="text-muted-foreground"
           style={{ fontSize: '0.7rem' }}
-          title={`Scored under calibration ${versionName(version)}`}
+          title={t('risk.scoredUnder', { version: versionName(version) })}
           data-cy="chestaid-risk-calibration"
           data-version={calibrationName(version)}
           data-identity={version}
@@ -84,7 +85,7 @@ export function RiskCell({ triage, chestAid, studyInstanceUID, modalities }: Ris
 export function RiskHeader({ onOpenTriage }: { readonly onOpenTriage: () => void }) {
   return (
     <span className="flex items-center gap-2" data-cy="chestaid-risk-header">
-      <span>Pneumonia risk</span>
+      <span>{t('column.risk')}</span>
       <button
         type="button"
         className="text-primary"
@@ -94,10 +95,10 @@ export function RiskHeader({ onOpenTriage }: { readonly onOpenTriage: () => void
           event.stopPropagation();
           onOpenTriage();
         }}
-        title="ChestAid triage: the study list sorted by pneumonia risk"
+        title={t('risk.openTriageTitle')}
         data-cy="chestaid-open-triage"
       >
-        Triage
+        {t('risk.openTriage')}
       </button>
     </span>
   );

@@ -13,11 +13,15 @@ import { calibrationName, orderByDate, orderByRisk } from '@chestaid/core';
 import type { ChestAidStateSource } from '../panels/types';
 import { ColumnHeads, ErrorLine, LinkButton, ProgressBar } from '../pageParts';
 import { calibrationText, modelText, operatingPointOf, progressText, scoreAndThreshold, versionName } from '../panels/format';
-import { archivingText, batchText, GROUP_TITLES, riskText, studyDateText } from './format';
+import { archivingText, batchText, groupTitle, riskText, studyDateText } from './format';
 import { studyLink } from './links';
 import { TONE_COLOURS, useServiceState, type TriageStateSource } from './RiskColumn';
 import { rowsToShow, sameRows, type ShownRow } from './rows';
 import { entriesIn, type TriageOrder } from './TriageService';
+import { integer } from '../i18n/format';
+import { t } from '../i18n/translate';
+
+const COLUMN_KEYS = ['column.risk', 'column.calibration', 'column.patient', 'column.mrn', 'column.date', 'column.description', 'column.modalities'] as const;
 
 export interface TriagePageService extends TriageStateSource {
   open(): Promise<void>;
@@ -65,7 +69,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
   // Every current score on the page is under the active calibration (others are stale): its version and origin.
   const judgedBy = state.model.status === 'ready' ? state.model.identity.calibrationVersion : null;
   const chestAidInfo = chestAidState.model.status === 'ready' ? chestAidState.model.info : null;
-  const calibration = judgedBy === null ? null : { version: judgedBy, label: chestAidInfo?.calibrationVersion === judgedBy ? chestAidInfo.calibrationLabel : `calibration ${versionName(judgedBy)}` };
+  const calibration = judgedBy === null ? null : { version: judgedBy, label: chestAidInfo?.calibrationVersion === judgedBy ? chestAidInfo.calibrationLabel : t('images.calibration', { version: versionName(judgedBy) }) };
   const entries = useMemo(() => entriesIn(state), [state]);
   const byId = useMemo(() => new Map((entries ?? []).map(entry => [entry.studyInstanceUID, entry])), [entries]);
   const next: ShownRow[] = useMemo(
@@ -107,22 +111,22 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
       className="bg-background text-foreground text-sm"
       style={{ height: '100vh', overflow: 'auto', padding: 16, boxSizing: 'border-box' }}
       data-cy="chestaid-triage"
-      aria-label="ChestAid triage"
+      aria-label={t('triage.label')}
     >
       <header className="flex flex-col gap-1" style={{ marginBottom: 12 }}>
-        <h1 className="text-xl font-semibold">ChestAid triage: study list by pneumonia risk</h1>
+        <h1 className="text-xl font-semibold">{t('triage.title')}</h1>
         <p className="font-semibold" data-cy="chestaid-triage-disclaimer">
-          Decision support, not a diagnosis. Every study stays on this list and is read by a radiologist.
+          {t('triage.disclaimer')}
         </p>
         {info?.synthetic && (
           <p className="text-red-600 font-semibold" data-cy="chestaid-triage-synthetic">
-            Trained on synthetic data: not for clinical use.
+            {t('panel.synthetic')}
           </p>
         )}
         {info && (
           <p className="text-muted-foreground text-xs" data-cy="chestaid-triage-model">
             {modelText(info)} · {calibrationText(info)}
-            {threshold !== null && ` · ${chestAidState.threshold?.custom ? 'threshold set in this browser' : 'clinical threshold'} ${scoreAndThreshold(threshold, threshold).threshold}`}
+            {threshold !== null && ` · ${t(chestAidState.threshold?.custom ? 'triage.thresholdCustom' : 'triage.threshold', { threshold: scoreAndThreshold(threshold, threshold).threshold })}`}
           </p>
         )}
         {model.status === 'error' && <ErrorLine cy="chestaid-triage-error">{model.message}</ErrorLine>}
@@ -130,20 +134,20 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         {state.shared.status === 'error' && <ErrorLine cy="chestaid-triage-shared-error">{state.shared.message}</ErrorLine>}
       </header>
 
-      <section className="flex flex-wrap items-center gap-2" style={{ marginBottom: 8 }} aria-label="Triage actions">
+      <section className="flex flex-wrap items-center gap-2" style={{ marginBottom: 8 }} aria-label={t('triage.actions')}>
         <button
           type="button"
           className={`${BUTTON} bg-primary text-primary-foreground`}
           style={ready && !running ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
           disabled={!ready || running}
           onClick={() => void triage.analyzeAll()}
-          title="Score every CR/DX study without a current score, one image per series, in this browser"
+          title={t('triage.analyzeAllTitle')}
           data-cy="chestaid-triage-analyze-all"
         >
-          Analyze all
+          {t('triage.analyzeAll')}
         </button>
         {triage.canArchive() && (
-          <label className="flex items-center gap-1 text-xs" title="Store each new score as a ChestAid SR (and its heatmap) in the PACS, where every reader sees it">
+          <label className="flex items-center gap-1 text-xs" title={t('triage.savePacsTitle')}>
             <input
               type="checkbox"
               checked={state.archiving.enabled}
@@ -151,24 +155,24 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
               onChange={event => triage.setArchiving(event.target.checked)}
               data-cy="chestaid-triage-save-pacs"
             />
-            Save results to the PACS
+            {t('triage.savePacs')}
           </label>
         )}
         {running && (
           <button type="button" className={`${BUTTON} bg-secondary text-secondary-foreground`} onClick={() => triage.cancel()} data-cy="chestaid-triage-cancel">
-            Cancel
+            {t('common.cancel')}
           </button>
         )}
-        <span role="group" aria-label="Order" className="flex gap-1" style={{ marginLeft: 16 }}>
-          <OrderButton order={state.order} value="risk" label="By risk" onPick={order => triage.setOrder(order)} />
-          <OrderButton order={state.order} value="date" label="Usual order (date)" onPick={order => triage.setOrder(order)} />
+        <span role="group" aria-label={t('triage.order')} className="flex gap-1" style={{ marginLeft: 16 }}>
+          <OrderButton order={state.order} value="risk" label={t('triage.byRisk')} onPick={order => triage.setOrder(order)} />
+          <OrderButton order={state.order} value="date" label={t('triage.byDate')} onPick={order => triage.setOrder(order)} />
         </span>
         <LinkButton style={{ marginLeft: 16 }} onClick={() => navigate('/')} cy="chestaid-triage-study-list">
-          Study list
+          {t('triage.studyList')}
         </LinkButton>
         {[
-          [RECALIBRATION_PATH, 'Recalibration'],
-          [MONITORING_PATH, 'Monitoring'],
+          [RECALIBRATION_PATH, t('triage.recalibration')],
+          [MONITORING_PATH, t('triage.monitoring')],
         ].map(([path, label]) => (
           <LinkButton key={path} style={{ marginLeft: 16 }} onClick={() => navigate(path)}>
             {label}
@@ -179,7 +183,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
       {/* Fixed heights: the list must not move when the bar, the lines or the notice come and go. */}
       <div style={{ height: 8 }}>
         {running && (
-          <ProgressBar label="Analyze all" done={batch.progress.done} total={batch.progress.total} valueText={line} cy="chestaid-triage-progress" />
+          <ProgressBar label={t('triage.analyzeAll')} done={batch.progress.done} total={batch.progress.total} valueText={line} cy="chestaid-triage-progress" />
         )}
       </div>
       <p
@@ -212,9 +216,9 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
       <p className="text-muted-foreground text-xs" style={{ height: '1.5rem', overflow: 'hidden' }} data-cy="chestaid-triage-held">
         {waiting ? (
           <>
-            New results are in: the order updates when the pointer leaves the list.{' '}
+            {t('triage.held')}{' '}
             <LinkButton onClick={() => setShown(next)}>
-              Update the order now
+              {t('triage.updateNow')}
             </LinkButton>
           </>
         ) : (
@@ -222,7 +226,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
         )}
       </p>
 
-      {!ready && list.status !== 'error' && <p data-cy="chestaid-triage-loading">Reading the study list and the stored results…</p>}
+      {!ready && list.status !== 'error' && <p data-cy="chestaid-triage-loading">{t('triage.loading')}</p>}
       {ready && (
         <table
           style={{ width: '100%', borderCollapse: 'collapse' }}
@@ -233,7 +237,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
           onFocus={() => setFocusInside(true)}
           onBlur={event => setFocusInside(event.currentTarget.contains(event.relatedTarget as Node | null))}
         >
-          <ColumnHeads columns={['Pneumonia risk', 'Calibration', 'Patient', 'MRN', 'Study date', 'Description', 'Modalities']} cellStyle={CELL} className="bg-muted text-left" />
+          <ColumnHeads columns={COLUMN_KEYS.map(key => t(key))} cellStyle={CELL} className="bg-muted text-left" />
           <tbody>
             {rows.map((row, index) => {
               const entry = byId.get(row.id);
@@ -244,7 +248,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
                 heading && (
                   <tr key={`group-${row.group}`} data-cy="chestaid-triage-group" data-group={row.group}>
                     <th colSpan={7} scope="colgroup" className="text-muted-foreground text-left" style={{ ...CELL, paddingTop: 14 }}>
-                      {GROUP_TITLES[row.group]} ({counts.get(row.group)})
+                      {groupTitle(row.group)} ({integer(counts.get(row.group) ?? 0)})
                     </th>
                   </tr>
                 ),
@@ -255,7 +259,7 @@ export function TriagePage({ triage, chestAid, navigate }: TriagePageProps) {
                   style={{ cursor: 'pointer' }}
                   onClick={() => open(row.id)}
                   onKeyDown={onKey(row.id)}
-                  aria-label={`${entry.study.patientName || 'Unnamed patient'}, ${text.label}: open in ChestAid`}
+                  aria-label={t('triage.rowLabel', { patient: entry.study.patientName || t('triage.unnamed'), risk: text.label })}
                   data-cy="chestaid-triage-row"
                   data-study-uid={row.id}
                   data-group={row.group}

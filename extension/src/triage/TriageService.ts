@@ -24,6 +24,7 @@ import { cacheShared, type SharedResults } from './pacsRecords';
 import { keyText, type ResultStore, type StoredResult } from './resultStore';
 import { readsStudy, type StudyCatalog, type StudySummary } from './studyCatalog';
 import { checkModalities } from '../modalities';
+import { t } from '../i18n/translate';
 
 export const TRIAGE_EVENTS = Object.freeze({
   STATE_CHANGED: 'event::chestaid:triage:stateChanged',
@@ -276,7 +277,7 @@ export class TriageService {
       return records;
     } catch (error) {
       this.update({
-        shared: { status: 'error', message: `The PACS's results could not be read; showing this browser's: ${messageOf(error)}` },
+        shared: { status: 'error', message: t('triage.sharedFailed', { message: messageOf(error) }) },
       });
       return [];
     }
@@ -300,7 +301,7 @@ export class TriageService {
       },
       error => {
         this.listPromise = null;
-        this.update({ list: { status: 'error', message: `The study list could not be read: ${messageOf(error)}` } });
+        this.update({ list: { status: 'error', message: t('triage.listFailed', { message: messageOf(error) }) } });
       },
     );
     this.listPromise = attempt;
@@ -390,7 +391,7 @@ export class TriageService {
     try {
       await task(controller);
     } catch (error) {
-      this.update({ batch: { status: 'error', message: `The batch could not run: ${messageOf(error)}` } });
+      this.update({ batch: { status: 'error', message: t('triage.batchFailed', { message: messageOf(error) }) } });
     } finally {
       if (this.controller === controller) this.controller = null;
     }

@@ -13,6 +13,7 @@ import { type ImageIdentity, messageOf, type ModelIdentity, NotAnalyzedError, re
 import { resultKey } from '../inference';
 import type { AnalysisOutcome } from '../analysis/types';
 import { failedRecord, refusedRecord, scoredRecord, type ResultStore } from './resultStore';
+import { t } from '../i18n/translate';
 
 export interface ImageToScore extends ImageIdentity {
   /** The Cornerstone imageId the data source gives for the instance. */
@@ -103,12 +104,12 @@ export async function runBatch(
     try {
       images = await imagesOf(studyInstanceUID);
     } catch (error) {
-      listing = `its series could not be listed: ${messageOf(error)}`;
+      listing = t('batch.noSeries', { message: messageOf(error) });
     }
     if (listing !== null) {
       run = { studyInstanceUID, kind: 'failed', reason: listing };
     } else if (images.length === 0) {
-      run = { studyInstanceUID, kind: 'not-applicable', reason: 'the study has no CR or DX image' };
+      run = { studyInstanceUID, kind: 'not-applicable', reason: t('batch.noCrDx') };
     } else {
       let analyzedImages = 0;
       let failedImages = 0;

@@ -107,7 +107,7 @@ describe('triageCustomizations', () => {
   });
 
   it("offers the mode a toolbar button that goes to the triage page with OHIF's navigateHistory", () => {
-    expect(triageButton.props.commands).toEqual({ commandName: 'navigateHistory', commandOptions: { to: TRIAGE_PATH } });
+    expect(triageButton().props.commands).toEqual({ commandName: 'navigateHistory', commandOptions: { to: TRIAGE_PATH } });
   });
 });
 

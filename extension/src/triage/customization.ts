@@ -18,13 +18,13 @@ import { compareByRisk, type RiskSortEntry } from '@chestaid/core';
 import { islandComponent } from '../panels/island';
 import { propsIslandComponent } from '../panels/propsIsland';
 import type { ChestAidService } from '../analysis/ChestAidService';
-import { MESSAGES } from '../messages';
 import { riskText } from './format';
 import { riskColumnId, triageButtonId } from './ids';
 import { TRIAGE_PATH } from './links';
 import { RiskCell, RiskHeader } from './RiskColumn';
 import { TriagePage } from './TriagePage';
 import { statusIn, type TriageService } from './TriageService';
+import { t } from '../i18n/translate';
 
 export interface TriageCustomizationArgs {
   readonly servicesManager: {
@@ -73,21 +73,25 @@ function ohifHeaderOf(columns: readonly ColumnLike[]): HeaderRenderer | null {
   return typeof donor?.header === 'function' ? (donor.header as HeaderRenderer) : null;
 }
 
-const RISK_LABEL = 'Pneumonia risk';
-/** Pixels: the score with its threshold, in the list's bold type. */
-const CELL_MIN_WIDTH = 240;
+/**
+ * Pixels: the score with its threshold and calibration, in the list's bold type, in the longer
+ * language: "100,0 % (por encima del umbral 75,0 %) (v1)" measured 275 px (e2e/i18n.test.mjs
+ * checks it is not cut, in both languages).
+ */
+const CELL_MIN_WIDTH = 290;
 
-export const triageButton = {
+/** A function: its words are read in the reader's language when the host asks for the button. */
+export const triageButton = () => ({
   id: triageButtonId,
   uiType: 'ohif.toolButton',
   props: {
     icon: 'icon-list-view',
-    label: 'Triage',
-    tooltip: 'ChestAid triage: the study list sorted by pneumonia risk',
+    label: t('risk.openTriage'),
+    tooltip: t('risk.openTriageTitle'),
     commands: { commandName: 'navigateHistory', commandOptions: { to: TRIAGE_PATH } },
     evaluate: 'evaluate.action',
   },
-};
+});
 
 export function triageCustomizations({ servicesManager, commandsManager }: TriageCustomizationArgs) {
   const services = () => servicesManager.services;
@@ -103,7 +107,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
         modalities,
       }),
     'ChestAidRiskCell',
-    // The WorkList sizes columns by their content and classes; this keeps "100.0 % (above threshold 75.0 %)" whole.
+    // The WorkList sizes columns by their content and classes; this keeps the score and its threshold whole.
     { className: 'truncate', style: { minWidth: CELL_MIN_WIDTH } },
   );
   const Page = islandComponent(
@@ -132,6 +136,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
 
   const riskColumn = (columns: readonly ColumnLike[]) => {
     const ohifHeader = ohifHeaderOf(columns);
+    const label = t('column.risk');
     return {
       id: riskColumnId,
       accessorFn: (row: WorkListRow) => liveLabel(row),
@@ -141,7 +146,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
         // A host without OHIF's header to borrow: the label, and the click cycle on a plain button.
         return createElement('span', { className: 'flex items-center gap-1' }, createElement(Header, {}), createElement(
           'button',
-          { type: 'button', onClick: () => column.toggleSorting(), 'aria-label': MESSAGES.riskSort.sortButton(RISK_LABEL) },
+          { type: 'button', onClick: () => column.toggleSorting(), 'aria-label': t('risk.sortButton', { column: label }) },
           ({ asc: '▲', desc: '▼', none: '⇅' } as const)[column.getIsSorted() || 'none'],
         ));
       },
@@ -157,7 +162,7 @@ export function triageCustomizations({ servicesManager, commandsManager }: Triag
       },
       sortDescFirst: true,
       // Kept before Modalities (60) and the identifiers when the list is narrow, after Description (90).
-      meta: { label: RISK_LABEL, headerContent: createElement(Header, {}), minWidth: CELL_MIN_WIDTH, priority: 80 },
+      meta: { label, headerContent: createElement(Header, {}), minWidth: CELL_MIN_WIDTH, priority: 80 },
     };
   };
 

@@ -1,6 +1,7 @@
 import type { StudyStatus } from '@chestaid/core';
 import type { BatchSummary } from './batch';
 import { batchText, durationText, riskText, studyDateText } from './format';
+import { catalogueTranslator, setTranslator } from '../i18n/translate';
 
 const scored = (probability: number, failedImages = 0): StudyStatus => ({
   kind: 'scored',
@@ -25,6 +26,9 @@ const summary = (over: Partial<BatchSummary>): BatchSummary => ({
   ...over,
 });
 
+/** Intl puts no-break spaces where a reader sees spaces (before "PM", before "%" in Spanish). */
+const plain = (text: string) => text.replace(/[\u00a0\u202f]/g, " ");
+
 describe('riskText', () => {
   it('shows a refused study\'s reason in place of a score, in no score colour', () => {
     expect(riskText({ kind: 'refused', code: 'for-processing', reason: 'a FOR PROCESSING image' }, 0.75)).toEqual({
@@ -36,13 +40,13 @@ describe('riskText', () => {
 
   it('gives the calibrated probability with the threshold it is read against, and what that means on hover', () => {
     expect(riskText(scored(0.923), 0.75)).toEqual({
-      label: '92.3 % (above threshold 75.0 %)',
+      label: '92.3% (above threshold 75.0%)',
       detail:
-        'Calibrated probability of pneumonia 92.3 %; the threshold 75.0 % is the operating point studies are flagged at, not a diagnosis. ' +
+        'Calibrated probability of pneumonia 92.3%; the threshold 75.0% is the operating point studies are flagged at, not a diagnosis. ' +
         'The model was not evaluated at this threshold: its sensitivity and specificity there are unknown.',
       tone: 'above',
     });
-    expect(riskText(scored(0.1), 0.75)).toMatchObject({ label: '10.0 % (below threshold 75.0 %)', tone: 'below' });
+    expect(riskText(scored(0.1), 0.75)).toMatchObject({ label: '10.0% (below threshold 75.0%)', tone: 'below' });
   });
 
   it("names the model's sensitivity and specificity at the threshold, with their intervals and split, when the manifest measured them", () => {
@@ -56,15 +60,40 @@ describe('riskText', () => {
       level: 0.95,
     };
     expect(riskText(scored(0.923), 0.75, point).detail).toBe(
-      'Calibrated probability of pneumonia 92.3 %; the threshold 75.0 % is the operating point studies are flagged at, not a diagnosis. ' +
-        'At this threshold the model found 90.4 % (95 % CI 86.4 %–94.0 %) of pneumonia cases (sensitivity) and cleared 84.7 % (95 % CI 78.7 %–90.0 %) ' +
+      'Calibrated probability of pneumonia 92.3%; the threshold 75.0% is the operating point studies are flagged at, not a diagnosis. ' +
+        'At this threshold the model found 90.4% (95% CI 86.4%–94.0%) of pneumonia cases (sensitivity) and cleared 84.7% (95% CI 78.7%–90.0%) ' +
         'of normal ones (specificity), on the test split (400 images, 250 with pneumonia).',
     );
   });
 
+  it("reads in the reader's language, numbers through Intl (Spanish)", () => {
+    setTranslator(catalogueTranslator('es-ES'));
+    try {
+      const point = {
+        threshold: 0.75,
+        split: 'test',
+        n: 400,
+        nPos: 250,
+        sensitivity: { value: 0.904, low: 0.864, high: 0.94 },
+        specificity: { value: 0.8467, low: null, high: null },
+        level: 0.95,
+      };
+      const text = riskText(scored(0.923), 0.75, point);
+      expect(plain(text.label)).toBe('92,3 % (por encima del umbral 75,0 %)');
+      expect(plain(text.detail ?? '')).toBe(
+        'Probabilidad calibrada de neumonía 92,3 %; el umbral 75,0 % es el punto de corte a partir del cual se señalan los estudios, no un diagnóstico. ' +
+          'En este umbral el modelo detectó el 90,4 % (IC del 95 % 86,4 %–94,0 %) de los casos de neumonía (sensibilidad) y descartó el 84,7 % de los normales (especificidad), ' +
+          'en el conjunto test (400 imágenes, 250 con neumonía).',
+      );
+      expect(plain(riskText(scored(0.1), 0.75).label)).toBe('10,0 % (por debajo del umbral 75,0 %)');
+    } finally {
+      setTranslator(catalogueTranslator('en'));
+    }
+  });
+
   it('counts a score equal to the threshold as above it, with the digits to tell them apart', () => {
-    expect(riskText(scored(0.75), 0.75).label).toBe('75.0 % (above threshold 75.0 %)');
-    expect(riskText(scored(0.7499), 0.75).label).toBe('74.99 % (below threshold 75.00 %)');
+    expect(riskText(scored(0.75), 0.75).label).toBe('75.0% (above threshold 75.0%)');
+    expect(riskText(scored(0.7499), 0.75).label).toBe('74.99% (below threshold 75.00%)');
   });
 
   it('says when other images of a scored study failed', () => {
@@ -100,8 +129,8 @@ describe('riskText', () => {
 
 describe('studyDateText and durationText', () => {
   it('formats DICOM dates and times', () => {
-    expect(studyDateText('20260124', '120600.123')).toBe('2026-01-24 12:06');
-    expect(studyDateText('20260124', '')).toBe('2026-01-24');
+    expect(plain(studyDateText('20260124', '120600.123'))).toBe('01/24/2026, 12:06 PM');
+    expect(studyDateText('20260124', '')).toBe('01/24/2026');
     expect(studyDateText('', '1200')).toBe('');
   });
 

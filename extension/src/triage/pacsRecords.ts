@@ -8,6 +8,7 @@
  */
 import type { ArchivedResult, PacsResults } from '@chestaid/core';
 import { normalised, type ResultStore, type StoredResult } from './resultStore';
+import { t } from '../i18n/translate';
 
 /** Where the triage service reads shared results from. */
 export interface SharedResults {
@@ -20,7 +21,7 @@ export function recordOf({ content, srSopInstanceUID, verdict }: ArchivedResult)
   const outcome =
     verdict.status === 'verified'
       ? ({ status: 'scored', probability: content.score } as const)
-      : ({ status: 'unverified', reason: `${verdict.status === 'conflict' ? 'conflicting results' : 'unverified result'}: ${verdict.reason}`, conflict: verdict.status === 'conflict' } as const);
+      : ({ status: 'unverified', reason: `${t(verdict.status === 'conflict' ? 'risk.conflict' : 'risk.unverified')}: ${verdict.reason}`, conflict: verdict.status === 'conflict' } as const);
   return normalised({
     studyInstanceUID: content.source.studyInstanceUID,
     seriesInstanceUID: content.source.seriesInstanceUID,

@@ -93,7 +93,7 @@ export function failedRecord({ reason, ...args }: RecordArgs & { reason: string 
 
 /** The record of an image not analyzed: the refusal's code and the reason a reader will see. */
 export function refusedRecord({ refusal, ...args }: RecordArgs & { refusal: Refusal }): StoredResult {
-  return { ...recordBase(args), status: 'refused', code: refusal.code, reason: refusal.reason };
+  return { ...recordBase(args), status: 'refused', code: refusal.code, reason: refusal.reason, ...(refusal.message ? { message: refusal.message } : {}) };
 }
 
 /** Whether `record` may take the place of `existing` under the same key: a failure never replaces a decision. */

@@ -1,5 +1,6 @@
 import type { RuntimeState } from '../../analysis/types';
 import { progressText } from '../format';
+import { t } from '../../i18n/translate';
 
 /** The model download's progress while it loads, then an indeterminate bar while the analysis runs. */
 export function DownloadProgress({ runtime }: { runtime: RuntimeState }) {
@@ -9,7 +10,7 @@ export function DownloadProgress({ runtime }: { runtime: RuntimeState }) {
     <div data-cy="chestaid-progress">
       <div
         role="progressbar"
-        aria-label={loading ? 'Model download' : 'Analysis'}
+        aria-label={t(loading ? 'progress.download' : 'progress.analysis')}
         aria-valuetext={progressText(runtime)}
         aria-valuemin={0}
         aria-valuemax={100}

@@ -4,8 +4,11 @@ import { GROUND_TRUTHS, type GroundTruth } from '@chestaid/core';
 import type { FeedbackState } from '../../analysis/types';
 import { deliveryText } from '../outboxFormat';
 import type { ChestAidPanelService } from '../types';
+import { utcDateTime } from '../../i18n/format';
+import { t } from '../../i18n/translate';
 
-const LABEL_NAMES: Readonly<Record<GroundTruth, string>> = { pneumonia: 'Pneumonia', normal: 'Normal', unsure: 'Unsure' };
+const LABEL_KEYS = { pneumonia: 'feedback.pneumonia', normal: 'feedback.normal', unsure: 'feedback.unsure' } as const satisfies Record<GroundTruth, string>;
+const labelName = (label: GroundTruth) => t(LABEL_KEYS[label]);
 
 /** The reader's ground truth for the result on screen: what they read on the image. */
 export function Feedback({ feedback, record }: { feedback: FeedbackState; record: NonNullable<ChestAidPanelService['recordFeedback']> }) {
@@ -23,8 +26,8 @@ export function Feedback({ feedback, record }: { feedback: FeedbackState; record
   };
   return (
     <fieldset className="flex flex-col gap-1 rounded border p-3" data-cy="chestaid-feedback" data-status={feedback.status}>
-      <legend className="px-2 text-xs font-semibold">Your reading (ground truth)</legend>
-      <div className="flex gap-2" role="radiogroup" aria-label="Ground truth">
+      <legend className="px-2 text-xs font-semibold">{t('feedback.legend')}</legend>
+      <div className="flex gap-2" role="radiogroup" aria-label={t('feedback.groundTruth')}>
         {GROUND_TRUTHS.map(label => (
           <button
             key={label}
@@ -35,12 +38,12 @@ export function Feedback({ feedback, record }: { feedback: FeedbackState; record
             onClick={() => setChoice(label)}
             data-cy={`chestaid-feedback-${label}`}
           >
-            {LABEL_NAMES[label]}
+            {labelName(label)}
           </button>
         ))}
       </div>
       <label htmlFor={`${id}-comment`} className="text-xs">
-        Comment (optional)
+        {t('feedback.comment')}
       </label>
       <textarea
         id={`${id}-comment`}
@@ -59,11 +62,11 @@ export function Feedback({ feedback, record }: { feedback: FeedbackState; record
         onClick={save}
         data-cy="chestaid-feedback-save"
       >
-        {feedback.mine ? 'Change my reading' : 'Record my reading'}
+        {t(feedback.mine ? 'feedback.change' : 'feedback.record')}
       </button>
       {feedback.mine && (
         <p className="text-xs" data-cy="chestaid-feedback-mine" data-label={feedback.mine.label}>
-          Recorded by {feedback.mine.reader}: {LABEL_NAMES[feedback.mine.label]} ({feedback.mine.at.slice(0, 16).replace('T', ' ')})
+          {t('feedback.recorded', { reader: feedback.mine.reader, label: labelName(feedback.mine.label), when: utcDateTime(feedback.mine.at) })}
         </p>
       )}
       {feedback.mine && feedback.delivery && (
@@ -81,12 +84,12 @@ export function Feedback({ feedback, record }: { feedback: FeedbackState; record
       )}
       {feedback.others.length > 0 && (
         <p className="text-muted-foreground text-xs" data-cy="chestaid-feedback-others">
-          Other readers: {feedback.others.map(o => `${o.reader}: ${LABEL_NAMES[o.label]}`).join('; ')}
+          {t('feedback.others', { readings: feedback.others.map(o => `${o.reader}: ${labelName(o.label)}`).join('; ') })}
         </p>
       )}
       {feedback.conflict && (
         <p className="text-xs" style={{ color: '#fbbf24' }} role="alert" data-cy="chestaid-feedback-conflict">
-          Readers disagree on this image (pneumonia and normal): both are kept, and the image is left out of recalibration until resolved.
+          {t('feedback.conflict')}
         </p>
       )}
       {feedback.message && (

@@ -3,7 +3,9 @@ import { useId, useState } from 'react';
 import { cssGradient, INFERNO } from '@chestaid/core';
 import type { HeatmapSettings } from '../../analysis/types';
 import { heatmapHotkey } from '../../id';
-import { HEATMAP_MEANING } from '../format';
+import { heatmapMeaning } from '../format';
+import { percent } from '../../i18n/format';
+import { t } from '../../i18n/translate';
 import type { ChestAidPanelProps, ChestAidPanelService } from '../types';
 
 /** The heatmap toggle's hotkey as a reader reads it ("shift+h", which the mode binds, -> "Shift+H"). */
@@ -33,9 +35,9 @@ export function HeatmapControls({
   const showsOutline = settings.layers !== 'attention';
   return (
     <fieldset className="flex flex-col gap-1 rounded border p-3" data-cy="chestaid-heatmap">
-      <legend className="px-2 text-xs font-semibold">Heatmap</legend>
+      <legend className="px-2 text-xs font-semibold">{t('heatmap.legend')}</legend>
       <p className="text-xs font-semibold" data-cy="chestaid-heatmap-meaning">
-        {HEATMAP_MEANING}
+        {heatmapMeaning()}
       </p>
       <label className="flex items-center gap-2 text-xs">
         <input
@@ -45,10 +47,10 @@ export function HeatmapControls({
           aria-keyshortcuts={HEATMAP_HOTKEY}
           data-cy="chestaid-heatmap-visible"
         />
-        Show the heatmap ({HEATMAP_HOTKEY})
+        {t('heatmap.show', { hotkey: HEATMAP_HOTKEY })}
       </label>
       <label htmlFor={`${id}-layers`} className="text-xs">
-        Layers
+        {t('heatmap.layers')}
       </label>
       <select
         id={`${id}-layers`}
@@ -57,14 +59,14 @@ export function HeatmapControls({
         className="bg-background text-foreground border-input rounded border px-2 py-0.5 text-xs"
         data-cy="chestaid-heatmap-layers"
       >
-        <option value="attention">Attention map</option>
-        <option value="outline">Outline of high attention</option>
-        <option value="both">Attention map and outline</option>
+        <option value="attention">{t('heatmap.layers.attention')}</option>
+        <option value="outline">{t('heatmap.layers.outline')}</option>
+        <option value="both">{t('heatmap.layers.both')}</option>
       </select>
       {showsAttention && (
         <>
           <label htmlFor={`${id}-opacity`} className="text-xs">
-            Opacity: {Math.round(settings.opacity * 100)} %
+            {t('heatmap.opacity', { percent: percent(settings.opacity, 0) })}
           </label>
           <input
             id={`${id}-opacity`}
@@ -74,15 +76,15 @@ export function HeatmapControls({
             step={0.05}
             value={settings.opacity}
             onChange={event => service.setHeatmap({ opacity: Number(event.target.value) })}
-            aria-valuetext={`${Math.round(settings.opacity * 100)} percent`}
+            aria-valuetext={percent(settings.opacity, 0)}
             style={{ width: '100%' }}
             data-cy="chestaid-heatmap-opacity"
           />
           <div aria-hidden="true" data-cy="chestaid-heatmap-legend">
             <div className="h-2 w-full rounded" style={{ background: LEGEND_GRADIENT }} />
             <div className="text-muted-foreground flex justify-between text-xs">
-              <span>low attention</span>
-              <span>high attention</span>
+              <span>{t('heatmap.low')}</span>
+              <span>{t('heatmap.high')}</span>
             </div>
           </div>
         </>
@@ -90,7 +92,7 @@ export function HeatmapControls({
       {showsOutline && (
         <>
           <label htmlFor={`${id}-level`} className="text-xs">
-            Outline at attention {Math.round(settings.outlineLevel * 100)} % of the peak
+            {t('heatmap.outlineLevel', { percent: percent(settings.outlineLevel, 0) })}
           </label>
           <input
             id={`${id}-level`}
@@ -111,19 +113,19 @@ export function HeatmapControls({
             type="button"
             className="bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs"
             onClick={() => capture('download')}
-            aria-label="Download the viewport image with the heatmap and a caption"
+            aria-label={t('capture.downloadLabel')}
             data-cy="chestaid-capture-download"
           >
-            Download image
+            {t('capture.download')}
           </button>
           <button
             type="button"
             className="bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs"
             onClick={() => capture('copy')}
-            aria-label="Copy the viewport image with the heatmap and a caption"
+            aria-label={t('capture.copyLabel')}
             data-cy="chestaid-capture-copy"
           >
-            Copy image
+            {t('capture.copy')}
           </button>
         </div>
       )}

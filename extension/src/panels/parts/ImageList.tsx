@@ -3,6 +3,8 @@ import type { ChestAidState, ImageRow } from '../../analysis/types';
 import { batchText, imageRowText, versionName } from '../format';
 import type { ChestAidPanelProps, ChestAidPanelService } from '../types';
 import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';
+import { integer } from '../../i18n/format';
+import { t } from '../../i18n/translate';
 
 /** The study's CR/DX images with each one's result, and Analyze all images with its progress. */
 export function ImageList({
@@ -20,8 +22,8 @@ export function ImageList({
   const value = threshold?.value ?? 0.5;
   const running = batch?.running === true;
   return (
-    <section className="flex flex-col gap-1 rounded border p-3" aria-label="Images of this study" data-cy="chestaid-images">
-      <h3 className="text-xs font-semibold">CR/DX images in this study ({images.length})</h3>
+    <section className="flex flex-col gap-1 rounded border p-3" aria-label={t('images.label')} data-cy="chestaid-images">
+      <h3 className="text-xs font-semibold">{t('images.title', { count: integer(images.length) })}</h3>
       <ul className="flex flex-col gap-1">
         {images.map((row: ImageRow) => (
           <li key={row.image.sopInstanceUID} className="flex items-center justify-between gap-2 text-xs" data-cy="chestaid-image-row" data-sop={row.image.sopInstanceUID} data-status={row.status}>
@@ -30,7 +32,7 @@ export function ImageList({
               className={row.active ? 'font-semibold underline' : 'underline'}
               onClick={() => onShowImage?.(row.image)}
               aria-current={row.active ? 'true' : undefined}
-              aria-label={`Show ${row.image.label}`}
+              aria-label={t('images.show', { label: row.image.label })}
             >
               {row.image.label}
             </button>
@@ -39,7 +41,7 @@ export function ImageList({
               {row.status === 'done' && (
                 <span className="text-muted-foreground" data-cy="chestaid-image-calibration">
                   {' '}
-                  · calibration {versionName(row.outcome!.analysis.calibrationVersion)}
+                  · {t('images.calibration', { version: versionName(row.outcome!.analysis.calibrationVersion) })}
                 </span>
               )}
             </span>
@@ -55,11 +57,11 @@ export function ImageList({
           onClick={() => void service.analyzeAll()}
           data-cy="chestaid-analyze-all"
         >
-          Analyze all images
+          {t('images.analyzeAll')}
         </button>
         {running && (
           <button type="button" className="bg-secondary text-secondary-foreground rounded px-2 py-0.5 text-xs" onClick={() => service.cancelAnalyzeAll()} data-cy="chestaid-analyze-all-cancel">
-            Cancel
+            {t('common.cancel')}
           </button>
         )}
       </div>
@@ -67,7 +69,7 @@ export function ImageList({
         <div data-cy="chestaid-batch">
           <div
             role="progressbar"
-            aria-label="Analyze all images"
+            aria-label={t('images.analyzeAll')}
             aria-valuemin={0}
             aria-valuemax={batch.total}
             aria-valuenow={batch.done}

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import type { OutboxSummary } from '@chestaid/core';
 import type { StoragePersistence } from '../../analysis/types';
 import { outboxText, storageText } from '../outboxFormat';
+import { t } from '../../i18n/translate';
 
 /**
  * The feedback outbox: readings waiting for the PACS (sent in the background, no click needed),
@@ -19,7 +20,7 @@ export function Outbox({ outbox, resend }: { outbox: OutboxSummary; resend?: () 
   return (
     <section
       className="flex flex-col gap-1 rounded border p-2 text-xs"
-      aria-label="Readings sent to the PACS"
+      aria-label={t('outbox.label')}
       data-cy="chestaid-outbox"
       data-pending={outbox.pending}
       data-refused={outbox.refused.length}
@@ -35,10 +36,10 @@ export function Outbox({ outbox, resend }: { outbox: OutboxSummary; resend?: () 
           className="bg-secondary text-secondary-foreground self-start rounded px-2 py-0.5 text-xs"
           disabled={sending}
           onClick={again}
-          title="After dealing with the reason (Save to PACS, a reader name configured)"
+          title={t('outbox.resendTitle')}
           data-cy="chestaid-outbox-resend"
         >
-          Send refused readings again
+          {t('outbox.resend')}
         </button>
       )}
     </section>

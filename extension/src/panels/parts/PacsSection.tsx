@@ -1,5 +1,6 @@
 import type { ChestAidState } from '../../analysis/types';
 import { archiveText, archivedText } from '../format';
+import { t } from '../../i18n/translate';
 
 /**
  * Save to PACS for the result on show, with what the last press did (or why it cannot be
@@ -35,10 +36,10 @@ export function PacsSection({ state, onSaveToPacs }: { state: ChestAidState; onS
           style={canSave ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
           disabled={!canSave}
           onClick={onSaveToPacs}
-          title={archive.status === 'unavailable' ? archive.reason : 'Store this result as DICOM SR and its heatmap as a Parametric Map in the PACS'}
+          title={archive.status === 'unavailable' ? archive.reason : t('pacs.saveTitle')}
           data-cy="chestaid-save-pacs"
         >
-          {retry ? 'Retry saving to PACS' : 'Save to PACS'}
+          {t(retry ? 'pacs.retry' : 'pacs.save')}
         </button>
       )}
       <p

@@ -3,6 +3,8 @@ import { useId, useState, type ChangeEvent } from 'react';
 import type { ThresholdState } from '../../analysis/thresholdSetting';
 import { parseThreshold, thresholdInputText } from '../format';
 import type { ChestAidPanelService } from '../types';
+import { number } from '../../i18n/format';
+import { t } from '../../i18n/translate';
 
 /** The clinical threshold as a slider and a typed value, with Reset back to the model's. */
 export function ThresholdControl({ threshold, service, siteVersion }: { threshold: ThresholdState; service: ChestAidPanelService; siteVersion: string | null }) {
@@ -29,7 +31,7 @@ export function ThresholdControl({ threshold, service, siteVersion }: { threshol
 
   return (
     <fieldset className="flex flex-col gap-1 rounded border p-3" data-cy="chestaid-threshold">
-      <legend className="px-2 text-xs font-semibold">Clinical threshold</legend>
+      <legend className="px-2 text-xs font-semibold">{t('threshold.legend')}</legend>
       <input
         id={`${id}-slider`}
         type="range"
@@ -38,13 +40,13 @@ export function ThresholdControl({ threshold, service, siteVersion }: { threshol
         step={0.001}
         value={threshold.value}
         onChange={onSlide}
-        aria-label="Clinical threshold slider"
+        aria-label={t('threshold.slider')}
         style={{ width: '100%' }}
         data-cy="chestaid-threshold-slider"
       />
       <div className="flex items-center gap-2">
         <label htmlFor={`${id}-value`} className="text-xs">
-          Threshold (0 to 1)
+          {t('threshold.input')}
         </label>
         <input
           id={`${id}-value`}
@@ -66,10 +68,10 @@ export function ThresholdControl({ threshold, service, siteVersion }: { threshol
           style={threshold.custom ? undefined : { opacity: 0.5, cursor: 'not-allowed' }}
           disabled={!threshold.custom}
           onClick={onReset}
-          aria-label="Reset the threshold to the model's clinical threshold"
+          aria-label={t('threshold.resetLabel')}
           data-cy="chestaid-threshold-reset"
         >
-          Reset
+          {t('threshold.reset')}
         </button>
       </div>
       {problem && (
@@ -79,10 +81,10 @@ export function ThresholdControl({ threshold, service, siteVersion }: { threshol
       )}
       <p className="text-muted-foreground text-xs" data-cy="chestaid-threshold-note">
         {threshold.custom
-          ? `Set in this browser; the model's clinical threshold is ${thresholdInputText(threshold.clinical)}.`
+          ? t('threshold.noteCustom', { clinical: number(threshold.clinical, 5) })
           : siteVersion
-            ? `The clinical threshold of this site's calibration ${siteVersion}.`
-            : "The model's clinical threshold, from its manifest."}
+            ? t('threshold.noteSite', { version: siteVersion })
+            : t('threshold.noteModel')}
       </p>
     </fieldset>
   );
