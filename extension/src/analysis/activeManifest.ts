@@ -6,6 +6,7 @@
  */
 import { calibrationOrigin, type Manifest, messageOf, parseManifest } from '@chestaid/core';
 import { calibrationLabelText } from '../i18n/calibration';
+import { t } from '../i18n/translate';
 import type { SiteCalibrationLink } from './siteCalibrationLink';
 import type { ModelInfo } from './types';
 
@@ -84,7 +85,7 @@ export class ActiveManifest {
       error => {
         if (this.promise === promise) {
           this.promise = null;
-          this.options.listener.failed(`Model manifest ${url}: ${messageOf(error)}`);
+          this.options.listener.failed(t('model.manifestFailed', { url, cause: messageOf(error) }));
         }
       },
     );
@@ -105,7 +106,7 @@ export class ActiveManifest {
       if (this.promise === promise) {
         this.manifest = null;
         this.promise = null;
-        this.options.listener.lost(`Model manifest ${url}: ${messageOf(error)}`);
+        this.options.listener.lost(url ? t('model.manifestFailed', { url, cause: messageOf(error) }) : t('model.manifestUnreadable', { cause: messageOf(error) }));
       }
       throw error;
     }

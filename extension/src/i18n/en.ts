@@ -400,6 +400,8 @@ export const en = {
   'active.unreadable': 'The active viewport shows no image ChestAid can read (display set {{displaySet}}).',
   'active.noSop': 'The image in the active viewport has no SOPInstanceUID ({{imageId}}).',
   'panel.noAnalyzer': 'No analyzer is configured in this build of ChestAid.',
+  'model.manifestFailed': 'Model manifest {{url}}: {{cause}}',
+  'model.manifestUnreadable': 'Model manifest: {{cause}}',
   'panel.otherImage': 'The pixels read for this image belong to another image ({{key}}); the result is not shown.',
   'host.noCornerstone': 'The viewer does not expose Cornerstone (window.cornerstone, window.cornerstoneTools); ChestAid cannot read images.',
   'host.cornerstoneVersion': 'The viewer runs Cornerstone {{version}}; this ChestAid build supports 5.6.x.',

@@ -402,6 +402,8 @@ export const es: Catalogue = {
   'active.unreadable': 'El visor activo no muestra ninguna imagen que ChestAid pueda leer (display set {{displaySet}}).',
   'active.noSop': 'La imagen del visor activo no tiene SOPInstanceUID ({{imageId}}).',
   'panel.noAnalyzer': 'Esta compilación de ChestAid no tiene ningún analizador configurado.',
+  'model.manifestFailed': 'Manifiesto del modelo {{url}}: {{cause}}',
+  'model.manifestUnreadable': 'Manifiesto del modelo: {{cause}}',
   'panel.otherImage': 'Los píxeles leídos para esta imagen pertenecen a otra imagen ({{key}}); no se muestra el resultado.',
   'host.noCornerstone': 'El visor no expone Cornerstone (window.cornerstone, window.cornerstoneTools); ChestAid no puede leer imágenes.',
   'host.cornerstoneVersion': 'El visor usa Cornerstone {{version}}; esta compilación de ChestAid admite la 5.6.x.',

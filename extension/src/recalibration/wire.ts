@@ -9,6 +9,7 @@ import { type Manifest, recalibrate } from '@chestaid/core';
 import type { ChestAidService } from '../analysis/ChestAidService';
 import type { Analyzer } from '../analysis/types';
 import type { CalibrationActor } from '../login/identity';
+import { t } from '../i18n/translate';
 import type { CatalogDataSource } from '../triage/studyCatalog';
 import { RecalibrationService, COHORT_SLOT } from './RecalibrationService';
 
@@ -31,7 +32,7 @@ export function wireRecalibration({ servicesManager, extensionManager, actor }: 
   if (!service) throw new Error('ChestAid calibration service did not register');
   const analyzer = (): Analyzer => {
     const found = chestAidService.getAnalyzer();
-    if (!found) throw new Error('No analyzer is configured in this build of ChestAid.');
+    if (!found) throw new Error(t('panel.noAnalyzer'));
     return found;
   };
   service.configure({

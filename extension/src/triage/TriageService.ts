@@ -206,7 +206,7 @@ export class TriageService {
         },
         error => {
           if (this.modelPromise === attempt) this.modelPromise = null;
-          this.update({ model: { status: 'error', message: `Model manifest: ${messageOf(error)}` } });
+          this.update({ model: { status: 'error', message: t('model.manifestUnreadable', { cause: messageOf(error) }) } });
         },
       );
     }

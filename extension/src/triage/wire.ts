@@ -11,6 +11,7 @@ import type { SharedResults } from './pacsRecords';
 import { MemoryResultStore, type ResultStore } from './resultStore';
 import { dataSourceCatalog, type CatalogDataSource, type PacsCatalogAccess } from './studyCatalog';
 import { TriageService } from './TriageService';
+import { t } from '../i18n/translate';
 
 export interface TriageWiring {
   readonly servicesManager: {
@@ -46,7 +47,7 @@ export function wireTriage({ servicesManager, extensionManager, manifestUrl, sto
   // Whatever analyzer the panel runs, looked up at each use.
   const panelAnalyzer = (): Analyzer => {
     const analyzer = chestAidService.getAnalyzer();
-    if (!analyzer) throw new Error('No analyzer is configured in this build of ChestAid.');
+    if (!analyzer) throw new Error(t('panel.noAnalyzer'));
     return analyzer;
   };
   const analyzer: Analyzer = {
