@@ -1,6 +1,7 @@
 /**
  * Scoring one image: check its metadata against the limits (imageLimits.ts), fetch it from the
- * PACS under the byte cap those give, uncompressed (the PACS transcodes), decode it, score it with the model, and store its result
+ * PACS under the byte cap those give, uncompressed (the PACS transcodes; if it does not, the
+ * worker decodes it itself), decode it, score it with the model, and store its result
  * (heatmap, then SR). Each stage is timed for the log and the benchmark; a failure is
  * charged to the image (failures.ts), except the PACS not answering, which ends the pass.
  */
@@ -19,7 +20,7 @@ import type { FailureLedger, ImageRef } from './failures';
 import { checkBeforeFetch, DEFAULT_LIMITS, type ImageLimits } from './imageLimits';
 import { ms, type Logger } from './log';
 import { PassAborted, type PacsLink } from './pacsLink';
-import { readPart10 } from './part10';
+import { decodePart10 } from './part10';
 import { buildOutputs, type ModelFacts, storeOutputs } from './results';
 import type { WorkerState } from './state';
 import type { Counts, ImageTimings, PassTally } from './tally';
@@ -51,8 +52,9 @@ export const WANTED_TRANSFER_SYNTAX = '1.2.840.10008.1.2.1';
  * The instance in Explicit VR Little Endian, transcoded by the PACS (DICOMweb Accept
  * `transfer-syntax=1.2.840.10008.1.2.1`): JPEG Lossless, JPEG-LS, JPEG 2000 and RLE images are
  * decoded by the PACS's own codecs. A PACS that cannot transcode answers 406 Not Acceptable; then
- * the instance is asked for as stored, and part10.ts reads it if it is uncompressed or refuses it
- * naming its transfer syntax.
+ * the instance is asked for as stored, and part10.ts decodes it in process (decompress.ts) or
+ * refuses it naming its transfer syntax. A PACS may also answer 200 in the stored syntax (Orthanc
+ * does for a JPEG 2000 image it has no codec for): the same local decode reads it.
  */
 async function retrieveUncompressed(link: PacsLink, image: ImageRef, maxBytes: number): Promise<ArrayBuffer> {
   const { studyUID, seriesUID, sopUID } = image;
@@ -107,7 +109,7 @@ export class ImageScorer {
       const bytes = await retrieveUncompressed(link, image, maxBytes);
       const fetched = performance.now();
       stage = 'decode';
-      const part10 = readPart10(bytes, `instance ${sopUID}`);
+      const part10 = await decodePart10(bytes, `instance ${sopUID}`, this.deps.limits ?? DEFAULT_LIMITS);
       const decoded = performance.now();
       stage = 'score';
       const analysis = await analyze(part10.attributes, part10.pixels, model.manifest, this.classifier, { preprocessor: this.preprocessor });
@@ -121,6 +123,8 @@ export class ImageScorer {
         logit: analysis.logit,
         probability: analysis.probability,
         decision: analysis.decision.above ? 'above' : 'below',
+        // The PACS sent it compressed: an operator sees which syntax it did not transcode.
+        ...(part10.decodedFrom ? { decodedLocally: part10.decodedFrom } : {}),
         ms: { fetch: ms(fetched - started), decode: ms(decoded - fetched), preprocess: ms(scoredAt - decoded - infer), infer: ms(infer) },
       });
       stage = 'write';
