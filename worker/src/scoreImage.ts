@@ -11,6 +11,7 @@ import {
   type ClassifierOutput,
   inputSpecOf,
   type Manifest,
+  NO_RETRY,
   NotAnalyzedError,
   PacsHttpError,
   Preprocessor,
@@ -51,17 +52,19 @@ export const WANTED_TRANSFER_SYNTAX = '1.2.840.10008.1.2.1';
 /**
  * The instance in Explicit VR Little Endian, transcoded by the PACS (DICOMweb Accept
  * `transfer-syntax=1.2.840.10008.1.2.1`): JPEG Lossless, JPEG-LS, JPEG 2000 and RLE images are
- * decoded by the PACS's own codecs. A PACS that cannot transcode answers 406 Not Acceptable; then
- * the instance is asked for as stored, and part10.ts decodes it in process (decompress.ts) or
- * refuses it naming its transfer syntax. A PACS may also answer 200 in the stored syntax (Orthanc
- * does for a JPEG 2000 image it has no codec for): the same local decode reads it.
+ * decoded by the PACS's own codecs. A PACS that cannot transcode answers 406 Not Acceptable;
+ * Orthanc answers 500 for a syntax it has no codec for (JPEG 2000 without its GDCM plugin). On
+ * any error answer the instance is asked for as stored, and part10.ts decodes it in process
+ * (decompress.ts) or refuses it naming its transfer syntax. The transcoding request is not
+ * retried: the as-stored request behind it is, and gives the same pixels.
  */
-async function retrieveUncompressed(link: PacsLink, image: ImageRef, maxBytes: number): Promise<ArrayBuffer> {
+async function retrieveUncompressed(link: PacsLink, image: ImageRef, maxBytes: number, logger: Logger): Promise<ArrayBuffer> {
   const { studyUID, seriesUID, sopUID } = image;
   try {
-    return await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes, transferSyntax: WANTED_TRANSFER_SYNTAX }));
+    return await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes, transferSyntax: WANTED_TRANSFER_SYNTAX, retry: NO_RETRY }));
   } catch (error) {
-    if (!(error instanceof PacsHttpError && error.status === 406)) throw error;
+    if (!(error instanceof PacsHttpError)) throw error;
+    logger.log('info', 'not-transcoded', { study: studyUID, sop: sopUID, status: error.status, error: error.message.slice(0, 300) });
     return link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes }));
   }
 }
@@ -106,7 +109,7 @@ export class ImageScorer {
       const metadata = await link.ask(pacs => pacs.retrieveInstanceMetadata(studyUID, seriesUID, sopUID));
       const maxBytes = checkBeforeFetch(metadata, this.deps.limits ?? DEFAULT_LIMITS, `instance ${sopUID}`);
       stage = 'fetch';
-      const bytes = await retrieveUncompressed(link, image, maxBytes);
+      const bytes = await retrieveUncompressed(link, image, maxBytes, logger);
       const fetched = performance.now();
       stage = 'decode';
       const part10 = await decodePart10(bytes, `instance ${sopUID}`, this.deps.limits ?? DEFAULT_LIMITS);
