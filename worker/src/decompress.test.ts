@@ -12,18 +12,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { InputError } from '@chestaid/core';
+import { NativeCodecs, Transcoder } from 'dcmjs-codecs';
 import { dcmjs } from './dcmjs';
 import { DEFAULT_LIMITS } from './imageLimits';
 import { decodePart10, readPart10 } from './part10';
 
 const DEMO = resolve(__dirname, '../../test/demo-studies/dicom/study-01.dcm');
-
-interface Transcoding {
-  transcode(syntax: string): void;
-  getDicomPart10(): ArrayBuffer;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const codecs: { NativeCodecs: { initializeAsync(): Promise<void> }; Transcoder: new (b: ArrayBuffer) => Transcoding } = require('dcmjs-codecs');
 
 const temp = mkdtempSync(join(tmpdir(), 'chestaid-codecs-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -53,8 +47,8 @@ function dcmtk(tool: string, bytes: ArrayBuffer): ArrayBuffer {
 
 /** `bytes` compressed to `syntax` by the codec package's own encoders. */
 async function encoded(bytes: ArrayBuffer, syntax: string): Promise<ArrayBuffer> {
-  await codecs.NativeCodecs.initializeAsync();
-  const transcoder = new codecs.Transcoder(bytes.slice(0));
+  await NativeCodecs.initializeAsync();
+  const transcoder = new Transcoder(bytes.slice(0));
   transcoder.transcode(syntax);
   return transcoder.getDicomPart10();
 }

@@ -15,6 +15,7 @@
  * image, never a crash.
  */
 import { type DicomJson, InputError } from '@chestaid/core';
+import { NativeCodecs, Transcoder } from 'dcmjs-codecs';
 import { dirname, join } from 'node:path';
 import { checkBeforeFetch, type ImageLimits } from './imageLimits';
 
@@ -34,23 +35,15 @@ export const DECODED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
 
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
-interface Codecs {
-  NativeCodecs: { initializeAsync(opts?: { webAssemblyModulePathOrUrl?: string }): Promise<void> };
-  Transcoder: new (buffer: ArrayBuffer) => { transcode(syntax: string): void; getDicomPart10(): ArrayBuffer };
-}
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const codecs: Codecs = require('dcmjs-codecs');
-
 let ready: Promise<void> | undefined;
 
 /**
- * Compiles the codecs' WebAssembly once (about 0.3 s), on the first compressed image. The wasm
+ * Compiles the codecs' WebAssembly once, on the first compressed image. The wasm
  * file is named by its resolved path, not left to the package's own lookup, so the worker finds it
  * wherever node_modules is.
  */
 function initCodecs(): Promise<void> {
-  ready ??= codecs.NativeCodecs.initializeAsync({
+  ready ??= NativeCodecs.initializeAsync({
     webAssemblyModulePathOrUrl: join(dirname(require.resolve('dcmjs-codecs')), 'dcmjs-native-codecs.wasm'),
   }).catch(error => {
     ready = undefined;
@@ -167,7 +160,7 @@ export async function decompress(part10: ArrayBuffer, syntax: string, dict: Dico
   await initCodecs();
   let decoded: ArrayBuffer;
   try {
-    const transcoder = new codecs.Transcoder(part10);
+    const transcoder = new Transcoder(part10);
     transcoder.transcode(EXPLICIT_VR_LITTLE_ENDIAN);
     decoded = transcoder.getDicomPart10();
   } catch (error) {
