@@ -150,6 +150,23 @@ describe('decodePart10', () => {
     await expect(decodePart10(broken, 'marker.dcm')).rejects.toThrow(/marker.dcm: its JPEG Lossless SV1 pixel data (could not be decoded|has no readable frame header)/);
   });
 
+  it.each([JPEG_LOSSLESS, JPEG_LS, RLE, JPEG_2000])('%s with random bytes overwritten either decodes or is a bad image, never another error', async syntax => {
+    const compressed = new Uint8Array(await encoded(original(), syntax));
+    const from = pixelDataAt(compressed.buffer as ArrayBuffer) + 16;
+    let seed = 17;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let i = 0; i < 15; i++) {
+      const copy = compressed.slice();
+      for (let k = 0; k < 1 + Math.floor(random() * 8); k++) copy[from + Math.floor(random() * Math.min(4000, copy.length - from))] = Math.floor(random() * 256);
+      const outcome = await decodePart10(copy.buffer, 'fuzzed.dcm').then(
+        image => image.pixels.length,
+        (error: unknown) => error,
+      );
+      if (typeof outcome !== 'number') expect(outcome).toBeInstanceOf(InputError);
+      else expect(outcome).toBe(326 * 296);
+    }
+  });
+
   it('refuses a JPEG 2000 codestream whose size is not its header’s, before decoding it', async () => {
     const compressed = await encoded(original(), JPEG_2000);
     const at = pixelDataAt(compressed);
