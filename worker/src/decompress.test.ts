@@ -122,6 +122,16 @@ describe('decodePart10', () => {
     expect(image.pixels).toEqual(eight);
   });
 
+  it('decodes a frame whose codestream is split over several fragments, its frame header across two', async () => {
+    const message = dcmjs.data.DicomMessage.readFile(await encoded(original(), JPEG_2000));
+    const pixelData = message.dict['7FE00010'] as { Value: ArrayBuffer[] };
+    const whole = pixelData.Value[0];
+    pixelData.Value = [whole.slice(0, 6), whole.slice(6, 5000), whole.slice(5000)];
+    const split = new dcmjs.data.DicomDict(message.meta);
+    split.dict = message.dict;
+    expect((await decodePart10(split.write(), 'split.dcm')).pixels).toEqual(plain.pixels);
+  });
+
   it('reads an uncompressed file as readPart10 does, without decoding', async () => {
     const image = await decodePart10(original(), 'plain');
     expect(image.decodedFrom).toBeUndefined();

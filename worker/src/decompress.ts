@@ -117,6 +117,24 @@ function codestreamSize(syntax: string, fragment: Uint8Array): CodestreamSize | 
   return undefined; // RLE: the decoder sizes its output from the DICOM header, checked already.
 }
 
+/** The start of the first frame's codestream, which a writer may split over several fragments. */
+function codestreamHead(fragments: readonly ArrayBuffer[], bytes = 64 * 1024): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for (const fragment of fragments) {
+    if (length >= bytes) break;
+    parts.push(new Uint8Array(fragment, 0, Math.min(fragment.byteLength, bytes - length)));
+    length += parts[parts.length - 1].byteLength;
+  }
+  const head = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    head.set(part, at);
+    at += part.byteLength;
+  }
+  return head;
+}
+
 export interface Decompressed {
   /** The same instance in Explicit VR Little Endian. */
   readonly part10: ArrayBuffer;
@@ -143,10 +161,11 @@ export async function decompress(part10: ArrayBuffer, syntax: string, dict: Dico
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
     throw new InputError(`${where} is ${name} with BitsAllocated ${bitsAllocated}; the worker decodes 8- and 16-bit compressed images only`);
   }
-  const fragments = dict[HEADER.PixelData]?.Value as unknown[] | undefined;
-  const first = fragments?.[0];
-  if (!(first instanceof ArrayBuffer) || first.byteLength === 0) throw new InputError(`${where} is ${name} with no pixel data fragments (corrupt image)`);
-  const announced = codestreamSize(syntax, new Uint8Array(first));
+  const fragments = (dict[HEADER.PixelData]?.Value ?? []) as unknown[];
+  if (!fragments.every(f => f instanceof ArrayBuffer) || !fragments.some(f => (f as ArrayBuffer).byteLength > 0)) {
+    throw new InputError(`${where} is ${name} with no pixel data fragments (corrupt image)`);
+  }
+  const announced = codestreamSize(syntax, codestreamHead(fragments as ArrayBuffer[]));
   if (announced === undefined && syntax !== '1.2.840.10008.1.2.5') {
     throw new InputError(`${where}: its ${name} pixel data has no readable frame header (corrupt image)`);
   }
