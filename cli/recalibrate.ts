@@ -60,7 +60,7 @@ import {
   reportText,
 } from '@chestaid/core';
 import { FileSiteCalibrationStore } from '@chestaid/core/node';
-import { loadModel, readPart10 } from '@chestaid/worker';
+import { decodePart10, loadModel } from '@chestaid/worker';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -188,7 +188,7 @@ async function scoreImages(csvPath: string, manifestPath: string, pacs: string |
   const started = Date.now();
   for (const [i, job] of jobs.entries()) {
     try {
-      const image = readPart10(await job.bytes(), job.where);
+      const image = await decodePart10(await job.bytes(), job.where);
       const analysis = await analyze(image.attributes, image.pixels, model.manifest, model.classifier, { preprocessor });
       cases.push({ key: image.sopInstanceUID, logit: analysis.logit, label: job.label, modelSha256: model.sha256 });
     } catch (error) {

@@ -5,7 +5,8 @@ import { createServer } from 'node:http';
  * A proxy to `target` (an Orthanc) that misbehaves as `fault()` says at the time: on GET
  * /dicom-web/studies it ignores offset or limit, caps pages with Warning 299, answers HTML or cuts
  * the body; with 'stall-instance' it never answers a WADO-RS instance retrieval (the pixels), and
- * calls `onStall` when one arrives.
+ * calls `onStall` when one arrives; with 'no-transcoding' it answers 406 Not Acceptable to an
+ * instance retrieval that asks for a transfer syntax other than `*` (a PACS that cannot transcode).
  */
 export function faultyProxy(target, fault, { onStall = () => undefined } = {}) {
   const server = createServer(async (request, response) => {
@@ -15,6 +16,12 @@ export function faultyProxy(target, fault, { onStall = () => undefined } = {}) {
     if (pixels && fault() === 'stall-instance') {
       onStall(url.pathname);
       return; // never answered; the client's abort closes it
+    }
+    const accept = String(request.headers.accept ?? '');
+    if (pixels && fault() === 'no-transcoding' && /transfer-syntax=(?!\*)/.test(accept)) {
+      response.writeHead(406, { 'content-type': 'text/plain' });
+      response.end('this PACS does not transcode');
+      return;
     }
     const mode = listing ? fault() : 'none';
     if (mode === 'html') {

@@ -2,16 +2,20 @@
  * DICOM Part 10 bytes -> the core's PixelAttributes and stored values, in Node.
  *
  * The browser gets its pixels from Cornerstone's decoder (extension/src/adapters/cornerstonePixels.ts);
- * the worker has no decoder: it asks the PACS for Explicit VR Little Endian (scoreImage.ts; Orthanc
- * transcodes) and parses the file itself with dcmjs. It hands the core exactly what
+ * the worker asks the PACS for Explicit VR Little Endian (scoreImage.ts; Orthanc transcodes) and
+ * parses the file itself with dcmjs. When the PACS hands back a compressed image anyway,
+ * decodePart10 decodes it in process (decompress.ts: dcmjs-codecs) and reads the result as it
+ * reads any uncompressed file. It hands the core exactly what
  * the core's rules need and lets pixels.ts decide what is acceptable (modality, photometric
  * interpretation, frames, bit depth, corrupt length), so the panel and the worker refuse the same
  * images with the same messages. What only a Part 10 reader can know is checked here: the file
- * parses, the transfer syntax is one whose pixels are plain little-endian values, and the pixel
- * data's byte length fits the element size.
+ * parses, the transfer syntax is one whose pixels are plain little-endian values (or one the
+ * worker decodes), and the pixel data's byte length fits the element size.
  */
-import { type ImageAttributes, InputError, type StoredPixels } from '@chestaid/core';
+import { type DicomJson, type ImageAttributes, InputError, type StoredPixels } from '@chestaid/core';
 import { dcmjs } from './dcmjs';
+import { DECODED_TRANSFER_SYNTAXES, decompress } from './decompress';
+import { DEFAULT_LIMITS, type ImageLimits } from './imageLimits';
 
 /** Native (uncompressed) little-endian transfer syntaxes: the pixel data is the values as they are. */
 export const NATIVE_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
@@ -46,7 +50,11 @@ export interface Part10Image {
   readonly pixels: StoredPixels;
   /** The naturalised header (dcmjs keywords), pixel data removed: the result builders read it. */
   readonly dataset: NaturalDataset;
+  /** Set when the worker decoded the pixels itself: the compressed transfer syntax it decoded. */
+  readonly decodedFrom?: string;
 }
+
+type Message = { meta: Record<string, { Value?: unknown[] }>; dict: Record<string, unknown> };
 
 function text(ds: NaturalDataset, key: string): string | undefined {
   const v = Array.isArray(ds[key]) ? (ds[key] as unknown[])[0] : ds[key];
@@ -114,28 +122,79 @@ function storedValues(bytes: ArrayBuffer, a: ImageAttributes, where: string): St
   return signed ? new Int32Array(bytes, 0, count) : new Uint32Array(bytes, 0, count);
 }
 
-/**
- * Parse a Part 10 file. `where` names the instance in messages (e.g. its SOP Instance UID or
- * file name). Throws InputError for anything the worker cannot score; whether an image is
- * acceptable as a chest radiograph is the core's call (toUnitGrey's checks run at scoring time).
- */
-export function readPart10(part10: ArrayBuffer | Uint8Array, where = 'the instance'): Part10Image {
+function readMessage(part10: ArrayBuffer | Uint8Array, where: string): { buffer: ArrayBuffer; message: Message; transferSyntaxUID: string } {
   const buffer =
-    part10 instanceof Uint8Array ? part10.buffer.slice(part10.byteOffset, part10.byteOffset + part10.byteLength) : part10;
-  let message: { meta: Record<string, { Value?: unknown[] }>; dict: Record<string, unknown> };
+    part10 instanceof Uint8Array ? (part10.buffer.slice(part10.byteOffset, part10.byteOffset + part10.byteLength) as ArrayBuffer) : part10;
+  let message: Message;
   try {
-    message = dcmjs.data.DicomMessage.readFile(buffer as ArrayBuffer);
+    message = dcmjs.data.DicomMessage.readFile(buffer);
   } catch (error) {
     throw new InputError(`${where} is not a readable DICOM Part 10 file: ${(error as Error).message ?? String(error)}`);
   }
   const transferSyntaxUID = String(message.meta['00020010']?.Value?.[0] ?? '').trim();
+  return { buffer, message, transferSyntaxUID };
+}
+
+function refuseSyntax(transferSyntaxUID: string, where: string, hint: string): never {
+  const name = KNOWN_TRANSFER_SYNTAXES[transferSyntaxUID];
+  throw new InputError(
+    `${where} uses transfer syntax ${transferSyntaxUID || '(none)'}${name ? ` (${name})` : ''}, which the worker cannot decode; ${hint}`,
+  );
+}
+
+/**
+ * Parse a Part 10 file with uncompressed little-endian pixel data. `where` names the instance in
+ * messages (e.g. its SOP Instance UID or file name). Throws InputError for anything the worker
+ * cannot score, a compressed file included (decodePart10 reads those); whether an image is
+ * acceptable as a chest radiograph is the core's call (toUnitGrey's checks run at scoring time).
+ */
+export function readPart10(part10: ArrayBuffer | Uint8Array, where = 'the instance'): Part10Image {
+  const { message, transferSyntaxUID } = readMessage(part10, where);
   if (!(transferSyntaxUID in NATIVE_TRANSFER_SYNTAXES)) {
-    const name = KNOWN_TRANSFER_SYNTAXES[transferSyntaxUID];
-    throw new InputError(
-      `${where} uses transfer syntax ${transferSyntaxUID || '(none)'}${name ? ` (${name})` : ''}, which the worker cannot decode; ` +
-        'it reads uncompressed little-endian pixel data only (ask the PACS to transcode to 1.2.840.10008.1.2.1)',
+    refuseSyntax(transferSyntaxUID, where, 'readPart10 reads uncompressed little-endian pixel data only (decodePart10 decodes compressed files)');
+  }
+  return imageOf(message, transferSyntaxUID, where);
+}
+
+/**
+ * Parse a Part 10 file, decoding compressed pixel data in process (RLE, JPEG Lossless, JPEG-LS,
+ * JPEG 2000; DECODED_TRANSFER_SYNTAXES) to the same stored values an uncompressed copy holds.
+ * The header's size is checked against `limits` before decoding, and the decoded pixels must
+ * have the header's geometry. The result's `decodedFrom` names the syntax decoded.
+ */
+export async function decodePart10(part10: ArrayBuffer | Uint8Array, where = 'the instance', limits: ImageLimits = DEFAULT_LIMITS): Promise<Part10Image> {
+  const { buffer, message, transferSyntaxUID } = readMessage(part10, where);
+  if (transferSyntaxUID in NATIVE_TRANSFER_SYNTAXES) return imageOf(message, transferSyntaxUID, where);
+  if (!(transferSyntaxUID in DECODED_TRANSFER_SYNTAXES)) {
+    refuseSyntax(
+      transferSyntaxUID,
+      where,
+      `it reads uncompressed little-endian pixel data and decodes ${Object.values(DECODED_TRANSFER_SYNTAXES).join(', ')} (ask the PACS to transcode to 1.2.840.10008.1.2.1)`,
     );
   }
+  const decoded = await decompress(buffer, transferSyntaxUID, message.dict as DicomJson, limits, where);
+  const native = readMessage(decoded.part10, where).message;
+  // The codec rewrites the geometry from its codestream; the header's must still hold, or the
+  // stored values would be read with the wrong shape.
+  for (const [tag, name] of [
+    ['00280010', 'Rows'],
+    ['00280011', 'Columns'],
+    ['00280002', 'SamplesPerPixel'],
+    ['00280100', 'BitsAllocated'],
+    ['00280103', 'PixelRepresentation'],
+  ] as const) {
+    const before = (message.dict[tag] as { Value?: unknown[] } | undefined)?.Value?.[0];
+    const after = (native.dict[tag] as { Value?: unknown[] } | undefined)?.Value?.[0];
+    if (before !== undefined && Number(before) !== Number(after)) {
+      throw new InputError(`${where}: its ${decoded.name} pixel data decodes with ${name} ${String(after)}, its header says ${String(before)} (corrupt image)`);
+    }
+  }
+  // The header as stored (the codec may also rename the photometric interpretation), the decoded pixels.
+  message.dict['7FE00010'] = native.dict['7FE00010'];
+  return { ...imageOf(message, transferSyntaxUID, where), decodedFrom: transferSyntaxUID };
+}
+
+function imageOf(message: Message, transferSyntaxUID: string, where: string): Part10Image {
   let ds: NaturalDataset;
   try {
     ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict);

@@ -1,6 +1,7 @@
 /**
  * Scoring one image: check its metadata against the limits (imageLimits.ts), fetch it from the
- * PACS under the byte cap those give, uncompressed (the PACS transcodes), decode it, score it with the model, and store its result
+ * PACS under the byte cap those give, uncompressed (the PACS transcodes; if it does not, the
+ * worker decodes it itself), decode it, score it with the model, and store its result
  * (heatmap, then SR). Each stage is timed for the log and the benchmark; a failure is
  * charged to the image (failures.ts), except the PACS not answering, which ends the pass.
  */
@@ -10,6 +11,7 @@ import {
   type ClassifierOutput,
   inputSpecOf,
   type Manifest,
+  NO_RETRY,
   NotAnalyzedError,
   PacsHttpError,
   Preprocessor,
@@ -19,7 +21,7 @@ import type { FailureLedger, ImageRef } from './failures';
 import { checkBeforeFetch, DEFAULT_LIMITS, type ImageLimits } from './imageLimits';
 import { ms, type Logger } from './log';
 import { PassAborted, type PacsLink } from './pacsLink';
-import { readPart10 } from './part10';
+import { decodePart10 } from './part10';
 import { buildOutputs, type ModelFacts, storeOutputs } from './results';
 import type { WorkerState } from './state';
 import type { Counts, ImageTimings, PassTally } from './tally';
@@ -50,16 +52,19 @@ export const WANTED_TRANSFER_SYNTAX = '1.2.840.10008.1.2.1';
 /**
  * The instance in Explicit VR Little Endian, transcoded by the PACS (DICOMweb Accept
  * `transfer-syntax=1.2.840.10008.1.2.1`): JPEG Lossless, JPEG-LS, JPEG 2000 and RLE images are
- * decoded by the PACS's own codecs. A PACS that cannot transcode answers 406 Not Acceptable; then
- * the instance is asked for as stored, and part10.ts reads it if it is uncompressed or refuses it
- * naming its transfer syntax.
+ * decoded by the PACS's own codecs. A PACS that cannot transcode answers 406 Not Acceptable;
+ * Orthanc answers 500 for a syntax it has no codec for (JPEG 2000 without its GDCM plugin). On
+ * any error answer the instance is asked for as stored, and part10.ts decodes it in process
+ * (decompress.ts) or refuses it naming its transfer syntax. The transcoding request is not
+ * retried: the as-stored request behind it is, and gives the same pixels.
  */
-async function retrieveUncompressed(link: PacsLink, image: ImageRef, maxBytes: number): Promise<ArrayBuffer> {
+async function retrieveUncompressed(link: PacsLink, image: ImageRef, maxBytes: number, logger: Logger): Promise<ArrayBuffer> {
   const { studyUID, seriesUID, sopUID } = image;
   try {
-    return await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes, transferSyntax: WANTED_TRANSFER_SYNTAX }));
+    return await link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes, transferSyntax: WANTED_TRANSFER_SYNTAX, retry: NO_RETRY }));
   } catch (error) {
-    if (!(error instanceof PacsHttpError && error.status === 406)) throw error;
+    if (!(error instanceof PacsHttpError)) throw error;
+    logger.log('info', 'not-transcoded', { study: studyUID, sop: sopUID, status: error.status, error: error.message.slice(0, 300) });
     return link.ask(pacs => pacs.retrieveInstance(studyUID, seriesUID, sopUID, { maxBytes }));
   }
 }
@@ -104,10 +109,10 @@ export class ImageScorer {
       const metadata = await link.ask(pacs => pacs.retrieveInstanceMetadata(studyUID, seriesUID, sopUID));
       const maxBytes = checkBeforeFetch(metadata, this.deps.limits ?? DEFAULT_LIMITS, `instance ${sopUID}`);
       stage = 'fetch';
-      const bytes = await retrieveUncompressed(link, image, maxBytes);
+      const bytes = await retrieveUncompressed(link, image, maxBytes, logger);
       const fetched = performance.now();
       stage = 'decode';
-      const part10 = readPart10(bytes, `instance ${sopUID}`);
+      const part10 = await decodePart10(bytes, `instance ${sopUID}`, this.deps.limits ?? DEFAULT_LIMITS);
       const decoded = performance.now();
       stage = 'score';
       const analysis = await analyze(part10.attributes, part10.pixels, model.manifest, this.classifier, { preprocessor: this.preprocessor });
@@ -121,6 +126,8 @@ export class ImageScorer {
         logit: analysis.logit,
         probability: analysis.probability,
         decision: analysis.decision.above ? 'above' : 'below',
+        // The PACS sent it compressed: an operator sees which syntax it did not transcode.
+        ...(part10.decodedFrom ? { decodedLocally: part10.decodedFrom } : {}),
         ms: { fetch: ms(fetched - started), decode: ms(decoded - fetched), preprocess: ms(scoredAt - decoded - infer), infer: ms(infer) },
       });
       stage = 'write';

@@ -203,6 +203,15 @@ describe('TriageWorker', () => {
     expect(plain.pacs.asked).toEqual(['1.2.840.10008.1.2.1', '*']);
   });
 
+  it('asks for the image as stored when the PACS fails to transcode it (Orthanc: 500), saying so', async () => {
+    const { worker, pacs, logger } = setUp();
+    pacs.transcodes = false;
+    pacs.refusal = 500;
+    expect((await worker.runPass()).scored).toBe(1);
+    expect(pacs.asked).toEqual(['1.2.840.10008.1.2.1', '*']);
+    expect(named(logger, 'not-transcoded')[0]).toMatchObject({ status: 500 });
+  });
+
   describe('an image the model card excludes', () => {
     /** The first instance of `pacs` with its header patched, as Part 10 bytes. */
     function retag(pacs: FakePacs, patch: Record<string, unknown>): void {

@@ -172,4 +172,20 @@ describe('DicomWebClient', () => {
     await client.retrieveInstance('1.2', '1.3', '1.4');
     expect(seen).toEqual(['multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1', 'multipart/related; type="application/dicom"; transfer-syntax=*']);
   });
+
+  it('retries a retrieval under the policy it is given, the client’s otherwise', async () => {
+    let calls = 0;
+    const client = new DicomWebClient({
+      baseUrl: 'http://pacs',
+      retry: { retries: 2, baseDelayMs: 0, maxDelayMs: 0, jitter: 0 },
+      fetch: () => {
+        calls++;
+        return Promise.resolve(new Response('cannot transcode', { status: 500 }));
+      },
+    });
+    await expect(client.retrieveInstance('1.2', '1.3', '1.4', { transferSyntax: '1.2.840.10008.1.2.1', retry: NO_RETRY })).rejects.toThrow(/PACS answered 500/);
+    expect(calls).toBe(1);
+    await expect(client.retrieveInstance('1.2', '1.3', '1.4')).rejects.toThrow(/PACS answered 500/);
+    expect(calls).toBe(4);
+  });
 });

@@ -88,6 +88,8 @@ export interface RetrieveOptions {
   readonly transferSyntax?: string;
   /** Stop reading past this many body bytes (ResponseTooLarge), so a huge image cannot exhaust memory. */
   readonly maxBytes?: number;
+  /** This request's retries instead of the client's (a request with a fallback need not be retried). */
+  readonly retry?: RetryPolicy;
 }
 
 /** One instance the server did not store, with the reason code from the STOW-RS response. */
@@ -225,6 +227,7 @@ export class DicomWebClient {
           throw new PacsBadAnswer(url, response.status, (error as Error).message);
         }
       },
+      options.retry,
     );
     if (parts.length !== 1) throw new Error(`WADO-RS instance ${sopUID}: expected one part, got ${parts.length}`);
     return parts[0];
@@ -273,7 +276,12 @@ export class DicomWebClient {
    * One request and its body, read inside the retry: a body that breaks off is the server
    * failing (PacsUnreachable, retried), a body that is not what was asked for is a PacsBadAnswer.
    */
-  private read<T>(path: string, init: RequestInit, parse: (response: Response, url: string) => Promise<T>): Promise<{ body: T; response: Response }> {
+  private read<T>(
+    path: string,
+    init: RequestInit,
+    parse: (response: Response, url: string) => Promise<T>,
+    retry: RetryPolicy = this.retry,
+  ): Promise<{ body: T; response: Response }> {
     const url = this.url(path);
     return withRetry(
       async () => {
@@ -286,7 +294,7 @@ export class DicomWebClient {
           throw new PacsUnreachable(url, error);
         }
       },
-      this.retry,
+      retry,
       this.retryHooks,
     );
   }

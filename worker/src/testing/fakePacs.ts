@@ -31,8 +31,10 @@ export class FakePacs implements PacsLike {
   readonly instances: Stored[] = [];
   readonly calls: string[] = [];
   readonly fail: Partial<Record<string, () => Error>> = {};
-  /** False: a PACS that cannot transcode, answering 406 to any transfer syntax but `*`. */
+  /** False: a PACS that cannot transcode, answering `refusal` to any transfer syntax but `*`. */
   transcodes = true;
+  /** What a PACS that cannot transcode answers: 406 (DICOMweb), 500 (Orthanc without a codec for the stored syntax). */
+  refusal = 406;
   /** The transfer syntax each retrieveInstance asked for. */
   readonly asked: string[] = [];
 
@@ -85,7 +87,7 @@ export class FakePacs implements PacsLike {
   async retrieveInstance(_study: string, _series: string, sop: string, options: RetrieveOptions = {}): Promise<ArrayBuffer> {
     this.call('retrieveInstance');
     this.asked.push(options.transferSyntax ?? '*');
-    if (!this.transcodes && options.transferSyntax && options.transferSyntax !== '*') throw new PacsHttpError('http://pacs/x', 406, 'Not Acceptable');
+    if (!this.transcodes && options.transferSyntax && options.transferSyntax !== '*') throw new PacsHttpError('http://pacs/x', this.refusal, this.refusal === 406 ? 'Not Acceptable' : 'Internal Server Error');
     return this.instances.find(i => i.sop === sop)!.bytes;
   }
 
