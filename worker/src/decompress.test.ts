@@ -15,6 +15,7 @@ import { InputError } from '@chestaid/core';
 import { NativeCodecs, Transcoder } from 'dcmjs-codecs';
 import { dcmjs } from './dcmjs';
 import { DEFAULT_LIMITS } from './imageLimits';
+import { CODEC_THREAD_SOURCE, CodecThread } from './decompress';
 import { decodePart10, readPart10 } from './part10';
 
 const DEMO = resolve(__dirname, '../../test/demo-studies/dicom/study-01.dcm');
@@ -175,7 +176,8 @@ describe('decodePart10', () => {
       if (typeof outcome !== 'number') expect(outcome).toBeInstanceOf(InputError);
       else expect(outcome).toBe(326 * 296);
     }
-  });
+    // A codec that traps (CharLS does on each of these) costs a fresh thread: up to 15 here.
+  }, 60_000);
 
   it('refuses a JPEG 2000 codestream whose size is not its header’s, before decoding it', async () => {
     const compressed = await encoded(original(), JPEG_2000);
@@ -200,4 +202,33 @@ describe('decodePart10', () => {
       /big-endian.dcm uses transfer syntax 1.2.840.10008.1.2.2 \(Explicit VR Big Endian\), which the worker cannot decode; it reads uncompressed little-endian pixel data and decodes RLE Lossless, /,
     );
   });
+});
+
+describe('the codec thread', () => {
+  // The real thread's code, but a file sent with the syntax 'hang' sends it into a loop that never
+  // ends: what a codestream that traps a codec in a loop would do.
+  const HANGS = CODEC_THREAD_SOURCE.replace('await ready;', "await ready;\n    if (syntax === 'hang') for (;;) {}");
+
+  test('a decode that does not end is stopped after its time, and the next image gets a fresh thread', async () => {
+    expect(HANGS).not.toBe(CODEC_THREAD_SOURCE);
+    const thread = new CodecThread(HANGS);
+    try {
+      const j2k = await encoded(original(), JPEG_2000);
+      const started = Date.now();
+      await expect(thread.transcode(j2k, 'hang', 1500)).rejects.toThrow(/took longer than 1.5 s/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      const decoded = await thread.transcode(j2k, '1.2.840.10008.1.2.1', 30_000);
+      expect(syntaxOf(decoded)).toBe('1.2.840.10008.1.2.1');
+      expect(readPart10(decoded).pixels).toEqual(readPart10(original()).pixels);
+    } finally {
+      await thread.close();
+    }
+  }, 60_000);
+
+  test('decodePart10 gives a decode the limits\' decodeMs, and one that takes longer is a bad image', async () => {
+    const tiny = { ...DEFAULT_LIMITS, decodeMs: 1 };
+    await expect(decodePart10(await encoded(original(), JPEG_2000), 'a slow image', tiny)).rejects.toThrow(
+      new InputError('a slow image: its JPEG 2000 Lossless pixel data could not be decoded (decoding took longer than 0.001 s and was stopped); the image is corrupt or a variant the codec does not read'),
+    );
+  }, 60_000);
 });

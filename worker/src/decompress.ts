@@ -11,12 +11,13 @@
  * against the worker's limits (imageLimits.ts), before a byte is decoded, and the size the
  * codestream itself announces (a JPEG or JPEG 2000 decoder allocates what its codestream says,
  * not what the DICOM header says). After decoding, the result must have the header's geometry.
- * A codec failure, including a WebAssembly trap, is an InputError naming the syntax: a bad
- * image, never a crash.
+ * The codec runs in a worker thread of its own (CodecThread). A codec failure, including a
+ * WebAssembly trap, and a decode that has not ended after the limits' `decodeMs`, is an
+ * InputError naming the syntax: a bad image, never a crash or a hung worker.
  */
 import { type DicomJson, InputError } from '@chestaid/core';
-import { NativeCodecs, Transcoder } from 'dcmjs-codecs';
 import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { checkBeforeFetch, type ImageLimits } from './imageLimits';
 
 /** Compressed syntaxes the worker decodes itself, with their names for logs and messages. */
@@ -35,22 +36,108 @@ export const DECODED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
 
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
-let ready: Promise<void> | undefined;
+/** How long one image may take to decode when the limits do not say. */
+export const DEFAULT_DECODE_MS = 30_000;
 
 /**
- * Compiles the codecs' WebAssembly once, on the first compressed image. The wasm
- * file is named by its resolved path, not left to the package's own lookup, so the worker finds it
- * wherever node_modules is.
+ * The codec's own work, as plain JavaScript for a thread of its own (the same source under jest
+ * and in the built worker): compile the WebAssembly once, then transcode each file it is sent.
  */
-function initCodecs(): Promise<void> {
-  ready ??= NativeCodecs.initializeAsync({
-    webAssemblyModulePathOrUrl: join(dirname(require.resolve('dcmjs-codecs')), 'dcmjs-native-codecs.wasm'),
-  }).catch(error => {
-    ready = undefined;
-    throw error;
-  });
-  return ready;
+export const CODEC_THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { NativeCodecs, Transcoder } = require(workerData.codecs);
+const ready = NativeCodecs.initializeAsync({ webAssemblyModulePathOrUrl: workerData.wasm });
+parentPort.on('message', async ({ part10, syntax }) => {
+  try {
+    await ready;
+    const transcoder = new Transcoder(part10);
+    transcoder.transcode(syntax);
+    const out = transcoder.getDicomPart10();
+    parentPort.postMessage({ ok: true, part10: out }, [out]);
+  } catch (error) {
+    const name = error && error.name && error.name !== 'Error' ? error.name + ': ' : '';
+    // A trap may leave the module's heap half-written: the thread is not used again after one.
+    const trap = error instanceof WebAssembly.RuntimeError;
+    parentPort.postMessage({ ok: false, trap, reason: name + (error && error.message ? error.message : String(error)) });
+  }
+});
+`;
+
+type ThreadAnswer = { ok: true; part10: ArrayBuffer } | { ok: false; trap: boolean; reason: string };
+
+/**
+ * The codec in a worker thread, one image at a time. A codestream that sends the codec into a loop
+ * costs a timeout, not the worker (its event loop, health endpoint and broker heartbeats stay
+ * alive); the thread is then ended, which frees the WebAssembly memory, and the next image gets a
+ * fresh one, as after a WebAssembly trap (which may leave the codec's heap half-written). A codec
+ * that refused a codestream with an ordinary error keeps its thread.
+ */
+export class CodecThread {
+  private thread: Worker | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly source = CODEC_THREAD_SOURCE) {}
+
+  /** The file transcoded to `syntax`; rejects with the codec's reason, or on timeout. */
+  transcode(part10: ArrayBuffer, syntax: string, timeoutMs: number): Promise<ArrayBuffer> {
+    const run = this.queue.then(() => this.once(part10, syntax, timeoutMs));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    const thread = this.thread;
+    this.thread = null;
+    await thread?.terminate();
+  }
+
+  private once(part10: ArrayBuffer, syntax: string, timeoutMs: number): Promise<ArrayBuffer> {
+    const thread = (this.thread ??= this.start());
+    return new Promise<ArrayBuffer>((resolve, reject) => {
+      const done = (settle: () => void, keep: boolean) => {
+        clearTimeout(timer);
+        thread.off('message', onMessage);
+        thread.off('error', onError);
+        thread.off('exit', onExit);
+        if (!keep) void this.discard(thread);
+        settle();
+      };
+      const onMessage = (answer: ThreadAnswer) =>
+        answer.ok ? done(() => resolve(answer.part10), true) : done(() => reject(new Error(answer.reason)), !answer.trap);
+      const onError = (error: Error) => done(() => reject(error), false);
+      const onExit = (code: number) => done(() => reject(new Error(`the codec thread ended (exit code ${code})`)), false);
+      // The timer also keeps the process alive while the (unref'd) thread works.
+      const timer = setTimeout(() => done(() => reject(new DecodeTimeout(timeoutMs)), false), timeoutMs);
+      thread.on('message', onMessage);
+      thread.once('error', onError);
+      thread.once('exit', onExit);
+      // A copy goes over: the caller keeps its bytes.
+      const copy = part10.slice(0);
+      thread.postMessage({ part10: copy, syntax }, [copy]);
+    });
+  }
+
+  private start(): Worker {
+    const codecs = require.resolve('dcmjs-codecs');
+    // The wasm file by its resolved path, not the package's own lookup: found wherever node_modules is.
+    const thread = new Worker(this.source, { eval: true, workerData: { codecs, wasm: join(dirname(codecs), 'dcmjs-native-codecs.wasm') } });
+    thread.unref();
+    return thread;
+  }
+
+  private async discard(thread: Worker): Promise<void> {
+    if (this.thread === thread) this.thread = null;
+    await thread.terminate().catch(() => undefined);
+  }
 }
+
+class DecodeTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`decoding took longer than ${timeoutMs / 1000} s and was stopped`);
+  }
+}
+
+const codec = new CodecThread();
 
 const HEADER = { Rows: '00280010', Columns: '00280011', SamplesPerPixel: '00280002', BitsAllocated: '00280100', PixelData: '7FE00010' } as const;
 
@@ -176,16 +263,11 @@ export async function decompress(part10: ArrayBuffer, syntax: string, dict: Dico
     );
   }
 
-  await initCodecs();
   let decoded: ArrayBuffer;
   try {
-    const transcoder = new Transcoder(part10);
-    transcoder.transcode(EXPLICIT_VR_LITTLE_ENDIAN);
-    decoded = transcoder.getDicomPart10();
+    decoded = await codec.transcode(part10, EXPLICIT_VR_LITTLE_ENDIAN, limits.decodeMs ?? DEFAULT_DECODE_MS);
   } catch (error) {
-    // A codec that threw out of the WebAssembly may have left its memory behind: start afresh.
-    ready = undefined;
-    const reason = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     throw new InputError(`${where}: its ${name} pixel data could not be decoded (${reason}); the image is corrupt or a variant the codec does not read`);
   }
   return { part10: decoded, from: syntax, name };

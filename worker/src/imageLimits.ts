@@ -18,6 +18,8 @@ export interface ImageLimits {
   readonly maxPixels: number;
   /** Bytes allowed above the announced pixel data, for the header (and a compressed frame's framing). */
   readonly headerBytes: number;
+  /** How long a compressed image may take to decode (decompress.ts's thread) before it is given up as corrupt; default 30 s. */
+  readonly decodeMs?: number;
 }
 
 /** A 43 x 43 cm detector at 100 um is about 4300 x 4300; twice that in each dimension is refused. */
