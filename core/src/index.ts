@@ -235,5 +235,6 @@ export * from './dicom';
 export * from './dicomweb/client';
 export * from './dicomweb/results';
 export * from './dicomweb/verifyResult';
+export * from './dicomweb/storedResult';
 export * from './dicomweb/feedback';
 export * from './dicomweb/codec';
