@@ -159,3 +159,92 @@ describe('Save to PACS', () => {
     expect(service.getState().archive).toEqual({ status: 'failed', kind: 'error', message: 'the SR could not be built: source image has no SOPClassUID' });
   });
 });
+
+describe('a stored result shown back without running the model (issue 18 item 5)', () => {
+  const map = { data: Float32Array.from([0, 0.25, 0.5, 1]), width: 2, height: 2 };
+
+  /** A verified SR of `target` under the calibration in use, with its map shown, or `shown` instead. */
+  async function storedService(shown?: (version: string) => unknown) {
+    const archive = new FakeArchive();
+    let analyses = 0;
+    const analyzer: Analyzer = {
+      modelSha256: manifest => manifest.onnx.sha256,
+      analyze: async t => {
+        analyses++;
+        return { ...outcomeOf(t), analysis: { ...outcomeOf(t).analysis, cam: { data: Float32Array.from([1, 1, 1, 1]), width: 2, height: 2 } } };
+      },
+    };
+    const service = new ChestAidService({ fetchJson: async () => manifestJson(), storage: null });
+    await service.loadManifest('/manifest.json');
+    const version = service.getManifest()!.calibration.version;
+    archive.held = {
+      status: 'found',
+      score: {
+        verdict: 'verified',
+        probability: 0.81,
+        srSopInstanceUID: '7.7.7',
+        observedAt: '2026-11-26T10:00:00.000Z',
+        modelId: 'chestaid-demo',
+        modelVersion: '1',
+        shown: (shown?.(version) ?? { status: 'shown', calibrationVersion: version, map, mapSopInstanceUID: '7.7.8', mapProblem: null }) as never,
+      },
+    };
+    await service.configure({ analyzer, archive });
+    service.setStudyModalities(['CR']);
+    return { service, archive, analyses: () => analyses };
+  }
+
+  it('shows the verified stored score and draws its stored map, and the model never runs', async () => {
+    const { service, analyses } = await storedService();
+    service.setActiveImage(target);
+    await flush();
+    const { analysis } = service.getState();
+    expect(analysis.status).toBe('stored');
+    expect(analysis.status === 'stored' && analysis.stored).toMatchObject({ probability: 0.81, srSopInstanceUID: '7.7.7', shown: { mapSopInstanceUID: '7.7.8' } });
+    expect(service.heatmapForImage(target.sopInstanceUID)).toEqual({ key: 'stored|7.7.8', cam: map });
+    expect(service.outcomeForImage(target.sopInstanceUID)).toBeNull();
+    expect(analyses()).toBe(0);
+    expect(service.running.size).toBe(0);
+  });
+
+  it('looks up every image of the study, so a viewport other than the active one draws its stored map too', async () => {
+    const { service, archive } = await storedService();
+    service.setStudyImages([{ displaySetInstanceUID: 'ds-1', imageId: target.imageId, sopInstanceUID: target.sopInstanceUID, modality: 'CR', label: 'PA', studyInstanceUID: target.studyInstanceUID, seriesInstanceUID: target.seriesInstanceUID }]);
+    await flush();
+    expect(archive.lookups).toBe(1);
+    expect(service.heatmapForImage(target.sopInstanceUID)?.cam).toBe(map);
+  });
+
+  it('a fresh Analyze replaces it on screen, heatmap included', async () => {
+    const { service, analyses } = await storedService();
+    service.setActiveImage(target);
+    await flush();
+    await service.analyze(target);
+    expect(analyses()).toBe(1);
+    expect(service.getState().analysis.status).toBe('done');
+    expect(service.heatmapForImage(target.sopInstanceUID)?.key).toBe(resultKey(target.sopInstanceUID, SHA));
+  });
+
+  it('shows the score without a layer when the map did not verify, with the reason', async () => {
+    const { service } = await storedService(version => ({ status: 'shown', calibrationVersion: version, map: null, mapSopInstanceUID: null, mapProblem: 'the heatmap map names calibration site-9, not the SR\'s 1' }));
+    service.setActiveImage(target);
+    await flush();
+    const { analysis } = service.getState();
+    expect(analysis.status === 'stored' && analysis.stored.shown.mapProblem).toMatch(/names calibration site-9/);
+    expect(service.heatmapForImage(target.sopInstanceUID)).toBeNull();
+  });
+
+  it('shows nothing as a stored result when it is refused for this image, or is of another calibration; Analyze stays open', async () => {
+    for (const shown of [
+      () => ({ status: 'refused', reason: 'the stored result was computed on image 1.2.9, not on the image shown (2.25.1.1)' }),
+      () => ({ status: 'shown', calibrationVersion: 'site-9+sha256:00', map, mapSopInstanceUID: '7.7.8', mapProblem: null }),
+    ]) {
+      const { service } = await storedService(shown);
+      service.setActiveImage(target);
+      await flush();
+      expect(service.getState().analysis.status).toBe('idle');
+      expect(service.heatmapForImage(target.sopInstanceUID)).toBeNull();
+      expect(service.blocker()).toBeNull();
+    }
+  });
+});

@@ -36,7 +36,7 @@ import { SessionResults } from './sessionResults';
 import { SiteCalibrationLink } from './siteCalibrationLink';
 import { EVENTS, StateEvents, type Listener } from './stateEvents';
 import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings } from './types';
+import type { AnalysisOutcome, AnalysisState, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings, HeatmapSource } from './types';
 import type { RuntimeState, ScoredImage, StoragePersistence, StudyImage } from './types';
 import { t } from '../i18n/translate';
 
@@ -44,6 +44,8 @@ export { EVENTS };
 
 /** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
 const BATCH_SLOT = 'chestaid-analyze-all';
+/** The viewport named in archive look-ups of the study's images (the archive keys them by image, not viewport). */
+const STUDY_SLOT = 'chestaid-study';
 
 /** How the service reaches the page; tests pass fakes. */
 export interface ChestAidServiceOptions {
@@ -375,10 +377,27 @@ export class ChestAidService {
     return key === null ? null : this.results.current(key);
   }
 
-  /** The open study's CR/DX images, in the order the panel lists them. */
+  /**
+   * What the heatmap layer of an image (by SOPInstanceUID) draws: the map of its result under the
+   * current model in this session, else the verified map of its stored result in the PACS (the
+   * model does not run for it), else null.
+   */
+  heatmapForImage(sopInstanceUID: string): HeatmapSource | null {
+    const outcome = this.outcomeForImage(sopInstanceUID);
+    if (outcome) return { key: outcome.key, cam: outcome.analysis.cam };
+    const stored = this.archive.storedFor(this.keyOf(sopInstanceUID), this.manifest?.calibration.version);
+    const map = stored?.shown.map;
+    return map ? { key: `stored|${stored.shown.mapSopInstanceUID}`, cam: map } : null;
+  }
+
+  /**
+   * The open study's CR/DX images, in the order the panel lists them. Each is looked up in the
+   * archive, so an image shown in any viewport draws its stored result's map, not only the active one.
+   */
   setStudyImages(images: readonly StudyImage[]): void {
     this.studyImages = images;
     this.refresh();
+    for (const image of images) this.archive.lookUp(this.scored({ ...image, viewportId: STUDY_SLOT }));
   }
 
   /**
@@ -464,11 +483,18 @@ export class ChestAidService {
     );
   }
 
+  /** Where the analysis of the active image stands: this session's, else a verified stored result. */
+  private analysisOf(image: ScoredImage | null): AnalysisState {
+    const analysis = this.results.analysisOf(image);
+    const stored = analysis.status === 'idle' && image ? this.archive.storedOf(image) : null;
+    return stored && image ? { status: 'stored', target: image.target, stored } : analysis;
+  }
+
   /** Derives what the panel shows for the active image. */
   private refresh(): void {
     const image = this.scored(this.active);
     this.update({
-      analysis: this.notice ? { status: 'error', message: this.notice } : this.results.analysisOf(image),
+      analysis: this.notice ? { status: 'error', message: this.notice } : this.analysisOf(image),
       images: this.studyImages.map(row => this.results.rowOf(row, this.keyOf(row.sopInstanceUID), this.active?.sopInstanceUID === row.sopInstanceUID)),
       ...this.archive.stateOf(this.active, image),
     });

@@ -9,6 +9,7 @@ import type {
   SiteCalibrationStore,
   FeedbackBook,
   FeedbackDelivery,
+  GreyImage,
   GroundTruth,
   Manifest,
   ModelIdentity,
@@ -75,7 +76,26 @@ export interface ArchivedScore {
   readonly observedAt: string;
   readonly modelId: string;
   readonly modelVersion: string;
+  /**
+   * For a verified SR: whether it may be shown on the image as the stored result (core
+   * storedResult: the image it was computed on, its map's identity), with the map to draw or why
+   * none is drawn. Absent: not asked (no image header, another archive).
+   */
+  readonly shown?: StoredShown;
 }
+
+/** A verified stored result on its image: the map to draw, or why it is not drawn; or why the result is not shown here at all. */
+export type StoredShown =
+  | {
+      readonly status: 'shown';
+      /** The calibration identity the SR names (the active one: only that one's result is looked up). */
+      readonly calibrationVersion: string;
+      /** The stored map's values on the image's grid, or null with mapProblem. */
+      readonly map: GreyImage | null;
+      readonly mapSopInstanceUID: string | null;
+      readonly mapProblem: string | null;
+    }
+  | { readonly status: 'refused'; readonly reason: string };
 
 export type ArchiveFailure = { readonly status: 'failed'; readonly kind: 'unreachable' | 'refused' | 'error'; readonly message: string };
 
@@ -158,6 +178,12 @@ export interface HeatmapSettings {
 }
 
 
+/** What a viewport's heatmap layer draws: a map in [0, 1] and a key naming its contents (a new key redraws). */
+export interface HeatmapSource {
+  readonly key: string;
+  readonly cam: GreyImage;
+}
+
 /** A CR/DX image of the open study, as the panel lists it. */
 export interface StudyImage {
   readonly displaySetInstanceUID: string;
@@ -200,6 +226,12 @@ export type AnalysisState =
   | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
   /** A result computed under another calibration version: shown as such, with a way to re-analyze. */
   | { readonly status: 'stale'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome; readonly calibrationVersion: string }
+  /**
+   * Not analyzed in this session, but the PACS holds a verified result of this image under the
+   * model and calibration in use, shown as "stored result, <date>, model <version>" with its
+   * stored map (when that verified too). Analyze replaces it.
+   */
+  | { readonly status: 'stored'; readonly target: AnalysisTarget; readonly stored: ArchivedScore & { readonly shown: StoredShown & { readonly status: 'shown' } } }
   /** Refused before (or instead of) a score: shown as "Not analyzed: <reason>", no heatmap, nothing to save. */
   | { readonly status: 'not-analyzed'; readonly target: AnalysisTarget; readonly refusal: Refusal }
   | { readonly status: 'error'; readonly message: string };

@@ -20,6 +20,7 @@ import { ModelLines } from './parts/ModelLines';
 import { Outbox, StorageLine } from './parts/Outbox';
 import { PacsSection } from './parts/PacsSection';
 import { Result } from './parts/Result';
+import { StoredResult } from './parts/StoredResult';
 import { ThresholdControl } from './parts/ThresholdControl';
 import type { ChestAidPanelProps } from './types';
 
@@ -72,7 +73,11 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         aria-live="polite"
         // With a result (or the stale notice) on show the line repeats it: kept for screen readers only.
         className={
-          analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' || analysis.status === 'stale' || analysis.status === 'not-analyzed' ? 'sr-only' : undefined
+          analysis.status === 'error'
+            ? 'text-red-500'
+            : analysis.status === 'done' || analysis.status === 'stored' || analysis.status === 'stale' || analysis.status === 'not-analyzed'
+              ? 'sr-only'
+              : undefined
         }
         // Messages carry hashes and URLs: long words that must wrap inside the panel.
         style={{ overflowWrap: 'anywhere' }}
@@ -85,6 +90,14 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
           outcome={analysis.outcome}
           threshold={threshold.value}
           custom={threshold.custom}
+          calibration={model.info.calibrationLabel}
+          point={operatingPointOf(service.getManifest?.() ?? null, threshold.value)}
+        />
+      )}
+      {analysis.status === 'stored' && threshold && model.status === 'ready' && (
+        <StoredResult
+          stored={analysis.stored}
+          threshold={threshold.value}
           calibration={model.info.calibrationLabel}
           point={operatingPointOf(service.getManifest?.() ?? null, threshold.value)}
         />
@@ -110,7 +123,7 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />
       )}
       {state.outbox && <Outbox outbox={state.outbox} resend={service.resendFeedback?.bind(service)} />}
-      {analysis.status === 'done' && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
+      {(analysis.status === 'done' || (analysis.status === 'stored' && analysis.stored.shown.map)) && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
       {threshold && (
         <ThresholdControl
           threshold={threshold}

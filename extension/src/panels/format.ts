@@ -153,6 +153,12 @@ export function statusText(state: ChestAidState): string {
       const shown = scoreAndThreshold(probability, value);
       return t('panel.statusScore', { score: shown.score, decision: decisionPhrase(decide(probability, value)) });
     }
+    case 'stored': {
+      const { probability } = analysis.stored;
+      if (!threshold) return storedMark(analysis.stored);
+      const shown = scoreAndThreshold(probability, threshold.value);
+      return t('stored.status', { score: shown.score, decision: decisionPhrase(decide(probability, threshold.value)) });
+    }
     case 'stale':
       return staleText(analysis.calibrationVersion);
     case 'not-analyzed':
@@ -258,11 +264,17 @@ export function archiveText(archive: ArchiveState): string {
   }
 }
 
+/** "Stored result, 26/11/2026, 11:24 UTC, model 0.3.0": what marks a score read back from the PACS. */
+export function storedMark(score: Pick<ArchivedScore, 'observedAt' | 'modelVersion'>): string {
+  return t('stored.mark', { date: utcDateTime(score.observedAt), version: score.modelVersion });
+}
+
 /** The result another reader (or the triage worker) stored in the PACS. */
 export function archivedText(score: ArchivedScore, threshold: number): string {
   // Never a number: an unverified SR's score is what someone wrote, not what the model says.
   if (score.verdict === 'unverified') return t('archived.unverified', { reason: score.reason ?? t('archived.unverifiedDefault') });
   if (score.verdict === 'conflict') return t('archived.conflict', { reason: score.reason ?? t('archived.conflictDefault') });
+  if (score.shown?.status === 'refused') return t('archived.notShown', { reason: score.shown.reason });
   const shown = scoreAndThreshold(score.probability, threshold);
   // In UTC as stored: every reader sees the same moment.
   return t('archived.score', { score: shown.score, id: score.modelId, version: score.modelVersion, when: utcDateTime(score.observedAt) });
