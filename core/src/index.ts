@@ -236,5 +236,6 @@ export * from './dicomweb/client';
 export * from './dicomweb/results';
 export * from './dicomweb/verifyResult';
 export * from './dicomweb/storedResult';
+export { scoreChange, type ScoreChange, type ScoreOrigin } from './scoreChange';
 export * from './dicomweb/feedback';
 export * from './dicomweb/codec';
