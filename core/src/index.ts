@@ -237,5 +237,6 @@ export * from './dicomweb/results';
 export * from './dicomweb/verifyResult';
 export * from './dicomweb/storedResult';
 export { scoreChange, type ScoreChange, type ScoreOrigin } from './scoreChange';
+export { priorStudyOf, type StudySummary } from './priorStudy';
 export * from './dicomweb/feedback';
 export * from './dicomweb/codec';
