@@ -4,7 +4,9 @@
  * modules the extensions register, a validity rule, and setup/teardown in onModeEnter/onModeExit.
  */
 import {
+  addPriorStudy,
   analyzeButtonId,
+  CHEST_PRIOR_PROTOCOL_ID,
   extensionVersion,
   heatmapButtonId,
   hotkeyBindings,
@@ -24,8 +26,8 @@ const ohif = {
   layout: '@ohif/extension-default.layoutTemplateModule.viewerLayout',
   sopClassHandler: '@ohif/extension-default.sopClassHandlerModule.stack',
   seriesList: '@ohif/extension-default.panelModule.seriesList',
-  // The hanging protocol's id (not its module path): the default one, one image per viewport.
-  hangingProtocol: 'default',
+  // The hanging protocol's id (not its module path): ChestAid's, the frontal radiograph and its prior.
+  hangingProtocol: CHEST_PRIOR_PROTOCOL_ID,
 };
 
 const cornerstone = {
@@ -102,6 +104,10 @@ function onModeExit({ servicesManager }: Pick<LifecycleArgs, 'servicesManager'>)
 
 const chestAidRoute = {
   path: 'chestaid',
+  // Before OHIF reads the route's studies: the patient's prior CR/DX study joins them (see addPriorStudy).
+  init: async ({ studyInstanceUIDs, dataSource }: { studyInstanceUIDs: string[]; dataSource?: Parameters<typeof addPriorStudy>[0]['dataSource'] }) => {
+    await addPriorStudy({ studyInstanceUIDs, dataSource });
+  },
   layoutTemplate: () => ({
     id: ohif.layout,
     props: {

@@ -11,6 +11,8 @@ import type {
   FeedbackDelivery,
   GreyImage,
   GroundTruth,
+  ScoreChange,
+  ScoreOrigin,
   Manifest,
   ModelIdentity,
   OutboxSummary,
@@ -194,6 +196,26 @@ export interface StudyImage {
   readonly label: string;
   readonly studyInstanceUID?: string;
   readonly seriesInstanceUID?: string;
+  /** The study's date (DICOM DA, YYYYMMDD), when known. */
+  readonly studyDate?: string;
+}
+
+/** An image of the current or the prior study, with its score where one is shown (this session's or a verified stored one). */
+export interface ComparedImage {
+  readonly image: StudyImage;
+  /** null: not scored under the model in use (Analyze it). */
+  readonly score: ScoreOrigin | null;
+  readonly source: 'analysis' | 'stored' | null;
+}
+
+/**
+ * The current study's image beside the patient's prior (the hanging protocol loads it): each one's
+ * score and the change, current minus prior (core scoreChange), once both are scored.
+ */
+export interface PriorComparison {
+  readonly current: ComparedImage;
+  readonly prior: ComparedImage;
+  readonly change: ScoreChange | null;
 }
 
 /** One row of the panel's image list: the image and where its analysis stands. */
@@ -284,6 +306,8 @@ export interface ChestAidState {
   readonly storage?: StoragePersistence;
   /** The feedback outbox (readings waiting for the PACS, refused, landed); absent: no PACS to send to. */
   readonly outbox?: OutboxSummary;
+  /** The current study beside the patient's prior, when the viewer shows both; absent or null otherwise. */
+  readonly comparison?: PriorComparison | null;
 }
 
 /** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */

@@ -19,6 +19,7 @@ import { ImageList } from './parts/ImageList';
 import { ModelLines } from './parts/ModelLines';
 import { Outbox, StorageLine } from './parts/Outbox';
 import { PacsSection } from './parts/PacsSection';
+import { PriorComparison } from './parts/PriorComparison';
 import { Result } from './parts/Result';
 import { StoredResult } from './parts/StoredResult';
 import { ThresholdControl } from './parts/ThresholdControl';
@@ -118,6 +119,7 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
           {notAnalyzedText(analysis.refusal)}
         </p>
       )}
+      {state.comparison && <PriorComparison comparison={state.comparison} />}
       {(analysis.status === 'done' || state.archived || state.archive.status !== 'idle') && <PacsSection state={state} onSaveToPacs={onSaveToPacs} />}
       {analysis.status === 'done' && state.feedback.available && service.recordFeedback && (
         <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />

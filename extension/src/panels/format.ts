@@ -5,9 +5,9 @@
  */
 import { calibrationName, decide, operatingPointAt, type Decision, type Manifest, type OperatingPoint, type Rate, type SelectableMethod } from '@chestaid/core';
 import { blockedReason } from '../analysis/ChestAidService';
-import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
+import type { AnalysisOutcome, ArchivedScore, PriorComparison, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
 import { versionName } from '../i18n/calibration';
-import { decimal, integer, percent, utcDateTime } from '../i18n/format';
+import { decimal, integer, percent, signedDecimal, utcDateTime, wallClock } from '../i18n/format';
 import { notAnalyzedText } from '../i18n/refusal';
 import { t, tCount } from '../i18n/translate';
 
@@ -278,4 +278,29 @@ export function archivedText(score: ArchivedScore, threshold: number): string {
   const shown = scoreAndThreshold(score.probability, threshold);
   // In UTC as stored: every reader sees the same moment.
   return t('archived.score', { score: shown.score, id: score.modelId, version: score.modelVersion, when: utcDateTime(score.observedAt) });
+}
+
+/** A DICOM date (DA, YYYYMMDD) through Intl, or as written when it is not one. */
+export function studyDateText(da: string | undefined): string {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(da ?? '');
+  return m ? wallClock(Number(m[1]), Number(m[2]), Number(m[3]), null) : (da ?? '?');
+}
+
+/**
+ * The current study beside its prior, in words: the change in score (current minus prior, in
+ * percentage points) with both scores, or which one still needs Analyze; and a note when the two
+ * come from different model or calibration versions.
+ */
+export function comparisonText(comparison: PriorComparison): { line: string; note: string | null } {
+  const { current, prior, change } = comparison;
+  if (!current.score) return { line: t('prior.currentMissing', { date: studyDateText(current.image.studyDate) }), note: null };
+  if (!prior.score || !change) return { line: t('prior.priorMissing', { date: studyDateText(prior.image.studyDate) }), note: null };
+  const line = t('prior.change', {
+    date: studyDateText(prior.image.studyDate),
+    change: t('prior.points', { value: signedDecimal(change.change * 100, 1) }),
+    prior: percent(prior.score.probability, 1),
+    current: percent(current.score.probability, 1),
+  });
+  const what = change.differences.length === 2 ? 'prior.modelAndCalibration' : change.differences[0] === 'model' ? 'prior.model' : 'prior.calibration';
+  return { line, note: change.differences.length > 0 ? t('prior.differs', { what: t(what) }) : null };
 }
