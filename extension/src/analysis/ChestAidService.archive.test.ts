@@ -248,3 +248,60 @@ describe('a stored result shown back without running the model (issue 18 item 5)
     }
   });
 });
+
+describe('the current study beside its prior (issue 18 item 4)', () => {
+  const priorTarget: AnalysisTarget = { ...target, displaySetInstanceUID: 'ds-2', imageId: 'wadors:/pacs/2', sopInstanceUID: '2.25.2.1', studyInstanceUID: '2.25.2', seriesInstanceUID: '2.25.2.0' };
+  const image = (t: AnalysisTarget, studyDate: string) => ({
+    displaySetInstanceUID: t.displaySetInstanceUID,
+    imageId: t.imageId,
+    sopInstanceUID: t.sopInstanceUID,
+    modality: 'CR',
+    label: 'PA',
+    studyInstanceUID: t.studyInstanceUID,
+    seriesInstanceUID: t.seriesInstanceUID,
+    studyDate,
+  });
+
+  it('compares the latest study with the one before it: current minus prior, once both are scored (one analyzed here, one stored)', async () => {
+    const archive = new FakeArchive();
+    const service = await serviceWith(archive);
+    const version = service.getManifest()!.calibration.version;
+    archive.find = async (t: AnalysisTarget) => {
+      archive.lookups++;
+      if (t.sopInstanceUID !== priorTarget.sopInstanceUID) return { status: 'absent' };
+      return {
+        status: 'found',
+        score: {
+          verdict: 'verified',
+          probability: 0.3,
+          srSopInstanceUID: '7.7.7',
+          observedAt: '2026-03-05T10:00:00.000Z',
+          modelId: 'chestaid-demo',
+          modelVersion: '1',
+          shown: { status: 'shown', calibrationVersion: version, map: null, mapSopInstanceUID: null, mapProblem: 'none stored' },
+        },
+      };
+    };
+    // The prior listed first: the order of the display sets does not decide which is current.
+    service.setStudyImages([image(priorTarget, '20260305'), image(target, '20261104')]);
+    await flush();
+    const before = service.getState().comparison;
+    expect(before?.current.image.sopInstanceUID).toBe(target.sopInstanceUID);
+    expect(before?.prior).toMatchObject({ source: 'stored', score: { probability: 0.3 } });
+    expect(before?.change).toBeNull();
+
+    await service.analyze(target);
+    const after = service.getState().comparison;
+    expect(after?.current).toMatchObject({ source: 'analysis', score: { probability: 0.8 } });
+    expect(after?.change?.change).toBeCloseTo(0.5, 12);
+    expect(after?.change?.differences).toEqual([]);
+  });
+
+  it('has no comparison for a study alone, or for two studies of the same date', async () => {
+    const service = await serviceWith(new FakeArchive());
+    service.setStudyImages([image(target, '20261104')]);
+    expect(service.getState().comparison).toBeNull();
+    service.setStudyImages([image(target, '20261104'), image(priorTarget, '20261104')]);
+    expect(service.getState().comparison).toBeNull();
+  });
+});
