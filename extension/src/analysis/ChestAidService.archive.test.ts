@@ -39,7 +39,7 @@ class FakeArchive implements ResultArchive {
   reason: string | null = null;
 
   unavailableReason = () => this.reason;
-  async find(): Promise<ArchiveLookup> {
+  async find(_t?: AnalysisTarget): Promise<ArchiveLookup> {
     this.lookups++;
     return this.held;
   }
@@ -266,9 +266,9 @@ describe('the current study beside its prior (issue 18 item 4)', () => {
     const archive = new FakeArchive();
     const service = await serviceWith(archive);
     const version = service.getManifest()!.calibration.version;
-    archive.find = async (t: AnalysisTarget) => {
+    archive.find = async (t?: AnalysisTarget): Promise<ArchiveLookup> => {
       archive.lookups++;
-      if (t.sopInstanceUID !== priorTarget.sopInstanceUID) return { status: 'absent' };
+      if (t?.sopInstanceUID !== priorTarget.sopInstanceUID) return { status: 'absent' };
       return {
         status: 'found',
         score: {
