@@ -196,7 +196,7 @@ export function heatmapMeaning(): string {
  * its calibration, and what the picture is not.
  */
 export function captureCaption(
-  outcome: Pick<AnalysisOutcome, 'analysis'>,
+  outcome: { readonly analysis: Pick<AnalysisOutcome['analysis'], 'probability'> },
   threshold: number,
   info: Pick<ModelInfo, 'id' | 'version' | 'calibrationMethod' | 'calibrationVersion' | 'synthetic'>,
 ): string[] {
