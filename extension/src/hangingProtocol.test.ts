@@ -26,7 +26,7 @@ describe('the chest hanging protocol', () => {
     expect([indexOf(displaySetSelectors.chestaidCurrent), indexOf(displaySetSelectors.chestaidPrior)]).toEqual([0, 1]);
     expect(stages[0].viewportStructure.properties).toEqual({ rows: 1, columns: 2 });
     expect(stages[0].viewports.map(v => v.displaySets[0].id)).toEqual(['chestaidCurrent', 'chestaidPrior']);
-    expect(stages[0].stageActivation).toEqual({ enabled: { minViewportsMatched: 2 } });
+    expect(stages[0].stageActivation).toEqual({ passive: { displaySetSelectorsMatched: ['chestaidPrior'] }, enabled: { minViewportsMatched: 2 } });
     expect(stages[1].viewports.map(v => v.displaySets[0].id)).toEqual(['chestaidCurrent']);
   });
 });

@@ -43,16 +43,18 @@ export function registerChestView(hangingProtocolService: HangingProtocolRegistr
   hangingProtocolService?.addCustomAttribute(CHEST_VIEW_ATTRIBUTE, 'ChestAid chest view', displaySet => chestView(displaySet));
 }
 
+const chestSeriesRules = [
+  { attribute: CHEST_VIEW_ATTRIBUTE, required: true, constraint: { greaterThan: { value: CHEST_VIEW.none } } },
+  // The frontal view first, whatever the series order.
+  { attribute: CHEST_VIEW_ATTRIBUTE, weight: 10, constraint: { equals: { value: CHEST_VIEW.frontal } } },
+  { attribute: 'numImageFrames', constraint: { greaterThan: { value: 0 } } },
+];
+
 /** A display set selector for the study at `index` of the route (0: current, 1: prior). */
 function chestRadiographOf(index: number) {
   return {
     studyMatchingRules: [{ attribute: 'studyInstanceUIDsIndex', from: 'options', required: true, constraint: { equals: { value: index } } }],
-    seriesMatchingRules: [
-      { attribute: CHEST_VIEW_ATTRIBUTE, required: true, constraint: { greaterThan: { value: CHEST_VIEW.none } } },
-      // The frontal view first, whatever the series order.
-      { attribute: CHEST_VIEW_ATTRIBUTE, weight: 10, constraint: { equals: { value: CHEST_VIEW.frontal } } },
-      { attribute: 'numImageFrames', constraint: { greaterThan: { value: 0 } } },
-    ],
+    seriesMatchingRules: chestSeriesRules,
   };
 }
 
@@ -67,10 +69,20 @@ export const chestPriorProtocol = {
   description: 'The frontal CR/DX image, and beside it the same patient’s prior CR/DX study when there is one',
   protocolMatchingRules: [{ id: 'chest radiograph', weight: 1, attribute: 'ModalitiesInStudy', constraint: { contains: 'CR' } }],
   toolGroupIds: ['default'],
-  displaySetSelectors: { chestaidCurrent: chestRadiographOf(0), chestaidPrior: chestRadiographOf(1) },
-  defaultViewport: { viewportOptions, displaySets: [{ id: 'chestaidCurrent', matchedDisplaySetsIndex: -1 }] },
+  // chestaidAny (no study rule) fills the viewports a reader adds by changing the layout: OHIF
+  // matches those outside a full run, where the study index is not given.
+  displaySetSelectors: { chestaidCurrent: chestRadiographOf(0), chestaidPrior: chestRadiographOf(1), chestaidAny: { seriesMatchingRules: chestSeriesRules } },
+  defaultViewport: { viewportOptions, displaySets: [{ id: 'chestaidAny', matchedDisplaySetsIndex: -1 }] },
   stages: [
-    { id: 'current-and-prior', name: 'Current and prior', stageActivation: { enabled: { minViewportsMatched: 2 } }, viewportStructure: grid(2), viewports: [current, prior] },
+    // Only with a prior: without one this stage is disabled, so a 1x2 layout the reader picks is
+    // filled like any other (defaultViewport), not with an empty prior viewport.
+    {
+      id: 'current-and-prior',
+      name: 'Current and prior',
+      stageActivation: { passive: { displaySetSelectorsMatched: ['chestaidPrior'] }, enabled: { minViewportsMatched: 2 } },
+      viewportStructure: grid(2),
+      viewports: [current, prior],
+    },
     { id: 'current', name: 'Current', viewportStructure: grid(1), viewports: [current] },
   ],
 };

@@ -8,6 +8,7 @@
 //
 //   node --test test/e2e/prior.test.mjs
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -34,6 +35,12 @@ before(
   async () => {
     orthanc = await startOrthanc();
     pair = writePriorStudies();
+    // The generated studies are valid CR images, as dciodvfy (dicom3tools) judges them.
+    for (const { file } of pair) {
+      const run = spawnSync('dciodvfy', [file], { encoding: 'utf8' });
+      assert.equal(run.error, undefined, 'dciodvfy is installed (scripts/setup.sh)');
+      assert.deepEqual(`${run.stdout}\n${run.stderr}`.split('\n').filter(line => /^(Error|Abort)/.test(line)), [], file);
+    }
     await loadDemoStudies(orthanc.client, pair.map(p => p.file));
     manifest = await dicom.withCalibrationIdentity(base);
     const results = new dicom.PacsResults({
