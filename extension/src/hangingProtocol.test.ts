@@ -1,4 +1,4 @@
-import { CHEST_VIEW, CHEST_VIEW_ATTRIBUTE, chestPriorProtocol, chestView, getHangingProtocolModule, registerChestView } from './hangingProtocol';
+import { CHEST_PROTOCOL_IDS, CHEST_VIEW, CHEST_VIEW_ATTRIBUTE, chestPriorProtocol, chestProtocol, chestView, getHangingProtocolModule, registerChestView } from './hangingProtocol';
 
 describe('chestView', () => {
   it('rates a frontal CR/DX view above another CR/DX view, and anything else at none', () => {
@@ -11,22 +11,32 @@ describe('chestView', () => {
   });
 });
 
-describe('the chest hanging protocol', () => {
-  it('is registered under its id, with the custom attribute its rules read', () => {
-    expect(getHangingProtocolModule()).toEqual([{ name: chestPriorProtocol.id, protocol: chestPriorProtocol }]);
+describe('the chest hanging protocols', () => {
+  it('are registered under their ids, with the custom attribute their rules read', () => {
+    expect(getHangingProtocolModule()).toEqual([
+      { name: chestPriorProtocol.id, protocol: chestPriorProtocol },
+      { name: chestProtocol.id, protocol: chestProtocol },
+    ]);
+    expect(CHEST_PROTOCOL_IDS).toEqual([chestPriorProtocol.id, chestProtocol.id]);
     const added: [string, string, (d: object) => number][] = [];
     registerChestView({ addCustomAttribute: (id, name, callback) => added.push([id, name, callback]) });
     expect(added.map(([id]) => id)).toEqual([CHEST_VIEW_ATTRIBUTE]);
     expect(added[0][2]({ Modality: 'DX', instance: { ViewPosition: 'PA' } })).toBe(CHEST_VIEW.frontal);
   });
 
-  it('hangs the current study (index 0) first and the prior (index 1) beside it when both match, else the current alone', () => {
-    const { displaySetSelectors, stages } = chestPriorProtocol;
+  it('with a prior, hangs the current study (index 0) and the prior (index 1) side by side, and outweighs the single one', () => {
+    const { displaySetSelectors, stages, protocolMatchingRules } = chestPriorProtocol;
     const indexOf = (selector: { studyMatchingRules: { constraint: { equals: { value: number } } }[] }) => selector.studyMatchingRules[0].constraint.equals.value;
     expect([indexOf(displaySetSelectors.chestaidCurrent), indexOf(displaySetSelectors.chestaidPrior)]).toEqual([0, 1]);
     expect(stages[0].viewportStructure.properties).toEqual({ rows: 1, columns: 2 });
     expect(stages[0].viewports.map(v => v.displaySets[0].id)).toEqual(['chestaidCurrent', 'chestaidPrior']);
-    expect(stages[0].stageActivation).toEqual({ passive: { displaySetSelectorsMatched: ['chestaidPrior'] }, enabled: { minViewportsMatched: 2 } });
-    expect(stages[1].viewports.map(v => v.displaySets[0].id)).toEqual(['chestaidCurrent']);
+    expect(protocolMatchingRules[0]).toMatchObject({ from: 'prior', required: true, attribute: 'StudyInstanceUID' });
+    expect(protocolMatchingRules[0].weight).toBeGreaterThan(chestProtocol.protocolMatchingRules[0].weight);
+  });
+
+  it('without one, hangs the current study alone; a viewport added by a layout change takes any chest image', () => {
+    expect(chestProtocol.stages.map(stage => stage.viewports.map(v => v.displaySets[0].id))).toEqual([['chestaidCurrent']]);
+    expect(chestProtocol.defaultViewport.displaySets).toEqual([{ id: 'chestaidAny', matchedDisplaySetsIndex: -1 }]);
+    expect('studyMatchingRules' in chestProtocol.displaySetSelectors.chestaidAny).toBe(false);
   });
 });

@@ -7,11 +7,12 @@
  *
  * OHIF's own comparison protocol (@ohif/hpCompare in extension-default) places the studies by the
  * `studyInstanceUIDsIndex` its engine passes to study matching rules (0: the first study of the
- * route, 1: the next); this one does the same, with stages chosen by how many viewports match:
- * two (current and prior) when there is a prior, else one.
+ * route, 1: the next) and is chosen by a rule on the prior study; these do the same: two
+ * protocols, the one with a prior (two viewports) winning OHIF's matching when there is one.
  */
 
 export const CHEST_PRIOR_PROTOCOL_ID = '@chestaid/hp-chest-prior';
+export const CHEST_PROTOCOL_ID = '@chestaid/hp-chest';
 
 /** The custom attribute the series rules read (registered in registerChestView). */
 export const CHEST_VIEW_ATTRIBUTE = 'chestaidChestView';
@@ -63,30 +64,46 @@ const current = { viewportOptions: { ...viewportOptions, viewportId: 'chestaid-c
 const prior = { viewportOptions: { ...viewportOptions, viewportId: 'chestaid-prior' }, displaySets: [{ id: 'chestaidPrior' }] };
 const grid = (columns: number) => ({ layoutType: 'grid', properties: { rows: 1, columns } });
 
-export const chestPriorProtocol = {
-  id: CHEST_PRIOR_PROTOCOL_ID,
-  name: 'ChestAid: chest radiograph with its prior',
-  description: 'The frontal CR/DX image, and beside it the same patient’s prior CR/DX study when there is one',
-  protocolMatchingRules: [{ id: 'chest radiograph', weight: 1, attribute: 'ModalitiesInStudy', constraint: { contains: 'CR' } }],
+const shared = {
   toolGroupIds: ['default'],
-  // chestaidAny (no study rule) fills the viewports a reader adds by changing the layout: OHIF
-  // matches those outside a full run, where the study index is not given.
+  // chestaidAny (no study rule) fills the viewports a reader adds by changing the layout.
   displaySetSelectors: { chestaidCurrent: chestRadiographOf(0), chestaidPrior: chestRadiographOf(1), chestaidAny: { seriesMatchingRules: chestSeriesRules } },
   defaultViewport: { viewportOptions, displaySets: [{ id: 'chestaidAny', matchedDisplaySetsIndex: -1 }] },
-  stages: [
-    // Only with a prior: without one this stage is disabled, so a 1x2 layout the reader picks is
-    // filled like any other (defaultViewport), not with an empty prior viewport.
-    {
-      id: 'current-and-prior',
-      name: 'Current and prior',
-      stageActivation: { passive: { displaySetSelectorsMatched: ['chestaidPrior'] }, enabled: { minViewportsMatched: 2 } },
-      viewportStructure: grid(2),
-      viewports: [current, prior],
-    },
-    { id: 'current', name: 'Current', viewportStructure: grid(1), viewports: [current] },
-  ],
 };
 
+/**
+ * With a prior: current and prior side by side. It wins OHIF's protocol matching (weight 1000)
+ * when the route holds a second study, the rule OHIF's own comparison protocol uses.
+ */
+export const chestPriorProtocol = {
+  ...shared,
+  id: CHEST_PRIOR_PROTOCOL_ID,
+  name: 'ChestAid: chest radiograph with its prior',
+  description: 'The frontal CR/DX image, and beside it the same patient’s prior CR/DX study',
+  protocolMatchingRules: [{ id: 'a prior study', weight: 1000, attribute: 'StudyInstanceUID', from: 'prior', required: true, constraint: { notNull: true } }],
+  stages: [{ id: 'current-and-prior', name: 'Current and prior', viewportStructure: grid(2), viewports: [current, prior] }],
+};
+
+/** Without a prior: the frontal image alone. */
+export const chestProtocol = {
+  ...shared,
+  id: CHEST_PROTOCOL_ID,
+  name: 'ChestAid: chest radiograph',
+  description: 'The frontal CR/DX image first',
+  protocolMatchingRules: [{ id: 'a study', weight: 1, attribute: 'StudyInstanceUID', constraint: { notNull: true } }],
+  stages: [{ id: 'current', name: 'Current', viewportStructure: grid(1), viewports: [current] }],
+};
+
+/**
+ * What the ChestAid mode names: OHIF 3.13.2 opens a protocol named alone at its first stage
+ * whatever matched (its Mode route passes stage index 0), so the choice between one viewport and
+ * two is left to OHIF's protocol matching among these two.
+ */
+export const CHEST_PROTOCOL_IDS = [CHEST_PRIOR_PROTOCOL_ID, CHEST_PROTOCOL_ID];
+
 export function getHangingProtocolModule() {
-  return [{ name: CHEST_PRIOR_PROTOCOL_ID, protocol: chestPriorProtocol }];
+  return [
+    { name: CHEST_PRIOR_PROTOCOL_ID, protocol: chestPriorProtocol },
+    { name: CHEST_PROTOCOL_ID, protocol: chestProtocol },
+  ];
 }

@@ -86,7 +86,7 @@ export default extension;
 // The ids a mode or a site's configuration refers to, from the package entry (a site that installs
 // the built package has no src/ to reach into).
 export * from './id';
-export { CHEST_PRIOR_PROTOCOL_ID } from './hangingProtocol';
+export { CHEST_PROTOCOL_IDS } from './hangingProtocol';
 export { addPriorStudy, type StudySearch } from './priorStudy';
 export { hotkeyBindings, type HotkeyDefinition } from './hotkeys';
 export { triageButtonId, riskColumnId, TRIAGE_PATH } from './triage/ids';

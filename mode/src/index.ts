@@ -6,7 +6,7 @@
 import {
   addPriorStudy,
   analyzeButtonId,
-  CHEST_PRIOR_PROTOCOL_ID,
+  CHEST_PROTOCOL_IDS,
   extensionVersion,
   heatmapButtonId,
   hotkeyBindings,
@@ -26,8 +26,9 @@ const ohif = {
   layout: '@ohif/extension-default.layoutTemplateModule.viewerLayout',
   sopClassHandler: '@ohif/extension-default.sopClassHandlerModule.stack',
   seriesList: '@ohif/extension-default.panelModule.seriesList',
-  // The hanging protocol's id (not its module path): ChestAid's, the frontal radiograph and its prior.
-  hangingProtocol: CHEST_PRIOR_PROTOCOL_ID,
+  // The hanging protocols' ids (not module paths): ChestAid's, the frontal radiograph alone or with
+  // its prior, chosen by OHIF's protocol matching.
+  hangingProtocol: CHEST_PROTOCOL_IDS,
 };
 
 const cornerstone = {
