@@ -6,7 +6,8 @@
  *
  * OHIF 3.13.2 has no public hook that adds a study to a route: its Mode route awaits the route's
  * `init` and then runs its default init with the same `studyInstanceUIDs` array, so the prior is
- * appended to that array. scripts/check-ohif-host pins the host version this relies on.
+ * appended to that array. That is OHIF's internal behaviour, not an API: the host version is pinned
+ * (scripts/check-ohif-host.mjs) and test/e2e/prior.test.mjs checks the prior opens.
  */
 import { messageOf, priorStudyOf, type StudySummary } from '@chestaid/core';
 
