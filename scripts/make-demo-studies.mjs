@@ -20,6 +20,10 @@
 //   node scripts/make-demo-studies.mjs            writes build/demo/
 //   node scripts/make-demo-studies.mjs --large    also writes build/demo/large/dicom/ (about 25 MB);
 //                                                 CHESTAID_EXTRA_STUDIES=large npm start lists them
+//   node scripts/make-demo-studies.mjs --prior    also writes build/demo/prior/dicom/: one synthetic patient's
+//                                                 prior (NORMAL pixels, 2026-03-05) and current (PNEUMONIA
+//                                                 pixels, 2026-11-04) chest studies; CHESTAID_EXTRA_STUDIES=prior
+//                                                 npm start lists them
 //   node scripts/make-demo-studies.mjs --refused  also writes build/demo/refused/dicom/: a lateral view,
 //                                                 a FOR PROCESSING DX and an infant's study, which the
 //                                                 model card excludes; CHESTAID_EXTRA_STUDIES=refused
@@ -379,6 +383,60 @@ export function writeRefusedStudies({ sourceDir, outDir } = DEMO) {
   });
 }
 
+/** The patient with a prior (issue 18 item 4): two studies, dated eight months apart, of one synthetic patient. */
+export const PRIOR_STUDIES = Object.freeze({
+  folder: 'prior',
+  patientId: 'SYNTH-PR-0001',
+  // The prior from the first NORMAL demo image, the current one from the first PNEUMONIA image.
+  studies: Object.freeze([
+    Object.freeze({ name: 'prior', label: 'NORMAL', StudyDate: '20260305' }),
+    Object.freeze({ name: 'current', label: 'PNEUMONIA', StudyDate: '20261104' }),
+  ]),
+});
+
+/** One PRIOR_STUDIES study from a demo image: its pixels under new UIDs, the shared patient and the study's date. */
+export function priorPairStudyFrom({ dataset, meta }, { name, StudyDate }) {
+  const sourceUid = dataset.SOPInstanceUID;
+  const study = {
+    ...dataset,
+    StudyInstanceUID: uidFor(`chestaid synthetic ${name} study of patient ${PRIOR_STUDIES.patientId} from ${sourceUid}`),
+    SeriesInstanceUID: uidFor(`chestaid synthetic ${name} series of patient ${PRIOR_STUDIES.patientId} from ${sourceUid}`),
+    SOPInstanceUID: uidFor(`chestaid synthetic ${name} instance of patient ${PRIOR_STUDIES.patientId} from ${sourceUid}`),
+    PatientName: [{ Alphabetic: 'SYNTHETIC^WITH PRIOR' }],
+    PatientID: PRIOR_STUDIES.patientId,
+    AccessionNumber: `SYNPR${StudyDate}`.slice(0, 16),
+    StudyDate,
+    SeriesDate: StudyDate,
+    ContentDate: StudyDate,
+    StudyDescription: `SYNTHETIC chest, ${name} study (test case)`,
+    ImageComments: `Synthetic test case made by ChestAid: the pixels of synthetic demo CR ${sourceUid} under new UIDs, as the ${name} study of one patient. Not a real patient.`,
+  };
+  return { dataset: study, bytes: part10Bytes(study, meta) };
+}
+
+/**
+ * Writes PRIOR_STUDIES into `<outDir>/prior/dicom/`, where CHESTAID_EXTRA_STUDIES=prior lists them
+ * (the default list, and what counts it, are unchanged); returns each study with its file and UIDs.
+ */
+export function writePriorStudies({ sourceDir, outDir } = DEMO) {
+  const index = JSON.parse(readFileSync(join(sourceDir, 'index.json'), 'utf8'));
+  return PRIOR_STUDIES.studies.map(kase => {
+    const entry = index.studies?.find(s => s.label === kase.label);
+    if (!entry) throw new Error(`${join(sourceDir, 'index.json')} lists no ${kase.label} study to derive the ${kase.name} study from`);
+    const { dataset, bytes } = priorPairStudyFrom(readPart10(join(sourceDir, entry.file)), kase);
+    const file = join(outDir, PRIOR_STUDIES.folder, 'dicom', `synthetic-${kase.name}.dcm`);
+    writeIfChanged(file, bytes);
+    return {
+      ...kase,
+      source: entry,
+      file,
+      studyInstanceUID: dataset.StudyInstanceUID,
+      seriesInstanceUID: dataset.SeriesInstanceUID,
+      sopInstanceUID: dataset.SOPInstanceUID,
+    };
+  });
+}
+
 function writeIfChanged(file, content) {
   if (existsSync(file) && readFileSync(file).equals(Buffer.from(content))) {
     return;
@@ -461,6 +519,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     }
     if (process.argv.includes('--refused')) {
       for (const { file } of writeRefusedStudies()) console.log(`make-demo-studies: ${file}`);
+    }
+    if (process.argv.includes('--prior')) {
+      for (const { file } of writePriorStudies()) console.log(`make-demo-studies: ${file}`);
     }
     const { studies } = makeDemoStudies();
     console.log(`make-demo-studies: ${studies.length} studies in ${join(DEMO.outDir, DEMO.documentName)}`);

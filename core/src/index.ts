@@ -235,5 +235,8 @@ export * from './dicom';
 export * from './dicomweb/client';
 export * from './dicomweb/results';
 export * from './dicomweb/verifyResult';
+export * from './dicomweb/storedResult';
+export { scoreChange, type ScoreChange, type ScoreOrigin } from './scoreChange';
+export { priorStudyOf, type StudySummary } from './priorStudy';
 export * from './dicomweb/feedback';
 export * from './dicomweb/codec';

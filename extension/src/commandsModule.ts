@@ -10,7 +10,7 @@ import {
   toggleHeatmapCommand,
 } from './id';
 import { captionedPng, copyBlob, downloadBlob } from './heatmap/capture';
-import { captureCaption } from './panels/format';
+import { captureCaption, storedMark } from './panels/format';
 import type { ChestAidService } from './analysis/ChestAidService';
 import { GROUND_TRUTHS, messageOf, type GroundTruth } from '@chestaid/core';
 import { t } from './i18n/translate';
@@ -108,13 +108,17 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
       const { analysis, model, threshold } = state;
       const { activeViewportId } = services.viewportGridService.getState();
       const canvas = activeViewportId ? viewportCanvas?.(activeViewportId) : undefined;
-      if (analysis.status !== 'done' || model.status !== 'ready' || !threshold) {
+      // A result computed here, or a verified stored one (its caption says so, with its date and model).
+      const shown = analysis.status === 'done' ? analysis.outcome : analysis.status === 'stored' ? { analysis: { probability: analysis.stored.probability } } : null;
+      if (!shown || (analysis.status !== 'done' && analysis.status !== 'stored') || model.status !== 'ready' || !threshold) {
         throw new Error(t('capture.analyzeFirst'));
       }
       if (!canvas) throw new Error(t('capture.noImage'));
+      const caption = captureCaption(shown, threshold.value, model.info);
+      if (analysis.status === 'stored') caption.splice(1, 0, storedMark(analysis.stored));
       let blob: Blob;
       try {
-        blob = await captionedPng(canvas, captureCaption(analysis.outcome, threshold.value, model.info));
+        blob = await captionedPng(canvas, caption);
       } catch (error) {
         throw new Error(t('capture.failed', { message: messageOf(error) }));
       }

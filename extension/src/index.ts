@@ -15,6 +15,7 @@ import { resolveConfig } from './config';
 import { createDicomJsonStudyList } from './dataSources/dicomJsonStudyList';
 import { getCustomizationModule } from './getCustomizationModule';
 import { getToolbarModule } from './getToolbarModule';
+import { getHangingProtocolModule, registerChestView, type HangingProtocolRegistry } from './hangingProtocol';
 import { dataSourceName, id } from './id';
 import { catalogueTranslator, hostTranslator, setTranslator, type HostI18n } from './i18n/translate';
 import { detectLanguage, pageLanguageSources } from './i18n/language';
@@ -28,7 +29,7 @@ import { browserResultStore, wireTriage, type TriageWiring } from './triage/wire
 interface RegistrationArgs {
   readonly servicesManager: AnalysisWiring['servicesManager'] &
     TriageWiring['servicesManager'] &
-    RecalibrationWiring['servicesManager'] & { readonly services: LoginWiring['services'] };
+    RecalibrationWiring['servicesManager'] & { readonly services: LoginWiring['services'] & { readonly hangingProtocolService?: HangingProtocolRegistry } };
   readonly extensionManager: TriageWiring['extensionManager'] & RecalibrationWiring['extensionManager'] & PacsWiring['extensionManager'];
   readonly appConfig?: LoginWiring['appConfig'];
   /**
@@ -46,6 +47,7 @@ const extension = {
     // First: every word the features below produce goes through it.
     setTranslator(i18n ? hostTranslator(i18n) : catalogueTranslator(detectLanguage(pageLanguageSources())));
     const config = resolveConfig(options);
+    registerChestView(servicesManager.services.hangingProtocolService);
     // OHIF's login, when app-config.js has one: who reads and who changes the calibration, and the
     // token ChestAid's PACS requests carry.
     const login = wireLogin({ appConfig, services: servicesManager.services, readerName: config.readerName, settings: config.login });
@@ -72,6 +74,7 @@ const extension = {
     getCommandsModule({ ...args, sopInstanceUIDOf: sopInstanceUIDFromCornerstone, viewportCanvas }),
   getToolbarModule,
   getCustomizationModule,
+  getHangingProtocolModule,
 
   getDataSourcesModule() {
     return [{ name: dataSourceName, type: 'webApi', createDataSource: createDicomJsonStudyList }];
@@ -83,6 +86,8 @@ export default extension;
 // The ids a mode or a site's configuration refers to, from the package entry (a site that installs
 // the built package has no src/ to reach into).
 export * from './id';
+export { CHEST_PROTOCOL_IDS } from './hangingProtocol';
+export { addPriorStudy, type StudySearch } from './priorStudy';
 export { hotkeyBindings, type HotkeyDefinition } from './hotkeys';
 export { triageButtonId, riskColumnId, TRIAGE_PATH } from './triage/ids';
 export { ACCEPTED_MODALITIES, checkModalities, splitModalities, type Applicability } from './modalities';

@@ -12,7 +12,7 @@ export interface DisplaySetWithImages {
   readonly SeriesNumber?: number | string;
   readonly StudyInstanceUID?: string;
   readonly SeriesInstanceUID?: string;
-  readonly images?: readonly { readonly imageId?: string; readonly SOPInstanceUID?: string; readonly InstanceNumber?: number | string }[];
+  readonly images?: readonly { readonly imageId?: string; readonly SOPInstanceUID?: string; readonly InstanceNumber?: number | string; readonly StudyDate?: string }[];
 }
 
 export function studyImages(displaySets: readonly DisplaySetWithImages[]): StudyImage[] {
@@ -34,6 +34,8 @@ export function studyImages(displaySets: readonly DisplaySetWithImages[]): Study
         // Stored results are keyed by study and series too (triage/outcomeStore.ts).
         ...(displaySet.StudyInstanceUID ? { studyInstanceUID: displaySet.StudyInstanceUID } : {}),
         ...(displaySet.SeriesInstanceUID ? { seriesInstanceUID: displaySet.SeriesInstanceUID } : {}),
+        // What tells a study from the patient's prior (the score change).
+        ...(image.StudyDate ? { studyDate: String(image.StudyDate) } : {}),
       });
     });
   }

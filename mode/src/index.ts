@@ -4,7 +4,9 @@
  * modules the extensions register, a validity rule, and setup/teardown in onModeEnter/onModeExit.
  */
 import {
+  addPriorStudy,
   analyzeButtonId,
+  CHEST_PROTOCOL_IDS,
   extensionVersion,
   heatmapButtonId,
   hotkeyBindings,
@@ -24,8 +26,9 @@ const ohif = {
   layout: '@ohif/extension-default.layoutTemplateModule.viewerLayout',
   sopClassHandler: '@ohif/extension-default.sopClassHandlerModule.stack',
   seriesList: '@ohif/extension-default.panelModule.seriesList',
-  // The hanging protocol's id (not its module path): the default one, one image per viewport.
-  hangingProtocol: 'default',
+  // The hanging protocols' ids (not module paths): ChestAid's, the frontal radiograph alone or with
+  // its prior, chosen by OHIF's protocol matching.
+  hangingProtocol: CHEST_PROTOCOL_IDS,
 };
 
 const cornerstone = {
@@ -102,6 +105,10 @@ function onModeExit({ servicesManager }: Pick<LifecycleArgs, 'servicesManager'>)
 
 const chestAidRoute = {
   path: 'chestaid',
+  // Before OHIF reads the route's studies: the patient's prior CR/DX study joins them (see addPriorStudy).
+  init: async ({ studyInstanceUIDs, dataSource }: { studyInstanceUIDs: string[]; dataSource?: Parameters<typeof addPriorStudy>[0]['dataSource'] }) => {
+    await addPriorStudy({ studyInstanceUIDs, dataSource });
+  },
   layoutTemplate: () => ({
     id: ohif.layout,
     props: {

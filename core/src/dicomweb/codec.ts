@@ -2,9 +2,19 @@
  * The ResultCodec of PacsResults over the dicom module (dcmjs): the same builders and reader the
  * triage worker uses, so an SR written by either is read by both.
  */
-import { buildFeedbackSr, buildHeatmapParametricMap, buildResultSr, isChestAidResultSr, readResultSr, RESULT_SR_SERIES_DESCRIPTION } from '../dicom';
+import {
+  buildFeedbackSr,
+  buildHeatmapParametricMap,
+  buildResultSr,
+  isChestAidResultSr,
+  readHeatmapPixels,
+  readHeatmapReference,
+  readResultSr,
+  RESULT_SR_SERIES_DESCRIPTION,
+} from '../dicom';
 import type { FeedbackCodec } from './feedback';
 import type { ResultCodec } from './results';
+import type { ReadHeatmap } from './storedResult';
 
 export const dicomCodec: ResultCodec = {
   resultSeriesDescription: RESULT_SR_SERIES_DESCRIPTION,
@@ -33,3 +43,8 @@ export const dicomCodec: ResultCodec = {
 export const feedbackCodec: FeedbackCodec = {
   buildFeedbackSr: input => buildFeedbackSr(input),
 };
+
+/** A stored heatmap map's Part 10 bytes, read back (storedResult.ts): where it belongs and its values. */
+export function readHeatmap(part10: ArrayBuffer): ReadHeatmap {
+  return { reference: readHeatmapReference(part10), pixels: readHeatmapPixels(part10) };
+}

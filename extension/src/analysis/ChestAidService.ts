@@ -23,7 +23,18 @@
  * under; one from another version is shown as stale, never as current. accept/rollback go through
  * the site's log and announce EVENTS.CALIBRATION_CHANGED.
  */
-import { type CalibrationHistory, type SiteCalibrationLog, type ChangeOptions, type FeedbackBook, type GroundTruth, type Manifest, messageOf, type OutboxSummary, type VerifyContext } from '@chestaid/core';
+import {
+  type CalibrationHistory,
+  type SiteCalibrationLog,
+  type ChangeOptions,
+  type FeedbackBook,
+  type GroundTruth,
+  type Manifest,
+  messageOf,
+  type OutboxSummary,
+  scoreChange,
+  type VerifyContext,
+} from '@chestaid/core';
 import { checkModalities } from '../modalities';
 import { ActiveManifest, modelInfoOf } from './activeManifest';
 import { AnalyzeAll } from './analyzeAll';
@@ -36,14 +47,16 @@ import { SessionResults } from './sessionResults';
 import { SiteCalibrationLink } from './siteCalibrationLink';
 import { EVENTS, StateEvents, type Listener } from './stateEvents';
 import { browserStorage, loadThreshold, resetThreshold, saveThreshold, type StorageLike } from './thresholdSetting';
-import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings } from './types';
-import type { RuntimeState, ScoredImage, StoragePersistence, StudyImage } from './types';
+import type { AnalysisOutcome, AnalysisState, AnalysisTarget, Analyzer, ChestAidDeps, ChestAidState, HeatmapSettings, HeatmapSource } from './types';
+import type { ComparedImage, PriorComparison, RuntimeState, ScoredImage, StoragePersistence, StudyImage } from './types';
 import { t } from '../i18n/translate';
 
 export { EVENTS };
 
 /** The slot batch runs use in the inference client: they never supersede a viewport's Analyze. */
 const BATCH_SLOT = 'chestaid-analyze-all';
+/** The viewport named in archive look-ups of the study's images (the archive keys them by image, not viewport). */
+const STUDY_SLOT = 'chestaid-study';
 
 /** How the service reaches the page; tests pass fakes. */
 export interface ChestAidServiceOptions {
@@ -375,10 +388,27 @@ export class ChestAidService {
     return key === null ? null : this.results.current(key);
   }
 
-  /** The open study's CR/DX images, in the order the panel lists them. */
+  /**
+   * What the heatmap layer of an image (by SOPInstanceUID) draws: the map of its result under the
+   * current model in this session, else the verified map of its stored result in the PACS (the
+   * model does not run for it), else null.
+   */
+  heatmapForImage(sopInstanceUID: string): HeatmapSource | null {
+    const outcome = this.outcomeForImage(sopInstanceUID);
+    if (outcome) return { key: outcome.key, cam: outcome.analysis.cam };
+    const stored = this.archive.storedFor(this.keyOf(sopInstanceUID), this.manifest?.calibration.version);
+    const map = stored?.shown.map;
+    return map ? { key: `stored|${stored.shown.mapSopInstanceUID}`, cam: map } : null;
+  }
+
+  /**
+   * The open study's CR/DX images, in the order the panel lists them. Each is looked up in the
+   * archive, so an image shown in any viewport draws its stored result's map, not only the active one.
+   */
   setStudyImages(images: readonly StudyImage[]): void {
     this.studyImages = images;
     this.refresh();
+    for (const image of images) this.archive.lookUp(this.scored({ ...image, viewportId: STUDY_SLOT }));
   }
 
   /**
@@ -464,14 +494,56 @@ export class ChestAidService {
     );
   }
 
+  /** Where the analysis of the active image stands: this session's, else a verified stored result. */
+  private analysisOf(image: ScoredImage | null): AnalysisState {
+    const analysis = this.results.analysisOf(image);
+    const stored = analysis.status === 'idle' && image ? this.archive.storedOf(image) : null;
+    return stored && image ? { status: 'stored', target: image.target, stored } : analysis;
+  }
+
   /** Derives what the panel shows for the active image. */
   private refresh(): void {
     const image = this.scored(this.active);
     this.update({
-      analysis: this.notice ? { status: 'error', message: this.notice } : this.results.analysisOf(image),
+      analysis: this.notice ? { status: 'error', message: this.notice } : this.analysisOf(image),
       images: this.studyImages.map(row => this.results.rowOf(row, this.keyOf(row.sopInstanceUID), this.active?.sopInstanceUID === row.sopInstanceUID)),
       ...this.archive.stateOf(this.active, image),
+      comparison: this.comparison(),
     });
+  }
+
+  /**
+   * The current study's first CR/DX image beside the prior's, when the open images come from two
+   * or more studies: the latest study is the current one, the one dated just before it the prior.
+   */
+  private comparison(): PriorComparison | null {
+    const firstOfStudy = new Map<string, StudyImage>();
+    for (const image of this.studyImages) {
+      if (image.studyInstanceUID && image.studyDate && !firstOfStudy.has(image.studyInstanceUID)) firstOfStudy.set(image.studyInstanceUID, image);
+    }
+    const [current, prior] = [...firstOfStudy.values()].sort((a, b) => ((a.studyDate ?? '') < (b.studyDate ?? '') ? 1 : -1));
+    if (!current || !prior || current.studyDate === prior.studyDate) return null;
+    const compared = (image: StudyImage): ComparedImage => {
+      const manifest = this.manifest;
+      const analyzer = this.analyzer;
+      const key = this.keyOf(image.sopInstanceUID);
+      if (!manifest || !analyzer || key === null) return { image, score: null, source: null };
+      const modelSha256 = analyzer.modelSha256(manifest);
+      const outcome = this.results.current(key);
+      if (outcome) {
+        const { probability, modelVersion, calibrationVersion } = outcome.analysis;
+        return { image, score: { probability, modelSha256, modelVersion, calibrationVersion }, source: 'analysis' };
+      }
+      // A verified stored result is of these model bytes (verifyResult) and of the calibration it names.
+      const stored = this.archive.storedFor(key, manifest.calibration.version);
+      if (stored) {
+        return { image, score: { probability: stored.probability, modelSha256, modelVersion: stored.modelVersion, calibrationVersion: stored.shown.calibrationVersion }, source: 'stored' };
+      }
+      return { image, score: null, source: null };
+    };
+    const a = compared(current);
+    const b = compared(prior);
+    return { current: a, prior: b, change: a.score && b.score ? scoreChange(a.score, b.score) : null };
   }
 
   private update(patch: Partial<ChestAidState>): void {

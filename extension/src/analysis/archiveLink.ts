@@ -9,7 +9,10 @@
  * failure, never as an unhandled rejection.
  */
 import { messageOf } from '@chestaid/core';
-import type { AnalysisOutcome, AnalysisTarget, ArchivedScore, ArchiveLookup, ArchiveSave, ArchiveState, ChestAidState, ResultArchive, ScoredImage } from './types';
+import type { AnalysisOutcome, AnalysisState, AnalysisTarget, ArchivedScore, ArchiveLookup, ArchiveSave, ArchiveState, ChestAidState, ResultArchive, ScoredImage } from './types';
+
+/** A verified archived result that may be shown on its image. */
+export type StoredScore = Extract<AnalysisState, { status: 'stored' }>['stored'];
 import { t } from '../i18n/translate';
 
 /** What Save to PACS shows where no archive is configured. */
@@ -49,6 +52,23 @@ export class ArchiveLink {
     if (!image) return { archive: { status: 'idle' }, archived: null };
     const slot = slotOf(image);
     return { archive: this.states.get(slot) ?? { status: 'idle' }, archived: this.scores.get(slot) ?? null };
+  }
+
+  /**
+   * The verified result the archive holds for `image` when it may be shown there as its stored
+   * result (ArchivedScore.shown), or null. The heatmap layer draws its map; the panel its score.
+   */
+  storedOf(image: ScoredImage | null): StoredScore | null {
+    return image ? this.storedFor(image.key, image.manifest.calibration.version) : null;
+  }
+
+  /** storedOf by result key and the calibration identity in use. */
+  storedFor(key: string | null, calibrationVersion: string | undefined): StoredScore | null {
+    if (key === null || calibrationVersion === undefined || !this.archive) return null;
+    const score = this.scores.get(`${key}|${calibrationVersion}`);
+    if (!score || score.verdict !== 'verified' || score.shown?.status !== 'shown') return null;
+    // Only a result of the calibration in use is current (the look-up asked for it).
+    return score.shown.calibrationVersion === calibrationVersion ? (score as StoredScore) : null;
   }
 
   /**

@@ -9,7 +9,10 @@ import type {
   SiteCalibrationStore,
   FeedbackBook,
   FeedbackDelivery,
+  GreyImage,
   GroundTruth,
+  ScoreChange,
+  ScoreOrigin,
   Manifest,
   ModelIdentity,
   OutboxSummary,
@@ -75,7 +78,26 @@ export interface ArchivedScore {
   readonly observedAt: string;
   readonly modelId: string;
   readonly modelVersion: string;
+  /**
+   * For a verified SR: whether it may be shown on the image as the stored result (core
+   * storedResult: the image it was computed on, its map's identity), with the map to draw or why
+   * none is drawn. Absent: not asked (no image header, another archive).
+   */
+  readonly shown?: StoredShown;
 }
+
+/** A verified stored result on its image: the map to draw, or why it is not drawn; or why the result is not shown here at all. */
+export type StoredShown =
+  | {
+      readonly status: 'shown';
+      /** The calibration identity the SR names (the active one: only that one's result is looked up). */
+      readonly calibrationVersion: string;
+      /** The stored map's values on the image's grid, or null with mapProblem. */
+      readonly map: GreyImage | null;
+      readonly mapSopInstanceUID: string | null;
+      readonly mapProblem: string | null;
+    }
+  | { readonly status: 'refused'; readonly reason: string };
 
 export type ArchiveFailure = { readonly status: 'failed'; readonly kind: 'unreachable' | 'refused' | 'error'; readonly message: string };
 
@@ -158,6 +180,12 @@ export interface HeatmapSettings {
 }
 
 
+/** What a viewport's heatmap layer draws: a map in [0, 1] and a key naming its contents (a new key redraws). */
+export interface HeatmapSource {
+  readonly key: string;
+  readonly cam: GreyImage;
+}
+
 /** A CR/DX image of the open study, as the panel lists it. */
 export interface StudyImage {
   readonly displaySetInstanceUID: string;
@@ -168,6 +196,26 @@ export interface StudyImage {
   readonly label: string;
   readonly studyInstanceUID?: string;
   readonly seriesInstanceUID?: string;
+  /** The study's date (DICOM DA, YYYYMMDD), when known. */
+  readonly studyDate?: string;
+}
+
+/** An image of the current or the prior study, with its score where one is shown (this session's or a verified stored one). */
+export interface ComparedImage {
+  readonly image: StudyImage;
+  /** null: not scored under the model in use (Analyze it). */
+  readonly score: ScoreOrigin | null;
+  readonly source: 'analysis' | 'stored' | null;
+}
+
+/**
+ * The current study's image beside the patient's prior (the hanging protocol loads it): each one's
+ * score and the change, current minus prior (core scoreChange), once both are scored.
+ */
+export interface PriorComparison {
+  readonly current: ComparedImage;
+  readonly prior: ComparedImage;
+  readonly change: ScoreChange | null;
 }
 
 /** One row of the panel's image list: the image and where its analysis stands. */
@@ -200,6 +248,12 @@ export type AnalysisState =
   | { readonly status: 'done'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome }
   /** A result computed under another calibration version: shown as such, with a way to re-analyze. */
   | { readonly status: 'stale'; readonly target: AnalysisTarget; readonly outcome: AnalysisOutcome; readonly calibrationVersion: string }
+  /**
+   * Not analyzed in this session, but the PACS holds a verified result of this image under the
+   * model and calibration in use, shown as "stored result, <date>, model <version>" with its
+   * stored map (when that verified too). Analyze replaces it.
+   */
+  | { readonly status: 'stored'; readonly target: AnalysisTarget; readonly stored: ArchivedScore & { readonly shown: StoredShown & { readonly status: 'shown' } } }
   /** Refused before (or instead of) a score: shown as "Not analyzed: <reason>", no heatmap, nothing to save. */
   | { readonly status: 'not-analyzed'; readonly target: AnalysisTarget; readonly refusal: Refusal }
   | { readonly status: 'error'; readonly message: string };
@@ -252,6 +306,8 @@ export interface ChestAidState {
   readonly storage?: StoragePersistence;
   /** The feedback outbox (readings waiting for the PACS, refused, landed); absent: no PACS to send to. */
   readonly outbox?: OutboxSummary;
+  /** The current study beside the patient's prior, when the viewer shows both; absent or null otherwise. */
+  readonly comparison?: PriorComparison | null;
 }
 
 /** The calibration log of a model (by sha256), or null to use the manifest's own calibration. */

@@ -98,7 +98,7 @@ export function wireAnalysis({ servicesManager, config, archive, feedbackSink, r
   heatmap = new HeatmapController({
     sink: new CornerstoneHeatmapSink(cornerstone),
     viewports: () => viewportImages(cornerstone(), sopInstanceUIDFromCornerstone),
-    outcomeForImage: sop => chestAidService.outcomeForImage(sop),
+    heatmapForImage: sop => chestAidService.heatmapForImage(sop),
     settings: () => chestAidService.getState().heatmap,
   });
 }

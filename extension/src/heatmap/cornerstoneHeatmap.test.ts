@@ -1,4 +1,4 @@
-import type { Analysis, HeatLayer } from '@chestaid/core';
+import type { HeatLayer } from '@chestaid/core';
 import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import { CornerstoneHeatmapSink, SHOWN_ATTRIBUTE, viewportImages, type CornerstoneHeatmapHost } from './cornerstoneHeatmap';
 import { HeatmapController } from './heatmapController';
@@ -201,7 +201,7 @@ describe('the layer Cornerstone is given for a 2048 x 2500 radiograph (above the
       sink: new CornerstoneHeatmapSink(() => cs),
       viewports: () =>
         viewportImages({ getEnabledElements: () => [{ viewportId: 'vp', viewport: viewports.get('vp') }], utilities: { getImageDataMetadata: () => metadata } }, () => '2.25.1'),
-      outcomeForImage: () => ({ key: '2.25.1|sha', analysis: { probability: 0.9, cam } as unknown as Analysis, run: { backend: 'wasm', threads: 1, reason: '', totalMs: 1, runMs: 1 } }),
+      heatmapForImage: () => ({ key: '2.25.1|sha', cam }),
       settings: () => ({ ...DEFAULT_HEATMAP, layers: 'attention' }),
       nextFrame: callback => callback(),
     });

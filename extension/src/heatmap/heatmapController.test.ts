@@ -1,6 +1,6 @@
-import type { Analysis, HeatLayer, ImagePlane, HeatmapSink } from '@chestaid/core';
+import type { HeatLayer, ImagePlane, HeatmapSink } from '@chestaid/core';
 import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
-import type { AnalysisOutcome, HeatmapSettings } from '../analysis/types';
+import type { HeatmapSettings, HeatmapSource } from '../analysis/types';
 import { HeatmapController, layerFor, type LayerMaps, type ViewportImage } from './heatmapController';
 
 const plane: ImagePlane = {
@@ -13,13 +13,8 @@ const plane: ImagePlane = {
   columnCosines: [0, 1, 0],
 };
 
-function outcome(sop: string): AnalysisOutcome {
-  const cam = { data: Float32Array.from([0, 0.5, 1, 0]), width: 2, height: 2 };
-  return {
-    key: `${sop}|sha`,
-    analysis: { probability: 0.9, cam } as unknown as Analysis,
-    run: { backend: 'wasm', threads: 2, reason: '', totalMs: 1, runMs: 1 },
-  };
+function outcome(sop: string): HeatmapSource {
+  return { key: `${sop}|sha`, cam: { data: Float32Array.from([0, 0.5, 1, 0]), width: 2, height: 2 } };
 }
 
 class RecordingSink implements HeatmapSink {
@@ -37,13 +32,13 @@ class RecordingSink implements HeatmapSink {
   }
 }
 
-function setup(views: ViewportImage[], results: Record<string, AnalysisOutcome>, settings: HeatmapSettings = DEFAULT_HEATMAP) {
+function setup(views: ViewportImage[], results: Record<string, HeatmapSource>, settings: HeatmapSettings = DEFAULT_HEATMAP) {
   const sink = new RecordingSink();
   const state = { views, results, settings };
   const controller = new HeatmapController({
     sink,
     viewports: () => state.views,
-    outcomeForImage: sop => state.results[sop] ?? null,
+    heatmapForImage: sop => state.results[sop] ?? null,
     settings: () => state.settings,
     nextFrame: callback => callback(),
   });
@@ -137,7 +132,7 @@ describe('HeatmapController', () => {
     const controller = new HeatmapController({
       sink,
       viewports: () => [{ viewportId: 'a', sopInstanceUID: 's1', plane }],
-      outcomeForImage: () => outcome('s1'),
+      heatmapForImage: () => outcome('s1'),
       settings: () => DEFAULT_HEATMAP,
       nextFrame: callback => frames.push(callback),
     });

@@ -14,7 +14,7 @@ import {
   outlineLayer,
   type HeatmapSink,
 } from '@chestaid/core';
-import type { AnalysisOutcome, HeatmapSettings } from '../analysis/types';
+import type { HeatmapSettings, HeatmapSource } from '../analysis/types';
 
 /** A viewport and the image it displays now. */
 export interface ViewportImage {
@@ -27,7 +27,8 @@ export interface HeatmapControllerDeps {
   readonly sink: HeatmapSink & { viewportIds(): string[] };
   /** The viewports that can show a layer, with their current image. */
   readonly viewports: () => readonly ViewportImage[];
-  readonly outcomeForImage: (sopInstanceUID: string) => AnalysisOutcome | null;
+  /** The map an image's layer draws (its result in this session, or its verified stored one), or null. */
+  readonly heatmapForImage: (sopInstanceUID: string) => HeatmapSource | null;
   readonly settings: () => HeatmapSettings;
   /** requestAnimationFrame in the browser; tests run the callback at once. */
   readonly nextFrame?: (callback: () => void) => void;
@@ -35,12 +36,12 @@ export interface HeatmapControllerDeps {
 
 /** The upsampled map, and its outline at a level; the controller memoises both. */
 export interface LayerMaps {
-  attention(outcome: AnalysisOutcome, rows: number, columns: number): GreyImage;
-  outline(outcome: AnalysisOutcome, rows: number, columns: number, level: number): GreyImage;
+  attention(source: HeatmapSource, rows: number, columns: number): GreyImage;
+  outline(source: HeatmapSource, rows: number, columns: number, level: number): GreyImage;
 }
 
 /** The layer a viewport should show, or null. */
-export function layerFor(view: ViewportImage, outcome: AnalysisOutcome | null, settings: HeatmapSettings, maps: LayerMaps): HeatLayer | null {
+export function layerFor(view: ViewportImage, outcome: HeatmapSource | null, settings: HeatmapSettings, maps: LayerMaps): HeatLayer | null {
   if (!settings.visible || !outcome) return null;
   // The layer's own plane: capped in size, its pixels scaled up to cover the whole image.
   const plane = layerPlaneOver(view.plane);
@@ -77,12 +78,12 @@ export class HeatmapController {
   };
 
   reconcile(): void {
-    const { sink, viewports, outcomeForImage, settings } = this.deps;
+    const { sink, viewports, heatmapForImage, settings } = this.deps;
     const current = settings();
     const seen = new Set<string>();
     for (const view of viewports()) {
       seen.add(view.viewportId);
-      const layer = layerFor(view, outcomeForImage(view.sopInstanceUID), current, this.maps);
+      const layer = layerFor(view, heatmapForImage(view.sopInstanceUID), current, this.maps);
       if (layer) sink.show(view.viewportId, layer);
       else sink.remove(view.viewportId);
     }
@@ -100,8 +101,7 @@ export class HeatmapController {
    * per result, size and level, not on each.
    */
   private readonly maps: LayerMaps = {
-    attention: (outcome, rows, columns) =>
-      this.memo(`${outcome.key}|${rows}x${columns}`, () => attentionLayer(outcome.analysis.cam, { rows, columns })),
+    attention: (source, rows, columns) => this.memo(`${source.key}|${rows}x${columns}`, () => attentionLayer(source.cam, { rows, columns })),
     outline: (outcome, rows, columns, level) =>
       this.memo(`${outcome.key}|${rows}x${columns}|outline ${level}`, () => outlineLayer(this.maps.attention(outcome, rows, columns), level)),
   };

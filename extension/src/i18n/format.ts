@@ -44,6 +44,11 @@ export function number(value: number, decimals = 3): string {
   return numberFormat(translator().locale, { maximumFractionDigits: decimals }).format(value);
 }
 
+/** A number with exactly `decimals` decimals and its sign always shown ("+51.0", "−3.2", "0.0"). */
+export function signedDecimal(value: number, decimals: number): string {
+  return numberFormat(translator().locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals, signDisplay: 'exceptZero' }).format(value);
+}
+
 /** A whole count. */
 export function integer(value: number): string {
   return numberFormat(translator().locale, { maximumFractionDigits: 0 }).format(value);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { type Analysis, type ArchivedResult, decide, PacsUnreachable, parseManifest, type SaveInput } from '@chestaid/core';
+import { type Analysis, type ArchivedResult, decide, PacsUnreachable, parseManifest, readHeatmap, resultUids, type SaveInput, type StoredMapSource } from '@chestaid/core';
 import { resultKey } from '../inference';
 import type { AnalysisOutcome, AnalysisTarget } from '../analysis/types';
 import { pacsArchive, resultToSave } from './archive';
@@ -41,7 +41,13 @@ const outcome = (probability: number): AnalysisOutcome => ({
 
 const header = { '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.1'] }, '00080018': { vr: 'UI', Value: ['1.2.3.1'] } };
 
-function archiveWith({ active = 'pacs', found = null as ArchivedResult | null, fail = null as Error | null, metadata = header as Record<string, { vr: string; Value?: unknown[] }> } = {}) {
+function archiveWith({
+  active = 'pacs',
+  found = null as ArchivedResult | null,
+  fail = null as Error | null,
+  metadata = header as Record<string, { vr: string; Value?: unknown[] }>,
+  storedMaps = undefined as StoredMapSource | undefined,
+} = {}) {
   const saved: SaveInput[] = [];
   const archive = pacsArchive({
     results: {
@@ -58,6 +64,7 @@ function archiveWith({ active = 'pacs', found = null as ArchivedResult | null, f
     instanceMetadata: async () => metadata,
     activeDataSource: () => active,
     pacsDataSourceName: 'pacs',
+    storedMaps,
     clock: () => new Date('2026-11-26T12:00:00Z'),
   });
   return { archive, saved };
@@ -127,5 +134,52 @@ describe('pacsArchive', () => {
       status: 'found',
       score: { verdict: 'unverified', reason: 'score 0.42 is not calibration 1 of its logit 0.1 (0.3)', srSopInstanceUID: '7.7' },
     });
+  });
+});
+
+describe('a verified result shown back on its image', () => {
+  async function verified(): Promise<ArchivedResult> {
+    const uids = await resultUids(target.studyInstanceUID!, { sopInstanceUID: target.sopInstanceUID, ...MODEL });
+    return {
+      content: {
+        source: { studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.0', sopInstanceUID: '1.2.3.1', sopClassUID: '1.2.840.10008.5.1.4.1.1.1' },
+        score: 0.42,
+        logit: 0.1,
+        threshold: THRESHOLD,
+        decision: 'below',
+        calibration: { method: manifest.calibration.selected, version: manifest.calibration.version },
+        model: { id: manifest.model.id, version: manifest.model.version, sha256: SHA, deviceUID: manifest.model.device_uid as string },
+        observedAt: '2026-11-26T10:00:00.000Z',
+      },
+      srSopInstanceUID: uids.srInstance,
+      srSeriesInstanceUID: uids.srSeries,
+      verdict: { status: 'verified' },
+    };
+  }
+  const withGrid = { ...header, '00280010': { vr: 'US', Value: [4] }, '00280011': { vr: 'US', Value: [5] } };
+
+  it('keeps the verified score and says why no map is drawn when the PACS goes away while the map is read', async () => {
+    const storedMaps: StoredMapSource = { retrieveInstance: () => Promise.reject(new PacsUnreachable('/pacs/x', new Error('down'))), readHeatmap };
+    const found = await archiveWith({ found: await verified(), metadata: withGrid, storedMaps }).archive.find(target, MODEL);
+    expect(found).toMatchObject({
+      status: 'found',
+      score: { verdict: 'verified', probability: 0.42, shown: { status: 'shown', map: null, calibrationVersion: manifest.calibration.version, mapProblem: expect.stringMatching(/PACS|reach/i) } },
+    });
+  });
+
+  it("refuses to show it where the PACS's header of the image gives no grid to check the map against", async () => {
+    const storedMaps: StoredMapSource = { retrieveInstance: () => Promise.reject(new Error('not asked')), readHeatmap };
+    const found = await archiveWith({ found: await verified(), storedMaps }).archive.find(target, MODEL);
+    expect(found).toMatchObject({ status: 'found', score: { shown: { map: null, mapProblem: expect.stringMatching(/has no Rows and Columns/) } } });
+  });
+
+  it('asks for no map for an unverified SR', async () => {
+    let asked = 0;
+    const storedMaps: StoredMapSource = { retrieveInstance: async () => { asked++; return new ArrayBuffer(0); }, readHeatmap };
+    const unverified = { ...(await verified()), verdict: { status: 'unverified', reason: 'x' } } as const;
+    const found = await archiveWith({ found: unverified, metadata: withGrid, storedMaps }).archive.find(target, MODEL);
+    expect(found).toMatchObject({ status: 'found', score: { verdict: 'unverified' } });
+    expect(found.status === 'found' && found.score.shown).toBeUndefined();
+    expect(asked).toBe(0);
   });
 });

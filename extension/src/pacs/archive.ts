@@ -19,8 +19,11 @@ import {
   type PacsResults,
   resultSrInputFrom,
   type ResultToSave,
+  type ShownImage,
+  type StoredMapSource,
+  storedResultOf,
 } from '@chestaid/core';
-import type { AnalysisOutcome, AnalysisTarget, ArchiveLookup, ArchiveSave, ResultArchive } from '../analysis/types';
+import type { AnalysisOutcome, AnalysisTarget, ArchivedScore, ArchiveLookup, ArchiveSave, ResultArchive, StoredShown } from '../analysis/types';
 import { t } from '../i18n/translate';
 
 /**
@@ -43,12 +46,36 @@ export interface PacsArchiveOptions {
   readonly activeDataSource: () => string | undefined;
   /** The data source that reads this PACS. */
   readonly pacsDataSourceName: string;
+  /**
+   * Where a verified result's heatmap map is read from (WADO-RS and the dicom module's reader),
+   * so it is drawn without running the model; absent: stored results are shown as text only.
+   */
+  readonly storedMaps?: StoredMapSource;
   readonly clock?: () => Date;
 }
 
 const SOP_CLASS = '00080016';
+const ROWS = '00280010';
+const COLUMNS = '00280011';
+const FRAME_OF_REFERENCE = '00200052';
 
-function archivedScore(found: ArchivedResult) {
+/** The image as the PACS holds it: what a stored map must lie on (its grid and frame of reference). */
+function shownImage(target: AnalysisTarget, header: DicomJson): ShownImage {
+  const rows = header[ROWS]?.Value?.[0];
+  const columns = header[COLUMNS]?.Value?.[0];
+  if (typeof rows !== 'number' || typeof columns !== 'number') throw new Error(`the PACS's header of ${target.sopInstanceUID} has no Rows and Columns`);
+  const frame = header[FRAME_OF_REFERENCE]?.Value?.[0];
+  return {
+    studyInstanceUID: target.studyInstanceUID ?? '',
+    seriesInstanceUID: target.seriesInstanceUID ?? '',
+    sopInstanceUID: target.sopInstanceUID,
+    rows,
+    columns,
+    ...(typeof frame === 'string' && frame ? { frameOfReferenceUID: frame } : {}),
+  };
+}
+
+function archivedScore(found: ArchivedResult): ArchivedScore {
   const { content, verdict } = found;
   return {
     verdict: verdict.status,
@@ -61,7 +88,7 @@ function archivedScore(found: ArchivedResult) {
   };
 }
 
-export function pacsArchive({ results, instanceMetadata, activeDataSource, pacsDataSourceName, clock = () => new Date() }: PacsArchiveOptions): ResultArchive {
+export function pacsArchive({ results, instanceMetadata, activeDataSource, pacsDataSourceName, storedMaps, clock = () => new Date() }: PacsArchiveOptions): ResultArchive {
   const unavailableReason = (target: AnalysisTarget): string | null => {
     const active = activeDataSource();
     if (active !== pacsDataSourceName) {
@@ -71,6 +98,21 @@ export function pacsArchive({ results, instanceMetadata, activeDataSource, pacsD
     return null;
   };
 
+  /** Whether the verified `found` may be shown on `target` as its stored result, with its map. */
+  async function storedShown(found: ArchivedResult, target: AnalysisTarget): Promise<StoredShown> {
+    const calibrationVersion = found.content.calibration.version;
+    try {
+      if (!target.studyInstanceUID || !target.seriesInstanceUID || !storedMaps) return { status: 'refused', reason: t('pacs.noUids') };
+      const image = shownImage(target, await instanceMetadata(target.studyInstanceUID, target.seriesInstanceUID, target.sopInstanceUID));
+      const stored = await storedResultOf(found, image, storedMaps);
+      if ('refused' in stored) return { status: 'refused', reason: stored.refused };
+      return { status: 'shown', calibrationVersion, map: stored.map?.pixels ?? null, mapSopInstanceUID: stored.map?.sopInstanceUID ?? null, mapProblem: stored.mapProblem };
+    } catch (error) {
+      // The SR verified: its score stands; the map could not be fetched (the PACS went away).
+      return { status: 'shown', calibrationVersion, map: null, mapSopInstanceUID: null, mapProblem: pacsProblem(error).message };
+    }
+  }
+
   return {
     unavailableReason,
 
@@ -78,7 +120,10 @@ export function pacsArchive({ results, instanceMetadata, activeDataSource, pacsD
       if (unavailableReason(target) || !target.studyInstanceUID) return { status: 'absent' };
       try {
         const found = await results.find({ studyInstanceUID: target.studyInstanceUID, sopInstanceUID: target.sopInstanceUID }, model);
-        return found ? { status: 'found', score: archivedScore(found) } : { status: 'absent' };
+        if (!found) return { status: 'absent' };
+        const score = archivedScore(found);
+        if (found.verdict.status !== 'verified' || !storedMaps) return { status: 'found', score };
+        return { status: 'found', score: { ...score, shown: await storedShown(found, target) } };
       } catch (error) {
         return { status: 'failed', ...pacsProblem(error) };
       }

@@ -13,6 +13,7 @@ import {
   type FeedbackSink,
   pacsFeedbackSink,
   PacsResults,
+  readHeatmap,
   type RetryPolicy,
   type VerifyContext,
 } from '@chestaid/core';
@@ -71,7 +72,8 @@ export function wirePacs({ config, baseUri, extensionManager, trust, fetch }: Pa
     return () => (activeDataSource() === pacsDataSourceName ? value : null);
   }
   const instanceMetadata = (study: string, series: string, sop: string) => client.retrieveInstanceMetadata(study, series, sop);
-  const archive = pacsArchive({ results, instanceMetadata, activeDataSource, pacsDataSourceName });
+  const storedMaps = { retrieveInstance: (study: string, series: string, sop: string) => client.retrieveInstance(study, series, sop), readHeatmap };
+  const archive = pacsArchive({ results, instanceMetadata, activeDataSource, pacsDataSourceName, storedMaps });
   return {
     archive,
     feedbackSink: pacsFeedbackSink({ results, client, instanceMetadata, codec: feedbackCodec, activeDataSource, pacsDataSourceName }),

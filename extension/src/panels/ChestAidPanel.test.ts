@@ -254,6 +254,51 @@ describe('ChestAidPanel', () => {
   });
 });
 
+describe('ChestAidPanel with a stored result (issue 18 item 5)', () => {
+  const stored = {
+    verdict: 'verified' as const,
+    probability: 0.61,
+    srSopInstanceUID: '7.7.7',
+    observedAt: '2026-11-26T10:05:00.000Z',
+    modelId: 'chestaid-demo',
+    modelVersion: '0.1.0-synthetic',
+    shown: { status: 'shown' as const, calibrationVersion: '3', map: { data: new Float32Array(4), width: 2, height: 2 }, mapSopInstanceUID: '7.7.8', mapProblem: null },
+  };
+
+  it('shows the stored score marked "stored result, <date>, model <version>", with the heatmap controls, and no progress', () => {
+    const html = render({ ...base, analysis: { status: 'stored', target, stored }, archive: { status: 'already-saved', srSopInstanceUID: '7.7.7' }, archived: stored });
+    expect(text(html)).toContain('Stored result, 11/26/2026, 10:05 AM UTC, model 0.1.0-synthetic');
+    expect(html).toMatch(/data-cy="chestaid-stored-score" data-probability="0.61"/);
+    expect(html).toContain('data-map="7.7.8"');
+    expect(html).toContain('data-cy="chestaid-heatmap"');
+    expect(html).not.toContain('data-cy="chestaid-progress"');
+    expect(html).not.toContain('data-cy="chestaid-analyze" disabled');
+  });
+
+  it('says why the stored map is not drawn, and offers no heatmap controls then', () => {
+    const noMap = { ...stored, shown: { ...stored.shown, map: null, mapSopInstanceUID: null, mapProblem: 'the PACS holds no heatmap map for this result (7.7.8)' } };
+    const html = render({ ...base, analysis: { status: 'stored', target, stored: noMap }, archive: { status: 'idle' } });
+    expect(text(html)).toContain('The stored heatmap is not drawn: the PACS holds no heatmap map for this result (7.7.8). Analyze draws a new one.');
+    expect(html).not.toContain('data-cy="chestaid-heatmap"');
+  });
+
+  it('in Spanish: "Resultado almacenado" with the date through Intl', () => {
+    setTranslator(catalogueTranslator('es-ES'));
+    try {
+      const html = render({ ...base, analysis: { status: 'stored', target, stored }, archive: { status: 'idle' } });
+      expect(text(html)).toContain('Resultado almacenado, 26/11/2026, 10:05 UTC, modelo 0.1.0-synthetic');
+    } finally {
+      setTranslator(catalogueTranslator('en'));
+    }
+  });
+
+  it('says a PACS result refused for this image is not shown, with the reason', () => {
+    const refused = { ...stored, shown: { status: 'refused' as const, reason: 'the stored result was computed on image 1.2.9, not on the image shown (1)' } };
+    const html = render({ ...base, archive: { status: 'already-saved', srSopInstanceUID: '7.7.7' }, archived: refused });
+    expect(text(html)).toContain('The result in the PACS is not shown on this image: the stored result was computed on image 1.2.9, not on the image shown (1). Analyze scores it here.');
+  });
+});
+
 describe('ChestAidPanel in Spanish', () => {
   afterEach(() => setTranslator(catalogueTranslator('en')));
 

@@ -19,7 +19,9 @@ import { ImageList } from './parts/ImageList';
 import { ModelLines } from './parts/ModelLines';
 import { Outbox, StorageLine } from './parts/Outbox';
 import { PacsSection } from './parts/PacsSection';
+import { PriorComparison } from './parts/PriorComparison';
 import { Result } from './parts/Result';
+import { StoredResult } from './parts/StoredResult';
 import { ThresholdControl } from './parts/ThresholdControl';
 import type { ChestAidPanelProps } from './types';
 
@@ -72,7 +74,11 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
         aria-live="polite"
         // With a result (or the stale notice) on show the line repeats it: kept for screen readers only.
         className={
-          analysis.status === 'error' ? 'text-red-500' : analysis.status === 'done' || analysis.status === 'stale' || analysis.status === 'not-analyzed' ? 'sr-only' : undefined
+          analysis.status === 'error'
+            ? 'text-red-500'
+            : analysis.status === 'done' || analysis.status === 'stored' || analysis.status === 'stale' || analysis.status === 'not-analyzed'
+              ? 'sr-only'
+              : undefined
         }
         // Messages carry hashes and URLs: long words that must wrap inside the panel.
         style={{ overflowWrap: 'anywhere' }}
@@ -85,6 +91,14 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
           outcome={analysis.outcome}
           threshold={threshold.value}
           custom={threshold.custom}
+          calibration={model.info.calibrationLabel}
+          point={operatingPointOf(service.getManifest?.() ?? null, threshold.value)}
+        />
+      )}
+      {analysis.status === 'stored' && threshold && model.status === 'ready' && (
+        <StoredResult
+          stored={analysis.stored}
+          threshold={threshold.value}
           calibration={model.info.calibrationLabel}
           point={operatingPointOf(service.getManifest?.() ?? null, threshold.value)}
         />
@@ -105,12 +119,13 @@ export function ChestAidPanel({ service, onAnalyze, onShowImage, onCapture, onSa
           {notAnalyzedText(analysis.refusal)}
         </p>
       )}
+      {state.comparison && <PriorComparison comparison={state.comparison} />}
       {(analysis.status === 'done' || state.archived || state.archive.status !== 'idle') && <PacsSection state={state} onSaveToPacs={onSaveToPacs} />}
       {analysis.status === 'done' && state.feedback.available && service.recordFeedback && (
         <Feedback key={analysis.outcome.key} feedback={state.feedback} record={service.recordFeedback.bind(service)} />
       )}
       {state.outbox && <Outbox outbox={state.outbox} resend={service.resendFeedback?.bind(service)} />}
-      {analysis.status === 'done' && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
+      {(analysis.status === 'done' || (analysis.status === 'stored' && analysis.stored.shown.map)) && <HeatmapControls settings={state.heatmap} service={service} onCapture={onCapture} />}
       {threshold && (
         <ThresholdControl
           threshold={threshold}

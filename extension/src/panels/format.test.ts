@@ -3,6 +3,7 @@ import { DEFAULT_HEATMAP } from '../analysis/heatmapSetting';
 import type { AnalysisOutcome, ChestAidState } from '../analysis/types';
 import {
   batchText,
+  comparisonText,
   calibrationText,
   captureCaption,
   imageRowText,
@@ -238,5 +239,36 @@ describe('calibration versions in words', () => {
     expect(statusText({ ...ready, analysis: { status: 'stale', target, outcome, calibrationVersion: 'site-1' } })).toBe(staleText('site-1'));
     expect(staleText('1')).toBe('Computed under calibration v1, which is no longer active; re-analyze for a current score.');
     expect(imageRowText({ status: 'stale', outcome }, 0.5)).toBe('stale: calibration site-1; re-analyze');
+  });
+});
+
+describe('comparisonText: the change since the prior', () => {
+  const image = (sop: string, studyDate: string) => ({ displaySetInstanceUID: sop, imageId: sop, sopInstanceUID: sop, modality: 'CR', label: 'PA', studyDate });
+  const score = (probability: number, calibrationVersion = 'c1', modelSha256 = 'ab') => ({ probability, modelSha256, modelVersion: '0.1.0', calibrationVersion });
+
+  it('says the change in percentage points with both scores and the prior\'s date', () => {
+    const text = comparisonText({
+      current: { image: image('1', '20261104'), score: score(0.82), source: 'stored' },
+      prior: { image: image('2', '20260305'), score: score(0.31), source: 'analysis' },
+      change: { change: 0.51, differences: [] },
+    });
+    expect(text).toEqual({ line: 'Change since the prior study (03/05/2026): +51.0 percentage points (31.0% → 82.0%)', note: null });
+  });
+
+  it('says which study still needs Analyze', () => {
+    expect(comparisonText({ current: { image: image('1', '20261104'), score: null, source: null }, prior: { image: image('2', '20260305'), score: score(0.3), source: 'stored' }, change: null }).line).toBe(
+      'The current study (11/04/2026) is not scored yet: Analyze it to see the change since the prior.',
+    );
+    expect(comparisonText({ current: { image: image('1', '20261104'), score: score(0.3), source: 'stored' }, prior: { image: image('2', '20260305'), score: null, source: null }, change: null }).line).toBe(
+      'The prior study (03/05/2026) is not scored yet: select its viewport and Analyze it to see the change.',
+    );
+  });
+
+  it('notes scores from different model or calibration versions', () => {
+    const pair = (differences: ('model' | 'calibration')[]) =>
+      comparisonText({ current: { image: image('1', '20261104'), score: score(0.5), source: 'analysis' }, prior: { image: image('2', '20260305'), score: score(0.6), source: 'stored' }, change: { change: -0.1, differences } });
+    expect(pair(['calibration']).note).toBe('The two scores come from different calibration versions: the change mixes them; compare with care.');
+    expect(pair(['model', 'calibration']).note).toBe('The two scores come from different model and calibration versions: the change mixes them; compare with care.');
+    expect(pair(['model']).line).toMatch(/: −10\.0 percentage points|: -10\.0 percentage points/);
   });
 });

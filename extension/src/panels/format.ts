@@ -5,9 +5,9 @@
  */
 import { calibrationName, decide, operatingPointAt, type Decision, type Manifest, type OperatingPoint, type Rate, type SelectableMethod } from '@chestaid/core';
 import { blockedReason } from '../analysis/ChestAidService';
-import type { AnalysisOutcome, ArchivedScore, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
+import type { AnalysisOutcome, ArchivedScore, PriorComparison, ArchiveState, BatchState, ChestAidState, ImageRow, ModelInfo, RunInfo, RuntimeState } from '../analysis/types';
 import { versionName } from '../i18n/calibration';
-import { decimal, integer, percent, utcDateTime } from '../i18n/format';
+import { decimal, integer, percent, signedDecimal, utcDateTime, wallClock } from '../i18n/format';
 import { notAnalyzedText } from '../i18n/refusal';
 import { t, tCount } from '../i18n/translate';
 
@@ -153,6 +153,12 @@ export function statusText(state: ChestAidState): string {
       const shown = scoreAndThreshold(probability, value);
       return t('panel.statusScore', { score: shown.score, decision: decisionPhrase(decide(probability, value)) });
     }
+    case 'stored': {
+      const { probability } = analysis.stored;
+      if (!threshold) return storedMark(analysis.stored);
+      const shown = scoreAndThreshold(probability, threshold.value);
+      return t('stored.status', { score: shown.score, decision: decisionPhrase(decide(probability, threshold.value)) });
+    }
     case 'stale':
       return staleText(analysis.calibrationVersion);
     case 'not-analyzed':
@@ -190,7 +196,7 @@ export function heatmapMeaning(): string {
  * its calibration, and what the picture is not.
  */
 export function captureCaption(
-  outcome: Pick<AnalysisOutcome, 'analysis'>,
+  outcome: { readonly analysis: Pick<AnalysisOutcome['analysis'], 'probability'> },
   threshold: number,
   info: Pick<ModelInfo, 'id' | 'version' | 'calibrationMethod' | 'calibrationVersion' | 'synthetic'>,
 ): string[] {
@@ -258,12 +264,43 @@ export function archiveText(archive: ArchiveState): string {
   }
 }
 
+/** "Stored result, 26/11/2026, 11:24 UTC, model 0.3.0": what marks a score read back from the PACS. */
+export function storedMark(score: Pick<ArchivedScore, 'observedAt' | 'modelVersion'>): string {
+  return t('stored.mark', { date: utcDateTime(score.observedAt), version: score.modelVersion });
+}
+
 /** The result another reader (or the triage worker) stored in the PACS. */
 export function archivedText(score: ArchivedScore, threshold: number): string {
   // Never a number: an unverified SR's score is what someone wrote, not what the model says.
   if (score.verdict === 'unverified') return t('archived.unverified', { reason: score.reason ?? t('archived.unverifiedDefault') });
   if (score.verdict === 'conflict') return t('archived.conflict', { reason: score.reason ?? t('archived.conflictDefault') });
+  if (score.shown?.status === 'refused') return t('archived.notShown', { reason: score.shown.reason });
   const shown = scoreAndThreshold(score.probability, threshold);
   // In UTC as stored: every reader sees the same moment.
   return t('archived.score', { score: shown.score, id: score.modelId, version: score.modelVersion, when: utcDateTime(score.observedAt) });
+}
+
+/** A DICOM date (DA, YYYYMMDD) through Intl, or as written when it is not one. */
+export function studyDateText(da: string | undefined): string {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(da ?? '');
+  return m ? wallClock(Number(m[1]), Number(m[2]), Number(m[3]), null) : (da ?? '?');
+}
+
+/**
+ * The current study beside its prior, in words: the change in score (current minus prior, in
+ * percentage points) with both scores, or which one still needs Analyze; and a note when the two
+ * come from different model or calibration versions.
+ */
+export function comparisonText(comparison: PriorComparison): { line: string; note: string | null } {
+  const { current, prior, change } = comparison;
+  if (!current.score) return { line: t('prior.currentMissing', { date: studyDateText(current.image.studyDate) }), note: null };
+  if (!prior.score || !change) return { line: t('prior.priorMissing', { date: studyDateText(prior.image.studyDate) }), note: null };
+  const line = t('prior.change', {
+    date: studyDateText(prior.image.studyDate),
+    change: t('prior.points', { value: signedDecimal(change.change * 100, 1) }),
+    prior: percent(prior.score.probability, 1),
+    current: percent(current.score.probability, 1),
+  });
+  const what = change.differences.length === 2 ? 'prior.modelAndCalibration' : change.differences[0] === 'model' ? 'prior.model' : 'prior.calibration';
+  return { line, note: change.differences.length > 0 ? t('prior.differs', { what: t(what) }) : null };
 }
