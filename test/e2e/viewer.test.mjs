@@ -182,7 +182,7 @@ async function analyze() {
 
 const ABOVE = 'Above the clinical threshold: read first';
 const BELOW = 'Below the clinical threshold';
-const RUN_TEXT = /^(wasm, \d+ threads?|WebGPU) · \d+(\.\d)? m?s$/;
+const RUN_TEXT = /^(wasm, \d+ threads?|WebGPU) · \d{1,3}(,\d{3})*(\.\d)? m?s$/; // Intl: "2,763 ms" in English
 
 test('a PNEUMONIA study scores above the clinical threshold, with the backend and the time shown', async t => {
   const demo = demoStudy({ label: 'PNEUMONIA', above: true });
