@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { requireBuilt } from '../../scripts/node-build.mjs';
+import { saveInput } from '../pacs/saveInput.mjs';
 import { writePriorStudies } from '../../scripts/make-demo-studies.mjs';
 import { loadDemoStudies, startOrthanc } from '../pacs/orthanc.mjs';
 import { ROOT, startSession, watchedPage } from './harness.mjs';
@@ -52,25 +53,16 @@ before(
       const header = await orthanc.client.retrieveInstanceMetadata(study.studyInstanceUID, study.seriesInstanceUID, study.sopInstanceUID);
       // The model's own logit for these pixels (the demo index's, measured by training).
       const { logit } = study.source.expected;
-      const score = dicom.calibrate(logit, manifest.calibration);
-      const threshold = manifest.thresholds.clinical.value;
-      const saved = await results.save({
-        sourceHeader: header,
+      const input = saveInput({
+        manifest,
+        header,
         source: { studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: study.seriesInstanceUID, sopInstanceUID: study.sopInstanceUID, sopClassUID: header['00080016'].Value[0] },
-        result: {
-          score,
-          logit,
-          threshold,
-          decision: score >= threshold ? 'above' : 'below',
-          calibration: { method: manifest.calibration.selected, version: manifest.calibration.version },
-          model: { id: manifest.model.id, version: manifest.model.version, sha256: manifest.onnx.sha256, deviceUID: manifest.model.device_uid },
-          observedAt: '2026-11-26T10:05:00.000Z',
-        },
+        logit,
         heatmap: { width: 7, height: 7, data: Float32Array.from({ length: 49 }, (_, k) => (study.name === 'prior' ? (k % 7) / 6 : Math.floor(k / 7) / 6)) },
-        trainedOnSyntheticData: true,
       });
+      const saved = await results.save(input);
       assert.equal(saved.status, 'saved');
-      scores.set(study.sopInstanceUID, score);
+      scores.set(study.sopInstanceUID, input.result.score);
     }
     ({ viewer, browser } = await startSession({ env: { CHESTAID_DATA_SOURCE: 'pacs', CHESTAID_PACS_URL: orthanc.url } }));
   },

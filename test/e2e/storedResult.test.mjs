@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { requireBuilt } from '../../scripts/node-build.mjs';
+import { saveInput } from '../pacs/saveInput.mjs';
 import { loadDemoStudies, startOrthanc } from '../pacs/orthanc.mjs';
 import { ROOT, startSession, watchedPage } from './harness.mjs';
 
@@ -35,26 +36,16 @@ const [shownStudy, refusedStudy] = demoIndex.studies;
 const ramp = () => ({ width: 7, height: 7, data: Float32Array.from({ length: 49 }, (_, k) => (k % 7) / 6) });
 
 /** What the viewer's Save to PACS writes for `study`, with the model's own logit for its image. */
-async function saveInput(study) {
+async function storedInput(study) {
   const header = await orthanc.client.retrieveInstanceMetadata(study.StudyInstanceUID, study.SeriesInstanceUID, study.SOPInstanceUID);
-  const { logit } = study.expected;
-  const score = dicom.calibrate(logit, manifest.calibration);
-  const threshold = manifest.thresholds.clinical.value;
-  return {
-    sourceHeader: header,
+  return saveInput({
+    manifest,
+    header,
     source: { studyInstanceUID: study.StudyInstanceUID, seriesInstanceUID: study.SeriesInstanceUID, sopInstanceUID: study.SOPInstanceUID, sopClassUID: header['00080016'].Value[0] },
-    result: {
-      score,
-      logit,
-      threshold,
-      decision: score >= threshold ? 'above' : 'below',
-      calibration: { method: manifest.calibration.selected, version: manifest.calibration.version },
-      model: { id: manifest.model.id, version: manifest.model.version, sha256: manifest.onnx.sha256, deviceUID: manifest.model.device_uid },
-      observedAt: '2026-11-26T10:05:00.000Z',
-    },
+    logit: study.expected.logit,
     heatmap: ramp(),
-    trainedOnSyntheticData: manifest.data.synthetic === true,
-  };
+    synthetic: manifest.data.synthetic === true,
+  });
 }
 
 before(
@@ -67,12 +58,12 @@ before(
       codec: dicom.dicomCodec,
       trust: () => ({ modelSha256: manifest.onnx.sha256, deviceUID: manifest.model.device_uid, calibrationOf: id => (id === manifest.calibration.version ? manifest : null) }),
     });
-    const saved = await results.save(await saveInput(shownStudy));
+    const saved = await results.save(await storedInput(shownStudy));
     assert.equal(saved.status, 'saved');
     assert.ok(saved.heatmapSopInstanceUID);
 
     // The second study: a true SR, and under the map's derived UIDs a map naming another calibration.
-    const input = await saveInput(refusedStudy);
+    const input = await storedInput(refusedStudy);
     await results.save({ ...input, heatmap: undefined });
     const key = { sopInstanceUID: refusedStudy.SOPInstanceUID, modelSha256: manifest.onnx.sha256, calibrationVersion: manifest.calibration.version };
     const uids = await dicom.resultUids(refusedStudy.StudyInstanceUID, key);

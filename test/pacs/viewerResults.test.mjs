@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { URL } from 'node:url';
 import { requireBuilt } from '../../scripts/node-build.mjs';
+import { saveInput } from './saveInput.mjs';
 import { demoStudyFiles, loadDemoStudies, startOrthanc } from './orthanc.mjs';
 
 const { PacsResults } = requireBuilt('@chestaid/core');
@@ -60,23 +61,8 @@ const source = {
 
 /** What Save to PACS writes for `logit` under calibration `m` (the demo one by default). */
 function input({ logit = 1.5, m = manifest } = {}) {
-  const threshold = m.thresholds.clinical.value;
-  const score = dicom.calibrate(logit, m.calibration);
-  return {
-    sourceHeader: header,
-    source,
-    result: {
-      score,
-      logit,
-      threshold,
-      decision: score >= threshold ? 'above' : 'below',
-      calibration: { method: m.calibration.selected, version: m.calibration.version },
-      model: { id: manifest.model.id, version: manifest.model.version, sha256: manifest.onnx.sha256, deviceUID: manifest.model.device_uid },
-      observedAt: '2026-11-26T12:00:00.000Z',
-    },
-    heatmap: { width: 7, height: 7, data: Float32Array.from({ length: 49 }, (_, i) => i / 48) },
-    trainedOnSyntheticData: true,
-  };
+  const heatmap = { width: 7, height: 7, data: Float32Array.from({ length: 49 }, (_, i) => i / 48) };
+  return saveInput({ manifest, calibrated: m, header, source, logit, heatmap, observedAt: '2026-11-26T12:00:00.000Z' });
 }
 
 async function seriesOf(modality) {
