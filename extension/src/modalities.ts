@@ -2,7 +2,8 @@
  * Which studies ChestAid reads: frontal chest radiographs, i.e. CR or DX. One rule shared by the
  * mode's isValidMode (study list) and the panel (a study opened by URL in the ChestAid mode).
  */
-import { t, translator } from './i18n/translate';
+import { orList } from './i18n/format';
+import { t } from './i18n/translate';
 
 export const ACCEPTED_MODALITIES: readonly string[] = ['CR', 'DX'];
 
@@ -26,6 +27,6 @@ export function checkModalities(modalities: string | readonly string[] | undefin
   const found = present.length > 0 ? present.join(', ') : t('study.noModality');
   return {
     valid: false,
-    description: t('study.notChest', { accepted: new Intl.ListFormat(translator().locale, { type: 'disjunction' }).format(ACCEPTED_MODALITIES), found }),
+    description: t('study.notChest', { accepted: orList(ACCEPTED_MODALITIES), found }),
   };
 }

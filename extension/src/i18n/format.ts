@@ -6,27 +6,26 @@ import { translator } from './translate';
 
 // Formatters are kept, not built per call: building an Intl.DateTimeFormat takes about a
 // millisecond, and the triage page formats every row's date on each progress update of a batch.
-const numberFormats = new Map<string, Intl.NumberFormat>();
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
+const formats = new Map<string, unknown>();
 
-function numberFormat(locale: string, options: Intl.NumberFormatOptions): Intl.NumberFormat {
-  const key = `${locale}|${JSON.stringify(options)}`;
-  let format = numberFormats.get(key);
-  if (!format) {
-    format = new Intl.NumberFormat(locale, options);
-    numberFormats.set(key, format);
+/** The formatter of this kind, locale and options, made once. */
+function kept<T>(kind: string, locale: string, options: object, make: () => T): T {
+  const key = `${kind}|${locale}|${JSON.stringify(options)}`;
+  let format = formats.get(key) as T | undefined;
+  if (format === undefined) {
+    format = make();
+    formats.set(key, format);
   }
   return format;
 }
 
-function dateFormat(locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = `${locale}|${JSON.stringify(options)}`;
-  let format = dateFormats.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat(locale, options);
-    dateFormats.set(key, format);
-  }
-  return format;
+const numberFormat = (locale: string, options: Intl.NumberFormatOptions) => kept('number', locale, options, () => new Intl.NumberFormat(locale, options));
+const dateFormat = (locale: string, options: Intl.DateTimeFormatOptions) => kept('date', locale, options, () => new Intl.DateTimeFormat(locale, options));
+
+/** Items joined with the locale's "or": "CR or DX" / "CR o DX". */
+export function orList(items: readonly string[]): string {
+  const locale = translator().locale;
+  return kept('list', locale, { type: 'disjunction' }, () => new Intl.ListFormat(locale, { type: 'disjunction' })).format(items);
 }
 
 /** A fraction as a percentage with exactly `decimals` decimals: percent(0.734, 1) -> "73.4%" / "73,4 %". */

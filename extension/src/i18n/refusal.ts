@@ -6,8 +6,8 @@
  */
 import type { Refusal } from '@chestaid/core';
 import { en, type Key } from './en';
-import { decimal, integer, wallClock } from './format';
-import { t, tCount, translator, type Params } from './translate';
+import { decimal, integer, orList, wallClock } from './format';
+import { t, tCount, type Params } from './translate';
 
 /** A YYYY-MM-DD date in the locale's digits. */
 function dateText(iso: string): string {
@@ -21,7 +21,7 @@ function wordedParams(key: string, params: Readonly<Record<string, string | numb
   const out: Record<string, string | number> = {};
   if (key === 'refusal.view' && typeof params.allowed === 'string') {
     // "PA or AP", "PA o AP": the locale's own "or".
-    return { ...params, allowed: new Intl.ListFormat(translator().locale, { type: 'disjunction' }).format(params.allowed.split(',')) };
+    return { ...params, allowed: orList(params.allowed.split(',')) };
   }
   if (key === 'refusal.outOfDistribution') {
     return { score: decimal(Number(params.score), 1), threshold: decimal(Number(params.threshold), 1) };
