@@ -1,7 +1,7 @@
-import { calibrationName, decide, type OperatingPoint } from '@chestaid/core';
+import type { OperatingPoint } from '@chestaid/core';
 import type { AnalysisOutcome } from '../../analysis/types';
-import { decisionText, fallbackText, runText, scoreAndThreshold, scoreMeaningText } from '../format';
-import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';
+import { fallbackText, runText } from '../format';
+import { ScoreLines } from './ScoreLines';
 import { integer } from '../../i18n/format';
 import { t } from '../../i18n/translate';
 
@@ -20,28 +20,18 @@ export function Result({
   /** The model's measured sensitivity and specificity at `threshold` (operatingPointAt), told on hover. */
   point?: OperatingPoint | null;
 }) {
-  const { probability } = outcome.analysis;
-  const decision = decide(probability, threshold);
-  const shown = scoreAndThreshold(probability, threshold);
   const fallback = fallbackText(outcome.run);
   return (
     <section className="flex flex-col gap-1 rounded border p-3" aria-label={t('result.label')} data-cy="chestaid-result">
-      <div className="flex items-center justify-between">
-        <span>{t('result.score')}</span>
-        <span className="text-2xl font-bold" data-cy="chestaid-score" data-probability={probability} title={scoreMeaningText(probability, threshold, point)}>
-          {shown.score}
-        </span>
-      </div>
-      <p className="text-muted-foreground text-right text-xs" data-cy="chestaid-score-calibration" data-version={calibrationName(outcome.analysis.calibrationVersion)} data-identity={outcome.analysis.calibrationVersion}>
-        {calibration}
-      </p>
-      <div className="flex items-center justify-between text-xs">
-        <span>{t(custom ? 'result.thresholdCustom' : 'result.threshold')}</span>
-        <span data-cy="chestaid-threshold-shown">{shown.threshold}</span>
-      </div>
-      <p className="font-semibold" style={{ color: decision.above ? ABOVE_COLOUR : BELOW_COLOUR }} data-cy="chestaid-decision">
-        {decisionText(decision)}
-      </p>
+      <ScoreLines
+        probability={outcome.analysis.probability}
+        threshold={threshold}
+        thresholdLabel={t(custom ? 'result.thresholdCustom' : 'result.threshold')}
+        calibration={calibration}
+        calibrationVersion={outcome.analysis.calibrationVersion}
+        point={point}
+        cy={{ score: 'chestaid-score', calibration: 'chestaid-score-calibration', threshold: 'chestaid-threshold-shown', decision: 'chestaid-decision' }}
+      />
       <p className="text-muted-foreground text-xs" data-cy="chestaid-run" title={t('result.runTitle', { ms: integer(outcome.run.runMs) })}>
         {runText(outcome.run)}
       </p>

@@ -1,7 +1,7 @@
-import { calibrationName, decide, type OperatingPoint } from '@chestaid/core';
+import type { OperatingPoint } from '@chestaid/core';
 import type { AnalysisState } from '../../analysis/types';
-import { decisionText, scoreAndThreshold, scoreMeaningText, storedMark } from '../format';
-import { ABOVE_COLOUR, BELOW_COLOUR } from './colours';
+import { storedMark } from '../format';
+import { ScoreLines } from './ScoreLines';
 import { t } from '../../i18n/translate';
 
 type Stored = Extract<AnalysisState, { status: 'stored' }>['stored'];
@@ -23,8 +23,6 @@ export function StoredResult({
   point?: OperatingPoint | null;
 }) {
   const { probability, shown } = stored;
-  const decision = decide(probability, threshold);
-  const text = scoreAndThreshold(probability, threshold);
   return (
     <section
       className="flex flex-col gap-1 rounded border p-3"
@@ -37,22 +35,15 @@ export function StoredResult({
       <p className="text-xs font-semibold" data-cy="chestaid-stored-mark">
         {storedMark(stored)}
       </p>
-      <div className="flex items-center justify-between">
-        <span>{t('result.score')}</span>
-        <span className="text-2xl font-bold" data-cy="chestaid-stored-score" data-probability={probability} title={scoreMeaningText(probability, threshold, point)}>
-          {text.score}
-        </span>
-      </div>
-      <p className="text-muted-foreground text-right text-xs" data-version={calibrationName(shown.calibrationVersion)} data-identity={shown.calibrationVersion}>
-        {calibration}
-      </p>
-      <div className="flex items-center justify-between text-xs">
-        <span>{t('result.threshold')}</span>
-        <span>{text.threshold}</span>
-      </div>
-      <p className="font-semibold" style={{ color: decision.above ? ABOVE_COLOUR : BELOW_COLOUR }}>
-        {decisionText(decision)}
-      </p>
+      <ScoreLines
+        probability={probability}
+        threshold={threshold}
+        thresholdLabel={t('result.threshold')}
+        calibration={calibration}
+        calibrationVersion={shown.calibrationVersion}
+        point={point}
+        cy={{ score: 'chestaid-stored-score' }}
+      />
       {shown.mapProblem && (
         <p className="text-xs" style={{ color: '#fbbf24', overflowWrap: 'anywhere' }} role="status" data-cy="chestaid-stored-no-map">
           {t('stored.noMap', { problem: shown.mapProblem })}
