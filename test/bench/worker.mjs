@@ -17,7 +17,8 @@
  *
  * Then the scaling rows (issue 17, workerScaling.mjs): `--studies` single-image studies (default
  * 2000) drained by 1, 2 and 4 worker processes on RabbitMQ (`--workers`), against the single
- * polling worker on the same data in the same run, with time to drain and each worker's RSS.
+ * polling worker on the same data in the same run, with time to drain and each worker's RSS;
+ * and the machine's own ceiling: 1, 2 and 4 processes running only the model (`--model-seconds`).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,7 @@ const { values: opts } = parseArgs({
     studies: { type: 'string', default: '2000' },
     workers: { type: 'string', default: '1,2,4' },
     'scaling-threads': { type: 'string', default: '1' },
+    'model-seconds': { type: 'string', default: '20' },
     'no-scaling': { type: 'boolean', default: false },
     'scaling-only': { type: 'boolean', default: false },
   },
@@ -138,11 +140,11 @@ const scaling = async () => {
   const files = demoStudyFiles().filter(file => ['CR', 'DX'].includes(modality(file)));
   const workerCounts = opts.workers.split(',').map(Number);
   if (!workerCounts.every(n => Number.isInteger(n) && n >= 1)) throw new Error(`--workers must list positive integers, got ${opts.workers}`);
-  const rows = await scalingRows({ files, studies: Number(opts.studies), workerCounts, threads: Number(opts['scaling-threads']) });
+  const { rows, alone } = await scalingRows({ files, studies: Number(opts.studies), workerCounts, threads: Number(opts['scaling-threads']), modelSeconds: Number(opts['model-seconds']) });
   const resultsDir = join(ROOT, 'test', 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const out = join(resultsDir, `worker-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ studies: Number(opts.studies), rows, cpus: cpus().length, load: loadavg() }, null, 1));
+  writeFileSync(out, JSON.stringify({ studies: Number(opts.studies), rows, modelAlone: alone, cpus: cpus().length, load: loadavg() }, null, 1));
   console.log(`\nraw samples: ${out}`);
 };
 if (opts['scaling-only']) {

@@ -11,9 +11,12 @@
  * first fifth after warm-up (flat: near 1.0). Called by test/bench/worker.mjs; it prints a table
  * and returns the raw samples.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import dcmjs from 'dcmjs';
 
@@ -24,6 +27,8 @@ import { runFeeder, waitStable } from '../pacs/broker.mjs';
 import { of, startWorker } from '../pacs/workerHarness.mjs';
 import { summary } from './stats.mjs';
 
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
 const median = values => (values.length ? summary(values).median : NaN);
 const fmt = (v, digits = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
 
@@ -141,11 +146,26 @@ async function brokerRow(temp, studies, k, threads) {
   }
 }
 
-/** Runs the rows, prints the table, returns the raw rows. */
-export async function scalingRows({ files, studies: count, workerCounts, threads }) {
+/**
+ * The machine's own ceiling: k processes running only the model (modelLoop.mjs, the worker's
+ * session options) at once for `seconds`; model runs per minute in all. No PACS, no broker: what
+ * k workers could reach if scoring were all they did.
+ */
+async function modelAloneRow(k, threads, seconds) {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'models', 'chestaid-demo', 'manifest.json'), 'utf8'));
+  const args = [join(HERE, 'modelLoop.mjs'), join(ROOT, 'models', 'chestaid-demo', manifest.onnx.file), join(ROOT, 'test', 'fixtures', 'parity', 'study-01.input.f32'), String(threads), String(seconds)];
+  const outs = await Promise.all(Array.from({ length: k }, () => promisify(execFile)(process.execPath, args)));
+  const loops = outs.map(({ stdout }) => JSON.parse(stdout));
+  return { processes: k, runs: loops.map(l => l.runs), perMinute: loops.reduce((n, l) => n + (l.runs / l.ms) * 60000, 0) };
+}
+
+/** Runs the rows, prints the tables, returns the raw rows. */
+export async function scalingRows({ files, studies: count, workerCounts, threads, modelSeconds = 20 }) {
   const temp = mkdtempSync(join(tmpdir(), 'chestaid-bench-scaling-'));
   try {
     const studies = backlog(files, count);
+    const alone = [];
+    for (const k of workerCounts) alone.push(await modelAloneRow(k, threads, modelSeconds));
     const rows = [await pollingRow(temp, studies, threads)];
     for (const k of workerCounts) {
       rows.push(await brokerRow(temp, studies, k, threads));
@@ -162,7 +182,12 @@ export async function scalingRows({ files, studies: count, workerCounts, threads
         `| ${r.name} | ${r.stored} | ${fmt(r.drainMs / 1000)} | ${fmt(r.wallMs / 1000)} | ${fmt(rate, 0)} | ${fmt(base.drainMs / r.drainMs, 2)}x | ${one && r !== base ? `${fmt(one.drainMs / r.drainMs, 2)}x` : '-'} | ${r.rss.map(x => fmt(x.peak, 0)).join(', ')} | ${r.rss.map(x => fmt(x.ratio, 2)).join(', ')} |`,
       );
     }
-    return rows;
+    const aloneOne = alone.find(r => r.processes === 1);
+    console.log(`\nThe model alone (no PACS, no broker): k processes running it at once for ${modelSeconds} s, the same session options\n`);
+    console.log('| processes | model runs/min, all | runs per process | vs 1 process |');
+    console.log('|---|---|---|---|');
+    for (const r of alone) console.log(`| ${r.processes} | ${fmt(r.perMinute, 0)} | ${r.runs.join(', ')} | ${aloneOne ? `${fmt(r.perMinute / aloneOne.perMinute, 2)}x` : '-'} |`);
+    return { rows, alone };
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
