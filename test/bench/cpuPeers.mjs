@@ -11,11 +11,21 @@ import { createRequire } from 'node:module';
 import { coldStart } from './coldStart.mjs';
 import { log, REFERENCE } from './context.mjs';
 import { openPage } from './harness.mjs';
+import { versionOf } from './report.mjs';
 import { enlarge, readStudy, toBase64 } from './study.mjs';
 import { startTorchPeer } from './torch.mjs';
 
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node');
+
+/** The version of an installed package (an npm alias included), or null when it is not installed. */
+function installedVersion(name) {
+  try {
+    return versionOf(name);
+  } catch {
+    return null;
+  }
+}
 
 export async function cpuRounds(bench, browser, server, results) {
   const { opts, manifest, modelPath, MODEL_URL, MANIFEST_URL, INPUT_URL, INPUT_PATH, DIMS, RUNS, WARMUP, COLD, samples, record, unavailable } = bench;
@@ -27,6 +37,14 @@ export async function cpuRounds(bench, browser, server, results) {
     const { info } = await page.evaluate(([n, c]) => chestaidTest.start(n, c), [`wasm${threads}`, { ...base, numThreads: threads }]);
     if (info.threads !== threads) throw new Error(`asked for ${threads} threads, got ${info.threads}: ${info.reason}`);
   }
+  // The onnxruntime-web release before ours, through the same worker and page: an upgrade is kept
+  // only if it is not slower (issue 19).
+  const previous = installedVersion('onnxruntime-web-1.30');
+  for (const threads of previous ? [1, 2] : []) {
+    const { info } = await page.evaluate(([n, c]) => chestaidTest.start(n, c), [`previous${threads}`, { ...base, numThreads: threads, ortBaseUrl: '/chestaid/ort-previous/' }]);
+    if (info.threads !== threads) throw new Error(`onnxruntime-web ${previous}: asked for ${threads} threads, got ${info.threads}: ${info.reason}`);
+  }
+  if (!previous) unavailable['page wasm, onnxruntime-web 1.30'] = 'the peer package onnxruntime-web-1.30 is not installed';
 
   const study = readStudy(opts.study);
   const large = enlarge(study, 2500, 2048);
@@ -77,6 +95,9 @@ export async function cpuRounds(bench, browser, server, results) {
       record('page wasm, 2 threads, round trip', r.roundTripMs);
       return r.runMs;
     }],
+    ...(previous
+      ? [1, 2].map(threads => [`page wasm, ${threads} thread${threads > 1 ? 's' : ''}, onnxruntime-web ${previous}`, async () => (await page.evaluate(n => chestaidTest.run(n, 'x'), `previous${threads}`)).runMs])
+      : []),
     [REFERENCE, () => nodeRun(2)],
     ['onnxruntime-node CPU, 1 thread', () => nodeRun(1)],
     ...(torch

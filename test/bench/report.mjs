@@ -13,7 +13,7 @@ import { summary } from './stats.mjs';
 import { PYTHON } from './torch.mjs';
 
 // onnxruntime-web's exports map hides its package.json.
-const versionOf = name => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+export const versionOf = name => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 /** The host and the runtimes' versions, for the table's heading and the JSON. */
 export function describeMachine({ loads, chromiumVersion, results }) {

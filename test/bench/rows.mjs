@@ -22,6 +22,9 @@ export function buildRows(bench, results) {
   };
   const na = (name, reason) => rows.push({ name, na: reason });
   for (const name of ROW_ORDER) add(name, samples[name]);
+  // The onnxruntime-web release before ours, same page and worker (cpuPeers.mjs).
+  for (const name of Object.keys(samples).filter(n => /^page wasm, \d threads?, onnxruntime-web /.test(n)).sort()) add(name, samples[name]);
+  if (unavailable['page wasm, onnxruntime-web 1.30']) na('page wasm, onnxruntime-web 1.30', unavailable['page wasm, onnxruntime-web 1.30']);
   const gpuLabel = results.webgpu?.label ?? 'page WebGPU';
   if (samples[gpuLabel]) add(gpuLabel, samples[gpuLabel]);
   else na(gpuLabel, unavailable[gpuLabel] ?? unavailable['page WebGPU'] ?? 'not measured');

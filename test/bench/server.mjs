@@ -6,7 +6,8 @@
  *
  *   /                 the test page (loads /app/page.js)
  *   /app/             test/bench/dist (webpack --config test/bench/webpack.config.js)
- *   /chestaid/ort/    node_modules/onnxruntime-web/dist (our ORT 1.30.0, never OHIF's 1.17.1)
+ *   /chestaid/ort/    node_modules/onnxruntime-web/dist (our ORT 1.31.1, never OHIF's 1.17.1)
+ *   /chestaid/ort-previous/  node_modules/onnxruntime-web-1.30/dist (the release before, the bench's peer)
  *   /models/chestaid-demo/   $CHESTAID_DEMO_DIR, else models/chestaid-demo (the demo model)
  *   /models/          models/
  *   /fixtures/        test/fixtures/
@@ -27,6 +28,7 @@ export const ROUTES = Object.freeze({
   '/app/': join(ROOT, 'test/bench/dist'),
   '/models/chestaid-demo/': DEMO_DIR,
   '/chestaid/ort/': join(ROOT, 'node_modules/onnxruntime-web/dist'),
+  '/chestaid/ort-previous/': join(ROOT, 'node_modules/onnxruntime-web-1.30/dist'),
   '/models/': join(ROOT, 'models'),
   '/fixtures/': join(ROOT, 'test/fixtures'),
   '/demo-studies/': join(ROOT, 'test/demo-studies'),

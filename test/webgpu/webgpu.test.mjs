@@ -1,6 +1,6 @@
 /**
  * The inference adapter in a real browser: Debian's Chromium, a crossOriginIsolated page on
- * loopback, the bundled client and worker, onnxruntime-web 1.30.0 served as our own files.
+ * loopback, the bundled client and worker, onnxruntime-web 1.31.1 served as our own files.
  *
  * - WebGPU: with --enable-unsafe-webgpu this machine gets SwiftShader's fallback adapter. The
  *   tiny model (test/fixtures/tiny, DenseNet-like with a nine-input Concat) must pass the

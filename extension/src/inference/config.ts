@@ -9,7 +9,7 @@ import { InferenceError, type InferenceConfig } from './protocol';
 export interface InferenceOptions {
   /** Absolute URL of the manifest the model file is named relative to. */
   readonly manifestUrl: string;
-  /** Absolute URL of our served onnxruntime-web 1.30 files, e.g. https://host/chestaid/ort/. */
+  /** Absolute URL of our served onnxruntime-web 1.31 files, e.g. https://host/chestaid/ort/. */
   readonly ortBaseUrl: string;
   /** Which variant of manifest.onnx to load: the file name of onnx.file or of one of onnx.variants. */
   readonly file?: string;

@@ -13,7 +13,7 @@ export interface InferenceConfig {
   /** The manifest's onnx.bytes: the progress total when the server sends no Content-Length. */
   readonly bytes?: number;
   /**
-   * Absolute URL of the folder serving onnxruntime-web 1.30's dist files (ort.wasm.min.mjs,
+   * Absolute URL of the folder serving onnxruntime-web 1.31's dist files (ort.wasm.min.mjs,
    * ort.webgpu.min.mjs and their ort-wasm-simd-threaded*.mjs/.wasm): our own copy, never the
    * OHIF dist's ort/ (1.17.1). Also becomes env.wasm.wasmPaths.
    */

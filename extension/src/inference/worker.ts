@@ -4,7 +4,7 @@
  * real objects.
  *
  * onnxruntime-web is imported at run time from the configured ortBaseUrl, not bundled: the served
- * folder is then the one copy of ORT (JS, .mjs loaders and .wasm from the same 1.30.0 release),
+ * folder is then the one copy of ORT (JS, .mjs loaders and .wasm from the same 1.31.1 release),
  * and the page's bundle stays small. 'webgpu' is ort.webgpu.min.mjs, the C++ WebGPU provider;
  * never ort.min.mjs (JSEP), which miscomputes DenseNet's Concat on some adapters.
  */
