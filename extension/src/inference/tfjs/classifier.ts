@@ -42,6 +42,11 @@ export class TfjsClassifier implements Classifier {
     return { logit: logit.data[0], cam: new Float32Array(cam.data), camDims: [cam.dims[1], cam.dims[2]] };
   }
 
+  /** [1, C, H, W] from the graph, for a warm-up run; null where the graph does not say. */
+  get inputDims(): number[] | null {
+    return this.network.inputDims;
+  }
+
   dispose(): void {
     this.network.dispose();
   }

@@ -395,6 +395,8 @@ export class Network {
   private readonly constants = new Map<string, Value>();
   readonly inputName: string;
   readonly outputNames: readonly string[];
+  /** [1, C, H, W] as the graph declares its input, or null where it leaves C, H or W symbolic. */
+  readonly inputDims: number[] | null;
 
   constructor(private readonly model: OnnxModel) {
     const opset = model.opsets.get('') ?? model.opsets.get('ai.onnx');
@@ -404,6 +406,8 @@ export class Network {
     if (model.inputs.length !== 1) throw new UnsupportedGraphError(null, `the graph has ${model.inputs.length} inputs; one image input is expected`);
     this.inputName = model.inputs[0];
     this.outputNames = model.outputs;
+    const declared = model.inputShapes.get(this.inputName)?.slice(1);
+    this.inputDims = declared?.length === 3 && declared.every(d => typeof d === 'number' && d > 0) ? [1, ...(declared as number[])] : null;
     this.weights = new Weights(model);
 
     const readers = new Map<string, number>();

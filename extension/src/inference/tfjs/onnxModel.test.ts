@@ -53,3 +53,8 @@ describe('readOnnxModel', () => {
     expect(() => readOnnxModel(new Uint8Array(0))).toThrow(/no graph/);
   });
 });
+
+it("reads the input's declared shape, symbolic batch included", () => {
+  const model = readOnnxModel(readFileSync(resolve(REPO, 'models/chestaid-demo/model.onnx')));
+  expect(model.inputShapes.get('input')).toEqual(['N', 3, 224, 224]);
+});

@@ -40,6 +40,8 @@ export interface OnnxModel {
   /** Graph inputs that are not initializers, and graph outputs, by name. */
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
+  /** Declared shapes of the graph's inputs: a number per fixed dim, the parameter's name per symbolic one. */
+  readonly inputShapes: ReadonlyMap<string, readonly (number | string)[]>;
 }
 
 /** TensorProto.DataType values this reader decodes. */
@@ -192,13 +194,32 @@ function readNode(reader: Reader, end: number): OnnxNode {
   return { name, opType, domain, inputs, outputs, attributes };
 }
 
-/** ValueInfoProto: only its name. */
-function readValueName(reader: Reader, end: number): string {
+/** ValueInfoProto: its name, and its tensor shape where it declares one (type.tensor_type.shape.dim). */
+function readValueInfo(reader: Reader, end: number): { name: string; shape: (number | string)[] | null } {
   let name = '';
+  let shape: (number | string)[] | null = null;
   eachField(reader, end, no => {
     if (no === 1) name = reader.string();
+    else if (no === 2) {
+      eachField(reader, endOf(reader), typeField => {
+        if (typeField !== 1) return;
+        eachField(reader, endOf(reader), tensorField => {
+          if (tensorField !== 2) return;
+          shape = [];
+          eachField(reader, endOf(reader), shapeField => {
+            if (shapeField !== 1) return;
+            let dim: number | string = '?';
+            eachField(reader, endOf(reader), dimField => {
+              if (dimField === 1) dim = int64(reader);
+              else if (dimField === 2) dim = reader.string();
+            });
+            shape!.push(dim);
+          });
+        });
+      });
+    }
   });
-  return name;
+  return { name, shape };
 }
 
 /** Parses a self-contained ONNX model (weights inside the file); throws OnnxFormatError on anything else. */
@@ -209,6 +230,7 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModel {
   const nodes: OnnxNode[] = [];
   const initializers = new Map<string, OnnxTensor>();
   const graphInputs: string[] = [];
+  const inputShapes = new Map<string, (number | string)[]>();
   const outputs: string[] = [];
   let sawGraph = false;
   try {
@@ -229,8 +251,11 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModel {
           else if (field === 5) {
             const tensor = readTensor(reader, endOf(reader));
             initializers.set(tensor.name, tensor);
-          } else if (field === 11) graphInputs.push(readValueName(reader, endOf(reader)));
-          else if (field === 12) outputs.push(readValueName(reader, endOf(reader)));
+          } else if (field === 11) {
+            const { name, shape } = readValueInfo(reader, endOf(reader));
+            graphInputs.push(name);
+            if (shape) inputShapes.set(name, shape);
+          } else if (field === 12) outputs.push(readValueInfo(reader, endOf(reader)).name);
         });
       }
     });
@@ -240,5 +265,5 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModel {
     throw new OnnxFormatError(`not a readable ONNX model: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!sawGraph || nodes.length === 0) throw new OnnxFormatError('not an ONNX model: no graph with nodes in the file');
-  return { irVersion, opsets, nodes, initializers, inputs: graphInputs.filter(n => !initializers.has(n)), outputs };
+  return { irVersion, opsets, nodes, initializers, inputs: graphInputs.filter(n => !initializers.has(n)), outputs, inputShapes };
 }
