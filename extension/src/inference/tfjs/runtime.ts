@@ -22,6 +22,14 @@ export interface TfjsStartOptions {
   readonly wasmBaseUrl?: string;
   readonly threads: number;
   readonly now?: () => number;
+  /**
+   * Called with the thread count before the backend's wasm starts. TensorFlow.js caps its pool at
+   * navigator.hardwareConcurrency / 2 ("many x86-64 processors have 2 threads per core",
+   * tfjs-backend-wasm src/cc/backend.cc), read once when the module starts: 1 thread on a 2-vCPU
+   * machine whatever was asked. The worker answers by reporting enough cores for the count the
+   * engine chose (chooseThreads, the same as onnxruntime's), so the two engines run thread for thread.
+   */
+  readonly allowThreads?: (threads: number) => void;
 }
 
 let started: { promise: Promise<TfjsRuntime>; threads: number } | null = null;
@@ -38,6 +46,7 @@ export function startTfjs(options: TfjsStartOptions): Promise<TfjsRuntime> {
     const t0 = now();
     if (options.wasmBaseUrl) setWasmPaths(options.wasmBaseUrl);
     setThreadsCount(options.threads);
+    options.allowThreads?.(options.threads);
     if (!(await tf.setBackend('wasm'))) throw new Error("TensorFlow.js's wasm backend did not start");
     await tf.ready();
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));

@@ -19,6 +19,12 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope & PortLike;
 
+/** See TfjsStartOptions.allowThreads: this worker's navigator reports at least 2 cores per thread asked. */
+function allowThreads(threads: number): void {
+  const cores = scope.navigator.hardwareConcurrency ?? 1;
+  Object.defineProperty(scope.navigator, 'hardwareConcurrency', { configurable: true, get: () => Math.max(cores, 2 * threads) });
+}
+
 serve(
   scope,
   new TfjsEngine({
@@ -29,7 +35,7 @@ serve(
     now: () => performance.now(),
     crossOriginIsolated: scope.crossOriginIsolated,
     hardwareConcurrency: scope.navigator.hardwareConcurrency,
-    startTfjs,
+    startTfjs: options => startTfjs({ ...options, allowThreads }),
     version: version_core,
   }),
 );
