@@ -97,9 +97,15 @@ function hostOf(tensor: OnnxTensor): HostValue {
 /** Weights live for the network's lifetime; `keep` collects them for dispose(). */
 class Weights {
   readonly kept: tf.Tensor[] = [];
-  constructor(private readonly model: OnnxModel) {}
+  constructor(private model: OnnxModel | null) {}
+
+  /** Once built, the file's weights live in the engine only: the parsed copy (28 MB here) can go. */
+  forgetModel(): void {
+    this.model = null;
+  }
 
   raw(node: OnnxNode, name: string): OnnxTensor {
+    if (!this.model) throw new UnsupportedGraphError(node, 'the network is built already');
     const tensor = this.model.initializers.get(name);
     if (!tensor) throw new UnsupportedGraphError(node, `input ${name} must be an initializer (a weight in the file)`);
     if (!(tensor.data instanceof Float32Array)) throw new UnsupportedGraphError(node, `weight ${name} is not float32`);
@@ -412,7 +418,7 @@ export class Network {
   /** [1, C, H, W] as the graph declares its input, or null where it leaves C, H or W symbolic. */
   readonly inputDims: number[] | null;
 
-  constructor(private readonly model: OnnxModel) {
+  constructor(model: OnnxModel) {
     const opset = model.opsets.get('') ?? model.opsets.get('ai.onnx');
     if (opset === undefined || opset < 13 || opset > 21) {
       throw new UnsupportedGraphError(null, `the graph imports ONNX opset ${String(opset)}; this engine implements opsets 13 to 21 of the operators it knows`);
@@ -473,6 +479,7 @@ export class Network {
       this.dispose();
       throw error;
     }
+    this.weights.forgetModel();
     // Each value is freed after the last step that reads it; graph outputs are kept for the caller.
     const last = new Map<string, number>();
     this.steps.forEach((step, i) => step.reads.forEach(name => last.set(name, i)));
