@@ -1,7 +1,8 @@
 /**
  * The CPU peers, interleaved round by round (the order rotates, because this host's timing switches
  * modes for minutes at a time): the page's onnxruntime-web wasm at 1 and 2 threads through the real
- * worker, onnxruntime-node at 2 and 1 threads, PyTorch eager through the training workspace, and the
+ * worker, the same model on TensorFlow.js's wasm backend (XNNPACK, issue 19) at 1 and 2 threads
+ * through its worker (unless --no-tfjs), onnxruntime-node at 2 and 1 threads, PyTorch eager through the training workspace, and the
  * core's preprocessing and CAM post-processing in the page. The page's cold starts are spread
  * between the rounds (coldStart.mjs).
  */
@@ -12,10 +13,16 @@ import { coldStart } from './coldStart.mjs';
 import { log, REFERENCE } from './context.mjs';
 import { openPage } from './harness.mjs';
 import { versionOf } from './report.mjs';
+import { downloadOf } from './downloads.mjs';
 import { enlarge, readStudy, toBase64 } from './study.mjs';
 import { startTorchPeer } from './torch.mjs';
 
 const require = createRequire(import.meta.url);
+
+/** The TensorFlow.js engine's rows (issue 19): the same ONNX file, XNNPACK's kernels. */
+export const TFJS_ROW = 'page tfjs-wasm';
+const TFJS_LABEL = 'page tfjs-wasm (TensorFlow.js, XNNPACK)';
+const TFJS_PARITY = { logit: 1e-3, cam: 1e-4 };
 const ort = require('onnxruntime-node');
 
 /** The version of an installed package (an npm alias included), or null when it is not installed. */
@@ -28,14 +35,21 @@ function installedVersion(name) {
 }
 
 export async function cpuRounds(bench, browser, server, results) {
-  const { opts, manifest, modelPath, MODEL_URL, MANIFEST_URL, INPUT_URL, INPUT_PATH, DIMS, RUNS, WARMUP, COLD, samples, record, unavailable } = bench;
+  const { opts, manifest, modelPath, MODEL_URL, MANIFEST_URL, INPUT_URL, INPUT_PATH, DIMS, RUNS, WARMUP, COLD, samples, record, unavailable, notes } = bench;
   const { page } = await openPage(browser, server.url);
   if (!(await page.evaluate(() => chestaidTest.crossOriginIsolated()))) throw new Error('the page is not crossOriginIsolated');
   await page.evaluate(([url, dims]) => chestaidTest.loadInput('x', url, dims), [INPUT_URL, DIMS]);
   const base = { modelUrl: MODEL_URL, sha256: manifest.onnx.sha256, bytes: manifest.onnx.bytes, backend: 'wasm', cacheName: null };
-  for (const threads of [1, 2]) {
-    const { info } = await page.evaluate(([n, c]) => chestaidTest.start(n, c), [`wasm${threads}`, { ...base, numThreads: threads }]);
-    if (info.threads !== threads) throw new Error(`asked for ${threads} threads, got ${info.threads}: ${info.reason}`);
+  // Each engine's first worker is started alone, so what the server sends meanwhile is its download.
+  const engines = [['wasm', 'page wasm (onnxruntime-web)', {}], ...(opts.tfjs ? [['tfjs', TFJS_LABEL, { engine: 'tfjs' }]] : [])];
+  results.downloads = {};
+  for (const [id, label, extra] of engines) {
+    for (const threads of [1, 2]) {
+      const from = server.served.length;
+      const { info } = await page.evaluate(([n, c]) => chestaidTest.start(n, c), [`${id}${threads}`, { ...base, ...extra, numThreads: threads }]);
+      if (info.threads !== threads) throw new Error(`${label}: asked for ${threads} threads, got ${info.threads}: ${info.reason}`);
+      if (threads === 1) results.downloads[label] = downloadOf(server.served.slice(from), info.reason);
+    }
   }
   // The onnxruntime-web release before ours, through the same worker and page: an upgrade is kept
   // only if it is not slower (issue 19).
@@ -45,6 +59,7 @@ export async function cpuRounds(bench, browser, server, results) {
     if (info.threads !== threads) throw new Error(`onnxruntime-web ${previous}: asked for ${threads} threads, got ${info.threads}: ${info.reason}`);
   }
   if (!previous) unavailable['page wasm, onnxruntime-web 1.30'] = 'the peer package onnxruntime-web-1.30 is not installed';
+  if (!opts.tfjs) unavailable[`${TFJS_ROW}, 1 thread`] = unavailable[`${TFJS_ROW}, 2 threads`] = 'skipped (--no-tfjs)';
 
   const study = readStudy(opts.study);
   const large = enlarge(study, 2500, 2048);
@@ -98,6 +113,16 @@ export async function cpuRounds(bench, browser, server, results) {
     ...(previous
       ? [1, 2].map(threads => [`page wasm, ${threads} thread${threads > 1 ? 's' : ''}, onnxruntime-web ${previous}`, async () => (await page.evaluate(n => chestaidTest.run(n, 'x'), `previous${threads}`)).runMs])
       : []),
+    ...(opts.tfjs
+      ? [1, 2].map(threads => {
+          const row = `${TFJS_ROW}, ${threads} thread${threads === 1 ? '' : 's'}`;
+          return [row, async () => {
+            const r = await page.evaluate(n => chestaidTest.run(n, 'x'), `tfjs${threads}`);
+            record(`${row}, round trip`, r.roundTripMs);
+            return r.runMs;
+          }];
+        })
+      : []),
     [REFERENCE, () => nodeRun(2)],
     ['onnxruntime-node CPU, 1 thread', () => nodeRun(1)],
     ...(torch
@@ -111,6 +136,17 @@ export async function cpuRounds(bench, browser, server, results) {
     ['CAM post-processing, to 224x224', () => page.evaluate(([raw, side]) => chestaidTest.camOnce(raw, side, 224, 224), [rawCam, camSide])],
     ['CAM post-processing, to 2048x2500', () => page.evaluate(([raw, side]) => chestaidTest.camOnce(raw, side, 2500, 2048), [rawCam, camSide])],
   ];
+
+  if (opts.tfjs) {
+    // A faster engine that computes something else is no peer: same input, onnxruntime-node's outputs.
+    for (const threads of [1, 2]) {
+      const r = await page.evaluate(n => chestaidTest.run(n, 'x'), `tfjs${threads}`);
+      const logitDiff = Math.abs(r.logit - results.nodeLogit);
+      const camDiff = Math.max(...r.cam.map((v, i) => Math.abs(v - rawCam[i])));
+      notes.push(`${TFJS_ROW}, ${threads} thread(s), against onnxruntime-node on ${opts.study}: logit off by ${logitDiff.toExponential(2)}, raw CAM by ${camDiff.toExponential(2)} (tolerances ${TFJS_PARITY.logit}, ${TFJS_PARITY.cam})`);
+      if (!(logitDiff <= TFJS_PARITY.logit && camDiff <= TFJS_PARITY.cam)) throw new Error(`the TensorFlow.js engine (${threads} threads) disagrees with onnxruntime-node: ${notes.at(-1)}`);
+    }
+  }
 
   process.stdout.write(`warm-up (${WARMUP} each)... `);
   for (let i = 0; i < WARMUP; i++) for (const [, fn] of peers) await fn();

@@ -15,6 +15,7 @@ import { createInferenceClient } from '../../extension/src/inference/browser';
 import type { InferenceClient } from '../../extension/src/inference/InferenceClient';
 import type { BackendInfo, InferenceConfig } from '../../extension/src/inference/protocol';
 import { parseReference } from '../../extension/src/inference/reference';
+import { createTfjsInferenceClient } from '../../extension/src/inference/tfjs/browser';
 
 const clients = new Map<string, InferenceClient>();
 const inputs = new Map<string, { data: Float32Array; dims: number[] }>();
@@ -46,6 +47,9 @@ type ConfigIn = Omit<InferenceConfig, 'modelUrl' | 'ortBaseUrl' | 'referenceUrl'
   modelUrl: string;
   ortBaseUrl?: string;
   referenceUrl?: string;
+  /** 'tfjs': the TensorFlow.js wasm engine (issue 19), measured beside onnxruntime-web; not a viewer backend. */
+  engine?: 'onnxruntime' | 'tfjs';
+  tfjsWasmBaseUrl?: string;
 };
 
 const api = {
@@ -54,13 +58,15 @@ const api = {
   /** Creates a client and loads its model; resolves with the backend report and timings. */
   async start(name: string, config: ConfigIn): Promise<{ info: BackendInfo; progressEvents: number; lastProgress: unknown; totalMs: number }> {
     clients.get(name)?.dispose();
+    const { engine, tfjsWasmBaseUrl, ...rest } = config;
     const full: InferenceConfig = {
-      ...config,
+      ...rest,
       modelUrl: absolute(config.modelUrl),
       ortBaseUrl: absolute(config.ortBaseUrl ?? '/chestaid/ort/'),
       ...(config.referenceUrl ? { referenceUrl: config.referenceUrl.startsWith('data:') ? config.referenceUrl : absolute(config.referenceUrl) } : {}),
     };
-    const c = createInferenceClient(full);
+    const c =
+      engine === 'tfjs' ? createTfjsInferenceClient({ ...full, tfjsWasmBaseUrl: absolute(tfjsWasmBaseUrl ?? '/chestaid/tfjs/') }) : createInferenceClient(full);
     clients.set(name, c);
     let progressEvents = 0;
     let lastProgress: unknown = null;

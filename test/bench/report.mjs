@@ -26,6 +26,7 @@ export function describeMachine({ loads, chromiumVersion, results }) {
     chromium: chromiumVersion,
     onnxruntimeWeb: versionOf('onnxruntime-web'),
     onnxruntimeNode: versionOf('onnxruntime-node'),
+    tfjsBackendWasm: versionOf('@tensorflow/tfjs-backend-wasm'),
     torch: results.torch?.info ?? null,
     python: PYTHON,
   };
@@ -68,7 +69,7 @@ const mb = v => (typeof v === 'number' ? `${(v / 2 ** 20).toFixed(1)} MiB` : 'n/
 
 export function printAll(bench, { rows, results, machine, targets }) {
   const { opts, manifest, DIMS, RUNS, WARMUP, notes } = bench;
-  log(`\n${machine.cpu}, ${machine.cpus} cores, Chromium ${machine.chromium}, onnxruntime-web ${machine.onnxruntimeWeb}, onnxruntime-node ${machine.onnxruntimeNode}, PyTorch ${machine.torch?.torch ?? 'n/a'}`);
+  log(`\n${machine.cpu}, ${machine.cpus} cores, Chromium ${machine.chromium}, onnxruntime-web ${machine.onnxruntimeWeb}, onnxruntime-node ${machine.onnxruntimeNode}, TensorFlow.js wasm ${machine.tfjsBackendWasm}, PyTorch ${machine.torch?.torch ?? 'n/a'}`);
   log(`load average (1, 5, 15 min): ${Object.entries(machine.loadavg).map(([k, v]) => `${k} ${v.join(' ')}`).join('; ')}`);
   log(`model ${manifest.model.id} ${manifest.model.version}, batch 1, ${DIMS.join('x')}, input ${opts.study}; ${RUNS} interleaved rounds after ${WARMUP} warm-up`);
   if (results.webgpu?.adapter) log(`WebGPU adapter: ${JSON.stringify(results.webgpu.adapter)}`);
@@ -79,6 +80,13 @@ export function printAll(bench, { rows, results, machine, targets }) {
   for (const r of rows) {
     if (r.na) log(`| ${r.name} | ${r.na} | | | | |`);
     else log(`| ${r.name} | ${f(r.median)} | ${f(r.p90)} | ${f(r.min)} | ${r.n} | ${r.ratio.toFixed(2)}x |`);
+  }
+
+  if (results.downloads && Object.keys(results.downloads).length) {
+    log('\ndownload per in-page engine, a fresh worker to ready (no cache):');
+    log('| engine | model | wasm | JS | total |');
+    log('|---|---|---|---|---|');
+    for (const [engine, d] of Object.entries(results.downloads)) log(`| ${engine} | ${mb(d.model)} | ${mb(d.wasm)} | ${mb(d.js)} | ${mb(d.total)} |`);
   }
 
   if (results.cold.length) {

@@ -12,6 +12,10 @@ const ROW_ORDER = [
   'page wasm, 2 threads, round trip',
   'page wasm, 1 thread',
   'page wasm, 1 thread, round trip',
+  'page tfjs-wasm, 2 threads',
+  'page tfjs-wasm, 2 threads, round trip',
+  'page tfjs-wasm, 1 thread',
+  'page tfjs-wasm, 1 thread, round trip',
 ];
 
 export function buildRows(bench, results) {
@@ -21,7 +25,10 @@ export function buildRows(bench, results) {
     if (values && values.length) rows.push({ name, ...summary(values), ...extra });
   };
   const na = (name, reason) => rows.push({ name, na: reason });
-  for (const name of ROW_ORDER) add(name, samples[name]);
+  for (const name of ROW_ORDER) {
+    if (samples[name]) add(name, samples[name]);
+    else if (unavailable[name]) na(name, unavailable[name]);
+  }
   // The onnxruntime-web release before ours, same page and worker (cpuPeers.mjs).
   for (const name of Object.keys(samples).filter(n => /^page wasm, \d threads?, onnxruntime-web /.test(n)).sort()) add(name, samples[name]);
   if (unavailable['page wasm, onnxruntime-web 1.30']) na('page wasm, onnxruntime-web 1.30', unavailable['page wasm, onnxruntime-web 1.30']);
@@ -80,6 +87,16 @@ export function targetsOf(rows, results) {
   const targets = {
     bestPageCpuVsNode: { target: 2, value: best / node2, detail: `best page CPU ${best.toFixed(1)} ms / onnxruntime-node 2 threads ${node2.toFixed(1)} ms; 1 thread vs 1 thread ${(page1 / node1).toFixed(2)}x` },
   };
+  // Issue 19: the second CPU engine against onnxruntime-web's wasm, thread for thread.
+  const tfjs2 = median('page tfjs-wasm, 2 threads');
+  const tfjs1 = median('page tfjs-wasm, 1 thread');
+  if (tfjs2 && tfjs1) {
+    targets.tfjsVsOnnxruntimeWeb = {
+      target: 'below 1 to keep it',
+      value: tfjs2 / page2,
+      detail: `page tfjs-wasm 2 threads ${tfjs2.toFixed(1)} ms / page wasm 2 threads ${page2.toFixed(1)} ms; 1 thread ${(tfjs1 / page1).toFixed(2)}x; tfjs-wasm 2 threads vs onnxruntime-node 2 threads ${(tfjs2 / node2).toFixed(2)}x`,
+    };
+  }
   const v = results.viewer?.['dev server'];
   if (v) {
     const click = summary(v.samples.warm).median;

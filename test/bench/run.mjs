@@ -4,11 +4,16 @@
  *   npm run bench                      everything below, one run, about 15 minutes on 2 cores
  *   npm run bench -- --quick           fewer samples (a smoke test of the benchmark itself)
  *   node test/bench/run.mjs --no-viewer --no-webgpu --runs 30 ...
+ *   npm run bench -- --quick --no-viewer --no-webgpu --no-torch --no-profile
+ *                                      the CPU rows alone, both in-page engines (a few minutes)
  *
  * Rows, all on the same input tensor (test/fixtures/parity/<study>.input.f32):
  * - in-page onnxruntime-web through the real worker (crossOriginIsolated page): wasm 1 and 2
  *   threads; WebGPU where an adapter exists (a software fallback adapter is labelled so); WebNN
  *   where Chromium exposes it;
+ * - in-page TensorFlow.js wasm (XNNPACK) on the same ONNX file through its own worker, 1 and 2
+ *   threads, checked against onnxruntime-node first (issue 19; --no-tfjs leaves it out), and each
+ *   engine's download (model, wasm, JS);
  * - onnxruntime-node CPU, 2 and 1 threads;
  * - PyTorch eager CPU (the original study's stack) through the training workspace, 2 and 1 threads;
  * - the core's preprocessing (DICOM pixels to tensor) and CAM post-processing in the page;
@@ -57,6 +62,7 @@ const { values: opts } = parseArgs({
     webgpu: { type: 'boolean', default: true },
     torch: { type: 'boolean', default: true },
     profile: { type: 'boolean', default: true },
+    tfjs: { type: 'boolean', default: true },
   },
   allowNegative: true,
 });

@@ -8,6 +8,7 @@
  *   /app/             test/bench/dist (webpack --config test/bench/webpack.config.js)
  *   /chestaid/ort/    node_modules/onnxruntime-web/dist (our ORT 1.31.1, never OHIF's 1.17.1)
  *   /chestaid/ort-previous/  node_modules/onnxruntime-web-1.30/dist (the release before, the bench's peer)
+ *   /chestaid/tfjs/   node_modules/@tensorflow/tfjs-backend-wasm/dist (the TensorFlow.js engine's .wasm files, issue 19)
  *   /models/chestaid-demo/   $CHESTAID_DEMO_DIR, else models/chestaid-demo (the demo model)
  *   /models/          models/
  *   /fixtures/        test/fixtures/
@@ -29,6 +30,7 @@ export const ROUTES = Object.freeze({
   '/models/chestaid-demo/': DEMO_DIR,
   '/chestaid/ort/': join(ROOT, 'node_modules/onnxruntime-web/dist'),
   '/chestaid/ort-previous/': join(ROOT, 'node_modules/onnxruntime-web-1.30/dist'),
+  '/chestaid/tfjs/': join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
   '/models/': join(ROOT, 'models'),
   '/fixtures/': join(ROOT, 'test/fixtures'),
   '/demo-studies/': join(ROOT, 'test/demo-studies'),
@@ -50,10 +52,12 @@ const PAGE = '<!doctype html><meta charset="utf-8"><title>ChestAid inference tes
 
 /**
  * @param {{ isolated?: boolean, port?: number }} options
- * @returns {Promise<{ url: string, requests: string[], close: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, requests: string[], served: { path: string, bytes: number }[], close: () => Promise<void> }>}
  */
 export function startServer({ isolated = true, port = 0 } = {}) {
   const requests = [];
+  // What each answered file weighed: the benchmark sums it per engine (its download size).
+  const served = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     requests.push(path);
@@ -81,6 +85,7 @@ export function startServer({ isolated = true, port = 0 } = {}) {
       return;
     }
     res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': size });
+    if (req.method !== 'HEAD') served.push({ path, bytes: size });
     if (req.method === 'HEAD') {
       res.end();
       return;
@@ -94,6 +99,7 @@ export function startServer({ isolated = true, port = 0 } = {}) {
       resolveStart({
         url: `http://127.0.0.1:${bound}`,
         requests,
+        served,
         close: () =>
           new Promise(done => {
             server.closeAllConnections();

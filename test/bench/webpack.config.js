@@ -8,6 +8,9 @@
  */
 const path = require('node:path');
 
+// webpack's own minimizer (what mode: 'production' uses), configured here only to leave one chunk alone.
+const MinimizerPlugin = require(require.resolve('minimizer-webpack-plugin', { paths: [require.resolve('webpack')] }));
+
 const ROOT = path.resolve(__dirname, '../..');
 
 module.exports = {
@@ -41,6 +44,18 @@ module.exports = {
         },
       },
     ],
+  },
+  optimization: {
+    // TensorFlow.js's wasm backend starts its threads from the source text of its emscripten
+    // factory (Function.prototype.toString into a blob worker), so renaming identifiers breaks
+    // it ("r is not defined" in every pthread; tensorflow/tfjs#4107, #4539). It gets a chunk of
+    // its own that the minimizer skips. Only the TensorFlow.js engine's worker (issue 19) uses it.
+    splitChunks: {
+      cacheGroups: {
+        tfjsBackendWasm: { test: /[\\/]node_modules[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]/, name: 'tfjs-backend-wasm', chunks: 'all', enforce: true },
+      },
+    },
+    minimizer: [new MinimizerPlugin({ test: /\.[cm]?js(\?.*)?$/i, exclude: /tfjs-backend-wasm/, minify: MinimizerPlugin.terserMinify, minimizerOptions: { compress: { passes: 2 } } })],
   },
   devtool: 'source-map',
   performance: { hints: false },

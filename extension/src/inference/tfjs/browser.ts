@@ -1,0 +1,16 @@
+/**
+ * The TensorFlow.js engine's worker for the page, behind the same InferenceClient as the
+ * onnxruntime one. Kept out of any index: `import.meta.url` is for the bundler (webpack 5 emits
+ * the worker as its own chunk), and the viewer does not offer this engine (issue 19: the bench
+ * page measures it first).
+ */
+import { InferenceClient, type WorkerLike } from '../InferenceClient';
+import { checkTfjsConfig, type TfjsInferenceConfig } from './engine';
+
+export function createTfjsInferenceClient(config: TfjsInferenceConfig): InferenceClient {
+  checkTfjsConfig(config);
+  return new InferenceClient(
+    config,
+    () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'chestaid-inference-tfjs' }) as unknown as WorkerLike,
+  );
+}

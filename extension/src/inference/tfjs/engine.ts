@@ -1,0 +1,154 @@
+/**
+ * The inference worker's logic for the TensorFlow.js engine: the same protocol, model bytes and
+ * thread choice as the onnxruntime engine (../engine.ts), so the page's InferenceClient drives
+ * either. The model is the manifest's ONNX file, fetched, verified and cached by the same
+ * loadModelBytes (one download, one Cache API entry, whichever engine reads it); the runtime
+ * starts while it downloads.
+ *
+ * Not a viewer backend yet (issue 19): the benchmark page measures it beside onnxruntime-web.
+ */
+import { messageOf } from '@chestaid/core';
+import { chooseThreads, type ThreadEnvironment } from '../backend';
+import { checkConfig } from '../config';
+import { loadModelBytes, type ModelBytesDeps, type Progress } from '../modelBytes';
+import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type WorkerStats } from '../protocol';
+import { probeInput } from '../reference';
+import { settle } from '../runtime';
+import type { Engine, RunOutput } from '../serve';
+import { TfjsClassifier } from './classifier';
+import type { TfjsRuntime, TfjsStartOptions } from './runtime';
+
+export interface TfjsInferenceConfig extends InferenceConfig {
+  /** Absolute URL of the folder serving @tensorflow/tfjs-backend-wasm's .wasm files, ending in "/". */
+  readonly tfjsWasmBaseUrl: string;
+}
+
+export interface TfjsEngineDeps extends ModelBytesDeps, ThreadEnvironment {
+  readonly startTfjs: (options: TfjsStartOptions) => Promise<TfjsRuntime>;
+  /** TensorFlow.js's version, for the reason the panel would show. */
+  readonly version: string;
+}
+
+interface Ready {
+  readonly classifier: TfjsClassifier;
+  readonly info: BackendInfo;
+  /** [1, C, H, W] from the graph, for the idle warm-up; null when the graph does not say. */
+  readonly dims: number[] | null;
+}
+
+export function checkTfjsConfig(config: TfjsInferenceConfig): void {
+  checkConfig(config);
+  let url: URL | null = null;
+  try {
+    url = new URL(config.tfjsWasmBaseUrl);
+  } catch {
+    // answered below
+  }
+  if (!url || !config.tfjsWasmBaseUrl.endsWith('/')) {
+    throw new InferenceError(`tfjsWasmBaseUrl must be an absolute URL ending in "/", got ${JSON.stringify(config.tfjsWasmBaseUrl)}`);
+  }
+}
+
+export class TfjsEngine implements Engine {
+  private readyPromise: Promise<Ready> | null = null;
+  private configKey = '';
+  private runs = 0;
+
+  constructor(private readonly deps: TfjsEngineDeps) {}
+
+  /** Idempotent, as InferenceEngine.init: a second call with the same config shares the load. */
+  init(config: InferenceConfig, onProgress: (progress: Progress) => void = () => {}): Promise<BackendInfo> {
+    const key = JSON.stringify(config);
+    if (this.readyPromise) {
+      if (key !== this.configKey) return Promise.reject(new InferenceError('this worker already serves a model with another configuration; start another worker'));
+      return this.readyPromise.then(ready => ready.info);
+    }
+    this.configKey = key;
+    const promise = this.load(config as TfjsInferenceConfig, onProgress);
+    this.readyPromise = promise;
+    promise.catch(() => {
+      if (this.readyPromise === promise) this.readyPromise = null;
+    });
+    return promise.then(ready => ready.info);
+  }
+
+  async run(input: Float32Array, dims: readonly number[]): Promise<RunOutput> {
+    if (!this.readyPromise) throw new InferenceError('the model is not loaded: init() must come first');
+    const { classifier } = await this.readyPromise;
+    const start = this.deps.now();
+    try {
+      const out = await classifier.run(input, dims);
+      return { ...out, runMs: this.deps.now() - start };
+    } catch (error) {
+      throw new InferenceError(`inference failed on TensorFlow.js wasm: ${messageOf(error)}`);
+    } finally {
+      this.runs++;
+    }
+  }
+
+  /** The first run pays for XNNPACK's weight packing and V8's tier-up; done when idle (serve.ts). */
+  async warmUp(): Promise<number | null> {
+    if (!this.readyPromise || this.runs > 0) return null;
+    const { classifier, dims } = await this.readyPromise;
+    if (!dims || this.runs > 0) return null;
+    const start = this.deps.now();
+    try {
+      await classifier.run(probeInput(dims), dims);
+    } finally {
+      this.runs++;
+    }
+    return this.deps.now() - start;
+  }
+
+  stats(): WorkerStats {
+    return { wasmMemoryBytes: null, runs: this.runs };
+  }
+
+  private async load(config: TfjsInferenceConfig, onProgress: (progress: Progress) => void): Promise<Ready> {
+    checkTfjsConfig(config);
+    const threads = chooseThreads(this.deps, config.numThreads);
+    const runtime = settle(this.deps.startTfjs({ wasmBaseUrl: config.tfjsWasmBaseUrl, threads: threads.threads, now: this.deps.now }));
+    const loaded = await loadModelBytes(
+      { modelUrl: config.modelUrl, sha256: config.sha256, bytes: config.bytes, cacheName: config.cacheName === undefined ? DEFAULT_CACHE_NAME : config.cacheName },
+      this.deps,
+      onProgress,
+    );
+    const started = await runtime;
+    if (!started.ok) {
+      throw new InferenceError(`could not start TensorFlow.js's wasm backend from ${config.tfjsWasmBaseUrl}: ${messageOf(started.error)}`);
+    }
+    const names = { input: config.inputName ?? 'input', logit: config.logitName ?? 'logit', cam: config.camName ?? 'cam' };
+    const t0 = this.deps.now();
+    let classifier: TfjsClassifier;
+    try {
+      classifier = TfjsClassifier.fromOnnx(loaded.bytes, names);
+    } catch (error) {
+      throw new InferenceError(`the TensorFlow.js engine cannot run this model: ${messageOf(error)}`);
+    }
+    const sessionCreateMs = this.deps.now() - t0;
+    const features = [started.simd ? 'SIMD' : 'no SIMD', `${started.threads} thread${started.threads === 1 ? '' : 's'}`].join(', ');
+    return {
+      classifier,
+      dims: classifier.inputDims,
+      info: {
+        backend: 'wasm',
+        reason: `TensorFlow.js ${this.deps.version} wasm backend (XNNPACK; ${features})${threads.note}`,
+        threads: started.threads,
+        crossOriginIsolated: this.deps.crossOriginIsolated,
+        adapter: null,
+        selfCheck: null,
+        model: {
+          sha256: config.sha256.toLowerCase(),
+          bytes: loaded.bytes.length,
+          fromCache: loaded.fromCache,
+          downloadMs: loaded.downloadMs,
+          verifyMs: loaded.verifyMs,
+          ...(loaded.cacheProblem ? { cacheProblem: loaded.cacheProblem } : {}),
+        },
+        runtimeStartMs: started.ms,
+        sessionCreateMs,
+        warmUpMs: null,
+      },
+    };
+  }
+}

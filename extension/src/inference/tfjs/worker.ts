@@ -1,0 +1,41 @@
+/**
+ * The TensorFlow.js engine's worker entry: binds TfjsEngine (engine.ts) to the browser, as
+ * ../worker.ts binds the onnxruntime engine. TensorFlow.js is bundled into this worker's chunk
+ * (it has no run-time loader like onnxruntime-web's); its .wasm files come from tfjsWasmBaseUrl.
+ */
+import { version_core } from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+
+import type { GpuLike } from '../backend';
+import { serve, type PortLike } from '../serve';
+import { TfjsEngine } from './engine';
+import { startTfjs } from './runtime';
+
+interface WorkerScope {
+  readonly crossOriginIsolated: boolean;
+  readonly navigator: { readonly hardwareConcurrency?: number; readonly gpu?: GpuLike };
+  readonly caches?: CacheStorage;
+}
+
+const scope = self as unknown as WorkerScope & PortLike;
+
+/** See TfjsStartOptions.allowThreads: this worker's navigator reports at least 2 cores per thread asked. */
+function allowThreads(threads: number): void {
+  const cores = scope.navigator.hardwareConcurrency ?? 1;
+  Object.defineProperty(scope.navigator, 'hardwareConcurrency', { configurable: true, get: () => Math.max(cores, 2 * threads) });
+}
+
+serve(
+  scope,
+  new TfjsEngine({
+    fetch: url => fetch(url),
+    subtle: { digest: (algorithm, data) => crypto.subtle.digest(algorithm, data as Uint8Array<ArrayBuffer>) },
+    caches: scope.caches ?? null,
+    makeResponse: bytes => new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }),
+    now: () => performance.now(),
+    crossOriginIsolated: scope.crossOriginIsolated,
+    hardwareConcurrency: scope.navigator.hardwareConcurrency,
+    startTfjs: options => startTfjs({ ...options, allowThreads }),
+    version: version_core,
+  }),
+);
