@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-import { coldStart } from './coldStart.mjs';
+import { coldCandidates, coldStart } from './coldStart.mjs';
 import { log, REFERENCE } from './context.mjs';
 import { openPage } from './harness.mjs';
 import { versionOf } from './report.mjs';
@@ -153,16 +153,23 @@ export async function cpuRounds(bench, browser, server, results) {
   for (const key of Object.keys(samples)) delete samples[key];
   log('done');
 
+  // COLD starts per candidate; each time, every candidate once, in turn.
+  const candidates = coldCandidates(bench);
+  for (const [label] of candidates) results.cold[label] = [];
+  const coldRound = async () => {
+    for (const [label, config] of candidates) results.cold[label].push(await coldStart(bench, browser, server.url, config));
+  };
+  const coldDone = () => results.cold[candidates[0][0]].length;
   const coldEvery = COLD > 0 ? Math.max(1, Math.floor(RUNS / COLD)) : Infinity;
   try {
     for (let round = 0; round < RUNS; round++) {
       const order = peers.map((_, i) => peers[(i + round) % peers.length]);
       for (const [name, fn] of order) record(name, await fn());
       // Page cold starts between rounds; any left over (COLD > RUNS) come after the last round.
-      while (results.cold.length < Math.min(COLD, Math.floor((round + 1) / coldEvery))) results.cold.push(await coldStart(bench, browser, server.url));
+      while (coldDone() < Math.min(COLD, Math.floor((round + 1) / coldEvery))) await coldRound();
       process.stdout.write(`\rround ${round + 1}/${RUNS}`);
     }
-    while (results.cold.length < COLD) results.cold.push(await coldStart(bench, browser, server.url));
+    while (coldDone() < COLD) await coldRound();
   } finally {
     await torch?.close();
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { log, REFERENCE } from './context.mjs';
 import { ROOT } from './harness.mjs';
+import { breakdownOf } from './coldStart.mjs';
 import { STAGES } from './profile.mjs';
 import { summary } from './stats.mjs';
 import { PYTHON } from './torch.mjs';
@@ -89,23 +90,18 @@ export function printAll(bench, { rows, results, machine, targets }) {
     for (const [engine, d] of Object.entries(results.downloads)) log(`| ${engine} | ${mb(d.model)} | ${mb(d.wasm)} | ${mb(d.js)} | ${mb(d.total)} |`);
   }
 
-  if (results.cold.length) {
-    const part = (pick, name) => [name, f(summary(results.cold.map(pick)).median)];
-    const breakdown = [
-      part(c => c.cold.info.model.downloadMs, 'download'),
-      part(c => c.cold.info.model.verifyMs, 'sha256'),
-      part(c => c.cold.info.runtimeStartMs ?? NaN, 'runtime start'),
-      part(c => c.cold.info.sessionCreateMs, 'session create'),
-      part(c => c.cold.info.warmUpMs ?? 0, 'warm-up at load'),
-      part(c => c.cold.readyMs, 'client to ready'),
-      part(c => c.cold.firstRunMs, 'first run'),
-      part(c => c.warm.info.model.downloadMs, 'warm: cache read'),
-      part(c => c.warm.info.runtimeStartMs ?? NaN, 'warm: runtime start'),
-      part(c => c.warm.info.sessionCreateMs, 'warm: session create'),
-      part(c => c.warm.firstRunMs, 'warm: first run'),
-    ];
-    log(`\npage cold start, median ms: ${breakdown.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    log(`backend: ${results.cold[0].cold.info.reason}`);
+  for (const [label, starts] of Object.entries(results.cold)) {
+    if (!starts.length) continue;
+    // Every run, not only the medians: a cold start is a few large parts, and which one moved matters.
+    const parts = Object.keys(breakdownOf(starts[0].cold));
+    log(`\npage cold and warm starts, ${label} (${starts[0].cold.info.reason}), ms:`);
+    log(`| start | run | ${parts.join(' | ')} |`);
+    log(`|---|---|${parts.map(() => '---').join('|')}|`);
+    for (const kind of ['cold', 'warm']) {
+      starts.forEach((s, i) => log(`| ${kind} | ${i + 1} | ${Object.values(breakdownOf(s[kind])).map(v => f(v)).join(' | ')} |`));
+      const medians = parts.map(p => f(summary(starts.map(s => breakdownOf(s[kind])[p])).median));
+      log(`| ${kind} | median | ${medians.join(' | ')} |`);
+    }
   }
 
   if (results.memory) {

@@ -61,8 +61,10 @@ export function buildRows(bench, results) {
   } else {
     na('viewer click-to-result / click-to-heatmap', 'skipped (--no-viewer)');
   }
-  add('page cold start: fresh context, client to first result', results.cold.map(c => c.cold.totalMs));
-  add('page warm start: next page load, model from Cache API', results.cold.map(c => c.warm.totalMs));
+  for (const [label, starts] of Object.entries(results.cold)) {
+    add(`page cold start (${label}): fresh context, client to first result`, starts.map(c => c.cold.totalMs));
+    add(`page warm start (${label}): next page load, model from Cache API`, starts.map(c => c.warm.totalMs));
+  }
 
   const reference = rows.find(r => r.name === REFERENCE).median;
   for (const row of rows) if (!row.na) row.ratio = row.median / reference;

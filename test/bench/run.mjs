@@ -102,7 +102,7 @@ async function main() {
   await buildPage();
   log('done');
   const server = await startServer();
-  const results = { cold: [], memory: null, profile: null, webgpu: null, webnn: null, viewer: null, torch: null };
+  const results = { cold: {}, memory: null, profile: null, webgpu: null, webnn: null, viewer: null, torch: null };
   let browser = await launchChromium();
   const chromiumVersion = browser.version();
   try {
