@@ -63,10 +63,32 @@ def _consumers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
     return readers
 
 
+def materialized(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` in which every Identity of an initializer is an initializer of its own.
+    The exporter shares equal initializers (an untrained layer's zero biases, say) through Identity
+    nodes; quantizing a weight needs its values under the name the Conv reads."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    inits = {i.name: i for i in m.graph.initializer}
+    kept = []
+    for node in m.graph.node:
+        if node.op_type == "Identity" and node.input[0] in inits:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(inits[node.input[0]])
+            copy.name = node.output[0]
+            inits[copy.name] = copy
+            m.graph.initializer.append(copy)
+        else:
+            kept.append(node)
+    del m.graph.node[:]
+    m.graph.node.extend(kept)
+    return m
+
+
 def activation_tensors(model: onnx.ModelProto) -> list[str]:
     """The activations that get a QDQ pair, in graph order: each Conv's input and its output, the
     latter taken after its Relu when that Relu is the output's only reader."""
-    graph = model.graph
+    graph = materialized(model).graph
     initializers = {i.name for i in graph.initializer}
     readers = _consumers(graph)
     out: list[str] = []
@@ -159,8 +181,7 @@ def quantize_qdq(model: onnx.ModelProto, ranges: dict[str, tuple[float, float]])
     missing = [n for n in names if n not in ranges]
     if missing:
         raise QuantizationError(f"no calibrated range for {len(missing)} tensor(s), e.g. {missing[0]!r}")
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
+    m = materialized(model)
     graph = m.graph
     inits = {i.name: i for i in graph.initializer}
     outputs = {o.name for o in graph.output}
@@ -178,7 +199,7 @@ def quantize_qdq(model: onnx.ModelProto, ranges: dict[str, tuple[float, float]])
     def dq_of(t: str) -> str:
         return f"{t}_dequantized"
 
-    replaced_inits: set[str] = set()
+    made: set[str] = set()
     for node in graph.node:
         if node.op_type != "Conv":
             continue
@@ -186,12 +207,13 @@ def quantize_qdq(model: onnx.ModelProto, ranges: dict[str, tuple[float, float]])
         w = numpy_helper.to_array(inits[w_name]).astype(np.float32)
         q, sw = weight_params(w)
         qw = f"{w_name}_quantized"
-        consts += [numpy_helper.from_array(q, qw), numpy_helper.from_array(sw, f"{qw}_scale"),
-                   numpy_helper.from_array(np.zeros_like(sw, dtype=np.int8), f"{qw}_zero_point")]
-        head.append(helper.make_node("DequantizeLinear", [qw, f"{qw}_scale", f"{qw}_zero_point"], [dq_of(qw)],
-                                     name=f"{qw}_DequantizeLinear", axis=0))
+        if qw not in made:  # a weight two Convs share is quantized once
+            made.add(qw)
+            consts += [numpy_helper.from_array(q, qw), numpy_helper.from_array(sw, f"{qw}_scale"),
+                       numpy_helper.from_array(np.zeros_like(sw, dtype=np.int8), f"{qw}_zero_point")]
+            head.append(helper.make_node("DequantizeLinear", [qw, f"{qw}_scale", f"{qw}_zero_point"], [dq_of(qw)],
+                                         name=f"{qw}_DequantizeLinear", axis=0))
         node.input[1] = dq_of(qw)
-        replaced_inits.add(w_name)
         if len(node.input) > 2 and node.input[2]:
             b_name = node.input[2]
             b = numpy_helper.to_array(inits[b_name]).astype(np.float64)
@@ -199,13 +221,12 @@ def quantize_qdq(model: onnx.ModelProto, ranges: dict[str, tuple[float, float]])
             qb_values = np.round(b / sb)
             if np.abs(qb_values).max(initial=0) > np.iinfo(np.int32).max:
                 raise QuantizationError(f"bias {b_name!r} does not fit int32 at scale input x weight")
-            qb = f"{b_name}_quantized"
+            qb = f"{node.output[0]}_bias_quantized"  # its scale is this Conv's input's: one per Conv
             consts += [numpy_helper.from_array(qb_values.astype(np.int32), qb), numpy_helper.from_array(sb, f"{qb}_scale"),
                        numpy_helper.from_array(np.zeros(sb.shape, np.int32), f"{qb}_zero_point")]
             head.append(helper.make_node("DequantizeLinear", [qb, f"{qb}_scale", f"{qb}_zero_point"], [dq_of(qb)],
                                          name=f"{qb}_DequantizeLinear", axis=0))
             node.input[2] = dq_of(qb)
-            replaced_inits.add(b_name)
 
     def qdq(t: str) -> list[onnx.NodeProto]:
         q = f"{t}_quantized"
@@ -224,7 +245,8 @@ def quantize_qdq(model: onnx.ModelProto, ranges: dict[str, tuple[float, float]])
         nodes += [n for t in node.output if t in quantized for n in qdq(t)]
     del graph.node[:]
     graph.node.extend(nodes)
-    kept = [i for i in graph.initializer if i.name not in replaced_inits]
+    read = {name for n in graph.node for name in n.input} | {o.name for o in graph.output}
+    kept = [i for i in graph.initializer if i.name in read]  # the float weights the Convs no longer read go
     del graph.initializer[:]
     graph.initializer.extend(kept + consts)
     onnx.checker.check_model(m)

@@ -137,6 +137,23 @@ def _x_file(tmp_path):
     return [str(tmp_path / "x.f32"), ",".join(map(str, x.shape))]
 
 
+def test_weights_shared_through_identity_nodes_are_quantized_like_their_own(tiny_onnx, tmp_path):
+    # torch's exporter shares equal initializers (an untrained layer's zero biases) through Identity.
+    model = onnx.load(str(tiny_onnx))
+    conv0 = next(n for n in model.graph.node if n.op_type == "Conv")
+    shared = onnx.ModelProto()
+    shared.CopyFrom(model)
+    bias = next(i for i in shared.graph.initializer if i.name == conv0.input[2])
+    bias.name = "shared_bias"
+    shared.graph.node.insert(0, onnx.helper.make_node("Identity", ["shared_bias"], [conv0.input[2]]))
+    ranges = quantize.measure_ranges(tiny_onnx, _images(8), quantize.activation_tensors(model))
+    a, b = quantize.quantize_qdq(model, ranges), quantize.quantize_qdq(shared, ranges)
+    onnx.save(a, str(tmp_path / "a.onnx"))
+    onnx.save(b, str(tmp_path / "b.onnx"))
+    x = _images(4, seed=5)
+    np.testing.assert_array_equal(quantize.run_model(tmp_path / "a.onnx", x)["logit"], quantize.run_model(tmp_path / "b.onnx", x)["logit"])
+
+
 def test_a_missing_range_is_refused_by_name(tiny_onnx):
     model = onnx.load(str(tiny_onnx))
     ranges = {t: (0.0, 1.0) for t in quantize.activation_tensors(model)[1:]}
