@@ -9,9 +9,11 @@
 export { InputError, ManifestError, messageOf, show } from './errors';
 export {
   parseManifest,
+  manifestForVariant,
   SUPPORTED_SCHEMA_MAJOR,
   type Manifest,
   type OnnxFile,
+  type OnnxVariant,
   type CalibrationMetrics,
   type Interval,
 } from './manifest';

@@ -18,7 +18,20 @@ export interface OnnxFile {
   readonly file: string;
   readonly sha256: string;
   readonly bytes: number;
-  readonly weights?: 'float32' | 'float16';
+  readonly weights?: 'float32' | 'float16' | 'int8';
+}
+
+/**
+ * Another ONNX file of the same model (manifest onnx.variants[]). One whose logits differ from the
+ * main file's (int8) carries its own calibration and threshold, fitted on its own logits (schema
+ * 1.5.0); manifestForVariant puts them in force when it runs. One without them (float16 weights,
+ * float32 arithmetic) shares the main file's.
+ */
+export interface OnnxVariant extends OnnxFile {
+  readonly calibration?: Manifest['calibration'];
+  readonly thresholds?: Manifest['thresholds'];
+  readonly metrics?: Manifest['metrics'];
+  readonly reference_distribution?: Manifest['reference_distribution'];
 }
 
 export interface CalibrationMetrics {
@@ -56,7 +69,7 @@ export interface Manifest {
     readonly created: string;
     readonly device_uid?: string;
   };
-  readonly onnx: OnnxFile & { readonly opset: number; readonly variants?: readonly OnnxFile[] };
+  readonly onnx: OnnxFile & { readonly opset: number; readonly variants?: readonly OnnxVariant[] };
   readonly input: {
     readonly name: string;
     readonly shape: readonly (number | string)[];
@@ -204,9 +217,48 @@ export function parseManifest(json: unknown): Manifest {
   if (problems.length > 0) {
     throw new ManifestError(`model manifest calibration is invalid: ${problems.join('; ')}`);
   }
+  for (const variant of manifest.onnx.variants ?? []) {
+    const own = variant.calibration ? calibrationProblems(variant.calibration) : [];
+    if (own.length > 0) {
+      throw new ManifestError(`model manifest calibration of variant ${variant.file} is invalid: ${own.join('; ')}`);
+    }
+  }
   const checkProblems = manifest.input_check ? inputCheckProblems(manifest.input_check) : [];
   if (checkProblems.length > 0) {
     throw new ManifestError(`model manifest input_check is invalid: ${checkProblems.join('; ')}`);
   }
   return deepFreeze(manifest);
+}
+
+/**
+ * The manifest as the ONNX file `file` runs it: `onnx` names that file (its sha256 and bytes, so
+ * hash checks, results and their UIDs key on the bytes that ran), and a variant's own calibration,
+ * threshold, metrics and reference distribution replace the main file's. A variant without its
+ * own calibration shares the main file's (the schema allows that for float weights only). The
+ * main file's name, or undefined, gives `manifest` back; an unknown name throws naming the files
+ * there are. Frozen; `manifest` is not touched.
+ */
+export function manifestForVariant(manifest: Manifest, file: string | undefined): Manifest {
+  if (file === undefined || file === manifest.onnx.file) return manifest;
+  const variant = manifest.onnx.variants?.find(v => v.file === file);
+  if (!variant) {
+    const files = [manifest.onnx, ...(manifest.onnx.variants ?? [])].map(f => f.file);
+    throw new ManifestError(`model manifest lists no ONNX file ${show(file)} (it has ${files.join(', ')})`);
+  }
+  const { calibration, thresholds, metrics, reference_distribution: reference, ...onnxFile } = variant;
+  const ownOrShared = {
+    calibration: calibration ?? manifest.calibration,
+    thresholds: thresholds ?? manifest.thresholds,
+    metrics: metrics ?? manifest.metrics,
+  };
+  const { reference_distribution: sharedReference, ...rest } = manifest;
+  const chosenReference = calibration ? reference : sharedReference;
+  return deepFreeze(
+    structuredClone({
+      ...rest,
+      ...ownOrShared,
+      ...(chosenReference ? { reference_distribution: chosenReference } : {}),
+      onnx: { ...onnxFile, opset: manifest.onnx.opset, variants: manifest.onnx.variants },
+    }) as Manifest,
+  );
 }

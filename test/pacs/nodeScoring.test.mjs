@@ -68,3 +68,41 @@ test('every demo study scores its recorded logit through the Node path', async (
   }
   assert.ok(worst <= LOGIT_TOLERANCE, `worst logit difference ${worst} over ${index.studies.length} studies`);
 });
+
+function pearson(xs, ys) {
+  const mean = v => v.reduce((a, b) => a + b, 0) / v.length;
+  const [mx, my] = [mean(xs), mean(ys)];
+  const cov = mean(xs.map((x, i) => (x - mx) * (ys[i] - my)));
+  return cov / Math.sqrt(mean(xs.map(x => (x - mx) ** 2)) * mean(ys.map(y => (y - my) ** 2)));
+}
+
+test('the int8 variant scores the demo studies under its own calibration, threshold and sha256', async () => {
+  const { calibrate } = requireBuilt('@chestaid/core');
+  const variant = model.manifest.onnx.variants.find(v => v.weights === 'int8');
+  assert.ok(variant, 'the demo manifest lists an int8 variant');
+  const int8 = await loadModel(MANIFEST, { threads: 1, file: variant.file });
+  try {
+    assert.equal(int8.sha256, variant.sha256);
+    assert.equal(int8.manifest.onnx.sha256, variant.sha256);
+    assert.deepEqual(int8.manifest.calibration, variant.calibration);
+    assert.notDeepEqual(int8.manifest.calibration, model.manifest.calibration);
+    const index = JSON.parse(readFileSync(join(ROOT, 'test', 'demo-studies', 'index.json'), 'utf8'));
+    const pairs = [];
+    for (const study of index.studies) {
+      const image = readPart10(readFileSync(join(ROOT, 'test', 'demo-studies', study.file)), study.name);
+      const analysis = await analyze(image.attributes, image.pixels, int8.manifest, int8.classifier);
+      assert.equal(analysis.probability, calibrate(analysis.logit, variant.calibration));
+      assert.equal(analysis.decision.threshold, variant.thresholds.clinical.value);
+      pairs.push([study.expected.logit, analysis.logit]);
+    }
+    // The same model in fewer bits: its logits follow the float model's (Pearson correlation).
+    const r = pearson(pairs.map(p => p[0]), pairs.map(p => p[1]));
+    assert.ok(r >= 0.98, `int8 and float32 logits correlate ${r} over ${pairs.length} studies`);
+  } finally {
+    await int8.classifier.release();
+  }
+});
+
+test('a model file the manifest does not list is refused by name', async () => {
+  await assert.rejects(loadModel(MANIFEST, { threads: 1, file: 'model.int4.onnx' }), /lists no ONNX file "model\.int4\.onnx"/);
+});

@@ -6,6 +6,9 @@
   fixtures  rewrite the parity fixtures and demo studies from an existing model directory
   input-check  fit the out-of-distribution input check of an existing model (no retraining) into
             its manifest, report and model card, and print its figures
+  int8      quantize an existing model's model.onnx into its int8 variant (no retraining), with its
+            own calibration and threshold, into its manifest, report and model card, and print its
+            gates (exit 1 when one fails: nothing is published then)
 
 Under torchrun (`torchrun --nproc_per_node N -m chestaid_train run ...`) training is distributed;
 rank 0 alone calibrates, evaluates and exports.
@@ -28,7 +31,7 @@ def cmd_run(args) -> int:
     cfg = config_from(args, Path(args.data), Path(args.run_dir or REPO / "runs" / args.model_id))
     pipeline.run(cfg, model_id=args.model_id, model_dir=Path(args.model_dir or REPO / "models" / args.model_id),
                  version=args.version, target_sensitivity=args.target_sensitivity,
-                 checkpoint=Path(args.checkpoint) if args.checkpoint else None, fp16=not args.no_fp16,
+                 checkpoint=Path(args.checkpoint) if args.checkpoint else None, fp16=not args.no_fp16, int8=not args.no_int8,
                  n_boot=args.bootstrap, require_proven_threshold=not args.allow_unproven_threshold)
     return 0
 
@@ -68,6 +71,16 @@ def cmd_input_check(args) -> int:
     warning = input_check.kept_warning(section)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_int8(args) -> int:
+    from . import int8
+
+    entry = int8.add_to_model_dir(Path(args.model_dir), Path(args.data), n_boot=args.bootstrap)
+    if entry is None:
+        return 1
+    print(f"published {entry['file']} ({entry['bytes']} bytes, sha256 {entry['sha256']}) into {args.model_dir}/manifest.json")
     return 0
 
 
@@ -122,6 +135,13 @@ def main(argv=None) -> int:
                    help="demo studies whose scores go into test/fixtures/input-check.json (default: test/demo-studies "
                         "for models/chestaid-demo, none for another model; '' to skip)")
     c.set_defaults(fn=cmd_input_check)
+
+    q = sub.add_parser("int8", help="add the int8 variant of an existing model to its manifest, with its own calibration")
+    q.add_argument("--model-dir", default=str(REPO / "models" / "chestaid-demo"))
+    q.add_argument("--data", default=str(REPO / ".cache" / "demo-data"),
+                   help="the model's data set; a synthetic one is generated here from the manifest's settings")
+    q.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the operating-point intervals")
+    q.set_defaults(fn=cmd_int8)
 
     args = p.parse_args(argv)
     try:

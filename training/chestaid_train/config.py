@@ -53,6 +53,8 @@ def add_train_args(p: argparse.ArgumentParser, **defaults) -> None:
     g.add_argument("--target-sensitivity", type=float, default=0.90)
     g.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the intervals")
     g.add_argument("--no-fp16", action="store_true", help="skip the fp16-weights ONNX variant")
+    g.add_argument("--no-int8", action="store_true",
+                   help="skip the int8 ONNX variant (quantized, with its own calibration and gates: int8.py)")
     g.add_argument("--resize-cache", metavar="DIR",
                    help="where each image, decoded and resized once, is kept for later epochs and runs "
                         "(default <run-dir>/resize-cache; share one folder to reuse it across runs)")

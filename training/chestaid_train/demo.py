@@ -61,7 +61,7 @@ def build(args) -> None:
     cfg = config_from(args, data_root, Path(args.run_dir))
     pipeline.run(cfg, model_id="chestaid-demo", model_dir=Path(args.model_dir), version="0.1.0-synthetic",
                  target_sensitivity=args.target_sensitivity, checkpoint=Path(args.checkpoint) if args.checkpoint else None,
-                 fp16=not args.no_fp16, n_boot=args.bootstrap,
+                 fp16=not args.no_fp16, int8=not args.no_int8, n_boot=args.bootstrap,
                  # --quick's val_report holds a handful of positives, too few to prove any target.
                  require_proven_threshold=not args.quick)
     if not args.quick:

@@ -14,8 +14,10 @@ from . import preprocess
 # body_parts, the intended-use gate's rules (required: a manifest without them would let every age,
 # view and body part through). 1.3.0: input_check (optional; input_check.py). 1.4.0: calibration
 # selected by out-of-fold NLL (selection.metric "oof_nll", selected may be "none"), params.clip,
-# metrics.ece_if_calibrated, thresholds.clinical.proof. Additions are minor; the viewer reads every 1.x.
-SCHEMA_VERSION = "1.4.0"
+# metrics.ece_if_calibrated, thresholds.clinical.proof. 1.5.0: onnx.variants[] may carry their own
+# calibration, thresholds, metrics and reference_distribution (required of an int8 variant, with
+# its quantization and gates: int8.py). Additions are minor; the viewer reads every 1.x.
+SCHEMA_VERSION = "1.5.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (
@@ -210,6 +212,7 @@ def model_card(manifest: dict) -> str:
         lines.append(f"| {split} | {s['n']} | {_fmt(s['roc_auc'])} | {_fmt(s['pr_auc'])} | {_fmt(s['brier_uncalibrated'], 4)} | "
                      f"{_fmt(s['ece_uncalibrated'], 4)} | {_fmt(s['brier'], 4)} | {_fmt(s['ece'], 4)} |"
                      + (f" {_fmt(s.get('ece_if_calibrated'), 4)} |" if floor else ""))
+    lines += _variant_lines(manifest)
     extra = manifest.get("evaluation", {}).get("pointing_game")
     if extra is not None:
         lines += ["", f"Pointing game on test (CAM peak inside the lesion mask): {_fmt(extra)}."]
@@ -230,3 +233,26 @@ def model_card(manifest: dict) -> str:
     if d["synthetic"]:
         lines.append("- Synthetic training data: the figures above measure the pipeline, not clinical performance.")
     return "\n".join(lines) + "\n"
+
+
+def _variant_lines(manifest: dict) -> list[str]:
+    """The variants that carry their own calibration (int8): a different model, with its own figures."""
+    own = [v for v in manifest["onnx"].get("variants", []) if "calibration" in v]
+    if not own:
+        return []
+    lines = ["", "## Variants with their own calibration", ""]
+    for v in own:
+        thr, g = v["thresholds"]["clinical"], v.get("gates", {})
+        lines += [f"- `{v['file']}` ({v.get('weights', '?')} weights, {v['bytes'] / 1e6:.1f} MB, sha256 `{v['sha256']}`): "
+                  f"calibration **{v['calibration']['selected']}**, clinical threshold {thr['value']:.4f} "
+                  f"({thr['rule']}, split `{thr['split']}`). Its scores are its own: results name its sha256."]
+        test = v.get("metrics", {}).get("test")
+        if test:
+            lines.append(f"  Test: ROC-AUC {_fmt(test['roc_auc'])}, Brier {_fmt(test['brier'], 4)}, ECE {_fmt(test['ece'], 4)}.")
+        if g:
+            r, c, d = g["roc_auc"], g["cam_correlation"], g["decision_agreement"]
+            lines.append(f"  Gates against the float32 model on `{g['split']}` (n = {g['n']}): ROC-AUC difference "
+                         f"{r['difference']:+.4f} (bar {r['max_abs_difference']}), median Grad-CAM correlation "
+                         f"{c['median']:.4f} (bar {c['min_median']}), same decision on {d['rate']:.2%} (bar {d['min_rate']:.0%}; "
+                         f"reference: {d.get('reference', 'float32')}).")
+    return lines

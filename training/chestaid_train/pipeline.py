@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from . import calibration, cam as cam_lib, data, export, input_check, manifest as manifest_lib, preprocess, report, threshold
+from . import calibration, cam as cam_lib, data, export, input_check, int8 as int8_lib, manifest as manifest_lib, preprocess, report, threshold
 from .resize_cache import ResizeCache
 from .train import TrainConfig, load_checkpoint, resize_cache_for, train
 
@@ -87,11 +87,14 @@ def run(
     target_sensitivity: float = 0.90,
     checkpoint: Path | None = None,
     fp16: bool = True,
+    int8: bool = True,
     n_boot: int = 1000,
     require_proven_threshold: bool = True,
 ) -> dict | None:
     """``require_proven_threshold=False`` lets a smoke run whose val_report has too few positives to
-    prove the target sensitivity finish, with ``thresholds.clinical.proven`` false (the demo's --quick)."""
+    prove the target sensitivity finish, with ``thresholds.clinical.proven`` false (the demo's --quick).
+    ``int8``: also publish the int8 variant (int8.py), with its own calibration and threshold,
+    if it passes its gates against this float model."""
     run_dir = Path(cfg.out_dir)
     root = Path(cfg.data_root)
     if checkpoint is None:
@@ -136,6 +139,12 @@ def run(
     variants = []
     if fp16:
         variants.append({**_file_entry(export.describe(export.to_fp16_weights(onnx_path, model_dir / "model.fp16.onnx"))), "weights": "float16"})
+    if int8:
+        entry = int8_lib.build(model_dir, root, splits, float_calibration=(chosen, thr["value"]),
+                               target_sensitivity=target_sensitivity, n_boot=n_boot,
+                               require_proof=require_proven_threshold, size=cfg.size, cache=cache)
+        if entry is not None:
+            variants.append(entry)
 
     dataset_name, synthetic, synth_info = dataset_provenance(root)
     hist_counts, edges = np.histogram(test["p"], bins=REFERENCE_BINS, range=(0.0, 1.0))
@@ -191,6 +200,9 @@ def run(
     report.write_report(model_dir, model_id=model_id, synthetic=synthetic, splits=arrays, calibration=cal,
                         threshold=thr, extra=extra, metrics=evaluated)
     input_check.write_report_section(model_dir, man["input_check"], check_scores)
+    for v in variants:
+        if v.get("weights") == "int8":
+            int8_lib.write_report_section(model_dir, v)
     warning = input_check.kept_warning(man["input_check"])
     if warning:
         print(f"warning: {warning}", flush=True)

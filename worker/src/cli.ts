@@ -68,6 +68,8 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
   --health-port P        serve GET /healthz on 127.0.0.1:P (0 picks a free port)
   --unhealthy-after S    /healthz answers 503 once the PACS has been unreachable this long (default 60)
   --threads N            onnxruntime intra-op threads (default: onnxruntime's choice)
+  --model-file NAME      run this ONNX file of the manifest (onnx.file or one of onnx.variants,
+                         e.g. model.int8.onnx, under its own calibration; default onnx.file)
   --retries N            retries per PACS request (default 4), with exponential backoff and jitter
   --retry-base-ms MS     first backoff (default 250); doubles up to --retry-max-ms (default 8000)
   --request-timeout S    give up on one PACS request after this long (default 60)
@@ -92,6 +94,7 @@ export interface CliOptions {
   readonly healthPort: number | null;
   readonly unhealthyAfterMs: number;
   readonly threads: number | undefined;
+  readonly modelFile: string | undefined;
   readonly retry: RetryPolicy;
   readonly requestTimeoutMs: number;
   readonly pageSize: number;
@@ -146,6 +149,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         'health-port': { type: 'string' },
         'unhealthy-after': { type: 'string' },
         threads: { type: 'string' },
+        'model-file': { type: 'string' },
         retries: { type: 'string' },
         'retry-base-ms': { type: 'string' },
         'retry-max-ms': { type: 'string' },
@@ -226,6 +230,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     healthPort: v['health-port'] === undefined ? null : numberOption('health-port', v['health-port'], 0, { integer: true }),
     unhealthyAfterMs: numberOption('unhealthy-after', v['unhealthy-after'], 60) * 1000,
     threads: v.threads === undefined ? undefined : numberOption('threads', v.threads, 1, { min: 1, integer: true }),
+    modelFile: v['model-file'],
     retry: {
       retries: numberOption('retries', v.retries, 4, { integer: true }),
       baseDelayMs,
@@ -275,7 +280,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
 
   let model;
   try {
-    model = await loadModel(options.model, { threads: options.threads });
+    model = await loadModel(options.model, { threads: options.threads, file: options.modelFile });
   } catch (error) {
     logger.log('error', 'model-unusable', { model: options.model, error: (error as Error).message });
     return error instanceof ModelError ? EXIT.model : EXIT.internal;

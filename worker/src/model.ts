@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 
 import {
   InputError,
+  manifestForVariant,
   parseManifest,
   type Classifier,
   type ClassifierOutput,
@@ -41,6 +42,12 @@ export interface LoadedModel {
 export interface LoadOptions {
   /** onnxruntime intra-op threads; its default is every core. */
   readonly threads?: number;
+  /**
+   * Which ONNX file of the manifest to run: onnx.file (the default) or one of onnx.variants. The
+   * manifest is then the one that file runs under (core manifestForVariant): its sha256, and an
+   * int8 variant's own calibration and threshold.
+   */
+  readonly file?: string;
 }
 
 function describe(error: unknown): string {
@@ -74,7 +81,12 @@ export function sha256Hex(bytes: Uint8Array): string {
 /** Reads the manifest and its ONNX file, verifies the hash and starts an onnxruntime-node session. */
 export async function loadModel(manifestPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const manifestFile = resolve(manifestPath);
-  const manifest = readManifest(manifestFile);
+  let manifest = readManifest(manifestFile);
+  try {
+    manifest = manifestForVariant(manifest, options.file);
+  } catch (error) {
+    throw new ModelError(`model manifest ${manifestFile}: ${describe(error)}`);
+  }
   const onnxPath = resolve(dirname(manifestFile), manifest.onnx.file);
 
   let start = performance.now();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { parseManifest } from '@chestaid/core';
+import { manifestForVariant, parseManifest } from '@chestaid/core';
 import { inferenceConfigFor } from './config';
 
 const manifest = parseManifest(JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8')));
@@ -26,6 +26,20 @@ describe('inferenceConfigFor', () => {
     const config = inferenceConfigFor(manifest, { ...options, file: variant.file });
     expect(config.modelUrl.endsWith(`/${variant.file}`)).toBe(true);
     expect(config.sha256).toBe(variant.sha256);
+  });
+
+  it('runs a variant with its own calibration only from the manifest made for it', () => {
+    const json = JSON.parse(readFileSync(resolve(__dirname, '../../../models/chestaid-demo/manifest.json'), 'utf8'));
+    const own = { file: 'model.int8.onnx', sha256: 'ab'.repeat(32), bytes: 7, weights: 'int8', calibration: json.calibration, thresholds: json.thresholds,
+      quantization: {}, gates: { split: 'test', pass: true } };
+    json.onnx.variants = [...json.onnx.variants.filter((v: { file: string }) => v.file !== own.file), own];
+    const withInt8 = parseManifest(json);
+    expect(() => inferenceConfigFor(withInt8, { ...options, file: own.file })).toThrow(
+      'model.int8.onnx has its own calibration: run it with manifestForVariant(manifest, "model.int8.onnx")',
+    );
+    const config = inferenceConfigFor(manifestForVariant(withInt8, own.file), options);
+    expect(config).toMatchObject({ sha256: own.sha256, bytes: 7 });
+    expect(config.modelUrl.endsWith('/model.int8.onnx')).toBe(true);
   });
 
   it('refuses an unlisted file and a relative manifest URL', () => {

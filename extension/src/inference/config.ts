@@ -25,6 +25,11 @@ export function inferenceConfigFor(manifest: Manifest, options: InferenceOptions
   if (!chosen) {
     throw new Error(`the manifest lists no ONNX file ${JSON.stringify(options.file)} (it has ${files.map(f => f.file).join(', ')})`);
   }
+  // The analysis calibrates with the manifest it is given: a variant with a calibration of its
+  // own (int8) must run under it, never the float model's.
+  if (chosen !== manifest.onnx && 'calibration' in chosen) {
+    throw new Error(`${chosen.file} has its own calibration: run it with manifestForVariant(manifest, ${JSON.stringify(chosen.file)})`);
+  }
   let modelUrl: string;
   try {
     modelUrl = new URL(chosen.file, options.manifestUrl).href;
