@@ -7,6 +7,7 @@
  * between the rounds (coldStart.mjs).
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 import { coldCandidates, coldStart } from './coldStart.mjs';
@@ -21,6 +22,9 @@ const require = createRequire(import.meta.url);
 
 /** The TensorFlow.js engine's rows (issue 19): the same ONNX file, XNNPACK's kernels. */
 export const TFJS_ROW = 'page tfjs-wasm';
+/** The int8 variant's rows: onnxruntime-web in the page and onnxruntime-node, the same input. */
+export const INT8_ROW = 'page wasm int8';
+export const NODE_INT8_ROW = 'onnxruntime-node CPU int8';
 const TFJS_LABEL = 'page tfjs-wasm (TensorFlow.js, XNNPACK)';
 const TFJS_PARITY = { logit: 1e-3, cam: 1e-4 };
 const ort = require('onnxruntime-node');
@@ -40,8 +44,15 @@ export async function cpuRounds(bench, browser, server, results) {
   if (!(await page.evaluate(() => chestaidTest.crossOriginIsolated()))) throw new Error('the page is not crossOriginIsolated');
   await page.evaluate(([url, dims]) => chestaidTest.loadInput('x', url, dims), [INPUT_URL, DIMS]);
   const base = { modelUrl: MODEL_URL, sha256: manifest.onnx.sha256, bytes: manifest.onnx.bytes, backend: 'wasm', cacheName: null };
+  // The int8 variant (issue 19), when the manifest lists one: its own file, the same engine.
+  const int8 = (manifest.onnx.variants ?? []).find(v => v.weights === 'int8') ?? null;
+  const int8Config = int8 && { modelUrl: new URL(int8.file, `http://x${MODEL_URL}`).pathname, sha256: int8.sha256, bytes: int8.bytes };
   // Each engine's first worker is started alone, so what the server sends meanwhile is its download.
-  const engines = [['wasm', 'page wasm (onnxruntime-web)', {}], ...(opts.tfjs ? [['tfjs', TFJS_LABEL, { engine: 'tfjs' }]] : [])];
+  const engines = [
+    ['wasm', 'page wasm (onnxruntime-web)', {}],
+    ...(int8 ? [['int8', `page wasm int8 (onnxruntime-web, ${int8.file})`, int8Config]] : []),
+    ...(opts.tfjs ? [['tfjs', TFJS_LABEL, { engine: 'tfjs' }]] : []),
+  ];
   results.downloads = {};
   for (const [id, label, extra] of engines) {
     for (const threads of [1, 2]) {
@@ -58,6 +69,7 @@ export async function cpuRounds(bench, browser, server, results) {
     const { info } = await page.evaluate(([n, c]) => chestaidTest.start(n, c), [`previous${threads}`, { ...base, numThreads: threads, ortBaseUrl: '/chestaid/ort-previous/' }]);
     if (info.threads !== threads) throw new Error(`onnxruntime-web ${previous}: asked for ${threads} threads, got ${info.threads}: ${info.reason}`);
   }
+  if (!int8) unavailable[`${INT8_ROW}, 1 thread`] = unavailable[`${INT8_ROW}, 2 threads`] = unavailable[`${NODE_INT8_ROW}, 2 threads`] = 'the manifest lists no int8 variant';
   if (!previous) unavailable['page wasm, onnxruntime-web 1.30'] = 'the peer package onnxruntime-web-1.30 is not installed';
   if (!opts.tfjs) unavailable[`${TFJS_ROW}, 1 thread`] = unavailable[`${TFJS_ROW}, 2 threads`] = 'skipped (--no-tfjs)';
 
@@ -71,8 +83,10 @@ export async function cpuRounds(bench, browser, server, results) {
   const modelBytes = readFileSync(modelPath);
   const input = new Float32Array(readFileSync(INPUT_PATH).buffer.slice(0));
   const nodeSessions = {};
+  const nodeOptions = threads => ({ intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
   for (const threads of [2, 1]) {
-    nodeSessions[threads] = await ort.InferenceSession.create(modelBytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+    nodeSessions[threads] = await ort.InferenceSession.create(modelBytes, nodeOptions(threads));
+    if (int8) nodeSessions[`int8-${threads}`] = await ort.InferenceSession.create(readFileSync(join(dirname(modelPath), int8.file)), nodeOptions(threads));
   }
   const nodeRun = async threads => {
     const feeds = { [manifest.input.name]: new ort.Tensor('float32', input, DIMS) };
@@ -110,6 +124,17 @@ export async function cpuRounds(bench, browser, server, results) {
       record('page wasm, 2 threads, round trip', r.roundTripMs);
       return r.runMs;
     }],
+    ...(int8
+      ? [1, 2].map(threads => {
+          const row = `${INT8_ROW}, ${threads} thread${threads === 1 ? '' : 's'}`;
+          return [row, async () => {
+            const r = await page.evaluate(n => chestaidTest.run(n, 'x'), `int8${threads}`);
+            record(`${row}, round trip`, r.roundTripMs);
+            return r.runMs;
+          }];
+        })
+      : []),
+    ...(int8 ? [1, 2].map(threads => [`${NODE_INT8_ROW}, ${threads} thread${threads === 1 ? '' : 's'}`, () => nodeRun(`int8-${threads}`)]) : []),
     ...(previous
       ? [1, 2].map(threads => [`page wasm, ${threads} thread${threads > 1 ? 's' : ''}, onnxruntime-web ${previous}`, async () => (await page.evaluate(n => chestaidTest.run(n, 'x'), `previous${threads}`)).runMs])
       : []),
