@@ -91,9 +91,18 @@ export function targetsOf(rows, results) {
   const node1 = median('onnxruntime-node CPU, 1 thread');
   const page2 = median('page wasm, 2 threads');
   const page1 = median('page wasm, 1 thread');
-  const best = Math.min(...[page1, page2].filter(Boolean));
+  // Issue 19's bar: the best in-page CPU candidate that passes its gates (the int8 variant is in
+  // the manifest only if it passed; TensorFlow.js's rows exist only after its parity check).
+  const candidates = ['page wasm, 2 threads', 'page wasm, 1 thread', 'page wasm int8, 2 threads', 'page wasm int8, 1 thread', 'page tfjs-wasm, 2 threads', 'page tfjs-wasm, 1 thread']
+    .map(name => [name, median(name)])
+    .filter(([, ms]) => ms);
+  const [bestName, best] = candidates.reduce((a, b) => (b[1] < a[1] ? b : a));
   const targets = {
-    bestPageCpuVsNode: { target: 2, value: best / node2, detail: `best page CPU ${best.toFixed(1)} ms / onnxruntime-node 2 threads ${node2.toFixed(1)} ms; 1 thread vs 1 thread ${(page1 / node1).toFixed(2)}x` },
+    bestPageCpuVsNode: {
+      target: 2,
+      value: best / node2,
+      detail: `best page CPU candidate: ${bestName} ${best.toFixed(1)} ms / onnxruntime-node float32 2 threads ${node2.toFixed(1)} ms; onnxruntime-web float32 1 thread vs node 1 thread ${(page1 / node1).toFixed(2)}x`,
+    },
   };
   // Issue 19: the second CPU engine against onnxruntime-web's wasm, thread for thread.
   const tfjs2 = median('page tfjs-wasm, 2 threads');

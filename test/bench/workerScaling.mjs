@@ -9,10 +9,13 @@
  * of the processes), images per minute, and each worker's resident memory sampled every 500 ms
  * from /proc: its peak, and the median of the last fifth of the run against the median of the
  * first fifth after warm-up (flat: near 1.0). Called by test/bench/worker.mjs; it prints a table
- * and returns the raw samples.
+ * and returns the raw samples. And where the CPU went: CPU seconds (from /proc) of the workers
+ * (their whole lives), the PACS and the broker over the row, per image, and their sum over the
+ * wall time (cores busy): on a 2-core machine one worker that keeps more than one core busy
+ * (the PACS and the broker working beside it) leaves less than 2x to a second.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +54,40 @@ export function backlog(files, count) {
     out.push(message.write());
   }
   return out;
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far, or null once it is gone. */
+function cpuSecondsOf(pid) {
+  try {
+    // Fields after the command's closing parenthesis: state is the 3rd field, utime the 14th.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop().split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of this process's children that have exited and been waited for (the workers of a row). */
+function reapedChildrenCpuSeconds() {
+  const rest = readFileSync('/proc/self/stat', 'utf8').split(') ').pop().split(' ');
+  return (Number(rest[13]) + Number(rest[14])) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds used by every live process of a process group (a detached server and its helpers). */
+function groupCpuSeconds(pgid) {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const rest = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ').pop().split(' ');
+      if (Number(rest[2]) === pgid) total += (Number(rest[11]) + Number(rest[12])) / TICKS_PER_SECOND;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 /** Samples a process's VmRSS (MiB) every 500 ms until stopped. */
@@ -95,15 +132,18 @@ async function freshPacs(temp, name, studies) {
 async function pollingRow(temp, studies, threads) {
   const pacs = await freshPacs(temp, 'polling', studies);
   try {
+    const pacsCpu = cpuSecondsOf(pacs.pid);
+    const childrenCpu = reapedChildrenCpuSeconds();
     const worker = startWorker(['--pacs', pacs.dicomWebUrl, '--once', '--threads', String(threads)]);
     const rss = rssSampler(worker.child.pid);
     const started = performance.now();
     const { code } = await worker.exited;
     const wall = performance.now() - started;
     rss.stop();
+    const cpu = { workers: reapedChildrenCpuSeconds() - childrenCpu, pacs: cpuSecondsOf(pacs.pid) - pacsCpu, broker: 0 };
     if (code !== 0) throw new Error(`the polling worker exited with ${code}: ${worker.stderr.join('')}`);
     const pass = of(worker.events, 'pass')[0];
-    return { name: 'polling worker, 1 process (--once)', workers: 1, drainMs: pass.ms, wallMs: wall, stored: of(worker.events, 'stored').length, rss: [flatness(rss.samples)] };
+    return { name: 'polling worker, 1 process (--once)', workers: 1, drainMs: pass.ms, wallMs: wall, stored: of(worker.events, 'stored').length, rss: [flatness(rss.samples)], cpu };
   } finally {
     await pacs.stop();
   }
@@ -118,12 +158,17 @@ async function brokerRow(temp, studies, k, threads) {
     await waitStable(pacs.url, studies.length, 600_000);
     const fed = await runFeeder(['--orthanc', pacs.url, '--broker', rabbit.url, '--once', '--batch', '1000']);
     if (fed.code !== 0) throw new Error(`the feeder exited with ${fed.code}: ${fed.stderr}`);
+    const pacsCpu = cpuSecondsOf(pacs.pid);
+    const brokerCpu = groupCpuSeconds(rabbit.pid);
+    const childrenCpu = reapedChildrenCpuSeconds();
     const started = performance.now();
     const workers = Array.from({ length: k }, () => startWorker(['--pacs', pacs.dicomWebUrl, '--broker', rabbit.url, '--threads', String(threads), '--exit-when-idle', '10']));
     const samplers = workers.map(w => rssSampler(w.child.pid));
     const exits = await Promise.all(workers.map(w => w.exited));
     const wall = performance.now() - started;
     samplers.forEach(s => s.stop());
+    // Workers: their whole lives (model load included), counted once they have exited.
+    const cpu = { workers: reapedChildrenCpuSeconds() - childrenCpu, pacs: cpuSecondsOf(pacs.pid) - pacsCpu, broker: groupCpuSeconds(rabbit.pid) - brokerCpu };
     exits.forEach(({ code }, i) => {
       if (code !== 0) throw new Error(`worker ${i} exited with ${code}: ${workers[i].stderr.join('')}`);
     });
@@ -139,6 +184,7 @@ async function brokerRow(temp, studies, k, threads) {
       stored,
       perWorker: workers.map(w => of(w.events, 'stored').length),
       rss: samplers.map(s => flatness(s.samples)),
+      cpu,
     };
   } finally {
     await rabbit?.close();
@@ -174,12 +220,12 @@ export async function scalingRows({ files, studies: count, workerCounts, threads
     const base = rows[0];
     const one = rows.find(r => r.workers === 1 && r !== base);
     console.log(`\n${count} single-image studies, ${threads} onnxruntime thread(s) per worker\n`);
-    console.log('| row | images | time to drain (s) | process wall (s) | images/min | vs polling worker | vs 1 broker worker | peak RSS per worker (MiB) | RSS late / early |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('| row | images | time to drain (s) | process wall (s) | images/min | vs polling worker | vs 1 broker worker | peak RSS per worker (MiB) | RSS late / early | CPU ms per image: workers / PACS / broker | cores busy |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       const rate = (r.stored / r.drainMs) * 60000;
       console.log(
-        `| ${r.name} | ${r.stored} | ${fmt(r.drainMs / 1000)} | ${fmt(r.wallMs / 1000)} | ${fmt(rate, 0)} | ${fmt(base.drainMs / r.drainMs, 2)}x | ${one && r !== base ? `${fmt(one.drainMs / r.drainMs, 2)}x` : '-'} | ${r.rss.map(x => fmt(x.peak, 0)).join(', ')} | ${r.rss.map(x => fmt(x.ratio, 2)).join(', ')} |`,
+        `| ${r.name} | ${r.stored} | ${fmt(r.drainMs / 1000)} | ${fmt(r.wallMs / 1000)} | ${fmt(rate, 0)} | ${fmt(base.drainMs / r.drainMs, 2)}x | ${one && r !== base ? `${fmt(one.drainMs / r.drainMs, 2)}x` : '-'} | ${r.rss.map(x => fmt(x.peak, 0)).join(', ')} | ${r.rss.map(x => fmt(x.ratio, 2)).join(', ')} | ${[r.cpu.workers, r.cpu.pacs, r.cpu.broker].map(c => fmt((c / r.stored) * 1000, 0)).join(' / ')} | ${fmt((r.cpu.workers + r.cpu.pacs + r.cpu.broker) / (r.wallMs / 1000), 2)} |`,
       );
     }
     const aloneOne = alone.find(r => r.processes === 1);
