@@ -113,41 +113,20 @@ export async function cpuRounds(bench, browser, server, results) {
     unavailable['PyTorch eager CPU'] = 'skipped (--no-torch)';
   }
 
+  const threadsOf = n => `${n} thread${n === 1 ? '' : 's'}`;
+  // One in-page engine's rows at 1 and 2 threads (clients `${client}1`, `${client}2`), round trips recorded beside.
+  const pageRows = (row, client) =>
+    [1, 2].map(threads => [`${row}, ${threadsOf(threads)}`, async () => {
+      const r = await page.evaluate(n => chestaidTest.run(n, 'x'), `${client}${threads}`);
+      record(`${row}, ${threadsOf(threads)}, round trip`, r.roundTripMs);
+      return r.runMs;
+    }]);
   const peers = [
-    ['page wasm, 1 thread', async () => {
-      const r = await page.evaluate(() => chestaidTest.run('wasm1', 'x'));
-      record('page wasm, 1 thread, round trip', r.roundTripMs);
-      return r.runMs;
-    }],
-    ['page wasm, 2 threads', async () => {
-      const r = await page.evaluate(() => chestaidTest.run('wasm2', 'x'));
-      record('page wasm, 2 threads, round trip', r.roundTripMs);
-      return r.runMs;
-    }],
-    ...(int8
-      ? [1, 2].map(threads => {
-          const row = `${INT8_ROW}, ${threads} thread${threads === 1 ? '' : 's'}`;
-          return [row, async () => {
-            const r = await page.evaluate(n => chestaidTest.run(n, 'x'), `int8${threads}`);
-            record(`${row}, round trip`, r.roundTripMs);
-            return r.runMs;
-          }];
-        })
-      : []),
-    ...(int8 ? [1, 2].map(threads => [`${NODE_INT8_ROW}, ${threads} thread${threads === 1 ? '' : 's'}`, () => nodeRun(`int8-${threads}`)]) : []),
-    ...(previous
-      ? [1, 2].map(threads => [`page wasm, ${threads} thread${threads > 1 ? 's' : ''}, onnxruntime-web ${previous}`, async () => (await page.evaluate(n => chestaidTest.run(n, 'x'), `previous${threads}`)).runMs])
-      : []),
-    ...(opts.tfjs
-      ? [1, 2].map(threads => {
-          const row = `${TFJS_ROW}, ${threads} thread${threads === 1 ? '' : 's'}`;
-          return [row, async () => {
-            const r = await page.evaluate(n => chestaidTest.run(n, 'x'), `tfjs${threads}`);
-            record(`${row}, round trip`, r.roundTripMs);
-            return r.runMs;
-          }];
-        })
-      : []),
+    ...pageRows('page wasm', 'wasm'),
+    ...(int8 ? pageRows(INT8_ROW, 'int8') : []),
+    ...(int8 ? [1, 2].map(threads => [`${NODE_INT8_ROW}, ${threadsOf(threads)}`, () => nodeRun(`int8-${threads}`)]) : []),
+    ...(previous ? [1, 2].map(threads => [`page wasm, ${threadsOf(threads)}, onnxruntime-web ${previous}`, async () => (await page.evaluate(n => chestaidTest.run(n, 'x'), `previous${threads}`)).runMs]) : []),
+    ...(opts.tfjs ? pageRows(TFJS_ROW, 'tfjs') : []),
     [REFERENCE, () => nodeRun(2)],
     ['onnxruntime-node CPU, 1 thread', () => nodeRun(1)],
     ...(torch
