@@ -54,13 +54,21 @@ class FakeClient {
     return { unsubscribe: () => (this.progress = null) };
   }
   private loading: Promise<unknown> = Promise.resolve();
+  private initPromise: Promise<BackendInfo> | null = null;
+  /** Idempotent as InferenceClient.init: one load shared by every caller; a failed one may be retried. */
   init() {
+    if (this.initPromise) return this.initPromise;
     this.inits++;
     this.progress?.({ loaded: 0, total: 100 });
     this.progress?.({ loaded: 100, total: 100 });
     this.clock.t += 5000; // a slow first download
-    this.loading = this.load();
-    return this.loading as Promise<BackendInfo>;
+    const promise = this.load();
+    this.loading = promise;
+    this.initPromise = promise;
+    promise.catch(() => {
+      if (this.initPromise === promise) this.initPromise = null;
+    });
+    return promise;
   }
   async analyze(request: AnalyzeRequest) {
     this.requests.push(request);
@@ -75,7 +83,11 @@ class FakeClient {
   }
 }
 
-function setup({ read = async () => image(), load }: { read?: () => Promise<ImagePixels>; load?: () => Promise<BackendInfo> } = {}) {
+function setup({
+  read = async () => image(),
+  load,
+  preload = false,
+}: { read?: () => Promise<ImagePixels>; load?: () => Promise<BackendInfo>; preload?: boolean } = {}) {
   const clock = { t: 0 };
   const clients: FakeClient[] = [];
   const runtime: RuntimeState[] = [];
@@ -88,6 +100,7 @@ function setup({ read = async () => image(), load }: { read?: () => Promise<Imag
       return client as unknown as InferenceClientLike;
     },
     onRuntime: r => runtime.push(r),
+    preload,
     now: () => clock.t,
   });
   return { analyzer, clients, runtime, clock };
@@ -156,5 +169,61 @@ describe('createAnalyzer', () => {
     await analyzer.analyze(target, retrained);
     expect(clients).toHaveLength(2);
     expect(clients[0].disposed).toBe(true);
+  });
+
+  describe('prepare (the mode opening a study)', () => {
+    it('loads nothing when the site turned preload off', async () => {
+      const { analyzer, clients, runtime } = setup({ preload: false });
+      analyzer.prepare(manifest);
+      await null;
+      expect(clients).toHaveLength(0);
+      expect(runtime).toEqual([]);
+    });
+
+    it('loads the model before any Analyze and reports it; the Analyze that follows shares that load', async () => {
+      const { analyzer, clients, runtime } = setup({ preload: true });
+      analyzer.prepare(manifest);
+      await new Promise(resolve => setTimeout(resolve, 0));
+      expect(clients).toHaveLength(1);
+      expect(clients[0].inits).toBe(1);
+      expect(runtime.at(-1)).toEqual({ status: 'ready', backend: 'wasm', threads: 2, reason: INFO.reason });
+      // Preparing again (the mode entered again) and analyzing reuse the one client and its load.
+      analyzer.prepare(manifest);
+      const outcome = await analyzer.analyze(target, manifest);
+      expect(clients).toHaveLength(1);
+      expect(clients[0].inits).toBe(1);
+      expect(clients[0].requests).toHaveLength(1);
+      expect(outcome.analysis.logit).toBe(1.5);
+    });
+
+    it('reports a failed preload, and the next Analyze tries the load again', async () => {
+      const refusal = 'GET http://viewer.test/models/chestaid-demo/model.onnx answered 503';
+      let fail = true;
+      const { analyzer, clients, runtime } = setup({ preload: true, load: async () => (fail ? Promise.reject(new Error(refusal)) : INFO) });
+      analyzer.prepare(manifest);
+      await new Promise(resolve => setTimeout(resolve, 0));
+      expect(runtime.at(-1)).toEqual({ status: 'error', message: refusal });
+      fail = false;
+      const outcome = await analyzer.analyze(target, manifest);
+      expect(outcome.analysis.logit).toBe(1.5);
+      expect(clients).toHaveLength(1);
+      expect(clients[0].inits).toBe(2);
+      expect(runtime.at(-1)).toEqual({ status: 'ready', backend: 'wasm', threads: 2, reason: INFO.reason });
+    });
+
+    it('reports a manifest the worker cannot take instead of throwing', () => {
+      const runtime: RuntimeState[] = [];
+      const analyzer = createAnalyzer({
+        readPixels: async () => image(),
+        configFor: m => inferenceConfigFor(m, { ...URLS, file: 'model.int8.onnx' }),
+        createClient: () => {
+          throw new Error('no client for a configuration that failed');
+        },
+        onRuntime: r => runtime.push(r),
+        preload: true,
+      });
+      expect(() => analyzer.prepare(manifest)).not.toThrow();
+      expect(runtime).toEqual([{ status: 'error', message: expect.stringMatching(/model.int8.onnx has its own calibration/) }]);
+    });
   });
 });

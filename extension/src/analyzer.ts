@@ -3,11 +3,13 @@
  * worker, as the Analyzer ChestAidService runs. Its dependencies are plain functions and a
  * structurally typed client, so tests pass fakes; index.ts binds the real ones.
  *
- * One inference client serves every analysis: created on the first Analyze (not at page load, so
- * a reader who never presses it downloads nothing), it fetches the model once with progress,
- * verifies its sha256 and keeps it in the Cache API (inference/modelBytes.ts). The client is
- * asked for the model only once the image has been read and preprocessed, so a refused image
- * costs no download.
+ * One inference client serves every analysis: it fetches the model once with progress, verifies
+ * its sha256 and keeps it in the Cache API (inference/modelBytes.ts). It is created either by
+ * prepare(), which the ChestAid mode asks for as it opens a study (preload on, the default: the
+ * engine starts, loads and warms up while the viewer loads the images, so the first Analyze does
+ * not wait for all of it), or by the first Analyze (preload off: a reader who never presses it
+ * downloads nothing). Without preload the client is asked for the model only once the image has
+ * been read and preprocessed, so a refused image costs no download.
  */
 import { analyze as analyzeImage, type Classifier, type Manifest, messageOf } from '@chestaid/core';
 import type { ImagePixels } from './adapters/cornerstonePixels';
@@ -28,16 +30,19 @@ export interface AnalyzerDeps {
   readonly createClient: (config: InferenceConfig) => InferenceClientLike;
   /** Where download progress and the backend are reported (ChestAidService.setRuntime). */
   readonly onRuntime: (runtime: RuntimeState) => void;
+  /** Whether prepare() loads the model before the first Analyze (ChestAidConfig.preloadModel). */
+  readonly preload?: boolean;
   readonly now?: () => number;
 }
 
 export interface ChestAidAnalyzer extends Analyzer {
+  prepare(manifest: Manifest): void;
   /** Stops the worker; the next analysis starts a new one. */
   dispose(): void;
 }
 
 
-export function createAnalyzer({ readPixels, configFor, createClient, onRuntime, now = () => performance.now() }: AnalyzerDeps): ChestAidAnalyzer {
+export function createAnalyzer({ readPixels, configFor, createClient, onRuntime, preload = false, now = () => performance.now() }: AnalyzerDeps): ChestAidAnalyzer {
   let client: InferenceClientLike | null = null;
   let subscription: { unsubscribe: () => void } | null = null;
 
@@ -108,9 +113,24 @@ export function createAnalyzer({ readPixels, configFor, createClient, onRuntime,
     };
   }
 
+  function prepare(manifest: Manifest): void {
+    if (!preload) return;
+    let current: InferenceClientLike;
+    try {
+      current = clientFor(manifest);
+    } catch (error) {
+      // A configuration the worker cannot take: Analyze will say so again, with the image.
+      onRuntime({ status: 'error', message: messageOf(error) });
+      return;
+    }
+    // ready() reports the outcome (loading, ready with the backend, or the error) to the panel.
+    ready(current).catch(() => undefined);
+  }
+
   return {
     modelSha256: manifest => configFor(manifest).sha256,
     analyze,
+    prepare,
     dispose,
   };
 }

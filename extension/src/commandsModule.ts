@@ -3,6 +3,7 @@ import {
   analyzeAllCommand,
   analyzeCommand,
   captureCommand,
+  prepareModelCommand,
   recordFeedbackCommand,
   saveToPacsCommand,
   showAdjacentImageCommand,
@@ -52,6 +53,9 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
       }
       await services.chestAidService.analyze(target);
     },
+
+    /** Loads the model before any Analyze where the site allows it (the mode, on entry); never throws. */
+    prepareModel: (): Promise<void> => services.chestAidService.prepareModel(),
 
     /** Scores every CR/DX image of the study in turn (the panel's "Analyze all images"). */
     analyzeAll: (): Promise<void> => services.chestAidService.analyzeAll(),
@@ -138,6 +142,7 @@ export function getCommandsModule({ servicesManager, sopInstanceUIDOf, viewportC
       [showAdjacentImageCommand]: { commandFn: actions.showAdjacentImage },
       [recordFeedbackCommand]: { commandFn: actions.recordFeedback },
       [captureCommand]: { commandFn: actions.capture },
+      [prepareModelCommand]: { commandFn: actions.prepareModel },
     },
     defaultContext: 'VIEWER',
   };

@@ -47,4 +47,10 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ calibrationSource: 'served', readerName: 'Dr Reader' })).toMatchObject({ calibrationSource: 'served', readerName: 'Dr Reader' });
     expect(() => resolveConfig({ calibrationSource: 'cloud' as never })).toThrow('ChestAid calibrationSource must be one of served, browser, none, got "cloud"');
   });
+
+  it('preloads the model by default; a site may turn it off, and a value that is not a boolean is refused', () => {
+    expect(resolveConfig(undefined).preloadModel).toBe(true);
+    expect(resolveConfig({ preloadModel: false }).preloadModel).toBe(false);
+    expect(() => resolveConfig({ preloadModel: 'no' as never })).toThrow('ChestAid configuration preloadModel must be true or false, got "no"');
+  });
 });

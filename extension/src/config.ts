@@ -37,6 +37,13 @@ export interface ChestAidConfig {
   readonly readerName: string | null;
   /** Which ID token claims name the user and list their roles, and the role that may change the calibration. */
   readonly login: LoginSettings;
+  /**
+   * true: the ChestAid mode starts loading the model as it opens a study (download, sha256 check,
+   * engine start, warm-up run), so the first Analyze finds it ready or nearly; the model is then
+   * downloaded once per browser even if nobody presses Analyze (it stays in the Cache API).
+   * false: nothing loads before the first Analyze. Default true.
+   */
+  readonly preloadModel: boolean;
 }
 
 export type CalibrationSource = 'served' | 'browser' | 'none';
@@ -50,6 +57,7 @@ export const DEFAULT_CONFIG: ChestAidConfig = {
   calibrationSource: 'browser',
   readerName: null,
   login: DEFAULT_LOGIN,
+  preloadModel: true,
 };
 
 export function resolveConfig(configuration: (Partial<Omit<ChestAidConfig, 'login'>> & { readonly login?: Partial<LoginSettings> }) | undefined): ChestAidConfig {
@@ -65,6 +73,9 @@ export function resolveConfig(configuration: (Partial<Omit<ChestAidConfig, 'logi
     if (value !== null && (typeof value !== 'string' || value.trim() === '')) {
       throw new Error(`ChestAid configuration ${key} must be a non-empty string or null, got ${JSON.stringify(value)}`);
     }
+  }
+  if (typeof config.preloadModel !== 'boolean') {
+    throw new Error(`ChestAid configuration preloadModel must be true or false, got ${JSON.stringify(config.preloadModel)}`);
   }
   if (!CALIBRATION_SOURCES.includes(config.calibrationSource)) {
     throw new Error(`ChestAid calibrationSource must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(config.calibrationSource)}`);

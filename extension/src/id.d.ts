@@ -17,3 +17,4 @@ export declare const heatmapEvaluator: string;
 export declare const heatmapHotkey: string;
 export declare const showAdjacentImageCommand: string;
 export declare const recordFeedbackCommand: string;
+export declare const prepareModelCommand: string;

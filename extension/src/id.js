@@ -25,6 +25,8 @@ const heatmapHotkey = 'shift+h';
 const showAdjacentImageCommand = 'chestAidShowAdjacentImage';
 /** Records the reader's ground truth for the result on screen ({ label: 'pneumonia' | 'normal' | 'unsure' }). */
 const recordFeedbackCommand = 'chestAidRecordFeedback';
+/** Starts loading the model before any Analyze, where the site allows it (the mode runs it on entry). */
+const prepareModelCommand = 'chestAidPrepareModel';
 
 export {
   id,
@@ -46,4 +48,5 @@ export {
   heatmapHotkey,
   showAdjacentImageCommand,
   recordFeedbackCommand,
+  prepareModelCommand,
 };

@@ -12,6 +12,7 @@ import {
   hotkeyBindings,
   id as extensionId,
   panelId,
+  prepareModelCommand,
   toolbarButtonsCustomization,
   triageButtonId,
 } from '@chestaid/extension-chestaid';
@@ -84,6 +85,9 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Lif
   customizationService.setCustomizations({
     'ohif.hotkeyBindings': { $push: [...hotkeyBindings()] },
   });
+  // The model loads while the study's images do (unless the site turned preloadModel off), so the
+  // first Analyze does not start from nothing.
+  void commandsManager.runCommand(prepareModelCommand);
 }
 
 function onModeExit({ servicesManager }: Pick<LifecycleArgs, 'servicesManager'>) {

@@ -189,6 +189,54 @@ describe('ChestAidService', () => {
     expect(service.getState()).toMatchObject({ study: null, analysis: { status: 'idle' }, model: { status: 'ready' } });
   });
 
+  describe('prepareModel (the mode opening a study)', () => {
+    const preparing = (prepared: Manifest[]): Analyzer => ({ ...instantAnalyzer(), prepare: manifest => prepared.push(manifest) });
+
+    it('hands the analyzer the validated manifest without waiting for the calibration log', async () => {
+      const prepared: Manifest[] = [];
+      const { service } = serviceWith();
+      let readLog: () => void = () => undefined;
+      const logRead = new Promise<void>(resolve => (readLog = resolve));
+      // A site calibration log that takes its time (IndexedDB, a served log being verified).
+      await service.configure({
+        analyzer: preparing(prepared),
+        calibrationStoreFor: () => ({
+          readEntries: async () => {
+            await logRead;
+            return []; // an empty log: the manifest's own calibration
+          },
+          readOverlay: async () => null,
+          append: async () => {
+            throw new Error('not in this test');
+          },
+        }),
+      });
+      const loading = service.loadManifest(MANIFEST_URL);
+      const preparation = service.prepareModel();
+      expect(prepared).toEqual([]);
+      await preparation;
+      expect(prepared).toHaveLength(1);
+      expect(prepared[0].onnx.sha256).toBe(SHA);
+      expect(service.getState().model.status).toBe('loading');
+      readLog();
+      await loading;
+      expect(service.getState().model.status).toBe('ready');
+    });
+
+    it('prepares nothing when the manifest was refused, or without an analyzer that prepares', async () => {
+      const prepared: Manifest[] = [];
+      const refused = serviceWith({ ...demoManifest(), schema_version: '99.0.0' });
+      await refused.service.configure({ analyzer: preparing(prepared) });
+      await refused.service.loadManifest(MANIFEST_URL).catch(() => undefined);
+      await refused.service.prepareModel();
+      expect(refused.service.getState().model.status).toBe('error');
+      expect(prepared).toEqual([]);
+
+      const { service } = await readyService(instantAnalyzer());
+      await expect(service.prepareModel()).resolves.toBeUndefined();
+    });
+  });
+
   describe('results keyed by image and model', () => {
     it('never shows a result on another image when the image changes mid-run', async () => {
       const { analyzer, calls } = controlledAnalyzer();

@@ -170,6 +170,25 @@ export class ChestAidService {
     return recalibrate ? this.reloadCalibration().catch(() => undefined) : Promise.resolve();
   }
 
+  /**
+   * Starts loading the model before any Analyze (the ChestAid mode asks as it opens: the study's
+   * images load meanwhile). Waits only for the manifest's validation, not for the site
+   * calibration (the model's bytes do not depend on it), then hands the validated manifest to the
+   * analyzer's prepare(). Nothing happens when the manifest is refused, or without an analyzer
+   * that prepares.
+   */
+  async prepareModel(): Promise<void> {
+    let base: Manifest;
+    try {
+      const validation = this.model.validatedAttempt;
+      if (!validation) return;
+      base = await validation;
+    } catch {
+      return; // the load reports it, in state.model
+    }
+    this.analyzer?.prepare?.(base);
+  }
+
   /** Loads and validates the manifest once per URL; later calls share the first promise. */
   loadManifest(url: string): Promise<Manifest> {
     return this.model.load(url);

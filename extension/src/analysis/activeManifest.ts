@@ -41,6 +41,8 @@ async function fetchJsonOverHttp(url: string): Promise<unknown> {
 export class ActiveManifest {
   private readonly fetchJson: (url: string) => Promise<unknown>;
   private promise: Promise<Manifest> | null = null;
+  /** The validation under way or last made, before the calibration is read (null: none). */
+  private validation: Promise<Manifest> | null = null;
   private url: string | null = null;
   /** The manifest as validated, before any site calibration. */
   private base: Manifest | null = null;
@@ -65,14 +67,26 @@ export class ActiveManifest {
     return this.promise;
   }
 
+  /**
+   * The manifest of the latest load as validated, before the site calibration is read (which
+   * may take a while: it reads and verifies the log). What the model's bytes are does not depend
+   * on the calibration, so the model may start loading from this. Rejects as the load does.
+   */
+  get validatedAttempt(): Promise<Manifest> | null {
+    return this.validation;
+  }
+
   /** Loads and validates the manifest once per URL; later calls share the first promise. */
   load(url: string): Promise<Manifest> {
     if (this.promise && this.url === url) return this.promise;
     this.url = url;
     this.manifest = null;
     this.options.listener.loading();
-    const promise = this.fetchJson(url)
-      .then(parseManifest)
+    const validation = this.fetchJson(url).then(parseManifest);
+    // Read by prepare (ChestAidService.prepareModel); its failure is reported through `promise`.
+    validation.catch(() => undefined);
+    this.validation = validation;
+    const promise = validation
       .then(base => {
         if (this.promise === promise) this.base = base;
         return this.calibrated(base);

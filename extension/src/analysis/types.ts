@@ -137,6 +137,12 @@ export interface Analyzer {
   /** The sha256 of the ONNX file this analyzer scores with under `manifest`: the key's second half. */
   modelSha256(manifest: Manifest): string;
   analyze(target: AnalysisTarget, manifest: Manifest): Promise<AnalysisOutcome>;
+  /**
+   * Loads the model for `manifest` in the background, before any Analyze, where the site allows it
+   * (ChestAidConfig.preloadModel): the engine then starts, verifies, warms up and is ready by the
+   * time the reader asks. Never throws; a failure is reported as the runtime's state.
+   */
+  prepare?(manifest: Manifest): void;
 }
 
 export interface ModelInfo {

@@ -83,6 +83,7 @@ export function wireAnalysis({ servicesManager, config, archive, feedbackSink, r
       configFor: manifest => inferenceConfigFor(manifest, urls),
       createClient: createInferenceClient,
       onRuntime: runtime => chestAidService.setRuntime(runtime),
+      preload: config.preloadModel,
     }),
     outcomeStore: outcomeStoreOver(results),
     archive,
