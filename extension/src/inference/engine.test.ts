@@ -21,9 +21,10 @@ interface Setup {
   crossOriginIsolated?: boolean;
   /** Holds every download until it resolves. */
   beforeFetch?: () => Promise<void>;
+  delay?: EngineDeps['delay'];
 }
 
-function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}, failImport = [], crossOriginIsolated = true, beforeFetch }: Setup = {}) {
+function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}, failImport = [], crossOriginIsolated = true, beforeFetch, delay }: Setup = {}) {
   const served = fakeFetch(files);
   const { calls } = served;
   const fetch: EngineDeps['fetch'] = async url => {
@@ -39,6 +40,7 @@ function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}
     now: () => 0,
     gpu,
     crossOriginIsolated,
+    delay,
     hardwareConcurrency: 2,
     fetchJson: async url => {
       if (!(url in json)) throw new Error(`GET ${url} answered 404 Not Found`);
@@ -82,6 +84,36 @@ describe('InferenceEngine backend choice', () => {
     expect(imported.map(i => i.ort.sessions.map(s => s.start))).toEqual([[true]]);
     releaseDownload();
     await expect(info).resolves.toMatchObject({ backend: 'wasm', runtimeStartMs: 0 });
+  });
+
+  describe('an adapter lookup slower than ADAPTER_WAIT_MS (Chromium starting its GPU process)', () => {
+    function slowGpu() {
+      let answer!: (adapter: typeof HARDWARE_GPU | null) => void;
+      const answered = new Promise<typeof HARDWARE_GPU | null>(resolve => (answer = resolve));
+      return { gpu: { requestAdapter: () => answered }, answer };
+    }
+
+    it('starts the download and the wasm runtime without waiting for it', async () => {
+      const { gpu, answer } = slowGpu();
+      const { engine, imported, calls } = setup({ gpu, delay: async () => undefined });
+      const info = engine.init(CONFIG);
+      await flush();
+      expect(imported.map(i => i.flavour)).toEqual(['wasm']);
+      expect(calls).toContain(MODEL_URL);
+      answer(null);
+      await expect(info).resolves.toMatchObject({ backend: 'wasm', reason: 'no WebGPU adapter: using wasm, 2 threads' });
+      expect(imported.map(i => i.flavour)).toEqual(['wasm']);
+    });
+
+    it('still uses a hardware adapter that answers late, with its own WebGPU build', async () => {
+      const { gpu, answer } = slowGpu();
+      const { engine, imported } = setup({ gpu, delay: async () => undefined, ort: { inputShape: ['N', 3, 2, 2] } });
+      const info = engine.init(CONFIG);
+      await flush();
+      answer(HARDWARE_GPU);
+      await expect(info).resolves.toMatchObject({ backend: 'webgpu' });
+      expect(imported.map(i => i.flavour)).toEqual(['wasm', 'webgpu']);
+    });
   });
 
   it('does not run the wasm session at load: the first request, or the idle warm-up, is its first run', async () => {

@@ -9,9 +9,13 @@
  * trusted only after its self-check (webGpu.ts); otherwise wasm (SIMD, threads where the page is
  * cross-origin isolated).
  *
- * Loading overlaps its two slow halves: onnxruntime-web starts (runtime.ts: fetch, compile and
- * instantiate its 14 MB wasm, start its threads) while the model downloads and is hashed; they
- * took 0.3 s and 0.33 s one after the other in the bench page (see the README's performance section).
+ * Loading overlaps its slow parts: the model downloads and is hashed from the start, while the
+ * WebGPU adapter is looked up and onnxruntime-web starts (runtime.ts: fetch, compile and
+ * instantiate its 14 MB wasm, start its threads). The runtime's build depends on the adapter, but
+ * the lookup can be slow to say there is none (Chromium starts its GPU process first: 1.4 s in a
+ * fresh headless Chromium on this project's CPU machines), so the wasm runtime starts anyway when
+ * no answer came within ADAPTER_WAIT_MS; a hardware adapter found later still gets its WebGPU
+ * build, and the wasm one started meanwhile is then only its fallback.
  */
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, describeAdapter, describeWasm, findAdapter, type GpuLike } from './backend';
@@ -28,10 +32,13 @@ import {
   type WorkerStats,
 } from './protocol';
 import { probeInput } from './reference';
-import { settle, startRuntime, type RuntimeDeps } from './runtime';
+import { settle, startRuntime, type RuntimeDeps, type Settled, type StartedRuntime } from './runtime';
 import type { Engine, RunOutput } from './serve';
 import { createSession, inputShape, namesOf, runOnce, type Names } from './session';
 import { formatDiff, skippedAdapterReason, tryWebGpu, usesAdapter, type WebGpuDeps } from './webGpu';
+
+/** How long the wasm runtime waits for the adapter lookup before it starts anyway. */
+export const ADAPTER_WAIT_MS = 200;
 
 export interface EngineDeps extends ModelBytesDeps, RuntimeDeps, WebGpuDeps {
   readonly gpu: GpuLike | null;
@@ -45,6 +52,8 @@ export interface EngineDeps extends ModelBytesDeps, RuntimeDeps, WebGpuDeps {
    * then shows what is retained rather than the worker's not yet collected input buffers.
    */
   readonly collectGarbage?: () => void;
+  /** Resolves after `ms` (setTimeout by default; tests pass their own clock). */
+  readonly delay?: (ms: number) => Promise<void>;
 }
 
 interface Ready {
@@ -137,17 +146,28 @@ export class InferenceEngine implements Engine {
     checkConfig(config);
     const names = namesOf(config);
     const threads = chooseThreads(this.deps, config.numThreads);
-    const lookup = await findAdapter(this.deps.gpu, config.backend ?? 'auto');
-    const gpuAdapter = lookup.adapter && usesAdapter(lookup.adapter, config) ? lookup.adapter : null;
-
-    // The runtime starts now and loads while the model downloads; its failure is reported (or, on
-    // the WebGPU path, falls back) once the bytes are verified, so a bad model is refused first.
-    const runtime = settle(startRuntime(this.deps, gpuAdapter ? 'webgpu' : 'wasm', config, threads));
-    const loaded = await loadModelBytes(
-      { modelUrl: config.modelUrl, sha256: config.sha256, bytes: config.bytes, cacheName: config.cacheName === undefined ? DEFAULT_CACHE_NAME : config.cacheName },
-      this.deps,
-      onProgress,
+    // The bytes do not depend on the backend: they download now. Settled, and awaited below
+    // before any runtime failure is reported, so a bad model is refused first.
+    const bytes = settle(
+      loadModelBytes(
+        { modelUrl: config.modelUrl, sha256: config.sha256, bytes: config.bytes, cacheName: config.cacheName === undefined ? DEFAULT_CACHE_NAME : config.cacheName },
+        this.deps,
+        onProgress,
+      ).then(loaded => ({ loaded })),
     );
+    let wasmRuntime: Promise<Settled<StartedRuntime>> | null = null;
+    const startWasm = () => (wasmRuntime ??= settle(startRuntime(this.deps, 'wasm', config, threads)));
+    const lookingUp = findAdapter(this.deps.gpu, config.backend ?? 'auto');
+    const delay = this.deps.delay ?? (ms => new Promise<void>(resolve => setTimeout(resolve, ms)));
+    const early = await Promise.race([lookingUp, delay(ADAPTER_WAIT_MS).then(() => null)]);
+    if (!early) startWasm();
+    const lookup = early ?? (await lookingUp);
+    const gpuAdapter = lookup.adapter && usesAdapter(lookup.adapter, config) ? lookup.adapter : null;
+    const runtime = gpuAdapter ? settle(startRuntime(this.deps, 'webgpu', config, threads)) : startWasm();
+
+    const downloaded = await bytes;
+    if (!downloaded.ok) throw downloaded.error;
+    const { loaded } = downloaded;
     const model: ModelLoadInfo = {
       sha256: config.sha256.toLowerCase(),
       bytes: loaded.bytes.length,
@@ -188,7 +208,7 @@ export class InferenceEngine implements Engine {
       fallbackOrt = attempt.ort;
       why = attempt.reason;
       selfCheck = attempt.check;
-      if (!fallbackOrt) started = await settle(startRuntime(this.deps, 'wasm', config, threads));
+      if (!fallbackOrt) started = await startWasm();
     }
 
     let ort = fallbackOrt;
