@@ -10,6 +10,11 @@
  *   warm          a further Analyze on the same page, of ANOTHER image (ChestAidService returns
  *                 a known image's result without running the model again).
  *
+ * The ChestAid mode starts loading the model as it opens a study (preloadModel, on by default),
+ * and the bench clicks as soon as the image is on screen and Analyze is offered: the earliest a
+ * reader could, so click-to-result, cold, is what remains of the load then plus the run. Beside
+ * it, open-to-result, cold: from the page's navigation to the result, the whole wait.
+ *
  * Times are taken inside the page: performance.now() at the button's click() and a
  * MutationObserver that sees [data-cy="chestaid-result"] appear in the panel, then the viewport
  * element marked `data-chestaid-heatmap="<SOPInstanceUID shown>"` by the heatmap layer. A build
@@ -55,10 +60,10 @@ export async function measureViewer({ runs, warmPerPage, heatmapTimeoutMs, serve
     for (const { server } of Object.values(served)) await server.stop();
   }
   return Object.fromEntries(
-    Object.entries(served).map(([name, { samples, heatmap, runMs }]) => {
+    Object.entries(served).map(([name, { samples, openToResult, heatmap, runMs }]) => {
       const heatmapSeen = Object.values(heatmap).some(list => list.length > 0);
       const notes = heatmapSeen ? [] : [`${name}: no element was marked data-chestaid-heatmap within ${heatmapTimeoutMs} ms of a result: no heatmap layer in this build`];
-      return [name, { samples, heatmap, runMs, heatmapSeen, notes }];
+      return [name, { samples, openToResult, heatmap, runMs, heatmapSeen, notes }];
     }),
   );
 }
@@ -66,6 +71,8 @@ export async function measureViewer({ runs, warmPerPage, heatmapTimeoutMs, serve
 function emptyMeasures() {
   return {
     samples: { cold: [], 'warm-cached': [], warm: [] },
+    /** Cold only: navigation start to the result (the page's own clock starts at navigation). */
+    openToResult: [],
     heatmap: { cold: [], 'warm-cached': [], warm: [] },
     runMs: { cold: [], 'warm-cached': [], warm: [] },
     // Once an analysis has shown no heatmap, a build without the layer is likely: later waits are
@@ -90,7 +97,9 @@ async function measureRound(browser, measures, round, { warmPerPage, heatmapTime
   await context.addInitScript(defineShownSop);
   try {
     const first = await openViewer(context, server.url, [pick[0]]);
-    record('cold', await analyzeShown(first.page, first.shown.sop, wait()));
+    const cold = await analyzeShown(first.page, first.shown.sop, wait());
+    record('cold', cold);
+    measures.openToResult.push(cold.clickAt + cold.resultMs);
     await first.page.close();
     const second = await openViewer(context, server.url, pick.slice(1));
     record('warm-cached', await analyzeShown(second.page, second.shown.sop, wait()));
@@ -166,7 +175,7 @@ async function analyzeShown(page, sop, heatmapTimeoutMs) {
         const finish = () => {
           observer.disconnect();
           clearTimeout(timer);
-          resolve({ resultMs, heatmapMs });
+          resolve({ resultMs, heatmapMs, clickAt: t0 });
         };
         const check = () => {
           const now = performance.now() - t0;
