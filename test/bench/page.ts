@@ -7,6 +7,7 @@ import {
   analyze,
   camToHeatmap,
   inputSpecOf,
+  manifestForVariant,
   parseManifest,
   type Manifest,
   type PixelAttributes,
@@ -145,8 +146,10 @@ const api = {
   },
 
   /** Core preprocessing on DICOM pixels, timed in the page: VOI table, resize and normalise. */
-  async preprocessSetup(id: string, manifestUrl: string, attributes: PixelAttributes, pixelsBase64: string) {
-    const manifest = parseManifest(await (await fetchOk(manifestUrl)).json());
+  async preprocessSetup(id: string, manifestUrl: string, attributes: PixelAttributes, pixelsBase64: string, variant?: string | null) {
+    // A variant with a calibration of its own (int8) is scored under it, as the viewer would.
+    const parsed = parseManifest(await (await fetchOk(manifestUrl)).json());
+    const manifest = variant ? manifestForVariant(parsed, variant) : parsed;
     const bytes = base64ToBytes(pixelsBase64);
     const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
     preprocessCases.set(id, { attributes, pixels, manifest, preprocessor: new Preprocessor(inputSpecOf(manifest)), accepted: manifest.input.grey.accepted_modalities });

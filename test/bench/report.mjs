@@ -83,6 +83,17 @@ export function printAll(bench, { rows, results, machine, targets }) {
     else log(`| ${r.name} | ${f(r.median)} | ${f(r.p90)} | ${f(r.min)} | ${r.n} | ${r.ratio.toFixed(2)}x |`);
   }
 
+  if (results.triage) {
+    const t = results.triage;
+    log(`\ntriage batch in the page: ${t.studies} demo radiographs per round, ${t.rounds} rounds, 2 threads (preprocessing, model, calibration, CAM; no image I/O):`);
+    log('| engine | ms per study (median) | studies/min |');
+    log('|---|---|---|');
+    for (const e of t.engines) {
+      const median = summary(e.msPerStudy).median;
+      log(`| ${e.label} | ${f(median)} | ${(60000 / median).toFixed(0)} |`);
+    }
+  }
+
   if (results.downloads && Object.keys(results.downloads).length) {
     log('\ndownload per in-page engine, a fresh worker to ready (no cache):');
     log('| engine | model | wasm | JS | total |');

@@ -2,6 +2,7 @@
  * The benchmark's rows (median, p90, min, n, and the ratio to the reference row) in the order the
  * table shows them, and the issue's targets computed from them.
  */
+import { TRIAGE_ROW } from './triageBatch.mjs';
 import { REFERENCE } from './context.mjs';
 import { summary } from './stats.mjs';
 
@@ -50,6 +51,8 @@ export function buildRows(bench, results) {
   add('preprocess, 2048x2500 (page)', samples['preprocess, 2048x2500']);
   add('CAM post-processing, 7x7 to 224x224 (page)', samples['CAM post-processing, to 224x224']);
   add('CAM post-processing, 7x7 to 2048x2500 (page)', samples['CAM post-processing, to 2048x2500']);
+  if (results.triage) for (const { label } of results.triage.engines) add(`${TRIAGE_ROW}, ${label}`, samples[`${TRIAGE_ROW}, ${label}`]);
+  else na(TRIAGE_ROW, unavailable[TRIAGE_ROW] ?? 'not measured');
 
   if (results.viewer) {
     for (const [server, v] of Object.entries(results.viewer)) {

@@ -17,6 +17,9 @@
  * - onnxruntime-node CPU, 2 and 1 threads;
  * - PyTorch eager CPU (the original study's stack) through the training workspace, 2 and 1 threads;
  * - the core's preprocessing (DICOM pixels to tensor) and CAM post-processing in the page;
+ * - the triage batch in the page per engine at 2 threads (onnxruntime-web float32 and int8,
+ *   TensorFlow.js): every demo radiograph through analyze(), studies/min (triageBatch.mjs;
+ *   --no-triage leaves it out);
  * - the real viewer, served by the dev server (`npm start`) and by nginx (the installed build in a
  *   site's OHIF, its PACS a real Orthanc), round by round (`--viewer-servers`): click-to-result and
  *   click-to-heatmap, cold, warm-cached, warm; layer rendering as heatmap minus result;
@@ -28,7 +31,7 @@
  * runs. Not a test: it prints tables and writes test/bench/results/<timestamp>.json.
  *
  * This file parses the options and keeps the order of the run; each family of rows is a module
- * beside it: cpuPeers.mjs (with coldStart.mjs), memory.mjs, stageProfiles.mjs, gpuRows.mjs,
+ * beside it: cpuPeers.mjs (with coldStart.mjs), triageBatch.mjs, memory.mjs, stageProfiles.mjs, gpuRows.mjs,
  * viewer.mjs; rows.mjs builds the table's rows and targets, report.mjs prints them and writes the
  * JSON.
  */
@@ -44,6 +47,7 @@ import { memoryRun } from './memory.mjs';
 import { describeMachine, printAll, writeResults } from './report.mjs';
 import { buildRows, targetsOf } from './rows.mjs';
 import { profiles } from './stageProfiles.mjs';
+import { TRIAGE_ROW, triageBatch } from './triageBatch.mjs';
 import { measureViewer } from './viewer.mjs';
 
 const { values: opts } = parseArgs({
@@ -63,6 +67,7 @@ const { values: opts } = parseArgs({
     torch: { type: 'boolean', default: true },
     profile: { type: 'boolean', default: true },
     tfjs: { type: 'boolean', default: true },
+    triage: { type: 'boolean', default: true },
   },
   allowNegative: true,
 });
@@ -108,6 +113,8 @@ async function main() {
   try {
     await cpuRounds(bench, browser, server, results);
     loads.afterCpuRounds = load();
+    if (opts.triage) await triageBatch(bench, browser, server, results);
+    else unavailable[TRIAGE_ROW] = 'skipped (--no-triage)';
     await memoryRun(bench, server, results);
     if (opts.profile) await profiles(bench, browser, server, results);
     await browser.close();
