@@ -72,6 +72,7 @@ export function tfjsStageOf(kernel) {
   if (name === 'FusedDepthwiseConv2D' || name === 'DepthwiseConv2dNative' || name === 'FusedBatchNorm' || name === 'Relu') return 'BatchNorm + ReLU';
   if (name === 'Concat') return 'Concat';
   if (name === 'MaxPool' || name === 'AvgPool') return 'pooling';
+  // Identity is tf.clone: the graph's zero Pads and its one-input Concats (under a millisecond in all).
   if (name === 'Transpose' || name === 'PadV2' || name === 'Identity') return 'layout (reorder, transpose)';
   return 'head (GAP, linear, CAM)';
 }
@@ -102,11 +103,17 @@ export function byStage(trace, kernels = new Map()) {
   return { runMs: ms, kernelsMs: nodes.reduce((a, e) => a + e.dur / 1000, 0), stages };
 }
 
-/** The same for a TensorFlow.js profile (extension/src/inference/tfjs/profile.ts): one run's kernels. */
+/**
+ * The same for a TensorFlow.js profile (extension/src/inference/tfjs/profile.ts): one run's kernels.
+ * tf.profile also lists the custom-gradient op scopes (`fusedConv2d__op`, `fusedDepthwiseConv2d__op`)
+ * with a time that contains the kernel they launched; they are left out, or every fused
+ * convolution would count twice.
+ */
 export function tfjsByStage(profile) {
+  const kernels = profile.kernels.filter(k => !k.name.endsWith('__op'));
   const stages = {};
-  for (const k of profile.kernels) addTo(stages, tfjsStageOf(k), k.ms);
-  return { runMs: profile.runMs, kernelsMs: profile.kernels.reduce((a, k) => a + k.ms, 0), stages };
+  for (const k of kernels) addTo(stages, tfjsStageOf(k), k.ms);
+  return { runMs: profile.runMs, kernelsMs: kernels.reduce((a, k) => a + k.ms, 0), stages };
 }
 
 /** Must equal PROFILE_LINE_PREFIX in extension/src/inference/tfjs/profile.ts (the worker's console line). */

@@ -68,6 +68,8 @@ test("sums a TensorFlow.js profile by stage and reads the worker's last profile 
     kernels: [
       { name: 'FusedConv2D', ms: 2, inputShapes: [[1, 8, 8, 4], [3, 3, 4, 4]], outputShapes: [] },
       { name: 'FusedConv2D', ms: 3, inputShapes: [[1, 8, 8, 4], [3, 3, 4, 4]], outputShapes: [] },
+      // The op scope around the second convolution: its time holds the kernel's, counted once.
+      { name: 'fusedConv2d__op', ms: 3.1, inputShapes: [[1, 8, 8, 4], [3, 3, 4, 4]], outputShapes: [] },
       { name: 'Concat', ms: 1.5, inputShapes: [], outputShapes: [] },
     ],
   };
