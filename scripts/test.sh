@@ -29,6 +29,8 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then
   npx jest
   echo "== recalibration CLI (node:test, file store in a temp dir) =="
   npm run test:cli
+  echo "== the benchmark's profile mapping (node:test) =="
+  npm run test:bench
 fi
 
 if [ "$suite" = all ] || [ "$suite" = pacs ]; then

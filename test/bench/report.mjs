@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { log, REFERENCE } from './context.mjs';
 import { ROOT } from './harness.mjs';
 import { breakdownOf } from './coldStart.mjs';
-import { STAGES } from './profile.mjs';
+import { profileTable } from './profile.mjs';
+import { PROFILE_RUNS } from './stageProfiles.mjs';
 import { summary } from './stats.mjs';
 import { PYTHON } from './torch.mjs';
 
@@ -130,23 +131,7 @@ export function printAll(bench, { rows, results, machine, targets }) {
     }
   }
 
-  if (results.profile) {
-    const p = results.profile;
-    log('\nper-stage profile, one run after 3 (onnxruntime profiler; ms summed over the stage\'s nodes):');
-    log('| stage | node 1t | page 1t | page/node | node 2t | page 2t | page/node |');
-    log('|---|---|---|---|---|---|---|');
-    const cell = (prof, stage) => prof?.stages?.[stage]?.ms;
-    const ratio = (a, b) => (a && b ? `${(b / a).toFixed(1)}x` : '');
-    const show = v => (v === undefined ? '-' : f(v));
-    for (const stage of STAGES) {
-      const [n1, p1, n2, p2] = ['node 1', 'page 1', 'node 2', 'page 2'].map(k => cell(p[k], stage));
-      if ([n1, p1, n2, p2].every(v => v === undefined)) continue;
-      log(`| ${stage} | ${show(n1)} | ${show(p1)} | ${ratio(n1, p1)} | ${show(n2)} | ${show(p2)} | ${ratio(n2, p2)} |`);
-    }
-    const total = k => p[k]?.runMs;
-    log(`| whole run (model_run) | ${show(total('node 1'))} | ${show(total('page 1'))} | ${ratio(total('node 1'), total('page 1'))} | ${show(total('node 2'))} | ${show(total('page 2'))} | ${ratio(total('node 2'), total('page 2'))} |`);
-    for (const k of ['page 1', 'page 2']) if (p[k]?.error) log(`${k}: ${p[k].error}`);
-  }
+  if (results.profile) printProfiles(results.profile);
 
   log('\ntargets (issue 6):');
   for (const [name, t] of Object.entries(targets)) {
@@ -154,4 +139,13 @@ export function printAll(bench, { rows, results, machine, targets }) {
     log(`- ${name}: ${value} (target ${t.target}); ${t.detail}`);
   }
   for (const note of notes) log(`note: ${note}`);
+}
+
+function printProfiles(profile) {
+  log(`\nper-stage profile, one run after ${PROFILE_RUNS - 1} in a fresh session or worker (ms summed over the stage's nodes or kernels; in brackets, the ratio to onnxruntime-node fp32 at the same thread count):`);
+  log("onnxruntime: its profiler, whole run = model_run; TF.js: tf.profile, each kernel's wall time, whole run = the profiled run with its input upload and output read.");
+  const { lines, errors } = profileTable(profile, f);
+  for (const line of lines) log(line);
+  for (const e of errors) log(e);
+  for (const [what, why] of Object.entries(profile.unavailable ?? {})) log(`${what}: ${why}`);
 }

@@ -24,7 +24,8 @@
  *   site's OHIF, its PACS a real Orthanc), round by round (`--viewer-servers`): click-to-result and
  *   click-to-heatmap, cold, warm-cached, warm; layer rendering as heatmap minus result;
  * - page cold and warm starts with their breakdown; the page's memory over consecutive analyses;
- * - a per-stage profile (onnxruntime's profiler) of the page's wasm against onnxruntime-node.
+ * - a per-stage profile of every CPU candidate against onnxruntime-node fp32 (onnxruntime's
+ *   profiler: node and page wasm, fp32 and int8; tf.profile: the page's TensorFlow.js engine).
  *
  * The CPU peers are interleaved round by round (the order rotates) because this host's timing
  * switches modes for minutes at a time: compare ratios within a run, not absolute numbers across

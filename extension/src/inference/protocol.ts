@@ -40,6 +40,7 @@ export interface InferenceConfig {
   /**
    * Benchmarks: run onnxruntime's profiler over the session's first `profileRuns` runs, then end
    * it; onnxruntime-web prints the per-node trace (Chrome trace JSON) to the worker's console.
+   * The TensorFlow.js engine profiles run number `profileRuns` kernel by kernel (tfjs/profile.ts).
    */
   readonly profileRuns?: number;
 }

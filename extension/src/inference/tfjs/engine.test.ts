@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseReference } from '../reference';
 import { FakeCaches, fakeFetch, sha256, subtle } from '../testing/fakes';
 import { TfjsEngine, type TfjsEngineDeps, type TfjsInferenceConfig } from './engine';
+import type { TfjsProfile } from './profile';
 import { startTfjs } from './runtime';
 
 const REPO = resolve(__dirname, '../../../..');
@@ -21,7 +22,7 @@ const CONFIG: TfjsInferenceConfig = {
   tfjsWasmBaseUrl: 'https://viewer.example/chestaid/tfjs/',
 };
 
-function setup(files: Record<string, Uint8Array> = { [MODEL_URL]: MODEL }) {
+function setup(files: Record<string, Uint8Array> = { [MODEL_URL]: MODEL }, profileSink?: (profile: TfjsProfile) => void) {
   const started: number[] = [];
   const deps: TfjsEngineDeps = {
     fetch: fakeFetch(files).fetch,
@@ -37,6 +38,7 @@ function setup(files: Record<string, Uint8Array> = { [MODEL_URL]: MODEL }) {
       started.push(options.threads);
       return startTfjs({ threads: 1 });
     },
+    profileSink,
   };
   return { engine: new TfjsEngine(deps), started };
 }
@@ -71,4 +73,22 @@ it('refuses a configuration without an absolute tfjsWasmBaseUrl ending in "/"', 
 it('runs nothing before init', async () => {
   const { engine } = setup();
   await expect(engine.run(new Float32Array(12), [1, 3, 2, 2])).rejects.toThrow(/init\(\) must come first/);
+});
+
+it('profiles run number profileRuns, kernel by kernel, and no other run', async () => {
+  const profiles: TfjsProfile[] = [];
+  const { engine } = setup(undefined, profile => profiles.push(profile));
+  await engine.init({ ...CONFIG, profileRuns: 2 }, () => {});
+  const ref = parseReference(REF_JSON, REF_JSON.model.sha256, 'tiny.json');
+  await engine.run(ref.input, ref.dims);
+  expect(profiles).toHaveLength(0);
+  const out = await engine.run(ref.input, ref.dims);
+  expect(Math.abs(out.logit - ref.logit)).toBeLessThanOrEqual(ref.tolerance.logit); // profiling changes no output
+  await engine.run(ref.input, ref.dims);
+  expect(profiles).toHaveLength(1);
+  const names = profiles[0].kernels.map(k => k.name);
+  expect(names).toEqual(expect.arrayContaining(['FusedConv2D', 'Concat']));
+  const conv = profiles[0].kernels.find(k => k.name === 'FusedConv2D')!;
+  expect(conv.inputShapes[1]).toHaveLength(4); // the HWIO filter: its kernel size names the stage
+  expect(profiles[0].kernels.every(k => Number.isFinite(k.ms) && k.ms >= 0)).toBe(true);
 });

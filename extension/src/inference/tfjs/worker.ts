@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { GpuLike } from '../backend';
 import { serve, type PortLike } from '../serve';
 import { TfjsEngine } from './engine';
+import { PROFILE_LINE_PREFIX } from './profile';
 import { startTfjs } from './runtime';
 
 interface WorkerScope {
@@ -37,5 +38,8 @@ serve(
     hardwareConcurrency: scope.navigator.hardwareConcurrency,
     startTfjs: options => startTfjs({ ...options, allowThreads }),
     version: version_core,
+    // Read back by the benchmark (test/bench/stageProfiles.mjs); only with config.profileRuns.
+    // eslint-disable-next-line no-console
+    profileSink: profile => console.log(`${PROFILE_LINE_PREFIX}${JSON.stringify(profile)}`),
   }),
 );
