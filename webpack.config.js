@@ -147,6 +147,9 @@ function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl, de
     // log, or the manifest's own ('none', the default here: the demo model has no served log).
     resultsPacsRoot: defaultDataSourceName === DATA_SOURCES.pacs ? PATHS.pacs : null,
     calibrationSource: defaultDataSourceName === DATA_SOURCES.pacs ? process.env.CHESTAID_CALIBRATION_SOURCE || 'none' : process.env.CHESTAID_CALIBRATION_SOURCE || 'browser',
+    // Which ONNX file of the manifest the viewer runs (ChestAid's modelFile): the manifest's own
+    // unless CHESTAID_MODEL_FILE names a variant (model.int8.onnx).
+    modelFile: process.env.CHESTAID_MODEL_FILE || null,
     // OHIF's login (its `oidc` setting), or null for none.
     oidc: LOGIN && {
       authority: LOGIN.authority,

@@ -58,6 +58,7 @@
           pacsRoot: host.resultsPacsRoot,
           pacsDataSourceName: host.pacsDataSourceName,
           calibrationSource: host.calibrationSource,
+          modelFile: host.modelFile,
         },
       ],
     ],

@@ -30,7 +30,7 @@ const PLACEHOLDER = 'CHESTAID_BUILD';
  * (extension/src/config.ts), one name each. docs/deploying.md has the table; a test keeps the
  * three in step.
  */
-const SETTINGS = ['manifestUrl', 'ortWasmPaths', 'pacsRoot', 'pacsDataSourceName', 'calibrationSource', 'readerName', 'login'];
+const SETTINGS = ['manifestUrl', 'ortWasmPaths', 'pacsRoot', 'pacsDataSourceName', 'calibrationSource', 'readerName', 'login', 'preloadModel', 'modelFile'];
 
 const sha256 = bytes => createHash('sha256').update(bytes).digest('hex');
 

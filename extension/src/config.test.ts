@@ -53,4 +53,10 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ preloadModel: false }).preloadModel).toBe(false);
     expect(() => resolveConfig({ preloadModel: 'no' as never })).toThrow('ChestAid configuration preloadModel must be true or false, got "no"');
   });
+
+  it("runs the manifest's own ONNX file unless the site names a variant; an empty name is refused", () => {
+    expect(resolveConfig(undefined).modelFile).toBeNull();
+    expect(resolveConfig({ modelFile: 'model.int8.onnx' }).modelFile).toBe('model.int8.onnx');
+    expect(() => resolveConfig({ modelFile: ' ' })).toThrow('ChestAid configuration modelFile must be a non-empty string or null, got " "');
+  });
 });

@@ -44,6 +44,13 @@ export interface ChestAidConfig {
    * false: nothing loads before the first Analyze. Default true.
    */
   readonly preloadModel: boolean;
+  /**
+   * Which ONNX file of the manifest the viewer runs: null, the manifest's own (`onnx.file`, float32);
+   * the file name of one of its `onnx.variants`, e.g. 'model.int8.onnx': that model, under its own
+   * calibration, thresholds and metrics, its own sha256 in every result. A different model is a site
+   * decision, like the model itself: the triage worker runs the same file (`--model-file`).
+   */
+  readonly modelFile: string | null;
 }
 
 export type CalibrationSource = 'served' | 'browser' | 'none';
@@ -58,6 +65,7 @@ export const DEFAULT_CONFIG: ChestAidConfig = {
   readerName: null,
   login: DEFAULT_LOGIN,
   preloadModel: true,
+  modelFile: null,
 };
 
 export function resolveConfig(configuration: (Partial<Omit<ChestAidConfig, 'login'>> & { readonly login?: Partial<LoginSettings> }) | undefined): ChestAidConfig {
@@ -68,7 +76,7 @@ export function resolveConfig(configuration: (Partial<Omit<ChestAidConfig, 'logi
     ...configuration,
     login: resolveLoginSettings(configuration?.login),
   };
-  for (const key of ['pacsRoot', 'pacsDataSourceName'] as const) {
+  for (const key of ['pacsRoot', 'pacsDataSourceName', 'modelFile'] as const) {
     const value: unknown = config[key];
     if (value !== null && (typeof value !== 'string' || value.trim() === '')) {
       throw new Error(`ChestAid configuration ${key} must be a non-empty string or null, got ${JSON.stringify(value)}`);

@@ -189,6 +189,42 @@ describe('ChestAidService', () => {
     expect(service.getState()).toMatchObject({ study: null, analysis: { status: 'idle' }, model: { status: 'ready' } });
   });
 
+  describe('modelFile (the ONNX file the site runs)', () => {
+    const int8 = () => ((demoManifest().onnx as { variants: { file: string; sha256: string; calibration: unknown }[] }).variants.find(v => v.file === 'model.int8.onnx'))!;
+
+    it("runs the variant the site names, under its own sha256 and calibration, never the float model's", async () => {
+      const { service } = serviceWith();
+      await service.configure({ analyzer: instantAnalyzer(), modelFile: 'model.int8.onnx' });
+      const manifest = await service.loadManifest(MANIFEST_URL);
+      expect(manifest.onnx.file).toBe('model.int8.onnx');
+      expect(manifest.onnx.sha256).toBe(int8().sha256);
+      expect(manifest.onnx.sha256).not.toBe(SHA);
+      // The int8 model's own calibration (the version the viewer names it by is the service's).
+      expect({ ...manifest.calibration, version: null }).toEqual({ ...(int8().calibration as object), version: null });
+      const { model } = service.getState();
+      expect(model.status === 'ready' && model.info.sha256).toBe(int8().sha256);
+    });
+
+    it('refuses a file the manifest does not list, naming the files it has', async () => {
+      const { service } = serviceWith();
+      await service.configure({ analyzer: instantAnalyzer(), modelFile: 'model.int4.onnx' });
+      await expect(service.loadManifest(MANIFEST_URL)).rejects.toThrow('model manifest lists no ONNX file "model.int4.onnx" (it has model.onnx, model.fp16.onnx, model.int8.onnx)');
+      const { model } = service.getState();
+      expect(model.status).toBe('error');
+    });
+
+    it('loads the manifest again when the file changes after the load', async () => {
+      const { service, fetched } = serviceWith();
+      await service.configure({ analyzer: instantAnalyzer() });
+      await service.loadManifest(MANIFEST_URL);
+      expect(service.getManifest()?.onnx.sha256).toBe(SHA);
+      await service.configure({ modelFile: 'model.int8.onnx' });
+      await service.loadManifest(MANIFEST_URL);
+      expect(fetched).toEqual([MANIFEST_URL, MANIFEST_URL]);
+      expect(service.getManifest()?.onnx.sha256).toBe(int8().sha256);
+    });
+  });
+
   describe('prepareModel (the mode opening a study)', () => {
     const preparing = (prepared: Manifest[]): Analyzer => ({ ...instantAnalyzer(), prepare: manifest => prepared.push(manifest) });
 

@@ -78,6 +78,8 @@ export class ChestAidService {
   private readonly storage: StorageLike | null;
   private readonly model: ActiveManifest;
   private analyzer: Analyzer | null = null;
+  /** The ONNX file the site runs (configure's modelFile); null: the manifest's own. */
+  private modelFile: string | null = null;
   private readonly results = new SessionResults(
     () => this.manifest?.calibration.version ?? null,
     () => this.refresh(),
@@ -100,6 +102,7 @@ export class ChestAidService {
       fetchJson,
       calibration: this.calibration,
       modelSha256: base => this.modelSha256(base),
+      modelFile: () => this.modelFile,
       listener: {
         loading: () => this.update({ model: { status: 'loading' }, threshold: null }),
         ready: (manifest, versionChanged) => this.useManifest(manifest, versionChanged),
@@ -152,8 +155,15 @@ export class ChestAidService {
    * analysis with the reason in `state.model`, as at load.
    */
   configure(deps: ChestAidDeps): Promise<void> {
-    const { analyzer, outcomeStore, archive, calibrationStoreFor, feedbackBook, reader } = deps;
+    const { analyzer, outcomeStore, archive, calibrationStoreFor, feedbackBook, reader, modelFile } = deps;
     if (analyzer !== undefined) this.analyzer = analyzer;
+    // Another file is another model (its sha256, an int8 variant's own calibration): loaded again.
+    const url = this.model.loadedUrl;
+    if (modelFile !== undefined && modelFile !== this.modelFile) {
+      this.modelFile = modelFile;
+      // The load reports a refusal (an unknown file) in state.model.
+      if (url !== null) this.model.load(url, true).catch(() => undefined);
+    }
     if (outcomeStore !== undefined) this.stored.use(outcomeStore);
     if (archive !== undefined) this.archive.use(archive);
     if (calibrationStoreFor !== undefined) this.calibration.use(calibrationStoreFor);

@@ -4,7 +4,7 @@
  * calibration change; only the latest attempt speaks, so a slow first answer never replaces a
  * newer one. What becomes of the state is the service's business, told through a listener.
  */
-import { calibrationOrigin, type Manifest, messageOf, parseManifest } from '@chestaid/core';
+import { calibrationOrigin, type Manifest, manifestForVariant, messageOf, parseManifest } from '@chestaid/core';
 import { calibrationLabelText } from '../i18n/calibration';
 import { t } from '../i18n/translate';
 import type { SiteCalibrationLink } from './siteCalibrationLink';
@@ -27,6 +27,12 @@ export interface ActiveManifestOptions {
   readonly calibration: SiteCalibrationLink;
   /** The sha256 of the model bytes the analyzer runs under `base`: the calibration log is theirs. */
   readonly modelSha256: (base: Manifest) => string;
+  /**
+   * The ONNX file the site runs (ChestAidConfig.modelFile), read at each load: null, the manifest's
+   * own; a variant's name, the manifest as that file runs it (manifestForVariant: its sha256, and
+   * an int8 variant's own calibration, thresholds and metrics).
+   */
+  readonly modelFile?: () => string | null;
   readonly listener: ManifestListener;
 }
 
@@ -62,6 +68,11 @@ export class ActiveManifest {
     return this.base;
   }
 
+  /** The URL of the latest load, or null before any. */
+  get loadedUrl(): string | null {
+    return this.url;
+  }
+
   /** The attempt under way or last made (null: none, or the last one failed). */
   get attempt(): Promise<Manifest> | null {
     return this.promise;
@@ -76,13 +87,15 @@ export class ActiveManifest {
     return this.validation;
   }
 
-  /** Loads and validates the manifest once per URL; later calls share the first promise. */
-  load(url: string): Promise<Manifest> {
-    if (this.promise && this.url === url) return this.promise;
+  /** Loads and validates the manifest once per URL; later calls share the first promise, unless `again`. */
+  load(url: string, again = false): Promise<Manifest> {
+    if (this.promise && this.url === url && !again) return this.promise;
     this.url = url;
     this.manifest = null;
     this.options.listener.loading();
-    const validation = this.fetchJson(url).then(parseManifest);
+    const validation = this.fetchJson(url)
+      .then(parseManifest)
+      .then(manifest => manifestForVariant(manifest, this.options.modelFile?.() ?? undefined));
     // Read by prepare (ChestAidService.prepareModel); its failure is reported through `promise`.
     validation.catch(() => undefined);
     this.validation = validation;

@@ -351,4 +351,10 @@ export interface ChestAidDeps {
    * at each use (the logged-in user, who may arrive after registration).
    */
   readonly reader?: string | null | (() => string | null);
+  /**
+   * Which ONNX file of the manifest the site runs (ChestAidConfig.modelFile): null, the manifest's
+   * own (onnx.file); a variant's file name (model.int8.onnx), that variant under its own
+   * calibration. Given before the manifest loads; a change after reloads it.
+   */
+  readonly modelFile?: string | null;
 }

@@ -93,6 +93,7 @@ export function wireAnalysis({ servicesManager, config, archive, feedbackSink, r
       outbox: feedbackSink ? startFeedbackOutbox({ store: site.feedbackStore, sink: feedbackSink, onChange: outbox => chestAidService.setOutbox(outbox) }).outbox : null,
     }),
     reader: reader ?? config.readerName,
+    modelFile: config.modelFile,
   });
   // The service records a failure in its state, where the panel shows it.
   chestAidService.loadManifest(config.manifestUrl).catch(() => undefined);
