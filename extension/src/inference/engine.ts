@@ -29,8 +29,9 @@ import {
 } from './protocol';
 import { probeInput } from './reference';
 import { settle, startRuntime, type RuntimeDeps } from './runtime';
+import { describeSelfCheck, runSelfCheck } from './selfCheck';
 import type { Engine, RunOutput } from './serve';
-import { createSession, inputShape, namesOf, runOnce, type Names } from './session';
+import { createSession, inputShape, namesOf, release, runOnce, type Names } from './session';
 import { formatDiff, skippedAdapterReason, tryWebGpu, usesAdapter, type WebGpuDeps } from './webGpu';
 
 export interface EngineDeps extends ModelBytesDeps, RuntimeDeps, WebGpuDeps {
@@ -205,6 +206,22 @@ export class InferenceEngine implements Engine {
     } catch {
       // No idle warm-up for a graph that does not state its input size.
     }
+    // The manifest's probe is the session's first run: the engine refuses before any result is
+    // shown when it disagrees with onnxruntime-node (selfCheck.ts), and the run warms it up.
+    let warmUpMs: number | null = null;
+    if (config.selfCheck) {
+      if (!dims) throw new InferenceError(`cannot run the manifest's self-check on ${config.modelUrl}: the graph does not state its input size`);
+      const probeDims = dims;
+      try {
+        selfCheck = await runSelfCheck('onnxruntime-web wasm', config.selfCheck, probeDims, (input, d) => runOnce(ort, session, names, input, d), this.deps.now);
+      } catch (error) {
+        await release(session);
+        throw error;
+      } finally {
+        this.ran(session);
+      }
+      warmUpMs = selfCheck.runMs;
+    }
     return {
       ort,
       session,
@@ -212,12 +229,12 @@ export class InferenceEngine implements Engine {
       dims,
       info: {
         backend: 'wasm',
-        reason: `${why}: ${describeWasm(threads)}`,
+        reason: `${why}: ${describeWasm(threads)}${selfCheck?.against === 'manifest' ? `; ${describeSelfCheck(selfCheck)}` : ''}`,
         adapter: lookup.adapter,
         selfCheck,
         runtimeStartMs: started.ms ?? 0,
         sessionCreateMs,
-        warmUpMs: null,
+        warmUpMs,
         ...common,
       },
     };

@@ -11,9 +11,10 @@ import { messageOf } from '@chestaid/core';
 import { chooseThreads, type ThreadEnvironment } from '../backend';
 import { checkConfig } from '../config';
 import { loadModelBytes, type ModelBytesDeps, type Progress } from '../modelBytes';
-import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type WorkerStats } from '../protocol';
+import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type SelfCheckReport, type WorkerStats } from '../protocol';
 import { probeInput } from '../reference';
 import { settle } from '../runtime';
+import { describeSelfCheck, runSelfCheck } from '../selfCheck';
 import type { Engine, RunOutput } from '../serve';
 import { TfjsClassifier } from './classifier';
 import type { TfjsRuntime, TfjsStartOptions } from './runtime';
@@ -127,16 +128,28 @@ export class TfjsEngine implements Engine {
     }
     const sessionCreateMs = this.deps.now() - t0;
     const features = [started.simd ? 'SIMD' : 'no SIMD', `${started.threads} thread${started.threads === 1 ? '' : 's'}`].join(', ');
+    // As the onnxruntime engine: the manifest's probe is the first run, and a disagreement refuses
+    // the engine before any result is shown (selfCheck.ts).
+    let selfCheck: SelfCheckReport | null = null;
+    if (config.selfCheck) {
+      const dims = classifier.inputDims;
+      if (!dims) throw new InferenceError("cannot run the manifest's self-check: the graph does not state its input size");
+      try {
+        selfCheck = await runSelfCheck(`TensorFlow.js ${this.deps.version} wasm`, config.selfCheck, dims, (input, d) => classifier.run(input, d), this.deps.now);
+      } finally {
+        this.runs++;
+      }
+    }
     return {
       classifier,
       dims: classifier.inputDims,
       info: {
         backend: 'wasm',
-        reason: `TensorFlow.js ${this.deps.version} wasm backend (XNNPACK; ${features})${threads.note}`,
+        reason: `TensorFlow.js ${this.deps.version} wasm backend (XNNPACK; ${features})${threads.note}${selfCheck ? `; ${describeSelfCheck(selfCheck)}` : ''}`,
         threads: started.threads,
         crossOriginIsolated: this.deps.crossOriginIsolated,
         adapter: null,
-        selfCheck: null,
+        selfCheck,
         model: {
           sha256: config.sha256.toLowerCase(),
           bytes: loaded.bytes.length,
@@ -147,7 +160,7 @@ export class TfjsEngine implements Engine {
         },
         runtimeStartMs: started.ms,
         sessionCreateMs,
-        warmUpMs: null,
+        warmUpMs: selfCheck?.runMs ?? null,
       },
     };
   }
