@@ -33,7 +33,7 @@ export interface ProgressEvent {
   readonly total: number | null;
 }
 
-type EventPayloads = {
+export type EventPayloads = {
   [EVENTS.PROGRESS]: ProgressEvent;
   [EVENTS.READY]: BackendInfo;
 };

@@ -37,7 +37,7 @@ class FakeEngineClient implements EngineClient {
     return { key: request.key, logit: 0, cam: new Float32Array(4), camDims: [2, 2], runMs: this.behaviour.runMs, roundTripMs: 0, backend: 'wasm' };
   }
 
-  subscribe(_event: string, listener: (p: { loaded: number; total: number | null }) => void) {
+  subscribe(_event: typeof EVENTS.PROGRESS, listener: (p: { loaded: number; total: number | null }) => void) {
     this.progress.push(listener);
     return { unsubscribe: () => undefined };
   }

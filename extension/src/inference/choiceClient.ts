@@ -8,8 +8,7 @@
  * scheduling are parameters, so jest drives it with fakes; choiceBrowser.ts binds the real ones.
  */
 import { messageOf } from '@chestaid/core';
-import type { AnalyzeRequest, InferenceClient, InferenceResult, ProgressEvent } from './InferenceClient';
-import { EVENTS } from './InferenceClient';
+import { EVENTS, type AnalyzeRequest, type EventPayloads, type InferenceResult, type ProgressEvent } from './InferenceClient';
 import {
   describeChoice,
   ENGINE_LABEL,
@@ -28,8 +27,13 @@ import {
 import type { BackendInfo, InferenceConfig } from './protocol';
 import { probeInput } from './reference';
 
-/** What the analyzer and this client use of an engine's InferenceClient. */
-export type EngineClient = Pick<InferenceClient, 'init' | 'analyze' | 'subscribe' | 'dispose'>;
+/** What this client uses of an engine's InferenceClient. */
+export interface EngineClient {
+  init(): Promise<BackendInfo>;
+  analyze(request: AnalyzeRequest): Promise<InferenceResult>;
+  subscribe(event: typeof EVENTS.PROGRESS, listener: (payload: ProgressEvent) => void): { unsubscribe: () => void };
+  dispose(): void;
+}
 
 export interface StorageLike {
   getItem(key: string): string | null;
@@ -76,7 +80,7 @@ export class ChoosingInferenceClient {
   private plan: Plan | null = null;
   private trialState: 'none' | 'pending' | 'running' | 'done' = 'none';
   private disposed = false;
-  private readonly progressListeners = new Set<(p: ProgressEvent) => void>();
+  private readonly listeners = new Map<keyof EventPayloads, Set<(payload: never) => void>>();
   private readonly others = new Set<EngineClient>();
 
   constructor(
@@ -84,10 +88,16 @@ export class ChoosingInferenceClient {
     private readonly deps: ChoiceDeps,
   ) {}
 
-  subscribe(event: typeof EVENTS.PROGRESS, listener: (payload: ProgressEvent) => void): { unsubscribe: () => void } {
-    if (event !== EVENTS.PROGRESS) throw new Error(`ChoosingInferenceClient relays only ${EVENTS.PROGRESS}, not ${String(event)}`);
-    this.progressListeners.add(listener);
-    return { unsubscribe: () => this.progressListeners.delete(listener) };
+  /** PROGRESS: the loading engine's download; READY: the chosen engine, again after a switch. */
+  subscribe<E extends keyof EventPayloads>(event: E, listener: (payload: EventPayloads[E]) => void): { unsubscribe: () => void } {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(listener as (payload: never) => void);
+    this.listeners.set(event, set);
+    return { unsubscribe: () => set.delete(listener as (payload: never) => void) };
+  }
+
+  private emit<E extends keyof EventPayloads>(event: E, payload: EventPayloads[E]): void {
+    for (const listener of this.listeners.get(event) ?? []) (listener as (p: EventPayloads[E]) => void)(payload);
   }
 
   /** Loads the planned engines in order until one loads; idempotent, as InferenceClient.init. */
@@ -143,7 +153,7 @@ export class ChoosingInferenceClient {
   private start(engine: EngineName): EngineClient {
     const client = this.deps.createClient(engine, this.config);
     client.subscribe(EVENTS.PROGRESS, progress => {
-      if (this.current === null || this.current.client === client) for (const l of this.progressListeners) l(progress);
+      if (this.current === null || this.current.client === client) this.emit(EVENTS.PROGRESS, progress);
     });
     return client;
   }
@@ -177,6 +187,7 @@ export class ChoosingInferenceClient {
         : plan.why;
       this.current = { engine, client, own: info, why };
       if (failures.length === 0 && wantsTrial(this.deps.setting, plan, engine, info, record)) this.trialState = 'pending';
+      this.emit(EVENTS.READY, shown(this.current));
       return shown(this.current);
     }
     // Every engine failed: the first one's reason is the one the plan stood on.
@@ -222,6 +233,7 @@ export class ChoosingInferenceClient {
       other.dispose();
       this.current = { ...current, why: verdict.why };
     }
+    this.emit(EVENTS.READY, shown(this.current));
     this.deps.onTrial?.(shown(this.current));
   }
 }
