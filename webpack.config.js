@@ -204,7 +204,7 @@ function deliverablePlugin() {
     modelDir: path.resolve(ROOT, process.env.CHESTAID_MODEL_DIR || 'models/chestaid-demo'),
     ortDist: path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
     ortPath: PATHS.ort,
-    tfjsDist: path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
+    tfjsDist: path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'),
     tfjsPath: PATHS.tfjs,
     build: {
       version: extensionPackage.version,
@@ -260,6 +260,8 @@ module.exports = async (env = {}, argv = {}) => {
     module: {
       rules: [
         AJV_PRECOMPILED.rule,
+        // TensorFlow.js's pthreads load their script from our origin, not a blob: (the CSP).
+        { test: /[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]dist[\\/]backend_wasm\.js$/, loader: path.join(ROOT, 'scripts/tfjs-threads-loader.cjs') },
         {
           test: /\.tsx?$/,
           exclude: /node_modules/,
@@ -321,7 +323,8 @@ module.exports = async (env = {}, argv = {}) => {
           watch: false,
           serveIndex: false,
         },
-        { directory: path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), publicPath: PATHS.tfjs, staticOptions, watch: false, serveIndex: false },
+        // wasm-out: the three binaries (the same bytes as its dist/) and the threaded factory script.
+        { directory: path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'), publicPath: PATHS.tfjs, staticOptions, watch: false, serveIndex: false },
         { directory: path.join(DEMO.sourceDir, 'dicom'), publicPath: `${DEMO.urlPrefix}/dicom`, staticOptions, watch: false, serveIndex: false },
         { directory: DEMO.outDir, publicPath: DEMO.urlPrefix, staticOptions, watch: false, serveIndex: false },
       ],

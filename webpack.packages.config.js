@@ -68,6 +68,8 @@ module.exports = (env = {}) => {
     module: {
       rules: [
         AJV_PRECOMPILED.rule,
+        // TensorFlow.js's pthreads load their script from our origin, not a blob: (the CSP).
+        { test: /[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]dist[\\/]backend_wasm\.js$/, loader: path.join(ROOT, 'scripts/tfjs-threads-loader.cjs') },
         { test: [path.join(dir, 'src/inference/worker.ts'), path.join(dir, 'src/inference/tfjs/worker.ts')], layer: WORKER_LAYER },
         {
           test: /\.tsx?$/,

@@ -6,7 +6,8 @@
  *                                the site's window.config, its settings from window.config.chestaid
  *   chestaid/LICENSE             ChestAid's licence (MIT)
  *   chestaid/ort/                the onnxruntime-web files the inference worker loads, and no others
- *   chestaid/tfjs/               TensorFlow.js's wasm backend binaries (the second engine), and no others
+ *   chestaid/tfjs/               TensorFlow.js's wasm backend binaries and its threads' script (the
+ *                                second engine), and no others
  *   models/sha256-<hex>/         the model: manifest.json and the ONNX files it names, nothing else
  *                                (no splits, history or reports); <hex> is the sha256 of manifest.json,
  *                                which names each ONNX file by its own sha256 (checked here), so the
@@ -85,10 +86,10 @@ function ortFiles(ortDist, ortPath) {
   return files;
 }
 
-/** TensorFlow.js's wasm backend binaries (deploy/policy.cjs), from its dist/. */
+/** TensorFlow.js's wasm backend binaries and threads' script (deploy/policy.cjs), from its wasm-out/. */
 function tfjsFiles(tfjsDist, tfjsPath) {
   const files = fs.readdirSync(tfjsDist).filter(name => TFJS_FILE.test(`${tfjsPath}${name}`));
-  if (files.length !== 3) throw new Error(`${tfjsDist}: expected TensorFlow.js's three wasm binaries, found ${files.join(', ') || 'none'}`);
+  if (files.length !== 4) throw new Error(`${tfjsDist}: expected TensorFlow.js's three wasm binaries and its threads' script, found ${files.join(', ') || 'none'}`);
   return files;
 }
 
@@ -131,7 +132,7 @@ class DeliverablePlugin {
     compiler.hooks.afterEmit.tap('ChestAidDeliverable', () => {
       const out = compiler.outputPath;
       copyInto(ortDist, path.join(out, ortPath), ortFiles(ortDist, ortPath), { gzip: /\.wasm$/ });
-      copyInto(tfjsDist, path.join(out, tfjsPath), tfjsFiles(tfjsDist, tfjsPath), { gzip: /\.wasm$/ });
+      copyInto(tfjsDist, path.join(out, tfjsPath), tfjsFiles(tfjsDist, tfjsPath), { gzip: /\.(wasm|js)$/ });
       copyInto(modelDir, path.join(out, this.model.dir), this.model.files, { gzip: /\.onnx$/ });
       // The licence a hospital deploys ChestAid under, with the files it deploys.
       fs.copyFileSync(LICENSE, path.join(out, 'chestaid/LICENSE'));

@@ -52,9 +52,9 @@ test("of onnxruntime-web's dist, only the loaders and wasm the inference worker 
   ]);
 });
 
-test("of TensorFlow.js's wasm backend dist, only its three binaries", () => {
-  const files = tfjsFiles(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), '/chestaid/tfjs/');
-  assert.deepEqual(files.sort(), ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm']);
+test("of TensorFlow.js's wasm backend, only its three binaries and its threads' script", () => {
+  const files = tfjsFiles(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'), '/chestaid/tfjs/');
+  assert.deepEqual(files.sort(), ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm']);
 });
 
 test("the install includes chestaid-config.js right after the site's app-config.js, once", () => {

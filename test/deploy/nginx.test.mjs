@@ -58,7 +58,7 @@ test('nginx: the shared checks of headers, listing, source maps, the model direc
 
 test('nginx serves the wasm and the model weights pre-compressed to a client that accepts gzip', async t => {
   assert.ok(precompressed.length >= 3, 'ort wasm files and the model weights');
-  assert.equal(precompressed.filter(([file]) => /\/chestaid\/tfjs\/tfjs-backend-wasm[^/]*\.wasm$/.test(file)).length, 3, "TensorFlow.js's three wasm binaries");
+  assert.equal(precompressed.filter(([file]) => /\/chestaid\/tfjs\/tfjs-backend-wasm[^/]*\.(wasm|js)$/.test(file)).length, 4, "TensorFlow.js's three wasm binaries and its threads' script");
   let plain = 0;
   let sent = 0;
   for (const [file, bytes, gzipped] of precompressed) {

@@ -109,14 +109,17 @@ export async function checkServer(t, server, pacs) {
     }
   });
 
-  await t.test("of TensorFlow.js's wasm backend, only its three binaries, as application/wasm", async () => {
+  await t.test("of TensorFlow.js's wasm backend, only its three binaries, as application/wasm, and its threads' script", async () => {
     for (const name of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
       const wasm = await get(`${url}/chestaid/tfjs/${name}`, { method: 'HEAD' });
       assert.equal(wasm.status, 200, name);
       assert.equal(wasm.headers.get('content-type'), 'application/wasm', name);
       assert.equal(wasm.headers.get('cross-origin-resource-policy'), 'same-origin', name);
     }
-    for (const path of ['/chestaid/tfjs/tf-backend-wasm.js', '/chestaid/tfjs/tf-backend-wasm.min.js', '/chestaid/tfjs/package.json', '/chestaid/tfjs/index.d.ts']) {
+    const script = await get(`${url}/chestaid/tfjs/tfjs-backend-wasm-threaded-simd.js`, { method: 'HEAD' });
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type'), /^(text|application)\/javascript/);
+    for (const path of ['/chestaid/tfjs/tfjs-backend-wasm.worker.js', '/chestaid/tfjs/tfjs-backend-wasm.js', '/chestaid/tfjs/tf-backend-wasm.js', '/chestaid/tfjs/tf-backend-wasm.min.js', '/chestaid/tfjs/package.json', '/chestaid/tfjs/index.d.ts']) {
       assert.equal((await get(`${url}${path}`)).status, 404, path);
     }
   });

@@ -62,6 +62,7 @@ export function assembleViewerRoot(out, { buildDir }) {
   copyFileSync(join(ohifDistDir, 'index.html'), join(out, 'index.html'));
   install({ root: out, dist });
   linkEntries(join(ROOT, 'node_modules/onnxruntime-web/dist'), join(out, 'chestaid/ort'));
+  linkEntries(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'), join(out, 'chestaid/tfjs'));
   linkEntries(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), join(out, 'chestaid/tfjs'));
   for (const model of readdirSync(join(ROOT, 'models'))) linkEntries(join(ROOT, 'models', model), join(out, 'models', model));
   mkdirSync(join(out, 'chestaid/demo'));

@@ -33,17 +33,19 @@ after(async () => {
 
 const PANEL = '[data-cy="chestaid-panel"]';
 
-/** The PNEUMONIA demo study farthest above the threshold (index.json's ground truth, not a name). */
-function pneumoniaStudy() {
-  const threshold = demoIndex.model.threshold;
+/**
+ * The demo study of `label` on its side of the threshold (index.json's ground truth, not a name)
+ * whose expected probability is farthest from 0 and 1: a calibrated score pinned at 1 would hide a
+ * wrong logit, one in the middle shows it.
+ */
+function demoStudy(label) {
+  const informative = s => Math.min(s.expected.probability, 1 - s.expected.probability);
   return demoIndex.studies
-    .filter(s => s.label === 'PNEUMONIA' && s.expected.above_threshold)
-    .sort((a, b) => Math.abs(b.expected.probability - threshold) - Math.abs(a.expected.probability - threshold))[0];
+    .filter(s => s.label === label && s.expected.above_threshold === (label === 'PNEUMONIA'))
+    .sort((a, b) => informative(b) - informative(a))[0];
 }
-
-function normalStudy() {
-  return demoIndex.studies.find(s => s.label === 'NORMAL' && !s.expected.above_threshold);
-}
+const pneumoniaStudy = () => demoStudy('PNEUMONIA');
+const normalStudy = () => demoStudy('NORMAL');
 
 async function pageWith(engine) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
