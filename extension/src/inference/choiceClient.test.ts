@@ -1,7 +1,7 @@
 import { ChoosingInferenceClient, type ChoiceDeps, type EngineClient, type StorageLike } from './choiceClient';
 import { parseRecord, serializeRecord, type EngineName } from './engineChoice';
 import { EVENTS, type AnalyzeRequest, type InferenceResult } from './InferenceClient';
-import type { BackendInfo, InferenceConfig } from './protocol';
+import { ModelBytesError, type BackendInfo, type InferenceConfig } from './protocol';
 
 const CONFIG: InferenceConfig = { modelUrl: 'https://viewer.example/m.onnx', sha256: 'ab'.repeat(32), ortBaseUrl: 'https://viewer.example/ort/' };
 const KEY = 'chestaid-engine:test';
@@ -13,6 +13,8 @@ interface EngineBehaviour {
   /** The runMs every run reports. */
   readonly runMs: number;
   readonly backend?: 'wasm' | 'webgpu';
+  /** The failure is the model's bytes (a ModelBytesError, as InferenceClient gives it). */
+  readonly model?: boolean;
 }
 
 class FakeEngineClient implements EngineClient {
@@ -27,7 +29,7 @@ class FakeEngineClient implements EngineClient {
 
   async init(): Promise<BackendInfo> {
     for (const l of this.progress) l({ loaded: 1, total: 2 });
-    if (this.behaviour.fails) throw new Error(this.behaviour.fails);
+    if (this.behaviour.fails) throw this.behaviour.model ? new ModelBytesError(this.behaviour.fails) : new Error(this.behaviour.fails);
     return { backend: this.behaviour.backend ?? 'wasm', reason: `${this.engine} own reason`, threads: 2 } as BackendInfo;
   }
 
@@ -156,9 +158,19 @@ describe('ChoosingInferenceClient', () => {
     expect((await client.init()).reason).toMatch(/^TensorFlow\.js \(onnxruntime-web failed here \(onnxruntime-web wasm failed its self-check\)\)/);
   });
 
-  it('records nothing when every engine fails (the model itself, not an engine, is then at fault)', async () => {
-    const { client, storage } = setup({ tfjs: { runMs: 1, fails: 'GET m.onnx answered 404' }, onnxruntime: { runMs: 1, fails: 'GET m.onnx answered 404' } });
-    await expect(client.init()).rejects.toThrow('TensorFlow.js: GET m.onnx answered 404; onnxruntime-web: GET m.onnx answered 404');
+  it("stops at a model whose bytes are refused: another engine would refuse the same bytes, and no engine is to blame", async () => {
+    const refusal = 'model file does not match the manifest (sha256 00 for m, the manifest says ff); refusing to run it';
+    const { client, created, storage } = setup({ tfjs: { runMs: 1, fails: refusal, model: true }, onnxruntime: { runMs: 1 } });
+    const failure = client.init();
+    await expect(failure).rejects.toThrow(new Error(refusal));
+    await expect(failure).rejects.toBeInstanceOf(ModelBytesError);
+    expect(created.map(c => c.engine)).toEqual(['tfjs']);
+    expect(storage.getItem(KEY)).toBeNull();
+  });
+
+  it('says why each engine failed when none loads, and records nothing (no engine loaded the model to prove it sound)', async () => {
+    const { client, storage } = setup({ tfjs: { runMs: 1, fails: 'no SIMD' }, onnxruntime: { runMs: 1, fails: 'could not start onnxruntime-web (wasm)' } });
+    await expect(client.init()).rejects.toThrow('TensorFlow.js: no SIMD; onnxruntime-web: could not start onnxruntime-web (wasm)');
     expect(storage.getItem(KEY)).toBeNull();
   });
 

@@ -24,7 +24,7 @@ import {
   type EngineSetting,
   type Plan,
 } from './engineChoice';
-import type { BackendInfo, InferenceConfig } from './protocol';
+import { InferenceError, ModelBytesError, type BackendInfo, type InferenceConfig } from './protocol';
 import { probeInput } from './reference';
 
 /** What this client uses of an engine's InferenceClient. */
@@ -170,12 +170,14 @@ export class ChoosingInferenceClient {
         info = await client.init();
       } catch (error) {
         client.dispose();
+        // The model's bytes, not this engine: another engine would fetch and refuse the same.
+        if (error instanceof ModelBytesError) throw error;
         failures.push({ engine, message: messageOf(error) });
         continue;
       }
       if (this.disposed) {
         client.dispose();
-        throw new Error('the inference client was disposed');
+        throw new InferenceError('the inference client was disposed');
       }
       // Another engine loaded the same bytes: the ones before failed for reasons of their own.
       if (plan.records && failures.length > 0) {
@@ -190,10 +192,8 @@ export class ChoosingInferenceClient {
       this.emit(EVENTS.READY, shown(this.current));
       return shown(this.current);
     }
-    // Every engine failed: the first one's reason is the one the plan stood on.
-    throw failures.length === 1
-      ? new Error(failures[0].message)
-      : new Error(failures.map(f => `${ENGINE_LABEL[f.engine]}: ${f.message}`).join('; '));
+    // Every engine failed: each one's reason, in the order tried.
+    throw new InferenceError(failures.length === 1 ? failures[0].message : failures.map(f => `${ENGINE_LABEL[f.engine]}: ${f.message}`).join('; '));
   }
 
   /** The other engine in a worker of its own, timed against the current one on the probe. */

@@ -2,7 +2,7 @@ import { InferenceEngine, type EngineDeps } from './engine';
 import type { OrtFlavour } from './ort';
 import { serve, throttleProgress, type Engine, type PortLike } from './serve';
 import type { Progress } from './modelBytes';
-import type { InferenceConfig, WorkerRequest, WorkerResponse } from './protocol';
+import { ModelBytesError, type InferenceConfig, type WorkerRequest, type WorkerResponse } from './protocol';
 import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, modelOutputs, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
 import { probeInput } from './reference';
 import type { SelfCheckBlock } from '@chestaid/core';
@@ -347,7 +347,8 @@ describe('serve', () => {
     const engine: Engine = {
       init: async (config, onProgress) => {
         onProgress({ loaded: 0, total: 10 });
-        if (config.modelUrl.includes('missing')) throw new Error('model file not found: GET x answered 404');
+        if (config.modelUrl.includes('missing')) throw new ModelBytesError('model file not found: GET x answered 404');
+        if (config.modelUrl.includes('broken')) throw new Error('no SIMD');
         return { backend: 'wasm' } as never;
       },
       run: async () => Promise.reject(new Error('unused')),
@@ -356,12 +357,16 @@ describe('serve', () => {
     serve(p, engine);
     send({ type: 'init', id: 7, config: CONFIG });
     send({ type: 'init', id: 8, config: { ...CONFIG, modelUrl: 'https://x/missing.onnx' } });
+    send({ type: 'init', id: 9, config: { ...CONFIG, modelUrl: 'https://x/broken.onnx' } });
     await flush();
     expect(posted.map(m => m.message)).toEqual([
       { type: 'progress', id: 7, loaded: 0, total: 10 },
       { type: 'progress', id: 8, loaded: 0, total: 10 },
+      { type: 'progress', id: 9, loaded: 0, total: 10 },
       { type: 'ready', id: 7, info: { backend: 'wasm' } },
-      { type: 'error', id: 8, message: 'model file not found: GET x answered 404' },
+      // The model's bytes, not the engine, are at fault: said so, for the engine choice.
+      { type: 'error', id: 8, message: 'model file not found: GET x answered 404', model: true },
+      { type: 'error', id: 9, message: 'no SIMD' },
     ]);
   });
 });

@@ -141,7 +141,8 @@ export type WorkerResponse =
       readonly runMs: number;
     }
   | { readonly type: 'stats'; readonly id: number; readonly stats: WorkerStats }
-  | { readonly type: 'error'; readonly id: number; readonly message: string };
+  /** `model`: the model's bytes were refused (ModelBytesError), whichever engine asked. */
+  | { readonly type: 'error'; readonly id: number; readonly message: string; readonly model?: true };
 
 /** A failure of the inference adapter; the message is meant for the reader as is. */
 export class InferenceError extends Error {
@@ -152,3 +153,15 @@ export class InferenceError extends Error {
   }
 }
 
+
+/**
+ * The model's bytes could not be had or were not the manifest's (download, 404, sha256): a fault
+ * of the model or its server, not of the engine, so another engine is not tried (choiceClient.ts).
+ */
+export class ModelBytesError extends InferenceError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelBytesError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
