@@ -109,7 +109,8 @@ export class InferenceEngine implements Engine {
    * buffers (bench page: 540-590 ms against 130-140 ms for the next). serve() calls this once the
    * model is loaded, behind whatever is queued: a request sent during the load (InferenceClient
    * sends Analyze's request at once) is itself the first run, and then this does nothing, rather
-   * than make that request wait behind a warm-up. Resolves with the time taken, or null.
+   * than make that request wait behind a warm-up. With the manifest's self_check the probe was
+   * the first run, at load (selfCheck.ts), and this does nothing. Resolves with the time taken, or null.
    */
   async warmUp(): Promise<number | null> {
     if (!this.readyPromise || this.runs > 0) return null;

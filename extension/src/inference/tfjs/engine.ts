@@ -5,7 +5,8 @@
  * loadModelBytes (one download, one Cache API entry, whichever engine reads it); the runtime
  * starts while it downloads.
  *
- * Not a viewer backend yet (issue 19): the benchmark page measures it beside onnxruntime-web.
+ * The viewer runs it when the engine choice picks it (../engineChoice.ts); the benchmark page
+ * measures it beside onnxruntime-web.
  */
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, type ThreadEnvironment } from '../backend';
@@ -87,7 +88,10 @@ export class TfjsEngine implements Engine {
     }
   }
 
-  /** The first run pays for XNNPACK's weight packing and V8's tier-up; done when idle (serve.ts). */
+  /**
+   * The first run pays for XNNPACK's weight packing and V8's tier-up; done when idle (serve.ts),
+   * unless the manifest's self-check probe already ran at load.
+   */
   async warmUp(): Promise<number | null> {
     if (!this.readyPromise || this.runs > 0) return null;
     const { classifier, dims } = await this.readyPromise;
