@@ -113,6 +113,17 @@ describe('ChoosingInferenceClient', () => {
     expect((await client.init()).reason).toMatch(/^onnxruntime-web \(fastest measured here/);
   });
 
+  it('waits for the analyses in flight (a triage batch) before it measures', async () => {
+    const { client, created, runIdle } = setup({ tfjs: { runMs: 150 }, onnxruntime: { runMs: 120 } });
+    await client.analyze(request());
+    const batch = client.analyze(request('batch-1')); // asked for, not yet answered
+    await runIdle();
+    expect(created.map(c => c.engine)).toEqual(['tfjs']);
+    await batch;
+    await runIdle();
+    expect(created.map(c => c.engine)).toEqual(['tfjs', 'onnxruntime']);
+  });
+
   it('keeps the current engine when it is the faster, and measures only once', async () => {
     const { client, created, runIdle } = setup({ tfjs: { runMs: 117 }, onnxruntime: { runMs: 141 } });
     await client.analyze(request());

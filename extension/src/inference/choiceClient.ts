@@ -80,6 +80,8 @@ export class ChoosingInferenceClient {
   private plan: Plan | null = null;
   private trialState: 'none' | 'pending' | 'running' | 'done' = 'none';
   private disposed = false;
+  /** Analyses asked for and not answered: the trial waits until there are none (a triage batch). */
+  private inFlight = 0;
   private readonly listeners = new Map<keyof EventPayloads, Set<(payload: never) => void>>();
   private readonly others = new Set<EngineClient>();
 
@@ -114,13 +116,25 @@ export class ChoosingInferenceClient {
   }
 
   async analyze(request: AnalyzeRequest): Promise<InferenceResult> {
-    await this.init();
-    const { client } = this.current as Current;
-    const result = await client.analyze(request);
+    this.inFlight++;
+    let result: InferenceResult;
+    try {
+      await this.init();
+      result = await (this.current as Current).client.analyze(request);
+    } finally {
+      this.inFlight--;
+    }
     if (this.trialState === 'pending') {
       this.trialState = 'running';
-      // After the analysis has been handed back and drawn.
-      this.deps.whenIdle(() => void this.trial([...request.dims]));
+      const dims = [...request.dims];
+      // After the analysis has been handed back and drawn, and only while no other is asked for:
+      // the trial's runs would otherwise compete with the reader's (or a batch's) for the cores.
+      const attempt = () => {
+        if (this.disposed) return;
+        if (this.inFlight > 0) this.deps.whenIdle(attempt);
+        else void this.trial(dims);
+      };
+      this.deps.whenIdle(attempt);
     }
     return result;
   }
