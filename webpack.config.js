@@ -6,8 +6,8 @@
  *                   (host/app-config.js) and bundle from memory, the model, onnxruntime-web and the
  *                   demo studies; COOP/COEP everywhere
  *   npm run build   dist/: what a site copies into the web root of the OHIF viewer it runs, beside
- *                   its own app-config.js: chestaid-config.js, the bundle, onnxruntime-web's files
- *                   and the model under its content address (host/deliverable.cjs). CHESTAID_MODEL_DIR
+ *                   its own app-config.js: chestaid-config.js, the bundle, onnxruntime-web's files,
+ *                   TensorFlow.js's wasm binaries and the model under its content address (host/deliverable.cjs). CHESTAID_MODEL_DIR
  *                   names the model folder (default models/chestaid-demo).
  *
  * Before anything is built the OHIF dist is fetched if missing and checked against what the
@@ -19,7 +19,9 @@ const path = require('node:path');
 const extensionPackage = require('./extension/package.json');
 const modePackage = require('./mode/package.json');
 const { DeliverablePlugin } = require('./host/deliverable.cjs');
-const { SECURITY_HEADERS, contentSecurityPolicy, pacsRefusal, MODEL_FILE, ORT_FILE } = require('./deploy/policy.cjs');
+const { SECURITY_HEADERS, contentSecurityPolicy, pacsRefusal, MODEL_FILE, ORT_FILE, TFJS_FILE } = require('./deploy/policy.cjs');
+// webpack's own minimizer (what mode: 'production' uses), configured here only to leave one chunk alone.
+const MinimizerPlugin = require(require.resolve('minimizer-webpack-plugin', { paths: [require.resolve('webpack')] }));
 const { version: reactVersion } = require('react/package.json');
 
 const ROOT = __dirname;
@@ -30,6 +32,7 @@ const BUNDLE = 'chestaid/chestaid.js';
 const PATHS = {
   models: '/models',
   ort: '/chestaid/ort/',
+  tfjs: '/chestaid/tfjs/',
   manifest: '/models/chestaid-demo/manifest.json',
   // The PACS's DICOMweb root as the viewer sees it: the dev server proxies it to Orthanc, which
   // sends no CORS headers and answers only on loopback.
@@ -109,6 +112,7 @@ function policyMiddleware(ohifIndexHtml, tokenCheck) {
     if (pathname.endsWith('.map')) return notFound(res, 'source maps are not served');
     if (pathname.startsWith(`${PATHS.models}/`) && !MODEL_FILE.test(pathname)) return notFound(res, 'not a file the viewer fetches');
     if (pathname.startsWith(PATHS.ort) && !ORT_FILE.test(pathname)) return notFound(res, 'not a file the viewer fetches');
+    if (pathname.startsWith(PATHS.tfjs) && !TFJS_FILE.test(pathname)) return notFound(res, 'not a file the viewer fetches');
     return next();
   };
 }
@@ -163,6 +167,9 @@ function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl, de
     },
     manifestUrl: PATHS.manifest,
     ortWasmPaths: PATHS.ort,
+    tfjsWasmPaths: PATHS.tfjs,
+    // The engine test/e2e sets (CHESTAID_ENGINE); the extension's default ('auto') without it.
+    ...(process.env.CHESTAID_ENGINE ? { engine: process.env.CHESTAID_ENGINE } : {}),
   };
   const parts = template.split('CHESTAID_HOST');
   if (parts.length !== 3) {
@@ -200,13 +207,15 @@ function deliverablePlugin() {
     modelDir: path.resolve(ROOT, process.env.CHESTAID_MODEL_DIR || 'models/chestaid-demo'),
     ortDist: path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
     ortPath: PATHS.ort,
+    tfjsDist: path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'),
+    tfjsPath: PATHS.tfjs,
     build: {
       version: extensionPackage.version,
       bundleUrl: `/${BUNDLE}`,
       extensionId: extensionPackage.name,
       modeId: MODE_ID,
       modePackage: modePackage.name,
-      defaults: { ortWasmPaths: PATHS.ort },
+      defaults: { ortWasmPaths: PATHS.ort, tfjsWasmPaths: PATHS.tfjs },
     },
   });
 }
@@ -254,6 +263,8 @@ module.exports = async (env = {}, argv = {}) => {
     module: {
       rules: [
         AJV_PRECOMPILED.rule,
+        // TensorFlow.js's pthreads load their script from our origin, not a blob: (the CSP).
+        { test: /[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]dist[\\/]backend_wasm\.js$/, loader: path.join(ROOT, 'scripts/tfjs-threads-loader.cjs') },
         {
           test: /\.tsx?$/,
           exclude: /node_modules/,
@@ -274,6 +285,18 @@ module.exports = async (env = {}, argv = {}) => {
           })
         : deliverablePlugin(),
     ],
+    optimization: {
+      // TensorFlow.js's wasm backend starts its threads from the source text of its emscripten
+      // factory (Function.prototype.toString into a blob worker), so renaming identifiers breaks
+      // it ("r is not defined" in every pthread; tensorflow/tfjs#4107, #4539): it gets a chunk of
+      // its own, in the TensorFlow.js engine's worker only, that the minimizer skips.
+      splitChunks: {
+        cacheGroups: {
+          tfjsBackendWasm: { test: /[\\/]node_modules[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]/, name: 'tfjs-backend-wasm', chunks: 'all', enforce: true },
+        },
+      },
+      minimizer: [new MinimizerPlugin({ test: /\.[cm]?js(\?.*)?$/i, exclude: /tfjs-backend-wasm/, minify: MinimizerPlugin.terserMinify })],
+    },
     performance: { hints: false },
     watchOptions: { ignored: ['**/node_modules/**', '**/.ohif/**', '**/build/**'] },
     devServer: {
@@ -303,6 +326,8 @@ module.exports = async (env = {}, argv = {}) => {
           watch: false,
           serveIndex: false,
         },
+        // wasm-out: the three binaries (the same bytes as its dist/) and the threaded factory script.
+        { directory: path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'), publicPath: PATHS.tfjs, staticOptions, watch: false, serveIndex: false },
         { directory: path.join(DEMO.sourceDir, 'dicom'), publicPath: `${DEMO.urlPrefix}/dicom`, staticOptions, watch: false, serveIndex: false },
         { directory: DEMO.outDir, publicPath: DEMO.urlPrefix, staticOptions, watch: false, serveIndex: false },
       ],

@@ -22,8 +22,8 @@ const PACKAGES = {
 const HOST = /^(react|react-dom|@ohif\/[^/]+|@cornerstonejs\/[^/]+)(\/|$)/;
 
 /**
- * The inference worker runs in a Worker, where nothing provides an external: it and everything it
- * imports are compiled into its own chunk, in a layer of their own so the modules it shares with
+ * The inference workers (onnxruntime-web's, TensorFlow.js's) run in a Worker, where nothing
+ * provides an external: each and everything it imports are compiled into its own chunk, in a layer of their own so the modules it shares with
  * the page (@chestaid/core) are not made external there too.
  */
 const WORKER_LAYER = 'inference-worker';
@@ -68,7 +68,9 @@ module.exports = (env = {}) => {
     module: {
       rules: [
         AJV_PRECOMPILED.rule,
-        { test: path.join(dir, 'src/inference/worker.ts'), layer: WORKER_LAYER },
+        // TensorFlow.js's pthreads load their script from our origin, not a blob: (the CSP).
+        { test: /[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]dist[\\/]backend_wasm\.js$/, loader: path.join(ROOT, 'scripts/tfjs-threads-loader.cjs') },
+        { test: [path.join(dir, 'src/inference/worker.ts'), path.join(dir, 'src/inference/tfjs/worker.ts')], layer: WORKER_LAYER },
         {
           test: /\.tsx?$/,
           exclude: /node_modules/,

@@ -11,7 +11,9 @@
  *   POST only to store (STOW-RS on the studies route), never from another site;
  * - the model directory: only the files the viewer fetches (manifest, ONNX weights, the served
  *   calibration log), never the training splits, history or reports that sit beside them;
- * - onnxruntime-web: only the loaders and wasm files the inference worker imports.
+ * - onnxruntime-web: only the loaders and wasm files the inference worker imports;
+ * - TensorFlow.js's wasm backend: only its three .wasm files and the threaded factory script its
+ *   pthreads load (the engine itself is in our bundle; scripts/tfjs-threads-loader.cjs).
  */
 const { createHash } = require('node:crypto');
 
@@ -105,4 +107,7 @@ const MODEL_FILE = /^\/models\/[^/]+\/(manifest\.json|[A-Za-z0-9._-]+\.onnx|cali
 /** onnxruntime-web's builds the worker imports and the loaders and wasm they fetch. */
 const ORT_FILE = /^\/chestaid\/ort\/(ort\.(wasm|webgpu)\.min\.mjs|ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm))$/;
 
-module.exports = { SECURITY_HEADERS, contentSecurityPolicy, oidcOrigin, inlineScriptHashes, PACS_PREFIX, pacsRefusal, MODEL_FILE, ORT_FILE };
+/** TensorFlow.js's wasm backend: the binaries its worker fetches (plain, SIMD, SIMD with threads) and its pthreads' script. */
+const TFJS_FILE = /^\/chestaid\/tfjs\/(tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm|tfjs-backend-wasm-threaded-simd\.js)$/;
+
+module.exports = { SECURITY_HEADERS, contentSecurityPolicy, oidcOrigin, inlineScriptHashes, PACS_PREFIX, pacsRefusal, MODEL_FILE, ORT_FILE, TFJS_FILE };

@@ -52,6 +52,9 @@
         {
           manifestUrl: host.manifestUrl,
           ortWasmPaths: host.ortWasmPaths,
+          tfjsWasmPaths: host.tfjsWasmPaths,
+          // Which in-page engine: 'auto' (the fastest here that passes its self-check) unless set.
+          ...(host.engine ? { engine: host.engine } : {}),
           // Where ChestAid reads and writes its results as DICOM (null: in this browser only), and
           // which data source reads the same PACS (Save to PACS is offered for that source's
           // studies only). With a PACS, the calibration is the served log (config.ts).

@@ -6,6 +6,8 @@
  *                                the site's window.config, its settings from window.config.chestaid
  *   chestaid/LICENSE             ChestAid's licence (MIT)
  *   chestaid/ort/                the onnxruntime-web files the inference worker loads, and no others
+ *   chestaid/tfjs/               TensorFlow.js's wasm backend binaries and its threads' script (the
+ *                                second engine), and no others
  *   models/sha256-<hex>/         the model: manifest.json and the ONNX files it names, nothing else
  *                                (no splits, history or reports); <hex> is the sha256 of manifest.json,
  *                                which names each ONNX file by its own sha256 (checked here), so the
@@ -19,7 +21,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { gzipSync } = require('node:zlib');
 
-const { ORT_FILE } = require('../deploy/policy.cjs');
+const { ORT_FILE, TFJS_FILE } = require('../deploy/policy.cjs');
 
 const TEMPLATE = path.join(__dirname, 'chestaid-config.js');
 const LICENSE = path.join(__dirname, '../LICENSE');
@@ -30,7 +32,7 @@ const PLACEHOLDER = 'CHESTAID_BUILD';
  * (extension/src/config.ts), one name each. docs/deploying.md has the table; a test keeps the
  * three in step.
  */
-const SETTINGS = ['manifestUrl', 'ortWasmPaths', 'pacsRoot', 'pacsDataSourceName', 'calibrationSource', 'readerName', 'login', 'preloadModel', 'modelFile'];
+const SETTINGS = ['manifestUrl', 'ortWasmPaths', 'tfjsWasmPaths', 'engine', 'pacsRoot', 'pacsDataSourceName', 'calibrationSource', 'readerName', 'login', 'preloadModel', 'modelFile'];
 
 const sha256 = bytes => createHash('sha256').update(bytes).digest('hex');
 
@@ -84,6 +86,13 @@ function ortFiles(ortDist, ortPath) {
   return files;
 }
 
+/** TensorFlow.js's wasm backend binaries and threads' script (deploy/policy.cjs), from its wasm-out/. */
+function tfjsFiles(tfjsDist, tfjsPath) {
+  const files = fs.readdirSync(tfjsDist).filter(name => TFJS_FILE.test(`${tfjsPath}${name}`));
+  if (files.length !== 4) throw new Error(`${tfjsDist}: expected TensorFlow.js's three wasm binaries and its threads' script, found ${files.join(', ') || 'none'}`);
+  return files;
+}
+
 function copyInto(fromDir, toDir, files, { gzip }) {
   fs.mkdirSync(toDir, { recursive: true });
   for (const name of files) {
@@ -98,7 +107,7 @@ function copyInto(fromDir, toDir, files, { gzip }) {
  * the output folder.
  */
 class DeliverablePlugin {
-  /** { modelDir, ortDist, ortPath ('/chestaid/ort/'), build: everything of chestAidConfigSource's but defaults.manifestUrl } */
+  /** { modelDir, ortDist, ortPath ('/chestaid/ort/'), tfjsDist, tfjsPath ('/chestaid/tfjs/'), build: everything of chestAidConfigSource's but defaults.manifestUrl } */
   constructor(options) {
     this.options = options;
     this.model = contentAddressedModel(options.modelDir);
@@ -110,7 +119,7 @@ class DeliverablePlugin {
 
   apply(compiler) {
     const { RawSource } = compiler.webpack.sources;
-    const { modelDir, ortDist, ortPath, build } = this.options;
+    const { modelDir, ortDist, ortPath, tfjsDist, tfjsPath, build } = this.options;
     const source = chestAidConfigSource({ ...build, defaults: { ...build.defaults, manifestUrl: this.manifestUrl } });
     compiler.hooks.thisCompilation.tap('ChestAidDeliverable', compilation => {
       compilation.fileDependencies.add(TEMPLATE);
@@ -123,6 +132,7 @@ class DeliverablePlugin {
     compiler.hooks.afterEmit.tap('ChestAidDeliverable', () => {
       const out = compiler.outputPath;
       copyInto(ortDist, path.join(out, ortPath), ortFiles(ortDist, ortPath), { gzip: /\.wasm$/ });
+      copyInto(tfjsDist, path.join(out, tfjsPath), tfjsFiles(tfjsDist, tfjsPath), { gzip: /\.(wasm|js)$/ });
       copyInto(modelDir, path.join(out, this.model.dir), this.model.files, { gzip: /\.onnx$/ });
       // The licence a hospital deploys ChestAid under, with the files it deploys.
       fs.copyFileSync(LICENSE, path.join(out, 'chestaid/LICENSE'));
@@ -130,4 +140,4 @@ class DeliverablePlugin {
   }
 }
 
-module.exports = { SETTINGS, chestAidConfigSource, contentAddressedModel, ortFiles, DeliverablePlugin };
+module.exports = { SETTINGS, chestAidConfigSource, contentAddressedModel, ortFiles, tfjsFiles, DeliverablePlugin };

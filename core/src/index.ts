@@ -14,6 +14,7 @@ export {
   type Manifest,
   type OnnxFile,
   type OnnxVariant,
+  type SelfCheckBlock,
   type CalibrationMetrics,
   type Interval,
 } from './manifest';

@@ -14,11 +14,27 @@ import { inputCheckProblems, type InputCheckSection } from './inputCheck';
 /** The schema major this viewer reads; a breaking change in the manifest bumps it. */
 export const SUPPORTED_SCHEMA_MAJOR = 1;
 
+/**
+ * What onnxruntime-node answers for this file on the deterministic probe input (schema 1.6.0;
+ * training/chestaid_train/self_check.py). Every in-browser engine runs the same probe first and
+ * must agree within the tolerances before its results are shown (extension/src/inference/selfCheck.ts).
+ */
+export interface SelfCheckBlock {
+  /** 'chestaid-probe/1': element i is 0.25 + 2 sin(0.0137 i) cos(0.00071 i), rounded to float32. */
+  readonly probe: 'chestaid-probe/1';
+  readonly logit: number;
+  /** The graph's raw cam output, row-major in shape [h, w]. */
+  readonly cam: { readonly shape: readonly [number, number]; readonly data: readonly number[] };
+  readonly tolerances: { readonly logit: number; readonly cam: number };
+  readonly runtime?: string;
+}
+
 export interface OnnxFile {
   readonly file: string;
   readonly sha256: string;
   readonly bytes: number;
   readonly weights?: 'float32' | 'float16' | 'int8';
+  readonly self_check?: SelfCheckBlock;
 }
 
 /**
@@ -221,6 +237,14 @@ export function parseManifest(json: unknown): Manifest {
     const own = variant.calibration ? calibrationProblems(variant.calibration) : [];
     if (own.length > 0) {
       throw new ManifestError(`model manifest calibration of variant ${variant.file} is invalid: ${own.join('; ')}`);
+    }
+  }
+  for (const file of [manifest.onnx, ...(manifest.onnx.variants ?? [])]) {
+    const check = file.self_check;
+    if (check && check.cam.data.length !== check.cam.shape[0] * check.cam.shape[1]) {
+      throw new ManifestError(
+        `model manifest self_check of ${file.file} is invalid: cam.data holds ${check.cam.data.length} values, shape ${show(check.cam.shape)} needs ${check.cam.shape[0] * check.cam.shape[1]}`,
+      );
     }
   }
   const checkProblems = manifest.input_check ? inputCheckProblems(manifest.input_check) : [];

@@ -5,14 +5,16 @@ describe('inferenceUrls', () => {
     expect(inferenceUrls(DEFAULT_CONFIG, 'https://pacs.example/viewer/chestaid?StudyInstanceUIDs=1')).toEqual({
       manifestUrl: 'https://pacs.example/models/chestaid-demo/manifest.json',
       ortBaseUrl: 'https://pacs.example/chestaid/ort/',
+      tfjsWasmBaseUrl: 'https://pacs.example/chestaid/tfjs/',
     });
   });
 
   it('leaves absolute URLs as configured', () => {
-    const config = resolveConfig({ manifestUrl: 'https://models.example/m/manifest.json', ortWasmPaths: 'https://cdn.example/ort/' });
+    const config = resolveConfig({ manifestUrl: 'https://models.example/m/manifest.json', ortWasmPaths: 'https://cdn.example/ort/', tfjsWasmPaths: 'https://cdn.example/tfjs/' });
     expect(inferenceUrls(config, 'https://pacs.example/')).toEqual({
       manifestUrl: 'https://models.example/m/manifest.json',
       ortBaseUrl: 'https://cdn.example/ort/',
+      tfjsWasmBaseUrl: 'https://cdn.example/tfjs/',
     });
   });
 });
@@ -33,6 +35,12 @@ describe('the PACS configuration', () => {
 });
 
 describe('resolveConfig', () => {
+  it("chooses the engine automatically unless told, and refuses an engine it does not know", () => {
+    expect(resolveConfig({}).engine).toBe('auto');
+    expect(resolveConfig({ engine: 'tfjs' }).engine).toBe('tfjs');
+    expect(() => resolveConfig({ engine: 'webgl' as never })).toThrow('ChestAid engine must be one of auto, onnxruntime, tfjs, got "webgl"');
+  });
+
   it("refuses this browser's own calibration log when a PACS is configured, and reads the served one by default there", () => {
     expect(() => resolveConfig({ pacsRoot: '/pacs/dicom-web', pacsDataSourceName: 'pacs', calibrationSource: 'browser' })).toThrow(
       /^ChestAid calibrationSource "browser" cannot be used with a PACS \(pacsRoot "\/pacs\/dicom-web"\): .* Use "served" .* or "none"\.$/,

@@ -3,6 +3,7 @@
  * `extensions: [[chestAidExtension, { manifestUrl, ortWasmPaths }]]`. Never read from
  * window.location (STYLE.md 13): the host decides where the model and the runtime live.
  */
+import { ENGINE_SETTINGS, type EngineSetting } from './inference/engineChoice';
 import { DEFAULT_LOGIN, type LoginSettings, resolveLoginSettings } from './login/identity';
 
 export interface ChestAidConfig {
@@ -10,6 +11,15 @@ export interface ChestAidConfig {
   readonly manifestUrl: string;
   /** Absolute URL of the folder holding onnxruntime-web's .mjs/.wasm files (env.wasm.wasmPaths). */
   readonly ortWasmPaths: string;
+  /** Absolute or site-relative URL of the folder holding TensorFlow.js's wasm backend .wasm files. */
+  readonly tfjsWasmPaths: string;
+  /**
+   * Which in-page engine runs the model: 'auto' (WebGPU through onnxruntime-web where a hardware
+   * adapter passes its self-check, else the engine measured fastest in this browser:
+   * inference/engineChoice.ts), 'onnxruntime' (onnxruntime-web) or 'tfjs' (TensorFlow.js wasm).
+   * A configured engine that fails its self-check falls to the other.
+   */
+  readonly engine: EngineSetting;
   /**
    * The PACS's DICOMweb root as this page reaches it (the dev server proxies `/pacs/dicom-web` to
    * Orthanc), or null when the site has no PACS: then results stay in this browser.
@@ -59,6 +69,8 @@ export const CALIBRATION_SOURCES: readonly CalibrationSource[] = ['served', 'bro
 export const DEFAULT_CONFIG: ChestAidConfig = {
   manifestUrl: '/models/chestaid-demo/manifest.json',
   ortWasmPaths: '/chestaid/ort/',
+  tfjsWasmPaths: '/chestaid/tfjs/',
+  engine: 'auto',
   pacsRoot: null,
   pacsDataSourceName: null,
   calibrationSource: 'browser',
@@ -85,6 +97,9 @@ export function resolveConfig(configuration: (Partial<Omit<ChestAidConfig, 'logi
   if (typeof config.preloadModel !== 'boolean') {
     throw new Error(`ChestAid configuration preloadModel must be true or false, got ${JSON.stringify(config.preloadModel)}`);
   }
+  if (!ENGINE_SETTINGS.includes(config.engine)) {
+    throw new Error(`ChestAid engine must be one of ${ENGINE_SETTINGS.join(', ')}, got ${JSON.stringify(config.engine)}`);
+  }
   if (!CALIBRATION_SOURCES.includes(config.calibrationSource)) {
     throw new Error(`ChestAid calibrationSource must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(config.calibrationSource)}`);
   }
@@ -107,6 +122,7 @@ export function pacsUrl(config: ChestAidConfig, baseUri: string): string | null 
 export interface InferenceUrls {
   readonly manifestUrl: string;
   readonly ortBaseUrl: string;
+  readonly tfjsWasmBaseUrl: string;
 }
 
 /**
@@ -117,5 +133,6 @@ export function inferenceUrls(config: ChestAidConfig, baseUri: string): Inferenc
   return {
     manifestUrl: new URL(config.manifestUrl, baseUri).href,
     ortBaseUrl: new URL(config.ortWasmPaths, baseUri).href,
+    tfjsWasmBaseUrl: new URL(config.tfjsWasmPaths, baseUri).href,
   };
 }

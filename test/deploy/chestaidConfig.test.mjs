@@ -152,7 +152,7 @@ test('without window.config it adds nothing and says to include it after app-con
 test('an unknown setting is named, with the known ones, and nothing of ChestAid is added', () => {
   const result = siteWithChestAid(1, SITE_CONFIG.replace("calibrationSource: 'none',", "calibrationSource: 'none', pacsroot: '/typo',"));
   assert.equal(result.errors.length, 1);
-  assert.match(result.errors[0], /unknown setting\(s\) pacsroot; the settings are manifestUrl, ortWasmPaths, pacsRoot/);
+  assert.match(result.errors[0], /unknown setting\(s\) pacsroot; the settings are manifestUrl, ortWasmPaths, tfjsWasmPaths, engine, pacsRoot/);
   assert.deepEqual(plain(result.config().extensions), [['@st-elsewhere/extension-audit', { endpoint: '/audit' }]]);
   assert.deepEqual(plain(result.config().modes), ['@ohif/mode-longitudinal', '@ohif/mode-segmentation']);
   assertSiteKept(result);

@@ -13,7 +13,7 @@ import { SNIPPET_TAG, withChestAidScript } from '../../deploy/install.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
-const { contentAddressedModel, ortFiles } = require('../../host/deliverable.cjs');
+const { contentAddressedModel, ortFiles, tfjsFiles } = require('../../host/deliverable.cjs');
 const DEMO_MODEL = join(ROOT, 'models/chestaid-demo');
 
 const scratch = mkdtempSync(join(tmpdir(), 'chestaid-deliverable-'));
@@ -50,6 +50,11 @@ test("of onnxruntime-web's dist, only the loaders and wasm the inference worker 
     'ort.wasm.min.mjs',
     'ort.webgpu.min.mjs',
   ]);
+});
+
+test("of TensorFlow.js's wasm backend, only its three binaries and its threads' script", () => {
+  const files = tfjsFiles(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'), '/chestaid/tfjs/');
+  assert.deepEqual(files.sort(), ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm']);
 });
 
 test("the install includes chestaid-config.js right after the site's app-config.js, once", () => {

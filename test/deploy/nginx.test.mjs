@@ -58,6 +58,7 @@ test('nginx: the shared checks of headers, listing, source maps, the model direc
 
 test('nginx serves the wasm and the model weights pre-compressed to a client that accepts gzip', async t => {
   assert.ok(precompressed.length >= 3, 'ort wasm files and the model weights');
+  assert.equal(precompressed.filter(([file]) => /\/chestaid\/tfjs\/tfjs-backend-wasm[^/]*\.(wasm|js)$/.test(file)).length, 4, "TensorFlow.js's three wasm binaries and its threads' script");
   let plain = 0;
   let sent = 0;
   for (const [file, bytes, gzipped] of precompressed) {
@@ -87,7 +88,7 @@ test('nginx marks content-addressed files immutable and revalidates the rest', a
     assert.equal(status, 200, path);
     assert.equal(headers.get('cache-control'), 'public, max-age=31536000, immutable', path);
   }
-  const revalidated = ['/', '/app-config.js', '/chestaid-config.js', '/models/chestaid-demo/manifest.json', '/chestaid/chestaid.js', '/chestaid/ort/ort-wasm-simd-threaded.wasm'];
+  const revalidated = ['/', '/app-config.js', '/chestaid-config.js', '/models/chestaid-demo/manifest.json', '/chestaid/chestaid.js', '/chestaid/ort/ort-wasm-simd-threaded.wasm', '/chestaid/tfjs/tfjs-backend-wasm-threaded-simd.wasm'];
   // The site's calibration log changes under the model's folder: never cached as immutable.
   for (const path of [...revalidated, `/models/${modelDir}/calibration/log.jsonl`]) {
     const { status, headers } = await get(`${nginx.url}${path}`, { method: 'HEAD' });

@@ -68,10 +68,10 @@ export async function checkServer(t, server, pacs) {
   });
 
   await t.test('no directory is listed', async () => {
-    for (const path of ['/models/', '/models/chestaid-demo/', '/chestaid/', '/chestaid/ort/', '/chestaid/demo/dicom/']) {
+    for (const path of ['/models/', '/models/chestaid-demo/', '/chestaid/', '/chestaid/ort/', '/chestaid/tfjs/', '/chestaid/demo/dicom/']) {
       for (const accept of ['text/html', 'application/json', 'text/plain']) {
         const { status, text } = await get(`${url}${path}`, { headers: { accept } });
-        assert.doesNotMatch(text(), /splits\.json|model\.onnx|ort-wasm|study-\d+\.dcm|chestaid\.js\b|Index of/, `${path} (${accept}) lists files: ${status}`);
+        assert.doesNotMatch(text(), /splits\.json|model\.onnx|ort-wasm|tfjs-backend-wasm|study-\d+\.dcm|chestaid\.js\b|Index of/, `${path} (${accept}) lists files: ${status}`);
       }
     }
   });
@@ -105,6 +105,21 @@ export async function checkServer(t, server, pacs) {
     assert.equal(wasm.status, 200);
     assert.equal(wasm.headers.get('content-type'), 'application/wasm');
     for (const path of ['/chestaid/ort/ort.node.min.js', '/chestaid/ort/ort.all.min.js', '/chestaid/ort/ort-wasm-simd-threaded.jsep.wasm', '/chestaid/ort/package.json']) {
+      assert.equal((await get(`${url}${path}`)).status, 404, path);
+    }
+  });
+
+  await t.test("of TensorFlow.js's wasm backend, only its three binaries, as application/wasm, and its threads' script", async () => {
+    for (const name of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+      const wasm = await get(`${url}/chestaid/tfjs/${name}`, { method: 'HEAD' });
+      assert.equal(wasm.status, 200, name);
+      assert.equal(wasm.headers.get('content-type'), 'application/wasm', name);
+      assert.equal(wasm.headers.get('cross-origin-resource-policy'), 'same-origin', name);
+    }
+    const script = await get(`${url}/chestaid/tfjs/tfjs-backend-wasm-threaded-simd.js`, { method: 'HEAD' });
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type'), /^(text|application)\/javascript/);
+    for (const path of ['/chestaid/tfjs/tfjs-backend-wasm.worker.js', '/chestaid/tfjs/tfjs-backend-wasm.js', '/chestaid/tfjs/tf-backend-wasm.js', '/chestaid/tfjs/tf-backend-wasm.min.js', '/chestaid/tfjs/package.json', '/chestaid/tfjs/index.d.ts']) {
       assert.equal((await get(`${url}${path}`)).status, 404, path);
     }
   });

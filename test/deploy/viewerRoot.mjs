@@ -4,7 +4,7 @@
  * (test/deploy/site/app-config.js: its PACS under another name, stock modes, its own name), then
  * `npm run build`'s dist/ installed by deploy/install.mjs (copied in, chestaid-config.js included
  * in index.html). Beside them, as a careless copy would leave them, the whole models/ folder
- * (training output included) and all of onnxruntime-web's dist: the server must hide what the
+ * (training output included) and all of onnxruntime-web's and TensorFlow.js's wasm backend's dist: the server must hide what the
  * viewer does not fetch. The demo studies are linked under chestaid/demo.
  *
  * The build runs fresh (webpack, into `buildDir`) unless CHESTAID_TEST_DIST names one already
@@ -62,12 +62,14 @@ export function assembleViewerRoot(out, { buildDir }) {
   copyFileSync(join(ohifDistDir, 'index.html'), join(out, 'index.html'));
   install({ root: out, dist });
   linkEntries(join(ROOT, 'node_modules/onnxruntime-web/dist'), join(out, 'chestaid/ort'));
+  linkEntries(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out'), join(out, 'chestaid/tfjs'));
+  linkEntries(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), join(out, 'chestaid/tfjs'));
   for (const model of readdirSync(join(ROOT, 'models'))) linkEntries(join(ROOT, 'models', model), join(out, 'models', model));
   mkdirSync(join(out, 'chestaid/demo'));
   linkEntries(DEMO.outDir, join(out, 'chestaid/demo'));
   symlinkSync(join(DEMO.sourceDir, 'dicom'), join(out, 'chestaid/demo/dicom'));
   const models = readdirSync(join(out, 'models')).filter(name => name.startsWith('sha256-'));
-  return [...precompressed(join(out, 'chestaid/ort')), ...models.flatMap(model => precompressed(join(out, 'models', model)))];
+  return [...precompressed(join(out, 'chestaid/ort')), ...precompressed(join(out, 'chestaid/tfjs')), ...models.flatMap(model => precompressed(join(out, 'models', model)))];
 }
 
 /**

@@ -143,3 +143,19 @@ export function storedRecords(page, studyUid, fields) {
     { uid: studyUid, keep: fields },
   );
 }
+
+/**
+ * Makes every page of `context` run ChestAid with `engine` ('auto', 'onnxruntime' or 'tfjs'): the
+ * served app-config.js (host/app-config.js as webpack.config.js fills it) answered with the engine
+ * set in its host values, as CHESTAID_ENGINE does for a whole server. One dev server then serves
+ * each engine in its own browser context.
+ */
+export async function withEngine(context, engine) {
+  await context.route('**/app-config.js', async route => {
+    const response = await route.fetch();
+    const text = await response.text();
+    const marker = '"ortWasmPaths": "/chestaid/ort/"';
+    if (!text.includes(marker)) throw new Error(`app-config.js does not name ${marker}: withEngine cannot set the engine`);
+    await route.fulfill({ response, body: text.replace(marker, `${marker}, "engine": ${JSON.stringify(engine)}`) });
+  });
+}

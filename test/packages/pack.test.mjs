@@ -83,14 +83,20 @@ test('the extension entry loads and exposes its id, its modules and the ids a mo
   assert.deepEqual(loaded.panels, ['chestaid']);
 });
 
-test("the extension's worker file is in the tarball and named by the entry", () => {
+test("the extension's worker files (onnxruntime-web's and TensorFlow.js's engines) are in the tarball and named by the entry", () => {
   const { files, dir, packageJson } = packed[EXTENSION];
-  const others = files.filter(f => f.startsWith('dist/') && f !== packageJson.main);
-  assert.equal(others.length, 1, `one worker file beside the entry, found ${others.join(', ')}`);
-  const [, hash] = others[0].match(/^dist\/chestaid-inference\.([0-9a-f]+)\.js$/);
-  assert.ok(readFileSync(join(dir, packageJson.main), 'utf8').includes(hash));
-  // The worker runs where nothing provides an external: it requires nothing.
-  assert.deepEqual(requiredByEntry(dir, others[0]), []);
+  const others = files.filter(f => f.startsWith('dist/') && f !== packageJson.main).sort();
+  assert.deepEqual(
+    others.map(f => f.replace(/\.[0-9a-f]+\.js$/, '')).sort(),
+    ['dist/chestaid-inference', 'dist/chestaid-inference-tfjs'],
+    `the two workers beside the entry, found ${others.join(', ')}`,
+  );
+  for (const worker of others) {
+    const [, hash] = worker.match(/^dist\/chestaid-inference(?:-tfjs)?\.([0-9a-f]+)\.js$/);
+    assert.ok(readFileSync(join(dir, packageJson.main), 'utf8').includes(hash), worker);
+    // A worker runs where nothing provides an external: it requires nothing.
+    assert.deepEqual(requiredByEntry(dir, worker), [], worker);
+  }
 });
 
 test('the mode entry loads with the packed extension, lists it and shows its panel', () => {

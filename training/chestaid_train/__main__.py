@@ -9,6 +9,8 @@
   int8      quantize an existing model's model.onnx into its int8 variant (no retraining), with its
             own calibration and threshold, into its manifest, report and model card, and print its
             gates (exit 1 when one fails: nothing is published then)
+  self-check  add to an existing model's manifest the outputs of onnxruntime-node on the probe input
+            for each ONNX file, which every in-browser engine must reproduce (model bytes untouched)
 
 Under torchrun (`torchrun --nproc_per_node N -m chestaid_train run ...`) training is distributed;
 rank 0 alone calibrates, evaluates and exports.
@@ -84,6 +86,16 @@ def cmd_int8(args) -> int:
     return 0
 
 
+def cmd_self_check(args) -> int:
+    from . import self_check
+
+    man = self_check.add_to_model_dir(Path(args.model_dir))
+    for entry in [man["onnx"], *man["onnx"].get("variants", [])]:
+        c = entry["self_check"]
+        print(f"{entry['file']}: logit {c['logit']:.6f} on {c['probe']}, cam {c['cam']['shape'][0]}x{c['cam']['shape'][1]} ({c['runtime']})")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m chestaid_train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -142,6 +154,10 @@ def main(argv=None) -> int:
                    help="the model's data set; a synthetic one is generated here from the manifest's settings")
     q.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the operating-point intervals")
     q.set_defaults(fn=cmd_int8)
+
+    k = sub.add_parser("self-check", help="add each ONNX file's probe outputs (the engines' self-check) to an existing manifest")
+    k.add_argument("--model-dir", default=str(REPO / "models" / "chestaid-demo"))
+    k.set_defaults(fn=cmd_self_check)
 
     args = p.parse_args(argv)
     try:

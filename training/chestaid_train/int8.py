@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import calibration, data, export, manifest as manifest_lib, metrics, quantize, report, threshold
+from . import calibration, data, export, manifest as manifest_lib, metrics, quantize, report, self_check, threshold
 
 FILE = "model.int8.onnx"
 CALIBRATION_IMAGES = 128
@@ -262,7 +262,8 @@ def add_to_model_dir(model_dir: Path, root: Path, *, n_boot: int = 1000, log=pri
                   require_proof=thr.get("proven", True), size=man["input"]["size"]["height"], log=log)
     if entry is None:
         return None
-    man = with_variant(man, entry)
+    # The new bytes need their own self-check block (self_check.py); the others are recomputed alike.
+    man = self_check.with_self_checks(with_variant(man, entry), model_dir)
     manifest_lib.write(man, model_dir / "manifest.json")
     (model_dir / "MODEL_CARD.md").write_text(manifest_lib.model_card(man))
     write_report_section(model_dir, entry)

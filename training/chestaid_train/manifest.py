@@ -16,8 +16,10 @@ from . import preprocess
 # selected by out-of-fold NLL (selection.metric "oof_nll", selected may be "none"), params.clip,
 # metrics.ece_if_calibrated, thresholds.clinical.proof. 1.5.0: onnx.variants[] may carry their own
 # calibration, thresholds, metrics and reference_distribution (required of an int8 variant, with
-# its quantization and gates: int8.py). Additions are minor; the viewer reads every 1.x.
-SCHEMA_VERSION = "1.5.0"
+# its quantization and gates: int8.py). 1.6.0: onnx.self_check and onnx.variants[].self_check, the
+# outputs on the probe input every in-browser engine must reproduce (self_check.py). Additions are
+# minor; the viewer reads every 1.x.
+SCHEMA_VERSION = "1.6.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "core" / "schema" / "manifest.schema.json"
 
 DISCLAIMER = (

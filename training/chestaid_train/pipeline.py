@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from . import calibration, cam as cam_lib, data, export, input_check, int8 as int8_lib, manifest as manifest_lib, preprocess, report, threshold
+from . import calibration, cam as cam_lib, data, export, input_check, int8 as int8_lib, manifest as manifest_lib, preprocess, report, self_check, threshold
 from .resize_cache import ResizeCache
 from .train import TrainConfig, load_checkpoint, resize_cache_for, train
 
@@ -192,6 +192,8 @@ def run(
     }
     # Model-independent: fitted on the images alone (input_check.py).
     man["input_check"], check_scores = input_check.measure(root, splits, cache, cfg.size)
+    # What each in-browser engine must reproduce before the viewer trusts it (self_check.py).
+    man = self_check.with_self_checks(man, model_dir)
     manifest_lib.write(man, model_dir / "manifest.json")
     (model_dir / "MODEL_CARD.md").write_text(manifest_lib.model_card(man))
     extra = {"Grad-CAM pointing game (test)": (

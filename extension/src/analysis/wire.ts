@@ -17,7 +17,7 @@ import { CornerstoneHeatmapSink, viewportImages } from '../heatmap/cornerstoneHe
 import { HeatmapController } from '../heatmap/heatmapController';
 import { hostProblem } from '../hostCheck';
 import { inferenceConfigFor } from '../inference';
-import { createInferenceClient } from '../inference/browser';
+import { createChoosingClient } from '../inference/choiceBrowser';
 import { startFeedbackOutbox } from '../siteCalibration/outbox';
 import { siteStores } from '../siteCalibration/wire';
 import { askPersistentStorage } from '../storagePersistence';
@@ -81,7 +81,13 @@ export function wireAnalysis({ servicesManager, config, archive, feedbackSink, r
     analyzer: createAnalyzer({
       readPixels: imageId => readImagePixels(cornerstone(), imageId),
       configFor: manifest => inferenceConfigFor(manifest, urls),
-      createClient: createInferenceClient,
+      // Either engine, chosen per browser (inference/engineChoice.ts); the panel shows which and why.
+      createClient: inferenceConfig =>
+        createChoosingClient(inferenceConfig, {
+          engine: config.engine,
+          tfjsWasmBaseUrl: urls.tfjsWasmBaseUrl,
+          onTrial: info => chestAidService.setRuntime({ status: 'ready', backend: info.backend, threads: info.threads, reason: info.reason }),
+        }),
       onRuntime: runtime => chestAidService.setRuntime(runtime),
       preload: config.preloadModel,
     }),

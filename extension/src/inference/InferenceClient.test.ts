@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 
 import { EVENTS, InferenceClient } from './InferenceClient';
 import { SupersededError } from './latestOnly';
-import type { BackendInfo, InferenceConfig, WorkerResponse } from './protocol';
+import { ModelBytesError, type BackendInfo, type InferenceConfig, type WorkerResponse } from './protocol';
 import { FakeWorker, flush } from './testing/fakes';
 
 const CONFIG: InferenceConfig = {
@@ -40,6 +40,16 @@ function resultFor(worker: FakeWorker, id: number, logit: number): WorkerRespons
 }
 
 describe('InferenceClient', () => {
+  it("rejects with a ModelBytesError when the worker says the model's bytes were refused", async () => {
+    const { client, worker } = setup();
+    const init = client.init();
+    worker().reply({ type: 'error', id: worker().last('init').id, message: 'model file not found', model: true });
+    await expect(init).rejects.toBeInstanceOf(ModelBytesError);
+    const again = client.init();
+    worker().reply({ type: 'error', id: worker().last('init').id, message: 'no SIMD' });
+    await expect(again).rejects.not.toBeInstanceOf(ModelBytesError);
+  });
+
   it('refuses relative URLs: a worker would resolve them against its own script', () => {
     expect(() => new InferenceClient({ ...CONFIG, modelUrl: '/models/x.onnx' }, () => new FakeWorker())).toThrow(
       'modelUrl must be an absolute URL, got "/models/x.onnx"',

@@ -14,6 +14,7 @@ import { checkConfig } from './config';
 import { LatestOnly } from './latestOnly';
 import {
   InferenceError,
+  ModelBytesError,
   type Backend,
   type BackendInfo,
   type InferenceConfig,
@@ -33,7 +34,7 @@ export interface ProgressEvent {
   readonly total: number | null;
 }
 
-type EventPayloads = {
+export type EventPayloads = {
   [EVENTS.PROGRESS]: ProgressEvent;
   [EVENTS.READY]: BackendInfo;
 };
@@ -223,7 +224,7 @@ export class InferenceClient implements Classifier {
     const pending = this.pending.get(response.id);
     if (!pending) return;
     this.pending.delete(response.id);
-    if (response.type === 'error') pending.reject(new InferenceError(response.message));
+    if (response.type === 'error') pending.reject(response.model ? new ModelBytesError(response.message) : new InferenceError(response.message));
     else pending.resolve(response);
   }
 

@@ -17,7 +17,9 @@ describe('inferenceConfigFor', () => {
       inputName: 'input',
       logitName: 'logit',
       camName: 'cam',
+      selfCheck: manifest.onnx.self_check,
     });
+    expect(inferenceConfigFor(manifest, options).selfCheck?.probe).toBe('chestaid-probe/1');
   });
 
   it('picks a listed variant by file name, with that file\'s hash', () => {
@@ -26,6 +28,8 @@ describe('inferenceConfigFor', () => {
     const config = inferenceConfigFor(manifest, { ...options, file: variant.file });
     expect(config.modelUrl.endsWith(`/${variant.file}`)).toBe(true);
     expect(config.sha256).toBe(variant.sha256);
+    // Its own probe outputs, never the main file's.
+    expect(config.selfCheck).toBe(variant.self_check);
   });
 
   it('runs a variant with its own calibration only from the manifest made for it', () => {

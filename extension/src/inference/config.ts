@@ -44,6 +44,7 @@ export function inferenceConfigFor(manifest: Manifest, options: InferenceOptions
     inputName: manifest.input.name,
     logitName: manifest.outputs.logit.name,
     camName: manifest.outputs.cam.name,
+    ...(chosen.self_check ? { selfCheck: chosen.self_check } : {}),
     ...(options.referenceUrl !== undefined ? { referenceUrl: options.referenceUrl } : {}),
     ...(options.backend !== undefined ? { backend: options.backend } : {}),
     ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),

@@ -2,8 +2,10 @@ import { InferenceEngine, type EngineDeps } from './engine';
 import type { OrtFlavour } from './ort';
 import { serve, throttleProgress, type Engine, type PortLike } from './serve';
 import type { Progress } from './modelBytes';
-import type { InferenceConfig, WorkerRequest, WorkerResponse } from './protocol';
-import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
+import { ModelBytesError, type InferenceConfig, type WorkerRequest, type WorkerResponse } from './protocol';
+import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, modelOutputs, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
+import { probeInput } from './reference';
+import type { SelfCheckBlock } from '@chestaid/core';
 
 const MODEL_URL = 'https://viewer.example/models/tiny/tiny.onnx';
 const REFERENCE_URL = 'https://viewer.example/models/tiny/tiny.json';
@@ -377,7 +379,8 @@ describe('serve', () => {
     const engine: Engine = {
       init: async (config, onProgress) => {
         onProgress({ loaded: 0, total: 10 });
-        if (config.modelUrl.includes('missing')) throw new Error('model file not found: GET x answered 404');
+        if (config.modelUrl.includes('missing')) throw new ModelBytesError('model file not found: GET x answered 404');
+        if (config.modelUrl.includes('broken')) throw new Error('no SIMD');
         return { backend: 'wasm' } as never;
       },
       run: async () => Promise.reject(new Error('unused')),
@@ -386,12 +389,16 @@ describe('serve', () => {
     serve(p, engine);
     send({ type: 'init', id: 7, config: CONFIG });
     send({ type: 'init', id: 8, config: { ...CONFIG, modelUrl: 'https://x/missing.onnx' } });
+    send({ type: 'init', id: 9, config: { ...CONFIG, modelUrl: 'https://x/broken.onnx' } });
     await flush();
     expect(posted.map(m => m.message)).toEqual([
       { type: 'progress', id: 7, loaded: 0, total: 10 },
       { type: 'progress', id: 8, loaded: 0, total: 10 },
+      { type: 'progress', id: 9, loaded: 0, total: 10 },
       { type: 'ready', id: 7, info: { backend: 'wasm' } },
-      { type: 'error', id: 8, message: 'model file not found: GET x answered 404' },
+      // The model's bytes, not the engine, are at fault: said so, for the engine choice.
+      { type: 'error', id: 8, message: 'model file not found: GET x answered 404', model: true },
+      { type: 'error', id: 9, message: 'no SIMD' },
     ]);
   });
 });
@@ -403,5 +410,57 @@ describe('throttleProgress', () => {
     for (let loaded = 0; loaded <= 1000; loaded += 1) progress({ loaded, total: 1000 });
     expect(seen).toHaveLength(101);
     expect(seen[seen.length - 1]).toEqual({ loaded: 1000, total: 1000 });
+  });
+});
+
+/** The fake model's outputs on the probe, as the manifest's self_check block would hold them. */
+function selfCheckBlock(logitShift = 0): SelfCheckBlock {
+  const { logit, cam } = modelOutputs(probeInput([1, 3, 2, 2]));
+  return { probe: 'chestaid-probe/1', logit: logit + logitShift, cam: { shape: [2, 2], data: Array.from(cam) }, tolerances: { logit: 1e-3, cam: 1e-3 } };
+}
+
+describe("InferenceEngine and the manifest's self-check", () => {
+  it('runs the probe as the wasm session\'s first run and says it passed', async () => {
+    const { engine, imported } = setup();
+    const info = await engine.init({ ...CONFIG, selfCheck: selfCheckBlock() });
+    expect(info.selfCheck).toMatchObject({ against: 'manifest', passed: true, logitDiff: 0, camDiff: 0 });
+    expect(info.warmUpMs).toBe(0);
+    expect(info.reason).toBe('no WebGPU adapter (navigator.gpu is absent): using wasm, 2 threads; self-check against the manifest passed (logit off by 0)');
+    expect(imported[0].ort.modelSessions[0].runs).toBe(1);
+    // The check was the warm-up.
+    await expect(engine.warmUp()).resolves.toBeNull();
+  });
+
+  it('refuses to load when wasm disagrees with the manifest, with the numbers, and releases the session', async () => {
+    const { engine, imported } = setup();
+    const init = engine.init({ ...CONFIG, selfCheck: selfCheckBlock(0.5) });
+    await expect(init).rejects.toThrow(
+      /^onnxruntime-web wasm failed its self-check against the manifest's chestaid-probe\/1 outputs: logit -?[\d.e-]+ where onnxruntime-node gave -?[\d.e-]+ \(off by 0\.50\), CAM off by 0; tolerance 0\.001 and 0\.001$/,
+    );
+    expect(imported[0].ort.modelSessions.map(s => s.released)).toEqual([true]);
+    await expect(engine.run(INPUT.slice(), [1, 3, 2, 2])).rejects.toThrow(/init\(\) must come first/);
+  });
+
+  it('refuses a CAM of another size than the manifest\'s', async () => {
+    const { engine } = setup();
+    const block = { ...selfCheckBlock(), cam: { shape: [3, 3] as [number, number], data: Array(9).fill(0) } };
+    await expect(engine.init({ ...CONFIG, selfCheck: block })).rejects.toThrow(/CAM of 4 values where the manifest has 9/);
+  });
+
+  it('checks WebGPU against the manifest rather than a second wasm session', async () => {
+    const { engine, imported } = setup({ gpu: fakeGpu(HARDWARE_GPU) });
+    const info = await engine.init({ ...CONFIG, selfCheck: selfCheckBlock() });
+    expect(info.backend).toBe('webgpu');
+    expect(info.selfCheck).toMatchObject({ against: 'manifest', passed: true });
+    expect(info.reason).toMatch(/^WebGPU on nvidia ampere: self-check against manifest passed/);
+    expect(imported[0].ort.modelSessions.map(s => s.provider)).toEqual(['webgpu']);
+  });
+
+  it('falls from a WebGPU that fails the manifest to wasm, which must pass it too', async () => {
+    const { engine } = setup({ gpu: fakeGpu(HARDWARE_GPU), ort: { wrong: ['webgpu'] } });
+    const info = await engine.init({ ...CONFIG, selfCheck: selfCheckBlock() });
+    expect(info.backend).toBe('wasm');
+    expect(info.reason).toMatch(/^WebGPU on nvidia ampere failed its self-check against manifest \(logit off by 0\.6\d*, .*: using wasm, 2 threads; self-check against the manifest passed/);
+    expect(info.selfCheck).toMatchObject({ against: 'manifest', passed: true });
   });
 });

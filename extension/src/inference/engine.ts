@@ -33,8 +33,9 @@ import {
 } from './protocol';
 import { probeInput } from './reference';
 import { settle, startRuntime, type RuntimeDeps, type Settled, type StartedRuntime } from './runtime';
+import { describeSelfCheck, runSelfCheck } from './selfCheck';
 import type { Engine, RunOutput } from './serve';
-import { createSession, inputShape, namesOf, runOnce, type Names } from './session';
+import { createSession, inputShape, namesOf, release, runOnce, type Names } from './session';
 import { formatDiff, skippedAdapterReason, tryWebGpu, usesAdapter, type WebGpuDeps } from './webGpu';
 
 /** How long the wasm runtime waits for the adapter lookup before it starts anyway. */
@@ -117,7 +118,8 @@ export class InferenceEngine implements Engine {
    * buffers (bench page: 540-590 ms against 130-140 ms for the next). serve() calls this once the
    * model is loaded, behind whatever is queued: a request sent during the load (InferenceClient
    * sends Analyze's request at once) is itself the first run, and then this does nothing, rather
-   * than make that request wait behind a warm-up. Resolves with the time taken, or null.
+   * than make that request wait behind a warm-up. With the manifest's self_check the probe was
+   * the first run, at load (selfCheck.ts), and this does nothing. Resolves with the time taken, or null.
    */
   async warmUp(): Promise<number | null> {
     if (!this.readyPromise || this.runs > 0) return null;
@@ -225,6 +227,22 @@ export class InferenceEngine implements Engine {
     } catch {
       // No idle warm-up for a graph that does not state its input size.
     }
+    // The manifest's probe is the session's first run: the engine refuses before any result is
+    // shown when it disagrees with onnxruntime-node (selfCheck.ts), and the run warms it up.
+    let warmUpMs: number | null = null;
+    if (config.selfCheck) {
+      if (!dims) throw new InferenceError(`cannot run the manifest's self-check on ${config.modelUrl}: the graph does not state its input size`);
+      const probeDims = dims;
+      try {
+        selfCheck = await runSelfCheck('onnxruntime-web wasm', config.selfCheck, probeDims, (input, d) => runOnce(ort, session, names, input, d), this.deps.now);
+      } catch (error) {
+        await release(session);
+        throw error;
+      } finally {
+        this.ran(session);
+      }
+      warmUpMs = selfCheck.runMs;
+    }
     return {
       ort,
       session,
@@ -232,12 +250,12 @@ export class InferenceEngine implements Engine {
       dims,
       info: {
         backend: 'wasm',
-        reason: `${why}: ${describeWasm(threads)}`,
+        reason: `${why}: ${describeWasm(threads)}${selfCheck?.against === 'manifest' ? `; ${describeSelfCheck(selfCheck)}` : ''}`,
         adapter: lookup.adapter,
         selfCheck,
         runtimeStartMs: started.ms ?? 0,
         sessionCreateMs,
-        warmUpMs: null,
+        warmUpMs,
         ...common,
       },
     };

@@ -6,7 +6,7 @@
  * The browser objects are structurally typed parameters; tests pass fakes (STYLE.md 11).
  */
 import { messageOf } from '@chestaid/core';
-import { InferenceError } from './protocol';
+import { ModelBytesError } from './protocol';
 
 export interface BodyReaderLike {
   read(): Promise<{ done: boolean; value?: Uint8Array }>;
@@ -112,7 +112,7 @@ export async function loadModelBytes(
   const actual = await sha256Hex(deps.subtle, bytes);
   const verifyMs = deps.now() - verifyStart;
   if (actual !== expected) {
-    throw new InferenceError(
+    throw new ModelBytesError(
       `model file does not match the manifest (sha256 ${actual} for ${source.modelUrl}, the manifest says ${expected}); refusing to run it`,
     );
   }
@@ -135,13 +135,13 @@ async function download(source: ModelSource, deps: ModelBytesDeps, onProgress: (
   try {
     response = await deps.fetch(source.modelUrl);
   } catch (error) {
-    throw new InferenceError(`could not download the model from ${source.modelUrl}: ${messageOf(error)}`);
+    throw new ModelBytesError(`could not download the model from ${source.modelUrl}: ${messageOf(error)}`);
   }
   if (response.status === 404) {
-    throw new InferenceError(`model file not found: GET ${source.modelUrl} answered 404 ${response.statusText}`.trim());
+    throw new ModelBytesError(`model file not found: GET ${source.modelUrl} answered 404 ${response.statusText}`.trim());
   }
   if (!response.ok) {
-    throw new InferenceError(`could not download the model: GET ${source.modelUrl} answered ${response.status} ${response.statusText}`.trim());
+    throw new ModelBytesError(`could not download the model: GET ${source.modelUrl} answered ${response.status} ${response.statusText}`.trim());
   }
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? length : source.bytes ?? null;

@@ -2,6 +2,7 @@
  * What the main thread and the inference worker say to each other, and the configuration the
  * worker runs with. Plain data only: every message crosses postMessage.
  */
+import type { SelfCheckBlock } from '@chestaid/core';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -35,6 +36,12 @@ export interface InferenceConfig {
    * the WebGPU self-check. Without one, WebGPU is compared with wasm on a probe input.
    */
   readonly referenceUrl?: string;
+  /**
+   * The manifest's self_check block of this ONNX file (schema 1.6.0): every engine's first run is
+   * its probe, compared with these outputs, and an engine that disagrees refuses to load
+   * (selfCheck.ts). WebGPU compares with it too when no referenceUrl is given.
+   */
+  readonly selfCheck?: SelfCheckBlock;
   /** Cache API storage for verified model bytes; null turns caching off. */
   readonly cacheName?: string | null;
   /**
@@ -66,8 +73,11 @@ export interface AdapterReport {
 }
 
 export interface SelfCheckReport {
-  /** 'reference': outputs stored with the model; 'wasm': the same probe input run on wasm. */
-  readonly against: 'reference' | 'wasm';
+  /**
+   * 'reference': a reference file (referenceUrl); 'manifest': the manifest's self_check block (the
+   * probe's outputs by onnxruntime-node); 'wasm': the same probe input run on wasm.
+   */
+  readonly against: 'reference' | 'manifest' | 'wasm';
   readonly passed: boolean;
   /** Largest absolute differences; NaN when the check threw before comparing. */
   readonly logitDiff: number;
@@ -91,8 +101,9 @@ export interface BackendInfo {
   /** Creating the model's session once the runtime and the bytes are there. */
   readonly sessionCreateMs: number;
   /**
-   * The session's first run when it happened at load: the self-check on WebGPU. On wasm it is
-   * null: the first run happens on the first request, or as a warm-up when the worker is idle.
+   * The session's first run when it happened at load: the self-check (WebGPU's, or the manifest's
+   * probe on any engine). Null when the model has no self_check block: the first run then happens
+   * on the first request, or as a warm-up when the worker is idle.
    */
   readonly warmUpMs: number | null;
 }
@@ -131,7 +142,8 @@ export type WorkerResponse =
       readonly runMs: number;
     }
   | { readonly type: 'stats'; readonly id: number; readonly stats: WorkerStats }
-  | { readonly type: 'error'; readonly id: number; readonly message: string };
+  /** `model`: the model's bytes were refused (ModelBytesError), whichever engine asked. */
+  | { readonly type: 'error'; readonly id: number; readonly message: string; readonly model?: true };
 
 /** A failure of the inference adapter; the message is meant for the reader as is. */
 export class InferenceError extends Error {
@@ -142,3 +154,15 @@ export class InferenceError extends Error {
   }
 }
 
+
+/**
+ * The model's bytes could not be had or were not the manifest's (download, 404, sha256): a fault
+ * of the model or its server, not of the engine, so another engine is not tried (choiceClient.ts).
+ */
+export class ModelBytesError extends InferenceError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelBytesError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}

@@ -49,3 +49,19 @@ describe('maxAbsDiff and probeInput', () => {
     expect(a.reduce((m, v) => Math.max(m, v))).toBeLessThanOrEqual(2.5);
   });
 });
+
+describe('probeInput (chestaid-probe/1)', () => {
+  const fixture = JSON.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/probe-input.json'), 'utf8')) as {
+    dims: number[];
+    samples: [number, number][];
+    sum: number;
+  };
+
+  it("is the training side's probe, value for value (test/fixtures/probe-input.json, written by self_check.py)", () => {
+    const x = probeInput(fixture.dims);
+    for (const [i, value] of fixture.samples) expect(x[i]).toBe(value);
+    let sum = 0;
+    for (const v of x) sum += v;
+    expect(sum).toBeCloseTo(fixture.sum, 8);
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { messageOf } from '@chestaid/core';
 import type { Progress } from './modelBytes';
-import { InferenceError, type BackendInfo, type InferenceConfig, type WorkerRequest, type WorkerResponse, type WorkerStats } from './protocol';
+import { InferenceError, ModelBytesError, type BackendInfo, type InferenceConfig, type WorkerRequest, type WorkerResponse, type WorkerStats } from './protocol';
 
 /** The worker scope, as serve() uses it. */
 export interface PortLike {
@@ -46,7 +46,8 @@ export function serve(port: PortLike, engine: Engine): void {
   // started is dropped without an answer.
   const waiting = new Set<number>();
   let queue: Promise<void> = Promise.resolve();
-  const fail = (id: number, error: unknown) => port.postMessage({ type: 'error', id, message: messageOf(error) });
+  const fail = (id: number, error: unknown) =>
+    port.postMessage({ type: 'error', id, message: messageOf(error), ...(error instanceof ModelBytesError ? { model: true as const } : {}) });
 
   port.addEventListener('message', ({ data }) => {
     switch (data.type) {

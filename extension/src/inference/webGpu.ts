@@ -7,7 +7,8 @@ import { messageOf } from '@chestaid/core';
 import { describeAdapter } from './backend';
 import type { OrtLike, SessionLike } from './ort';
 import { InferenceError, type AdapterReport, type InferenceConfig, type SelfCheckReport } from './protocol';
-import { CROSS_CHECK_TOLERANCE, maxAbsDiff, parseReference, probeInput, type Reference } from './reference';
+import { CROSS_CHECK_TOLERANCE, parseReference, probeInput, type Reference } from './reference';
+import { compareWithReference, referenceFromBlock } from './selfCheck';
 import type { Settled, StartedRuntime } from './runtime';
 import { createSession, inputShape, release, runOnce, type Names } from './session';
 
@@ -94,6 +95,10 @@ async function selfCheck(
     }
     expected = parseReference(json, config.sha256, config.referenceUrl);
     against = 'reference';
+  } else if (config.selfCheck) {
+    // The manifest's outputs by onnxruntime-node: no second (wasm) session to build and run.
+    expected = referenceFromBlock(config.selfCheck, [1, ...inputShape(gpuSession, names)]);
+    against = 'manifest';
   } else {
     expected = await wasmReference(ort, bytes, names);
     against = 'wasm';
@@ -101,11 +106,7 @@ async function selfCheck(
   const start = deps.now();
   // The run may consume its input buffer; the reference keeps its own.
   const got = await runOnce(ort, gpuSession, names, expected.input.slice(), expected.dims);
-  const runMs = deps.now() - start;
-  const logitDiff = Math.abs(got.logit - expected.logit);
-  const camDiff = maxAbsDiff(got.cam, expected.cam);
-  const { tolerance } = expected;
-  return { against, passed: logitDiff <= tolerance.logit && camDiff <= tolerance.cam, logitDiff, camDiff, tolerance, runMs };
+  return compareWithReference(expected, got, against, deps.now() - start);
 }
 
 async function wasmReference(ort: OrtLike, bytes: Uint8Array, names: Names): Promise<Reference> {

@@ -1,8 +1,7 @@
 /**
  * The TensorFlow.js engine's worker for the page, behind the same InferenceClient as the
  * onnxruntime one. Kept out of any index: `import.meta.url` is for the bundler (webpack 5 emits
- * the worker as its own chunk), and the viewer does not offer this engine (issue 19: the bench
- * page measures it first).
+ * the worker as its own chunk); the viewer reaches it through ../choiceBrowser.ts.
  */
 import { InferenceClient, type WorkerLike } from '../InferenceClient';
 import { checkTfjsConfig, type TfjsInferenceConfig } from './engine';

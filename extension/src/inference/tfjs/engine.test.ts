@@ -2,8 +2,11 @@
  * TfjsEngine with the real TensorFlow.js wasm backend under Node and the tiny DenseNet
  * (test/fixtures/tiny) served by the same fakes as the onnxruntime engine's tests.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+import type { SelfCheckBlock } from '@chestaid/core';
 
 import { parseReference } from '../reference';
 import { FakeCaches, fakeFetch, sha256, subtle } from '../testing/fakes';
@@ -91,4 +94,42 @@ it('profiles run number profileRuns, kernel by kernel, and no other run', async 
   const conv = profiles[0].kernels.find(k => k.name === 'FusedConv2D')!;
   expect(conv.inputShapes[1]).toHaveLength(4); // the HWIO filter: its kernel size names the stage
   expect(profiles[0].kernels.every(k => Number.isFinite(k.ms) && k.ms >= 0)).toBe(true);
+});
+
+/** onnxruntime-node's outputs for the tiny model on the probe, as self_check.py writes them (child process: see parity.test.ts). */
+function tinySelfCheck(): SelfCheckBlock {
+  const script = `
+    const ort = require('onnxruntime-node');
+    const [model, n] = JSON.parse(process.argv[1]);
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = 0.25 + 2 * Math.sin(i * 0.0137) * Math.cos(i * 0.00071);
+    (async () => {
+      const session = await ort.InferenceSession.create(model);
+      const r = await session.run({ input: new ort.Tensor('float32', x, [1, 3, 64, 64]) });
+      process.stdout.write(JSON.stringify({ logit: r.logit.data[0], cam: Array.from(r.cam.data), shape: r.cam.dims.slice(1) }));
+    })();`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script, JSON.stringify([resolve(REPO, 'test/fixtures/tiny/tiny.onnx'), 3 * 64 * 64])], { cwd: REPO }).toString());
+  return { probe: 'chestaid-probe/1', logit: out.logit, cam: { shape: out.shape, data: out.cam }, tolerances: { logit: 1e-3, cam: 1e-3 } };
+}
+
+describe("the manifest's self-check", () => {
+  const block = tinySelfCheck();
+
+  it("runs the probe first and passes on onnxruntime-node's outputs", async () => {
+    const { engine } = setup();
+    const info = await engine.init({ ...CONFIG, selfCheck: block } as TfjsInferenceConfig, () => {});
+    expect(info.selfCheck).toMatchObject({ against: 'manifest', passed: true });
+    expect(info.selfCheck!.logitDiff).toBeLessThan(1e-4);
+    expect(info.reason).toMatch(/; self-check against the manifest passed \(logit off by /);
+    expect(engine.stats().runs).toBe(1);
+    expect(await engine.warmUp()).toBeNull();
+  });
+
+  it('refuses to load when its outputs disagree, saying by how much', async () => {
+    const { engine } = setup();
+    const wrong = { ...block, cam: { ...block.cam, data: block.cam.data.map(v => v + 0.01) } };
+    await expect(engine.init({ ...CONFIG, selfCheck: wrong } as TfjsInferenceConfig, () => {})).rejects.toThrow(
+      /^TensorFlow\.js 4\.22\.0 wasm failed its self-check against the manifest's chestaid-probe\/1 outputs: .*CAM off by 0\.010; tolerance 0\.001 and 0\.001$/,
+    );
+  });
 });

@@ -5,15 +5,17 @@
  * loadModelBytes (one download, one Cache API entry, whichever engine reads it); the runtime
  * starts while it downloads.
  *
- * Not a viewer backend yet (issue 19): the benchmark page measures it beside onnxruntime-web.
+ * The viewer runs it when the engine choice picks it (../engineChoice.ts); the benchmark page
+ * measures it beside onnxruntime-web.
  */
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, type ThreadEnvironment } from '../backend';
 import { checkConfig } from '../config';
 import { loadModelBytes, type ModelBytesDeps, type Progress } from '../modelBytes';
-import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type WorkerStats } from '../protocol';
+import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type SelfCheckReport, type WorkerStats } from '../protocol';
 import { probeInput } from '../reference';
 import { settle } from '../runtime';
+import { describeSelfCheck, runSelfCheck } from '../selfCheck';
 import type { Engine, RunOutput } from '../serve';
 import { TfjsClassifier } from './classifier';
 import { profileRun, type TfjsProfile } from './profile';
@@ -96,7 +98,10 @@ export class TfjsEngine implements Engine {
     }
   }
 
-  /** The first run pays for XNNPACK's weight packing and V8's tier-up; done when idle (serve.ts). */
+  /**
+   * The first run pays for XNNPACK's weight packing and V8's tier-up; done when idle (serve.ts),
+   * unless the manifest's self-check probe already ran at load.
+   */
   async warmUp(): Promise<number | null> {
     if (!this.readyPromise || this.runs > 0) return null;
     const { classifier, dims } = await this.readyPromise;
@@ -143,16 +148,28 @@ export class TfjsEngine implements Engine {
     }
     const sessionCreateMs = this.deps.now() - t0;
     const features = [started.simd ? 'SIMD' : 'no SIMD', `${started.threads} thread${started.threads === 1 ? '' : 's'}`].join(', ');
+    // As the onnxruntime engine: the manifest's probe is the first run, and a disagreement refuses
+    // the engine before any result is shown (selfCheck.ts).
+    let selfCheck: SelfCheckReport | null = null;
+    if (config.selfCheck) {
+      const dims = classifier.inputDims;
+      if (!dims) throw new InferenceError("cannot run the manifest's self-check: the graph does not state its input size");
+      try {
+        selfCheck = await runSelfCheck(`TensorFlow.js ${this.deps.version} wasm`, config.selfCheck, dims, (input, d) => classifier.run(input, d), this.deps.now);
+      } finally {
+        this.runs++;
+      }
+    }
     return {
       classifier,
       dims: classifier.inputDims,
       info: {
         backend: 'wasm',
-        reason: `TensorFlow.js ${this.deps.version} wasm backend (XNNPACK; ${features})${threads.note}`,
+        reason: `TensorFlow.js ${this.deps.version} wasm backend (XNNPACK; ${features})${threads.note}${selfCheck ? `; ${describeSelfCheck(selfCheck)}` : ''}`,
         threads: started.threads,
         crossOriginIsolated: this.deps.crossOriginIsolated,
         adapter: null,
-        selfCheck: null,
+        selfCheck,
         model: {
           sha256: config.sha256.toLowerCase(),
           bytes: loaded.bytes.length,
@@ -163,7 +180,7 @@ export class TfjsEngine implements Engine {
         },
         runtimeStartMs: started.ms,
         sessionCreateMs,
-        warmUpMs: null,
+        warmUpMs: selfCheck?.runMs ?? null,
       },
     };
   }

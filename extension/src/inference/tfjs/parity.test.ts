@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 
 import { TfjsClassifier } from './classifier';
 import { startTfjs } from './runtime';
+import { runSelfCheck } from '../selfCheck';
 
 const REPO = resolve(__dirname, '../../../..');
 const PARITY_DIR = resolve(REPO, 'test/fixtures/parity');
@@ -93,3 +94,9 @@ describe.each(cases.map((c, i) => ({ ...c, i })))('$name', ({ file, i }) => {
     expect(camDiff).toBeLessThanOrEqual(CAM_TOLERANCE);
   }, 60_000);
 });
+
+it("passes the demo manifest's self-check: onnxruntime-node's outputs on the probe, at the manifest's tolerances", async () => {
+  const report = await runSelfCheck('TensorFlow.js wasm', manifest.onnx.self_check, DIMS, (input, dims) => classifier.run(input, dims), () => 0);
+  process.stdout.write(`self-check ${manifest.onnx.file}: logit diff ${report.logitDiff.toExponential(2)}, CAM max diff ${report.camDiff.toExponential(2)}\n`);
+  expect(report).toMatchObject({ against: 'manifest', passed: true });
+}, 60_000);

@@ -36,7 +36,12 @@ serve(
     now: () => performance.now(),
     crossOriginIsolated: scope.crossOriginIsolated,
     hardwareConcurrency: scope.navigator.hardwareConcurrency,
-    startTfjs: options => startTfjs({ ...options, allowThreads }),
+    startTfjs: options => {
+      // The threads' script from our origin, not a blob: the viewer's CSP allows no blob: scripts
+      // (scripts/tfjs-threads-loader.cjs, which the viewer's build applies).
+      if (options.wasmBaseUrl) (globalThis as { CHESTAID_TFJS_THREADED_SCRIPT_URL?: string }).CHESTAID_TFJS_THREADED_SCRIPT_URL = `${options.wasmBaseUrl}tfjs-backend-wasm-threaded-simd.js`;
+      return startTfjs({ ...options, allowThreads });
+    },
     version: version_core,
     // Read back by the benchmark (test/bench/stageProfiles.mjs); only with config.profileRuns.
     // eslint-disable-next-line no-console
