@@ -59,7 +59,10 @@ class MemoryStorage implements StorageLike {
   }
 }
 
-function setup(engines: Record<EngineName, EngineBehaviour>, { setting = 'auto', gpu = false, storage = new MemoryStorage() }: { setting?: ChoiceDeps['setting']; gpu?: boolean; storage?: MemoryStorage } = {}) {
+function setup(
+  engines: Record<EngineName, EngineBehaviour>,
+  { setting = 'auto', gpu = false, storage = new MemoryStorage(), gpuLookup }: { setting?: ChoiceDeps['setting']; gpu?: boolean; storage?: MemoryStorage; gpuLookup?: () => Promise<boolean> } = {},
+) {
   const created: FakeEngineClient[] = [];
   const idle: (() => void)[] = [];
   const trials: BackendInfo[] = [];
@@ -72,7 +75,9 @@ function setup(engines: Record<EngineName, EngineBehaviour>, { setting = 'auto',
     },
     storage,
     recordKey: KEY,
-    hasHardwareGpu: async () => gpu,
+    hasHardwareGpu: gpuLookup ?? (async () => gpu),
+    // A macrotask: a lookup that answers at once (a microtask) always comes first.
+    delay: () => new Promise<void>(resolve => setTimeout(resolve, 0)),
     whenIdle: task => idle.push(task),
     timestamp: () => '2026-12-06T11:00:00.000Z',
     onTrial: info => trials.push(info),
@@ -88,6 +93,14 @@ function setup(engines: Record<EngineName, EngineBehaviour>, { setting = 'auto',
 const request = (key = 'img'): AnalyzeRequest => ({ key, input: new Float32Array(12), dims: DIMS });
 
 describe('ChoosingInferenceClient', () => {
+  it('does not wait for a WebGPU adapter lookup that is slow to answer: the CPU plan starts', async () => {
+    const { client, created } = setup({ tfjs: { runMs: 150 }, onnxruntime: { runMs: 120 } }, { gpuLookup: () => new Promise<boolean>(() => undefined) });
+    const info = await client.init();
+    expect(created.map(c => c.engine)).toEqual(['tfjs']);
+    expect(info.reason).toMatch(/^TensorFlow\.js \(first run here/);
+  });
+
+
   it('starts TensorFlow.js on a first visit, says why, and after the first analysis measures onnxruntime-web when idle', async () => {
     const { client, created, storage, runIdle, trials } = setup({ tfjs: { runMs: 150 }, onnxruntime: { runMs: 120 } });
     const info = await client.init();

@@ -27,6 +27,9 @@ import {
 import { InferenceError, ModelBytesError, type BackendInfo, type InferenceConfig } from './protocol';
 import { probeInput } from './reference';
 
+/** How long the plan waits for the page's WebGPU adapter lookup (ChoiceDeps.hasHardwareGpu). */
+export const GPU_LOOKUP_WAIT_MS = 200;
+
 /** What this client uses of an engine's InferenceClient. */
 export interface EngineClient {
   init(): Promise<BackendInfo>;
@@ -48,8 +51,16 @@ export interface ChoiceDeps {
   readonly storage: StorageLike | null;
   /** recordKey() for this model, engine versions and thread count. */
   readonly recordKey: string;
-  /** Whether a hardware WebGPU adapter is there (findAdapter on the page). */
+  /**
+   * Whether a hardware WebGPU adapter is there (findAdapter on the page). Waited for at most
+   * GPU_LOOKUP_WAIT_MS: a fresh Chromium without a GPU took 1.4 s to say it has none (it starts its
+   * GPU process first), which would be 1.4 s more on every cold start of a CPU machine. No answer
+   * by then plans as without WebGPU; onnxruntime-web, when its turn comes (the idle trial), still
+   * looks the adapter up in its own worker, and the record keeps the faster for the next loads.
+   */
   readonly hasHardwareGpu: () => Promise<boolean>;
+  /** Resolves after `ms` (setTimeout by default; tests pass their own). */
+  readonly delay?: (ms: number) => Promise<void>;
   /** Runs `task` when the page is idle (requestIdleCallback). */
   readonly whenIdle: (task: () => void) => void;
   /** ISO time for the record. */
@@ -172,9 +183,15 @@ export class ChoosingInferenceClient {
     return client;
   }
 
+  /** hasHardwareGpu's answer, or false when it has none within GPU_LOOKUP_WAIT_MS. */
+  private webGpuWithinWait(): Promise<boolean> {
+    const delay = this.deps.delay ?? (ms => new Promise<void>(resolve => setTimeout(resolve, ms)));
+    return Promise.race([this.deps.hasHardwareGpu().catch(() => false), delay(GPU_LOOKUP_WAIT_MS).then(() => false)]);
+  }
+
   private async load(): Promise<BackendInfo> {
     let record = this.readRecord();
-    const plan = planEngines(this.deps.setting, record, this.deps.setting === 'auto' && (await this.deps.hasHardwareGpu().catch(() => false)));
+    const plan = planEngines(this.deps.setting, record, this.deps.setting === 'auto' && (await this.webGpuWithinWait()));
     this.plan = plan;
     const failures: { engine: EngineName; message: string }[] = [];
     for (const engine of plan.order) {
