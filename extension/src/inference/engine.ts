@@ -20,7 +20,7 @@
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, describeAdapter, describeWasm, findAdapter, type GpuLike } from './backend';
 import { checkConfig } from './config';
-import { loadModelBytes, type ModelBytesDeps, type Progress } from './modelBytes';
+import { loadModelBytes, reportCaching, type ModelBytesDeps, type Progress } from './modelBytes';
 import type { OrtLike, SessionLike } from './ort';
 import {
   DEFAULT_CACHE_NAME,
@@ -170,13 +170,13 @@ export class InferenceEngine implements Engine {
     const downloaded = await bytes;
     if (!downloaded.ok) throw downloaded.error;
     const { loaded } = downloaded;
+    reportCaching(loaded);
     const model: ModelLoadInfo = {
       sha256: config.sha256.toLowerCase(),
       bytes: loaded.bytes.length,
       fromCache: loaded.fromCache,
       downloadMs: loaded.downloadMs,
       verifyMs: loaded.verifyMs,
-      ...(loaded.cacheProblem ? { cacheProblem: loaded.cacheProblem } : {}),
     };
     const common = { threads: threads.threads, crossOriginIsolated: this.deps.crossOriginIsolated, model };
 

@@ -1,4 +1,4 @@
-import { cacheKey, loadModelBytes, type ModelBytesDeps, type Progress } from './modelBytes';
+import { cacheKey, loadModelBytes, reportCaching, type ModelBytesDeps, type Progress } from './modelBytes';
 import { FakeCache, FakeCaches, fakeFetch, response, sha256, subtle } from './testing/fakes';
 
 const URL_ = 'https://viewer.example/models/chestaid-demo/model.onnx';
@@ -85,7 +85,7 @@ describe('loadModelBytes', () => {
     const otherModel = cacheKey('https://viewer.example/models/other/model.onnx', 'ef'.repeat(32));
     cache.entries.set(oldKey, new Uint8Array(3));
     cache.entries.set(otherModel, new Uint8Array(3));
-    await loadModelBytes(source, d);
+    await (await loadModelBytes(source, d)).stored;
     expect([...cache.entries.keys()].sort()).toEqual([cacheKey(URL_, SHA), otherModel].sort());
   });
 
@@ -103,6 +103,48 @@ describe('loadModelBytes', () => {
     }
     const full: ModelBytesDeps = { ...d, caches: { open: async () => new FullCache() } };
     const loaded = await loadModelBytes(source, full);
-    expect(loaded.cacheProblem).toBe('verified model not cached: QuotaExceededError');
+    await expect(loaded.stored).resolves.toBe('verified model not cached: QuotaExceededError');
+    const warnings: string[] = [];
+    reportCaching(loaded, message => warnings.push(message));
+    await loaded.stored;
+    expect(warnings).toEqual(['ChestAid: verified model not cached: QuotaExceededError; the next page load downloads the model again']);
+  });
+
+  it('says when the bytes are under way: once the download is requested, or the cache hit found', async () => {
+    const { deps: d } = deps();
+    const events: string[] = [];
+    const traced: ModelBytesDeps = {
+      ...d,
+      fetch: url => {
+        events.push('fetch');
+        return d.fetch(url);
+      },
+    };
+    await (await loadModelBytes(source, traced, () => undefined, () => events.push('under way'))).stored;
+    await loadModelBytes(source, traced, () => undefined, () => events.push('under way'));
+    expect(events).toEqual(['fetch', 'under way', 'under way']);
+  });
+
+  it('hands the verified bytes over without waiting for the Cache API to store them', async () => {
+    const { deps: d } = deps();
+    let finishPut!: () => void;
+    const putting = new Promise<void>(resolve => (finishPut = resolve));
+    class SlowCache extends FakeCache {
+      override async put(key: string, response: unknown): Promise<void> {
+        await putting;
+        return super.put(key, response);
+      }
+    }
+    const cache = new SlowCache();
+    const slow: ModelBytesDeps = { ...d, caches: { open: async () => cache } };
+    const loaded = await loadModelBytes(source, slow);
+    expect(loaded.fromCache).toBe(false);
+    let stored = false;
+    void loaded.stored?.then(() => (stored = true));
+    await Promise.resolve();
+    expect(stored).toBe(false);
+    finishPut();
+    await expect(loaded.stored).resolves.toBeUndefined();
+    expect((await loadModelBytes(source, slow)).fromCache).toBe(true);
   });
 });

@@ -61,8 +61,6 @@ export interface ModelLoadInfo {
   /** Network or cache read time, excluding hashing. */
   readonly downloadMs: number;
   readonly verifyMs: number;
-  /** Set when the verified bytes could not be stored for the next page load (quota...). */
-  readonly cacheProblem?: string;
 }
 
 export interface AdapterReport {

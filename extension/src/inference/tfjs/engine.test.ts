@@ -73,6 +73,25 @@ it('refuses a configuration without an absolute tfjsWasmBaseUrl ending in "/"', 
   await expect(engine.init(config, () => {})).rejects.toThrow(/tfjsWasmBaseUrl must be an absolute URL/);
 });
 
+it("starts TensorFlow.js only once the model's download is requested (its set-up would hold the request back)", async () => {
+  const order: string[] = [];
+  const { engine } = setup();
+  const base = (engine as unknown as { deps: TfjsEngineDeps }).deps;
+  const traced = new TfjsEngine({
+    ...base,
+    fetch: url => {
+      order.push('fetch');
+      return base.fetch(url);
+    },
+    startTfjs: options => {
+      order.push('runtime');
+      return base.startTfjs(options);
+    },
+  });
+  await traced.init(CONFIG, () => {});
+  expect(order).toEqual(['fetch', 'runtime']);
+});
+
 it('runs nothing before init', async () => {
   const { engine } = setup();
   await expect(engine.run(new Float32Array(12), [1, 3, 2, 2])).rejects.toThrow(/init\(\) must come first/);

@@ -11,7 +11,7 @@
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, type ThreadEnvironment } from '../backend';
 import { checkConfig } from '../config';
-import { loadModelBytes, type ModelBytesDeps, type Progress } from '../modelBytes';
+import { loadModelBytes, reportCaching, type ModelBytesDeps, type Progress } from '../modelBytes';
 import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type SelfCheckReport, type WorkerStats } from '../protocol';
 import { probeInput } from '../reference';
 import { settle } from '../runtime';
@@ -128,12 +128,19 @@ export class TfjsEngine implements Engine {
   private async load(config: TfjsInferenceConfig, onProgress: (progress: Progress) => void): Promise<Ready> {
     checkTfjsConfig(config);
     const threads = chooseThreads(this.deps, config.numThreads);
-    const runtime = settle(this.deps.startTfjs({ wasmBaseUrl: config.tfjsWasmBaseUrl, threads: threads.threads, now: this.deps.now }));
+    // The runtime starts once the model's bytes are on their way, not before: TensorFlow.js's start
+    // spends its first 0.3 s or so in synchronous set-up (its thread pool's workers), which would
+    // hold back the download's request on this thread. A failed load never starts it.
+    let underWay!: () => void;
+    const bytesUnderWay = new Promise<void>(resolve => (underWay = resolve));
+    const runtime = settle(bytesUnderWay.then(() => this.deps.startTfjs({ wasmBaseUrl: config.tfjsWasmBaseUrl, threads: threads.threads, now: this.deps.now })));
     const loaded = await loadModelBytes(
       { modelUrl: config.modelUrl, sha256: config.sha256, bytes: config.bytes, cacheName: config.cacheName === undefined ? DEFAULT_CACHE_NAME : config.cacheName },
       this.deps,
       onProgress,
+      underWay,
     );
+    reportCaching(loaded);
     const started = await runtime;
     if (!started.ok) {
       throw new InferenceError(`could not start TensorFlow.js's wasm backend from ${config.tfjsWasmBaseUrl}: ${messageOf(started.error)}`);
@@ -176,8 +183,7 @@ export class TfjsEngine implements Engine {
           fromCache: loaded.fromCache,
           downloadMs: loaded.downloadMs,
           verifyMs: loaded.verifyMs,
-          ...(loaded.cacheProblem ? { cacheProblem: loaded.cacheProblem } : {}),
-        },
+            },
         runtimeStartMs: started.ms,
         sessionCreateMs,
         warmUpMs: selfCheck?.runMs ?? null,
