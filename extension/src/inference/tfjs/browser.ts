@@ -4,7 +4,7 @@
  * the worker as its own chunk); the viewer reaches it through ../choiceBrowser.ts.
  */
 import { InferenceClient, type WorkerLike } from '../InferenceClient';
-import { checkTfjsConfig, type TfjsInferenceConfig } from './engine';
+import { checkTfjsConfig, type TfjsInferenceConfig } from './tfjsConfig';
 
 export function createTfjsInferenceClient(config: TfjsInferenceConfig): InferenceClient {
   checkTfjsConfig(config);

@@ -10,7 +10,6 @@
  */
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, type ThreadEnvironment } from '../backend';
-import { checkConfig } from '../config';
 import { loadModelBytes, reportCaching, type ModelBytesDeps, type Progress } from '../modelBytes';
 import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type SelfCheckReport, type WorkerStats } from '../protocol';
 import { probeInput } from '../reference';
@@ -20,11 +19,9 @@ import type { Engine, RunOutput } from '../serve';
 import { TfjsClassifier } from './classifier';
 import { profileRun, type TfjsProfile } from './profile';
 import type { TfjsRuntime, TfjsStartOptions } from './runtime';
+import { checkTfjsConfig, type TfjsInferenceConfig } from './tfjsConfig';
 
-export interface TfjsInferenceConfig extends InferenceConfig {
-  /** Absolute URL of the folder serving @tensorflow/tfjs-backend-wasm's .wasm files, ending in "/". */
-  readonly tfjsWasmBaseUrl: string;
-}
+export type { TfjsInferenceConfig } from './tfjsConfig';
 
 export interface TfjsEngineDeps extends ModelBytesDeps, ThreadEnvironment {
   readonly startTfjs: (options: TfjsStartOptions) => Promise<TfjsRuntime>;
@@ -44,18 +41,6 @@ interface Ready {
   readonly dims: number[] | null;
 }
 
-export function checkTfjsConfig(config: TfjsInferenceConfig): void {
-  checkConfig(config);
-  let url: URL | null = null;
-  try {
-    url = new URL(config.tfjsWasmBaseUrl);
-  } catch {
-    // answered below
-  }
-  if (!url || !config.tfjsWasmBaseUrl.endsWith('/')) {
-    throw new InferenceError(`tfjsWasmBaseUrl must be an absolute URL ending in "/", got ${JSON.stringify(config.tfjsWasmBaseUrl)}`);
-  }
-}
 
 export class TfjsEngine implements Engine {
   private readyPromise: Promise<Ready> | null = null;
