@@ -302,8 +302,8 @@ module.exports = async (env = {}, argv = {}) => {
         },
       },
       ...(mode === 'production'
-        ? { minimizer: [new MinimizerPlugin({ test: /\.[cm]?js(\?.*)?$/i, exclude: /tfjs-backend-wasm/, minify: MinimizerPlugin.terserMinify })] }
-        : { usedExports: true, minimize: true, minimizer: [new MinimizerPlugin({ test: /tfjs\.[0-9a-f]+\.js$/, minify: MinimizerPlugin.terserMinify })] }),
+        ? { minimizer: [new MinimizerPlugin({ test: /\.[cm]?js(\?.*)?$/i, minify: MinimizerPlugin.terserMinify })] }
+        : { usedExports: true, minimize: true, minimizer: [new MinimizerPlugin({ test: /tfjs(-backend-wasm)?\.[0-9a-f]+\.js$/, minify: MinimizerPlugin.terserMinify })] }),
     },
     performance: { hints: false },
     watchOptions: { ignored: ['**/node_modules/**', '**/.ohif/**', '**/build/**'] },

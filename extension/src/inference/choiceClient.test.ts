@@ -17,6 +17,9 @@ interface EngineBehaviour {
   readonly model?: boolean;
 }
 
+/** Every engine's requests in the order they were made, as `${engine} ${key}`. */
+const requestLog: string[] = [];
+
 class FakeEngineClient implements EngineClient {
   readonly requests: AnalyzeRequest[] = [];
   disposed = false;
@@ -36,6 +39,7 @@ class FakeEngineClient implements EngineClient {
   async analyze(request: AnalyzeRequest): Promise<InferenceResult> {
     if (this.disposed) throw new Error('disposed');
     this.requests.push(request);
+    requestLog.push(`${this.engine} ${request.key}`);
     return { key: request.key, logit: 0, cam: new Float32Array(4), camDims: [2, 2], runMs: this.behaviour.runMs, roundTripMs: 0, backend: 'wasm' };
   }
 
@@ -102,6 +106,7 @@ describe('ChoosingInferenceClient', () => {
 
 
   it('starts TensorFlow.js on a first visit, says why, and after the first analysis measures onnxruntime-web when idle', async () => {
+    requestLog.length = 0;
     const { client, created, storage, runIdle, trials } = setup({ tfjs: { runMs: 150 }, onnxruntime: { runMs: 120 } });
     const info = await client.init();
     expect(info.reason).toBe('TensorFlow.js (first run here; onnxruntime-web will be measured when idle): tfjs own reason');
@@ -111,9 +116,10 @@ describe('ChoosingInferenceClient', () => {
     expect(created.map(c => c.engine)).toEqual(['tfjs']); // nothing until the page is idle
     await runIdle();
     expect(created.map(c => c.engine)).toEqual(['tfjs', 'onnxruntime']);
-    // Three probe runs on each engine.
+    // Three probe runs on each engine, in turn (neither timed alone after the other's load).
     expect(created[0].requests.filter(r => r.key.startsWith('chestaid-engine-trial'))).toHaveLength(3);
     expect(created[1].requests).toHaveLength(3);
+    expect(requestLog.filter(line => line.includes('chestaid-engine-trial')).map(line => line.split(' ')[0])).toEqual(['tfjs', 'onnxruntime', 'tfjs', 'onnxruntime', 'tfjs', 'onnxruntime']);
     expect(parseRecord(storage.getItem(KEY)).engines).toEqual({
       tfjs: { status: 'ok', warmMs: 150, measuredAt: '2026-12-06T11:00:00.000Z' },
       onnxruntime: { status: 'ok', warmMs: 120, measuredAt: '2026-12-06T11:00:00.000Z' },

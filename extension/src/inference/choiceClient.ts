@@ -28,7 +28,7 @@ import { InferenceError, ModelBytesError, type BackendInfo, type InferenceConfig
 import { probeInput } from './reference';
 
 /** How long the plan waits for the page's WebGPU adapter lookup (ChoiceDeps.hasHardwareGpu). */
-export const GPU_LOOKUP_WAIT_MS = 200;
+export const GPU_LOOKUP_WAIT_MS = 50;
 
 /** What this client uses of an engine's InferenceClient. */
 export interface EngineClient {
@@ -243,8 +243,8 @@ export class ChoosingInferenceClient {
       } catch (error) {
         failed = messageOf(error);
       }
-      const currentMs = await timedRuns(current.client, dims);
-      const trialResult = failed === null ? { engine, ms: await timedRuns(other, dims) } : { engine, failed };
+      const { currentMs, otherMs } = await timedRuns(current.client, failed === null ? other : null, dims);
+      const trialResult = failed === null ? { engine, ms: otherMs } : { engine, failed };
       if (this.disposed || this.current !== current) return;
       verdict = judgeTrial(this.readRecord(), current.engine, currentMs, trialResult, this.deps.timestamp());
     } catch {
@@ -280,11 +280,19 @@ function wantsTrial(setting: EngineSetting, plan: Plan, engine: EngineName, info
   return engine === 'onnxruntime' && info.backend === 'wasm' && record.engines.tfjs === undefined;
 }
 
-async function timedRuns(client: EngineClient, dims: number[]): Promise<number[]> {
-  const out: number[] = [];
+/**
+ * TRIAL_RUNS timed runs of each engine, taken in turn (current, other, current, ...): an engine's
+ * threads may go on spinning for a while after its run (onnxruntime's pool does), which would
+ * slow whichever engine ran next; in turn, both pay it alike, and neither is timed alone after
+ * the other's load.
+ */
+async function timedRuns(current: EngineClient, other: EngineClient | null, dims: number[]): Promise<{ currentMs: number[]; otherMs: number[] }> {
+  const currentMs: number[] = [];
+  const otherMs: number[] = [];
+  const run = async (client: EngineClient, i: number) => (await client.analyze({ key: `${TRIAL_KEY}-${i}`, input: probeInput(dims), dims })).runMs;
   for (let i = 0; i < TRIAL_RUNS; i++) {
-    const result = await client.analyze({ key: `${TRIAL_KEY}-${i}`, input: probeInput(dims), dims });
-    out.push(result.runMs);
+    currentMs.push(await run(current, i));
+    if (other) otherMs.push(await run(other, i));
   }
-  return out;
+  return { currentMs, otherMs };
 }
