@@ -191,7 +191,7 @@ export class ChoosingInferenceClient {
 
   private async load(): Promise<BackendInfo> {
     let record = this.readRecord();
-    const plan = planEngines(this.deps.setting, record, this.deps.setting === 'auto' && (await this.webGpuWithinWait()));
+    const plan = planEngines(this.deps.setting, record, this.deps.setting === 'auto' && (await this.webGpuWithinWait()), this.config.weights);
     this.plan = plan;
     const failures: { engine: EngineName; message: string }[] = [];
     for (const engine of plan.order) {

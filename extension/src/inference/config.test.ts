@@ -18,6 +18,7 @@ describe('inferenceConfigFor', () => {
       logitName: 'logit',
       camName: 'cam',
       selfCheck: manifest.onnx.self_check,
+      weights: 'float32',
     });
     expect(inferenceConfigFor(manifest, options).selfCheck?.probe).toBe('chestaid-probe/1');
   });

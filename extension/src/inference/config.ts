@@ -45,6 +45,7 @@ export function inferenceConfigFor(manifest: Manifest, options: InferenceOptions
     logitName: manifest.outputs.logit.name,
     camName: manifest.outputs.cam.name,
     ...(chosen.self_check ? { selfCheck: chosen.self_check } : {}),
+    ...(chosen.weights ? { weights: chosen.weights } : {}),
     ...(options.referenceUrl !== undefined ? { referenceUrl: options.referenceUrl } : {}),
     ...(options.backend !== undefined ? { backend: options.backend } : {}),
     ...(options.numThreads !== undefined ? { numThreads: options.numThreads } : {}),

@@ -95,6 +95,16 @@ describe('planEngines', () => {
     expect(planEngines('auto', record({ tfjs: ok(100), onnxruntime: ok(200) }), true)).toMatchObject({ order: ['onnxruntime', 'tfjs'], trial: null });
   });
 
+  it("runs an int8 model on onnxruntime-web alone under 'auto' (TensorFlow.js runs float weights only)", () => {
+    expect(planEngines('auto', record({ tfjs: ok(100), onnxruntime: ok(200) }), false, 'int8')).toEqual({
+      order: ['onnxruntime'],
+      why: 'an int8 model, which only onnxruntime-web runs',
+      trial: null,
+      records: false,
+    });
+    expect(planEngines('auto', EMPTY_RECORD, false, 'float32').order).toEqual(['tfjs', 'onnxruntime']);
+  });
+
   it('follows the configuration, with the other engine behind it, and keeps no record', () => {
     expect(planEngines('tfjs', record({ tfjs: failed('x') }), true)).toEqual({ order: ['tfjs', 'onnxruntime'], why: 'set by configuration', trial: null, records: false });
     expect(planEngines('onnxruntime', EMPTY_RECORD, false).order).toEqual(['onnxruntime', 'tfjs']);

@@ -104,11 +104,15 @@ function ms(value: number): string {
 
 /**
  * The order to try the engines in. `webGpu`: a hardware WebGPU adapter is there (findAdapter on
- * the page), which only onnxruntime-web uses.
+ * the page), which only onnxruntime-web uses. `weights`: the model file's (the manifest's); an
+ * int8 (QDQ) file is onnxruntime-web's alone, so 'auto' does not load TensorFlow.js to see it fail.
  */
-export function planEngines(setting: EngineSetting, record: EngineRecord, webGpu: boolean): Plan {
+export function planEngines(setting: EngineSetting, record: EngineRecord, webGpu: boolean, weights?: string): Plan {
   if (setting !== 'auto') {
     return { order: [setting, otherEngine(setting)], why: 'set by configuration', trial: null, records: false };
+  }
+  if (weights === 'int8') {
+    return { order: ['onnxruntime'], why: 'an int8 model, which only onnxruntime-web runs', trial: null, records: false };
   }
   if (webGpu) {
     return { order: ['onnxruntime', 'tfjs'], why: 'a WebGPU adapter is present, which only onnxruntime-web can use', trial: null, records: true };

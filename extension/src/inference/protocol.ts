@@ -42,6 +42,8 @@ export interface InferenceConfig {
    * (selfCheck.ts). WebGPU compares with it too when no referenceUrl is given.
    */
   readonly selfCheck?: SelfCheckBlock;
+  /** The manifest's `weights` for this file: TensorFlow.js's engine runs float weights only, not int8 (QDQ). */
+  readonly weights?: 'float32' | 'float16' | 'int8';
   /** Cache API storage for verified model bytes; null turns caching off. */
   readonly cacheName?: string | null;
   /**
