@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { ManifestError } from './errors';
 import { parseManifest } from './manifest';
+import { manifestRefusal } from './testing/manifestRefusal';
 
 // The committed demo manifest, whatever numbers its latest training run wrote.
 const MANIFEST_PATH = resolve(__dirname, '../../models/chestaid-demo/manifest.json');
@@ -27,15 +27,7 @@ function demoWith(...edits: [path: string, value: unknown][]): Json {
   return json;
 }
 
-function refusal(json: unknown): string {
-  try {
-    parseManifest(json);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ManifestError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ManifestError');
-}
+const refusal = manifestRefusal;
 
 describe('parseManifest', () => {
   it('accepts the demo manifest and exposes what the viewer reads', () => {

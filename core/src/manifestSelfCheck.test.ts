@@ -1,18 +1,10 @@
-import { ManifestError } from './errors';
 import { manifestForVariant, parseManifest } from './manifest';
 import { demoManifestJson } from './testing/overlays';
+import { manifestRefusal } from './testing/manifestRefusal';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function refusal(json: unknown): string {
-  try {
-    parseManifest(json);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ManifestError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ManifestError');
-}
+const refusal = manifestRefusal;
 
 describe('parseManifest of self_check blocks (schema 1.6.0)', () => {
   it('reads the demo manifest block of every ONNX file: logit and the 7x7 raw CAM on the probe', () => {

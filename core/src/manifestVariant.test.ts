@@ -2,10 +2,10 @@ import { calibrate } from './calibration';
 import { resultSrInputFrom } from './dicom/fromAnalysis';
 import { crAttributes } from './testing/crAttributes';
 import { demoManifestJson } from './testing/overlays';
-import { ManifestError } from './errors';
 import { manifestForVariant, parseManifest, type Manifest } from './manifest';
 import { unverifiedReason, type ArchivedContent } from './dicomweb/verifyResult';
 import { withCalibrationIdentity } from './siteCalibration/identity';
+import { manifestRefusal } from './testing/manifestRefusal';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -36,15 +36,7 @@ function withVariants(int8: Json | null = {}): Json {
   return json;
 }
 
-function refusal(json: unknown): string {
-  try {
-    parseManifest(json);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ManifestError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ManifestError');
-}
+const refusal = manifestRefusal;
 
 describe('manifestForVariant', () => {
   const base = parseManifest(withVariants());

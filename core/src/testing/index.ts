@@ -3,3 +3,4 @@ export * from './cohorts';
 export * from './crAttributes';
 export * from './feedback';
 export * from './overlays';
+export * from './manifestRefusal';
