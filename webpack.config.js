@@ -154,6 +154,8 @@ function appConfigSource({ dataSourceName, dataSourceNamespace, studyListUrl, de
     // Which ONNX file of the manifest the viewer runs (ChestAid's modelFile): the manifest's own
     // unless CHESTAID_MODEL_FILE names a variant (model.int8.onnx).
     modelFile: process.env.CHESTAID_MODEL_FILE || null,
+    // ChestAid's preloadModel: on unless CHESTAID_PRELOAD_MODEL=false.
+    preloadModel: process.env.CHESTAID_PRELOAD_MODEL !== 'false',
     // OHIF's login (its `oidc` setting), or null for none.
     oidc: LOGIN && {
       authority: LOGIN.authority,

@@ -62,6 +62,7 @@
           pacsDataSourceName: host.pacsDataSourceName,
           calibrationSource: host.calibrationSource,
           modelFile: host.modelFile,
+          preloadModel: host.preloadModel,
         },
       ],
     ],

@@ -78,7 +78,9 @@ before(
     });
     await orthanc.client.store([planted.part10], refusedStudy.StudyInstanceUID);
 
-    ({ viewer, browser } = await startSession({ env: { CHESTAID_DATA_SOURCE: 'pacs', CHESTAID_PACS_URL: orthanc.url } }));
+    // preloadModel off: a stored result must then cost no model download and no inference worker
+    // (with it on, the mode loads the model as it opens any study, stored or not).
+    ({ viewer, browser } = await startSession({ env: { CHESTAID_DATA_SOURCE: 'pacs', CHESTAID_PACS_URL: orthanc.url, CHESTAID_PRELOAD_MODEL: 'false' } }));
   },
   { timeout: 420_000 },
 );

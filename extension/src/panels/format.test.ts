@@ -104,6 +104,10 @@ describe('panel text', () => {
       fallbackText({ backend: 'wasm', reason: 'WebGPU on google swiftshader failed its self-check against wasm (logit off by 0.6): using wasm, 1 thread (page not cross-origin isolated)' }),
     ).toBe('WebGPU not used: WebGPU on google swiftshader failed its self-check against wasm (logit off by 0.6)');
     expect(fallbackText({ backend: 'webgpu', reason: 'WebGPU on x: self-check passed' })).toBeNull();
+    // TensorFlow.js names its threads inside its reason: the run line says how many, translated.
+    expect(
+      fallbackText({ backend: 'wasm', reason: 'TensorFlow.js (first run here): TensorFlow.js 4.22.0 wasm backend (XNNPACK; SIMD, 2 threads); self-check against the manifest passed' }),
+    ).toBe('WebGPU not used: TensorFlow.js (first run here): TensorFlow.js 4.22.0 wasm backend (XNNPACK; SIMD); self-check against the manifest passed');
   });
 
   it('shows the model download in megabytes', () => {

@@ -112,12 +112,16 @@ export function runText(run: Pick<RunInfo, 'backend' | 'threads' | 'totalMs'>): 
 
 /**
  * Why WebGPU was not used, or null when it was. The worker's reason ends with what it fell back
- * to (": using wasm, 2 threads"), which runText already says. The reason itself is the browser's
- * own diagnostic, shown as it came.
+ * to (": using wasm, 2 threads"), and TensorFlow.js's names its thread count ("SIMD, 2 threads"),
+ * which runText already says in the reader's language: both are left out. The rest is the
+ * engines' and the browser's own diagnostic, shown as it came.
  */
 export function fallbackText(run: Pick<RunInfo, 'backend' | 'reason'>): string | null {
   if (run.backend === 'webgpu') return null;
-  const why = run.reason.replace(/: using wasm, \d+ threads?.*$/, '').trim();
+  const why = run.reason
+    .replace(/: using wasm, \d+ threads?.*$/, '')
+    .replace(/,? \d+ threads?\b/g, '')
+    .trim();
   return t('run.noWebGpu', { why: why || run.reason });
 }
 
