@@ -128,7 +128,8 @@ async function watchingReader() {
   return { page, modelRequests };
 }
 
-const inference = page => page.evaluate(() => window.__chestaidWorkers.filter(w => w.name === 'chestaid-inference'));
+// Either engine's worker (chestaid-inference: onnxruntime-web; chestaid-inference-tfjs: TensorFlow.js).
+const inference = page => page.evaluate(() => window.__chestaidWorkers.filter(w => w.name.startsWith('chestaid-inference')));
 
 /** The attention layer drawn on the first viewport: its size and values. */
 function drawnLayer(page) {
@@ -181,7 +182,8 @@ test('a study with a stored SR and map opens with the stored score and draws the
   await page.locator(cy('chestaid-score')).waitFor({ timeout: 240_000 });
   assert.equal(await page.locator(cy('chestaid-stored')).count(), 0, 'the stored result is replaced on screen');
   const workers = await inference(page);
-  assert.equal(workers.length, 1);
+  // One engine's worker ran it; once the page is idle, 'auto' may start the other's for its one-off trial.
+  assert.ok(workers.length >= 1 && workers.length <= 2, `${workers.length} inference workers`);
   assert.ok(workers[0].messages > 0, 'Analyze messaged the inference worker');
   const fresh = await page.waitForFunction(() => {
     const { viewport } = window.cornerstone.getEnabledElements()[0];
