@@ -176,9 +176,10 @@ describe('wasm, and the demo model without a WebGPU adapter (no --enable-unsafe-
   test('a missing model is refused with its URL; so are bytes that do not match the manifest', async () => {
     const { page } = await openPage(browser, server.url);
     const missing = await page.evaluate(() => chestaidTest.startError('m', { modelUrl: '/models/missing/model.onnx', sha256: '0'.repeat(64) }));
-    assert.equal(missing, `InferenceError: model file not found: GET ${server.url}/models/missing/model.onnx answered 404 Not Found`);
+    // ModelBytesError (an InferenceError about the file itself: no other engine is tried for it).
+    assert.equal(missing, `ModelBytesError: model file not found: GET ${server.url}/models/missing/model.onnx answered 404 Not Found`);
     const tampered = await page.evaluate(config => chestaidTest.startError('t', config), { ...TINY, sha256: '1'.repeat(64) });
-    assert.match(tampered, /^InferenceError: model file does not match the manifest \(sha256 [0-9a-f]{64} for .*tiny\.onnx, the manifest says 1{64}\); refusing to run it$/);
+    assert.match(tampered, /^ModelBytesError: model file does not match the manifest \(sha256 [0-9a-f]{64} for .*tiny\.onnx, the manifest says 1{64}\); refusing to run it$/);
   });
 
   test('through the real worker, only the latest request in a slot resolves', async () => {
