@@ -74,7 +74,7 @@ async function analyzeStudy(page, demo) {
 }
 
 const ENGINES = [
-  { engine: 'tfjs', reason: /^WebGPU not used: TensorFlow\.js \(set by configuration\): TensorFlow\.js 4\.22\.0 wasm backend \(XNNPACK; SIMD, \d threads?\); self-check against the manifest passed \(logit off by [^)]+\)$/ },
+  { engine: 'tfjs', reason: /^WebGPU not used: TensorFlow\.js \(set by configuration\): TensorFlow\.js 4\.22\.0 wasm backend \(XNNPACK; SIMD\); self-check against the manifest passed \(logit off by [^)]+\)$/ },
   { engine: 'onnxruntime', reason: /^WebGPU not used: onnxruntime-web \(set by configuration\): no WebGPU adapter/ },
 ];
 
