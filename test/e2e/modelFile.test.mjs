@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { requireBuilt } from '../../scripts/node-build.mjs';
-import { ROOT, startSession, watchedPage } from './harness.mjs';
+import { ROOT, startPageSession } from './harness.mjs';
 
 const core = requireBuilt('@chestaid/core');
 const worker = requireBuilt('@chestaid/worker');
@@ -28,10 +28,7 @@ const foreignRequests = [];
 
 before(
   async () => {
-    let studies;
-    ({ viewer, studies, browser } = await startSession({ env: { CHESTAID_MODEL_FILE: FILE } }));
-    assert.ok(studies.length > 0);
-    page = await watchedPage(await browser.newContext({ viewport: { width: 1400, height: 900 } }), { viewerUrl: viewer.url, problems, foreignRequests });
+    ({ viewer, browser, page } = await startPageSession({ viewport: { width: 1400, height: 900 }, problems, foreignRequests, env: { CHESTAID_MODEL_FILE: FILE } }));
   },
   { timeout: 300_000 },
 );
