@@ -4,7 +4,7 @@
  * come back in; input buffers are transferred, not copied; a slot keeps only its latest request
  * (latestOnly.ts). Loading is idempotent and announced through events (STYLE.md 13).
  *
- *   const client = new InferenceClient(config, createInferenceWorker);   // browser.ts
+ *   const client = new InferenceClient(config, () => createInferenceWorker(config));   // browser.ts
  *   client.subscribe(client.EVENTS.PROGRESS, ({ loaded, total }) => ...);
  *   const info = await client.init();          // info.backend, info.reason, timings
  *   const result = await client.analyze({ key: resultKey(sopUID, sha), slot: viewportId, input, dims });

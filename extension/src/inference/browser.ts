@@ -3,12 +3,13 @@
  * (webpack 5 emits the worker as its own chunk) and cannot load under jest's CommonJS.
  */
 import { InferenceClient, type WorkerLike } from './InferenceClient';
-import type { InferenceConfig } from './protocol';
+import { workerName, type InferenceConfig } from './protocol';
 
-export function createInferenceWorker(): WorkerLike {
-  return new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'chestaid-inference' }) as unknown as WorkerLike;
+/** The worker, named with its configuration so that it starts loading as it starts (protocol.ts workerName). */
+export function createInferenceWorker(config: InferenceConfig): WorkerLike {
+  return new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: workerName('chestaid-inference', config) }) as unknown as WorkerLike;
 }
 
 export function createInferenceClient(config: InferenceConfig): InferenceClient {
-  return new InferenceClient(config, createInferenceWorker);
+  return new InferenceClient(config, () => createInferenceWorker(config));
 }

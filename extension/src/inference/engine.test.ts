@@ -2,7 +2,7 @@ import { InferenceEngine, type EngineDeps } from './engine';
 import type { OrtFlavour } from './ort';
 import { serve, throttleProgress, type Engine, type PortLike } from './serve';
 import type { Progress } from './modelBytes';
-import { ModelBytesError, type InferenceConfig, type WorkerRequest, type WorkerResponse } from './protocol';
+import { configInWorkerName, ModelBytesError, workerName, type InferenceConfig, type WorkerRequest, type WorkerResponse } from './protocol';
 import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, modelOutputs, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
 import { probeInput } from './reference';
 import type { SelfCheckBlock } from '@chestaid/core';
@@ -400,6 +400,65 @@ describe('serve', () => {
       { type: 'error', id: 8, message: 'model file not found: GET x answered 404', model: true },
       { type: 'error', id: 9, message: 'no SIMD' },
     ]);
+  });
+
+  function countingEngine(fail?: string) {
+    const inits: string[] = [];
+    const engine: Engine = {
+      init: async (config, onProgress) => {
+        inits.push(config.modelUrl);
+        onProgress({ loaded: 0, total: 10 });
+        if (fail) throw new ModelBytesError(fail);
+        return { backend: 'wasm' } as never;
+      },
+      run: async () => Promise.reject(new Error('unused')),
+    };
+    return { engine, inits };
+  }
+
+  it('given its configuration in the worker\'s name: starts loading before any message, and the init message with the same configuration shares that load', async () => {
+    const { engine, inits } = countingEngine();
+    const { p, posted, send } = port();
+    serve(p, engine, configInWorkerName(workerName('chestaid-inference', CONFIG)));
+    expect(inits).toEqual([MODEL_URL]);
+    send({ type: 'init', id: 1, config: { ...CONFIG } });
+    await flush();
+    expect(inits).toEqual([MODEL_URL]);
+    expect(posted.map(m => m.message)).toEqual([
+      { type: 'progress', id: 0, loaded: 0, total: 10 },
+      { type: 'ready', id: 1, info: { backend: 'wasm' } },
+    ]);
+  });
+
+  it('loads what the init message asks when it differs from the name\'s configuration', async () => {
+    const { engine, inits } = countingEngine();
+    const { p, send } = port();
+    serve(p, engine, CONFIG);
+    send({ type: 'init', id: 1, config: { ...CONFIG, modelUrl: 'https://x/other.onnx' } });
+    await flush();
+    expect(inits).toEqual([MODEL_URL, 'https://x/other.onnx']);
+  });
+
+  it('answers the init message with the early load\'s failure, without loading again', async () => {
+    const { engine, inits } = countingEngine('model file not found: GET x answered 404');
+    const { p, posted, send } = port();
+    serve(p, engine, CONFIG);
+    await flush(); // the early load has failed before the message comes
+    send({ type: 'init', id: 3, config: CONFIG });
+    await flush();
+    expect(inits).toEqual([MODEL_URL]);
+    expect(posted[posted.length - 1].message).toEqual({ type: 'error', id: 3, message: 'model file not found: GET x answered 404', model: true });
+  });
+});
+
+describe('workerName and configInWorkerName', () => {
+  it('carry the configuration through the name, and read a bare or broken name as none', () => {
+    const name = workerName('chestaid-inference-tfjs', CONFIG);
+    expect(name.startsWith('chestaid-inference-tfjs ')).toBe(true);
+    expect(configInWorkerName(name)).toEqual(CONFIG);
+    expect(configInWorkerName('chestaid-inference')).toBeNull();
+    expect(configInWorkerName('chestaid-inference {not json')).toBeNull();
+    expect(configInWorkerName('chestaid-inference [1]')).toBeNull();
   });
 });
 

@@ -145,6 +145,29 @@ export type WorkerResponse =
   /** `model`: the model's bytes were refused (ModelBytesError), whichever engine asked. */
   | { readonly type: 'error'; readonly id: number; readonly message: string; readonly model?: true };
 
+/**
+ * The worker's name: its label, a space, then its configuration as JSON. The worker reads it as
+ * it starts (configInWorkerName) and starts loading at once: Chromium holds a message posted to
+ * a worker that has not yet run its script until the PAGE's thread hears that it has, and while
+ * OHIF opens a study that thread is busy for 0.7-3.6 s (measured, issue 19). The init message
+ * still carries the configuration; the worker uses the load it started only when the two agree.
+ */
+export function workerName(label: string, config: InferenceConfig): string {
+  return `${label} ${JSON.stringify(config)}`;
+}
+
+/** The configuration workerName() put in a worker's name, or null (a bare label, or not JSON). */
+export function configInWorkerName(name: string): InferenceConfig | null {
+  const at = name.indexOf(' ');
+  if (at < 0) return null;
+  try {
+    const config: unknown = JSON.parse(name.slice(at + 1));
+    return typeof config === 'object' && config !== null && !Array.isArray(config) ? (config as InferenceConfig) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A failure of the inference adapter; the message is meant for the reader as is. */
 export class InferenceError extends Error {
   constructor(message: string) {

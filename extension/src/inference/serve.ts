@@ -1,6 +1,10 @@
 /**
  * The worker's side of the protocol (protocol.ts): one engine behind a message port, its runs
  * one at a time, its load progress throttled. worker.ts binds it to the real worker scope.
+ *
+ * A worker given its configuration in its name (protocol.ts workerName) starts loading before
+ * the init message reaches it; that message then shares the load when its configuration is the
+ * same (the same JSON), and starts its own otherwise.
  */
 import { messageOf } from '@chestaid/core';
 import type { Progress } from './modelBytes';
@@ -41,7 +45,7 @@ export function throttleProgress(post: (progress: Progress) => void): (progress:
   };
 }
 
-export function serve(port: PortLike, engine: Engine): void {
+export function serve(port: PortLike, engine: Engine, early: InferenceConfig | null = null): void {
   // Runs go one at a time (an ORT session is not re-entrant); a cancelled one that has not
   // started is dropped without an answer.
   const waiting = new Set<number>();
@@ -49,12 +53,19 @@ export function serve(port: PortLike, engine: Engine): void {
   const fail = (id: number, error: unknown) =>
     port.postMessage({ type: 'error', id, message: messageOf(error), ...(error instanceof ModelBytesError ? { model: true as const } : {}) });
 
+  const progressFor = (id: number) => throttleProgress(p => port.postMessage({ type: 'progress', id, loaded: p.loaded, total: p.total }));
+  // Progress of the early load goes out under id 0 (the client reads progress whatever its id).
+  let started: { key: string; load: Promise<BackendInfo> } | null = early ? { key: JSON.stringify(early), load: engine.init(early, progressFor(0)) } : null;
+  // Its failure is answered to the init message, like any load's.
+  started?.load.catch(() => undefined);
+
   port.addEventListener('message', ({ data }) => {
     switch (data.type) {
       case 'init': {
         const { id } = data;
-        const progress = throttleProgress(p => port.postMessage({ type: 'progress', id, loaded: p.loaded, total: p.total }));
-        engine.init(data.config, progress).then(
+        const load = started?.key === JSON.stringify(data.config) ? started.load : engine.init(data.config, progressFor(id));
+        started = null;
+        load.then(
           info => {
             port.postMessage({ type: 'ready', id, info });
             // Behind whatever is queued already: the client sends a request before the model is

@@ -10,6 +10,7 @@
  */
 import { InferenceEngine } from './engine';
 import type { OrtFlavour, OrtLike } from './ort';
+import { configInWorkerName } from './protocol';
 import { serve, type PortLike } from './serve';
 import type { GpuLike } from './backend';
 
@@ -24,7 +25,7 @@ interface WorkerScope {
   readonly caches?: CacheStorage;
 }
 
-const scope = self as unknown as WorkerScope & PortLike;
+const scope = self as unknown as WorkerScope & PortLike & { readonly name: string };
 
 /**
  * onnxruntime-web keeps its WebAssembly.Memory to itself; the only way to read its size (for the
@@ -76,4 +77,5 @@ serve(
     // Only where the browser was started with --js-flags=--expose-gc (the benchmark).
     collectGarbage: () => (globalThis as { gc?: () => void }).gc?.(),
   }),
+  configInWorkerName(scope.name),
 );

@@ -4,12 +4,13 @@
  * the worker as its own chunk); the viewer reaches it through ../choiceBrowser.ts.
  */
 import { InferenceClient, type WorkerLike } from '../InferenceClient';
+import { workerName } from '../protocol';
 import { checkTfjsConfig, type TfjsInferenceConfig } from './tfjsConfig';
 
 export function createTfjsInferenceClient(config: TfjsInferenceConfig): InferenceClient {
   checkTfjsConfig(config);
   return new InferenceClient(
     config,
-    () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'chestaid-inference-tfjs' }) as unknown as WorkerLike,
+    () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: workerName('chestaid-inference-tfjs', config) }) as unknown as WorkerLike,
   );
 }

@@ -7,6 +7,7 @@ import { version_core } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 
 import type { GpuLike } from '../backend';
+import { configInWorkerName } from '../protocol';
 import { serve, type PortLike } from '../serve';
 import { TfjsEngine } from './engine';
 import { PROFILE_LINE_PREFIX } from './profile';
@@ -18,7 +19,7 @@ interface WorkerScope {
   readonly caches?: CacheStorage;
 }
 
-const scope = self as unknown as WorkerScope & PortLike;
+const scope = self as unknown as WorkerScope & PortLike & { readonly name: string };
 
 /** See TfjsStartOptions.allowThreads: this worker's navigator reports at least 2 cores per thread asked. */
 function allowThreads(threads: number): void {
@@ -47,4 +48,5 @@ serve(
     // eslint-disable-next-line no-console
     profileSink: profile => console.log(`${PROFILE_LINE_PREFIX}${JSON.stringify(profile)}`),
   }),
+  configInWorkerName(scope.name),
 );
