@@ -15,6 +15,8 @@ interface EngineBehaviour {
   readonly backend?: 'wasm' | 'webgpu';
   /** The failure is the model's bytes (a ModelBytesError, as InferenceClient gives it). */
   readonly model?: boolean;
+  /** The load ends only once this settles. */
+  readonly gate?: Promise<void>;
 }
 
 /** Every engine's requests in the order they were made, as `${engine} ${key}`. */
@@ -30,16 +32,28 @@ class FakeEngineClient implements EngineClient {
     private readonly behaviour: EngineBehaviour,
   ) {}
 
-  async init(): Promise<BackendInfo> {
+  private loaded: Promise<BackendInfo> | null = null;
+
+  init(): Promise<BackendInfo> {
+    this.loaded ??= this.load();
+    return this.loaded;
+  }
+
+  private async load(): Promise<BackendInfo> {
     for (const l of this.progress) l({ loaded: 1, total: 2 });
+    await this.behaviour.gate;
     if (this.behaviour.fails) throw this.behaviour.model ? new ModelBytesError(this.behaviour.fails) : new Error(this.behaviour.fails);
     return { backend: this.behaviour.backend ?? 'wasm', reason: `${this.engine} own reason`, threads: 2 } as BackendInfo;
   }
 
+  /** As InferenceClient: the request is sent at once, and answered once the load has ended, or fails with it. */
   async analyze(request: AnalyzeRequest): Promise<InferenceResult> {
     if (this.disposed) throw new Error('disposed');
-    this.requests.push(request);
+    this.requests.push({ ...request, input: request.input.slice() });
     requestLog.push(`${this.engine} ${request.key}`);
+    // Sent: the real client transfers the input to its worker.
+    if (request.input.buffer.byteLength > 0) structuredClone(request.input.buffer, { transfer: [request.input.buffer] });
+    await this.init();
     return { key: request.key, logit: 0, cam: new Float32Array(4), camDims: [2, 2], runMs: this.behaviour.runMs, roundTripMs: 0, backend: 'wasm' };
   }
 
@@ -224,6 +238,45 @@ describe('ChoosingInferenceClient', () => {
     await fell.runIdle();
     expect(fell.created.map(c => c.engine)).toEqual(['onnxruntime', 'tfjs']);
     expect((await fell.client.init()).reason).toMatch(/^TensorFlow\.js \(fastest measured here: 100 ms against 141 ms/);
+  });
+
+  it('sends an analysis asked while the engine loads to that engine at once, and answers it when the load ends', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>(resolve => (release = resolve));
+    const { client, created } = setup({ tfjs: { runMs: 150, gate }, onnxruntime: { runMs: 120 } });
+    void client.init(); // the mode's preload
+    const answered = client.analyze(request('clicked'));
+    for (let i = 0; i < 20; i++) await new Promise(resolve => setTimeout(resolve, 0));
+    // In the worker already, queued behind the load: no round trip through the page after it.
+    expect(created.map(c => c.engine)).toEqual(['tfjs']);
+    expect(created[0].requests.map(r => r.key)).toEqual(['clicked']);
+    let settled = false;
+    void answered.then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    release();
+    expect((await answered).key).toBe('clicked');
+  });
+
+  it('gives an analysis sent to an engine whose load then fails to the next engine, with its input intact', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>(resolve => (release = resolve));
+    const { client, created } = setup({ tfjs: { runMs: 150, gate, fails: 'self-check failed' }, onnxruntime: { runMs: 120 } });
+    const input = Float32Array.from({ length: 12 }, (_, i) => i + 0.5);
+    const answered = client.analyze({ key: 'clicked', input, dims: DIMS });
+    for (let i = 0; i < 20; i++) await new Promise(resolve => setTimeout(resolve, 0));
+    expect(created[0].requests.map(r => r.key)).toEqual(['clicked']);
+    expect(input.length).toBe(0); // transferred to the first engine's worker
+    release();
+    expect((await answered).key).toBe('clicked');
+    expect(created.map(c => c.engine)).toEqual(['tfjs', 'onnxruntime']);
+    expect(Array.from(created[1].requests[0].input)).toEqual(Array.from({ length: 12 }, (_, i) => i + 0.5));
+  });
+
+  it('fails the analysis with the model\'s refusal when the loading engine refuses the bytes', async () => {
+    const { client, created } = setup({ tfjs: { runMs: 150, fails: 'sha256 mismatch', model: true }, onnxruntime: { runMs: 120 } });
+    await expect(client.analyze(request('clicked'))).rejects.toThrow(ModelBytesError);
+    expect(created.map(c => c.engine)).toEqual(['tfjs']);
   });
 
   it('relays the loading engine\'s download progress', async () => {

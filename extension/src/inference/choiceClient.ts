@@ -87,6 +87,10 @@ export class ChoosingInferenceClient {
   readonly EVENTS = EVENTS;
 
   private current: Current | null = null;
+  /** The engine whose load is under way, while one is. */
+  private loading: EngineClient | null = null;
+  /** Settles once the first engine's load has started (or the plan failed). */
+  private started: Promise<void> | null = null;
   private initPromise: Promise<BackendInfo> | null = null;
   private plan: Plan | null = null;
   private trialState: 'none' | 'pending' | 'running' | 'done' = 'none';
@@ -117,7 +121,10 @@ export class ChoosingInferenceClient {
   init(): Promise<BackendInfo> {
     if (this.current) return Promise.resolve(shown(this.current));
     if (!this.initPromise) {
-      const promise = this.load();
+      let started!: () => void;
+      this.started = new Promise<void>(resolve => (started = resolve));
+      const promise = this.load(started);
+      promise.finally(started).catch(() => undefined);
       this.initPromise = promise;
       promise.catch(() => {
         if (this.initPromise === promise) this.initPromise = null;
@@ -130,8 +137,7 @@ export class ChoosingInferenceClient {
     this.inFlight++;
     let result: InferenceResult;
     try {
-      await this.init();
-      result = await (this.current as Current).client.analyze(request);
+      result = await this.send(request);
     } finally {
       this.inFlight--;
     }
@@ -148,6 +154,32 @@ export class ChoosingInferenceClient {
       this.deps.whenIdle(attempt);
     }
     return result;
+  }
+
+  /**
+   * To the engine in use; while one loads, to it at once: its worker holds the request behind the
+   * load and runs it as the session's first run, with no round trip through the page's thread
+   * (busy while OHIF opens a study) between the load and the run. The input goes to that worker,
+   * so a copy is kept for the next engine in case this one's load fails.
+   */
+  private async send(request: AnalyzeRequest): Promise<InferenceResult> {
+    const ready = this.init();
+    await Promise.race([ready, this.started]);
+    const loading = this.current ? null : this.loading;
+    if (!loading) {
+      await ready;
+      return (this.current as Current).client.analyze(request);
+    }
+    const kept = request.input.slice();
+    try {
+      return await loading.analyze(request);
+    } catch (error) {
+      // Its load failed (the run was refused with it): the engine the plan falls to, if any, runs it.
+      await ready;
+      const current = this.current as Current;
+      if (current.client === loading) throw error;
+      return current.client.analyze({ ...request, input: kept });
+    }
   }
 
   dispose(): void {
@@ -189,7 +221,7 @@ export class ChoosingInferenceClient {
     return Promise.race([this.deps.hasHardwareGpu().catch(() => false), delay(GPU_LOOKUP_WAIT_MS).then(() => false)]);
   }
 
-  private async load(): Promise<BackendInfo> {
+  private async load(started: () => void): Promise<BackendInfo> {
     let record = this.readRecord();
     const plan = planEngines(this.deps.setting, record, this.deps.setting === 'auto' && (await this.webGpuWithinWait()), this.config.weights);
     this.plan = plan;
@@ -198,14 +230,19 @@ export class ChoosingInferenceClient {
       const client = this.start(engine);
       let info: BackendInfo;
       try {
-        info = await client.init();
+        const loaded = client.init();
+        this.loading = client;
+        started();
+        info = await loaded;
       } catch (error) {
+        this.loading = null;
         client.dispose();
         // The model's bytes, not this engine: another engine would fetch and refuse the same.
         if (error instanceof ModelBytesError) throw error;
         failures.push({ engine, message: messageOf(error) });
         continue;
       }
+      this.loading = null;
       if (this.disposed) {
         client.dispose();
         throw new InferenceError('the inference client was disposed');
