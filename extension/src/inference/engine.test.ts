@@ -24,9 +24,10 @@ interface Setup {
   /** Holds every download until it resolves. */
   beforeFetch?: () => Promise<void>;
   delay?: EngineDeps['delay'];
+  makeResponse?: EngineDeps['makeResponse'];
 }
 
-function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}, failImport = [], crossOriginIsolated = true, beforeFetch, delay }: Setup = {}) {
+function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}, failImport = [], crossOriginIsolated = true, beforeFetch, delay, makeResponse = bytes => ({ bytes }) }: Setup = {}) {
   const served = fakeFetch(files);
   const { calls } = served;
   const fetch: EngineDeps['fetch'] = async url => {
@@ -34,11 +35,12 @@ function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}
     return served.fetch(url);
   };
   const imported: { flavour: OrtFlavour; ort: FakeOrt }[] = [];
+  const caches = new FakeCaches();
   const deps: EngineDeps = {
     fetch,
     subtle,
-    caches: new FakeCaches(),
-    makeResponse: bytes => ({ bytes }),
+    caches,
+    makeResponse,
     now: () => 0,
     gpu,
     crossOriginIsolated,
@@ -55,7 +57,7 @@ function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}
       return instance;
     },
   };
-  return { engine: new InferenceEngine(deps), imported, calls };
+  return { engine: new InferenceEngine(deps), imported, calls, caches };
 }
 
 const INPUT = Float32Array.from({ length: 12 }, (_, i) => i / 12 - 0.3);
@@ -285,6 +287,26 @@ describe('InferenceEngine loading', () => {
     await expect(engine.init({ ...CONFIG, camName: 'heatmap' })).rejects.toThrow(
       'the model has no output heatmap (inputs ["input"], outputs ["logit","cam"])',
     );
+  });
+
+  it('wraps the verified bytes for the Cache API once its session is up, and after a failed load too', async () => {
+    const sessionsWhenWrapped: number[] = [];
+    const { engine, imported, caches } = setup({
+      makeResponse: bytes => {
+        sessionsWhenWrapped.push(imported.flatMap(i => i.ort.modelSessions).length);
+        return { bytes };
+      },
+    });
+    await engine.init(CONFIG);
+    await flush();
+    expect(sessionsWhenWrapped).toEqual([1]);
+    expect((await caches.open('chestaid-models-v1')).entries.size).toBe(1);
+
+    // A load that fails after the bytes were verified keeps them for the engine tried next.
+    const failing = setup();
+    await expect(failing.engine.init({ ...CONFIG, camName: 'heatmap' })).rejects.toThrow('the model has no output heatmap');
+    await flush();
+    expect((await failing.caches.open('chestaid-models-v1')).entries.size).toBe(1);
   });
 
   it('runs batch 1 and returns the logit and the map', async () => {

@@ -58,7 +58,7 @@ describe('loadModelBytes', () => {
 
   it('serves the next load from the cache under a key that names the hash, without downloading', async () => {
     const { deps: d, calls, caches } = deps();
-    await loadModelBytes(source, d);
+    await (await loadModelBytes(source, d)).keep?.();
     expect([...(caches?.stores.get(CACHE)?.entries.keys() ?? [])]).toEqual([cacheKey(URL_, SHA)]);
     expect(cacheKey(URL_, SHA)).toContain(SHA);
 
@@ -73,6 +73,7 @@ describe('loadModelBytes', () => {
     const cache = await caches!.open(CACHE);
     cache.entries.set(cacheKey(URL_, SHA), new Uint8Array(MODEL.length));
     const loaded = await loadModelBytes(source, d);
+    await loaded.keep?.();
     expect(loaded.fromCache).toBe(false);
     expect(calls).toEqual([URL_]);
     expect(Array.from(cache.entries.get(cacheKey(URL_, SHA)) ?? [])).toEqual(Array.from(MODEL));
@@ -85,7 +86,7 @@ describe('loadModelBytes', () => {
     const otherModel = cacheKey('https://viewer.example/models/other/model.onnx', 'ef'.repeat(32));
     cache.entries.set(oldKey, new Uint8Array(3));
     cache.entries.set(otherModel, new Uint8Array(3));
-    await (await loadModelBytes(source, d)).stored;
+    await (await loadModelBytes(source, d)).keep?.();
     expect([...cache.entries.keys()].sort()).toEqual([cacheKey(URL_, SHA), otherModel].sort());
   });
 
@@ -103,10 +104,10 @@ describe('loadModelBytes', () => {
     }
     const full: ModelBytesDeps = { ...d, caches: { open: async () => new FullCache() } };
     const loaded = await loadModelBytes(source, full);
-    await expect(loaded.stored).resolves.toBe('verified model not cached: QuotaExceededError');
     const warnings: string[] = [];
     reportCaching(loaded, message => warnings.push(message));
-    await loaded.stored;
+    // The same store as reportCaching's: keep() stores once.
+    await expect(loaded.keep?.()).resolves.toBe('verified model not cached: QuotaExceededError');
     expect(warnings).toEqual(['ChestAid: verified model not cached: QuotaExceededError; the next page load downloads the model again']);
   });
 
@@ -120,12 +121,12 @@ describe('loadModelBytes', () => {
         return d.fetch(url);
       },
     };
-    await (await loadModelBytes(source, traced, () => undefined, () => events.push('under way'))).stored;
+    await (await loadModelBytes(source, traced, () => undefined, () => events.push('under way'))).keep?.();
     await loadModelBytes(source, traced, () => undefined, () => events.push('under way'));
     expect(events).toEqual(['fetch', 'under way', 'under way']);
   });
 
-  it('hands the verified bytes over without waiting for the Cache API to store them', async () => {
+  it('hands the verified bytes over before storing them, and stores them when asked without holding the caller', async () => {
     const { deps: d } = deps();
     let finishPut!: () => void;
     const putting = new Promise<void>(resolve => (finishPut = resolve));
@@ -139,12 +140,14 @@ describe('loadModelBytes', () => {
     const slow: ModelBytesDeps = { ...d, caches: { open: async () => cache } };
     const loaded = await loadModelBytes(source, slow);
     expect(loaded.fromCache).toBe(false);
+    expect(cache.entries.size).toBe(0); // nothing wrapped or stored until the engine asks
     let stored = false;
-    void loaded.stored?.then(() => (stored = true));
+    const storing = loaded.keep?.();
+    void storing?.then(() => (stored = true));
     await Promise.resolve();
     expect(stored).toBe(false);
     finishPut();
-    await expect(loaded.stored).resolves.toBeUndefined();
+    await expect(storing).resolves.toBeUndefined();
     expect((await loadModelBytes(source, slow)).fromCache).toBe(true);
   });
 });

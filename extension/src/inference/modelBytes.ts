@@ -2,8 +2,8 @@
  * The model's bytes, verified: downloaded with progress, hashed with SubtleCrypto and compared
  * with the manifest's sha256 before anything else sees them, then kept in the Cache API under a
  * key that names the hash, so the next page load skips the download (and re-verifies). The bytes
- * are handed over as soon as they are verified; writing them to the Cache API (about half a
- * second for the 27 MB demo model in a fresh browser profile) goes on beside the engine's start.
+ * are handed over as soon as they are verified; the engine has them written to the Cache API
+ * (about half a second for the 27 MB demo model in a fresh browser profile) once it has started.
  *
  * The browser objects are structurally typed parameters; tests pass fakes (STYLE.md 11).
  */
@@ -58,10 +58,12 @@ export interface LoadedModel {
   readonly downloadMs: number;
   readonly verifyMs: number;
   /**
-   * After a download into a cache: settles once the bytes are stored, with a problem (quota...)
-   * or undefined; never rejects. Absent when nothing is being stored.
+   * After a download into a cache: stores the bytes, and settles once they are stored, with a
+   * problem (quota...) or undefined; never rejects. Absent when there is nothing to store. The
+   * engine calls it (through reportCaching) once its model runs or has failed: a Response copies
+   * the bytes it wraps, 0.1-0.15 s for the demo model, which the first Analyze should not wait for.
    */
-  readonly stored?: Promise<string | undefined>;
+  readonly keep?: () => Promise<string | undefined>;
 }
 
 const CACHE_PARAM = 'chestaid-sha256';
@@ -128,8 +130,10 @@ export async function loadModelBytes(
       `model file does not match the manifest (sha256 ${actual} for ${source.modelUrl}, the manifest says ${expected}); refusing to run it`,
     );
   }
-  // Not awaited: the engine starts while the Cache API writes (the next page load's gain, not this one's).
-  return { bytes, fromCache: false, downloadMs, verifyMs, ...(cache ? { stored: store(cache, key, bytes, deps) } : {}) };
+  // Stored when the engine says (LoadedModel.keep): the next page load's gain, not this one's.
+  let stored: Promise<string | undefined> | null = null;
+  const keep = () => (stored ??= store(cache as CacheLike, key, bytes, deps));
+  return { bytes, fromCache: false, downloadMs, verifyMs, ...(cache ? { keep } : {}) };
 }
 
 async function openCache(name: string | null, deps: ModelBytesDeps): Promise<CacheLike | null> {
@@ -189,7 +193,7 @@ async function download(source: ModelSource, deps: ModelBytesDeps, onProgress: (
 /** Stores the verified bytes and evicts other versions of the same file; returns a problem or undefined. */
 async function store(cache: CacheLike, key: string, bytes: Uint8Array, deps: ModelBytesDeps): Promise<string | undefined> {
   try {
-    // Wrapped now (a Response copies its body), whatever the engine does with `bytes` meanwhile.
+    // Wrapped before anything else (a Response copies its body), whatever is done with `bytes` next.
     const response = deps.makeResponse(bytes);
     const base = baseOf(key);
     for (const request of await cache.keys()) {
@@ -202,9 +206,9 @@ async function store(cache: CacheLike, key: string, bytes: Uint8Array, deps: Mod
   }
 }
 
-/** Says in the worker's console when the verified bytes could not be kept (the next load downloads them again). */
+/** Stores the verified bytes (LoadedModel.keep) and says in the worker's console when they could not be kept (the next load downloads them again). */
 export function reportCaching(loaded: LoadedModel, warn: (message: string) => void = message => console.warn(message)): void {
-  void loaded.stored?.then(problem => {
+  void loaded.keep?.().then(problem => {
     if (problem) warn(`ChestAid: ${problem}; the next page load downloads the model again`);
   });
 }

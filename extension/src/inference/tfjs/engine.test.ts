@@ -27,11 +27,17 @@ const CONFIG: TfjsInferenceConfig = {
 
 function setup(files: Record<string, Uint8Array> = { [MODEL_URL]: MODEL }, profileSink?: (profile: TfjsProfile) => void) {
   const started: number[] = [];
+  const caches = new FakeCaches();
+  /** Whether the graph was built when the bytes were wrapped for the Cache API, per wrap. */
+  const builtWhenWrapped: boolean[] = [];
   const deps: TfjsEngineDeps = {
     fetch: fakeFetch(files).fetch,
     subtle,
-    caches: new FakeCaches(),
-    makeResponse: bytes => ({ bytes }),
+    caches,
+    makeResponse: bytes => {
+      builtWhenWrapped.push(engine.stats().runs > 0);
+      return { bytes };
+    },
     now: () => 0,
     crossOriginIsolated: true,
     hardwareConcurrency: 2,
@@ -43,7 +49,9 @@ function setup(files: Record<string, Uint8Array> = { [MODEL_URL]: MODEL }, profi
     },
     profileSink,
   };
-  return { engine: new TfjsEngine(deps), started };
+  // Read by makeResponse above, which runs only during init().
+  const engine = new TfjsEngine(deps);
+  return { engine, started, caches, builtWhenWrapped };
 }
 
 it("loads the verified ONNX bytes, says which engine runs them, and gives PyTorch's outputs", async () => {
@@ -142,6 +150,14 @@ describe("the manifest's self-check", () => {
     expect(info.reason).toMatch(/; self-check against the manifest passed \(logit off by /);
     expect(engine.stats().runs).toBe(1);
     expect(await engine.warmUp()).toBeNull();
+  });
+
+  it('keeps the verified bytes in the Cache API once the model has run (the probe), not before', async () => {
+    const { engine, caches, builtWhenWrapped } = setup();
+    await engine.init({ ...CONFIG, selfCheck: block } as TfjsInferenceConfig, () => {});
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(builtWhenWrapped).toEqual([true]);
+    expect((await caches.open('chestaid-models-v1')).entries.size).toBe(1);
   });
 
   it('refuses to load when its outputs disagree, saying by how much', async () => {

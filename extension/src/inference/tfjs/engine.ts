@@ -125,54 +125,58 @@ export class TfjsEngine implements Engine {
       onProgress,
       underWay,
     );
-    reportCaching(loaded);
-    const started = await runtime;
-    if (!started.ok) {
-      throw new InferenceError(`could not start TensorFlow.js's wasm backend from ${config.tfjsWasmBaseUrl}: ${messageOf(started.error)}`);
-    }
-    const names = { input: config.inputName ?? 'input', logit: config.logitName ?? 'logit', cam: config.camName ?? 'cam' };
-    const t0 = this.deps.now();
-    let classifier: TfjsClassifier;
+    // Stored in the Cache API once the engine is up or has failed (../engine.ts says why).
     try {
-      classifier = TfjsClassifier.fromOnnx(loaded.bytes, names);
-    } catch (error) {
-      throw new InferenceError(`the TensorFlow.js engine cannot run this model: ${messageOf(error)}`);
-    }
-    const sessionCreateMs = this.deps.now() - t0;
-    const features = [started.simd ? 'SIMD' : 'no SIMD', `${started.threads} thread${started.threads === 1 ? '' : 's'}`].join(', ');
-    // As the onnxruntime engine: the manifest's probe is the first run, and a disagreement refuses
-    // the engine before any result is shown (selfCheck.ts).
-    let selfCheck: SelfCheckReport | null = null;
-    if (config.selfCheck) {
-      const dims = classifier.inputDims;
-      if (!dims) throw new InferenceError("cannot run the manifest's self-check: the graph does not state its input size");
-      try {
-        selfCheck = await runSelfCheck(`TensorFlow.js ${this.deps.version} wasm`, config.selfCheck, dims, (input, d) => classifier.run(input, d), this.deps.now);
-      } finally {
-        this.runs++;
+      const started = await runtime;
+      if (!started.ok) {
+        throw new InferenceError(`could not start TensorFlow.js's wasm backend from ${config.tfjsWasmBaseUrl}: ${messageOf(started.error)}`);
       }
+      const names = { input: config.inputName ?? 'input', logit: config.logitName ?? 'logit', cam: config.camName ?? 'cam' };
+      const t0 = this.deps.now();
+      let classifier: TfjsClassifier;
+      try {
+        classifier = TfjsClassifier.fromOnnx(loaded.bytes, names);
+      } catch (error) {
+        throw new InferenceError(`the TensorFlow.js engine cannot run this model: ${messageOf(error)}`);
+      }
+      const sessionCreateMs = this.deps.now() - t0;
+      const features = [started.simd ? 'SIMD' : 'no SIMD', `${started.threads} thread${started.threads === 1 ? '' : 's'}`].join(', ');
+      // As the onnxruntime engine: the manifest's probe is the first run, and a disagreement refuses
+      // the engine before any result is shown (selfCheck.ts).
+      let selfCheck: SelfCheckReport | null = null;
+      if (config.selfCheck) {
+        const dims = classifier.inputDims;
+        if (!dims) throw new InferenceError("cannot run the manifest's self-check: the graph does not state its input size");
+        try {
+          selfCheck = await runSelfCheck(`TensorFlow.js ${this.deps.version} wasm`, config.selfCheck, dims, (input, d) => classifier.run(input, d), this.deps.now);
+        } finally {
+          this.runs++;
+        }
+      }
+      return {
+        classifier,
+        dims: classifier.inputDims,
+        info: {
+          backend: 'wasm',
+          reason: `TensorFlow.js ${this.deps.version} wasm backend (XNNPACK; ${features})${threads.note}${selfCheck ? `; ${describeSelfCheck(selfCheck)}` : ''}`,
+          threads: started.threads,
+          crossOriginIsolated: this.deps.crossOriginIsolated,
+          adapter: null,
+          selfCheck,
+          model: {
+            sha256: config.sha256.toLowerCase(),
+            bytes: loaded.bytes.length,
+            fromCache: loaded.fromCache,
+            downloadMs: loaded.downloadMs,
+            verifyMs: loaded.verifyMs,
+              },
+          runtimeStartMs: started.ms,
+          sessionCreateMs,
+          warmUpMs: selfCheck?.runMs ?? null,
+        },
+      };
+    } finally {
+      reportCaching(loaded);
     }
-    return {
-      classifier,
-      dims: classifier.inputDims,
-      info: {
-        backend: 'wasm',
-        reason: `TensorFlow.js ${this.deps.version} wasm backend (XNNPACK; ${features})${threads.note}${selfCheck ? `; ${describeSelfCheck(selfCheck)}` : ''}`,
-        threads: started.threads,
-        crossOriginIsolated: this.deps.crossOriginIsolated,
-        adapter: null,
-        selfCheck,
-        model: {
-          sha256: config.sha256.toLowerCase(),
-          bytes: loaded.bytes.length,
-          fromCache: loaded.fromCache,
-          downloadMs: loaded.downloadMs,
-          verifyMs: loaded.verifyMs,
-            },
-        runtimeStartMs: started.ms,
-        sessionCreateMs,
-        warmUpMs: selfCheck?.runMs ?? null,
-      },
-    };
   }
 }
