@@ -3,7 +3,7 @@ import type { OrtFlavour } from './ort';
 import { serve, throttleProgress, type Engine, type PortLike } from './serve';
 import type { Progress } from './modelBytes';
 import { configInWorkerName, ModelBytesError, workerName, type InferenceConfig, type WorkerRequest, type WorkerResponse } from './protocol';
-import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, modelOutputs, referenceFor, sha256, subtle, type FakeOrtOptions } from './testing/fakes';
+import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, modelOutputs, referenceFor, sha256, sha256Stream, type FakeOrtOptions } from './testing/fakes';
 import { probeInput } from './reference';
 import type { SelfCheckBlock } from '@chestaid/core';
 
@@ -38,7 +38,7 @@ function setup({ gpu = null, ort = {}, files = { [MODEL_URL]: MODEL }, json = {}
   const caches = new FakeCaches();
   const deps: EngineDeps = {
     fetch,
-    subtle,
+    sha256: sha256Stream,
     caches,
     makeResponse,
     now: () => 0,

@@ -1,5 +1,5 @@
 import { cacheKey, loadModelBytes, reportCaching, type ModelBytesDeps, type Progress } from './modelBytes';
-import { FakeCache, FakeCaches, fakeFetch, response, sha256, subtle } from './testing/fakes';
+import { FakeCache, FakeCaches, fakeFetch, response, sha256, sha256Stream } from './testing/fakes';
 
 const URL_ = 'https://viewer.example/models/chestaid-demo/model.onnx';
 const MODEL = Uint8Array.from({ length: 37 }, (_, i) => (i * 7) % 256);
@@ -9,7 +9,7 @@ const CACHE = 'chestaid-models-v1';
 function deps(files: Record<string, Uint8Array> = { [URL_]: MODEL }, caches: FakeCaches | null = new FakeCaches()) {
   const { fetch, calls } = fakeFetch(files);
   let t = 0;
-  const d: ModelBytesDeps = { fetch, subtle, caches, makeResponse: bytes => ({ bytes }), now: () => (t += 5) };
+  const d: ModelBytesDeps = { fetch, sha256: sha256Stream, caches, makeResponse: bytes => ({ bytes }), now: () => (t += 5) };
   return { deps: d, calls, caches };
 }
 

@@ -11,6 +11,7 @@
 import { InferenceEngine } from './engine';
 import type { OrtFlavour, OrtLike } from './ort';
 import { configInWorkerName } from './protocol';
+import { sha256Stream } from './sha256';
 import { serve, type PortLike } from './serve';
 import type { GpuLike } from './backend';
 
@@ -64,8 +65,7 @@ serve(
   new InferenceEngine({
     fetch: url => fetch(url),
     fetchJson,
-    // Our bytes always sit in a plain ArrayBuffer; TypeScript's DOM types want that said.
-    subtle: { digest: (algorithm, data) => crypto.subtle.digest(algorithm, data as Uint8Array<ArrayBuffer>) },
+    sha256: sha256Stream,
     caches: scope.caches ?? null,
     makeResponse: bytes => new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }),
     now: () => performance.now(),

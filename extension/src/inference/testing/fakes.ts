@@ -2,14 +2,13 @@
  * Fakes for the inference adapter's tests: a Worker, onnxruntime-web, fetch and the Cache API,
  * shaped like the structural parameters the modules declare (STYLE.md 11, no module mocking).
  */
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 import type { AdapterLike, GpuLike } from '../backend';
-import type { EngineDeps } from '../engine';
 import type { OrtLike, SessionLike, SessionOptionsLike, TensorLike } from '../ort';
 import { RUNTIME_START_MODEL } from '../runtime';
 import type { WorkerLike } from '../InferenceClient';
-import type { CacheLike, ResponseLike } from '../modelBytes';
+import type { CacheLike, ResponseLike, Sha256Stream } from '../modelBytes';
 import type { WorkerRequest, WorkerResponse } from '../protocol';
 import { REFERENCE_FORMAT } from '../reference';
 
@@ -17,7 +16,11 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export const subtle = webcrypto.subtle as unknown as EngineDeps['subtle'];
+/** node:crypto's SHA-256 as a ModelBytesDeps stream (sha256.test.ts holds the browser's to it). */
+export const sha256Stream = async (): Promise<Sha256Stream> => {
+  const hash = createHash('sha256');
+  return { update: chunk => void hash.update(chunk), hex: () => hash.digest('hex') };
+};
 
 export function response(
   bytes: Uint8Array | null,

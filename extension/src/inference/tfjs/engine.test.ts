@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { SelfCheckBlock } from '@chestaid/core';
 
 import { parseReference } from '../reference';
-import { FakeCaches, fakeFetch, sha256, subtle } from '../testing/fakes';
+import { FakeCaches, fakeFetch, sha256, sha256Stream } from '../testing/fakes';
 import { TfjsEngine, type TfjsEngineDeps, type TfjsInferenceConfig } from './engine';
 import type { TfjsProfile } from './profile';
 import { startTfjs } from './runtime';
@@ -32,7 +32,7 @@ function setup(files: Record<string, Uint8Array> = { [MODEL_URL]: MODEL }, profi
   const builtWhenWrapped: boolean[] = [];
   const deps: TfjsEngineDeps = {
     fetch: fakeFetch(files).fetch,
-    subtle,
+    sha256: sha256Stream,
     caches,
     makeResponse: bytes => {
       builtWhenWrapped.push(engine.stats().runs > 0);

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 
 import type { GpuLike } from '../backend';
 import { configInWorkerName } from '../protocol';
+import { sha256Stream } from '../sha256';
 import { serve, type PortLike } from '../serve';
 import { TfjsEngine } from './engine';
 import { PROFILE_LINE_PREFIX } from './profile';
@@ -31,7 +32,7 @@ serve(
   scope,
   new TfjsEngine({
     fetch: url => fetch(url),
-    subtle: { digest: (algorithm, data) => crypto.subtle.digest(algorithm, data as Uint8Array<ArrayBuffer>) },
+    sha256: sha256Stream,
     caches: scope.caches ?? null,
     makeResponse: bytes => new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }),
     now: () => performance.now(),
