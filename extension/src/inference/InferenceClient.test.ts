@@ -242,3 +242,22 @@ describe('InferenceClient', () => {
     expect(result.cam.data.every(v => v === 1)).toBe(true);
   });
 });
+
+describe("InferenceClient and the worker's own channel", () => {
+  it('sends its requests by the port a worker hands over, and closes it with the worker', async () => {
+    const { client, worker } = setup();
+    const init = client.init();
+    const sent: string[] = [];
+    let closed = false;
+    worker().reply({ type: 'channel', id: 0, port: { postMessage: message => sent.push(message.type), close: () => (closed = true) } });
+    const result = client.analyze({ key: 'k', input: new Float32Array(12), dims: DIMS });
+    expect(sent).toEqual(['run']);
+    expect(worker().sent.map(s => s.message.type)).toEqual(['init']); // before the port came
+    worker().reply({ type: 'ready', id: worker().last('init').id, info: INFO });
+    await init;
+    worker().reply({ type: 'result', id: 2, key: 'k', logit: 1, cam: new Float32Array(4), camDims: [2, 2], runMs: 5 });
+    expect((await result).logit).toBe(1);
+    client.dispose();
+    expect(closed).toBe(true);
+  });
+});

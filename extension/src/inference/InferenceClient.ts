@@ -18,6 +18,7 @@ import {
   type Backend,
   type BackendInfo,
   type InferenceConfig,
+  type RequestPort,
   type WorkerRequest,
   type WorkerResponse,
   type WorkerStats,
@@ -84,6 +85,8 @@ export class InferenceClient implements Classifier {
   readonly EVENTS = EVENTS;
 
   private worker: WorkerLike | null = null;
+  /** The worker's own channel, once it has sent one: requests go there (serve.ts says why). */
+  private channel: RequestPort | null = null;
   private initPromise: Promise<BackendInfo> | null = null;
   private info: BackendInfo | null = null;
   private nextId = 1;
@@ -183,7 +186,7 @@ export class InferenceClient implements Classifier {
   }
 
   private cancel(id: number): void {
-    if (this.pending.delete(id)) this.worker?.postMessage({ type: 'cancel', id }, []);
+    if (this.pending.delete(id)) (this.channel ?? this.worker)?.postMessage({ type: 'cancel', id }, []);
   }
 
   private request(message: WorkerRequest, transfer: Transferable[]): Promise<WorkerResponse> {
@@ -191,7 +194,7 @@ export class InferenceClient implements Classifier {
     return new Promise<WorkerResponse>((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });
       try {
-        worker.postMessage(message, transfer);
+        (this.channel ?? worker).postMessage(message, transfer);
       } catch (error) {
         this.pending.delete(message.id);
         reject(new InferenceError(`could not send ${message.type} to the inference worker: ${messageOf(error)}`));
@@ -216,6 +219,10 @@ export class InferenceClient implements Classifier {
   }
 
   private onMessage(response: WorkerResponse): void {
+    if (response.type === 'channel') {
+      this.channel = response.port;
+      return;
+    }
     if (response.type === 'progress') {
       this.emit(EVENTS.PROGRESS, { loaded: response.loaded, total: response.total });
       return;
@@ -231,6 +238,8 @@ export class InferenceClient implements Classifier {
   private reset(reason?: Error): void {
     const worker = this.worker;
     this.worker = null;
+    this.channel?.close();
+    this.channel = null;
     this.initPromise = null;
     this.info = null;
     worker?.terminate();

@@ -1,6 +1,6 @@
 import { InferenceEngine, type EngineDeps } from './engine';
 import type { OrtFlavour } from './ort';
-import { serve, throttleProgress, type Engine, type PortLike } from './serve';
+import { serve, throttleProgress, type ChannelLike, type Engine, type PortLike } from './serve';
 import type { Progress } from './modelBytes';
 import { configInWorkerName, ModelBytesError, workerName, type InferenceConfig, type WorkerRequest, type WorkerResponse } from './protocol';
 import { FakeCaches, FakeOrt, HARDWARE_GPU, SWIFTSHADER, fakeFetch, fakeGpu, flush, modelOutputs, referenceFor, sha256, sha256Stream, type FakeOrtOptions } from './testing/fakes';
@@ -441,7 +441,7 @@ describe('serve', () => {
   it('given its configuration in the worker\'s name: starts loading before any message, and the init message with the same configuration shares that load', async () => {
     const { engine, inits } = countingEngine();
     const { p, posted, send } = port();
-    serve(p, engine, configInWorkerName(workerName('chestaid-inference', CONFIG)));
+    serve(p, engine, { config: configInWorkerName(workerName('chestaid-inference', CONFIG))! });
     expect(inits).toEqual([MODEL_URL]);
     send({ type: 'init', id: 1, config: { ...CONFIG } });
     await flush();
@@ -452,10 +452,28 @@ describe('serve', () => {
     ]);
   });
 
+  it('hands the page a port of its own channel and serves what comes by it, answering on the worker scope', async () => {
+    const { engine, inits } = countingEngine();
+    const { p, posted } = port();
+    let onPort: ((event: { data: WorkerRequest }) => void) | null = null;
+    let started = false;
+    const port2 = { postMessage: () => undefined, close: () => undefined } as unknown as ChannelLike['port2'];
+    serve(p, engine, {
+      config: CONFIG,
+      openChannel: () => ({ port1: { addEventListener: (_type, l) => (onPort = l), start: () => (started = true) }, port2 }),
+    });
+    expect(started).toBe(true);
+    expect(posted[0]).toEqual({ message: { type: 'channel', id: 0, port: port2 }, transfer: [port2] });
+    onPort!({ data: { type: 'init', id: 4, config: CONFIG } });
+    await flush();
+    expect(inits).toEqual([MODEL_URL]);
+    expect(posted.map(m => m.message.type)).toEqual(['channel', 'progress', 'ready']);
+  });
+
   it('loads what the init message asks when it differs from the name\'s configuration', async () => {
     const { engine, inits } = countingEngine();
     const { p, send } = port();
-    serve(p, engine, CONFIG);
+    serve(p, engine, { config: CONFIG });
     send({ type: 'init', id: 1, config: { ...CONFIG, modelUrl: 'https://x/other.onnx' } });
     await flush();
     expect(inits).toEqual([MODEL_URL, 'https://x/other.onnx']);
@@ -464,7 +482,7 @@ describe('serve', () => {
   it('answers the init message with the early load\'s failure, without loading again', async () => {
     const { engine, inits } = countingEngine('model file not found: GET x answered 404');
     const { p, posted, send } = port();
-    serve(p, engine, CONFIG);
+    serve(p, engine, { config: CONFIG });
     await flush(); // the early load has failed before the message comes
     send({ type: 'init', id: 3, config: CONFIG });
     await flush();

@@ -129,8 +129,16 @@ export type WorkerRequest =
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'stats'; readonly id: number };
 
+/** Where the page may send requests instead of the worker object (serve.ts says why). */
+export interface RequestPort {
+  postMessage(message: WorkerRequest, transfer: Transferable[]): void;
+  close(): void;
+}
+
 export type WorkerResponse =
   | { readonly type: 'progress'; readonly id: number; readonly loaded: number; readonly total: number | null }
+  /** Sent once, first, by a worker that started early: a port of a channel its requests may come by. */
+  | { readonly type: 'channel'; readonly id: number; readonly port: RequestPort }
   | { readonly type: 'ready'; readonly id: number; readonly info: BackendInfo }
   | {
       readonly type: 'result';

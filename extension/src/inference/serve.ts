@@ -4,16 +4,33 @@
  *
  * A worker given its configuration in its name (protocol.ts workerName) starts loading before
  * the init message reaches it; that message then shares the load when its configuration is the
- * same (the same JSON), and starts its own otherwise.
+ * same (the same JSON), and starts its own otherwise. Such a worker also hands the page a port of
+ * a channel of its own, and takes requests from it as from the worker object: Chromium holds what
+ * the page posts to a new worker until the page's thread has noted that the worker's script ran,
+ * which while OHIF opens a study came up to 4.5 s after it ran (the first Analyze's request
+ * waited 0.1-0.5 s for it in the viewer probe); a port's messages go straight to the worker.
  */
 import { messageOf } from '@chestaid/core';
 import type { Progress } from './modelBytes';
-import { InferenceError, ModelBytesError, type BackendInfo, type InferenceConfig, type WorkerRequest, type WorkerResponse, type WorkerStats } from './protocol';
+import { configInWorkerName, InferenceError, ModelBytesError, type BackendInfo, type InferenceConfig, type RequestPort, type WorkerRequest, type WorkerResponse, type WorkerStats } from './protocol';
 
 /** The worker scope, as serve() uses it. */
 export interface PortLike {
   postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
   addEventListener(type: 'message', listener: (event: { data: WorkerRequest }) => void): void;
+}
+
+/** A MessageChannel: port1 stays in the worker, port2 goes to the page. */
+export interface ChannelLike {
+  readonly port1: { addEventListener(type: 'message', listener: (event: { data: WorkerRequest }) => void): void; start(): void };
+  readonly port2: RequestPort & Transferable;
+}
+
+export interface EarlyStart {
+  /** The configuration from the worker's name (configInWorkerName). */
+  readonly config: InferenceConfig;
+  /** new MessageChannel() in the worker; without it requests come by the worker object only. */
+  readonly openChannel?: () => ChannelLike;
 }
 
 export interface RunOutput {
@@ -45,7 +62,13 @@ export function throttleProgress(post: (progress: Progress) => void): (progress:
   };
 }
 
-export function serve(port: PortLike, engine: Engine, early: InferenceConfig | null = null): void {
+/** The early start a worker's name asks for (protocol.ts workerName), with the worker's MessageChannel; null for a bare name. */
+export function earlyStartFromName(name: string): EarlyStart | null {
+  const config = configInWorkerName(name);
+  return config && { config, openChannel: () => new MessageChannel() as unknown as ChannelLike };
+}
+
+export function serve(port: PortLike, engine: Engine, early: EarlyStart | null = null): void {
   // Runs go one at a time (an ORT session is not re-entrant); a cancelled one that has not
   // started is dropped without an answer.
   const waiting = new Set<number>();
@@ -53,13 +76,17 @@ export function serve(port: PortLike, engine: Engine, early: InferenceConfig | n
   const fail = (id: number, error: unknown) =>
     port.postMessage({ type: 'error', id, message: messageOf(error), ...(error instanceof ModelBytesError ? { model: true as const } : {}) });
 
+  // The channel first, so that the page has it before anything else this worker says; what
+  // comes by it waits in the port until start(), below.
+  const channel = early?.openChannel?.();
+  if (channel) port.postMessage({ type: 'channel', id: 0, port: channel.port2 }, [channel.port2]);
   const progressFor = (id: number) => throttleProgress(p => port.postMessage({ type: 'progress', id, loaded: p.loaded, total: p.total }));
   // Progress of the early load goes out under id 0 (the client reads progress whatever its id).
-  let started: { key: string; load: Promise<BackendInfo> } | null = early ? { key: JSON.stringify(early), load: engine.init(early, progressFor(0)) } : null;
+  let started: { key: string; load: Promise<BackendInfo> } | null = early ? { key: JSON.stringify(early.config), load: engine.init(early.config, progressFor(0)) } : null;
   // Its failure is answered to the init message, like any load's.
   started?.load.catch(() => undefined);
 
-  port.addEventListener('message', ({ data }) => {
+  const onRequest = ({ data }: { data: WorkerRequest }) => {
     switch (data.type) {
       case 'init': {
         const { id } = data;
@@ -101,5 +128,10 @@ export function serve(port: PortLike, engine: Engine, early: InferenceConfig | n
         else fail(data.id, new InferenceError('this worker keeps no statistics'));
         break;
     }
-  });
+  };
+  port.addEventListener('message', onRequest);
+  if (channel) {
+    channel.port1.addEventListener('message', onRequest);
+    channel.port1.start();
+  }
 }

@@ -10,9 +10,8 @@
  */
 import { InferenceEngine } from './engine';
 import type { OrtFlavour, OrtLike } from './ort';
-import { configInWorkerName } from './protocol';
 import { sha256Stream } from './sha256';
-import { serve, type PortLike } from './serve';
+import { earlyStartFromName, serve, type PortLike } from './serve';
 import type { GpuLike } from './backend';
 
 const ORT_MODULE: Record<OrtFlavour, string> = {
@@ -77,5 +76,5 @@ serve(
     // Only where the browser was started with --js-flags=--expose-gc (the benchmark).
     collectGarbage: () => (globalThis as { gc?: () => void }).gc?.(),
   }),
-  configInWorkerName(scope.name),
+  earlyStartFromName(scope.name),
 );

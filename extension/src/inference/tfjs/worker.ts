@@ -7,9 +7,8 @@ import { version_core } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 
 import type { GpuLike } from '../backend';
-import { configInWorkerName } from '../protocol';
 import { sha256Stream } from '../sha256';
-import { serve, type PortLike } from '../serve';
+import { earlyStartFromName, serve, type PortLike } from '../serve';
 import { TfjsEngine } from './engine';
 import { PROFILE_LINE_PREFIX } from './profile';
 import { startTfjs } from './runtime';
@@ -49,5 +48,5 @@ serve(
     // eslint-disable-next-line no-console
     profileSink: profile => console.log(`${PROFILE_LINE_PREFIX}${JSON.stringify(profile)}`),
   }),
-  configInWorkerName(scope.name),
+  earlyStartFromName(scope.name),
 );
