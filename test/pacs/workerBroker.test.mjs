@@ -1,7 +1,9 @@
 // The triage worker on a real broker (issue 17): a real RabbitMQ and a real Orthanc started by the
 // tests, a handful of demo studies. The feeder turns stable studies into jobs; 4 workers in
 // separate processes drain them; one is killed (SIGKILL) in the middle of a job, and its job is
-// redelivered; the broker is killed and restarted mid-run and nothing is lost; the feeder is
+// redelivered; a single-image study is scored inside its study job, and a redelivered study job
+// falls back to an image job that carries the try, so an image is tried --max-attempts times in
+// all; a study of two images still expands into two image jobs; the broker is killed and restarted mid-run and nothing is lost; the feeder is
 // restarted and publishes nothing already published, so nothing is scored twice; an image that
 // kills its worker every time is dead-lettered after its delivery limit; poison images are refused
 // from their metadata before their pixels are fetched; SIGTERM with a PACS request that never ends
@@ -46,6 +48,20 @@ async function assertExactlyOnePerImage(client, label) {
   return images;
 }
 
+/** A copy of a demo image with new UIDs (its study's, when `study` is given) and `change` applied to its header. */
+function variant(change = () => undefined, study = undefined) {
+  const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
+  const message = DicomMessage.readFile(bytesOf(STUDY_FILES[0]));
+  const ds = DicomMetaDictionary.naturalizeDataset(message.dict);
+  ds.StudyInstanceUID = study?.study ?? DicomMetaDictionary.uid();
+  ds.SeriesInstanceUID = study?.series ?? DicomMetaDictionary.uid();
+  ds.SOPInstanceUID = DicomMetaDictionary.uid();
+  change(ds);
+  message.dict = DicomMetaDictionary.denaturalizeDataset(ds);
+  message.meta['00020003'].Value = [ds.SOPInstanceUID];
+  return { bytes: message.write(), job: { type: 'image', study: ds.StudyInstanceUID, series: ds.SeriesInstanceUID, sop: ds.SOPInstanceUID } };
+}
+
 const workerArgs = (pacs, broker, extra = []) => ['--pacs', pacs.dicomWebUrl, '--broker', broker.url, '--threads', '1', ...extra];
 const feederArgs = (pacs, broker, extra = []) => ['--orthanc', pacs.url, '--broker', broker.url, ...extra];
 
@@ -65,18 +81,23 @@ describe('four workers on one queue', () => {
 
   test('4 workers drain the backlog; one killed (SIGKILL) in the middle of a job: the job is redelivered and every image has exactly one SR', async () => {
     const workers = [0, 1, 2, 3].map(() => startWorker(workerArgs(demo.pacs, rabbit.broker, ['--exit-when-idle', '10'])));
-    // The first image job any worker starts: that worker is killed in the middle of it.
-    const victimIndex = await Promise.any(workers.map((w, i) => w.waitFor(e => e.event === 'job' && e.job === 'image', 180_000).then(() => i)));
+    // The first image any worker starts (inline in its study job: each demo study holds one): that worker is killed in the middle of it.
+    const victimIndex = await Promise.any(workers.map((w, i) => w.waitFor(e => e.event === 'expanded' && e.inline, 180_000).then(() => i)));
     const victim = workers[victimIndex];
-    const job = of(victim.events, 'job').find(e => e.job === 'image');
+    const job = of(victim.events, 'expanded').find(e => e.inline);
     victim.child.kill('SIGKILL');
     assert.equal((await victim.exited).signal, 'SIGKILL');
     const others = workers.filter(w => w !== victim);
     const results = await Promise.all(others.map(w => w.exited));
     for (const [i, { code }] of results.entries()) assert.equal(code, 0, others[i].stderr.join(''));
-    // The killed worker's job came back to another worker, its attempt counted by the broker.
-    const again = others.flatMap(w => of(w.events, 'job')).filter(e => e.sop === job.sop);
-    assert.ok(again.some(e => e.attempt >= 2), `the job for ${job.sop} was not redelivered: ${JSON.stringify(again)}`);
+    // The killed worker's study job came back to another worker, its attempt counted by the
+    // broker, and was published as an image job carrying that try.
+    const again = others.flatMap(w => of(w.events, 'job')).filter(e => e.study === job.study);
+    assert.ok(again.some(e => e.job === 'study' && e.attempt >= 2), `the study job of ${job.study} was not redelivered: ${JSON.stringify(again)}`);
+    assert.ok(
+      again.some(e => e.job === 'image' && e.sop === job.inline && e.earlier === 1 && e.attempt >= 2),
+      `the redelivered study job did not become an image job counting the try: ${JSON.stringify(again)}`,
+    );
     assert.ok(others.filter(w => of(w.events, 'stored').length > 0).length >= 2, 'the work was shared');
     const images = await assertExactlyOnePerImage(demo.pacs.client, 'after the drain');
     assert.equal(images.length, STUDY_FILES.length);
@@ -120,6 +141,77 @@ describe('the broker restarted mid-run', () => {
   });
 });
 
+describe('one image scored inside its study job', () => {
+  const demo = smallPacs();
+  const rabbit = demoBroker();
+  const declareQueues = async () => {
+    const declare = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '1']));
+    assert.equal((await declare.exited).code, 0, declare.stderr.join(''));
+  };
+
+  test('a single-image study is scored in its study job, exactly once: no image job, one SR per image', async () => {
+    await declareQueues();
+    const images = await radiographs(demo.pacs.client);
+    await publishJobs(rabbit.broker.url, images.map(i => ({ type: 'study', study: i.study })));
+    const worker = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '4']));
+    assert.equal((await worker.exited).code, 0, worker.stderr.join(''));
+    assert.deepEqual(of(worker.events, 'job').filter(e => e.job === 'image'), [], 'no image job');
+    assert.deepEqual(of(worker.events, 'expanded').map(e => e.inline).sort(), images.map(i => i.sop).sort());
+    assert.deepEqual(of(worker.events, 'stored').map(e => e.sop).sort(), images.map(i => i.sop).sort());
+    await assertExactlyOnePerImage(demo.pacs.client, 'after the inline drain');
+    // The same study jobs again (a feeder that re-publishes): every image is found done, nothing scored.
+    await publishJobs(rabbit.broker.url, images.map(i => ({ type: 'study', study: i.study })));
+    const again = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '4']));
+    assert.equal((await again.exited).code, 0, again.stderr.join(''));
+    assert.deepEqual(of(again.events, 'scored'), []);
+    assert.ok(of(again.events, 'expanded').every(e => e.images === 0 && !e.inline));
+    await assertExactlyOnePerImage(demo.pacs.client, 'after the study jobs came again');
+    assert.deepEqual(await takeAll(rabbit.broker.url, QUEUES.dead), [], 'nothing dead-lettered');
+  });
+
+  test('a study job whose worker died on its image comes back as an image job carrying the try: the image is tried --max-attempts times in all, then dead-lettered', async () => {
+    const poison = variant();
+    await demo.pacs.client.store([poison.bytes]);
+    await publishJobs(rabbit.broker.url, [{ type: 'study', study: poison.job.study }]);
+    // 1st try: inline, in the study job's first delivery.
+    const first = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2']));
+    await first.waitFor(e => e.event === 'expanded' && e.inline === poison.job.sop, 120_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // 2nd try: the study job redelivered is expanded into an image job that counts the first.
+    const second = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2']));
+    const imageJob = await second.waitFor(e => e.event === 'job' && e.sop === poison.job.sop, 120_000);
+    second.child.kill('SIGKILL');
+    await second.exited;
+    assert.deepEqual(of(second.events, 'job')[0], { ...of(second.events, 'job')[0], job: 'study', study: poison.job.study, attempt: 2 });
+    assert.deepEqual(of(second.events, 'expanded').map(e => [e.images, e.inline]), [[1, undefined]]);
+    assert.deepEqual([imageJob.attempt, imageJob.earlier], [2, 1]);
+    // Its second delivery would be a 3rd try: dead-lettered untouched.
+    const third = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '4']));
+    assert.equal((await third.exited).code, 0, third.stderr.join(''));
+    assert.deepEqual(of(third.events, 'attempts-spent').map(e => [e.sop, e.attempt]), [[poison.job.sop, 3]]);
+    assert.deepEqual(of(third.events, 'scored'), []);
+    const dead = await takeAll(rabbit.broker.url, QUEUES.dead);
+    assert.deepEqual(dead.map(d => [d.messageId, d.job.earlier]), [[poison.job.sop, 1]]);
+    assert.equal((await resultSrs(demo.pacs.client)).filter(r => r.content.source.sopInstanceUID === poison.job.sop).length, 0);
+  });
+
+  test('a study of two images is still expanded into two image jobs, each scored once', async () => {
+    const one = variant();
+    const two = variant(undefined, one.job);
+    await demo.pacs.client.store([one.bytes, two.bytes]);
+    await publishJobs(rabbit.broker.url, [{ type: 'study', study: one.job.study }]);
+    const worker = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2', '--exit-when-idle', '4']));
+    assert.equal((await worker.exited).code, 0, worker.stderr.join(''));
+    assert.deepEqual(of(worker.events, 'expanded').map(e => [e.images, e.inline]), [[2, undefined]]);
+    const imageJobs = of(worker.events, 'job').filter(e => e.job === 'image');
+    assert.deepEqual(imageJobs.map(e => [e.sop, e.attempt, e.earlier]).sort(), [[one.job.sop, 1, undefined], [two.job.sop, 1, undefined]].sort());
+    assert.deepEqual(of(worker.events, 'stored').map(e => e.sop).sort(), [one.job.sop, two.job.sop].sort());
+    const srs = (await resultSrs(demo.pacs.client)).map(r => r.content.source.sopInstanceUID).filter(sop => sop === one.job.sop || sop === two.job.sop);
+    assert.deepEqual(srs.sort(), [one.job.sop, two.job.sop].sort());
+  });
+});
+
 describe('no poison image', () => {
   const demo = smallPacs();
   const poisoned = [];
@@ -131,20 +223,6 @@ describe('no poison image', () => {
   const rabbit = demoBroker();
   const temp = mkdtempSync(join(tmpdir(), 'chestaid-poison-'));
   after(() => rmSync(temp, { recursive: true, force: true }));
-
-  /** A copy of a demo image with new UIDs and `change` applied to its header. */
-  function variant(change) {
-    const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
-    const message = DicomMessage.readFile(bytesOf(STUDY_FILES[0]));
-    const ds = DicomMetaDictionary.naturalizeDataset(message.dict);
-    ds.StudyInstanceUID = DicomMetaDictionary.uid();
-    ds.SeriesInstanceUID = DicomMetaDictionary.uid();
-    ds.SOPInstanceUID = DicomMetaDictionary.uid();
-    change(ds);
-    message.dict = DicomMetaDictionary.denaturalizeDataset(ds);
-    message.meta['00020003'].Value = [ds.SOPInstanceUID];
-    return { bytes: message.write(), job: { type: 'image', study: ds.StudyInstanceUID, series: ds.SeriesInstanceUID, sop: ds.SOPInstanceUID } };
-  }
 
   test('a multi-frame image and one of 20000 x 20000 pixels are dead-lettered from their metadata, their pixels never fetched', async () => {
     const frames = variant(ds => (ds.NumberOfFrames = '40'));

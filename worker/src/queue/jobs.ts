@@ -1,17 +1,30 @@
 /**
  * What a job says. Two kinds, so that the broker's attempt count is per image: a study job (from
  * the feeder) is expanded by a worker into one image job per CR/DX image without a result; an
- * image job is scored. A job is JSON; its AMQP message id is the StudyInstanceUID (study) or the
- * SOPInstanceUID (image), which the logs and the dead-letter queue show. The derived result UIDs
- * (results.ts) stay the idempotency key: a job delivered twice finds its result in the PACS.
+ * image job is scored. A study with one image left to score has it scored inside its study job on
+ * that job's first delivery (queueWorker.ts); if that delivery never settles (the worker died on
+ * the image), the redelivered study job publishes the image job with `earlier: 1`, the try the
+ * broker counted on the study job, so the image's tries stay --max-attempts in all. A job is
+ * JSON; its AMQP message id is the StudyInstanceUID (study) or the SOPInstanceUID (image), which
+ * the logs and the dead-letter queue show. The derived result UIDs (results.ts) stay the
+ * idempotency key: a job delivered twice finds its result in the PACS.
  */
 import type { Options } from 'amqplib';
 
 export type Job =
   | { readonly type: 'study'; readonly study: string }
-  | { readonly type: 'image'; readonly study: string; readonly series: string; readonly sop: string };
+  | {
+      readonly type: 'image';
+      readonly study: string;
+      readonly series: string;
+      readonly sop: string;
+      /** Tries of this image before this job was published (inside its study job); absent: none. */
+      readonly earlier?: number;
+    };
 
 const UID = /^[0-9.]{1,64}$/;
+/** Only the study job's first delivery scores inline, so an image job carries at most one earlier try; a bound keeps a forged count from meaning anything. */
+const MAX_EARLIER = 1;
 
 export class BadJob extends Error {
   constructor(message: string) {
@@ -47,6 +60,13 @@ export function decodeJob(content: Buffer): Job {
     return v;
   };
   if (job?.type === 'study') return { type: 'study', study: uid('study') };
-  if (job?.type === 'image') return { type: 'image', study: uid('study'), series: uid('series'), sop: uid('sop') };
+  if (job?.type === 'image') {
+    const image = { type: 'image', study: uid('study'), series: uid('series'), sop: uid('sop') } as const;
+    if (job.earlier === undefined) return image;
+    if (!(Number.isInteger(job.earlier) && (job.earlier as number) >= 0 && (job.earlier as number) <= MAX_EARLIER)) {
+      throw new BadJob(`an image job whose earlier tries are not a count: ${JSON.stringify(job.earlier)}`);
+    }
+    return { ...image, earlier: job.earlier as number };
+  }
   throw new BadJob(`a job of unknown type ${JSON.stringify(job?.type)}`);
 }

@@ -2,6 +2,13 @@
  * The triage worker on a broker (issue 17): any number of these, in separate processes on
  * separate machines, consume one RabbitMQ queue (topology.ts) instead of each listing the PACS.
  *
+ * A study with exactly one CR/DX image left to score (the common case: one radiograph) has it
+ * scored inside the study job, on that job's first delivery: one job, one listing of the study,
+ * one look at its results. The broker counts that try on the study job; a redelivered study job
+ * (the worker died on the image, or the try asked to be retried) publishes an image job instead,
+ * carrying the try (jobs.ts `earlier`), so an image that kills its worker is still tried
+ * --max-attempts times in all, then dead-lettered on its own image job.
+ *
  * A job is settled only after its outcome is in the PACS: ack after the SR is stored (or the image
  * was found done, or refused by the model card); requeue (the broker counts the attempt) after a
  * failure a retry may fix; dead-letter at once when it cannot (a bad image), or after the last
@@ -19,10 +26,10 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { connect } from 'amqplib';
 
-import { freeRevision, messageOf, RESULT_REVISIONS } from '@chestaid/core';
+import { type DicomJson, freeRevision, messageOf, RESULT_REVISIONS } from '@chestaid/core';
 import { CalibrationError } from '../calibration';
 import { TAG, value, values } from '../dicomJson';
-import { existingResults } from '../existingResults';
+import { type ExistingResults, existingResults } from '../existingResults';
 import { errorKind } from '../failures';
 import type { ImageLimits } from '../imageLimits';
 import { ms, type Logger } from '../log';
@@ -190,7 +197,7 @@ export class QueueWorker {
   private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
     const { logger } = this.options;
     this.lastJobAt = Date.now();
-    const attempt = Number(message.properties.headers?.['x-delivery-count'] ?? 0) + 1;
+    const delivery = Number(message.properties.headers?.['x-delivery-count'] ?? 0) + 1;
     let job: Job;
     try {
       job = decodeJob(message.content);
@@ -200,7 +207,23 @@ export class QueueWorker {
       this.settle(channel, message, 'dead');
       return;
     }
-    logger.log('info', 'job', { job: job.type, study: job.study, ...(job.type === 'image' ? { sop: job.sop } : {}), attempt, maxAttempts: this.maxAttempts });
+    // An image job counts the try its study job made before publishing it (at most one).
+    const attempt = delivery + (job.type === 'image' ? (job.earlier ?? 0) : 0);
+    logger.log('info', 'job', {
+      job: job.type,
+      study: job.study,
+      ...(job.type === 'image' ? { sop: job.sop, ...(job.earlier ? { earlier: job.earlier } : {}) } : {}),
+      attempt,
+      maxAttempts: this.maxAttempts,
+    });
+    if (attempt > this.maxAttempts) {
+      // Only an image job with an earlier try gets here: its last delivery from the broker is one
+      // try too many, so it is dead-lettered untouched, as the broker would have.
+      this.scoring.counts.deadLettered++;
+      logger.log('error', 'attempts-spent', { job: job.type, study: job.study, ...(job.type === 'image' ? { sop: job.sop } : {}), attempt, maxAttempts: this.maxAttempts, then: 'dead-lettered, not tried' });
+      this.settle(channel, message, 'dead');
+      return;
+    }
     let outcome: Outcome;
     for (let tries = 1; ; tries++) {
       if (this.stopRequested && tries > 1) {
@@ -209,7 +232,7 @@ export class QueueWorker {
       }
       try {
         await this.scoring.refreshCalibration(this.options.calibration, 'the jobs from now on are scored under it; a result under another version is new work');
-        outcome = job.type === 'study' ? await this.expand(channel, job) : await this.score(job, attempt);
+        outcome = job.type === 'study' ? await this.expand(channel, job, attempt) : await this.score(job, attempt);
         break;
       } catch (error) {
         if (error instanceof PassAborted || unreachable(error)) {
@@ -258,8 +281,12 @@ export class QueueWorker {
     }
   }
 
-  /** A study job: one image job per CR/DX image without a verified result, published with confirms before the study job is acked. */
-  private async expand(channel: ConfirmChannel, job: Extract<Job, { type: 'study' }>): Promise<Outcome> {
+  /**
+   * A study job: one image job per CR/DX image without a verified result, published with confirms
+   * before the study job is acked; or, on its first delivery with exactly one such image, that
+   * image scored here (the study job's outcome is then the image's).
+   */
+  private async expand(channel: ConfirmChannel, job: Extract<Job, { type: 'study' }>, attempt: number): Promise<Outcome> {
     const { logger } = this.options;
     const started = performance.now();
     this.scoring.counts.studies++;
@@ -270,8 +297,8 @@ export class QueueWorker {
       logger.log('info', 'skipped', { study: job.study, reason: `not a chest radiograph study: modalities ${modalities.join('/') || 'none'}, the model reads ${this.accepted.join('/')}` });
       return 'ack';
     }
-    const { done } = await existingResults(this.scoring.link, logger, job.study, series, this.scoring.verifyContext());
-    let published = 0;
+    const found = await existingResults(this.scoring.link, logger, job.study, series, this.scoring.verifyContext());
+    const todo: { readonly series: string; readonly sop: string }[] = [];
     let already = 0;
     for (const s of series) {
       const modality = value(s, TAG.Modality);
@@ -281,25 +308,34 @@ export class QueueWorker {
       for (const instance of instances) {
         const sop = value(instance, TAG.SOPInstanceUID);
         if (!sop) continue;
-        if (done.has(keyText(this.scoring.keyOf(sop)))) {
-          already++;
-          continue;
-        }
-        const { content, options } = encodeJob({ type: 'image', study: job.study, series: seriesUID, sop });
-        channel.publish('', JOBS_QUEUE, content, options);
-        published++;
+        if (found.done.has(keyText(this.scoring.keyOf(sop)))) already++;
+        else todo.push({ series: seriesUID, sop });
       }
     }
-    if (published > 0) await channel.waitForConfirms();
-    logger.log('info', 'expanded', { study: job.study, images: published, alreadyDone: already, ms: ms(performance.now() - started) });
+    if (todo.length === 1 && attempt === 1) {
+      const image = { type: 'image', study: job.study, series: todo[0].series, sop: todo[0].sop } as const;
+      logger.log('info', 'expanded', { study: job.study, images: 0, inline: image.sop, alreadyDone: already, ms: ms(performance.now() - started) });
+      return this.score(image, attempt, { series, found });
+    }
+    // A redelivered study job with one image left may have tried it inline: that try is the image's.
+    const earlier = todo.length === 1 ? 1 : 0;
+    for (const { series: seriesUID, sop } of todo) {
+      const { content, options } = encodeJob({ type: 'image', study: job.study, series: seriesUID, sop, ...(earlier ? { earlier } : {}) });
+      channel.publish('', JOBS_QUEUE, content, options);
+    }
+    if (todo.length > 0) await channel.waitForConfirms();
+    logger.log('info', 'expanded', { study: job.study, images: todo.length, alreadyDone: already, ms: ms(performance.now() - started) });
     return 'ack';
   }
 
-  /** An image job: skipped when its result is in the PACS, else scored and stored under the first free UIDs. */
-  private async score(job: Extract<Job, { type: 'image' }>, attempt: number): Promise<Outcome> {
+  /**
+   * An image (its own job, or inline in its study job with the study's listing already read):
+   * skipped when its result is in the PACS, else scored and stored under the first free UIDs.
+   */
+  private async score(job: Extract<Job, { type: 'image' }>, attempt: number, listed?: { readonly series: readonly DicomJson[]; readonly found: ExistingResults }): Promise<Outcome> {
     const { logger } = this.options;
-    const series = await this.scoring.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS }));
-    const { done, occupied } = await existingResults(this.scoring.link, logger, job.study, series, this.scoring.verifyContext());
+    const series = listed?.series ?? (await this.scoring.link.ask(pacs => pacs.searchSeries(job.study, { includefield: SERIES_FIELDS })));
+    const { done, occupied } = listed?.found ?? (await existingResults(this.scoring.link, logger, job.study, series, this.scoring.verifyContext()));
     const key = this.scoring.keyOf(job.sop);
     const text = keyText(key);
     if (done.has(text)) {
