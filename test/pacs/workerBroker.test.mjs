@@ -130,6 +130,9 @@ describe('the broker restarted mid-run', () => {
     const fed = await runFeeder(feederArgs(demo.pacs, rabbit.broker, ['--once']));
     assert.equal(fed.code, 0, fed.stderr);
     const workers = [0, 1].map(() => startWorker(workerArgs(demo.pacs, rabbit.broker, ['--exit-when-idle', '15'])));
+    // Both connected before the broker goes: a worker still starting when it dies connects only
+    // once (since a study's one image is scored in its study job, the first SR comes sooner).
+    await Promise.all(workers.map(w => w.waitFor(e => e.event === 'consuming', 180_000)));
     await Promise.any(workers.map(w => w.waitFor(e => e.event === 'stored', 180_000)));
     await rabbit.broker.kill();
     await Promise.all(workers.map(w => w.waitFor(e => e.event === 'broker-lost' || e.event === 'broker-unreachable', 60_000)));
