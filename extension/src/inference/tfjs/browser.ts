@@ -11,6 +11,6 @@ export function createTfjsInferenceClient(config: TfjsInferenceConfig): Inferenc
   checkTfjsConfig(config);
   return new InferenceClient(
     config,
-    () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: workerName('chestaid-inference-tfjs', config) }) as unknown as WorkerLike,
+    () => new Worker(/* webpackChunkName: "chestaid-inference-tfjs" */ new URL('./worker.ts', import.meta.url), { type: 'module', name: workerName('chestaid-inference-tfjs', config) }) as unknown as WorkerLike,
   );
 }
