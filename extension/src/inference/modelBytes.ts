@@ -111,7 +111,8 @@ export async function loadModelBytes(
     if (hit) {
       onUnderWay();
       const start = deps.now();
-      const { bytes, hash } = await readHashed(hit, await deps.sha256(), null, () => {});
+      const hash = await deps.sha256();
+      const bytes = await readHashed(hit, hash, null, () => {});
       const downloadMs = deps.now() - start;
       const verifyStart = deps.now();
       const actual = hash.hex();
@@ -136,10 +137,10 @@ export async function loadModelBytes(
       `model file does not match the manifest (sha256 ${actual} for ${source.modelUrl}, the manifest says ${expected}); refusing to run it`,
     );
   }
+  if (!cache) return { bytes, fromCache: false, downloadMs, verifyMs };
   // Stored when the engine says (LoadedModel.keep): the next page load's gain, not this one's.
   let stored: Promise<string | undefined> | null = null;
-  const keep = () => (stored ??= store(cache as CacheLike, key, bytes, deps));
-  return { bytes, fromCache: false, downloadMs, verifyMs, ...(cache ? { keep } : {}) };
+  return { bytes, fromCache: false, downloadMs, verifyMs, keep: () => (stored ??= store(cache, key, bytes, deps)) };
 }
 
 async function openCache(name: string | null, deps: ModelBytesDeps): Promise<CacheLike | null> {
@@ -172,16 +173,17 @@ async function download(source: ModelSource, deps: ModelBytesDeps, onProgress: (
   }
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? length : source.bytes ?? null;
-  return readHashed(response, await hashing, total, onProgress);
+  const hash = await hashing;
+  return { bytes: await readHashed(response, hash, total, onProgress), hash };
 }
 
-/** A response's body, read chunk by chunk and hashed as it comes. */
-async function readHashed(response: ResponseLike, hash: Sha256Stream, total: number | null, onProgress: (p: Progress) => void): Promise<{ bytes: Uint8Array; hash: Sha256Stream }> {
+/** A response's body, read chunk by chunk and fed to `hash` as it comes. */
+async function readHashed(response: ResponseLike, hash: Sha256Stream, total: number | null, onProgress: (p: Progress) => void): Promise<Uint8Array> {
   if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     hash.update(bytes);
     onProgress({ loaded: bytes.length, total: total ?? bytes.length });
-    return { bytes, hash };
+    return bytes;
   }
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -196,14 +198,14 @@ async function readHashed(response: ResponseLike, hash: Sha256Stream, total: num
     loaded += value.length;
     onProgress({ loaded, total });
   }
-  if (chunks.length === 1) return { bytes: chunks[0], hash };
+  if (chunks.length === 1) return chunks[0];
   const bytes = new Uint8Array(loaded);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.length;
   }
-  return { bytes, hash };
+  return bytes;
 }
 
 /** Stores the verified bytes and evicts other versions of the same file; returns a problem or undefined. */
