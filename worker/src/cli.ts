@@ -19,12 +19,13 @@
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { DicomWebClient, type FetchLike, type RetryPolicy } from '@chestaid/core';
+import { DicomWebClient, type RetryPolicy } from '@chestaid/core';
 import { CalibrationError, isDirectory, StateHeadMemory, trustedHeadKey, WatchedCalibration } from './calibration';
 import { startHealthServer } from './health';
 import type { ScoringContext } from './scoringContext';
 import { jsonLogger, ms, type Logger } from './log';
 import { loadModel, ModelError } from './model';
+import { pacsFetch } from './pacsFetch';
 import { parseShard, WHOLE, type Shard } from './shard';
 import { StateFileError, WorkerState } from './state';
 import { QueueWorker, redact } from './queue/queueWorker';
@@ -245,11 +246,6 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   };
 }
 
-/** fetch with a per-request deadline and the end of the grace period: a hung PACS cannot hang the worker. */
-function fetchWithDeadline(timeoutMs: number, abandon: AbortSignal): FetchLike {
-  return (input, init) => fetch(input, { ...init, signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), abandon]) });
-}
-
 export interface RunHandles {
   /** Resolves with the exit code. */
   readonly done: Promise<number>;
@@ -311,7 +307,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   const abandon = new AbortController();
   const pacs = new DicomWebClient({
     baseUrl: options.pacs,
-    fetch: fetchWithDeadline(options.requestTimeoutMs, abandon.signal),
+    fetch: pacsFetch(options.requestTimeoutMs, abandon.signal),
     retry: options.retry,
     retryHooks: {
       signal: shutdown.signal,
