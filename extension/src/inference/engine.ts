@@ -20,6 +20,7 @@
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, describeAdapter, describeWasm, findAdapter, type GpuLike } from './backend';
 import { checkConfig } from './config';
+import { LoadOnce } from './loadOnce';
 import { loadModelBytes, reportCaching, type ModelBytesDeps, type Progress } from './modelBytes';
 import type { OrtLike, SessionLike } from './ort';
 import {
@@ -67,40 +68,26 @@ interface Ready {
 }
 
 export class InferenceEngine implements Engine {
-  private readyPromise: Promise<Ready> | null = null;
-  private configKey = '';
-  private modelUrl = '';
+  private readonly ready = new LoadOnce<Ready>();
   private runs = 0;
   private profileRuns = 0;
 
   constructor(private readonly deps: EngineDeps) {}
 
-  /** Idempotent: the first call loads; later calls with the same config share its promise. */
+  /** Idempotent: the first call loads; later calls with the same config share its load (loadOnce.ts). */
   init(config: InferenceConfig, onProgress: (progress: Progress) => void = () => {}): Promise<BackendInfo> {
-    const key = JSON.stringify(config);
-    if (this.readyPromise) {
-      if (key !== this.configKey) {
-        return Promise.reject(
-          new InferenceError(`this worker already serves ${this.modelUrl} with another configuration; start another worker`),
-        );
-      }
-      return this.readyPromise.then(ready => ready.info);
-    }
-    this.configKey = key;
-    this.modelUrl = config.modelUrl;
-    this.profileRuns = config.profileRuns ?? 0;
-    const promise = this.load(config, onProgress);
-    this.readyPromise = promise;
-    // A failed load (404, hash mismatch, network) may be retried once the host is fixed.
-    promise.catch(() => {
-      if (this.readyPromise === promise) this.readyPromise = null;
-    });
-    return promise.then(ready => ready.info);
+    return this.ready
+      .start(config, () => {
+        this.profileRuns = config.profileRuns ?? 0;
+        return this.load(config, onProgress);
+      })
+      .then(ready => ready.info);
   }
 
   async run(input: Float32Array, dims: readonly number[]): Promise<RunOutput> {
-    if (!this.readyPromise) throw new InferenceError('the model is not loaded: init() must come first');
-    const { ort, session, names, info } = await this.readyPromise;
+    const loading = this.ready.current;
+    if (!loading) throw new InferenceError('the model is not loaded: init() must come first');
+    const { ort, session, names, info } = await loading;
     const start = this.deps.now();
     try {
       const out = await runOnce(ort, session, names, input, dims);
@@ -122,8 +109,9 @@ export class InferenceEngine implements Engine {
    * the first run, at load (selfCheck.ts), and this does nothing. Resolves with the time taken, or null.
    */
   async warmUp(): Promise<number | null> {
-    if (!this.readyPromise || this.runs > 0) return null;
-    const { ort, session, names, dims } = await this.readyPromise;
+    const loading = this.ready.current;
+    if (!loading || this.runs > 0) return null;
+    const { ort, session, names, dims } = await loading;
     if (!dims || this.runs > 0) return null;
     const start = this.deps.now();
     try {

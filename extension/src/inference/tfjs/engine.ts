@@ -10,6 +10,7 @@
  */
 import { messageOf } from '@chestaid/core';
 import { chooseThreads, type ThreadEnvironment } from '../backend';
+import { LoadOnce } from '../loadOnce';
 import { loadModelBytes, reportCaching, type ModelBytesDeps, type Progress } from '../modelBytes';
 import { DEFAULT_CACHE_NAME, InferenceError, type BackendInfo, type InferenceConfig, type SelfCheckReport, type WorkerStats } from '../protocol';
 import { probeInput } from '../reference';
@@ -43,8 +44,7 @@ interface Ready {
 
 
 export class TfjsEngine implements Engine {
-  private readyPromise: Promise<Ready> | null = null;
-  private configKey = '';
+  private readonly ready = new LoadOnce<Ready>();
   private runs = 0;
   private profileRuns = 0;
 
@@ -52,24 +52,18 @@ export class TfjsEngine implements Engine {
 
   /** Idempotent, as InferenceEngine.init: a second call with the same config shares the load. */
   init(config: InferenceConfig, onProgress: (progress: Progress) => void = () => {}): Promise<BackendInfo> {
-    const key = JSON.stringify(config);
-    if (this.readyPromise) {
-      if (key !== this.configKey) return Promise.reject(new InferenceError('this worker already serves a model with another configuration; start another worker'));
-      return this.readyPromise.then(ready => ready.info);
-    }
-    this.configKey = key;
-    this.profileRuns = config.profileRuns ?? 0;
-    const promise = this.load(config as TfjsInferenceConfig, onProgress);
-    this.readyPromise = promise;
-    promise.catch(() => {
-      if (this.readyPromise === promise) this.readyPromise = null;
-    });
-    return promise.then(ready => ready.info);
+    return this.ready
+      .start(config, () => {
+        this.profileRuns = config.profileRuns ?? 0;
+        return this.load(config as TfjsInferenceConfig, onProgress);
+      })
+      .then(ready => ready.info);
   }
 
   async run(input: Float32Array, dims: readonly number[]): Promise<RunOutput> {
-    if (!this.readyPromise) throw new InferenceError('the model is not loaded: init() must come first');
-    const { classifier } = await this.readyPromise;
+    const loading = this.ready.current;
+    if (!loading) throw new InferenceError('the model is not loaded: init() must come first');
+    const { classifier } = await loading;
     const start = this.deps.now();
     try {
       const sink = this.deps.profileSink;
@@ -88,8 +82,9 @@ export class TfjsEngine implements Engine {
    * unless the manifest's self-check probe already ran at load.
    */
   async warmUp(): Promise<number | null> {
-    if (!this.readyPromise || this.runs > 0) return null;
-    const { classifier, dims } = await this.readyPromise;
+    const loading = this.ready.current;
+    if (!loading || this.runs > 0) return null;
+    const { classifier, dims } = await loading;
     if (!dims || this.runs > 0) return null;
     const start = this.deps.now();
     try {
