@@ -6,6 +6,7 @@ import { resultKey, SupersededError } from '../inference';
 import { ChestAidService, EVENTS } from './ChestAidService';
 import type { AnalysisOutcome, AnalysisTarget, Analyzer, ChestAidState } from './types';
 import type { StorageLike } from './thresholdSetting';
+import { MemoryStorage } from '../testing/memoryStorage';
 
 const MANIFEST_URL = '/models/chestaid-demo/manifest.json';
 const demoManifest = (): Record<string, unknown> =>
@@ -47,19 +48,6 @@ function controlledAnalyzer() {
 
 function instantAnalyzer(run: (t: AnalysisTarget) => Promise<AnalysisOutcome> = async t => outcomeFor(t)): Analyzer {
   return { modelSha256: manifest => manifest.onnx.sha256, analyze: run };
-}
-
-class MemoryStorage implements StorageLike {
-  readonly items = new Map<string, string>();
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
 }
 
 function serviceWith(json: unknown = demoManifest(), storage: StorageLike | null = null) {

@@ -2,6 +2,7 @@ import { ChoosingInferenceClient, type ChoiceDeps, type EngineClient, type Stora
 import { parseRecord, serializeRecord, type EngineName } from './engineChoice';
 import { EVENTS, type AnalyzeRequest, type InferenceResult } from './InferenceClient';
 import { ModelBytesError, type BackendInfo, type InferenceConfig } from './protocol';
+import { MemoryStorage } from '../testing/memoryStorage';
 
 const CONFIG: InferenceConfig = { modelUrl: 'https://viewer.example/m.onnx', sha256: 'ab'.repeat(32), ortBaseUrl: 'https://viewer.example/ort/' };
 const KEY = 'chestaid-engine:test';
@@ -64,16 +65,6 @@ class FakeEngineClient implements EngineClient {
 
   dispose(): void {
     this.disposed = true;
-  }
-}
-
-class MemoryStorage implements StorageLike {
-  readonly items = new Map<string, string>();
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
   }
 }
 
