@@ -164,6 +164,17 @@ describe('wasm, and the demo model without a WebGPU adapter (no --enable-unsafe-
     assert.equal(first.info.model.fromCache, false);
     assert.ok(first.progressEvents >= 2, 'download progress was announced');
     assert.deepEqual(first.lastProgress, { loaded: tiny.model.bytes, total: tiny.model.bytes });
+    // The engine writes the Cache API copy after its self-check, without holding up init(): a
+    // page load that comes before that write ends downloads again, so wait for it (10 s at most).
+    const stored = () =>
+      page.evaluate(async path => {
+        for (const name of await caches.keys()) {
+          if ((await (await caches.open(name)).keys()).some(request => new URL(request.url).pathname === path)) return true;
+        }
+        return false;
+      }, TINY.modelUrl);
+    for (const until = Date.now() + 10_000; !(await stored()) && Date.now() < until; ) await new Promise(resolve => setTimeout(resolve, 50));
+    assert.equal(await stored(), true, 'the verified model was written to the Cache API');
 
     const again = await context.newPage();
     await again.goto(`${server.url}/`);
