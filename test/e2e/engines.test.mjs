@@ -118,11 +118,13 @@ test("'auto' starts an engine, names it and why in the panel, then measures the 
     assert.ok(record.value.engines[name].warmMs > 0);
   }
 
-  // The next analysis runs on the engine the measurement chose, and says so.
+  // The next analysis is a new page load (analyzeStudy navigates): it runs on the faster of the two
+  // recorded engines, whatever the margin (the 10 % margin only keeps a running engine in its own
+  // page, where switching costs a second model load), and says so.
   const second = await analyzeStudy(page, normalStudy());
   t.diagnostic(`second: "${second.reason}"`);
   const { tfjs, onnxruntime } = record.value.engines;
-  const expected = onnxruntime.warmMs < tfjs.warmMs * 0.9 ? 'onnxruntime-web' : 'TensorFlow\\.js';
+  const expected = onnxruntime.warmMs < tfjs.warmMs ? 'onnxruntime-web' : 'TensorFlow\\.js';
   assert.match(second.reason, new RegExp(`^WebGPU not used: ${expected} \\((fastest measured here|measured here): \\d+ ms against \\d+ ms`));
   assert.ok(second.layer);
   await page.context().close();
