@@ -85,9 +85,7 @@ export class InferenceEngine implements Engine {
   }
 
   async run(input: Float32Array, dims: readonly number[]): Promise<RunOutput> {
-    const loading = this.ready.current;
-    if (!loading) throw new InferenceError('the model is not loaded: init() must come first');
-    const { ort, session, names, info } = await loading;
+    const { ort, session, names, info } = await this.ready.loaded();
     const start = this.deps.now();
     try {
       const out = await runOnce(ort, session, names, input, dims);

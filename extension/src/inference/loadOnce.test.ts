@@ -4,6 +4,10 @@ import { InferenceError } from './protocol';
 const A = { modelUrl: 'https://h/a.onnx', numThreads: 2 };
 
 describe('LoadOnce', () => {
+  it('says the model is not loaded before any start', () => {
+    expect(() => new LoadOnce<string>().loaded()).toThrow(new InferenceError('the model is not loaded: init() must come first'));
+  });
+
   it('starts one load for the same configuration and shares it', async () => {
     const once = new LoadOnce<string>();
     const load = jest.fn(() => Promise.resolve('ready'));

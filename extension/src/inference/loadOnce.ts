@@ -16,6 +16,12 @@ export class LoadOnce<T> {
     return this.promise;
   }
 
+  /** The load a run waits for; an InferenceError when init() has not started one. */
+  loaded(): Promise<T> {
+    if (!this.promise) throw new InferenceError('the model is not loaded: init() must come first');
+    return this.promise;
+  }
+
   start<C extends { readonly modelUrl: string }>(config: C, load: () => Promise<T>): Promise<T> {
     const key = JSON.stringify(config);
     if (this.promise) {

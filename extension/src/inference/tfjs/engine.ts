@@ -61,9 +61,7 @@ export class TfjsEngine implements Engine {
   }
 
   async run(input: Float32Array, dims: readonly number[]): Promise<RunOutput> {
-    const loading = this.ready.current;
-    if (!loading) throw new InferenceError('the model is not loaded: init() must come first');
-    const { classifier } = await loading;
+    const { classifier } = await this.ready.loaded();
     const start = this.deps.now();
     try {
       const sink = this.deps.profileSink;
