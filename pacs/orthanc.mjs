@@ -49,24 +49,34 @@ export function freePort() {
   });
 }
 
-/** Writes the config Orthanc reads: the template with this instance's port and directories. */
-export function writeConfig(stateDir, port) {
+/**
+ * Writes the config Orthanc reads: the template with this instance's port and directories; with
+ * `users` ({ name: password }), HTTP Basic authentication on, as a site's PACS has it.
+ */
+export function writeConfig(stateDir, port, users) {
   const config = JSON.parse(readFileSync(CONFIG_TEMPLATE, 'utf8'));
   const storage = join(stateDir, 'storage');
   mkdirSync(storage, { recursive: true });
   Object.assign(config, { HttpPort: port, StorageDirectory: storage, IndexDirectory: storage, Plugins: [DICOMWEB_PLUGIN] });
+  if (users) Object.assign(config, { AuthenticationEnabled: true, RegisteredUsers: users });
   const file = join(stateDir, 'orthanc.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   return file;
 }
 
+/** The HTTP Basic header value for the first of `users` ({ name: password }); undefined without. */
+export function basicAuthorization(users) {
+  const [name, password] = Object.entries(users ?? {})[0] ?? [];
+  return name === undefined ? undefined : `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+}
+
 /** Resolves once Orthanc answers /system, or rejects with its log's tail. */
-async function waitUntilUp(url, child, logFile, timeoutMs) {
+async function waitUntilUp(url, child, logFile, timeoutMs, authorization) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) break;
     try {
-      const response = await fetch(`${url}/system`);
+      const response = await fetch(`${url}/system`, { headers: authorization ? { Authorization: authorization } : {} });
       if (response.ok) return;
     } catch {
       // not listening yet
@@ -82,12 +92,12 @@ async function waitUntilUp(url, child, logFile, timeoutMs) {
  * (SIGTERM, waits), kill it (SIGKILL, as a crash would) and restart it on the same port and
  * storage, which is how the tests cut the PACS off in the middle of a batch.
  */
-export async function startOrthanc({ stateDir, port, detached = false, timeoutMs = 20_000 } = {}) {
+export async function startOrthanc({ stateDir, port, detached = false, timeoutMs = 20_000, users } = {}) {
   checkOrthancInstalled();
   if (!stateDir) throw new Error('startOrthanc needs a stateDir');
   mkdirSync(stateDir, { recursive: true });
   const httpPort = port ?? (await freePort());
-  const configFile = writeConfig(stateDir, httpPort);
+  const configFile = writeConfig(stateDir, httpPort, users);
   const logFile = join(stateDir, 'orthanc.log');
   const url = `http://127.0.0.1:${httpPort}`;
 
@@ -97,7 +107,7 @@ export async function startOrthanc({ stateDir, port, detached = false, timeoutMs
     child = spawn(ORTHANC_BINARY, [configFile], { stdio: ['ignore', log, log], detached });
     closeSync(log);
     if (detached) child.unref();
-    await waitUntilUp(url, child, logFile, timeoutMs);
+    await waitUntilUp(url, child, logFile, timeoutMs, basicAuthorization(users));
   };
   const exited = () =>
     child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise(resolve => child.once('exit', resolve));

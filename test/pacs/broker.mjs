@@ -61,11 +61,11 @@ export async function publishJobs(url, jobs) {
   }
 }
 
-/** Resolves once Orthanc has called `count` studies stable (its StableAge is 2 s in pacs/orthanc.json). */
-export async function waitStable(orthancUrl, count, timeoutMs = 60_000) {
+/** Resolves once Orthanc has called `count` studies stable (its StableAge is 2 s in pacs/orthanc.json); `authorization`: its credentials. */
+export async function waitStable(orthancUrl, count, timeoutMs = 60_000, authorization = undefined) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const body = await (await fetch(`${orthancUrl}/changes?since=0&limit=100000`)).json();
+    const body = await (await fetch(`${orthancUrl}/changes?since=0&limit=100000`, { headers: authorization ? { Authorization: authorization } : {} })).json();
     const stable = new Set(body.Changes.filter(c => c.ChangeType === 'StableStudy').map(c => c.ID));
     if (stable.size >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${stable.size} of ${count} studies stable after ${timeoutMs} ms`);

@@ -25,6 +25,7 @@ import { startHealthServer } from './health';
 import type { ScoringContext } from './scoringContext';
 import { jsonLogger, ms, type Logger } from './log';
 import { loadModel, ModelError } from './model';
+import { type PacsEndpoint, pacsEndpoint } from './pacsAuth';
 import { pacsFetch } from './pacsFetch';
 import { parseShard, WHOLE, type Shard } from './shard';
 import { StateFileError, WorkerState } from './state';
@@ -38,7 +39,12 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
 
   npm run worker -- --pacs URL [options]
 
-  --pacs URL             DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web (required)
+  --pacs URL             DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web (required); a PACS
+                         that asks for credentials: http://user:password@host/dicom-web (sent as
+                         HTTP Basic), or --pacs-auth-file
+  --pacs-auth-file FILE  the PACS credentials, kept off the command line: one line, user:password
+                         (HTTP Basic) or a header value such as "Bearer <token>"; read again when
+                         the file changes
   --model PATH           model manifest (default models/chestaid-demo/manifest.json)
   --calibration-dir DIR  the site's calibration log (log.jsonl, overlays/), as the viewer and the
                          calibration CLI use it (default: <manifest dir>/calibration). It must hold
@@ -83,7 +89,10 @@ log missing, cut back, rewound, torn or corrupt included); 3 model
 missing, invalid or tampered with; 4 PACS unreachable (--once); 5 some images failed (--once).`;
 
 export interface CliOptions {
+  /** The DICOMweb root, without credentials. */
   readonly pacs: string;
+  /** Where the PACS credentials come from, and the header value for each request (pacsAuth.ts). */
+  readonly pacsCredentials: Pick<PacsEndpoint, 'credentials' | 'authorization'>;
   readonly model: string;
   /** The calibration directory, and whether it was named (a named one must exist); null: --no-site-calibration. */
   readonly calibrationDir: { readonly path: string; readonly named: boolean } | null;
@@ -139,6 +148,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
       args: [...argv],
       options: {
         pacs: { type: 'string' },
+        'pacs-auth-file': { type: 'string' },
         model: { type: 'string' },
         'calibration-dir': { type: 'string' },
         'no-site-calibration': { type: 'boolean' },
@@ -178,7 +188,13 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   } catch {
     throw new ConfigError(`--pacs must be an absolute http(s) URL, got ${JSON.stringify(v.pacs)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--pacs must be http or https, got ${JSON.stringify(v.pacs)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--pacs must be http or https, got ${JSON.stringify(redact(v.pacs))}`);
+  let pacs: PacsEndpoint;
+  try {
+    pacs = pacsEndpoint(v.pacs, '--pacs', v['pacs-auth-file'] === undefined ? undefined : resolve(v['pacs-auth-file']));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   let shard = WHOLE;
   if (v.shard !== undefined) {
     try {
@@ -216,7 +232,8 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     }
   }
   return {
-    pacs: v.pacs,
+    pacs: pacs.url,
+    pacsCredentials: { credentials: pacs.credentials, authorization: pacs.authorization },
     model,
     calibrationDir: v['no-site-calibration']
       ? null
@@ -307,7 +324,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   const abandon = new AbortController();
   const pacs = new DicomWebClient({
     baseUrl: options.pacs,
-    fetch: pacsFetch(options.requestTimeoutMs, abandon.signal),
+    fetch: pacsFetch(options.requestTimeoutMs, abandon.signal, { authorization: options.pacsCredentials.authorization }),
     retry: options.retry,
     retryHooks: {
       signal: shutdown.signal,
@@ -341,6 +358,7 @@ export async function runCli(argv: readonly string[], logger: Logger = jsonLogge
   const address = health?.address();
   logger.log('info', 'started', {
     pacs: options.pacs,
+    pacsCredentials: options.pacsCredentials.credentials,
     model: { id: model.manifest.model.id, version: model.manifest.model.version, sha256: model.sha256, calibrationVersion: calibration.state.version },
     calibration: {
       version: calibration.state.version,
@@ -418,6 +436,7 @@ async function runQueueWorker(options: CliOptions, broker: NonNullable<CliOption
   const address = health?.address();
   logger.log('info', 'started', {
     pacs: options.pacs,
+    pacsCredentials: options.pacsCredentials.credentials,
     broker: redact(broker.url),
     prefetch: broker.prefetch,
     maxAttempts: options.maxAttempts,

@@ -1,6 +1,7 @@
 /**
- * What a failure costs an image. The PACS not answering at all ends the pass (pacsLink.ts; nothing
- * is charged to the images; the next poll starts again). Anything else is charged to the image: an
+ * What a failure costs an image. The PACS not answering at all, or refusing the worker's
+ * credentials, ends the pass (pacsLink.ts; nothing is charged to the images; the next poll starts
+ * again). Anything else is charged to the image: an
  * image the core refuses (wrong modality, RGB, corrupt...) is dead-lettered at once, since
  * retrying cannot help; other failures (a STOW refusal, a 5xx that outlived the client's retries,
  * a runtime error) are retried on later polls up to maxAttempts, then dead-lettered. Either way
@@ -16,8 +17,14 @@ export function permanent(error: unknown): boolean {
   return error instanceof InputError || error instanceof DicomReadError || error instanceof ResponseTooLarge;
 }
 
+/** The PACS, or a proxy before it, refused the worker's credentials: nothing about the image (pacsLink.ts). */
+export function refusesCredentials(error: unknown): boolean {
+  return (error instanceof PacsHttpError || error instanceof StowError) && (error.status === 401 || error.status === 407);
+}
+
 /** The `kind` of a failure in the log, for filtering without parsing messages. */
 export function errorKind(error: unknown): string {
+  if (refusesCredentials(error)) return 'pacs-credentials-refused';
   if (error instanceof StowError) return 'stow-refused';
   if (error instanceof PacsBadAnswer) return 'pacs-bad-answer';
   if (error instanceof ResponseTooLarge) return 'too-large';

@@ -38,12 +38,27 @@ describe('pacsFetch', () => {
     expect(ctx.seen.at(-1)?.['accept-encoding']).toBe('gzip');
   });
 
+  it('sends the site\'s credentials as they are now, unless the caller sends its own', async () => {
+    let current: string | undefined = 'Basic Y2hlc3RhaWQ6czNjcmV0';
+    const get = pacsFetch(5000, new AbortController().signal, { authorization: () => current });
+    await get(ctx.url);
+    expect(ctx.seen.at(-1)?.authorization).toBe('Basic Y2hlc3RhaWQ6czNjcmV0');
+    current = 'Bearer refreshed';
+    await get(ctx.url);
+    expect(ctx.seen.at(-1)?.authorization).toBe('Bearer refreshed');
+    await get(ctx.url, { headers: { Authorization: 'Bearer the-caller' } });
+    expect(ctx.seen.at(-1)?.authorization).toBe('Bearer the-caller');
+    current = undefined;
+    await get(ctx.url);
+    expect(ctx.seen.at(-1)?.authorization).toBeUndefined();
+  });
+
   it('gives up at its deadline and when the grace period ends', async () => {
     const hung: typeof fetch = (_input, init) =>
       new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
-    await expect(pacsFetch(50, new AbortController().signal, hung)(ctx.url)).rejects.toThrow(/timed out|aborted/i);
+    await expect(pacsFetch(50, new AbortController().signal, { fetchImpl: hung })(ctx.url)).rejects.toThrow(/timed out|aborted/i);
     const abandon = new AbortController();
-    const pending = pacsFetch(60_000, abandon.signal, hung)(ctx.url);
+    const pending = pacsFetch(60_000, abandon.signal, { fetchImpl: hung })(ctx.url);
     abandon.abort(new Error('grace period over'));
     await expect(pending).rejects.toThrow('grace period over');
   });

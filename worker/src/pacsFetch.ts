@@ -8,13 +8,23 @@
  *   1.0-1.4 ms without, 22 ms against 4 ms of wall time (docs/performance.md). The worker runs
  *   beside its PACS, where the bytes saved are not worth the CPU, and that CPU is the one every
  *   worker and every viewer of the site shares. A caller that names an encoding keeps it.
+ * - The site's credentials for the PACS, when it asks for them (pacsAuth.ts), unless the caller
+ *   sends its own.
  */
 import type { FetchLike } from '@chestaid/core';
 
-export function pacsFetch(timeoutMs: number, abandon: AbortSignal, fetchImpl: typeof fetch = fetch): FetchLike {
+export interface PacsFetchOptions {
+  /** The Authorization header value for each request (PacsEndpoint.authorization). */
+  readonly authorization?: () => string | undefined;
+  readonly fetchImpl?: typeof fetch;
+}
+
+export function pacsFetch(timeoutMs: number, abandon: AbortSignal, { authorization, fetchImpl = fetch }: PacsFetchOptions = {}): FetchLike {
   return (input, init) => {
     const headers = new Headers(init?.headers);
     if (!headers.has('Accept-Encoding')) headers.set('Accept-Encoding', 'identity');
+    const credentials = authorization?.();
+    if (credentials !== undefined && !headers.has('Authorization')) headers.set('Authorization', credentials);
     return fetchImpl(input, { ...init, headers, signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), abandon]) });
   };
 }

@@ -1,10 +1,10 @@
 /**
  * The worker's link to the PACS: the DICOMweb calls it makes, and whether the PACS answers. The
- * PACS not answering at all (PacsUnreachable) ends the pass and charges no image; an answer, even
- * an error, means it is up. The health endpoint reads `downSince` and `lastOkAt`.
+ * PACS not answering at all (PacsUnreachable) or refusing the worker's credentials ends the pass and
+ * charges no image; any other answer, even an error, means it is up. The health endpoint reads `downSince` and `lastOkAt`.
  */
 import { type DicomJson, messageOf, PacsHttpError, PacsUnreachable, type QidoPage, type QidoQuery, type RetrieveOptions, type StowResult } from '@chestaid/core';
-import { errorKind } from './failures';
+import { errorKind, refusesCredentials } from './failures';
 import { ms, type Logger } from './log';
 
 /** The DICOMweb calls the worker makes; DicomWebClient has them all. */
@@ -20,9 +20,14 @@ export interface PacsLike {
   store(instances: readonly ArrayBuffer[], studyUID?: string): Promise<StowResult>;
 }
 
-/** The PACS did not answer at all: the pass ends, no image is charged. */
+/**
+ * The PACS is not serving this worker: it did not answer at all, or it refused the worker's
+ * credentials (401; 407 from a proxy on the way). Neither says anything about the image: the pass
+ * ends (a broker job is kept), no image is charged, and /healthz turns unhealthy if it lasts. A
+ * 403 stays the image's: a PACS may deny one study to a worker it lets read the others.
+ */
 export function unreachable(error: unknown): boolean {
-  return error instanceof PacsUnreachable;
+  return error instanceof PacsUnreachable || refusesCredentials(error);
 }
 
 /** Carries a PacsUnreachable out of a study to the pass, which ends. */
@@ -70,6 +75,7 @@ export class PacsLink {
       during,
       kind: errorKind(error),
       error: messageOf(error),
+      ...(refusesCredentials(error) ? { hint: 'the PACS wants credentials from this worker: give them with --pacs-auth-file or user:password in --pacs, or check the ones given' } : {}),
       downForS: ms((this.now().getTime() - this.downSince.getTime()) / 1000),
     });
     return false;

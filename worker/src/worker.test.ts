@@ -6,6 +6,7 @@ import {
   calibrate,
   type Classifier,
   HEATMAP_SERIES_DESCRIPTION,
+  PacsHttpError,
   PacsUnreachable,
   parseManifest,
   RESULT_SR_SERIES_DESCRIPTION,
@@ -157,6 +158,28 @@ describe('TriageWorker', () => {
     delete pacs.fail.retrieveInstance;
     expect((await worker.runPass()).scored).toBe(1);
     expect(worker.scoring.pacsDownSince).toBeNull();
+  });
+
+  it('charges no image when the PACS refuses the worker\'s credentials (401, on a read or a write), and says what to give', async () => {
+    for (const call of ['retrieveInstanceMetadata', 'store'] as const) {
+      const { pacs, state, worker, logger } = setUp();
+      pacs.fail[call] = () =>
+        call === 'store' ? new StowError('http://pacs/studies', 401, [], []) : new PacsHttpError('http://pacs/x', 401, 'Unauthorized');
+      const cut = await worker.runPass();
+      expect(cut.completed).toBe(false);
+      expect(state.data.failures).toEqual({});
+      expect(state.data.deadLetter).toEqual({});
+      expect(named(logger, 'pacs-unreachable')).toEqual([expect.objectContaining({ kind: 'pacs-credentials-refused', hint: expect.stringContaining('--pacs-auth-file') })]);
+      delete pacs.fail[call];
+      expect((await worker.runPass()).scored).toBe(1);
+    }
+  });
+
+  it('charges the image a 403: a PACS may deny one study to a worker it lets read the others', async () => {
+    const { pacs, state, worker } = setUp();
+    pacs.fail.retrieveInstanceMetadata = () => new PacsHttpError('http://pacs/x', 403, 'Forbidden');
+    expect((await worker.runPass()).failed).toBe(1);
+    expect(Object.values(state.data.failures)).toEqual([expect.objectContaining({ attempts: 1 })]);
   });
 
   it('retries a refused write on later passes, then dead-letters it and stops trying', async () => {

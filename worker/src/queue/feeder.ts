@@ -77,6 +77,7 @@ export class OrthancChangeFeed implements ChangeFeed {
     const response = await this.fetchImpl(this.base + path);
     const text = await response.text();
     if (response.status === 404) return null;
+    if (response.status === 401) throw new FeedError(`${this.base}${path} answered 401: Orthanc wants credentials from the feeder (--orthanc-auth-file, or user:password in --orthanc), or refused the ones given`);
     if (!response.ok) throw new FeedError(`${this.base}${path} answered ${response.status}: ${text.slice(0, 200)}`);
     try {
       return JSON.parse(text);

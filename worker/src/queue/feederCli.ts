@@ -6,19 +6,29 @@
  * Exit codes: 0 stopped (SIGTERM/SIGINT) or --once caught up; 2 bad command line or a queue the
  * broker refuses to redeclare; 4 --once: the PACS or the broker could not be reached.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { messageOf } from '@chestaid/core';
 import { jsonLogger, type Logger } from '../log';
+import { type PacsEndpoint, pacsEndpoint } from '../pacsAuth';
+import { pacsFetch } from '../pacsFetch';
 import { Feeder, OrthancChangeFeed } from './feeder';
 import { redact } from './queueWorker';
 import { TopologyError } from './topology';
+
+/** One read of the change feed may take this long (the PACS's answer to a small JSON page). */
+const FEED_REQUEST_TIMEOUT_MS = 60_000;
 
 export const FEEDER_USAGE = `ChestAid feeder: turns new stable studies in Orthanc into jobs for the triage workers.
 
   npm run feeder -- --orthanc URL --broker URL [options]
 
-  --orthanc URL        Orthanc's REST root (not /dicom-web), e.g. http://127.0.0.1:8042 (required)
+  --orthanc URL        Orthanc's REST root (not /dicom-web), e.g. http://127.0.0.1:8042 (required);
+                       an Orthanc that asks for credentials: http://user:password@host:8042, or
+  --orthanc-auth-file FILE
+                       the credentials kept off the command line: one line, user:password (HTTP
+                       Basic) or a header value such as "Bearer <token>"; read again when it changes
   --broker URL         RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672 (required)
   --max-attempts N     the job queue's attempts per job; the workers' --max-attempts (default 3)
   --interval S         seconds between reads of the change feed (default 5)
@@ -29,11 +39,13 @@ Exit codes: 0 clean stop or --once caught up; 2 bad configuration; 4 --once: PAC
 
 export async function runFeeder(argv: readonly string[], logger: Logger = jsonLogger()): Promise<number> {
   let v;
+  let orthanc: PacsEndpoint;
   try {
     v = parseArgs({
       args: [...argv],
       options: {
         orthanc: { type: 'string' },
+        'orthanc-auth-file': { type: 'string' },
         broker: { type: 'string' },
         'max-attempts': { type: 'string' },
         interval: { type: 'string' },
@@ -50,6 +62,7 @@ export async function runFeeder(argv: readonly string[], logger: Logger = jsonLo
     }
     if (!v.orthanc || !/^https?:\/\//.test(v.orthanc)) throw new Error('--orthanc is required: Orthanc\'s REST root, e.g. http://127.0.0.1:8042');
     if (!v.broker || !/^amqps?:\/\//.test(v.broker)) throw new Error('--broker is required: an amqp:// URL, e.g. amqp://guest:guest@127.0.0.1:5672');
+    orthanc = pacsEndpoint(v.orthanc, '--orthanc', v['orthanc-auth-file'] === undefined ? undefined : resolve(v['orthanc-auth-file']));
   } catch (error) {
     logger.log('error', 'bad-config', { error: (error as Error).message });
     process.stderr.write(`${(error as Error).message}\n\n${FEEDER_USAGE}\n`);
@@ -72,7 +85,9 @@ export async function runFeeder(argv: readonly string[], logger: Logger = jsonLo
     return 2;
   }
 
-  const feeder = new Feeder({ feed: new OrthancChangeFeed(v.orthanc), brokerUrl: v.broker, logger, maxAttempts, batch });
+  // No abandon signal: a stop waits for the page in hand (its deadline is the request's).
+  const feed = new OrthancChangeFeed(orthanc.url, pacsFetch(FEED_REQUEST_TIMEOUT_MS, new AbortController().signal, { authorization: orthanc.authorization }));
+  const feeder = new Feeder({ feed, brokerUrl: v.broker, logger, maxAttempts, batch });
   let stop = false;
   let wake: (() => void) | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -82,7 +97,7 @@ export async function runFeeder(argv: readonly string[], logger: Logger = jsonLo
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  logger.log('info', 'feeder-started', { orthanc: v.orthanc, broker: redact(v.broker), intervalS: intervalMs / 1000, batch, once: v.once ?? false });
+  logger.log('info', 'feeder-started', { orthanc: orthanc.url, orthancCredentials: orthanc.credentials, broker: redact(v.broker), intervalS: intervalMs / 1000, batch, once: v.once ?? false });
   try {
     while (!stop) {
       try {

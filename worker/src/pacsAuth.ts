@@ -1,0 +1,102 @@
+/**
+ * The credentials the worker and the feeder show the PACS. A site's PACS often asks for them:
+ * Orthanc with `AuthenticationEnabled` (HTTP Basic), a DICOMweb server behind a proxy that wants a
+ * bearer token. Two ways to give them, one at a time:
+ *
+ * - in the URL, `http://user:password@host/dicom-web`, as the broker's URL carries its own. Node's
+ *   fetch refuses a URL with credentials in it, so they are taken out and sent as HTTP Basic; the
+ *   URL the worker uses and logs has none.
+ * - in a file (`--pacs-auth-file`, the feeder's `--orthanc-auth-file`): one line, `user:password`
+ *   (sent as HTTP Basic) or a whole header value such as `Bearer <token>`. The file is read again
+ *   when it changes, so a token refreshed by another process is used from the next request; a file
+ *   that cannot be read or parsed any more keeps the last good value. Nothing on the command line
+ *   then shows the secret (`ps` does).
+ */
+import { readFileSync, statSync } from 'node:fs';
+
+export interface PacsEndpoint {
+  /** The URL without credentials: the one to request and to log. */
+  readonly url: string;
+  /** The Authorization header value for the next request; undefined without credentials. */
+  readonly authorization: () => string | undefined;
+  /** Where the credentials come from, for the start-up log: never the secret itself. */
+  readonly credentials: 'none' | 'url' | 'file';
+}
+
+export class PacsAuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PacsAuthError';
+  }
+}
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+
+/** A header value from the file's text: `user:password`, or a scheme and its credentials (`Bearer abc`). */
+export function authorizationFromText(text: string, file: string): string {
+  const lines = text.split(/\r?\n/).filter(line => line.trim() !== '');
+  if (lines.length !== 1) throw new PacsAuthError(`${file}: expected one line, user:password or a header value such as "Bearer <token>", found ${lines.length}`);
+  const line = lines[0].trim();
+  if (/^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S/.test(line) && !/^[^\s:]*:/.test(line)) return line.replace(/ +/, ' ');
+  const colon = line.indexOf(':');
+  if (colon > 0) return basic(line.slice(0, colon), line.slice(colon + 1));
+  throw new PacsAuthError(`${file}: expected user:password or a header value such as "Bearer <token>"`);
+}
+
+/** Reads `file` now (a problem is an error at start-up) and again whenever it changes. */
+function fromFile(file: string): () => string {
+  const read = () => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new PacsAuthError(`cannot read the PACS credentials file ${file}: ${(error as Error).message}`);
+    }
+    return authorizationFromText(text, file);
+  };
+  const stamp = () => {
+    const s = statSync(file);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  };
+  // The stamp before the read: a change between them is seen at the next request.
+  let seen = '';
+  try {
+    seen = stamp();
+  } catch {
+    // read() says why
+  }
+  let value = read();
+  return () => {
+    try {
+      const now = stamp();
+      if (now !== seen) {
+        value = read();
+        seen = now;
+      }
+    } catch {
+      // Removed or half-written while being replaced: keep the last good value; the PACS says if it no longer holds.
+    }
+    return value;
+  };
+}
+
+/** The endpoint named by `raw` (a command-line URL) with the credentials of its URL or of `authFile`. */
+export function pacsEndpoint(raw: string, option: string, authFile: string | undefined): PacsEndpoint {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new PacsAuthError(`${option} must be an absolute http(s) URL`);
+  }
+  const inUrl = url.username !== '' || url.password !== '';
+  if (inUrl && authFile !== undefined) throw new PacsAuthError(`give the PACS credentials in ${option} or in the credentials file, not both`);
+  if (inUrl) {
+    const header = basic(decodeURIComponent(url.username), decodeURIComponent(url.password));
+    url.username = '';
+    url.password = '';
+    return { url: url.toString(), authorization: () => header, credentials: 'url' };
+  }
+  if (authFile !== undefined) return { url: raw, authorization: fromFile(authFile), credentials: 'file' };
+  return { url: raw, authorization: () => undefined, credentials: 'none' };
+}
+
