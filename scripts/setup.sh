@@ -19,6 +19,9 @@ DEBIAN_PACKAGES=(
   # `npm run broker:start` run it as a plain process with its own data directory and ports
   # (broker/rabbitmq.mjs); the service Debian may start is not used.
   rabbitmq-server
+  # systemd-analyze checks the units in deploy/ (test/deploy/systemdUnits.test.mjs); nothing is
+  # started as a service.
+  systemd
 )
 
 missing=()
