@@ -95,10 +95,19 @@ describe('the feeder and a broker worker on a PACS that asks for credentials', (
   const rabbit = demoBroker();
   let dir;
   let file;
+  let brokerFile;
+  /** The broker's URL without its user and password, which come from brokerFile. */
+  let brokerBare;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chestaid-auth-'));
     file = join(dir, 'orthanc.auth');
     writeFileSync(file, `${USER}:${PASSWORD}\n`, { mode: 0o600 });
+    const url = new URL(rabbit.broker.url);
+    brokerFile = join(dir, 'broker.auth');
+    writeFileSync(brokerFile, `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}\n`, { mode: 0o600 });
+    url.username = '';
+    url.password = '';
+    brokerBare = url.toString();
     holder.pacs = await startOrthanc({ users: { [USER]: PASSWORD } });
     await holder.pacs.client.store(STUDIES.map(bytesOf));
     await waitStable(holder.pacs.url, STUDIES.length, 60_000, basicAuthorization({ [USER]: PASSWORD }));
@@ -114,8 +123,17 @@ describe('the feeder and a broker worker on a PACS that asks for credentials', (
     assert.match(of(fed.events, 'feed-failed')[0].error, /answered 401: .*--orthanc-auth-file/);
   });
 
-  test('with its file it publishes one job per study; a worker without credentials keeps the jobs, one with them scores them', async () => {
-    const fed = await runFeeder(['--orthanc', holder.pacs.url, '--orthanc-auth-file', file, '--broker', rabbit.broker.url, '--once']);
+  test('the broker\'s credentials file is the one used: a wrong password in it and the feeder cannot publish (exit 4)', async () => {
+    const wrong = join(dir, 'broker-wrong.auth');
+    writeFileSync(wrong, `${decodeURIComponent(new URL(rabbit.broker.url).username)}:not-the-password\n`, { mode: 0o600 });
+    const fed = await runFeeder(['--orthanc', holder.pacs.url, '--orthanc-auth-file', file, '--broker', brokerBare, '--broker-auth-file', wrong, '--once']);
+    assert.equal(fed.code, 4, fed.stderr);
+    assert.equal(of(fed.events, 'fed').length, 0);
+    assert.ok(!JSON.stringify(fed.events).includes('not-the-password'));
+  });
+
+  test('with its file it publishes one job per study; a worker without credentials keeps the jobs, one with them scores them (the broker\'s from a file too)', async () => {
+    const fed = await runFeeder(['--orthanc', holder.pacs.url, '--orthanc-auth-file', file, '--broker', brokerBare, '--broker-auth-file', brokerFile, '--once']);
     assert.equal(fed.code, 0, fed.stderr);
     assert.equal(of(fed.events, 'fed').reduce((n, e) => n + e.studies, 0), STUDIES.length);
     assertNoPassword(fed, 'feeder');
@@ -127,7 +145,7 @@ describe('the feeder and a broker worker on a PACS that asks for credentials', (
     assert.equal(of(refused.events, 'failed').length, 0, 'no attempt was charged');
     assert.deepEqual(await takeAll(rabbit.broker.url, QUEUES.dead), []);
 
-    const worker = await runWorker(['--pacs', holder.pacs.dicomWebUrl, '--pacs-auth-file', file, '--broker', rabbit.broker.url, '--threads', '1', '--exit-when-idle', '3']);
+    const worker = await runWorker(['--pacs', holder.pacs.dicomWebUrl, '--pacs-auth-file', file, '--broker', brokerBare, '--broker-auth-file', brokerFile, '--threads', '1', '--exit-when-idle', '3']);
     assert.equal(worker.code, 0, worker.stderr);
     const images = await radiographs(holder.pacs.client);
     assert.equal((await resultSrs(holder.pacs.client)).length, images.length);

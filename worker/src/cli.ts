@@ -25,7 +25,7 @@ import { startHealthServer } from './health';
 import type { ScoringContext } from './scoringContext';
 import { jsonLogger, ms, type Logger } from './log';
 import { loadModel, ModelError } from './model';
-import { type PacsEndpoint, pacsEndpoint } from './pacsAuth';
+import { brokerUrlWithCredentials, type PacsEndpoint, pacsEndpoint } from './credentials';
 import { pacsFetch } from './pacsFetch';
 import { parseShard, WHOLE, type Shard } from './shard';
 import { StateFileError, WorkerState } from './state';
@@ -60,6 +60,9 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
                          polling the PACS: any number of workers on any machines share one queue,
                          fed by \`npm run feeder\`. A job is acked once its result is in the PACS; a
                          worker that dies holding one gives it back, counted as an attempt
+  --broker-auth-file FILE
+                         with --broker: the broker's user and password kept off the command line,
+                         one line user:password (read at start)
   --prefetch N           with --broker: jobs in hand at once (default 1)
   --grace S              on SIGTERM, how long the image (with --broker: the jobs) in hand may
                          finish before its PACS requests are aborted (default 30); with --broker
@@ -91,7 +94,7 @@ missing, invalid or tampered with; 4 PACS unreachable (--once); 5 some images fa
 export interface CliOptions {
   /** The DICOMweb root, without credentials. */
   readonly pacs: string;
-  /** Where the PACS credentials come from, and the header value for each request (pacsAuth.ts). */
+  /** Where the PACS credentials come from, and the header value for each request (credentials.ts). */
   readonly pacsCredentials: Pick<PacsEndpoint, 'credentials' | 'authorization'>;
   readonly model: string;
   /** The calibration directory, and whether it was named (a named one must exist); null: --no-site-calibration. */
@@ -168,6 +171,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         'page-size': { type: 'string' },
         since: { type: 'string' },
         broker: { type: 'string' },
+        'broker-auth-file': { type: 'string' },
         prefetch: { type: 'string' },
         grace: { type: 'string' },
         'exit-when-idle': { type: 'string' },
@@ -221,13 +225,19 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     for (const polling of ['once', 'interval', 'shard', 'page-size', 'since'] as const) {
       if (v[polling] !== undefined) throw new ConfigError(`--${polling} is for the polling worker; with --broker the feeder finds the work`);
     }
+    let url: string;
+    try {
+      url = brokerUrlWithCredentials(v.broker, '--broker', v['broker-auth-file'] === undefined ? undefined : resolve(v['broker-auth-file']));
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
     broker = {
-      url: v.broker,
+      url,
       prefetch: numberOption('prefetch', v.prefetch, 1, { min: 1, integer: true }),
       exitWhenIdleMs: v['exit-when-idle'] === undefined ? undefined : numberOption('exit-when-idle', v['exit-when-idle'], 0, { min: 0.1 }) * 1000,
     };
   } else {
-    for (const queued of ['prefetch', 'exit-when-idle'] as const) {
+    for (const queued of ['prefetch', 'exit-when-idle', 'broker-auth-file'] as const) {
       if (v[queued] !== undefined) throw new ConfigError(`--${queued} needs --broker`);
     }
   }

@@ -8,7 +8,7 @@
  *   1.0-1.4 ms without, 22 ms against 4 ms of wall time (docs/performance.md). The worker runs
  *   beside its PACS, where the bytes saved are not worth the CPU, and that CPU is the one every
  *   worker and every viewer of the site shares. A caller that names an encoding keeps it.
- * - The site's credentials for the PACS, when it asks for them (pacsAuth.ts), unless the caller
+ * - The site's credentials for the PACS, when it asks for them (credentials.ts), unless the caller
  *   sends its own.
  */
 import type { FetchLike } from '@chestaid/core';

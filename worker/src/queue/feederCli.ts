@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 
 import { messageOf } from '@chestaid/core';
 import { jsonLogger, type Logger } from '../log';
-import { type PacsEndpoint, pacsEndpoint } from '../pacsAuth';
+import { brokerUrlWithCredentials, type PacsEndpoint, pacsEndpoint } from '../credentials';
 import { pacsFetch } from '../pacsFetch';
 import { Feeder, OrthancChangeFeed } from './feeder';
 import { redact } from './queueWorker';
@@ -30,6 +30,9 @@ export const FEEDER_USAGE = `ChestAid feeder: turns new stable studies in Orthan
                        the credentials kept off the command line: one line, user:password (HTTP
                        Basic) or a header value such as "Bearer <token>"; read again when it changes
   --broker URL         RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672 (required)
+  --broker-auth-file FILE
+                       the broker's user and password kept off the command line: one line,
+                       user:password (read at start)
   --max-attempts N     the job queue's attempts per job; the workers' --max-attempts (default 3)
   --interval S         seconds between reads of the change feed (default 5)
   --batch N            changes per page of the feed (default 100)
@@ -40,12 +43,14 @@ Exit codes: 0 clean stop or --once caught up; 2 bad configuration; 4 --once: PAC
 export async function runFeeder(argv: readonly string[], logger: Logger = jsonLogger()): Promise<number> {
   let v;
   let orthanc: PacsEndpoint;
+  let brokerUrl: string;
   try {
     v = parseArgs({
       args: [...argv],
       options: {
         orthanc: { type: 'string' },
         'orthanc-auth-file': { type: 'string' },
+        'broker-auth-file': { type: 'string' },
         broker: { type: 'string' },
         'max-attempts': { type: 'string' },
         interval: { type: 'string' },
@@ -63,6 +68,7 @@ export async function runFeeder(argv: readonly string[], logger: Logger = jsonLo
     if (!v.orthanc || !/^https?:\/\//.test(v.orthanc)) throw new Error('--orthanc is required: Orthanc\'s REST root, e.g. http://127.0.0.1:8042');
     if (!v.broker || !/^amqps?:\/\//.test(v.broker)) throw new Error('--broker is required: an amqp:// URL, e.g. amqp://guest:guest@127.0.0.1:5672');
     orthanc = pacsEndpoint(v.orthanc, '--orthanc', v['orthanc-auth-file'] === undefined ? undefined : resolve(v['orthanc-auth-file']));
+    brokerUrl = brokerUrlWithCredentials(v.broker, '--broker', v['broker-auth-file'] === undefined ? undefined : resolve(v['broker-auth-file']));
   } catch (error) {
     logger.log('error', 'bad-config', { error: (error as Error).message });
     process.stderr.write(`${(error as Error).message}\n\n${FEEDER_USAGE}\n`);
@@ -87,7 +93,7 @@ export async function runFeeder(argv: readonly string[], logger: Logger = jsonLo
 
   // No abandon signal: a stop waits for the page in hand (its deadline is the request's).
   const feed = new OrthancChangeFeed(orthanc.url, pacsFetch(FEED_REQUEST_TIMEOUT_MS, new AbortController().signal, { authorization: orthanc.authorization }));
-  const feeder = new Feeder({ feed, brokerUrl: v.broker, logger, maxAttempts, batch });
+  const feeder = new Feeder({ feed, brokerUrl, logger, maxAttempts, batch });
   let stop = false;
   let wake: (() => void) | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -97,7 +103,7 @@ export async function runFeeder(argv: readonly string[], logger: Logger = jsonLo
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  logger.log('info', 'feeder-started', { orthanc: orthanc.url, orthancCredentials: orthanc.credentials, broker: redact(v.broker), intervalS: intervalMs / 1000, batch, once: v.once ?? false });
+  logger.log('info', 'feeder-started', { orthanc: orthanc.url, orthancCredentials: orthanc.credentials, broker: redact(brokerUrl), intervalS: intervalMs / 1000, batch, once: v.once ?? false });
   try {
     while (!stop) {
       try {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authorizationFromText, pacsEndpoint } from './pacsAuth';
+import { authorizationFromText, brokerUrlWithCredentials, pacsEndpoint } from './credentials';
 
 const basic = (pair: string) => `Basic ${Buffer.from(pair).toString('base64')}`;
 
@@ -76,5 +76,32 @@ describe('authorizationFromText', () => {
 
   it.each(['', '\n\n', ':no-user', 'a:b\nc:d', 'nocolon'])('refuses %j', text => {
     expect(() => authorizationFromText(text, 'f')).toThrow(/^f: expected/);
+  });
+});
+
+describe('brokerUrlWithCredentials', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chestaid-broker-auth-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('puts the file\'s user and password into the URL, escaped, and leaves a URL without a file alone', () => {
+    const file = join(dir, 'broker.auth');
+    writeFileSync(file, 'chestaid:p@ss:w/rd %x\n');
+    const url = new URL(brokerUrlWithCredentials('amqps://rabbit.example:5671/chestaid', '--broker', file));
+    expect([decodeURIComponent(url.username), decodeURIComponent(url.password), url.host, url.pathname]).toEqual(['chestaid', 'p@ss:w/rd %x', 'rabbit.example:5671', '/chestaid']);
+    expect(brokerUrlWithCredentials('amqp://guest:guest@127.0.0.1:5672', '--broker', undefined)).toBe('amqp://guest:guest@127.0.0.1:5672');
+  });
+
+  it('refuses both at once, an unreadable or malformed file, and what amqplib would decode wrongly', () => {
+    const file = join(dir, 'broker.auth');
+    expect(() => brokerUrlWithCredentials('amqp://127.0.0.1', '--broker', file)).toThrow(/cannot read the broker credentials file/);
+    writeFileSync(file, 'u:p\n');
+    expect(() => brokerUrlWithCredentials('amqp://guest:guest@127.0.0.1', '--broker', file)).toThrow('not both');
+    for (const bad of ['nocolon\n', 'a:b\nc:d\n', ':p\n', 'chestaid:pässword\n']) {
+      writeFileSync(file, bad);
+      expect(() => brokerUrlWithCredentials('amqp://127.0.0.1', '--broker', file)).toThrow(/expected one line, user:password|printable ASCII/);
+    }
   });
 });

@@ -1,7 +1,9 @@
 /**
- * The credentials the worker and the feeder show the PACS. A site's PACS often asks for them:
- * Orthanc with `AuthenticationEnabled` (HTTP Basic), a DICOMweb server behind a proxy that wants a
- * bearer token. Two ways to give them, one at a time:
+ * The credentials the worker and the feeder show the PACS and the broker, kept off the command
+ * line where the site wants them off it (`ps` shows every process's arguments to every local user).
+ *
+ * The PACS often asks for them: Orthanc with `AuthenticationEnabled` (HTTP Basic), a DICOMweb
+ * server behind a proxy that wants a bearer token. Two ways to give them, one at a time:
  *
  * - in the URL, `http://user:password@host/dicom-web`, as the broker's URL carries its own. Node's
  *   fetch refuses a URL with credentials in it, so they are taken out and sent as HTTP Basic; the
@@ -9,8 +11,11 @@
  * - in a file (`--pacs-auth-file`, the feeder's `--orthanc-auth-file`): one line, `user:password`
  *   (sent as HTTP Basic) or a whole header value such as `Bearer <token>`. The file is read again
  *   when it changes, so a token refreshed by another process is used from the next request; a file
- *   that cannot be read or parsed any more keeps the last good value. Nothing on the command line
- *   then shows the secret (`ps` does).
+ *   that cannot be read or parsed any more keeps the last good value.
+ *
+ * The broker's user and password go in its URL (`amqps://user:password@host/vhost`) or, with
+ * `--broker-auth-file`, in a file of one line `user:password`, read once at start (a connection
+ * authenticates when it opens).
  */
 import { readFileSync, statSync } from 'node:fs';
 
@@ -23,10 +28,10 @@ export interface PacsEndpoint {
   readonly credentials: 'none' | 'url' | 'file';
 }
 
-export class PacsAuthError extends Error {
+export class CredentialsError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'PacsAuthError';
+    this.name = 'CredentialsError';
   }
 }
 
@@ -35,12 +40,12 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 /** A header value from the file's text: `user:password`, or a scheme and its credentials (`Bearer abc`). */
 export function authorizationFromText(text: string, file: string): string {
   const lines = text.split(/\r?\n/).filter(line => line.trim() !== '');
-  if (lines.length !== 1) throw new PacsAuthError(`${file}: expected one line, user:password or a header value such as "Bearer <token>", found ${lines.length}`);
+  if (lines.length !== 1) throw new CredentialsError(`${file}: expected one line, user:password or a header value such as "Bearer <token>", found ${lines.length}`);
   const line = lines[0].trim();
   if (/^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S/.test(line) && !/^[^\s:]*:/.test(line)) return line.replace(/ +/, ' ');
   const colon = line.indexOf(':');
   if (colon > 0) return basic(line.slice(0, colon), line.slice(colon + 1));
-  throw new PacsAuthError(`${file}: expected user:password or a header value such as "Bearer <token>"`);
+  throw new CredentialsError(`${file}: expected user:password or a header value such as "Bearer <token>"`);
 }
 
 /** Reads `file` now (a problem is an error at start-up) and again whenever it changes. */
@@ -50,7 +55,7 @@ function fromFile(file: string): () => string {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new PacsAuthError(`cannot read the PACS credentials file ${file}: ${(error as Error).message}`);
+      throw new CredentialsError(`cannot read the PACS credentials file ${file}: ${(error as Error).message}`);
     }
     return authorizationFromText(text, file);
   };
@@ -86,10 +91,10 @@ export function pacsEndpoint(raw: string, option: string, authFile: string | und
   try {
     url = new URL(raw);
   } catch {
-    throw new PacsAuthError(`${option} must be an absolute http(s) URL`);
+    throw new CredentialsError(`${option} must be an absolute http(s) URL`);
   }
   const inUrl = url.username !== '' || url.password !== '';
-  if (inUrl && authFile !== undefined) throw new PacsAuthError(`give the PACS credentials in ${option} or in the credentials file, not both`);
+  if (inUrl && authFile !== undefined) throw new CredentialsError(`give the PACS credentials in ${option} or in the credentials file, not both`);
   if (inUrl) {
     const header = basic(decodeURIComponent(url.username), decodeURIComponent(url.password));
     url.username = '';
@@ -100,3 +105,29 @@ export function pacsEndpoint(raw: string, option: string, authFile: string | und
   return { url: raw, authorization: () => undefined, credentials: 'none' };
 }
 
+
+/** The broker URL with the user and password of `authFile` (one line `user:password`) in it. */
+export function brokerUrlWithCredentials(raw: string, option: string, authFile: string | undefined): string {
+  if (authFile === undefined) return raw;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new CredentialsError(`${option} must be an amqp:// or amqps:// URL`);
+  }
+  if (url.username !== '' || url.password !== '') throw new CredentialsError(`give the broker's user and password in ${option} or in the credentials file, not both`);
+  let text: string;
+  try {
+    text = readFileSync(authFile, 'utf8');
+  } catch (error) {
+    throw new CredentialsError(`cannot read the broker credentials file ${authFile}: ${(error as Error).message}`);
+  }
+  const lines = text.split(/\r?\n/).map(line => line.trim()).filter(line => line !== '');
+  const colon = lines.length === 1 ? lines[0].indexOf(':') : -1;
+  if (colon <= 0) throw new CredentialsError(`${authFile}: expected one line, user:password`);
+  // amqplib decodes the URL's user and password with unescape(): byte by byte, so only ASCII survives.
+  if (/[^\x20-\x7e]/.test(lines[0])) throw new CredentialsError(`${authFile}: the broker's user and password must be printable ASCII`);
+  url.username = encodeURIComponent(lines[0].slice(0, colon));
+  url.password = encodeURIComponent(lines[0].slice(colon + 1));
+  return url.toString();
+}
