@@ -5,12 +5,14 @@ import { authorizationFromText, brokerUrlWithCredentials, pacsEndpoint } from '.
 
 const basic = (pair: string) => `Basic ${Buffer.from(pair).toString('base64')}`;
 
+/** A fresh directory for each test's credentials files. */
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'chestaid-credentials-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
 describe('pacsEndpoint', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'chestaid-pacs-auth-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('takes the credentials out of the URL (fetch refuses a URL with them) and sends them as HTTP Basic', () => {
     const endpoint = pacsEndpoint('http://chestaid%40site:p%3Ass%20w@127.0.0.1:8042/dicom-web', '--pacs', undefined);
@@ -80,11 +82,6 @@ describe('authorizationFromText', () => {
 });
 
 describe('brokerUrlWithCredentials', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'chestaid-broker-auth-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('puts the file\'s user and password into the URL, escaped, and leaves a URL without a file alone', () => {
     const file = join(dir, 'broker.auth');
