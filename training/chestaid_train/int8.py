@@ -148,7 +148,6 @@ def measure(model_dir: Path, root: Path, splits: dict, *, float_calibration=None
     of the same splits by the same procedure as the int8 one, so that the decision gate measures
     quantization and nothing else (a manifest calibrated by an older procedure). `deployed`: the
     manifest's own (calibrator, threshold), reported beside the gate when it is not the reference."""
-    from .pipeline import manifest_metrics  # pipeline imports this module
 
     model_dir, root = Path(model_dir), Path(root)
     src, dst = model_dir / "model.onnx", model_dir / FILE
@@ -202,7 +201,7 @@ def measure(model_dir: Path, root: Path, splits: dict, *, float_calibration=None
                          "runtime": "onnxruntime-node"},
         "calibration": {"version": "1", **cal.to_manifest()},
         "thresholds": {"clinical": thr},
-        "metrics": manifest_metrics(evaluated),
+        "metrics": manifest_lib.manifest_metrics(evaluated),
         "reference_distribution": {"split": "test", "score": "calibrated", "bin_edges": edges.tolist(), "counts": hist_counts.tolist()},
         "evaluation": {"at_threshold": {"test": evaluated["test"]["at_threshold"]}},
         "gates": {"split": "test", "against": "model.onnx", **g},

@@ -258,3 +258,18 @@ def _variant_lines(manifest: dict) -> list[str]:
                          f"{c['median']:.4f} (bar {c['min_median']}), same decision on {d['rate']:.2%} (bar {d['min_rate']:.0%}; "
                          f"reference: {d.get('reference', 'float32')}).")
     return lines
+
+
+def manifest_metrics(evaluated: dict) -> dict:
+    """The manifest's per-split summary, flattened from report.evaluate_splits."""
+    out = {}
+    for name, e in evaluated.items():
+        u, c = e["uncalibrated"], e["calibrated"]
+        out[name] = {
+            "n": e["n"], "n_pos": e["n_pos"],
+            # Discrimination of the model itself; isotonic calibration adds ties, which can only lower it.
+            "roc_auc": u["roc_auc"], "pr_auc": u["pr_auc"], "roc_auc_calibrated": c["roc_auc"],
+            "brier_uncalibrated": u["brier"], "ece_uncalibrated": u["ece"], "brier": c["brier"], "ece": c["ece"],
+            "ece_if_calibrated": c["ece_if_calibrated"],
+        }
+    return out

@@ -55,21 +55,6 @@ def device_uid(sha256: str) -> str:
     return "2.25." + str(int(sha256[:32], 16))
 
 
-def manifest_metrics(evaluated: dict) -> dict:
-    """The manifest's per-split summary, flattened from report.evaluate_splits."""
-    out = {}
-    for name, e in evaluated.items():
-        u, c = e["uncalibrated"], e["calibrated"]
-        out[name] = {
-            "n": e["n"], "n_pos": e["n_pos"],
-            # Discrimination of the model itself; isotonic calibration adds ties, which can only lower it.
-            "roc_auc": u["roc_auc"], "pr_auc": u["pr_auc"], "roc_auc_calibrated": c["roc_auc"],
-            "brier_uncalibrated": u["brier"], "ece_uncalibrated": u["ece"], "brier": c["brier"], "ece": c["ece"],
-            "ece_if_calibrated": c["ece_if_calibrated"],
-        }
-    return out
-
-
 def dataset_provenance(root: Path) -> tuple[str, bool, dict]:
     marker = Path(root) / "synthetic.json"
     if marker.is_file():
@@ -165,7 +150,7 @@ def run(
         "outputs": manifest_lib.output_spec(tuple(test["cams"].shape[-2:])),
         "calibration": {"version": "1", **cal.to_manifest()},
         "thresholds": {"clinical": thr},
-        "metrics": manifest_metrics(evaluated),
+        "metrics": manifest_lib.manifest_metrics(evaluated),
         "data": {
             "dataset": dataset_name,
             "synthetic": synthetic,
