@@ -2,6 +2,7 @@
 manifest, through the command line as a user runs it; and the same training under torchrun."""
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -108,10 +109,19 @@ def test_offline_imagenet_request_exits_with_advice(tiny_dataset, tmp_path):
     assert "--weights none" in res.stderr
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_distributed_training_with_gloo_and_two_processes(tiny_dataset, tmp_path):
     """torchrun, 2 CPU processes, gloo: both ranks train on disjoint shards and agree on validation."""
     res = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        # Not --standalone: torch 1.13 binds its rendezvous to the fixed port 29400, so a second run on
+        # the machine (another checkout's tests) broke this one's rendezvous ("Broken pipe").
+        [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--rdzv_backend", "c10d",
+         "--rdzv_endpoint", f"localhost:{_free_port()}", "--rdzv_id", f"chestaid-test-{os.getpid()}", "--nproc_per_node", "2",
          # torch 1.13 on Python 3.11 cannot parse the default "0" (IntFlag iteration changed); "1" works everywhere.
          "--redirects", "1", "--tee", "1",
          "-m", "chestaid_train", "run", "--data", str(tiny_dataset), "--model-id", "ddp-test",
