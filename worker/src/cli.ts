@@ -186,16 +186,9 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   const v = parsed.values;
   if (v.help) return 'help';
   if (!v.pacs) throw new ConfigError('--pacs is required: the DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web');
-  let url: URL;
-  try {
-    url = new URL(v.pacs);
-  } catch {
-    throw new ConfigError(`--pacs must be an absolute http(s) URL, got ${JSON.stringify(v.pacs)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--pacs must be http or https, got ${JSON.stringify(redact(v.pacs))}`);
   let pacs: PacsEndpoint;
   try {
-    pacs = pacsEndpoint(v.pacs, '--pacs', v['pacs-auth-file'] === undefined ? undefined : resolve(v['pacs-auth-file']));
+    pacs = pacsEndpoint(v.pacs, '--pacs', v['pacs-auth-file']);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -227,7 +220,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     }
     let url: string;
     try {
-      url = brokerUrlWithCredentials(v.broker, '--broker', v['broker-auth-file'] === undefined ? undefined : resolve(v['broker-auth-file']));
+      url = brokerUrlWithCredentials(v.broker, '--broker', v['broker-auth-file']);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }

@@ -13,7 +13,6 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('pacsEndpoint', () => {
-
   it('takes the credentials out of the URL (fetch refuses a URL with them) and sends them as HTTP Basic', () => {
     const endpoint = pacsEndpoint('http://chestaid%40site:p%3Ass%20w@127.0.0.1:8042/dicom-web', '--pacs', undefined);
     expect(endpoint.url).toBe('http://127.0.0.1:8042/dicom-web');
@@ -82,7 +81,6 @@ describe('authorizationFromText', () => {
 });
 
 describe('brokerUrlWithCredentials', () => {
-
   it('puts the file\'s user and password into the URL, escaped, and leaves a URL without a file alone', () => {
     const file = join(dir, 'broker.auth');
     writeFileSync(file, 'chestaid:p@ss:w/rd %x\n');

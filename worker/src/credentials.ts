@@ -37,11 +37,16 @@ export class CredentialsError extends Error {
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 
+/** The one non-blank line of a credentials file, trimmed; `expected` says what it should hold. */
+function oneLine(text: string, file: string, expected: string): string {
+  const lines = text.split(/\r?\n/).map(line => line.trim()).filter(line => line !== '');
+  if (lines.length !== 1) throw new CredentialsError(`${file}: expected one line, ${expected}, found ${lines.length}`);
+  return lines[0];
+}
+
 /** A header value from the file's text: `user:password`, or a scheme and its credentials (`Bearer abc`). */
 export function authorizationFromText(text: string, file: string): string {
-  const lines = text.split(/\r?\n/).filter(line => line.trim() !== '');
-  if (lines.length !== 1) throw new CredentialsError(`${file}: expected one line, user:password or a header value such as "Bearer <token>", found ${lines.length}`);
-  const line = lines[0].trim();
+  const line = oneLine(text, file, 'user:password or a header value such as "Bearer <token>"');
   if (/^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S/.test(line) && !/^[^\s:]*:/.test(line)) return line.replace(/ +/, ' ');
   const colon = line.indexOf(':');
   if (colon > 0) return basic(line.slice(0, colon), line.slice(colon + 1));
@@ -91,7 +96,11 @@ export function pacsEndpoint(raw: string, option: string, authFile: string | und
   try {
     url = new URL(raw);
   } catch {
-    throw new CredentialsError(`${option} must be an absolute http(s) URL`);
+    throw new CredentialsError(`${option} must be an absolute http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    if (url.password) url.password = '***';
+    throw new CredentialsError(`${option} must be http or https, got ${JSON.stringify(url.toString())}`);
   }
   const inUrl = url.username !== '' || url.password !== '';
   if (inUrl && authFile !== undefined) throw new CredentialsError(`give the PACS credentials in ${option} or in the credentials file, not both`);
@@ -104,7 +113,6 @@ export function pacsEndpoint(raw: string, option: string, authFile: string | und
   if (authFile !== undefined) return { url: raw, authorization: fromFile(authFile), credentials: 'file' };
   return { url: raw, authorization: () => undefined, credentials: 'none' };
 }
-
 
 /** The broker URL with the user and password of `authFile` (one line `user:password`) in it. */
 export function brokerUrlWithCredentials(raw: string, option: string, authFile: string | undefined): string {
@@ -122,12 +130,12 @@ export function brokerUrlWithCredentials(raw: string, option: string, authFile: 
   } catch (error) {
     throw new CredentialsError(`cannot read the broker credentials file ${authFile}: ${(error as Error).message}`);
   }
-  const lines = text.split(/\r?\n/).map(line => line.trim()).filter(line => line !== '');
-  const colon = lines.length === 1 ? lines[0].indexOf(':') : -1;
+  const line = oneLine(text, authFile, 'user:password');
+  const colon = line.indexOf(':');
   if (colon <= 0) throw new CredentialsError(`${authFile}: expected one line, user:password`);
   // amqplib decodes the URL's user and password with unescape(): byte by byte, so only ASCII survives.
-  if (/[^\x20-\x7e]/.test(lines[0])) throw new CredentialsError(`${authFile}: the broker's user and password must be printable ASCII`);
-  url.username = encodeURIComponent(lines[0].slice(0, colon));
-  url.password = encodeURIComponent(lines[0].slice(colon + 1));
+  if (/[^\x20-\x7e]/.test(line)) throw new CredentialsError(`${authFile}: the broker's user and password must be printable ASCII`);
+  url.username = encodeURIComponent(line.slice(0, colon));
+  url.password = encodeURIComponent(line.slice(colon + 1));
   return url.toString();
 }

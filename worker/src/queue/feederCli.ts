@@ -6,7 +6,6 @@
  * Exit codes: 0 stopped (SIGTERM/SIGINT) or --once caught up; 2 bad command line or a queue the
  * broker refuses to redeclare; 4 --once: the PACS or the broker could not be reached.
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { messageOf } from '@chestaid/core';
@@ -67,8 +66,8 @@ export async function runFeeder(argv: readonly string[], logger: Logger = jsonLo
     }
     if (!v.orthanc || !/^https?:\/\//.test(v.orthanc)) throw new Error('--orthanc is required: Orthanc\'s REST root, e.g. http://127.0.0.1:8042');
     if (!v.broker || !/^amqps?:\/\//.test(v.broker)) throw new Error('--broker is required: an amqp:// URL, e.g. amqp://guest:guest@127.0.0.1:5672');
-    orthanc = pacsEndpoint(v.orthanc, '--orthanc', v['orthanc-auth-file'] === undefined ? undefined : resolve(v['orthanc-auth-file']));
-    brokerUrl = brokerUrlWithCredentials(v.broker, '--broker', v['broker-auth-file'] === undefined ? undefined : resolve(v['broker-auth-file']));
+    orthanc = pacsEndpoint(v.orthanc, '--orthanc', v['orthanc-auth-file']);
+    brokerUrl = brokerUrlWithCredentials(v.broker, '--broker', v['broker-auth-file']);
   } catch (error) {
     logger.log('error', 'bad-config', { error: (error as Error).message });
     process.stderr.write(`${(error as Error).message}\n\n${FEEDER_USAGE}\n`);
