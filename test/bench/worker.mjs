@@ -7,6 +7,7 @@
  *   npm run bench:worker                    5 rounds, 2 threads; then the scaling rows
  *   npm run bench:worker -- --rounds 9 --threads 1
  *   npm run bench:worker -- --scaling-only --studies 2000 --workers 1,2,4
+ *   npm run bench:worker -- --scaling-only --workers 1,2 --prefetch 1,2 --worker-cpus 0,1
  *   npm run bench:worker -- --no-scaling
  *
  * Each round: a fresh Orthanc loaded with the demo studies, then one `--once` pass of the real
@@ -19,6 +20,9 @@
  * 2000) drained by 1, 2 and 4 worker processes on RabbitMQ (`--workers`), against the single
  * polling worker on the same data in the same run, with time to drain and each worker's RSS;
  * and the machine's own ceiling: 1, 2 and 4 processes running only the model (`--model-seconds`).
+ * `--prefetch 1,2` gives each worker count a row per AMQP prefetch. With 4 CPUs or more the
+ * workers run on CPUs 0 and 1 and Orthanc and RabbitMQ on the others (`--worker-cpus` chooses);
+ * with fewer, all share them.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +48,8 @@ const { values: opts } = parseArgs({
     studies: { type: 'string', default: '2000' },
     workers: { type: 'string', default: '1,2,4' },
     'scaling-threads': { type: 'string', default: '1' },
+    prefetch: { type: 'string', default: '1' },
+    'worker-cpus': { type: 'string' },
     'model-seconds': { type: 'string', default: '20' },
     'no-scaling': { type: 'boolean', default: false },
     'scaling-only': { type: 'boolean', default: false },
@@ -140,11 +146,21 @@ const scaling = async () => {
   const files = demoStudyFiles().filter(file => ['CR', 'DX'].includes(modality(file)));
   const workerCounts = opts.workers.split(',').map(Number);
   if (!workerCounts.every(n => Number.isInteger(n) && n >= 1)) throw new Error(`--workers must list positive integers, got ${opts.workers}`);
-  const { rows, alone } = await scalingRows({ files, studies: Number(opts.studies), workerCounts, threads: Number(opts['scaling-threads']), modelSeconds: Number(opts['model-seconds']) });
+  const prefetches = opts.prefetch.split(',').map(Number);
+  if (!prefetches.every(n => Number.isInteger(n) && n >= 1)) throw new Error(`--prefetch must list positive integers, got ${opts.prefetch}`);
+  const { rows, alone, placement } = await scalingRows({
+    files,
+    studies: Number(opts.studies),
+    workerCounts,
+    prefetches,
+    threads: Number(opts['scaling-threads']),
+    modelSeconds: Number(opts['model-seconds']),
+    workerCpus: opts['worker-cpus'],
+  });
   const resultsDir = join(ROOT, 'test', 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const out = join(resultsDir, `worker-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ studies: Number(opts.studies), rows, modelAlone: alone, cpus: cpus().length, load: loadavg() }, null, 1));
+  writeFileSync(out, JSON.stringify({ studies: Number(opts.studies), rows, modelAlone: alone, placement, cpus: cpus().length, load: loadavg() }, null, 1));
   console.log(`\nraw samples: ${out}`);
 };
 if (opts['scaling-only']) {
