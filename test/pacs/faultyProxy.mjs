@@ -7,23 +7,24 @@ import { createServer } from 'node:http';
  * the body; with 'stall-instance' it never answers a WADO-RS instance retrieval (the pixels), and
  * calls `onStall` when one arrives; with 'no-transcoding' it answers 406 Not Acceptable to an
  * instance retrieval that asks for a transfer syntax other than `*` (a PACS that cannot transcode).
+ * `fault` is given the request's path, for a fault on one image only.
  */
 export function faultyProxy(target, fault, { onStall = () => undefined } = {}) {
   const server = createServer(async (request, response) => {
     const url = new URL(request.url, 'http://proxy');
     const listing = request.method === 'GET' && url.pathname === '/dicom-web/studies';
     const pixels = request.method === 'GET' && /\/instances\/[0-9.]+$/.test(url.pathname);
-    if (pixels && fault() === 'stall-instance') {
+    if (pixels && fault(url.pathname) === 'stall-instance') {
       onStall(url.pathname);
       return; // never answered; the client's abort closes it
     }
     const accept = String(request.headers.accept ?? '');
-    if (pixels && fault() === 'no-transcoding' && /transfer-syntax=(?!\*)/.test(accept)) {
+    if (pixels && fault(url.pathname) === 'no-transcoding' && /transfer-syntax=(?!\*)/.test(accept)) {
       response.writeHead(406, { 'content-type': 'text/plain' });
       response.end('this PACS does not transcode');
       return;
     }
-    const mode = listing ? fault() : 'none';
+    const mode = listing ? fault(url.pathname) : 'none';
     if (mode === 'html') {
       response.writeHead(200, { 'content-type': 'text/html' });
       response.end('<html><body>Please log in</body></html>');

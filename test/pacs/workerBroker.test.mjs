@@ -5,7 +5,8 @@
 // falls back to an image job that carries the try, so an image is tried --max-attempts times in
 // all; a study of two images still expands into two image jobs; the broker is killed and restarted mid-run and nothing is lost; the feeder is
 // restarted and publishes nothing already published, so nothing is scored twice; an image that
-// kills its worker every time is dead-lettered after its delivery limit; poison images are refused
+// kills its worker every time is dead-lettered after its delivery limit, and a worker holding two
+// jobs scores a retried image alone, so dying on it again charges no other; poison images are refused
 // from their metadata before their pixels are fetched; SIGTERM with a PACS request that never ends
 // stops the worker within its grace period and the job goes back to the queue.
 import assert from 'node:assert/strict';
@@ -182,8 +183,10 @@ describe('one image scored inside its study job', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     // 2nd try: the study job redelivered is expanded into an image job that counts the first.
+    // The image job is a retried image: the worker scores it alone, once the study job is acked.
     const second = startWorker(workerArgs(demo.pacs, rabbit.broker, ['--max-attempts', '2']));
-    const imageJob = await second.waitFor(e => e.event === 'job' && e.sop === poison.job.sop, 120_000);
+    await second.waitFor(e => e.event === 'alone' && e.sop === poison.job.sop, 120_000);
+    const imageJob = of(second.events, 'job').find(e => e.sop === poison.job.sop);
     second.child.kill('SIGKILL');
     await second.exited;
     assert.deepEqual(of(second.events, 'job')[0], { ...of(second.events, 'job')[0], job: 'study', study: poison.job.study, attempt: 2 });
@@ -268,6 +271,45 @@ describe('no poison image', () => {
     assert.equal(dead.length, 1);
     assert.equal(dead[0].messageId, image.sop);
     assert.equal(dead[0].headers['x-first-death-reason'], 'delivery_limit');
+  });
+
+  test('two jobs in hand (--prefetch 2): a retried image is scored alone, so a worker killed on it again charges no other job; the other is stored, the killer dead-lettered', async () => {
+    const killer = variant();
+    const other = variant();
+    await demo.pacs.client.store([killer.bytes, other.bytes]);
+    // The killer's pixels never come: a worker is killed while it waits for them (as the OOM killer would kill it on them).
+    let reached = () => undefined;
+    const proxy = await faultyProxy(demo.pacs.url, path => (path.endsWith(`/instances/${killer.job.sop}`) ? 'stall-instance' : 'none'), { onStall: () => reached() });
+    try {
+      await declareQueues();
+      await publishJobs(rabbit.broker.url, [killer.job, other.job]);
+      const url = `http://127.0.0.1:${proxy.address().port}/dicom-web`;
+      const args = ['--pacs', url, '--broker', rabbit.broker.url, '--threads', '1', '--max-attempts', '2', '--prefetch', '2', '--exit-when-idle', '4', '--retries', '0'];
+      const workers = [];
+      for (let round = 0; round < 5; round++) {
+        const stalled = new Promise(resolve => (reached = resolve));
+        const worker = startWorker(args);
+        workers.push(worker);
+        const how = await Promise.race([stalled.then(() => 'stalled'), worker.exited.then(() => 'drained')]);
+        if (how === 'drained') break;
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+      }
+      const last = workers.at(-1);
+      assert.equal((await last.exited).code, 0, `the last worker drained the queue: ${last.stderr.join('')}`);
+      const events = name => workers.flatMap(w => of(w.events, name));
+      // The first worker held both jobs when it died (first deliveries): one try each. Then the killer was tried alone.
+      assert.deepEqual(of(workers[0].events, 'job').map(e => e.sop).sort(), [killer.job.sop, other.job.sop].sort());
+      assert.deepEqual(events('stored').map(e => e.sop), [other.job.sop], 'the other job was stored');
+      const dead = await takeAll(rabbit.broker.url, QUEUES.dead);
+      assert.deepEqual(dead.map(d => d.messageId), [killer.job.sop], 'only the killer was dead-lettered');
+      assert.ok(events('job').filter(e => e.sop === other.job.sop).every(e => e.attempt <= 2), 'the other job never reached its last try');
+      assert.ok(events('alone').some(e => e.sop === killer.job.sop), 'the retried killer was scored as the only job in hand');
+      assert.equal((await resultSrs(demo.pacs.client)).filter(r => r.content.source.sopInstanceUID === other.job.sop).length, 1);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 
   test('SIGTERM with a PACS request that never ends: the worker stops within --grace and the job goes back to the queue, done by the next worker', async () => {

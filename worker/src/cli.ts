@@ -63,7 +63,7 @@ export const USAGE = `ChestAid triage worker: scores new CR/DX images in a DICOM
   --broker-auth-file FILE
                          with --broker: the broker's user and password kept off the command line,
                          one line user:password (read at start)
-  --prefetch N           with --broker: jobs in hand at once (default 1)
+  --prefetch N           with --broker: jobs in hand at once (default 2; a retried image is scored alone)
   --grace S              on SIGTERM, how long the image (with --broker: the jobs) in hand may
                          finish before its PACS requests are aborted (default 30); with --broker
                          the jobs go back to the queue
@@ -226,7 +226,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     }
     broker = {
       url,
-      prefetch: numberOption('prefetch', v.prefetch, 1, { min: 1, integer: true }),
+      prefetch: numberOption('prefetch', v.prefetch, 2, { min: 1, integer: true }),
       exitWhenIdleMs: v['exit-when-idle'] === undefined ? undefined : numberOption('exit-when-idle', v['exit-when-idle'], 0, { min: 0.1 }) * 1000,
     };
   } else {

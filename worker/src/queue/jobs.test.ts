@@ -10,11 +10,12 @@ describe('jobs', () => {
     expect(encodeJob(image).options.messageId).toBe('1.2.3.4.5');
   });
 
-  it('carries the try an image had inside its study job (earlier), at most one, and omits it when there was none', () => {
+  it('carries the tries an image had before its job was published (earlier), a bounded count, and omits it when there were none', () => {
     const image = { type: 'image', study: '1.2.3', series: '1.2.3.4', sop: '1.2.3.4.5', earlier: 1 } as const;
     expect(decodeJob(encodeJob(image).content)).toEqual(image);
     expect(JSON.parse(encodeJob({ ...image, earlier: undefined }).content.toString())).not.toHaveProperty('earlier');
-    for (const earlier of [2, -1, 0.5, '1', null]) {
+    expect(decodeJob(encodeJob({ ...image, earlier: 2 }).content)).toEqual({ ...image, earlier: 2 });
+    for (const earlier of [101, -1, 0.5, '1', null]) {
       expect(() => decodeJob(Buffer.from(JSON.stringify({ ...image, earlier })))).toThrow(/earlier tries are not a count/);
     }
   });

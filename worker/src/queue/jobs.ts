@@ -4,7 +4,8 @@
  * image job is scored. A study with one image left to score has it scored inside its study job on
  * that job's first delivery (queueWorker.ts); if that delivery never settles (the worker died on
  * the image), the redelivered study job publishes the image job with `earlier: 1`, the try the
- * broker counted on the study job, so the image's tries stay --max-attempts in all. A job is
+ * broker counted on the study job, so the image's tries stay --max-attempts in all; a retried image
+ * that a worker puts back to be scored alone (queueWorker.ts) carries its tries the same way. A job is
  * JSON; its AMQP message id is the StudyInstanceUID (study) or the SOPInstanceUID (image), which
  * the logs and the dead-letter queue show. The derived result UIDs (results.ts) stay the
  * idempotency key: a job delivered twice finds its result in the PACS.
@@ -18,13 +19,13 @@ export type Job =
       readonly study: string;
       readonly series: string;
       readonly sop: string;
-      /** Tries of this image before this job was published (inside its study job); absent: none. */
+      /** Tries of this image before this job was published (inside its study job, or before it was put back); absent: none. */
       readonly earlier?: number;
     };
 
 const UID = /^[0-9.]{1,64}$/;
-/** Only the study job's first delivery scores inline, so an image job carries at most one earlier try; a bound keeps a forged count from meaning anything. */
-const MAX_EARLIER = 1;
+/** A count, bounded: whatever passes --max-attempts is dead-lettered untried, so a larger one means nothing. */
+const MAX_EARLIER = 100;
 
 export class BadJob extends Error {
   constructor(message: string) {

@@ -17,6 +17,11 @@
  * UIDs make the second write a no-op if the first reached the PACS (exactly once in the PACS,
  * whatever the broker redelivers).
  *
+ * A retried image (its delivery is not its first try) is scored alone, so that a worker killed on
+ * it again charges no other job: a worker holding more than one job (--prefetch) stops taking
+ * jobs, lets the others finish, scores it, then takes jobs again; a second retried image that comes
+ * meanwhile is put back at the end of the queue carrying its tries (`earlier`), not a try.
+ *
  * The PACS not answering is nobody's attempt: the worker keeps the job and tries it again, with
  * backoff, until the PACS answers or the worker is told to stop. A lost broker connection is
  * reconnected with backoff; jobs in hand finish (their acks are lost, so they come back, and are
@@ -84,12 +89,16 @@ export class QueueWorker {
   private readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   private readonly inFlight = new Set<Promise<void>>();
   private stopRequested = false;
+  /** The channel jobs come from; `taking`: its consumer is on (off while a retried image is scored alone). */
+  private consumer: { readonly channel: ConfirmChannel; taking: boolean; tag?: string } | null = null;
+  /** A retried image is in hand: it is scored alone. */
+  private retriedInHand = false;
   private wakeStop: (() => void) | null = null;
   private readonly stopped: Promise<void>;
   private lastJobAt = Date.now();
 
   constructor(private readonly options: QueueWorkerOptions) {
-    this.prefetch = options.prefetch ?? 1;
+    this.prefetch = options.prefetch ?? 2;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.graceMs = options.graceMs ?? 30_000;
     this.backoff = options.backoff ?? { baseMs: 500, maxMs: 15_000 };
@@ -130,14 +139,14 @@ export class QueueWorker {
       const lost = new Promise<unknown>(resolve => connection.once('close', resolve));
       connection.on('error', error => logger.log('warn', 'broker-error', { error: messageOf(error) }));
       let channel: ConfirmChannel;
-      let consumerTag: string;
       try {
         channel = await connection.createConfirmChannel();
         channel.on('error', error => logger.log('warn', 'broker-channel-error', { error: messageOf(error) }));
         await declareTopology(channel, { maxAttempts: this.maxAttempts });
         await channel.prefetch(this.prefetch);
-        const open = channel;
-        ({ consumerTag } = await channel.consume(JOBS_QUEUE, message => message && this.track(this.handle(open, message)), { noAck: false }));
+        this.retriedInHand = false;
+        this.consumer = { channel, taking: false };
+        await this.takeJobs(channel);
       } catch (error) {
         await connection.close().catch(() => undefined);
         if (error instanceof TopologyError) throw error;
@@ -150,12 +159,14 @@ export class QueueWorker {
       const idle = this.options.exitWhenIdleMs === undefined ? null : this.idleWatch(this.options.exitWhenIdleMs);
       const why = await Promise.race([lost.then(() => 'lost' as const), this.stopped.then(() => 'stop' as const)]);
       idle?.cancel();
+      const consumer = this.consumer;
+      this.consumer = null;
       if (why === 'lost') {
         logger.log('error', 'broker-lost', { inHand: this.inFlight.size, then: 'reconnecting; jobs in hand finish, their acks are lost and they come back' });
         await this.drain(this.graceMs);
         continue;
       }
-      await channel.cancel(consumerTag).catch(() => undefined);
+      if (consumer?.taking && consumer.tag) await channel.cancel(consumer.tag).catch(() => undefined);
       const finished = await this.drain(this.graceMs);
       if (!finished) {
         logger.log('warn', 'grace-over', { inHand: this.inFlight.size, graceMs: this.graceMs, then: 'aborting their requests; the broker gives them to another worker' });
@@ -164,6 +175,51 @@ export class QueueWorker {
       }
       await connection.close().catch(() => undefined);
     }
+  }
+
+  /** Starts (or resumes) taking jobs on this channel, unless it is no longer the worker's. */
+  private async takeJobs(channel: ConfirmChannel): Promise<void> {
+    const consumer = this.consumer;
+    if (consumer?.channel !== channel || consumer.taking || this.stopRequested) return;
+    consumer.taking = true;
+    const { consumerTag } = await channel.consume(JOBS_QUEUE, message => message && this.track(this.handle(channel, message)), { noAck: false });
+    consumer.tag = consumerTag;
+  }
+
+  /**
+   * Stops taking jobs on this channel; the jobs in hand stay in hand. `tag` is the consumer's (from
+   * a delivery: a delivery can come before consume() has answered).
+   */
+  private async pauseJobs(channel: ConfirmChannel, tag: string): Promise<void> {
+    const consumer = this.consumer;
+    if (consumer?.channel !== channel || !consumer.taking) return;
+    consumer.taking = false;
+    await channel.cancel(tag);
+  }
+
+  /**
+   * A retried image, on a worker that holds more than one job at a time: 'alone' once it is the
+   * worker's only job (no new ones come meanwhile), 'put-back' when another retried image is in hand
+   * (this one is then settled), 'stopping' when the worker is told to stop meanwhile.
+   */
+  private async alone(channel: ConfirmChannel, message: ConsumeMessage, job: Extract<Job, { type: 'image' }>, attempt: number): Promise<'alone' | 'put-back' | 'stopping'> {
+    if (this.retriedInHand) {
+      // Put back with its tries; published with confirms before the ack, so it is never lost.
+      const { content, options } = encodeJob({ ...job, earlier: attempt - 1 });
+      channel.publish('', JOBS_QUEUE, content, options);
+      await channel.waitForConfirms();
+      this.settle(channel, message, 'ack');
+      this.options.logger.log('info', 'put-back', { study: job.study, sop: job.sop, attempt, reason: 'a retried image is scored alone, and another is in hand; back at the end of the queue, not a try' });
+      return 'put-back';
+    }
+    this.retriedInHand = true;
+    // A channel that went with the broker takes no jobs anyway.
+    await this.pauseJobs(channel, message.fields.consumerTag).catch(() => undefined);
+    // Deliveries already on their way still come (and are handled); then nothing until this one settles.
+    while (this.inFlight.size > 1 && !this.stopRequested) await Promise.race([...this.inFlight, this.stopped]);
+    if (this.stopRequested) return 'stopping';
+    this.options.logger.log('info', 'alone', { study: job.study, sop: job.sop, attempt, reason: 'a retried image, scored as the only job in hand: dying on it again charges no other' });
+    return 'alone';
   }
 
   private track(job: Promise<void>): void {
@@ -207,7 +263,7 @@ export class QueueWorker {
       this.settle(channel, message, 'dead');
       return;
     }
-    // An image job counts the try its study job made before publishing it (at most one).
+    // An image job counts the tries made before it was published (inside its study job, or before it was put back).
     const attempt = delivery + (job.type === 'image' ? (job.earlier ?? 0) : 0);
     logger.log('info', 'job', {
       job: job.type,
@@ -223,6 +279,22 @@ export class QueueWorker {
       logger.log('error', 'attempts-spent', { job: job.type, study: job.study, ...(job.type === 'image' ? { sop: job.sop } : {}), attempt, maxAttempts: this.maxAttempts, then: 'dead-lettered, not tried' });
       this.settle(channel, message, 'dead');
       return;
+    }
+    const retried = job.type === 'image' && attempt > 1 && this.prefetch > 1 ? job : null;
+    if (retried) {
+      let turn: Awaited<ReturnType<QueueWorker['alone']>>;
+      try {
+        turn = await this.alone(channel, message, retried, attempt);
+      } catch (error) {
+        // Putting it back failed with the channel: the job comes back to some worker, counted.
+        logger.log('warn', 'settle-lost', { messageId: message.properties.messageId, outcome: 'put-back', error: messageOf(error) });
+        return;
+      }
+      if (turn === 'put-back') return;
+      if (turn === 'stopping') {
+        await this.finishRetried(channel, message, 'requeue');
+        return;
+      }
     }
     let outcome: Outcome;
     for (let tries = 1; ; tries++) {
@@ -268,7 +340,15 @@ export class QueueWorker {
         break;
       }
     }
+    if (retried) await this.finishRetried(channel, message, outcome);
+    else this.settle(channel, message, outcome);
+  }
+
+  /** Settles the retried image scored alone, then takes jobs again. */
+  private async finishRetried(channel: ConfirmChannel, message: ConsumeMessage, outcome: Outcome): Promise<void> {
     this.settle(channel, message, outcome);
+    this.retriedInHand = false;
+    await this.takeJobs(channel).catch(error => this.options.logger.log('warn', 'broker-channel-error', { error: messageOf(error) }));
   }
 
   private settle(channel: ConfirmChannel, message: ConsumeMessage, outcome: Outcome): void {
