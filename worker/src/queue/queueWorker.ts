@@ -199,17 +199,12 @@ export class QueueWorker {
 
   /**
    * A retried image, on a worker that holds more than one job at a time: 'alone' once it is the
-   * worker's only job (no new ones come meanwhile), 'put-back' when another retried image is in hand
-   * (this one is then settled), 'stopping' when the worker is told to stop meanwhile.
+   * worker's only job (no new ones come meanwhile); 'put-back' (settled) when another retried image
+   * is in hand, or the worker is told to stop before its turn.
    */
-  private async alone(channel: ConfirmChannel, message: ConsumeMessage, job: Extract<Job, { type: 'image' }>, attempt: number): Promise<'alone' | 'put-back' | 'stopping'> {
+  private async alone(channel: ConfirmChannel, message: ConsumeMessage, job: Extract<Job, { type: 'image' }>, attempt: number): Promise<'alone' | 'put-back'> {
     if (this.retriedInHand) {
-      // Put back with its tries; published with confirms before the ack, so it is never lost.
-      const { content, options } = encodeJob({ ...job, earlier: attempt - 1 });
-      channel.publish('', JOBS_QUEUE, content, options);
-      await channel.waitForConfirms();
-      this.settle(channel, message, 'ack');
-      this.options.logger.log('info', 'put-back', { study: job.study, sop: job.sop, attempt, reason: 'a retried image is scored alone, and another is in hand; back at the end of the queue, not a try' });
+      await this.putBack(channel, message, job, attempt, 'a retried image is scored alone, and another is in hand');
       return 'put-back';
     }
     this.retriedInHand = true;
@@ -217,9 +212,22 @@ export class QueueWorker {
     await this.pauseJobs(channel, message.fields.consumerTag).catch(() => undefined);
     // Deliveries already on their way still come (and are handled); then nothing until this one settles.
     while (this.inFlight.size > 1 && !this.stopRequested) await Promise.race([...this.inFlight, this.stopped]);
-    if (this.stopRequested) return 'stopping';
+    if (this.stopRequested) {
+      this.retriedInHand = false;
+      await this.putBack(channel, message, job, attempt, 'the worker is stopping before its turn');
+      return 'put-back';
+    }
     this.options.logger.log('info', 'alone', { study: job.study, sop: job.sop, attempt, reason: 'a retried image, scored as the only job in hand: dying on it again charges no other' });
     return 'alone';
+  }
+
+  /** Back at the end of the queue carrying its tries, not a try: published with confirms before the ack, so it is never lost. */
+  private async putBack(channel: ConfirmChannel, message: ConsumeMessage, job: Extract<Job, { type: 'image' }>, attempt: number, reason: string): Promise<void> {
+    const { content, options } = encodeJob({ ...job, earlier: attempt - 1 });
+    channel.publish('', JOBS_QUEUE, content, options);
+    await channel.waitForConfirms();
+    this.settle(channel, message, 'ack');
+    this.options.logger.log('info', 'put-back', { study: job.study, sop: job.sop, attempt, reason: `${reason}; back at the end of the queue, not a try` });
   }
 
   private track(job: Promise<void>): void {
@@ -282,17 +290,11 @@ export class QueueWorker {
     }
     const retried = job.type === 'image' && attempt > 1 && this.prefetch > 1 ? job : null;
     if (retried) {
-      let turn: Awaited<ReturnType<QueueWorker['alone']>>;
       try {
-        turn = await this.alone(channel, message, retried, attempt);
+        if ((await this.alone(channel, message, retried, attempt)) === 'put-back') return;
       } catch (error) {
         // Putting it back failed with the channel: the job comes back to some worker, counted.
         logger.log('warn', 'settle-lost', { messageId: message.properties.messageId, outcome: 'put-back', error: messageOf(error) });
-        return;
-      }
-      if (turn === 'put-back') return;
-      if (turn === 'stopping') {
-        await this.finishRetried(channel, message, 'requeue');
         return;
       }
     }
