@@ -81,21 +81,6 @@ function reapedChildrenCpuSeconds() {
   return (Number(rest[13]) + Number(rest[14])) / TICKS_PER_SECOND;
 }
 
-/** CPU seconds used by every live process of a process group (a detached server and its helpers). */
-function groupCpuSeconds(pgid) {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const rest = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ').pop().split(' ');
-      if (Number(rest[2]) === pgid) total += (Number(rest[11]) + Number(rest[12])) / TICKS_PER_SECOND;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
 /** The pids of a process group (a detached server and its helpers). */
 function groupPids(pgid) {
   const pids = [];
@@ -108,6 +93,11 @@ function groupPids(pgid) {
     }
   }
   return pids;
+}
+
+/** CPU seconds used by every live process of a process group. */
+function groupCpuSeconds(pgid) {
+  return groupPids(pgid).reduce((total, pid) => total + (cpuSecondsOf(pid) ?? 0), 0);
 }
 
 /**

@@ -342,15 +342,12 @@ export class QueueWorker {
         break;
       }
     }
-    if (retried) await this.finishRetried(channel, message, outcome);
-    else this.settle(channel, message, outcome);
-  }
-
-  /** Settles the retried image scored alone, then takes jobs again. */
-  private async finishRetried(channel: ConfirmChannel, message: ConsumeMessage, outcome: Outcome): Promise<void> {
     this.settle(channel, message, outcome);
-    this.retriedInHand = false;
-    await this.takeJobs(channel).catch(error => this.options.logger.log('warn', 'broker-channel-error', { error: messageOf(error) }));
+    if (retried) {
+      // Scored alone: the worker takes jobs again.
+      this.retriedInHand = false;
+      await this.takeJobs(channel).catch(error => logger.log('warn', 'broker-channel-error', { error: messageOf(error) }));
+    }
   }
 
   private settle(channel: ConfirmChannel, message: ConsumeMessage, outcome: Outcome): void {
